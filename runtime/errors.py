@@ -1,0 +1,167 @@
+"""gnomon's exception tree — every error a caller may see, in one place.
+
+Errors are translated at boundaries: the gateway turns them into JSON-RPC error codes,
+the CLI into exit codes (CONTRACT §3.7), both read from the class attributes below::
+
+    GnomonError                       internal error          exit 1   rpc -32603
+    ├── ActorError                    kernel failures
+    │   ├── ActorCrashed              the actor died while handling your request   -32006
+    │   ├── ActorGone                 the actor is stopped; its mailbox is closed  -32006
+    │   ├── AskTimeout                no answer within the ask timeout            -32005
+    │   └── SupervisorGaveUp          restart intensity exceeded; escalates up    -32006
+    ├── InvalidInput                  bad DSL, flag, config value or params  exit 2  -32602
+    ├── NotFound                      no such job, token, breaker…           exit 3  -32001
+    ├── Conflict                      name taken, illegal transition, cycle  exit 2  -32002
+    ├── Refused                       policy deny/ask, rate limit, quota     exit 4  -32004
+    │   └── Unauthorized              missing/bad token, scope too small     exit 4  -32003
+    ├── DaemonUnreachable             no daemon answers                      exit 5
+    └── ShuttingDown                  the daemon is draining                 exit 5  -32007
+
+``InvalidInput`` carries the offending token and the accepted forms so that every
+message can say what was wrong *and* what would have been right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+
+class GnomonError(Exception):
+    """Base of every error gnomon raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+    rpc_code: ClassVar[int] = -32603
+    hint: str | None = None
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+
+
+class ActorError(GnomonError):
+    """A failure of the actor kernel rather than of the domain."""
+
+    rpc_code = -32006
+
+
+class ActorCrashed(ActorError):
+    """The actor raised while it held your request; the request was not completed."""
+
+
+class ActorGone(ActorError):
+    """The actor has stopped for good; nothing sent to it will be processed."""
+
+
+class AskTimeout(ActorError, TimeoutError):
+    """The actor did not answer within the ``ask`` timeout."""
+
+    rpc_code = -32005
+
+
+class SupervisorGaveUp(ActorError):
+    """A supervisor exceeded its restart intensity and stopped all of its children.
+
+    Raised exactly once, by the supervisor's ``run``, never wrapped in an exception group,
+    so the parent can treat it as an ordinary abnormal exit of one child.
+    """
+
+    def __init__(self, supervisor: str, child: str, restarts: int, period: float) -> None:
+        super().__init__(
+            f"supervisor {supervisor!r} gave up: child {child!r} needed more than "
+            f"{restarts} restarts within {period:g}s"
+        )
+        self.supervisor = supervisor
+        self.child = child
+
+
+class InvalidInput(GnomonError):
+    """Input that does not parse or validate.
+
+    Attributes:
+        token: the offending piece of input, verbatim (may be empty).
+        accepted: the forms that would have been accepted, for the message and ``hint``.
+        field: the dotted field path when the input was structured (JSON, flags).
+    """
+
+    exit_code = 2
+    rpc_code = -32602
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        token: str | None = None,
+        accepted: Sequence[str] = (),
+        field: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        full = message
+        if accepted:
+            full = f"{message}; accepted forms: {', '.join(accepted)}"
+        super().__init__(full, hint=hint)
+        self.token = token
+        self.accepted = tuple(accepted)
+        self.field = field
+
+
+class NotFound(GnomonError):
+    """The referenced thing does not exist (or is not visible to the caller)."""
+
+    exit_code = 3
+    rpc_code = -32001
+
+
+class Conflict(GnomonError):
+    """The request contradicts current state: a live name clash, a DAG cycle, a terminal job."""
+
+    exit_code = 2
+    rpc_code = -32002
+
+
+class Refused(GnomonError):
+    """A rule refused the request: shell policy, rate limit, quota, agents switched off.
+
+    Attributes:
+        reason: a bounded reason code (the ``gnomon_enqueue_errors_total`` label).
+        retry_after: seconds after which the same request may succeed, when known.
+    """
+
+    exit_code = 4
+    rpc_code = -32004
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        retry_after: float | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class Unauthorized(Refused):
+    """No valid token, or the token's scope does not cover the request."""
+
+    rpc_code = -32003
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, reason="unauthorized", hint=hint)
+
+
+class DaemonUnreachable(GnomonError):
+    """No gnomon daemon answers at the configured address."""
+
+    exit_code = 5
+
+
+class ShuttingDown(GnomonError):
+    """The daemon is draining and accepts no new work."""
+
+    exit_code = 5
+    rpc_code = -32007

@@ -1,0 +1,129 @@
+"""The dependency rule of docs/architecture.md, checked on the source tree's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = {"actors": "gnomon.actors", "runtime": "gnomon.runtime", "cli": "gnomon.cli"}
+
+#: The parts of gnomon.runtime the CLI may import (its public client-side API).
+CLI_MAY_IMPORT = (
+    "gnomon.runtime.errors",
+    "gnomon.runtime.model",
+    "gnomon.runtime.config",
+    "gnomon.runtime.home",
+    "gnomon.runtime.protocol",
+    "gnomon.runtime.daemon",  # `gnomon daemon start` runs the daemon in the foreground
+)
+#: Packages whose modules are pure decision code: no trio, no I/O, not even indirectly.
+PURE_PACKAGES = ("gnomon.runtime.model", "gnomon.actors.core")
+IMPURE = ("trio", "trio_websocket", "httpx", "sqlite3", "subprocess", "socket", "asyncio")
+
+
+def modules() -> dict[str, Path]:
+    found = {}
+    for folder, package in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT / folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            found[".".join([package, *parts])] = path
+    return found
+
+
+def imports_of(name: str, path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            out.add(target)
+            out.update(f"{target}.{alias.name}" for alias in node.names)
+    return out
+
+
+def is_under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+ALL = modules()
+IMPORTS = {name: imports_of(name, path) for name, path in ALL.items()}
+
+
+def test_no_bare_folder_imports() -> None:
+    """`import runtime` works from the repo root but breaks once installed."""
+    bad = {
+        (name, imp)
+        for name, imps in IMPORTS.items()
+        for imp in imps
+        if imp.split(".")[0] in FOLDERS
+    }
+    assert not bad
+
+
+def test_cli_uses_only_the_public_runtime_api() -> None:
+    """The CLI is a thin client: no actors, no store, no kernel internals."""
+    bad = set()
+    for name, imps in IMPORTS.items():
+        if not is_under(name, "gnomon.cli"):
+            continue
+        for imp in imps:
+            if is_under(imp, "gnomon.actors"):
+                bad.add((name, imp))
+            elif is_under(imp, "gnomon.runtime") and imp != "gnomon.runtime":
+                if not any(is_under(imp, allowed) for allowed in CLI_MAY_IMPORT):
+                    bad.add((name, imp))
+    assert not bad
+
+
+def test_runtime_imports_actors_only_in_the_composition_root() -> None:
+    """runtime is generic; only gnomon.runtime.daemon wires the domain actors in."""
+    bad = {
+        (name, imp)
+        for name, imps in IMPORTS.items()
+        if is_under(name, "gnomon.runtime") and not is_under(name, "gnomon.runtime.daemon")
+        for imp in imps
+        if is_under(imp, "gnomon.actors")
+    }
+    assert not bad
+
+
+def gnomon_closure(start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for imp in IMPORTS.get(name, ()):
+            for candidate in (imp, imp.rsplit(".", 1)[0]):
+                if candidate in ALL:
+                    todo.append(candidate)
+    return seen
+
+
+def test_pure_modules_never_import_trio_or_io() -> None:
+    """Decision cores stay pure, directly and through other gnomon modules."""
+    bad = set()
+    for name in ALL:
+        if not any(is_under(name, p) for p in PURE_PACKAGES):
+            continue
+        for dep in gnomon_closure(name):
+            for imp in IMPORTS[dep]:
+                if imp.split(".")[0] in IMPURE:
+                    bad.add((name, dep, imp))
+    assert not bad
+
+
+def test_the_checker_sees_violations() -> None:
+    """Guard against a vacuous rule: the closure finds trio in the kernel."""
+    assert "trio" in IMPORTS["gnomon.runtime.actor"]
+    assert "gnomon.runtime.actor" in gnomon_closure("gnomon.runtime.supervisor")
