@@ -77,8 +77,8 @@ class SupervisorGaveUp(ActorError):
         self.child = child
 
 
-class InvalidInput(GnomonError):
-    """Input that does not parse or validate.
+class InvalidInput(GnomonError, ValueError):
+    """Input that does not parse or validate (a ``ValueError`` too, for attrs/cattrs).
 
     Attributes:
         token: the offending piece of input, verbatim (may be empty).

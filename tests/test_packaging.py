@@ -55,8 +55,17 @@ def test_wheel_install_runs_version(wheel: Path, tmp_path: Path) -> None:
     """`gnomon --version` and `python -m gnomon.cli --version` work from the installed wheel."""
     target = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
-         str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
     )
     env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
@@ -67,10 +76,17 @@ def test_wheel_install_runs_version(wheel: Path, tmp_path: Path) -> None:
         done = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "gnomon, version 0.1.0"
-        assert str(target) in subprocess.run(
-            [sys.executable, "-c", "import gnomon.cli; print(gnomon.cli.__file__)"],
-            cwd=tmp_path, env=env, capture_output=True, text=True, check=True,
-        ).stdout
+        assert (
+            str(target)
+            in subprocess.run(
+                [sys.executable, "-c", "import gnomon.cli; print(gnomon.cli.__file__)"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:

@@ -1,0 +1,130 @@
+"""Events: the audit trail, the live feed and the metrics source (CONTRACT §6).
+
+Producers build an :class:`EventDraft`; the store seals it into an :class:`Event` with a
+gap-free ``seq`` and the hash chain ``hash = sha256(prev_hash + canonical JSON of the
+rest)`` in the same transaction as the state change it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import attrs
+
+from gnomon.runtime.model.enums import JobStatus, Outcome
+
+GENESIS_HASH = "0" * 64
+
+
+class EventType(StrEnum):
+    """Every event type gnomon emits."""
+
+    JOB_CREATED = "job.created"
+    JOB_UPDATED = "job.updated"
+    JOB_FIRED = "job.fired"
+    JOB_WAIT_STARTED = "job.wait_started"
+    JOB_WAIT_TICK = "job.wait_tick"
+    JOB_WAIT_SATISFIED = "job.wait_satisfied"
+    JOB_TIMED_OUT = "job.timed_out"
+    JOB_RUNNING = "job.running"
+    JOB_COMPLETED = "job.completed"
+    JOB_FAILED = "job.failed"
+    JOB_RETRY_QUEUED = "job.retry_queued"
+    JOB_CANCELLED = "job.cancelled"
+    JOB_PAUSED = "job.paused"
+    JOB_RESUMED = "job.resumed"
+    JOB_DEPENDENCY_RESOLVED = "job.dependency_resolved"
+    JOB_DEPENDENCY_FAILED = "job.dependency_failed"
+    JOB_TRIGGERED = "job.triggered"
+    JOB_SKIPPED = "job.skipped"
+    JOB_EXPIRED = "job.expired"
+    RUN_ORPHANED = "run.orphaned"
+    BREAKER_OPENED = "breaker.opened"
+    BREAKER_HALF_OPEN = "breaker.half_open"
+    BREAKER_CLOSED = "breaker.closed"
+    DAEMON_STARTED = "daemon.started"
+    DAEMON_STOPPED = "daemon.stopped"
+    ACTOR_CRASHED = "actor.crashed"
+    ACTOR_RESTARTED = "actor.restarted"
+
+
+@attrs.frozen(kw_only=True)
+class EventDraft:
+    """An event before the store gives it a ``seq`` and a hash."""
+
+    type: EventType
+    timestamp: datetime
+    job_id: str | None = None
+    name: str | None = None
+    owner: str | None = None
+    status: JobStatus | None = None
+    outcome: Outcome | None = None
+    message: str = ""
+    payload: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Event:
+    """A committed event."""
+
+    seq: int
+    type: EventType
+    timestamp: datetime
+    job_id: str | None = None
+    name: str | None = None
+    owner: str | None = None
+    status: JobStatus | None = None
+    outcome: Outcome | None = None
+    message: str = ""
+    payload: dict[str, Any] = attrs.field(factory=dict)
+    prev_hash: str = GENESIS_HASH
+    hash: str = ""
+
+
+def hashed_fields(event: Event) -> dict[str, Any]:
+    """The fields covered by ``hash``: everything but ``hash`` itself and ``prev_hash``."""
+    return {
+        "seq": event.seq,
+        "type": event.type.value,
+        "timestamp": event.timestamp.isoformat(),
+        "job_id": event.job_id,
+        "name": event.name,
+        "owner": event.owner,
+        "status": None if event.status is None else event.status.value,
+        "outcome": None if event.outcome is None else event.outcome.value,
+        "message": event.message,
+        "payload": event.payload,
+    }
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8 kept: the form that is hashed."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def chain_hash(prev_hash: str, event: Event) -> str:
+    """``sha256(prev_hash + canonical JSON of the hashed fields)`` as hex."""
+    data = prev_hash + canonical_json(hashed_fields(event))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
+    """Give ``draft`` its ``seq`` and link it to ``prev_hash``."""
+    event = Event(
+        seq=seq,
+        type=draft.type,
+        timestamp=draft.timestamp,
+        job_id=draft.job_id,
+        name=draft.name,
+        owner=draft.owner,
+        status=draft.status,
+        outcome=draft.outcome,
+        message=draft.message,
+        payload=draft.payload,
+        prev_hash=prev_hash,
+    )
+    return attrs.evolve(event, hash=chain_hash(prev_hash, event))

@@ -1,0 +1,133 @@
+"""The job as a user submits it (:class:`JobSpec`) and who submitted it.
+
+Defaults are CONTRACT §3.1's. Durations are seconds (floats). A ``JobSpec`` is what
+``job.create`` receives and what ``schedule --dry-run`` prints; the daemon's view of a
+live job is :class:`gnomon.runtime.model.state.JobState`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from gnomon.runtime.model.actions import Action
+from gnomon.runtime.model.conditions import Condition
+from gnomon.runtime.model.enums import (
+    Misfire,
+    OnTimeout,
+    Overlap,
+    OwnerKind,
+    TriggerRule,
+    TriggersOn,
+)
+from gnomon.runtime.model.schedule import Schedule
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")
+NAME_FORMS = ("1-128 characters: letters, digits and _ . : @ + -, starting with a letter or digit",)
+
+DEFAULT_TTL = 24 * 3600.0
+
+
+def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Budget:
+    """Time and retry limits of one job.
+
+    Retry *n* (1-based) waits ``min(backoff_max, backoff_initial · backoff_mult^(n-1))``
+    seconds, ± ``backoff_jitter`` of itself; ``max_retries=0`` means no retry.
+    """
+
+    action_timeout: float = attrs.field(default=300.0, validator=_positive)
+    max_retries: int = attrs.field(default=3, validator=_non_negative)
+    backoff_initial: float = attrs.field(default=1.0, validator=_non_negative)
+    backoff_max: float = attrs.field(default=300.0, validator=_non_negative)
+    backoff_mult: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
+    backoff_jitter: float = attrs.field(
+        default=0.2, validator=[attrs.validators.ge(0.0), attrs.validators.le(0.5)]
+    )
+    wait_timeout: float = attrs.field(default=1800.0, validator=_positive)
+    poll_interval: float = attrs.field(default=5.0, validator=_positive)
+    max_polls: int = attrs.field(default=0, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class WaitSpec:
+    """A gate in front of each fire: poll ``condition`` until it holds or the budget ends.
+
+    ``fallback`` is required exactly when ``on_timeout`` is ``fallback``.
+    """
+
+    condition: Condition
+    on_timeout: OnTimeout = OnTimeout.FAIL
+    fallback: Action | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.on_timeout is OnTimeout.FALLBACK) != (self.fallback is not None):
+            raise ValueError("on_timeout=fallback and a fallback action go together")
+
+
+@attrs.frozen(kw_only=True)
+class Owner:
+    """Who owns a job; written ``kind:id`` (``user:alice``, ``agent:deploy-bot``)."""
+
+    kind: OwnerKind
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+
+@attrs.frozen(kw_only=True)
+class CreatedBy:
+    """Provenance: the token and client that created a job, or the job/run that did."""
+
+    token_id: str | None = None
+    client: str | None = None
+    client_version: str | None = None
+    parent_job: str | None = None
+    parent_run: str | None = None
+
+
+def _name(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
+    if not NAME_RE.match(value):
+        raise ValueError(f"bad job name {value!r}; accepted: {NAME_FORMS[0]}")
+
+
+@attrs.frozen(kw_only=True)
+class JobSpec:
+    """Everything a user says about a job (CONTRACT §3.1).
+
+    ``depends_on`` and ``triggers`` hold references as given (names or ids); admission
+    resolves them to ids. ``tags`` values may be empty (``--tag k``).
+    """
+
+    name: str = attrs.field(validator=_name)
+    schedule: Schedule
+    action: Action
+    wait: WaitSpec | None = None
+    budget: Budget = attrs.field(factory=Budget)
+    depends_on: tuple[str, ...] = ()
+    trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
+    triggers: tuple[str, ...] = ()
+    triggers_on: TriggersOn = TriggersOn.SUCCESS
+    ttl: float = attrs.field(default=DEFAULT_TTL, validator=_non_negative)
+    tags: dict[str, str] = attrs.field(factory=dict)
+    description: str = ""
+    overlap: Overlap = Overlap.SKIP
+    misfire: Misfire = Misfire.FIRE_ONCE
+    misfire_grace: float = attrs.field(default=60.0, validator=_non_negative)
+    stop_on_failure: bool = False
+    breaker: str | None = None
+    cwd: str | None = None
+    env: dict[str, str] = attrs.field(factory=dict)
+    i_know: bool = False

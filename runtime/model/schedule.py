@@ -1,0 +1,100 @@
+"""Schedule types: *when* a job fires (CONTRACT §4.2).
+
+Relative forms (``in 5m``, ``+90s``, ``now``) are resolved to absolute times when the DSL
+is parsed, and naive times are resolved in the schedule's zone, so a stored schedule never
+depends on when or where it is read. Computing fire times lives in
+:mod:`gnomon.runtime.model.firing`; the DSL in :mod:`gnomon.runtime.model.when`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar
+
+import attrs
+
+from gnomon.runtime.model.enums import DstFold, DstGap
+
+
+def _aware(_inst: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{attribute.name} must carry a UTC offset, got {value.isoformat()}")
+
+
+def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
+
+
+def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value >= 0:
+        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class CronSchedule:
+    """Fires at each minute matching a 5-field cron expression in zone ``tz``.
+
+    Attributes:
+        expr: the expression as the user wrote it after alias expansion is *not* applied
+            (``@daily`` stays ``@daily``); validated when parsed.
+        tz: IANA zone name the expression is read in (resolved at creation).
+        dst_gap: a slot inside a spring-forward gap is shifted past the gap or skipped.
+        dst_fold: a slot inside a fall-back fold runs on the first, last or both passes.
+        jitter: up to this many seconds of deterministic per-job delay, never past the
+            next slot.
+    """
+
+    TAG: ClassVar[str] = "cron"
+    expr: str
+    tz: str
+    dst_gap: DstGap = DstGap.SHIFT
+    dst_fold: DstFold = DstFold.FIRST
+    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class IntervalSchedule:
+    """Fires every ``every`` seconds on a grid anchored at ``anchor``: anchor + n·every, n ≥ 1."""
+
+    TAG: ClassVar[str] = "interval"
+    every: float = attrs.field(validator=_positive)
+    anchor: datetime = attrs.field(validator=_aware)
+    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+
+
+@attrs.frozen(kw_only=True)
+class OnceSchedule:
+    """Fires once at ``at``."""
+
+    TAG: ClassVar[str] = "once"
+    at: datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen(kw_only=True)
+class ManualSchedule:
+    """Never fires by itself: only ``jobs run``, a trigger or an agent fire it."""
+
+    TAG: ClassVar[str] = "manual"
+
+
+@attrs.frozen(kw_only=True)
+class WhenReadySchedule:
+    """Fires as soon as the job's wait condition holds (one fire)."""
+
+    TAG: ClassVar[str] = "when_ready"
+
+
+Schedule = CronSchedule | IntervalSchedule | OnceSchedule | ManualSchedule | WhenReadySchedule
+SCHEDULE_TYPES: tuple[type, ...] = (
+    CronSchedule,
+    IntervalSchedule,
+    OnceSchedule,
+    ManualSchedule,
+    WhenReadySchedule,
+)
+
+
+def is_recurring(schedule: Schedule) -> bool:
+    """True for schedules with more than one slot (cron and interval)."""
+    return isinstance(schedule, CronSchedule | IntervalSchedule)
