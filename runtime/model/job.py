@@ -8,6 +8,7 @@ live job is :class:`gnomon.runtime.model.state.JobState`.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import attrs
 
@@ -29,12 +30,12 @@ NAME_FORMS = ("1-128 characters: letters, digits and _ . : @ + -, starting with 
 DEFAULT_TTL = 24 * 3600.0
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value >= 0:
         raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
-def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value > 0:
         raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
 
