@@ -16,6 +16,7 @@ two so that actors can wait with ``move_on_at(clock.deadline_for(when))``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -47,10 +48,17 @@ def _require_aware(when: datetime) -> None:
 
 
 class SystemClock:
-    """The real clock; robust to wall-clock jumps (see the module docstring)."""
+    """The real clock; robust to wall-clock jumps (see the module docstring).
+
+    Args:
+        wall: the wall-time source, seconds since the epoch (injectable for tests).
+    """
+
+    def __init__(self, wall: Callable[[], float] = time.time) -> None:
+        self._wall = wall
 
     def now(self) -> datetime:
-        return datetime.fromtimestamp(time.time(), UTC)
+        return datetime.fromtimestamp(self._wall(), UTC)
 
     def deadline_for(self, when: datetime) -> float:
         _require_aware(when)

@@ -237,6 +237,7 @@ class Supervisor:
         self._children: dict[str, _Child] = {}
         self._restarts: deque[float] = deque()
         self._nursery: trio.Nursery | None = None
+        self._running = False
         self._control_send, self._control_recv = trio.open_memory_channel[_Control](math.inf)
 
     # -- public API ----------------------------------------------------------------
@@ -244,7 +245,7 @@ class Supervisor:
     @property
     def running(self) -> bool:
         """True between the end of the initial start and the end of ``run``."""
-        return self._nursery is not None
+        return self._running
 
     def which_children(self) -> list[ChildInfo]:
         """Every child in start order."""
@@ -287,7 +288,7 @@ class Supervisor:
 
     async def stop(self) -> None:
         """Stop every child in reverse start order, then let ``run`` return normally."""
-        if self._nursery is None:
+        if not self._running:
             return
         await self._call(_Stop)
 
@@ -335,6 +336,7 @@ class Supervisor:
                     nursery.cancel_scope.cancel()
                 else:
                     self._nursery = nursery
+                    self._running = True
                     if ctx is not None:
                         nursery.start_soon(self._stop_when_parent_asks, ctx)
                         ctx.ready()
@@ -343,6 +345,7 @@ class Supervisor:
                     nursery.cancel_scope.cancel()
         finally:
             self._nursery = None
+            self._running = False
             self._answer_pending_calls()
             self._close_all()
         if failure is not None:
@@ -367,7 +370,7 @@ class Supervisor:
 
     async def _call(self, make: Callable[[Reply[Any]], _Control]) -> Any:
         reply: Reply[Any] = Reply()
-        if self._nursery is None:
+        if not self._running:
             raise ActorGone(f"supervisor {self.name!r} is not running")
         self._control_send.send_nowait(make(reply))
         return await reply.wait()
