@@ -18,6 +18,7 @@ Three ways to send:
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar, cast, final
@@ -100,11 +101,33 @@ class Request(Generic[R]):
     reply: Reply[R] = attrs.field(factory=Reply, eq=False, repr=False)
 
 
+class _StopSignal:
+    """Put in the mailbox (when there is room) to wake an idle actor that must stop."""
+
+
+_STOP_SIGNAL = _StopSignal()
+
+
 class Mailbox(Generic[M]):
     """A bounded message queue owned by a supervisor cell; survives actor restarts.
 
-    Cancellation: ``receive`` is atomic — cancelled, it loses no message.
+    Cancellation: ``receive`` is atomic — cancelled, it loses no message. A graceful stop
+    request wakes an actor blocked in ``receive`` through a signal in the queue, so an
+    idle actor holds no cancel scope (idle actors must be cheap: there may be 100k).
     """
+
+    __slots__ = (
+        "_closed",
+        "_in_hand",
+        "_on_first_receive",
+        "_recv",
+        "_send",
+        "_stop_event",
+        "_stopping",
+        "capacity",
+        "dropped",
+        "owner",
+    )
 
     def __init__(self, capacity: int, owner: str) -> None:
         if capacity < 0:
@@ -112,11 +135,11 @@ class Mailbox(Generic[M]):
         self.owner = owner
         self.capacity = capacity
         self.dropped = 0
-        self._send, self._recv = trio.open_memory_channel[M](capacity)
-        self._stop = trio.Event()
+        self._send, self._recv = trio.open_memory_channel[M | _StopSignal](capacity)
+        self._stopping = False
+        self._stop_event: trio.Event | None = None
         self._on_first_receive: Callable[[], None] | None = None
-        self._waiting: trio.CancelScope | None = None
-        self._in_hand: list[Reply[Any]] = []
+        self._in_hand: list[Reply[Any]] | None = None
         self._closed = False
 
     @property
@@ -132,11 +155,16 @@ class Mailbox(Generic[M]):
     @property
     def stop_requested(self) -> bool:
         """True once the supervisor asked the current incarnation to stop."""
-        return self._stop.is_set()
+        return self._stopping
 
     async def wait_stop_requested(self) -> None:
         """Return when the supervisor asks the current incarnation to stop."""
-        await self._stop.wait()
+        if self._stopping:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._stop_event is None:
+            self._stop_event = trio.Event()
+        await self._stop_event.wait()
 
     async def receive(self) -> M:
         """Take the next message, waiting as long as needed.
@@ -155,20 +183,19 @@ class Mailbox(Generic[M]):
         timer service. Raises :class:`StopRequested` like :meth:`receive`.
         """
         self._signal_ready()
-        if self._stop.is_set():
-            raise StopRequested
-        with trio.CancelScope(deadline=deadline) as scope:
-            self._waiting = scope
-            try:
-                msg = await self._recv.receive()
-            finally:
-                self._waiting = None
-        if scope.cancelled_caught:
-            if self._stop.is_set():
+        while True:
+            if self._stopping:
                 raise StopRequested
-            return None
-        self._hold(msg)
-        return msg
+            if deadline == math.inf:
+                msg = await self._recv.receive()
+            else:
+                with trio.move_on_at(deadline) as scope:
+                    msg = await self._recv.receive()
+                if scope.cancelled_caught:
+                    return None
+            if not isinstance(msg, _StopSignal):  # a stale signal: the flag decides
+                self._hold(msg)
+                return msg
 
     def __aiter__(self) -> Mailbox[M]:
         return self
@@ -184,6 +211,9 @@ class Mailbox(Generic[M]):
     def _hold(self, msg: object) -> None:
         if isinstance(msg, Request):
             in_hand = self._in_hand
+            if in_hand is None:
+                self._in_hand = [msg.reply]
+                return
             in_hand.append(msg.reply)
             if len(in_hand) >= _PRUNE_IN_HAND_AT:
                 self._in_hand = [r for r in in_hand if not r.done]
@@ -194,20 +224,25 @@ class Mailbox(Generic[M]):
             callback()
 
     def _begin_incarnation(self, on_first_receive: Callable[[], None]) -> None:
-        self._stop = trio.Event()
+        self._stopping = False
+        self._stop_event = None
         self._on_first_receive = on_first_receive
-        self._in_hand = []
+        self._in_hand = None
 
     def _end_incarnation(self, error: Exception) -> None:
         self._on_first_receive = None
-        for reply in self._in_hand:
+        for reply in self._in_hand or ():
             reply._abandon(error)
-        self._in_hand = []
+        self._in_hand = None
 
     def _request_stop(self) -> None:
-        self._stop.set()
-        if self._waiting is not None:
-            self._waiting.cancel()
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        with contextlib.suppress(trio.WouldBlock, trio.BrokenResourceError):
+            self._send.send_nowait(_STOP_SIGNAL)
 
     def _close(self) -> None:
         """Close for good: queued requests and blocked senders get :class:`ActorGone`."""

@@ -158,8 +158,8 @@ class _Child:
     state: str = _RUNNING
     incarnation: int = 0
     scope: trio.CancelScope | None = None
-    exited: trio.Event = attrs.field(factory=trio.Event)
-    restart_times: deque[float] = attrs.field(factory=deque)
+    exited: trio.Event | None = None
+    restart_times: deque[float] | None = None
 
 
 @attrs.frozen
@@ -415,9 +415,12 @@ class Supervisor:
         now = trio.current_time()
         if self._exceeds_intensity(now):
             return SupervisorGaveUp(self.name, child.spec.id, self.intensity, self.period)
-        child.restart_times.append(now)
-        while child.restart_times and child.restart_times[0] < now - self.period:
-            child.restart_times.popleft()
+        times = child.restart_times
+        if times is None:
+            times = child.restart_times = deque()
+        times.append(now)
+        while times[0] < now - self.period:
+            times.popleft()
         if self.strategy in (Strategy.ONE_FOR_ONE, Strategy.SIMPLE_ONE_FOR_ONE):
             self._restart_one(child)
         else:
@@ -441,7 +444,7 @@ class Supervisor:
     def _delay_for(self, child: _Child) -> float:
         if self._backoff is None:
             return 0.0
-        return self._backoff.delay(len(child.restart_times) - 1)
+        return self._backoff.delay(len(child.restart_times or ()) - 1)
 
     def _restart_one(self, child: _Child) -> None:
         assert self._nursery is not None
@@ -504,13 +507,15 @@ class Supervisor:
             child.state = _STOPPING
             return
         child.state = _STOPPING
+        exited = child.exited
+        assert exited is not None
+        assert child.scope is not None
         child.ref.mailbox._request_stop()
         with trio.move_on_after(child.spec.shutdown):
-            await child.exited.wait()
-        if not child.exited.is_set():
-            assert child.scope is not None
+            await exited.wait()
+        if not exited.is_set():
             child.scope.cancel()
-            await child.exited.wait()
+            await exited.wait()
 
     async def _stop_all(self) -> None:
         children = list(self._children.values())
@@ -563,7 +568,8 @@ class Supervisor:
 
         mailbox = child.ref.mailbox
         mailbox._begin_incarnation(ready)
-        child.state, child.exited = _RUNNING, trio.Event()
+        exited = child.exited = trio.Event()
+        child.state = _RUNNING
         reason: ExitReason = Normal()
         scope = child.scope = trio.CancelScope()
         try:
@@ -581,7 +587,7 @@ class Supervisor:
                 reason = Shutdown()
         finally:
             mailbox._end_incarnation(_abandon_error(child.ref.path, reason))
-            child.exited.set()
+            exited.set()
         ready()
         self._notify(ChildExited(self.name, child.spec.id, child.spec.kind, incarnation, reason))
         self._control_send.send_nowait(_Exit(child.spec.id, incarnation, reason))
