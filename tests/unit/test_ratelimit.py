@@ -1,0 +1,55 @@
+"""Admission token buckets: all-or-nothing charging and exact retry times."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gnomon.actors.core.ratelimit import Bucket, admit
+
+GLOBAL = Bucket(rate=5, burst=20)
+OWNER = Bucket(rate=1, burst=10)
+
+
+def test_burst_then_refusal_with_retry_after() -> None:
+    """An owner gets its burst of 10 at once, then one per second."""
+    buckets: tuple[Bucket, ...] = (GLOBAL, OWNER)
+    for _ in range(10):
+        buckets, decision = admit(buckets, 0.0)
+        assert decision.allowed
+    buckets, decision = admit(buckets, 0.0)
+    assert not decision.allowed
+    assert decision.retry_after == 1.0
+    _, later = admit(buckets, 1.0)
+    assert later.allowed
+
+
+def test_refusal_charges_no_bucket() -> None:
+    """When the owner's bucket refuses, the global token is not spent (reference bug)."""
+    owner = Bucket(rate=1, burst=1)
+    buckets, first = admit((GLOBAL, owner), 0.0)
+    assert first.allowed
+    before = buckets[0].level(0.0)
+    after, refused = admit(buckets, 0.0)
+    assert not refused.allowed
+    assert after[0].level(0.0) == before
+
+
+def test_zero_rate_disables_a_bucket() -> None:
+    """A rate of 0 never refuses."""
+    buckets: tuple[Bucket, ...] = (Bucket(rate=0, burst=1),)
+    for _ in range(100):
+        buckets, decision = admit(buckets, 0.0)
+        assert decision.allowed
+
+
+@given(st.lists(st.floats(0, 2), max_size=200))
+def test_never_more_than_burst_plus_rate_times_elapsed(gaps: list[float]) -> None:
+    """Over any run, admissions never exceed burst + rate × elapsed time."""
+    bucket: tuple[Bucket, ...] = (Bucket(rate=2, burst=5),)
+    now, admitted = 0.0, 0
+    for gap in gaps:
+        now += gap
+        bucket, decision = admit(bucket, now)
+        admitted += decision.allowed
+        assert admitted <= 5 + 2 * now + 1e-9
