@@ -1,0 +1,259 @@
+"""Circuit-breaker actors: one per target key, started on first use.
+
+Job actors and wait-pollers ask :class:`Breakers` for a permit before touching a target
+and report how the call went; each key's :func:`breaker_actor` owns the pure state of
+:mod:`gnomon.actors.core.breaker` and emits ``breaker.opened|half_open|closed`` events on
+every change. A breaker that has been closed and unused for ``idle_after`` seconds exits
+(and is forgotten); the next use starts a fresh, closed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.actors.core import breaker as core
+from gnomon.actors.core.breaker import BreakerConfig, BreakerStatus
+from gnomon.runtime.actor import ActorContext, ActorRef, Request
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.errors import ActorGone, Conflict, NotFound
+from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.registry import Registry
+from gnomon.runtime.supervisor import ChildSpec, Restart, Supervisor
+
+KIND = "breaker"
+Emit = Callable[[Sequence[EventDraft]], Awaitable[Any]]
+
+_EVENT_OF = {
+    BreakerStatus.OPEN: EventType.BREAKER_OPENED,
+    BreakerStatus.HALF_OPEN: EventType.BREAKER_HALF_OPEN,
+    BreakerStatus.CLOSED: EventType.BREAKER_CLOSED,
+}
+
+
+@attrs.frozen(kw_only=True)
+class BreakerView:
+    """What ``gnomon breakers`` shows of one breaker."""
+
+    key: str
+    status: BreakerStatus
+    recent_failures: int
+    reopens_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Permission:
+    """A permit answer in wall time: go ahead (a ``probe`` must report), or wait."""
+
+    allowed: bool
+    probe: bool = False
+    retry_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class _Permit(Request[Permission]):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _Report:
+    failure: bool
+    probe: bool
+
+
+@attrs.frozen(kw_only=True)
+class _Release:
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _Inspect(Request[BreakerView]):
+    pass
+
+
+@attrs.frozen(kw_only=True)
+class _Reset(Request[BreakerView]):
+    pass
+
+
+_Msg = _Permit | _Report | _Release | _Inspect | _Reset
+
+
+@attrs.define
+class _BreakerShell:
+    key: str
+    config: BreakerConfig
+    emit: Emit
+    clock: Clock
+    state: core.Breaker = attrs.field(factory=core.Breaker)
+
+    def wall(self, t: float | None) -> datetime | None:
+        if t is None:
+            return None
+        return self.clock.now() + timedelta(seconds=t - trio.current_time())
+
+    def view(self) -> BreakerView:
+        return BreakerView(
+            key=self.key,
+            status=self.state.status,
+            recent_failures=len(self.state.failures),
+            reopens_at=self.wall(self.state.reopens_at(self.config)),
+        )
+
+    def handle(self, msg: _Msg, now: float) -> None:
+        if isinstance(msg, _Permit):
+            self.state, decision = core.permit(self.state, self.config, now)
+            msg.reply.send(
+                Permission(
+                    allowed=decision.allowed,
+                    probe=decision.probe,
+                    retry_at=self.wall(decision.retry_at),
+                )
+            )
+        elif isinstance(msg, _Report):
+            self.state = core.record(
+                self.state, self.config, now, failure=msg.failure, probe=msg.probe
+            )
+        elif isinstance(msg, _Release):
+            self.state = core.release(self.state, now)
+        elif isinstance(msg, _Reset):
+            self.state = core.reset()
+            msg.reply.send(self.view())
+        else:
+            msg.reply.send(self.view())
+
+    def idle(self) -> bool:
+        return self.state.status is BreakerStatus.CLOSED and not self.state.failures
+
+    async def announce(self, before: BreakerStatus) -> None:
+        after = self.state.status
+        if after is before:
+            return
+        reopens = self.wall(self.state.reopens_at(self.config))
+        message = f"breaker {self.key} {before.value} → {after.value}"
+        if reopens is not None:
+            message += f" until {reopens.isoformat()}"
+        await self.emit(
+            [
+                EventDraft(
+                    type=_EVENT_OF[after],
+                    timestamp=self.clock.now(),
+                    message=message,
+                    payload={"key": self.key, "from": before.value, "to": after.value},
+                )
+            ]
+        )
+
+
+def breaker_actor(
+    key: str, config: BreakerConfig, emit: Emit, clock: Clock, idle_after: float
+) -> Callable[[ActorContext[_Msg]], Awaitable[None]]:
+    """The actor of one breaker key. Returns normally after ``idle_after`` idle seconds."""
+
+    async def actor(ctx: ActorContext[_Msg]) -> None:
+        shell = _BreakerShell(key, config, emit, clock)
+        while True:
+            deadline = trio.current_time() + idle_after if shell.idle() else math.inf
+            msg = await ctx.inbox.receive_until(deadline)
+            if msg is None:
+                return
+            before = shell.state.status
+            shell.handle(msg, trio.current_time())
+            await shell.announce(before)
+
+    return actor
+
+
+class Breakers:
+    """The breakers of one daemon: get-or-start by key, permit, report, list, reset."""
+
+    def __init__(
+        self,
+        *,
+        supervisor: Supervisor,
+        registry: Registry,
+        emit: Emit,
+        clock: Clock,
+        config: BreakerConfig | None = None,
+        idle_after: float = 600.0,
+    ) -> None:
+        self._supervisor = supervisor
+        self._registry = registry
+        self._emit = emit
+        self._clock = clock
+        self.config = config or BreakerConfig()
+        self._idle_after = idle_after
+
+    async def _ref(self, key: str) -> ActorRef[_Msg]:
+        ref = self._registry.lookup(KIND, key)
+        if ref is not None and not ref.mailbox.closed:
+            return ref
+        spec = ChildSpec(
+            id=key,
+            kind=KIND,
+            start=breaker_actor(key, self.config, self._emit, self._clock, self._idle_after),
+            restart=Restart.TRANSIENT,
+            mailbox_size=256,
+        )
+        try:
+            return await self._supervisor.start_child(spec)
+        except Conflict:
+            found = self._registry.lookup(KIND, key)
+            if found is None:
+                raise
+            return found
+
+    async def _ask(self, key: str, make: Callable[[], Request[Any]]) -> Any:
+        for _ in range(3):  # an idle breaker may exit between lookup and send
+            ref = await self._ref(key)
+            try:
+                return await ref.ask(make())
+            except ActorGone:
+                await trio.lowlevel.checkpoint()
+        raise ActorGone(f"breaker {key} kept stopping")
+
+    async def permit(self, key: str) -> Permission:
+        """May a call to ``key``'s target go ahead now?"""
+        result: Permission = await self._ask(key, _Permit)
+        return result
+
+    def report(self, key: str, *, failure: bool, probe: bool) -> None:
+        """Report an admitted call's result (never blocks; a full mailbox drops it)."""
+        self._tell(key, _Report(failure=failure, probe=probe))
+
+    def release(self, key: str) -> None:
+        """Give back a probe permit whose call never reached the target."""
+        self._tell(key, _Release())
+
+    def _tell(self, key: str, msg: _Msg) -> None:
+        ref = self._registry.lookup(KIND, key)
+        if ref is not None:
+            with contextlib.suppress(ActorGone):
+                ref.try_tell(msg)
+
+    async def list(self) -> list[BreakerView]:
+        """Every breaker that has state, sorted by key."""
+        views = []
+        for ref in self._registry.of_kind(KIND):
+            try:
+                views.append(await ref.ask(_Inspect()))
+            except ActorGone:
+                continue
+        return sorted(views, key=lambda v: v.key)
+
+    async def reset(self, key: str) -> BreakerView:
+        """Close ``key``'s breaker and forget its failures.
+
+        Raises:
+            NotFound: no breaker has state under that key.
+        """
+        if self._registry.lookup(KIND, key) is None:
+            raise NotFound(f"no breaker {key!r}", hint="gnomon breakers list shows the keys")
+        view: BreakerView = await self._ask(key, _Reset)
+        return view
