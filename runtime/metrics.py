@@ -1,0 +1,210 @@
+"""Every metric of CONTRACT §8, on an explicit registry (never the global one).
+
+Most metrics are derived from committed events by :meth:`Metrics.observe_event`, so the
+numbers can never disagree with the audit trail. The rest are set directly by their
+owners: admission refusals (``enqueue_errors_total``), the run queue
+(``queue_depth``), job counts per status (``active_jobs``), gateway connections, actor
+restarts, store commit times, and mailbox depths (collected at scrape time).
+
+Event payload keys read here (producers must set them):
+
+* ``job.created``: ``action_type``.
+* ``job.fired``: ``lag`` (seconds late against the nominal slot).
+* run ends (any event with ``payload.run_id`` and an ``outcome``): ``action_type``,
+  ``duration``.
+* ``job.wait_tick``: ``condition_type``, ``result`` (``true|false|error|breaker_open``).
+* ``job.wait_satisfied`` and wait timeouts: ``condition_type``, ``waited``.
+* ``job.retry_queued``: ``action_type``. ``job.skipped``: ``reason``.
+* ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``).
+
+Label values are bounded sets; breaker keys, the one exception, are capped at
+:data:`MAX_BREAKER_KEYS` distinct values (further keys are folded into ``other``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gnomon.runtime.model.events import Event, EventType
+
+MAX_BREAKER_KEYS = 200
+ENQUEUE_ERROR_REASONS = (
+    "agents_disabled",
+    "action_disallowed",
+    "rate_limited",
+    "invalid",
+    "policy",
+    "full",
+    "duplicate_name",
+    "quota",
+    "store",
+)
+_BREAKER_GAUGE = {"closed": 0, "open": 1, "half_open": 2}
+_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
+_COMMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+
+MailboxDepths = Callable[[], Iterable[tuple[str, int]]]
+
+
+class _MailboxCollector(Collector):
+    def __init__(self, source: MailboxDepths) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "gnomon_mailbox_depth", "Messages queued in actor mailboxes", labels=["kind"]
+        )
+        totals: dict[str, int] = {}
+        for kind, depth in self._source():
+            totals[kind] = totals.get(kind, 0) + depth
+        for kind, depth in sorted(totals.items()):
+            family.add_metric([kind], depth)
+        yield family
+
+
+class Metrics:
+    """The daemon's metrics; one instance per daemon (tests make their own)."""
+
+    def __init__(self, mailbox_depths: MailboxDepths | None = None) -> None:
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.jobs_created = Counter(
+            "gnomon_jobs_created", "Jobs admitted", ["owner_kind", "action_type"], registry=r
+        )
+        self.jobs_fired = Counter(
+            "gnomon_jobs_fired",
+            "Action executions by outcome",
+            ["action_type", "outcome"],
+            registry=r,
+        )
+        self.wait_checks = Counter(
+            "gnomon_wait_checks", "Wait condition polls", ["condition_type", "result"], registry=r
+        )
+        self.wait_duration = Histogram(
+            "gnomon_wait_duration_seconds",
+            "Time from the start of a wait to its end",
+            ["condition_type"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.action_duration = Histogram(
+            "gnomon_action_duration_seconds",
+            "Action execution time",
+            ["action_type", "outcome"],
+            buckets=_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.fire_lag = Histogram(
+            "gnomon_fire_lag_seconds",
+            "Lateness of fires against their nominal slot",
+            buckets=_LAG_BUCKETS,
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "gnomon_queue_depth", "Fires waiting for a concurrency slot", registry=r
+        )
+        self.active_jobs = Gauge(
+            "gnomon_active_jobs", "Live jobs by status", ["status"], registry=r
+        )
+        self.breaker_state = Gauge(
+            "gnomon_breaker_state",
+            "Breaker state (0 closed, 1 open, 2 half-open)",
+            ["key"],
+            registry=r,
+        )
+        self.retries = Counter("gnomon_retries", "Retries queued", ["action_type"], registry=r)
+        self.enqueue_errors = Counter(
+            "gnomon_enqueue_errors", "Refused job admissions", ["reason"], registry=r
+        )
+        self.skips = Counter("gnomon_skips", "Skipped fires and polls", ["reason"], registry=r)
+        self.events = Counter("gnomon_events", "Events committed", ["type"], registry=r)
+        self.gateway_connections = Gauge(
+            "gnomon_gateway_connections", "Open gateway connections", registry=r
+        )
+        self.actor_restarts = Counter(
+            "gnomon_actor_restarts", "Actor restarts by supervisors", ["kind"], registry=r
+        )
+        self.store_commit = Histogram(
+            "gnomon_store_commit_seconds",
+            "Store transaction time",
+            buckets=_COMMIT_BUCKETS,
+            registry=r,
+        )
+        for reason in ENQUEUE_ERROR_REASONS:
+            self.enqueue_errors.labels(reason)
+        if mailbox_depths is not None:
+            r.register(_MailboxCollector(mailbox_depths))
+        self._breaker_keys: set[str] = set()
+
+    def observe_event(self, event: Event) -> None:
+        """Update the event-derived metrics from one committed event."""
+        p = event.payload
+        self.events.labels(event.type.value).inc()
+        handler = _HANDLERS.get(event.type)
+        if handler is not None:
+            handler(self, event, p)
+        if "run_id" in p and event.outcome is not None and "duration" in p:
+            action = str(p.get("action_type", "unknown"))
+            self.jobs_fired.labels(action, event.outcome.value).inc()
+            self.action_duration.labels(action, event.outcome.value).observe(float(p["duration"]))
+
+    def breaker_label(self, key: str) -> str:
+        """``key`` itself while fewer than the cap are known, else ``other``."""
+        if key in self._breaker_keys:
+            return key
+        if len(self._breaker_keys) < MAX_BREAKER_KEYS:
+            self._breaker_keys.add(key)
+            return key
+        return "other"
+
+
+def _created(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    owner_kind = (event.owner or "user:").split(":", 1)[0]
+    m.jobs_created.labels(owner_kind, str(p.get("action_type", "unknown"))).inc()
+
+
+def _fired(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    if "lag" in p:
+        m.fire_lag.observe(max(0.0, float(p["lag"])))
+
+
+def _tick(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    m.wait_checks.labels(str(p.get("condition_type", "unknown")), str(p.get("result"))).inc()
+
+
+def _wait_end(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    if "waited" in p:
+        m.wait_duration.labels(str(p.get("condition_type", "unknown"))).observe(float(p["waited"]))
+
+
+def _retry(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    m.retries.labels(str(p.get("action_type", "unknown"))).inc()
+
+
+def _skipped(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    m.skips.labels(str(p.get("reason", "unknown"))).inc()
+
+
+def _breaker(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+    key, to = p.get("key"), p.get("to")
+    if isinstance(key, str) and to in _BREAKER_GAUGE:
+        m.breaker_state.labels(m.breaker_label(key)).set(_BREAKER_GAUGE[str(to)])
+
+
+_HANDLERS: dict[EventType, Callable[[Metrics, Event, dict[str, Any]], None]] = {
+    EventType.JOB_CREATED: _created,
+    EventType.JOB_FIRED: _fired,
+    EventType.JOB_WAIT_TICK: _tick,
+    EventType.JOB_WAIT_SATISFIED: _wait_end,
+    EventType.JOB_TIMED_OUT: _wait_end,
+    EventType.JOB_RETRY_QUEUED: _retry,
+    EventType.JOB_SKIPPED: _skipped,
+    EventType.BREAKER_OPENED: _breaker,
+    EventType.BREAKER_HALF_OPEN: _breaker,
+    EventType.BREAKER_CLOSED: _breaker,
+}
