@@ -1,0 +1,248 @@
+"""The job directory: every live job, and an actor only for those with work to do.
+
+Passivation (Orleans/Akka "virtual actors"): a job actor that is idle — no run or wait
+in flight, nothing due soon — records its next wake time here and returns. The
+directory keeps one deadline heap for such jobs (a few hundred bytes each instead of an
+actor's ~9 KB) and re-activates a job ``lead`` seconds before it is due, or at once when
+someone sends it a message. An address is therefore a job id, not an ``ActorRef``:
+everything goes through :meth:`JobDirectory.ask`, which activates as needed and retries
+once when the message lands in the mailbox of an actor that was just passivating (such a
+message comes back as ``ActorGone`` — never silently lost, which is why only requests,
+never plain tells, are routed to job actors).
+
+The directory also owns the live-name index (names are unique among live jobs) and the
+reverse ``depends_on`` index used to notify dependents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import attrs
+import trio
+
+from gnomon.runtime.actor import ActorContext, ActorRef, Request
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.errors import ActorGone, Conflict, InvalidInput, NotFound
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.registry import Registry
+from gnomon.runtime.supervisor import ChildSpec, Supervisor
+
+R = TypeVar("R")
+KIND = "job"
+MIN_PREFIX = 4
+
+
+@attrs.define
+class JobEntry:
+    """What the directory knows of a live job without loading it."""
+
+    id: str
+    name: str
+    status: JobStatus
+    wake: datetime | None = None
+    owner: str = ""
+    depends_on: tuple[str, ...] = ()
+    version: int = 0
+
+
+@attrs.frozen
+class _Rearm:
+    """Told to the directory's timer loop: the earliest wake may have changed."""
+
+
+class JobDirectory:
+    """Index, deadline heap and router of job actors (see the module docstring).
+
+    Args:
+        supervisor: the ``simple_one_for_one`` supervisor of job actors.
+        spawn: builds the child spec of job ``id`` (its actor loads state from the store).
+        lead: seconds before a wake time at which a passivated job is activated.
+    """
+
+    def __init__(
+        self,
+        *,
+        supervisor: Supervisor,
+        registry: Registry,
+        spawn: Callable[[str], ChildSpec],
+        clock: Clock,
+        lead: float = 1.0,
+    ) -> None:
+        self._supervisor = supervisor
+        self._registry = registry
+        self._spawn = spawn
+        self._clock = clock
+        self._lead = lead
+        self._entries: dict[str, JobEntry] = {}
+        self._names: dict[str, str] = {}
+        self._dependents: dict[str, set[str]] = {}
+        self._heap: list[tuple[float, int, str]] = []
+        self._timer: ActorRef[Any] | None = None
+        self.activations = 0
+
+    # -- index ----------------------------------------------------------------------
+
+    def load(self, entries: Iterable[JobEntry]) -> None:
+        """Fill the index at boot (before the timer loop starts)."""
+        for entry in entries:
+            self.note(entry, passivate=True)
+
+    def note(self, entry: JobEntry, *, passivate: bool = False) -> None:
+        """Record a job's current name, status, wake time and dependencies.
+
+        ``passivate``: the job has no actor from now on (it is passivating, or was loaded
+        at boot), so the timer loop must activate it at ``entry.wake``. Active jobs time
+        themselves and stay off the heap.
+        """
+        old = self._entries.get(entry.id)
+        if old is not None:
+            entry.version = old.version + 1
+            if self._names.get(old.name) == entry.id and (
+                old.name != entry.name or entry.status.terminal
+            ):
+                del self._names[old.name]
+            for dep in old.depends_on:
+                self._dependents.get(dep, set()).discard(entry.id)
+        self._entries[entry.id] = entry
+        if not entry.status.terminal:
+            self._names[entry.name] = entry.id
+        for dep in entry.depends_on:
+            self._dependents.setdefault(dep, set()).add(entry.id)
+        if passivate and entry.wake is not None and not entry.status.terminal:
+            deadline = self._clock.deadline_for(entry.wake)
+            heapq.heappush(self._heap, (deadline, entry.version, entry.id))
+            if self._heap[0][2] == entry.id and self._timer is not None:
+                with contextlib.suppress(ActorGone):
+                    self._timer.try_tell(_Rearm())
+
+    def forget(self, job_id: str) -> None:
+        """Drop a deleted job from every index."""
+        entry = self._entries.pop(job_id, None)
+        if entry is None:
+            return
+        if self._names.get(entry.name) == job_id:
+            del self._names[entry.name]
+        for dep in entry.depends_on:
+            self._dependents.get(dep, set()).discard(job_id)
+
+    def get(self, job_id: str) -> JobEntry | None:
+        """The index entry of a job, or ``None``."""
+        return self._entries.get(job_id)
+
+    def entries(self) -> list[JobEntry]:
+        """Every indexed job (live and not yet pruned)."""
+        return list(self._entries.values())
+
+    def live_name(self, name: str) -> str | None:
+        """The id of the live job called ``name``, if any."""
+        return self._names.get(name)
+
+    def dependents(self, job_id: str) -> list[str]:
+        """Ids of the jobs that list ``job_id`` in ``depends_on``."""
+        return sorted(self._dependents.get(job_id, ()))
+
+    def resolve(self, ref: str) -> str:
+        """An id, a live job's name, or a unique id prefix → the job id.
+
+        Raises:
+            NotFound: nothing matches.
+            InvalidInput: the prefix matches several jobs (they are named).
+        """
+        if ref in self._entries:
+            return ref
+        by_name = self._names.get(ref)
+        if by_name is not None:
+            return by_name
+        matches = [i for i in self._entries if i.startswith(ref)] if len(ref) >= MIN_PREFIX else []
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(sorted(matches)[:5])
+            raise InvalidInput(
+                f"job reference {ref!r} is ambiguous: it prefixes {len(matches)} ids ({shown})",
+                token=ref,
+                accepted=["a full id", "a longer id prefix", "a live job's name"],
+            )
+        raise NotFound(
+            f"no job {ref!r}",
+            hint="gnomon jobs list --all shows ids and names",
+        )
+
+    # -- routing --------------------------------------------------------------------
+
+    def active(self, job_id: str) -> ActorRef[Any] | None:
+        """The job's actor if it is active now."""
+        ref = self._registry.lookup(KIND, job_id)
+        return None if ref is None or ref.mailbox.closed else ref
+
+    async def activate(self, job_id: str) -> ActorRef[Any]:
+        """The job's actor, starting it if it is passivated.
+
+        Raises:
+            NotFound: the directory does not know the job.
+        """
+        if job_id not in self._entries:
+            raise NotFound(f"no job {job_id!r}")
+        for _ in range(100):
+            ref = self.active(job_id)
+            if ref is not None:
+                return ref
+            try:
+                ref = await self._supervisor.start_child(self._spawn(job_id))
+            except Conflict:  # the passivating incarnation is still being removed
+                await trio.lowlevel.checkpoint()
+                continue
+            self.activations += 1
+            return ref
+        raise ActorGone(f"job {job_id} could not be activated")
+
+    async def ask(self, job_id: str, make: Callable[[], Request[R]], timeout: float = 30.0) -> R:
+        """Ask job ``job_id``'s actor, activating it; retried once across a passivation."""
+        for attempt in range(2):
+            ref = await self.activate(job_id)
+            try:
+                return await ref.ask(make(), timeout=timeout)
+            except ActorGone:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- timer loop -----------------------------------------------------------------
+
+    def _next_deadline(self) -> float:
+        while self._heap:
+            deadline, version, job_id = self._heap[0]
+            entry = self._entries.get(job_id)
+            if entry is None or entry.version != version or entry.status.terminal:
+                heapq.heappop(self._heap)
+                continue
+            return deadline - self._lead
+        return math.inf
+
+    async def _activate_due(self) -> None:
+        now = trio.current_time()
+        while self._heap and self._next_deadline() <= now:
+            _, _, job_id = heapq.heappop(self._heap)
+            if self.active(job_id) is None:
+                await self.activate(job_id)
+
+    async def run_timer(self, ctx: ActorContext[Any]) -> None:
+        """The directory's timer actor: activates passivated jobs shortly before they are due."""
+        self._timer = ctx.ref
+        try:
+            while True:
+                await self._activate_due()
+                await ctx.inbox.receive_until(self._next_deadline())
+        finally:
+            self._timer = None
+
+    @property
+    def heap_size(self) -> int:
+        """Entries in the deadline heap (stale ones included until popped)."""
+        return len(self._heap)
