@@ -2,12 +2,17 @@
 
 :class:`JobState` is what the job state machine (``gnomon.actors.core.job_fsm``)
 transforms and what the store persists; a restart rebuilds the job actor from it, so it
-holds everything needed to resume (the fire in flight, wait progress, attempt numbers).
+holds everything needed to resume: the fires in flight (several under ``overlap=allow``),
+the fire queued behind them (``overlap=queue``), each fire's attempt number, wait
+progress and retry instant, the dependencies' final statuses and the failure streak.
+Timers are not stored: they are a function of the state
+(``gnomon.actors.core.job_fsm.timers``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import attrs
 
@@ -28,35 +33,90 @@ class Transition:
     reason: str
 
 
+class FirePhase(StrEnum):
+    """Where one fire in flight is: polling its wait, running, or between attempts."""
+
+    WAITING = "waiting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+
+
 @attrs.frozen(kw_only=True)
 class WaitProgress:
-    """How far the wait of the fire in flight has got; survives restarts.
+    """How far the wait of a fire in flight has got; survives restarts.
 
-    The wait deadline is ``started_at + budget.wait_timeout`` (absolute, so a restart
-    resumes with the remaining budget, not a fresh one).
+    ``deadline`` is absolute (``started_at + budget.wait_timeout``), so a restart resumes
+    with the remaining budget, not a fresh one. While the job is paused the wait is
+    suspended: ``remaining`` holds the seconds of budget left and the deadline is reset
+    from it on resume.
     """
 
     started_at: datetime
+    deadline: datetime
     polls: int = 0
     last_result: str = ""
     last_poll_at: datetime | None = None
+    remaining: float | None = None
 
 
 @attrs.frozen(kw_only=True)
 class FireState:
-    """The fire in flight: its nominal slot, the current attempt and its wait."""
+    """One fire in flight: its nominal slot, its attempt and what it is doing.
+
+    Attributes:
+        fire_time: the nominal slot (``now`` for a run-now or a trigger).
+        cycle: the job's fire counter when this fire happened (1-based).
+        manual: fired by ``jobs run`` or a trigger rather than by the schedule.
+        attempt: action attempts charged so far (the fallback is not one, nor a call
+            refused by an open breaker).
+        runs: runs dispatched so far, refused and fallback ones included.
+        run_id: the run dispatched last, ``<job id>.<cycle>.<runs>``.
+        started: the executor reported that ``run_id`` began.
+        fallback: ``run_id`` is the wait's fallback action.
+        retry_at: in ``backoff``, when the next attempt is due.
+        error: the last error of this fire.
+    """
 
     fire_time: datetime
-    attempt: int = 0
-    run_id: str | None = None
-    wait: WaitProgress | None = None
+    cycle: int
+    phase: FirePhase
     manual: bool = False
+    attempt: int = 0
+    runs: int = 0
+    run_id: str | None = None
+    started: bool = False
+    fallback: bool = False
+    wait: WaitProgress | None = None
     retry_at: datetime | None = None
+    error: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class QueuedFire:
+    """A slot (or run-now) held back by ``overlap=queue`` until the fire in flight ends."""
+
+    fire_time: datetime
+    cycle: int
+    manual: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Dependency:
+    """A ``depends_on`` predecessor; ``status`` is its final status once it has ended."""
+
+    id: str
+    name: str
+    status: JobStatus | None = None
 
 
 @attrs.frozen(kw_only=True)
 class JobState:
-    """A job as the daemon knows it."""
+    """A job as the daemon knows it.
+
+    ``status`` is derived from ``fires`` while the job is live and neither paused nor
+    blocked: ``running`` when a run is dispatched, else ``waiting`` when a wait polls,
+    else ``pending``. ``attempts`` is the attempt number of the latest dispatched run.
+    """
 
     id: str
     spec: JobSpec
@@ -67,16 +127,29 @@ class JobState:
     status: JobStatus = JobStatus.PENDING
     next_fire_at: datetime | None = None
     cycle: int = 0
-    fire: FireState | None = None
+    fires: tuple[FireState, ...] = ()
+    queued: QueuedFire | None = None
+    attempts: int = 0
+    consecutive_failures: int = 0
     last_outcome: Outcome | None = None
     message: str = ""
     paused_from: JobStatus | None = None
     parent_id: str | None = None
-    depends_on_ids: tuple[str, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
     trigger_ids: tuple[str, ...] = ()
     transitions: tuple[Transition, ...] = ()
     finished_at: datetime | None = None
     expires_at: datetime | None = None
+
+    @property
+    def fire(self) -> FireState | None:
+        """The oldest fire in flight, if any."""
+        return self.fires[0] if self.fires else None
+
+    @property
+    def depends_on_ids(self) -> tuple[str, ...]:
+        """Ids of the ``depends_on`` predecessors, in the order given."""
+        return tuple(d.id for d in self.dependencies)
 
 
 @attrs.frozen(kw_only=True)
