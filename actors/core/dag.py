@@ -11,6 +11,12 @@ Pure functions over plain data; the job directory feeds them its index.
   or ``skipped`` (``one_failed`` when nothing failed).
 - :func:`propagate` follows an end through the graph transitively (16.1.3).
 - :func:`clone_name` / :func:`clone_spec` build trigger clones ``<template>.t<n>``.
+
+Errors are this module's own (:class:`RefError`, :class:`CycleError`): ``actors/core`` may
+not import ``gnomon.runtime.errors`` (its package imports trio; ``tests/test_import_rules``).
+They carry what the boundary needs to raise the public error in one line —
+``RefError.ambiguous`` → ``InvalidInput(message, token=ref, field=field, accepted=accepted)``,
+otherwise ``NotFound(message, hint=hint)``; ``CycleError`` → ``Conflict(message, hint=hint)``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from enum import StrEnum
 
 import attrs
 
-from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
@@ -32,6 +37,44 @@ MAX_NAME = 128
 
 #: Final statuses that count as a failure of a dependency (CONTRACT §5).
 FAILED_ENDS = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.CANCELLED})
+
+
+REF_FORMS = ("a full job id", "a longer id prefix", "a live job's name")
+
+
+class RefError(LookupError):
+    """A reference that matches no job, or (``ambiguous``) several.
+
+    Attributes:
+        ref: the reference verbatim; ``field``: ``depends_on`` or ``triggers``;
+        candidates: the ids it matched when ambiguous; ``accepted``/``hint``: for the user.
+    """
+
+    def __init__(
+        self, message: str, *, ref: str, field: str, candidates: Sequence[str] = ()
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.ref = ref
+        self.field = field
+        self.candidates = tuple(candidates)
+        self.accepted = REF_FORMS
+        self.hint = "gnomon jobs list --all shows ids and names"
+
+    @property
+    def ambiguous(self) -> bool:
+        return bool(self.candidates)
+
+
+class CycleError(ValueError):
+    """A dependency cycle; ``cycle`` is the closed path of names, ``a → b → a``."""
+
+    hint = "diamonds are fine; cycles are not"
+
+    def __init__(self, cycle: Sequence[str]) -> None:
+        self.cycle = tuple(cycle)
+        self.message = "dependency cycle: " + " → ".join(self.cycle)
+        super().__init__(self.message)
 
 
 @attrs.frozen
@@ -50,8 +93,7 @@ def resolve_refs(refs: Iterable[str], jobs: Iterable[JobRef], *, field: str) -> 
     :data:`MIN_PREFIX` characters); names of finished jobs do not resolve.
 
     Raises:
-        InvalidInput: a reference matches more than one job (the candidates are named).
-        NotFound: a reference matches no job.
+        RefError: a reference matches no job, or several (``ambiguous``, candidates named).
     """
     known = list(jobs)
     out: list[str] = []
@@ -72,17 +114,15 @@ def _resolve_one(ref: str, known: Sequence[JobRef], field: str) -> str:
     if len(matches) == 1:
         return matches.pop()
     if matches:
-        shown = ", ".join(sorted(matches)[:5])
-        raise InvalidInput(
-            f"{field} reference {ref!r} is ambiguous: it matches {len(matches)} jobs ({shown})",
-            token=ref,
+        ids = sorted(matches)
+        shown = ", ".join(ids[:5])
+        raise RefError(
+            f"{field} reference {ref!r} is ambiguous: it matches {len(ids)} jobs ({shown})",
+            ref=ref,
             field=field,
-            accepted=["a full job id", "a longer id prefix", "a live job's name"],
+            candidates=ids,
         )
-    raise NotFound(
-        f"{field} reference {ref!r} matches no job",
-        hint="gnomon jobs list --all shows ids and names",
-    )
+    raise RefError(f"{field} reference {ref!r} matches no job", ref=ref, field=field)
 
 
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> tuple[str, ...] | None:
@@ -118,12 +158,11 @@ def check_acyclic(edges: Mapping[str, Iterable[str]], names: Mapping[str, str]) 
     """Refuse a graph with a cycle, naming it with job names where known.
 
     Raises:
-        Conflict: ``dependency cycle: a → b → c → a``.
+        CycleError: ``dependency cycle: a → b → c → a``.
     """
     cycle = find_cycle(edges)
     if cycle is not None:
-        shown = " → ".join(names.get(n, n) for n in cycle)
-        raise Conflict(f"dependency cycle: {shown}", hint="diamonds are fine; cycles are not")
+        raise CycleError([names.get(n, n) for n in cycle])
 
 
 class Readiness(StrEnum):

@@ -1,0 +1,275 @@
+"""Fire primitives of the job state machine: start a fire, dispatch a run, end a fire,
+skip a slot, close the job.
+
+A *fire* is one firing of the job (a slot, a run-now or a trigger), numbered by ``cycle``;
+it waits (if the job has a wait), then runs its action until an attempt succeeds or the
+retries run out, and ends ``completed``, ``failed``, ``timed_out`` or ``skipped``. A
+one-shot job ends with its scheduled fire; a recurring one only with ``stop_on_failure``
+or when its schedule has no more slots; a manual one never by itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import attrs
+
+from gnomon.actors.core.dag import should_trigger
+from gnomon.actors.core.job_msgs import (
+    KillRun,
+    NotifyDependents,
+    RecordSkip,
+    StartRun,
+    StartTriggers,
+    StartWait,
+    StopWait,
+)
+from gnomon.actors.core.job_tx import Illegal, Tx, is_manual, name_of, recurring
+from gnomon.runtime.model.enums import JobStatus, Outcome, SkipReason
+from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.state import FirePhase, FireState, WaitProgress
+
+FAILURES = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT})
+END_EVENTS = {
+    JobStatus.COMPLETED: EventType.JOB_COMPLETED,
+    JobStatus.FAILED: EventType.JOB_FAILED,
+    JobStatus.TIMED_OUT: EventType.JOB_TIMED_OUT,
+    JobStatus.SKIPPED: EventType.JOB_SKIPPED,
+}
+
+
+def iso(t: datetime | None) -> str:
+    return "none" if t is None else t.isoformat()
+
+
+def fire_by_cycle(tx: Tx, cycle: int) -> FireState:
+    """The fire in flight numbered ``cycle``.
+
+    Raises:
+        Illegal: no such fire (it ended, or never was).
+    """
+    for f in tx.state.fires:
+        if f.cycle == cycle:
+            return f
+    raise Illegal(f"job {name_of(tx.state)} has no fire {cycle} in flight")
+
+
+def fire_by_run(tx: Tx, run_id: str) -> FireState:
+    """The fire whose dispatched run is ``run_id``.
+
+    Raises:
+        Illegal: ``run_id`` is not in flight (it ended, was killed, or is unknown).
+    """
+    for f in tx.state.fires:
+        if f.phase is FirePhase.RUNNING and f.run_id == run_id:
+            return f
+    raise Illegal(f"run {run_id} is not in flight for job {name_of(tx.state)}")
+
+
+def start_fire(
+    tx: Tx, fire_time: datetime, cycle: int, *, manual: bool, announce: bool = True, **extra: Any
+) -> None:
+    """Begin fire ``cycle``: emit ``job.fired``, then start its wait or its first attempt."""
+    s = tx.state
+    wait = s.spec.wait
+    fire = FireState(
+        fire_time=fire_time,
+        cycle=cycle,
+        manual=manual,
+        phase=FirePhase.RUNNING if wait is None else FirePhase.WAITING,
+    )
+    if wait is not None:
+        deadline = tx.now + timedelta(seconds=s.spec.budget.wait_timeout)
+        fire = attrs.evolve(fire, wait=WaitProgress(started_at=tx.now, deadline=deadline))
+    tx.evolve(cycle=max(s.cycle, cycle))
+    tx.replace_fire(fire)
+    why = "run now" if manual else f"slot {iso(fire_time)}"
+    tx.settle(f"fire {cycle}: {why}")
+    if announce:
+        tx.emit(
+            EventType.JOB_FIRED,
+            f"fire {cycle}: {why}",
+            fire_time=fire_time,
+            cycle=cycle,
+            manual=manual or None,
+            **extra,
+        )
+    if wait is None:
+        dispatch(tx, fire, "running the action")
+        return
+    assert fire.wait is not None
+    tx.effect(
+        StartWait(
+            cycle=cycle,
+            fire_time=fire_time,
+            condition=wait.condition,
+            deadline=fire.wait.deadline,
+            poll_interval=s.spec.budget.poll_interval,
+        )
+    )
+    tx.emit(
+        EventType.JOB_WAIT_STARTED,
+        f"waiting for {wait.condition.TAG} condition",
+        fire_time=fire_time,
+        cycle=cycle,
+        deadline=fire.wait.deadline,
+    )
+
+
+def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -> None:
+    """Run the next attempt of ``fire`` (or its wait's fallback): ``job.running``."""
+    s = tx.state
+    runs = fire.runs + 1
+    attempt = fire.attempt + 1
+    run_id = f"{s.id}.{fire.cycle}.{runs}"
+    wait = s.spec.wait
+    action = wait.fallback if fallback and wait is not None else None
+    fire = attrs.evolve(
+        fire,
+        phase=FirePhase.RUNNING,
+        runs=runs,
+        run_id=run_id,
+        started=False,
+        fallback=fallback,
+        retry_at=None,
+        attempt=fire.attempt if fallback else attempt,
+    )
+    tx.replace_fire(fire)
+    if not fallback:
+        tx.evolve(attempts=attempt)
+    tx.settle(message)
+    tx.emit(
+        EventType.JOB_RUNNING,
+        message,
+        fire_time=fire.fire_time,
+        cycle=fire.cycle,
+        run_id=run_id,
+        attempt=attempt,
+        fallback=fallback or None,
+    )
+    tx.effect(
+        StartRun(
+            run_id=run_id,
+            cycle=fire.cycle,
+            fire_time=fire.fire_time,
+            attempt=attempt,
+            action=action or s.spec.action,
+            timeout=s.spec.budget.action_timeout,
+            fallback=fallback,
+        )
+    )
+
+
+def abandon(tx: Tx, fire: FireState, reason: str) -> None:
+    """Stop what ``fire`` is doing (kill its run, stop its wait); the caller drops it."""
+    if fire.phase is FirePhase.RUNNING and fire.run_id is not None:
+        tx.effect(KillRun(run_id=fire.run_id, reason=reason))
+    elif fire.phase is FirePhase.WAITING:
+        tx.effect(StopWait(cycle=fire.cycle))
+
+
+def final_status(tx: Tx, ended: JobStatus) -> JobStatus | None:
+    """The job's terminal status if a fire (or slot) that just ended as ``ended`` ends the
+    job, else ``None``."""
+    s = tx.state
+    if recurring(s) and s.spec.stop_on_failure and ended in FAILURES:
+        return ended
+    if is_manual(s) or s.next_fire_at is not None or s.fires or s.queued is not None:
+        return None
+    return ended
+
+
+def close(tx: Tx, status: JobStatus, message: str) -> None:
+    """Make the job terminal: abandon every fire, drop the queue and the next slot."""
+    for f in tx.state.fires:
+        abandon(tx, f, f"job {status}: {message}")
+    tx.evolve(fires=(), queued=None, next_fire_at=None)
+    tx.go(status, message)
+
+
+def end_job(tx: Tx, status: JobStatus, message: str, event: EventType, **payload: Any) -> None:
+    """Close the job as ``status`` with one ``event`` and tell its dependents."""
+    close(tx, status, message)
+    tx.emit(event, message, **payload)
+    tx.effect(NotifyDependents(job_id=tx.state.id, status=status))
+
+
+def end_fire(
+    tx: Tx,
+    fire: FireState,
+    ended: JobStatus,
+    outcome: Outcome,
+    message: str,
+    skip: SkipReason | None = None,
+) -> None:
+    """``fire`` is over as ``ended``: record it, start triggers, end the job if it was its
+    last fire, else start the queued fire."""
+    s = tx.state
+    tx.drop_fire(fire.cycle)
+    if fire.phase is FirePhase.WAITING:
+        tx.effect(StopWait(cycle=fire.cycle))
+    streak = s.consecutive_failures + 1 if ended in FAILURES else s.consecutive_failures
+    if ended is JobStatus.COMPLETED:
+        streak = 0
+    tx.evolve(last_outcome=outcome, consecutive_failures=streak)
+    if skip is not None:
+        tx.effect(RecordSkip(fire_time=fire.fire_time, reason=skip))
+    final = final_status(tx, ended)
+    if final is not None:
+        close(tx, final, message)
+    else:
+        tx.settle(message)
+        tx.evolve(message=message)
+    tx.emit(
+        END_EVENTS[ended],
+        message,
+        outcome=outcome,
+        fire_time=fire.fire_time,
+        cycle=fire.cycle,
+        run_id=fire.run_id,
+        attempt=fire.attempt or None,
+        reason=skip,
+        consecutive_failures=tx.state.consecutive_failures or None,
+    )
+    if s.trigger_ids and should_trigger(s.spec.triggers_on, ended):
+        tx.effect(
+            StartTriggers(
+                parent_id=s.id,
+                templates=s.trigger_ids,
+                cycle=fire.cycle,
+                fire_time=fire.fire_time,
+                status=ended,
+            )
+        )
+        tx.emit(
+            EventType.JOB_TRIGGERED,
+            f"fire {fire.cycle} ended {ended}: starting {len(s.trigger_ids)} triggered job(s)",
+            templates=list(s.trigger_ids),
+            cycle=fire.cycle,
+        )
+    if final is not None:
+        tx.effect(NotifyDependents(job_id=s.id, status=final))
+    else:
+        start_queued(tx)
+
+
+def start_queued(tx: Tx) -> None:
+    """Start the fire held by ``overlap=queue`` once nothing is in flight (not while paused)."""
+    s = tx.state
+    q = s.queued
+    if q is None or s.fires or s.status is JobStatus.PAUSED or s.status.terminal:
+        return
+    tx.evolve(queued=None)
+    start_fire(tx, q.fire_time, q.cycle, manual=q.manual, announce=False)
+
+
+def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str) -> None:
+    """Record ``slot`` as skipped; a one-shot job whose only slot this was ends ``skipped``."""
+    tx.effect(RecordSkip(fire_time=slot, reason=reason))
+    final = final_status(tx, JobStatus.SKIPPED)
+    if final is not None:
+        close(tx, final, message)
+    tx.emit(EventType.JOB_SKIPPED, message, outcome=Outcome.SKIPPED, fire_time=slot, reason=reason)
+    if final is not None:
+        tx.effect(NotifyDependents(job_id=tx.state.id, status=final))

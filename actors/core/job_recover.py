@@ -1,0 +1,98 @@
+"""Recovery of the job state machine: rebuild a job actor from its persisted state.
+
+After a crash, a restart or a shutdown, ``Recover`` re-arms every timer of
+:func:`~gnomon.actors.core.job_tx.timers` (the previous incarnation's are gone), resumes
+waits with their remaining budget and poll count (reference bugs 16.1.4 and 16.1.5: a
+restart never turns a wait into a timeout), and re-applies dependency statuses that may
+have been lost. A run that had started is an orphan: ``run.orphaned``, then exactly what a
+failed attempt would do (retry per policy). A run dispatched but never reported started is
+issued again with the same id and attempt, or, while paused, held uncharged for resume.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from gnomon.actors.core.job_life import on_expire, resolve, start_wait
+from gnomon.actors.core.job_msgs import Recover, StartRun
+from gnomon.actors.core.job_runs import ORPHAN_ERROR, finished
+from gnomon.actors.core.job_tx import Tx, awaits_deps
+from gnomon.runtime.model.enums import JobStatus, Outcome
+from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.state import FirePhase
+
+
+def on_recover(tx: Tx, inp: Recover) -> None:
+    s = tx.state
+    if s.status.terminal:
+        return
+    tx.rearm_all = True
+    if s.expires_at is not None and tx.now >= s.expires_at:
+        on_expire(tx)
+        return
+    if inp.dependencies and awaits_deps(s):
+        known = {d.id: d.status for d in inp.dependencies if d.status is not None}
+        deps = tuple(attrs.evolve(d, status=known.get(d.id, d.status)) for d in s.dependencies)
+        if deps != s.dependencies:
+            tx.evolve(dependencies=deps)
+            resolve(tx, None, "dependency statuses reloaded", None)
+    for cycle in [f.cycle for f in tx.state.fires]:
+        fire = next((f for f in tx.state.fires if f.cycle == cycle), None)
+        if fire is not None and not tx.state.status.terminal:
+            _recover_fire(tx, cycle)
+
+
+def _recover_fire(tx: Tx, cycle: int) -> None:
+    s = tx.state
+    fire = next(f for f in s.fires if f.cycle == cycle)
+    paused = s.status is JobStatus.PAUSED
+    if fire.phase is FirePhase.WAITING and not paused:
+        start_wait(tx, cycle)
+    elif fire.phase is FirePhase.RUNNING and fire.started:
+        tx.emit(
+            EventType.RUN_ORPHANED,
+            ORPHAN_ERROR,
+            fire_time=fire.fire_time,
+            cycle=cycle,
+            run_id=fire.run_id,
+            attempt=fire.attempt,
+        )
+        finished(tx, fire, Outcome.FAILED, ORPHAN_ERROR, transient=True)
+    elif fire.phase is FirePhase.RUNNING and paused:
+        charged = fire.attempt - (0 if fire.fallback else 1)
+        back = attrs.evolve(fire, phase=FirePhase.BACKOFF, retry_at=tx.now, attempt=charged)
+        tx.replace_fire(back)
+        tx.settle("recovered while paused")
+        msg = f"run {fire.run_id} had not started before the restart; it runs on resume"
+        tx.emit(
+            EventType.JOB_RETRY_QUEUED,
+            msg,
+            fire_time=fire.fire_time,
+            cycle=cycle,
+            run_id=fire.run_id,
+            attempt=fire.attempt,
+            charged=False,
+        )
+    elif fire.phase is FirePhase.RUNNING:
+        _redispatch(tx, cycle)
+
+
+def _redispatch(tx: Tx, cycle: int) -> None:
+    """Re-issue a run that was dispatched but never reported started (same id, attempt)."""
+    s = tx.state
+    fire = next(f for f in s.fires if f.cycle == cycle)
+    assert fire.run_id is not None
+    wait = s.spec.wait
+    action = wait.fallback if fire.fallback and wait is not None else None
+    attempt = fire.attempt + 1 if fire.fallback else fire.attempt
+    tx.effect(
+        StartRun(
+            run_id=fire.run_id,
+            cycle=cycle,
+            fire_time=fire.fire_time,
+            attempt=attempt,
+            action=action or s.spec.action,
+            timeout=s.spec.budget.action_timeout,
+            fallback=fire.fallback,
+        )
+    )
