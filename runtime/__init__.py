@@ -1,40 +1,54 @@
 """gnomon's runtime: the actor kernel, the clock, the store, the gateway and the daemon.
 
-The kernel's public API is re-exported here; see ``docs/architecture.md``.
+The kernel's public API is re-exported here lazily (PEP 562), so that importing a pure
+module such as ``gnomon.runtime.model.job`` or ``gnomon.runtime.errors`` does not import
+trio. See ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
-from gnomon.runtime.actor import ActorContext as ActorContext
-from gnomon.runtime.actor import ActorRef as ActorRef
-from gnomon.runtime.actor import Mailbox as Mailbox
-from gnomon.runtime.actor import Reply as Reply
-from gnomon.runtime.actor import Request as Request
-from gnomon.runtime.actor import StopRequested as StopRequested
-from gnomon.runtime.clock import Clock as Clock
-from gnomon.runtime.clock import SystemClock as SystemClock
-from gnomon.runtime.clock import VirtualClock as VirtualClock
-from gnomon.runtime.registry import Registry as Registry
-from gnomon.runtime.supervisor import ChildSpec as ChildSpec
-from gnomon.runtime.supervisor import Restart as Restart
-from gnomon.runtime.supervisor import RestartBackoff as RestartBackoff
-from gnomon.runtime.supervisor import Strategy as Strategy
-from gnomon.runtime.supervisor import Supervisor as Supervisor
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "ActorContext",
-    "ActorRef",
-    "ChildSpec",
-    "Clock",
-    "Mailbox",
-    "Registry",
-    "Reply",
-    "Request",
-    "Restart",
-    "RestartBackoff",
-    "StopRequested",
-    "Strategy",
-    "Supervisor",
-    "SystemClock",
-    "VirtualClock",
-]
+if TYPE_CHECKING:
+    from gnomon.runtime.actor import ActorContext as ActorContext
+    from gnomon.runtime.actor import ActorRef as ActorRef
+    from gnomon.runtime.actor import Mailbox as Mailbox
+    from gnomon.runtime.actor import Reply as Reply
+    from gnomon.runtime.actor import Request as Request
+    from gnomon.runtime.actor import StopRequested as StopRequested
+    from gnomon.runtime.clock import Clock as Clock
+    from gnomon.runtime.clock import SystemClock as SystemClock
+    from gnomon.runtime.clock import VirtualClock as VirtualClock
+    from gnomon.runtime.registry import Registry as Registry
+    from gnomon.runtime.supervisor import ChildSpec as ChildSpec
+    from gnomon.runtime.supervisor import Restart as Restart
+    from gnomon.runtime.supervisor import RestartBackoff as RestartBackoff
+    from gnomon.runtime.supervisor import Strategy as Strategy
+    from gnomon.runtime.supervisor import Supervisor as Supervisor
+
+_EXPORTS = {
+    "ActorContext": "gnomon.runtime.actor",
+    "ActorRef": "gnomon.runtime.actor",
+    "Mailbox": "gnomon.runtime.actor",
+    "Reply": "gnomon.runtime.actor",
+    "Request": "gnomon.runtime.actor",
+    "StopRequested": "gnomon.runtime.actor",
+    "Clock": "gnomon.runtime.clock",
+    "SystemClock": "gnomon.runtime.clock",
+    "VirtualClock": "gnomon.runtime.clock",
+    "Registry": "gnomon.runtime.registry",
+    "ChildSpec": "gnomon.runtime.supervisor",
+    "Restart": "gnomon.runtime.supervisor",
+    "RestartBackoff": "gnomon.runtime.supervisor",
+    "Strategy": "gnomon.runtime.supervisor",
+    "Supervisor": "gnomon.runtime.supervisor",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gnomon.runtime' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,11 +34,34 @@ def modules() -> dict[str, Path]:
     return found
 
 
+def is_type_checking_block(node: ast.AST) -> bool:
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def executed_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except those under `if TYPE_CHECKING:` (never run)."""
+    out, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if is_type_checking_block(node):
+            assert isinstance(node, ast.If)
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
 def imports_of(name: str, path: Path) -> set[str]:
     tree = ast.parse(path.read_text(), str(path))
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
     out: set[str] = set()
-    for node in ast.walk(tree):
+    for node in executed_nodes(tree):
         if isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -97,17 +122,22 @@ def test_runtime_imports_actors_only_in_the_composition_root() -> None:
     assert not bad
 
 
+def ancestors(name: str) -> list[str]:
+    """``a.b.c`` → ``a.b.c``, ``a.b``, ``a``: Python runs every parent package's __init__."""
+    parts = name.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
 def gnomon_closure(start: str) -> set[str]:
-    seen, todo = set(), [start]
+    """Every gnomon module that importing ``start`` executes."""
+    seen, todo = set(), [c for c in ancestors(start) if c in ALL]
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
         for imp in IMPORTS.get(name, ()):
-            for candidate in (imp, imp.rsplit(".", 1)[0]):
-                if candidate in ALL:
-                    todo.append(candidate)
+            todo.extend(c for c in ancestors(imp) if c in ALL)
     return seen
 
 
@@ -125,6 +155,19 @@ def test_pure_modules_never_import_trio_or_io() -> None:
 
 
 def test_the_checker_sees_violations() -> None:
-    """Guard against a vacuous rule: the closure finds trio in the kernel."""
+    """Guard against a vacuous rule: the closure finds trio in the kernel, and follows
+    parent packages (importing gnomon.runtime.model.job runs gnomon/runtime/__init__)."""
     assert "trio" in IMPORTS["gnomon.runtime.actor"]
     assert "gnomon.runtime.actor" in gnomon_closure("gnomon.runtime.supervisor")
+    assert "gnomon.runtime" in gnomon_closure("gnomon.runtime.model.job")
+
+
+def test_pure_modules_really_load_without_trio() -> None:
+    """Importing every pure module in a fresh interpreter leaves trio unimported."""
+    pure = sorted(n for n in ALL if any(is_under(n, p) for p in PURE_PACKAGES))
+    code = "; ".join(f"import {n}" for n in pure) + (
+        "; import sys; bad = [m for m in ('trio', 'httpx', 'sqlite3') if m in sys.modules]"
+        "; assert not bad, bad"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
