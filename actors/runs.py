@@ -1,0 +1,139 @@
+"""One run: take a concurrency slot, pass the breaker, execute under the timeout.
+
+A run is a task in its job actor's nursery (not an actor): cancelling it — ``jobs
+cancel``, ``cancel_previous``, shutdown — cancels the executor, which kills the action's
+process group. The order matters for crash safety:
+
+1. wait for a slot of the global concurrency limit (a fair FIFO queue);
+2. ask the target's breaker; an open breaker ends the run as ``breaker_open`` at once,
+   the target untouched;
+3. tell the job actor the run is starting and wait until it has *committed* that — so a
+   daemon killed after the spawn finds the attempt marked started (an orphan to kill and
+   retry) rather than re-running it blindly;
+4. execute under ``move_on_after(timeout)``: running out is outcome ``timeout`` and
+   counts against the breaker;
+5. report the result to the breaker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import attrs
+import trio
+
+from gnomon.actors.breakers import Breakers
+from gnomon.actors.execution import ActionResult, Executor, RunContext, SpawnHook
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.model.actions import Action
+from gnomon.runtime.model.enums import Outcome
+
+
+@attrs.frozen(kw_only=True)
+class RunPlan:
+    """What to run, for whom, under which limits."""
+
+    context: RunContext
+    action: Action
+    breaker_key: str
+
+
+@attrs.frozen(kw_only=True)
+class RunEnd:
+    """How a run ended, as the job actor receives it.
+
+    ``started_at`` is ``None`` when the run never started (breaker refused, or the job
+    declined at the start handshake).
+    """
+
+    run_id: str
+    outcome: Outcome
+    result: ActionResult | None = None
+    started_at: datetime | None = None
+    finished_at: datetime
+    retry_after: float | None = None
+
+    @property
+    def error(self) -> str:
+        return "" if self.result is None else self.result.error
+
+
+StartHandshake = Callable[[], Awaitable[bool]]
+
+
+@attrs.frozen(kw_only=True)
+class RunDeps:
+    """The engine's shared run machinery."""
+
+    executor: Executor
+    breakers: Breakers
+    clock: Clock
+    concurrency: trio.CapacityLimiter
+
+
+async def perform_run(plan: RunPlan, deps: RunDeps, starting: StartHandshake) -> RunEnd | None:
+    """Run ``plan`` end to end (see the module docstring).
+
+    Returns ``None`` when the job declined to start it (the run was killed meanwhile).
+    Cancellation: propagates after the executor has stopped the action; a probe permit
+    that was not used is given back.
+    """
+    ctx = plan.context
+    async with deps.concurrency:
+        permission = await deps.breakers.permit(plan.breaker_key)
+        now = deps.clock.now()
+        if not permission.allowed:
+            retry = None
+            if permission.retry_at is not None:
+                retry = max(0.0, (permission.retry_at - now).total_seconds())
+            return RunEnd(
+                run_id=ctx.run_id, outcome=Outcome.BREAKER_OPEN, finished_at=now, retry_after=retry
+            )
+        return await _execute(plan, deps, starting, probe=permission.probe)
+
+
+async def _execute(
+    plan: RunPlan, deps: RunDeps, starting: StartHandshake, *, probe: bool
+) -> RunEnd | None:
+    key = plan.breaker_key
+    result: ActionResult | None = None
+    try:
+        if not await starting():
+            if probe:
+                deps.breakers.release(key)
+            return None
+        started_at = deps.clock.now()
+        with trio.move_on_after(plan.context.timeout):
+            result = await deps.executor.run(plan.action, plan.context)
+    except BaseException:  # cancelled from outside (kill, shutdown): the call never ended
+        if probe:
+            deps.breakers.release(key)
+        raise
+    if result is None:
+        result = ActionResult(
+            outcome=Outcome.TIMEOUT,
+            error=f"the action timed out after {plan.context.timeout:g}s",
+            transient=True,
+            breaker_failure=True,
+        )
+    deps.breakers.report(key, failure=result.breaker_failure, probe=probe)
+    return RunEnd(
+        run_id=plan.context.run_id,
+        outcome=result.outcome,
+        result=result,
+        started_at=started_at,
+        finished_at=deps.clock.now(),
+        retry_after=result.retry_after,
+    )
+
+
+def spawn_recorder(persist: SpawnHook, crash_point: Callable[[], None]) -> SpawnHook:
+    """An ``on_spawn`` hook that persists pid/pgid, then passes the crash point
+    ``after_process_spawn`` (used by kill tests)."""
+
+    async def on_spawn(pid: int, pgid: int) -> None:
+        await persist(pid, pgid)
+        crash_point()
+
+    return on_spawn
