@@ -598,6 +598,29 @@ def test_run_now_of_a_one_shot_job_keeps_its_slot() -> None:
     assert sim.state.cycle == 2
 
 
+def test_queued_fire_keeps_a_one_shot_job_alive() -> None:
+    """A one-shot slot queued behind a run-now runs after it; only then does the job end."""
+    sim = Sim(job(OnceSchedule(at=t(60)), overlap=Overlap.QUEUE))
+    sim(Created(now=T0, first_slot=t(60)))
+    sim(RunNow(now=t(50)))
+    sim(FireDue(now=t(60), slot=t(60)))
+    assert sim.state.queued is not None
+    sim.finish(61)
+    assert sim.state.status is JobStatus.RUNNING
+    assert sim.state.fires[0].fire_time == t(60)
+    sim.finish(62)
+    assert sim.state.status is JobStatus.COMPLETED
+    assert terminal_events(sim) == [E.JOB_COMPLETED]
+
+
+def test_paused_one_shot_slot_is_held_not_skipped() -> None:
+    """A stray fire of a paused one-shot job is refused: its slot waits for resume."""
+    sim = Sim(job(), Created(now=T0, first_slot=t(10)), Pause(now=t(1)))
+    assert sim.refuse(FireDue(now=t(10), slot=t(10))) == (
+        "job j is paused; its slot is held until it is resumed"
+    )
+
+
 def test_misfire_fire_once_runs_only_the_latest_missed_slot() -> None:
     """fire_once: earlier missed slots are skipped (misfire), the latest one fires."""
     sim = Sim(job(EVERY), Created(now=T0, first_slot=t(60)))
