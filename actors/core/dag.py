@@ -12,11 +12,8 @@ Pure functions over plain data; the job directory feeds them its index.
 - :func:`propagate` follows an end through the graph transitively (16.1.3).
 - :func:`clone_name` / :func:`clone_spec` build trigger clones ``<template>.t<n>``.
 
-Errors are this module's own (:class:`RefError`, :class:`CycleError`): ``actors/core`` may
-not import ``gnomon.runtime.errors`` (its package imports trio; ``tests/test_import_rules``).
-They carry what the boundary needs to raise the public error in one line —
-``RefError.ambiguous`` → ``InvalidInput(message, token=ref, field=field, accepted=accepted)``,
-otherwise ``NotFound(message, hint=hint)``; ``CycleError`` → ``Conflict(message, hint=hint)``.
+Refusals are the public errors: an unknown reference is ``NotFound``, an ambiguous one
+``InvalidInput`` (naming the candidates), a cycle ``Conflict`` (naming the jobs).
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ from enum import StrEnum
 
 import attrs
 
+from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
@@ -37,44 +35,7 @@ MAX_NAME = 128
 
 #: Final statuses that count as a failure of a dependency (CONTRACT §5).
 FAILED_ENDS = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.CANCELLED})
-
-
 REF_FORMS = ("a full job id", "a longer id prefix", "a live job's name")
-
-
-class RefError(LookupError):
-    """A reference that matches no job, or (``ambiguous``) several.
-
-    Attributes:
-        ref: the reference verbatim; ``field``: ``depends_on`` or ``triggers``;
-        candidates: the ids it matched when ambiguous; ``accepted``/``hint``: for the user.
-    """
-
-    def __init__(
-        self, message: str, *, ref: str, field: str, candidates: Sequence[str] = ()
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.ref = ref
-        self.field = field
-        self.candidates = tuple(candidates)
-        self.accepted = REF_FORMS
-        self.hint = "gnomon jobs list --all shows ids and names"
-
-    @property
-    def ambiguous(self) -> bool:
-        return bool(self.candidates)
-
-
-class CycleError(ValueError):
-    """A dependency cycle; ``cycle`` is the closed path of names, ``a → b → a``."""
-
-    hint = "diamonds are fine; cycles are not"
-
-    def __init__(self, cycle: Sequence[str]) -> None:
-        self.cycle = tuple(cycle)
-        self.message = "dependency cycle: " + " → ".join(self.cycle)
-        super().__init__(self.message)
 
 
 @attrs.frozen
@@ -93,7 +54,8 @@ def resolve_refs(refs: Iterable[str], jobs: Iterable[JobRef], *, field: str) -> 
     :data:`MIN_PREFIX` characters); names of finished jobs do not resolve.
 
     Raises:
-        RefError: a reference matches no job, or several (``ambiguous``, candidates named).
+        NotFound: a reference matches no job.
+        InvalidInput: a reference matches several jobs (the candidates are named).
     """
     known = list(jobs)
     out: list[str] = []
@@ -114,15 +76,17 @@ def _resolve_one(ref: str, known: Sequence[JobRef], field: str) -> str:
     if len(matches) == 1:
         return matches.pop()
     if matches:
-        ids = sorted(matches)
-        shown = ", ".join(ids[:5])
-        raise RefError(
-            f"{field} reference {ref!r} is ambiguous: it matches {len(ids)} jobs ({shown})",
-            ref=ref,
+        shown = ", ".join(sorted(matches)[:5])
+        raise InvalidInput(
+            f"{field} reference {ref!r} is ambiguous: it matches {len(matches)} jobs ({shown})",
+            token=ref,
             field=field,
-            candidates=ids,
+            accepted=REF_FORMS,
         )
-    raise RefError(f"{field} reference {ref!r} matches no job", ref=ref, field=field)
+    raise NotFound(
+        f"{field} reference {ref!r} matches no job",
+        hint="gnomon jobs list --all shows ids and names",
+    )
 
 
 def find_cycle(edges: Mapping[str, Iterable[str]]) -> tuple[str, ...] | None:
@@ -158,11 +122,12 @@ def check_acyclic(edges: Mapping[str, Iterable[str]], names: Mapping[str, str]) 
     """Refuse a graph with a cycle, naming it with job names where known.
 
     Raises:
-        CycleError: ``dependency cycle: a → b → c → a``.
+        Conflict: ``dependency cycle: a → b → c → a``.
     """
     cycle = find_cycle(edges)
     if cycle is not None:
-        raise CycleError([names.get(n, n) for n in cycle])
+        shown = " → ".join(names.get(n, n) for n in cycle)
+        raise Conflict(f"dependency cycle: {shown}", hint="diamonds are fine; cycles are not")
 
 
 class Readiness(StrEnum):

@@ -10,11 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gnomon.actors.core.dag import (
-    CycleError,
     JobRef,
     Node,
     Readiness,
-    RefError,
     Verdict,
     check_acyclic,
     clone_name,
@@ -25,6 +23,7 @@ from gnomon.actors.core.dag import (
     resolve_refs,
     should_trigger,
 )
+from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
 from gnomon.runtime.model.job import JobSpec
@@ -62,33 +61,32 @@ def test_refs_resolve_by_name_id_and_prefix_in_order_without_duplicates() -> Non
 def test_finished_jobs_resolve_by_id_but_not_by_name() -> None:
     """Names only identify live jobs; a finished job is still reachable by id."""
     assert resolve_refs(["99887766aa"], JOBS, field="depends_on") == ("99887766aa",)
-    with pytest.raises(RefError, match="depends_on reference 'old' matches no job") as e:
+    with pytest.raises(NotFound, match="depends_on reference 'old' matches no job"):
         resolve_refs(["old"], JOBS, field="depends_on")
-    assert not e.value.ambiguous
 
 
 def test_ambiguous_prefix_is_refused_naming_the_candidates() -> None:
-    """A prefix of two ids is refused as ambiguous, naming the ref and both ids."""
-    with pytest.raises(RefError, match=r"'a1b2' is ambiguous.*a1b2c3d4e5, a1b2ffff00") as e:
+    """A prefix of two ids is refused with InvalidInput naming the ref and both ids."""
+    with pytest.raises(InvalidInput, match=r"'a1b2' is ambiguous.*a1b2c3d4e5, a1b2ffff00") as e:
         resolve_refs(["a1b2"], JOBS, field="triggers")
-    assert e.value.ambiguous
-    assert (e.value.ref, e.value.field) == ("a1b2", "triggers")
-    assert e.value.candidates == ("a1b2c3d4e5", "a1b2ffff00")
+    assert (e.value.token, e.value.field) == ("a1b2", "triggers")
+    assert e.value.exit_code == 2
 
 
 def test_name_that_is_also_an_id_prefix_of_another_job_is_ambiguous() -> None:
     """A ref that names one live job and prefixes another's id is refused, not guessed."""
     jobs = [JobRef("abcd1234", "x"), JobRef("ffff0000", "abcd")]
-    with pytest.raises(RefError, match="'abcd' is ambiguous"):
+    with pytest.raises(InvalidInput, match="'abcd' is ambiguous"):
         resolve_refs(["abcd"], jobs, field="depends_on")
 
 
 def test_short_prefixes_and_unknown_refs_are_not_found() -> None:
-    """Prefixes under four characters never match; unknown refs are refused."""
-    with pytest.raises(RefError, match="'a1b' matches no job"):
+    """Prefixes under four characters never match; unknown refs raise NotFound."""
+    with pytest.raises(NotFound, match="'a1b' matches no job"):
         resolve_refs(["a1b"], JOBS, field="depends_on")
-    with pytest.raises(RefError, match="'nope'"):
+    with pytest.raises(NotFound, match="'nope'") as e:
         resolve_refs(["nope"], JOBS, field="depends_on")
+    assert e.value.hint == "gnomon jobs list --all shows ids and names"
 
 
 # -- cycles -----------------------------------------------------------------------------
@@ -104,15 +102,14 @@ def test_bug_16_1_11_diamond_is_not_a_cycle() -> None:
 
 
 def test_cycle_is_found_and_named() -> None:
-    """A real cycle is reported as a closed path and refused, naming the jobs."""
+    """A real cycle is reported as a closed path and refused with Conflict by name."""
     edges = {"a": ["b"], "b": ["c"], "c": ["a"], "x": ["a"]}
     cycle = find_cycle(edges)
     assert cycle is not None
     assert cycle[0] == cycle[-1]
     assert set(cycle) == {"a", "b", "c"}
-    with pytest.raises(CycleError, match="dependency cycle: alpha → beta → gamma → alpha") as e:
+    with pytest.raises(Conflict, match="dependency cycle: alpha → beta → gamma → alpha"):
         check_acyclic(edges, {"a": "alpha", "b": "beta", "c": "gamma"})
-    assert e.value.cycle == ("alpha", "beta", "gamma", "alpha")
 
 
 def test_self_loop_is_a_cycle() -> None:
