@@ -10,7 +10,8 @@ Pure functions over plain data; the job directory feeds them its index.
   ``ready``, still ``blocked``, ``failed`` (``dependency failed: <name> ended <status>``)
   or ``skipped`` (``one_failed`` when nothing failed).
 - :func:`propagate` follows an end through the graph transitively (16.1.3).
-- :func:`clone_name` / :func:`clone_spec` build trigger clones ``<template>.t<n>``.
+- :func:`clone_name` / :func:`clone_spec` / :func:`clone_job` build trigger clones
+  ``<template>.t<n>`` that fire once and carry their ``parent_id`` lineage.
 
 Refusals are the public errors: an unknown reference is ``NotFound``, an ambiguous one
 ``InvalidInput`` (naming the candidates), a cycle ``Conflict`` (naming the jobs).
@@ -26,9 +27,9 @@ import attrs
 
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
-from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.job import CreatedBy, JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
-from gnomon.runtime.model.state import Dependency
+from gnomon.runtime.model.state import Dependency, JobState
 
 MIN_PREFIX = 4
 MAX_NAME = 128
@@ -290,3 +291,36 @@ def clone_spec(template: JobSpec, name: str, now: datetime) -> JobSpec:
     chains of templates work (the cycle check covers ``triggers`` edges).
     """
     return attrs.evolve(template, name=name, schedule=OnceSchedule(at=now), depends_on=())
+
+
+def clone_job(
+    template: JobState,
+    *,
+    job_id: str,
+    name: str,
+    parent_id: str,
+    now: datetime,
+    parent_run: str | None = None,
+) -> JobState:
+    """A fresh trigger clone of ``template``, ready for the state machine's ``Created``.
+
+    Lineage: ``parent_id`` is the job whose fire triggered it (``jobs tree`` draws it
+    there) and ``created_by`` names that job and run. The clone keeps the template's owner,
+    token and expiry, so it never gets more authority or a longer life than its template.
+    """
+    return JobState(
+        id=job_id,
+        spec=clone_spec(template.spec, name, now),
+        owner=template.owner,
+        created_by=CreatedBy(
+            token_id=template.created_by.token_id,
+            client=template.created_by.client,
+            parent_job=parent_id,
+            parent_run=parent_run,
+        ),
+        created_at=now,
+        updated_at=now,
+        parent_id=parent_id,
+        trigger_ids=template.trigger_ids,
+        expires_at=template.expires_at,
+    )

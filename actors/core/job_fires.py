@@ -40,6 +40,7 @@ END_EVENTS = {
 
 
 def iso(t: datetime | None) -> str:
+    """``t`` in ISO 8601, or ``none``."""
     return "none" if t is None else t.isoformat()
 
 
@@ -67,64 +68,60 @@ def fire_by_run(tx: Tx, run_id: str) -> FireState:
     raise Illegal(f"run {run_id} is not in flight for job {name_of(tx.state)}")
 
 
+def ref(fire: FireState) -> dict[str, Any]:
+    """The payload naming a fire in events: its nominal slot and cycle."""
+    return {"fire_time": fire.fire_time, "cycle": fire.cycle}
+
+
 def start_fire(
     tx: Tx, fire_time: datetime, cycle: int, *, manual: bool, announce: bool = True, **extra: Any
 ) -> None:
     """Begin fire ``cycle``: emit ``job.fired``, then start its wait or its first attempt."""
     s = tx.state
     wait = s.spec.wait
-    fire = FireState(
-        fire_time=fire_time,
-        cycle=cycle,
-        manual=manual,
-        phase=FirePhase.RUNNING if wait is None else FirePhase.WAITING,
-    )
+    phase = FirePhase.RUNNING if wait is None else FirePhase.WAITING
+    fire = FireState(fire_time=fire_time, cycle=cycle, manual=manual, phase=phase)
     if wait is not None:
         deadline = tx.now + timedelta(seconds=s.spec.budget.wait_timeout)
         fire = attrs.evolve(fire, wait=WaitProgress(started_at=tx.now, deadline=deadline))
     tx.evolve(cycle=max(s.cycle, cycle))
     tx.replace_fire(fire)
-    why = "run now" if manual else f"slot {iso(fire_time)}"
-    tx.settle(f"fire {cycle}: {why}")
+    why = f"fire {cycle}: " + ("run now" if manual else f"slot {iso(fire_time)}")
+    tx.settle(why)
     if announce:
-        tx.emit(
-            EventType.JOB_FIRED,
-            f"fire {cycle}: {why}",
-            fire_time=fire_time,
-            cycle=cycle,
-            manual=manual or None,
-            **extra,
-        )
+        tx.emit(EventType.JOB_FIRED, why, manual=manual or None, **ref(fire), **extra)
     if wait is None:
         dispatch(tx, fire, "running the action")
-        return
+    else:
+        _begin_wait(tx, fire)
+
+
+def _begin_wait(tx: Tx, fire: FireState) -> None:
+    s = tx.state
+    assert s.spec.wait is not None
     assert fire.wait is not None
+    condition = s.spec.wait.condition
+    poll = s.spec.budget.poll_interval
     tx.effect(
         StartWait(
-            cycle=cycle,
-            fire_time=fire_time,
-            condition=wait.condition,
+            cycle=fire.cycle,
+            fire_time=fire.fire_time,
+            condition=condition,
             deadline=fire.wait.deadline,
-            poll_interval=s.spec.budget.poll_interval,
+            poll_interval=poll,
         )
     )
-    tx.emit(
-        EventType.JOB_WAIT_STARTED,
-        f"waiting for {wait.condition.TAG} condition",
-        fire_time=fire_time,
-        cycle=cycle,
-        deadline=fire.wait.deadline,
-    )
+    message = f"waiting for {condition.TAG} condition"
+    tx.emit(EventType.JOB_WAIT_STARTED, message, deadline=fire.wait.deadline, **ref(fire))
 
 
 def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -> None:
-    """Run the next attempt of ``fire`` (or its wait's fallback): ``job.running``."""
+    """Run the next attempt of ``fire`` (or its wait's fallback, not charged as an attempt):
+    ``job.running`` and :class:`StartRun` with run id ``<job id>.<cycle>.<runs>``."""
     s = tx.state
-    runs = fire.runs + 1
-    attempt = fire.attempt + 1
+    runs, attempt = fire.runs + 1, fire.attempt + 1
     run_id = f"{s.id}.{fire.cycle}.{runs}"
-    wait = s.spec.wait
-    action = wait.fallback if fallback and wait is not None else None
+    charged = fire.attempt if fallback else attempt
     fire = attrs.evolve(
         fire,
         phase=FirePhase.RUNNING,
@@ -133,7 +130,7 @@ def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -
         started=False,
         fallback=fallback,
         retry_at=None,
-        attempt=fire.attempt if fallback else attempt,
+        attempt=charged,
     )
     tx.replace_fire(fire)
     if not fallback:
@@ -142,12 +139,13 @@ def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -
     tx.emit(
         EventType.JOB_RUNNING,
         message,
-        fire_time=fire.fire_time,
-        cycle=fire.cycle,
         run_id=run_id,
         attempt=attempt,
         fallback=fallback or None,
+        **ref(fire),
     )
+    wait = s.spec.wait
+    action = wait.fallback if fallback and wait is not None else None
     tx.effect(
         StartRun(
             run_id=run_id,
@@ -225,33 +223,33 @@ def end_fire(
         END_EVENTS[ended],
         message,
         outcome=outcome,
-        fire_time=fire.fire_time,
-        cycle=fire.cycle,
         run_id=fire.run_id,
         attempt=fire.attempt or None,
         reason=skip,
-        consecutive_failures=tx.state.consecutive_failures or None,
+        consecutive_failures=streak or None,
+        **ref(fire),
     )
     if s.trigger_ids and should_trigger(s.spec.triggers_on, ended):
-        tx.effect(
-            StartTriggers(
-                parent_id=s.id,
-                templates=s.trigger_ids,
-                cycle=fire.cycle,
-                fire_time=fire.fire_time,
-                status=ended,
-            )
-        )
-        tx.emit(
-            EventType.JOB_TRIGGERED,
-            f"fire {fire.cycle} ended {ended}: starting {len(s.trigger_ids)} triggered job(s)",
-            templates=list(s.trigger_ids),
-            cycle=fire.cycle,
-        )
+        _start_triggers(tx, fire, ended)
     if final is not None:
         tx.effect(NotifyDependents(job_id=s.id, status=final))
     else:
         start_queued(tx)
+
+
+def _start_triggers(tx: Tx, fire: FireState, ended: JobStatus) -> None:
+    s = tx.state
+    tx.effect(
+        StartTriggers(
+            parent_id=s.id,
+            templates=s.trigger_ids,
+            cycle=fire.cycle,
+            fire_time=fire.fire_time,
+            status=ended,
+        )
+    )
+    message = f"fire {fire.cycle} ended {ended}: starting {len(s.trigger_ids)} triggered job(s)"
+    tx.emit(EventType.JOB_TRIGGERED, message, templates=list(s.trigger_ids), **ref(fire))
 
 
 def start_queued(tx: Tx) -> None:

@@ -44,6 +44,12 @@ from gnomon.runtime.model.state import FirePhase, JobState, Transition
 
 
 def on_created(tx: Tx, inp: Created) -> None:
+    """A new job: pending with its first slot armed, blocked on open dependencies, or
+    ended at once (a dependency already failed, or no slot to fire).
+
+    Raises:
+        Illegal: the job was already created.
+    """
     s, n = tx.state, name_of(tx.state)
     if s.transitions or s.cycle or s.fires or s.status is not JobStatus.PENDING:
         raise Illegal(f"job {n} was already created (it is {s.status})")
@@ -84,6 +90,11 @@ def _apply_verdict(tx: Tx, verdict: Verdict) -> None:
 
 
 def on_pause(tx: Tx, inp: Pause) -> None:
+    """Pause from any live status, remembering it; waits are suspended, runs go on.
+
+    Raises:
+        Illegal: the job is terminal or already paused.
+    """
     s, n = tx.state, name_of(tx.state)
     if s.status.terminal:
         raise Illegal(f"cannot pause job {n}: it ended {s.status}")
@@ -101,6 +112,11 @@ def on_pause(tx: Tx, inp: Pause) -> None:
 
 
 def on_resume(tx: Tx, inp: Resume) -> None:
+    """Back to where the job was paused from (see the module docstring).
+
+    Raises:
+        Illegal: the job is not paused (the message says what it is).
+    """
     s, n = tx.state, name_of(tx.state)
     if s.status is not JobStatus.PAUSED:
         raise Illegal(f"cannot resume job {n}: it is {s.status}, not paused")
@@ -124,6 +140,7 @@ def on_resume(tx: Tx, inp: Resume) -> None:
 
 
 def start_wait(tx: Tx, cycle: int) -> None:
+    """Emit the :class:`StartWait` that (re)starts polling for fire ``cycle``."""
     s = tx.state
     fire = next(f for f in s.fires if f.cycle == cycle)
     assert fire.wait is not None
@@ -141,6 +158,11 @@ def start_wait(tx: Tx, cycle: int) -> None:
 
 
 def on_cancel(tx: Tx, inp: Cancel) -> None:
+    """Cancel from any live status: kill runs, stop waits, tell dependents.
+
+    Raises:
+        Illegal: the job already ended.
+    """
     s, n = tx.state, name_of(tx.state)
     if s.status.terminal:
         raise Illegal(f"cannot cancel job {n}: it already ended {s.status}")
@@ -148,6 +170,11 @@ def on_cancel(tx: Tx, inp: Cancel) -> None:
 
 
 def on_expire(tx: Tx) -> None:
+    """The agent TTL ran out: cancelled, with a ``job.expired`` event.
+
+    Raises:
+        Illegal: the job already ended, or ``expires_at`` is unset or still ahead.
+    """
     s, n = tx.state, name_of(tx.state)
     if s.status.terminal:
         raise Illegal(f"job {n} ended {s.status}; it cannot expire")
@@ -158,6 +185,12 @@ def on_expire(tx: Tx) -> None:
 
 
 def on_dependency_ended(tx: Tx, inp: DependencyEnded) -> None:
+    """A dependency's final status: re-apply the trigger rule if the job awaits it
+    (news for a job that no longer waits on dependencies changes nothing).
+
+    Raises:
+        Illegal: the status is not final, or the job does not depend on ``dep_id``.
+    """
     s, n = tx.state, name_of(tx.state)
     if not inp.status.terminal:
         raise Illegal(f"dependency {inp.dep_id} of job {n} is {inp.status}, not a final status")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import attrs
 
+from gnomon.actors.core.job_fires import ref
 from gnomon.actors.core.job_life import on_expire, resolve, start_wait
 from gnomon.actors.core.job_msgs import Recover, StartRun
 from gnomon.actors.core.job_runs import ORPHAN_ERROR, finished
@@ -23,6 +24,10 @@ from gnomon.runtime.model.state import FirePhase
 
 
 def on_recover(tx: Tx, inp: Recover) -> None:
+    """Rebuild the actor's timers, waits and runs from the state; handle orphans.
+
+    Never illegal: a terminal job recovers to itself with no effect.
+    """
     s = tx.state
     if s.status.terminal:
         return
@@ -52,8 +57,7 @@ def _recover_fire(tx: Tx, cycle: int) -> None:
         tx.emit(
             EventType.RUN_ORPHANED,
             ORPHAN_ERROR,
-            fire_time=fire.fire_time,
-            cycle=cycle,
+            **ref(fire),
             run_id=fire.run_id,
             attempt=fire.attempt,
         )
@@ -67,8 +71,7 @@ def _recover_fire(tx: Tx, cycle: int) -> None:
         tx.emit(
             EventType.JOB_RETRY_QUEUED,
             msg,
-            fire_time=fire.fire_time,
-            cycle=cycle,
+            **ref(fire),
             run_id=fire.run_id,
             attempt=fire.attempt,
             charged=False,

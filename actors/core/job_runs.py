@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.backoff import may_retry, retry_delay
-from gnomon.actors.core.job_fires import dispatch, end_fire, fire_by_cycle, fire_by_run, iso
+from gnomon.actors.core.job_fires import dispatch, end_fire, fire_by_cycle, fire_by_run, iso, ref
 from gnomon.actors.core.job_msgs import (
     RetryDue,
     RunFinished,
@@ -68,7 +68,7 @@ def on_wait_polled(tx: Tx, inp: WaitPolled) -> None:
         fire.wait, polls=fire.wait.polls + 1, last_result=summary or label, last_poll_at=tx.now
     )
     fire = attrs.evolve(fire, wait=wait)
-    pay: dict[str, Any] = {"fire_time": fire.fire_time, "cycle": fire.cycle, "poll": wait.polls}
+    pay: dict[str, Any] = {"poll": wait.polls, **ref(fire)}
     if inp.value is True:
         tx.effect(StopWait(cycle=fire.cycle))
         tx.replace_fire(fire)
@@ -198,8 +198,7 @@ def _failed(
         EventType.JOB_RETRY_QUEUED,
         msg,
         outcome=outcome,
-        fire_time=fire.fire_time,
-        cycle=fire.cycle,
+        **ref(fire),
         run_id=fire.run_id,
         attempt=fire.attempt,
         delay=round(delay, 3),
@@ -228,8 +227,7 @@ def _defer(tx: Tx, fire: FireState, retry_after: float | None) -> None:
         EventType.JOB_RETRY_QUEUED,
         msg,
         outcome=Outcome.BREAKER_OPEN,
-        fire_time=fire.fire_time,
-        cycle=fire.cycle,
+        **ref(fire),
         run_id=fire.run_id,
         attempt=fire.attempt + 1,
         retry_at=at,

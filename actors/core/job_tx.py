@@ -33,6 +33,7 @@ class Illegal(Exception):
 
 
 def name_of(state: JobState) -> str:
+    """The job's name, for messages."""
     return state.spec.name
 
 
@@ -47,6 +48,7 @@ def is_one_shot(state: JobState) -> bool:
 
 
 def recurring(state: JobState) -> bool:
+    """Cron or interval: many slots."""
     return is_recurring(state.spec.schedule)
 
 
@@ -153,6 +155,8 @@ class Tx:
         outcome: Outcome | None = None,
         **payload: Any,
     ) -> None:
+        """Append an event stamped with the job's current status; ``None`` payload values
+        are dropped and datetimes become ISO strings."""
         s = self.state
         draft = EventDraft(
             type=type,

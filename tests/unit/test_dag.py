@@ -15,6 +15,7 @@ from gnomon.actors.core.dag import (
     Readiness,
     Verdict,
     check_acyclic,
+    clone_job,
     clone_name,
     clone_spec,
     evaluate,
@@ -25,10 +26,10 @@ from gnomon.actors.core.dag import (
 )
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.actions import NoopAction
-from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
-from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.enums import JobStatus, OwnerKind, TriggerRule, TriggersOn
+from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import IntervalSchedule, OnceSchedule
-from gnomon.runtime.model.state import Dependency
+from gnomon.runtime.model.state import Dependency, JobState
 
 C, F, T, X, S = (
     JobStatus.COMPLETED,
@@ -289,3 +290,32 @@ def test_bug_16_1_20_clone_of_recurring_template_fires_once() -> None:
     assert clone.name == "report.t1"
     assert clone.depends_on == ()
     assert clone.triggers == ("notify",)
+
+
+def test_bug_16_1_20_clone_carries_parent_lineage() -> None:
+    """A clone names its parent job and run, keeps the template's owner, and fires once."""
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    spec = JobSpec(
+        name="notify",
+        schedule=IntervalSchedule(every=60.0, anchor=now),
+        action=NoopAction(),
+        triggers=("x",),
+    )
+    template = JobState(
+        id="TPL",
+        spec=spec,
+        owner=Owner(kind=OwnerKind.AGENT, id="bot"),
+        created_by=CreatedBy(token_id="tok1"),
+        created_at=now,
+        updated_at=now,
+        trigger_ids=("X",),
+    )
+    clone = clone_job(
+        template, job_id="C1", name="notify.t1", parent_id="P", now=now, parent_run="P.3.1"
+    )
+    assert (clone.id, clone.parent_id, clone.spec.name) == ("C1", "P", "notify.t1")
+    assert clone.created_by == CreatedBy(token_id="tok1", parent_job="P", parent_run="P.3.1")
+    assert clone.owner == template.owner
+    assert clone.spec.schedule == OnceSchedule(at=now)
+    assert clone.trigger_ids == ("X",)
+    assert clone.status is JobStatus.PENDING

@@ -63,6 +63,7 @@ from gnomon.runtime.model.enums import (
     TriggerRule,
 )
 from gnomon.runtime.model.events import EventType as E
+from gnomon.runtime.model.events import canonical_json
 from gnomon.runtime.model.job import Budget, JobSpec, Owner, WaitSpec
 from gnomon.runtime.model.schedule import (
     IntervalSchedule,
@@ -198,6 +199,7 @@ class JobMachine(RuleBasedStateMachine):
                     self.runs.pop(eff.run_id, None)
                 case Emit():
                     ev = eff.event
+                    canonical_json(ev.payload)  # the store hashes it: must be plain JSON
                     if ev.type in END_TYPES and ev.status is not None and ev.status.terminal:
                         self.end_events += 1
 

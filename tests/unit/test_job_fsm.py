@@ -151,7 +151,6 @@ def of(effects: Iterable[Effect], kind: type[X]) -> list[X]:
 def fired(state: JobState, now: float = 0.0, **created: Any) -> Sim:
     """Create ``state`` and fire its first slot at ``now``."""
     sim = Sim(state, Created(now=T0, first_slot=created.pop("first_slot", T0), **created))
-    nxt = state.next_fire_at
     slot = sim.state.next_fire_at
     assert slot is not None
     nxt = (
@@ -300,8 +299,16 @@ def test_retry_three_times_from_ten_seconds_attempts_at_0_10_30_70() -> None:
     assert starts == [0.0, 10.0, 30.0, 70.0]
 
 
-def test_max_retries_zero_fails_on_the_first_failure() -> None:
-    """max_retries=0: no retry, the error itself is the message."""
+def test_bug_16_2_non_transient_failures_are_retried() -> None:
+    """A permanent-looking failure (non-zero exit, transient=False) is retried per policy."""
+    sim = fired(job())
+    sim.finish(0, Outcome.FAILED, exit_code=2, transient=False)
+    assert sim.state.fires[0].phase is FirePhase.BACKOFF
+    assert sim.last.events[0].payload["transient"] is False
+
+
+def test_bug_16_2_max_retries_zero_fails_on_the_first_failure() -> None:
+    """max_retries=0 is expressible: no retry, the error itself is the message."""
     sim = fired(job(budget=Budget(max_retries=0)))
     sim.finish(1, Outcome.FAILED, error="boom")
     assert sim.state.status is JobStatus.FAILED
@@ -644,8 +651,8 @@ def test_misfire_skip_drops_a_late_slot() -> None:
     assert sim.last.event_types == (E.JOB_SKIPPED,)
 
 
-def test_misfire_fire_all_fires_every_missed_slot() -> None:
-    """fire_all: each missed slot fires (with overlap allow, side by side)."""
+def test_bug_16_1_13_fire_all_is_not_fire_once() -> None:
+    """fire_all fires each missed slot (side by side under overlap allow), unlike fire_once."""
     sim = Sim(job(EVERY, misfire=Misfire.FIRE_ALL, overlap=Overlap.ALLOW))
     sim(Created(now=T0, first_slot=t(60)))
     sim(FireDue(now=t(250), slot=t(60), next_slot=t(120)))
@@ -667,8 +674,8 @@ def test_missed_one_shot_slot_fires_late_under_fire_once() -> None:
     assert sim.state.status is JobStatus.RUNNING
 
 
-def test_missed_one_shot_slot_under_skip_ends_skipped() -> None:
-    """A one-shot job whose slot is dropped by misfire=skip ends skipped, once."""
+def test_bug_16_1_13_misfire_skip_leaves_no_ghost_pending_job() -> None:
+    """A one-shot job whose slot is dropped by misfire=skip ends skipped, not ghost-pending."""
     sim = Sim(job(misfire=Misfire.SKIP), Created(now=T0, first_slot=T0))
     sim(FireDue(now=t(3600), slot=T0))
     assert sim.state.status is JobStatus.SKIPPED
