@@ -213,6 +213,7 @@ def end_fire(
     tx.evolve(last_outcome=outcome, consecutive_failures=streak)
     if skip is not None:
         tx.effect(RecordSkip(fire_time=fire.fire_time, reason=skip))
+    run_attempt = None if fire.run_id is None else fire.attempt + (1 if fire.fallback else 0)
     final = final_status(tx, ended)
     if final is not None:
         close(tx, final, message)
@@ -224,7 +225,7 @@ def end_fire(
         message,
         outcome=outcome,
         run_id=fire.run_id,
-        attempt=fire.attempt or None,
+        attempt=run_attempt,
         reason=skip,
         consecutive_failures=streak or None,
         **ref(fire),

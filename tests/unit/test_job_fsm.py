@@ -491,6 +491,13 @@ def test_bug_16_1_12_fallback_ends_timed_out() -> None:
     assert sim.state.status is JobStatus.TIMED_OUT
     assert sim.state.message == "wait timed out; fallback succeeded"
     assert sim.types().count(E.JOB_TIMED_OUT) == 1
+    assert sim.last.events[0].payload == {
+        "fire_time": T0.isoformat(),
+        "cycle": 1,
+        "run_id": "J.1.1",
+        "attempt": 1,
+        "consecutive_failures": 1,
+    }
 
 
 def test_failed_fallback_is_not_retried_and_still_ends_timed_out() -> None:
