@@ -97,31 +97,55 @@ def start_fire(
 
 
 def _begin_wait(tx: Tx, fire: FireState) -> None:
+    start = wait_effect(tx, fire)
+    tx.effect(start)
+    message = f"waiting for {start.condition.TAG} condition"
+    tx.emit(EventType.JOB_WAIT_STARTED, message, deadline=start.deadline, **ref(fire))
+
+
+def wait_effect(tx: Tx, fire: FireState) -> StartWait:
+    """The :class:`StartWait` that (re)starts polling for ``fire`` where its wait stands."""
     s = tx.state
     assert s.spec.wait is not None
     assert fire.wait is not None
-    condition = s.spec.wait.condition
-    poll = s.spec.budget.poll_interval
-    tx.effect(
-        StartWait(
-            cycle=fire.cycle,
-            fire_time=fire.fire_time,
-            condition=condition,
-            deadline=fire.wait.deadline,
-            poll_interval=poll,
-        )
+    return StartWait(
+        cycle=fire.cycle,
+        fire_time=fire.fire_time,
+        condition=s.spec.wait.condition,
+        deadline=fire.wait.deadline,
+        poll_interval=s.spec.budget.poll_interval,
+        polls=fire.wait.polls,
     )
-    message = f"waiting for {condition.TAG} condition"
-    tx.emit(EventType.JOB_WAIT_STARTED, message, deadline=fire.wait.deadline, **ref(fire))
+
+
+def run_attempt(fire: FireState) -> int:
+    """The attempt number of ``fire``'s dispatched run (a fallback is not charged)."""
+    return fire.attempt + 1 if fire.fallback else fire.attempt
+
+
+def run_effect(tx: Tx, fire: FireState) -> StartRun:
+    """The :class:`StartRun` of ``fire``'s dispatched run: its action or the fallback."""
+    s = tx.state
+    assert fire.run_id is not None
+    wait = s.spec.wait
+    action = wait.fallback if fire.fallback and wait is not None else None
+    return StartRun(
+        run_id=fire.run_id,
+        cycle=fire.cycle,
+        fire_time=fire.fire_time,
+        attempt=run_attempt(fire),
+        action=action or s.spec.action,
+        timeout=s.spec.budget.action_timeout,
+        fallback=fire.fallback,
+    )
 
 
 def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -> None:
     """Run the next attempt of ``fire`` (or its wait's fallback, not charged as an attempt):
     ``job.running`` and :class:`StartRun` with run id ``<job id>.<cycle>.<runs>``."""
-    s = tx.state
-    runs, attempt = fire.runs + 1, fire.attempt + 1
-    run_id = f"{s.id}.{fire.cycle}.{runs}"
-    charged = fire.attempt if fallback else attempt
+    runs = fire.runs + 1
+    run_id = f"{tx.state.id}.{fire.cycle}.{runs}"
+    charged = fire.attempt if fallback else fire.attempt + 1
     fire = attrs.evolve(
         fire,
         phase=FirePhase.RUNNING,
@@ -134,29 +158,17 @@ def dispatch(tx: Tx, fire: FireState, message: str, *, fallback: bool = False) -
     )
     tx.replace_fire(fire)
     if not fallback:
-        tx.evolve(attempts=attempt)
+        tx.evolve(attempts=charged)
     tx.settle(message)
     tx.emit(
         EventType.JOB_RUNNING,
         message,
         run_id=run_id,
-        attempt=attempt,
+        attempt=run_attempt(fire),
         fallback=fallback or None,
         **ref(fire),
     )
-    wait = s.spec.wait
-    action = wait.fallback if fallback and wait is not None else None
-    tx.effect(
-        StartRun(
-            run_id=run_id,
-            cycle=fire.cycle,
-            fire_time=fire.fire_time,
-            attempt=attempt,
-            action=action or s.spec.action,
-            timeout=s.spec.budget.action_timeout,
-            fallback=fallback,
-        )
-    )
+    tx.effect(run_effect(tx, fire))
 
 
 def abandon(tx: Tx, fire: FireState, reason: str) -> None:
@@ -213,7 +225,7 @@ def end_fire(
     tx.evolve(last_outcome=outcome, consecutive_failures=streak)
     if skip is not None:
         tx.effect(RecordSkip(fire_time=fire.fire_time, reason=skip))
-    run_attempt = None if fire.run_id is None else fire.attempt + (1 if fire.fallback else 0)
+    attempt = None if fire.run_id is None else run_attempt(fire)
     final = final_status(tx, ended)
     if final is not None:
         close(tx, final, message)
@@ -225,7 +237,7 @@ def end_fire(
         message,
         outcome=outcome,
         run_id=fire.run_id,
-        attempt=run_attempt,
+        attempt=attempt,
         reason=skip,
         consecutive_failures=streak or None,
         **ref(fire),

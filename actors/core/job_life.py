@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.dag import Readiness, Verdict, evaluate
-from gnomon.actors.core.job_fires import end_job, iso, start_queued
+from gnomon.actors.core.job_fires import end_job, iso, start_queued, wait_effect
 from gnomon.actors.core.job_msgs import (
     Cancel,
     Created,
@@ -24,7 +24,6 @@ from gnomon.actors.core.job_msgs import (
     Pause,
     RecordSkip,
     Resume,
-    StartWait,
     StopWait,
 )
 from gnomon.actors.core.job_slots import fire_held_slot
@@ -129,7 +128,7 @@ def on_resume(tx: Tx, inp: Resume) -> None:
             deadline = tx.now + timedelta(seconds=f.wait.remaining)
             f = attrs.evolve(f, wait=attrs.evolve(f.wait, deadline=deadline, remaining=None))
             tx.replace_fire(f)
-            start_wait(tx, f.cycle)
+            tx.effect(wait_effect(tx, f))
     nxt = s.next_fire_at
     if recurring(s) and nxt is not None and nxt <= tx.now and inp.next_slot is not None:
         tx.evolve(next_fire_at=inp.next_slot)
@@ -137,24 +136,6 @@ def on_resume(tx: Tx, inp: Resume) -> None:
     tx.emit(EventType.JOB_RESUMED, "resumed", next_fire_at=tx.state.next_fire_at)
     fire_held_slot(tx)
     start_queued(tx)
-
-
-def start_wait(tx: Tx, cycle: int) -> None:
-    """Emit the :class:`StartWait` that (re)starts polling for fire ``cycle``."""
-    s = tx.state
-    fire = next(f for f in s.fires if f.cycle == cycle)
-    assert fire.wait is not None
-    assert s.spec.wait is not None
-    tx.effect(
-        StartWait(
-            cycle=cycle,
-            fire_time=fire.fire_time,
-            condition=s.spec.wait.condition,
-            deadline=fire.wait.deadline,
-            poll_interval=s.spec.budget.poll_interval,
-            polls=fire.wait.polls,
-        )
-    )
 
 
 def on_cancel(tx: Tx, inp: Cancel) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import attrs
 
-from gnomon.actors.core.job_fires import ref
-from gnomon.actors.core.job_life import on_expire, resolve, start_wait
-from gnomon.actors.core.job_msgs import Recover, StartRun
+from gnomon.actors.core.job_fires import fire_by_cycle, ref, run_effect, wait_effect
+from gnomon.actors.core.job_life import on_expire, resolve
+from gnomon.actors.core.job_msgs import Recover
 from gnomon.actors.core.job_runs import ORPHAN_ERROR, finished
 from gnomon.actors.core.job_tx import Tx, awaits_deps
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventType
-from gnomon.runtime.model.state import FirePhase
+from gnomon.runtime.model.state import FirePhase, FireState
 
 
 def on_recover(tx: Tx, inp: Recover) -> None:
@@ -42,17 +42,14 @@ def on_recover(tx: Tx, inp: Recover) -> None:
             tx.evolve(dependencies=deps)
             resolve(tx, None, "dependency statuses reloaded", None)
     for cycle in [f.cycle for f in tx.state.fires]:
-        fire = next((f for f in tx.state.fires if f.cycle == cycle), None)
-        if fire is not None and not tx.state.status.terminal:
-            _recover_fire(tx, cycle)
+        if any(f.cycle == cycle for f in tx.state.fires):  # not ended by an earlier orphan
+            _recover_fire(tx, fire_by_cycle(tx, cycle))
 
 
-def _recover_fire(tx: Tx, cycle: int) -> None:
-    s = tx.state
-    fire = next(f for f in s.fires if f.cycle == cycle)
-    paused = s.status is JobStatus.PAUSED
+def _recover_fire(tx: Tx, fire: FireState) -> None:
+    paused = tx.state.status is JobStatus.PAUSED
     if fire.phase is FirePhase.WAITING and not paused:
-        start_wait(tx, cycle)
+        tx.effect(wait_effect(tx, fire))
     elif fire.phase is FirePhase.RUNNING and fire.started:
         tx.emit(
             EventType.RUN_ORPHANED,
@@ -76,26 +73,5 @@ def _recover_fire(tx: Tx, cycle: int) -> None:
             attempt=fire.attempt,
             charged=False,
         )
-    elif fire.phase is FirePhase.RUNNING:
-        _redispatch(tx, cycle)
-
-
-def _redispatch(tx: Tx, cycle: int) -> None:
-    """Re-issue a run that was dispatched but never reported started (same id, attempt)."""
-    s = tx.state
-    fire = next(f for f in s.fires if f.cycle == cycle)
-    assert fire.run_id is not None
-    wait = s.spec.wait
-    action = wait.fallback if fire.fallback and wait is not None else None
-    attempt = fire.attempt + 1 if fire.fallback else fire.attempt
-    tx.effect(
-        StartRun(
-            run_id=fire.run_id,
-            cycle=cycle,
-            fire_time=fire.fire_time,
-            attempt=attempt,
-            action=action or s.spec.action,
-            timeout=s.spec.budget.action_timeout,
-            fallback=fire.fallback,
-        )
-    )
+    elif fire.phase is FirePhase.RUNNING:  # dispatched, never reported started
+        tx.effect(run_effect(tx, fire))
