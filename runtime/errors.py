@@ -84,6 +84,7 @@ class InvalidInput(GnomonError, ValueError):
         token: the offending piece of input, verbatim (may be empty).
         accepted: the forms that would have been accepted, for the message and ``hint``.
         field: the dotted field path when the input was structured (JSON, flags).
+        details: field-level messages, one per problem (``"<description> @ $.path"``).
     """
 
     exit_code = 2
@@ -97,6 +98,7 @@ class InvalidInput(GnomonError, ValueError):
         accepted: Sequence[str] = (),
         field: str | None = None,
         hint: str | None = None,
+        details: Sequence[str] = (),
     ) -> None:
         full = message
         if accepted:
@@ -105,6 +107,7 @@ class InvalidInput(GnomonError, ValueError):
         self.token = token
         self.accepted = tuple(accepted)
         self.field = field
+        self.details = tuple(details)
 
 
 class NotFound(GnomonError):

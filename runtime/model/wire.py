@@ -1,0 +1,213 @@
+"""The one converter for the wire: JSON-RPC params and results, the store, ``--json``.
+
+Built on ``cattrs.preconf.json`` with ``forbid_extra_keys`` and detailed validation, and
+made strict where cattrs is lenient (``"5"`` is not an int, ``"false"`` is not a bool, a
+string is not a list of characters). Conventions:
+
+- tagged unions (:data:`Schedule`, :data:`Condition`, :data:`Action`) carry their member's
+  ``TAG`` under the key ``"type"``; a tagged class carries it even on its own, and
+  structuring a tagged class accepts (but does not require) a matching ``"type"``;
+- datetimes are ISO 8601 strings with an offset; naive times are refused;
+- enums travel by value, tuples as JSON lists (``headers`` as a list of ``[name, value]``
+  pairs), ``dict[str, Any]`` payloads as they are.
+
+Every structuring failure raises :class:`~gnomon.runtime.errors.InvalidInput` whose
+``details`` are ``"<description> @ <path>"`` lines (cattrs ``transform_error`` style) and
+whose message names the first bad field. The hooks are in
+:mod:`gnomon.runtime.model.wire_hooks`, the JSON Schema generator in
+:mod:`gnomon.runtime.model.wire_schema`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+import attrs
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.preconf.json import JsonConverter
+
+from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.wire_hooks import (
+    TAG_KEY,
+    WireValueError,
+    is_tagged_union,
+    make_wire_converter,
+    tagged_members,
+)
+from gnomon.runtime.model.wire_schema import build_schema
+
+T = TypeVar("T")
+MAX_DEPTH = 64
+
+__all__ = [
+    "MAX_DEPTH",
+    "TAG_KEY",
+    "WireValueError",
+    "converter",
+    "from_json",
+    "is_tagged_union",
+    "json_schema",
+    "structure",
+    "tagged_members",
+    "to_json",
+    "unstructure",
+]
+
+
+converter: JsonConverter = make_wire_converter()
+
+
+# --- errors ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _Leaf:
+    exc: BaseException
+    path: str
+
+
+def _leaves(exc: BaseException, path: str = "$") -> list[_Leaf]:
+    """Flatten a cattrs validation error into its leaf exceptions with their paths."""
+    if not isinstance(exc, ClassValidationError | IterableValidationError):
+        return [_Leaf(exc, path)]
+    with_notes, without = exc.group_exceptions()
+    out: list[_Leaf] = []
+    for sub, note in with_notes:
+        if isinstance(note, IterableValidationNote):
+            out.extend(_leaves(sub, f"{path}[{note.index!r}]"))
+        else:
+            out.extend(_leaves(sub, f"{path}.{note.name}"))
+    for sub in without:
+        out.extend(_leaves(sub, path))
+    return out
+
+
+def _describe_leaf(exc: BaseException, *, with_accepted: bool = True) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        return f"unknown field(s) {', '.join(sorted(exc.extra_fields))}"
+    if isinstance(exc, KeyError):
+        return "required field missing"
+    if isinstance(exc, WireValueError) and exc.accepted and with_accepted:
+        return f"{exc}; accepted: {', '.join(exc.accepted)}"
+    if isinstance(exc, ValueError | TypeError):
+        return str(exc) if exc.args else type(exc).__name__
+    return f"invalid value ({type(exc).__name__}: {exc})"
+
+
+def _token_and_accepted(leaf: _Leaf) -> tuple[str, tuple[str, ...]]:
+    exc = leaf.exc
+    if isinstance(exc, ForbiddenExtraKeysError):
+        names = tuple(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else ()
+        return ", ".join(sorted(exc.extra_fields)), names
+    if isinstance(exc, WireValueError):
+        return (exc.token if exc.token is not None else leaf.path), exc.accepted
+    return leaf.path, ()
+
+
+def _type_name(cls: Any) -> str:
+    members = tagged_members(cls)
+    if members:
+        return members[0].__module__.rsplit(".", 1)[-1].removesuffix("s")
+    return getattr(cls, "__name__", repr(cls))
+
+
+def _invalid(exc: BaseException, cls: Any) -> InvalidInput:
+    leaves = _leaves(exc)
+    details = tuple(f"{_describe_leaf(leaf.exc)} @ {leaf.path}" for leaf in leaves)
+    first = leaves[0]
+    token, accepted = _token_and_accepted(first)
+    more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
+    field = first.path.removeprefix("$").removeprefix(".") or None
+    headline = f"{_describe_leaf(first.exc, with_accepted=False)} @ {first.path}"
+    return InvalidInput(
+        f"invalid {_type_name(cls)}: {headline}{more}",
+        token=token,
+        accepted=accepted,
+        field=field,
+        details=details,
+    )
+
+
+def _check_depth(data: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse JSON nested deeper than ``limit`` before any recursive code sees it."""
+    level: list[Any] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return
+    raise InvalidInput(f"input nested deeper than {limit} levels", token="$")
+
+
+# --- public API --------------------------------------------------------------------------
+
+
+def unstructure(obj: Any) -> Any:
+    """The JSON-ready form of a model value (dicts, lists, strings, numbers, None).
+
+    Raises:
+        InvalidInput: a naive datetime somewhere in ``obj``.
+    """
+    return converter.unstructure(obj)
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Build a ``cls`` (a model class, or a union such as ``Condition``) from JSON data.
+
+    Raises:
+        InvalidInput: anything wrong with ``data``: ``details`` has one
+            ``"<description> @ <path>"`` line per problem, the message names the first.
+    """
+    _check_depth(data)
+    try:
+        return converter.structure(data, cls)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # every failure of untrusted input becomes InvalidInput
+        raise _invalid(exc, cls) from None
+
+
+def to_json(obj: Any) -> str:
+    """``obj`` as compact JSON text (UTF-8 kept).
+
+    Raises:
+        InvalidInput: as :func:`unstructure`.
+    """
+    return json.dumps(unstructure(obj), ensure_ascii=False, separators=(",", ":"))
+
+
+def from_json(text: str | bytes, cls: type[T]) -> T:
+    """Parse JSON text and :func:`structure` it as ``cls``.
+
+    Raises:
+        InvalidInput: the text is not JSON (the message gives line and column), or as
+            :func:`structure`.
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"not valid JSON: {exc}", token=str(text)[:80]) from None
+    except RecursionError:
+        raise InvalidInput("JSON nested too deeply", token=str(text)[:80]) from None
+    return structure(data, cls)
+
+
+def json_schema(cls: Any) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of ``cls``'s wire form, with its ``$defs``.
+
+    Tagged unions are ``oneOf`` whose members have ``"type": {"const": TAG}``.
+
+    Raises:
+        TypeError: ``cls`` holds a type the wire does not carry.
+    """
+    return build_schema(cls, unstructure)
