@@ -176,15 +176,18 @@ class Mailbox(Generic[M]):
         assert msg is not None  # an infinite deadline never times out
         return msg
 
-    async def receive_until(self, deadline: float) -> M | None:
+    async def receive_until(self, deadline: float, *, draining: bool = False) -> M | None:
         """Take the next message, or return ``None`` when trio time reaches ``deadline``.
 
         This merges "next message" and "next timer" in one wait, so an actor needs no
-        timer service. Raises :class:`StopRequested` like :meth:`receive`.
+        timer service. Raises :class:`StopRequested` like :meth:`receive`, unless
+        ``draining``: an actor that finishes work in flight after a stop request (within
+        its ``shutdown`` bound) receives with ``draining=True``, and then a stop request
+        wakes it with ``None`` (check :attr:`stop_requested`) instead of raising.
         """
         self._signal_ready()
         while True:
-            if self._stopping:
+            if self._stopping and not draining:
                 raise StopRequested
             if deadline == math.inf:
                 msg = await self._recv.receive()
@@ -193,9 +196,11 @@ class Mailbox(Generic[M]):
                     msg = await self._recv.receive()
                 if scope.cancelled_caught:
                     return None
-            if not isinstance(msg, _StopSignal):  # a stale signal: the flag decides
+            if not isinstance(msg, _StopSignal):
                 self._hold(msg)
                 return msg
+            if draining and self._stopping:
+                return None  # woken by the stop request; a stale signal is just skipped
 
     def __aiter__(self) -> Mailbox[M]:
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -203,3 +204,36 @@ async def test_no_task_leaks_after_stop(autojump_clock: trio.abc.Clock) -> None:
     assert count_tasks() == before
     assert log == ["start a", "start b", "stop b", "stop a"]
     assert len(errors) == 1
+
+
+async def test_draining_actor_keeps_receiving_after_stop_request(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """An actor may finish work in flight after a stop request by receiving with draining."""
+    handled: list[str] = []
+
+    async def drainer(ctx: ActorContext[Any]) -> None:
+        while True:
+            msg = await ctx.inbox.receive_until(math.inf, draining=True)
+            if msg is None:
+                continue
+            handled.append(msg)
+            if ctx.stop_requested and msg == "last":
+                return
+
+    sup = await nursery.start(
+        Supervisor("s", children=[ChildSpec(id="d", start=drainer, shutdown=60)]).run
+    )
+    ref = sup.ref("d")
+    assert ref is not None
+
+    async def late_messages() -> None:
+        await trio.sleep(5)
+        await ref.tell("after-stop")
+        await ref.tell("last")
+
+    nursery.start_soon(late_messages)
+    start = trio.current_time()
+    await sup.stop()
+    assert handled == ["after-stop", "last"]
+    assert trio.current_time() - start == 5
