@@ -1,0 +1,310 @@
+"""The job actor: the trio shell around the pure job state machine.
+
+One incarnation: load the job's state, feed it ``Recover`` (so a restart is
+indistinguishable from a boot), then loop — the next message or the next timer becomes an
+input of :func:`~gnomon.actors.core.job_fsm.step`; each step's new state, claimed slots,
+run records and events are saved in one transaction *before* its effects are performed.
+Runs are tasks in the actor's nursery; waits are poller actors. When the job is idle the
+actor records its next wake time with the directory and returns (passivation). On a stop
+request it stops firing, lets runs in flight finish (until the supervisor's ``shutdown``
+bound cancels them, killing their process groups) and returns; waits stay persisted and
+resume at the next start. Design: ``docs/engine.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from datetime import datetime
+from typing import Any
+
+import trio
+
+from gnomon.actors.core import job_fsm as fsm
+from gnomon.actors.core.job_msgs import (
+    ArmTimer,
+    CancelTimer,
+    Effect,
+    JobInput,
+    KillRun,
+    NotifyDependents,
+    RecordSkip,
+    StartRun,
+    StartTriggers,
+    StartWait,
+    Step,
+    StopWait,
+    TimerKind,
+)
+from gnomon.actors.job_events import claims_of, enrich
+from gnomon.actors.job_ports import (
+    CommandResult,
+    JobCommand,
+    JobDeps,
+    JobMessage,
+    Polled,
+    RunEnded,
+    RunStarting,
+    Save,
+)
+from gnomon.actors.job_runs import RunTracker
+from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
+from gnomon.runtime.actor import ActorContext
+from gnomon.runtime.errors import NotFound
+from gnomon.runtime.model.state import JobState
+from gnomon.runtime.supervisor import ChildSpec, Restart
+
+KIND = "job"
+TimerKey = tuple[TimerKind, int | None]
+
+
+class JobShell:
+    """The mutable side of one job actor incarnation."""
+
+    def __init__(
+        self, ctx: ActorContext[Any], deps: JobDeps, state: JobState, nursery: trio.Nursery
+    ) -> None:
+        self.ctx = ctx
+        self.deps = deps
+        self.state = state
+        self.nursery = nursery
+        self.timers: dict[TimerKey, datetime] = {}
+        self.runs = RunTracker(self)
+        self.pollers: set[int] = set()
+
+    # -- stepping ---------------------------------------------------------------------
+
+    async def apply(self, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any) -> Step:
+        """Step the state machine, save the result, then perform its effects."""
+        step = fsm.step(self.state, inp)
+        if not step.ok:
+            if runs:
+                await self.deps.persistence.save(Save(job_id=self.state.id, runs=runs))
+            return step
+        events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
+        await self.deps.persistence.save(
+            Save(
+                job=step.state,
+                claims=claims_of(self.state, step),
+                runs=runs,
+                events=events,
+            )
+        )
+        self.state = step.state
+        self.deps.note(self.state, self.next_timer(), False)
+        for effect in step.effects:
+            self.perform(effect)
+        return step
+
+    def perform(self, effect: Effect) -> None:
+        """Carry out one effect (saving already happened)."""
+        match effect:
+            case ArmTimer():
+                self.timers[effect.kind, effect.cycle] = effect.at
+            case CancelTimer():
+                self.timers.pop((effect.kind, effect.cycle), None)
+            case StartWait():
+                self.start_wait(effect)
+            case StopWait():
+                self.stop_wait(effect.cycle)
+            case StartRun():
+                self.runs.start(effect)
+            case KillRun():
+                self.runs.kill(effect.run_id, effect.reason)
+            case NotifyDependents():
+                self.deps.notify_dependents(effect.job_id, effect.status)
+            case StartTriggers():
+                self.deps.start_triggers(effect, self.state)
+            case RecordSkip():
+                pass  # claimed and announced in the save itself
+
+    # -- timers -----------------------------------------------------------------------
+
+    def next_timer(self) -> datetime | None:
+        return min(self.timers.values(), default=None)
+
+    async def ring_due_timers(self) -> None:
+        """Feed every due timer, earliest first (a step may arm more due timers)."""
+        while True:
+            now = self.deps.clock.now()
+            due = [(at, key) for key, at in self.timers.items() if at <= now]
+            if not due:
+                return
+            at, (kind, cycle) = min(due, key=lambda d: d[0])
+            del self.timers[kind, cycle]
+            schedule = self.state.spec.schedule
+            nxt = self.deps.next_slot(schedule, at) if kind is TimerKind.FIRE else None
+            await self.apply(fsm.due(kind, cycle, at, now, nxt))
+
+    # -- waits ------------------------------------------------------------------------
+
+    def start_wait(self, effect: StartWait) -> None:
+        spec = self.state.spec
+        plan = WaitPlan(
+            job_id=self.state.id,
+            job_name=spec.name,
+            owner=self.state.owner,
+            cycle=effect.cycle,
+            condition=effect.condition,
+            poll_interval=effect.poll_interval,
+            polls_done=effect.polls,
+            breaker_key=self.deps.condition_key(spec, effect.condition),
+            i_know=spec.i_know,
+            cwd=spec.cwd,
+            env=dict(spec.env),
+        )
+        ref = self.ctx.ref
+
+        async def report(report: Any) -> None:
+            await ref.ask(Polled(report=report), timeout=None)
+
+        spec_ = poller_spec(
+            plan,
+            evaluator=self.deps.evaluator,
+            breakers=self.deps.runs.breakers,
+            clock=self.deps.clock,
+            report=report,
+        )
+        self.pollers.add(effect.cycle)
+        self.nursery.start_soon(self._restart_poller, spec_)
+
+    async def _restart_poller(self, spec: ChildSpec) -> None:
+        with contextlib.suppress(NotFound):
+            await self.deps.waiters.terminate_child(spec.id)
+        await self.deps.waiters.start_child(spec)
+
+    def stop_wait(self, cycle: int) -> None:
+        self.pollers.discard(cycle)
+        self.nursery.start_soon(self._stop_poller, poller_id(self.state.id, cycle))
+
+    async def _stop_poller(self, child_id: str) -> None:
+        with contextlib.suppress(NotFound):
+            await self.deps.waiters.terminate_child(child_id)
+
+    def stop_all_pollers(self) -> None:
+        for cycle in list(self.pollers):
+            self.stop_wait(cycle)
+
+    # -- messages ---------------------------------------------------------------------
+
+    async def handle(self, msg: JobMessage) -> None:
+        match msg:
+            case JobCommand():
+                await self.command(msg)
+            case RunStarting():
+                msg.reply.send(await self.runs.on_starting(msg.run_id))
+            case RunEnded():
+                await self.runs.on_ended(msg)
+                msg.reply.send(None)
+            case Polled():
+                await self.polled(msg)
+
+    async def command(self, msg: JobCommand) -> None:
+        now = self.deps.clock.now()
+        schedule = self.state.spec.schedule
+        inp: JobInput
+        match msg.op:
+            case "inspect":
+                msg.reply.send(CommandResult(state=self.state))
+                return
+            case "pause":
+                inp = fsm.Pause(now=now, reason=msg.reason)
+            case "resume":
+                inp = fsm.Resume(now=now, next_slot=self.deps.next_slot(schedule, now))
+            case "cancel":
+                inp = fsm.Cancel(now=now, reason=msg.reason)
+            case "run_now":
+                inp = fsm.RunNow(now=now, trigger=msg.trigger)
+            case "dependency_ended":
+                assert msg.dep_id is not None
+                assert msg.dep_status is not None
+                inp = fsm.DependencyEnded(
+                    now=now,
+                    dep_id=msg.dep_id,
+                    status=msg.dep_status,
+                    next_slot=self.deps.next_slot(schedule, now),
+                )
+        step = await self.apply(inp)
+        msg.reply.send(CommandResult(state=self.state, error=step.error))
+
+    async def polled(self, msg: Polled) -> None:
+        r = msg.report
+        v = r.verdict
+        inp = fsm.WaitPolled(
+            now=self.deps.clock.now(),
+            cycle=r.cycle,
+            value=v.value,
+            summary=v.summary,
+            transient=v.transient,
+        )
+        await self.apply(inp, poll=r)
+        msg.reply.send(None)
+
+    # -- life -------------------------------------------------------------------------
+
+    def idle(self) -> bool:
+        """Nothing in flight and nothing due within ``passivate_after`` seconds."""
+        if self.state.fires or self.state.queued or self.runs or self.pollers:
+            return False
+        nxt = self.next_timer()
+        if nxt is None:
+            return True
+        return (nxt - self.deps.clock.now()).total_seconds() > self.deps.passivate_after
+
+    def deadline(self) -> float:
+        nxt = self.next_timer()
+        return math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
+
+    async def loop(self) -> None:
+        """Serve messages and timers until idle (passivate) or asked to stop (drain)."""
+        while not self.ctx.stop_requested:
+            if self.idle():
+                self.deps.note(self.state, self.next_timer(), True)
+                return
+            msg = await self.ctx.inbox.receive_until(self.deadline(), draining=True)
+            if msg is not None:
+                await self.handle(msg)
+            elif not self.ctx.stop_requested:
+                await self.ring_due_timers()
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Stop polling; let runs in flight finish and record their results."""
+        self.stop_all_pollers()
+        while self.runs:
+            msg = await self.ctx.inbox.receive_until(math.inf, draining=True)
+            if isinstance(msg, RunEnded | RunStarting):
+                await self.handle(msg)
+            elif isinstance(msg, JobCommand | Polled):
+                msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
+        self.deps.note(self.state, self.next_timer(), True)
+
+
+def job_actor(deps: JobDeps, job_id: str) -> Any:
+    """The actor of job ``job_id`` (see the module docstring)."""
+
+    async def actor(ctx: ActorContext[Any]) -> None:
+        state = await deps.persistence.load(job_id)
+        if state is None:
+            return
+        async with trio.open_nursery() as nursery:
+            shell = JobShell(ctx, deps, state, nursery)
+            now = deps.clock.now()
+            await shell.apply(fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
+            ctx.ready()
+            await shell.loop()
+            nursery.cancel_scope.cancel()
+
+    return actor
+
+
+def job_spec(deps: JobDeps, job_id: str, *, shutdown: float = 30.0) -> ChildSpec:
+    """The child spec of a job actor: transient (a passivated job returns normally)."""
+    return ChildSpec(
+        id=job_id,
+        kind=KIND,
+        start=job_actor(deps, job_id),
+        restart=Restart.TRANSIENT,
+        shutdown=shutdown,
+        mailbox_size=64,
+    )

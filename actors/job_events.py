@@ -1,0 +1,99 @@
+"""What a job actor adds to a state-machine step before saving it.
+
+* **Claims**: every slot a step consumes — a new fire (scheduled, queued, run-now or
+  trigger) or a skipped slot — is claimed in the same transaction as the state that
+  consumed it, so ``UNIQUE(job_id, fire_time)`` makes "a slot is recorded exactly once"
+  a database invariant.
+* **Enrichment**: the state machine knows no wall-clock durations or metric labels; the
+  shell adds the payload keys the metrics read (:mod:`gnomon.runtime.metrics`): ``lag``
+  on ``job.fired``, ``action_type`` and ``duration`` on run ends, ``condition_type``,
+  ``result`` and ``waited`` on wait events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from gnomon.actors.core.job_msgs import JobInput, RecordSkip, StartRun, Step
+from gnomon.actors.runs import RunEnd
+from gnomon.actors.waiter import PollReport
+from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.state import JobState
+
+_WAIT_EVENTS = {
+    EventType.JOB_WAIT_STARTED,
+    EventType.JOB_WAIT_TICK,
+    EventType.JOB_WAIT_SATISFIED,
+    EventType.JOB_TIMED_OUT,
+}
+
+
+def claims_of(old: JobState, step: Step) -> tuple[datetime, ...]:
+    """The slots ``step`` consumes, each once, in order."""
+    new = step.state
+    seen = {f.cycle for f in old.fires}
+    if old.queued is not None:
+        seen.add(old.queued.cycle)
+    out = [f.fire_time for f in new.fires if f.cycle not in seen]
+    if new.queued is not None and new.queued.cycle not in seen:
+        out.append(new.queued.fire_time)
+    out += [e.fire_time for e in step.effects if isinstance(e, RecordSkip) and e.fire_time]
+    return tuple(dict.fromkeys(out))
+
+
+def _when(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def enrich(
+    draft: EventDraft,
+    old: JobState,
+    new: JobState,
+    inp: JobInput,
+    *,
+    run: tuple[StartRun, RunEnd] | None = None,
+    poll: PollReport | None = None,
+) -> EventDraft:
+    """``draft`` with the payload keys the metrics need (see the module docstring)."""
+    p = dict(draft.payload)
+    spec = new.spec
+    if draft.type is EventType.JOB_FIRED and not p.get("manual") and not p.get("queued"):
+        slot = _when(p.get("fire_time"))
+        if slot is not None:
+            p["lag"] = round(max(0.0, (draft.timestamp - slot).total_seconds()), 6)
+    if draft.type in (EventType.JOB_RUNNING, EventType.JOB_RETRY_QUEUED):
+        p.setdefault("action_type", spec.action.TAG)
+    if run is not None and p.get("run_id") == run[0].run_id and draft.outcome is not None:
+        start, end = run
+        p["action_type"] = start.action.TAG
+        began = end.started_at or end.finished_at
+        p["duration"] = round(max(0.0, (end.finished_at - began).total_seconds()), 6)
+    if draft.type in _WAIT_EVENTS and spec.wait is not None:
+        p["condition_type"] = spec.wait.condition.TAG
+        _wait_details(p, draft, old, poll)
+    return attrs.evolve(draft, payload=p) if p != draft.payload else draft
+
+
+def _wait_details(
+    p: dict[str, Any], draft: EventDraft, old: JobState, poll: PollReport | None
+) -> None:
+    if draft.type is EventType.JOB_WAIT_SATISFIED:
+        p["result"] = "true"
+    if poll is not None and poll.breaker_open and draft.type is EventType.JOB_WAIT_TICK:
+        p["result"] = "breaker_open"
+    if draft.type in (EventType.JOB_WAIT_SATISFIED, EventType.JOB_TIMED_OUT):
+        cycle = p.get("cycle")
+        fire = next((f for f in old.fires if f.cycle == cycle), None)
+        if fire is not None and fire.wait is not None:
+            waited = (draft.timestamp - fire.wait.started_at).total_seconds()
+            p["waited"] = round(max(0.0, waited), 6)

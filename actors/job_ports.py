@@ -1,0 +1,126 @@
+"""What a job actor needs from the rest of the engine, and the messages it accepts.
+
+The engine's persistence port (:class:`Persistence`) is deliberately small: load a job,
+and save a :class:`Save` — a job state, the slots it claims, run records and events —
+atomically. The daemon adapts the store to it; a claim that already exists raises
+:class:`~gnomon.runtime.errors.Conflict` and nothing of that save is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Literal, Protocol
+
+import attrs
+
+from gnomon.actors.core.job_msgs import StartRun, StartTriggers
+from gnomon.actors.execution import Evaluator
+from gnomon.actors.runs import RunDeps, RunEnd
+from gnomon.actors.waiter import PollReport
+from gnomon.runtime.actor import Request
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.model.actions import Action
+from gnomon.runtime.model.conditions import Condition
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.events import EventDraft
+from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.schedule import Schedule
+from gnomon.runtime.model.state import Dependency, JobState, RunRecord
+from gnomon.runtime.supervisor import Supervisor
+
+
+@attrs.frozen(kw_only=True)
+class Save:
+    """One atomic write: the job's new state, its claimed slots, runs and events."""
+
+    job: JobState | None = None
+    job_id: str | None = None
+    claims: tuple[datetime, ...] = ()
+    runs: tuple[RunRecord, ...] = ()
+    events: tuple[EventDraft, ...] = ()
+
+
+class Persistence(Protocol):
+    """The engine's view of the store."""
+
+    async def load(self, job_id: str) -> JobState | None:
+        """The job's last committed state, or ``None`` if it was deleted."""
+        ...
+
+    async def save(self, save: Save) -> None:
+        """Commit ``save`` atomically; events are published after the commit.
+
+        Raises:
+            Conflict: one of the claims exists already (nothing was written).
+        """
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class JobDeps:
+    """Everything a job actor uses, shared by all job actors of a daemon."""
+
+    persistence: Persistence
+    runs: RunDeps
+    evaluator: Evaluator
+    waiters: Supervisor
+    clock: Clock
+    next_slot: Callable[[Schedule, datetime], datetime | None]
+    action_key: Callable[[JobSpec, Action], str]
+    condition_key: Callable[[JobSpec, Condition], str]
+    note: Callable[[JobState, datetime | None, bool], None]
+    notify_dependents: Callable[[str, JobStatus], None]
+    start_triggers: Callable[[StartTriggers, JobState], None]
+    dependency_statuses: Callable[[JobState], tuple[Dependency, ...]]
+    crash_point: Callable[[str], None] = lambda name: None
+    passivate_after: float = 30.0
+
+
+Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect"]
+
+
+@attrs.frozen(kw_only=True)
+class CommandResult:
+    """The job after a command, or the reason the command was refused."""
+
+    state: JobState
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class JobCommand(Request[CommandResult]):
+    """An operation on a job, from the engine (or another job, for dependencies)."""
+
+    op: Op
+    reason: str = ""
+    trigger: str | None = None
+    dep_id: str | None = None
+    dep_status: JobStatus | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RunStarting(Request[bool]):
+    """From a run task: may ``run_id`` start? (answered after the start is committed)"""
+
+    run_id: str
+
+
+@attrs.frozen(kw_only=True)
+class RunEnded(Request[None]):
+    """From a run task: ``start`` ended (``end`` is ``None`` when it never started)."""
+
+    start: StartRun
+    end: RunEnd | None
+    killed: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class Polled(Request[None]):
+    """From a wait-poller: one poll's result."""
+
+    report: PollReport
+
+
+JobMessage = JobCommand | RunStarting | RunEnded | Polled
+MESSAGE_TYPES: Sequence[type] = (JobCommand, RunStarting, RunEnded, Polled)

@@ -1,0 +1,161 @@
+"""The runs of one job actor: start tasks, kill them, and turn their ends into inputs.
+
+Each run is a task in the job actor's nursery under its own cancel scope
+(:func:`gnomon.actors.runs.perform_run`). Its start is committed before the executor is
+called (:meth:`RunTracker.on_starting`), its pid/pgid as soon as the process exists, and
+its end together with the state-machine step it causes (:meth:`RunTracker.on_ended`). A
+killed run's record is saved as ``cancelled`` even though the state machine, which killed
+it, ignores its result.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from gnomon.actors.core import job_fsm as fsm
+from gnomon.actors.core.job_msgs import StartRun
+from gnomon.actors.execution import RunContext
+from gnomon.actors.job_ports import RunEnded, RunStarting, Save
+from gnomon.actors.runs import RunEnd, RunPlan, perform_run, spawn_recorder
+from gnomon.runtime.model.enums import Outcome
+from gnomon.runtime.model.state import RunRecord
+
+if TYPE_CHECKING:
+    from gnomon.actors.job import JobShell
+
+
+@attrs.define
+class _Slot:
+    start: StartRun
+    scope: trio.CancelScope
+    record: RunRecord | None = None
+    killed: str | None = None
+
+
+class RunTracker:
+    """The runs in flight of one job actor incarnation."""
+
+    def __init__(self, shell: JobShell) -> None:
+        self.shell = shell
+        self.slots: dict[str, _Slot] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.slots)
+
+    def start(self, start: StartRun) -> None:
+        slot = _Slot(start=start, scope=trio.CancelScope())
+        self.slots[start.run_id] = slot
+        self.shell.nursery.start_soon(self._task, slot)
+
+    def kill(self, run_id: str, reason: str) -> None:
+        slot = self.slots.get(run_id)
+        if slot is not None:
+            slot.killed = reason
+            slot.scope.cancel()
+
+    def _record(self, start: StartRun, began: RunEnd | None = None) -> RunRecord:
+        now = self.shell.deps.clock.now()
+        return RunRecord(
+            run_id=start.run_id,
+            job_id=self.shell.state.id,
+            cycle=start.cycle,
+            attempt=start.attempt,
+            fire_time=start.fire_time,
+            started_at=now if began is None else (began.started_at or began.finished_at),
+            fallback=start.fallback,
+        )
+
+    async def _task(self, slot: _Slot) -> None:
+        shell, deps, start = self.shell, self.shell.deps, slot.start
+        spec = shell.state.spec
+        ref = shell.ctx.ref
+        end: RunEnd | None = None
+
+        async def persist_spawn(pid: int, pgid: int) -> None:
+            if slot.record is not None:
+                slot.record = attrs.evolve(slot.record, pid=pid, pgid=pgid)
+                await deps.persistence.save(Save(job_id=shell.state.id, runs=(slot.record,)))
+
+        async def starting() -> bool:
+            return await ref.ask(RunStarting(run_id=start.run_id), timeout=None)
+
+        context = RunContext(
+            job_id=shell.state.id,
+            job_name=spec.name,
+            run_id=start.run_id,
+            fire_time=start.fire_time,
+            attempt=start.attempt,
+            owner=shell.state.owner,
+            timeout=start.timeout,
+            i_know=spec.i_know,
+            cwd=spec.cwd,
+            env=dict(spec.env),
+            on_spawn=spawn_recorder(persist_spawn, lambda: deps.crash_point("after_process_spawn")),
+        )
+        plan = RunPlan(
+            context=context, action=start.action, breaker_key=deps.action_key(spec, start.action)
+        )
+        with slot.scope:
+            end = await perform_run(plan, deps.runs, starting)
+        await ref.ask(RunEnded(start=start, end=end, killed=slot.killed is not None), timeout=None)
+
+    async def on_starting(self, run_id: str) -> bool:
+        """Commit that ``run_id`` starts; ``False`` if it must not (killed or stale)."""
+        slot = self.slots.get(run_id)
+        if slot is None or slot.killed is not None:
+            return False
+        record = self._record(slot.start)
+        now = self.shell.deps.clock.now()
+        step = await self.shell.apply(fsm.RunStarted(now=now, run_id=run_id), runs=(record,))
+        if step.ok:
+            slot.record = record
+        return step.ok
+
+    async def on_ended(self, msg: RunEnded) -> None:
+        """Record a run's end and feed it to the state machine."""
+        slot = self.slots.pop(msg.start.run_id, None)
+        now = self.shell.deps.clock.now()
+        end = msg.end
+        if end is None:
+            if slot is None or slot.record is None:
+                return  # never started: nothing happened outside
+            end = RunEnd(
+                run_id=msg.start.run_id,
+                outcome=Outcome.CANCELLED,
+                finished_at=now,
+                started_at=slot.record.started_at,
+            )
+        record = self._final(slot, msg.start, end)
+        result = end.result
+        inp = fsm.RunFinished(
+            now=now,
+            run_id=end.run_id,
+            outcome=end.outcome,
+            exit_code=None if result is None else result.exit_code,
+            error=end.error or (f"run cancelled: {slot.killed}" if slot and slot.killed else ""),
+            transient=False if result is None else result.transient,
+            retry_after=end.retry_after,
+        )
+        self.shell.deps.crash_point("before_finish_commit")
+        await self.shell.apply(inp, runs=(record,), run=(msg.start, end))
+
+    def _final(self, slot: _Slot | None, start: StartRun, end: RunEnd) -> RunRecord:
+        base = slot.record if slot is not None else None
+        if base is None:
+            base = self._record(start, end)
+        result = end.result
+        return attrs.evolve(
+            base,
+            finished_at=end.finished_at,
+            outcome=end.outcome,
+            exit_code=None if result is None else result.exit_code,
+            output="" if result is None else result.output,
+            error=end.error or (f"run cancelled: {slot.killed}" if slot and slot.killed else ""),
+            pid=base.pid if result is None or result.pid is None else result.pid,
+            pgid=base.pgid if result is None or result.pgid is None else result.pgid,
+            tokens=None if result is None else result.tokens,
+            cost_usd=None if result is None else result.cost_usd,
+        )
