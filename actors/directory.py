@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import math
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -85,6 +86,7 @@ class JobDirectory:
         self._heap: list[tuple[float, int, str]] = []
         self._timer: ActorRef[Any] | None = None
         self.activations = 0
+        self.status_counts: Counter[JobStatus] = Counter()
 
     # -- index ----------------------------------------------------------------------
 
@@ -101,7 +103,9 @@ class JobDirectory:
         themselves and stay off the heap.
         """
         old = self._entries.get(entry.id)
+        self.status_counts[entry.status] += 1
         if old is not None:
+            self.status_counts[old.status] -= 1
             entry.version = old.version + 1
             if self._names.get(old.name) == entry.id and (
                 old.name != entry.name or entry.status.terminal
@@ -126,10 +130,16 @@ class JobDirectory:
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return
+        self.status_counts[entry.status] -= 1
         if self._names.get(entry.name) == job_id:
             del self._names[entry.name]
         for dep in entry.depends_on:
             self._dependents.get(dep, set()).discard(job_id)
+
+    @property
+    def live_count(self) -> int:
+        """Jobs that are not terminal."""
+        return sum(n for status, n in self.status_counts.items() if not status.terminal)
 
     def get(self, job_id: str) -> JobEntry | None:
         """The index entry of a job, or ``None``."""

@@ -1,0 +1,209 @@
+"""Admission: the checks a new job passes before anything is stored (CONTRACT §5).
+
+Order (each refusal names its ``gnomon_enqueue_errors_total`` reason): agents switched
+off (``agents_disabled``), action type not allowed (``action_disallowed``), rate limits —
+global and per owner, charged all-or-nothing (``rate_limited``, with the time to retry) —,
+semantic validation (``invalid``), the shell policy for every command in the job
+(``policy``), max live jobs, terminal records not counted (``full``), a live job with the
+same name (``duplicate_name``), and the DAG: unknown or ambiguous references and cycles
+(``invalid``). Internal creations (trigger clones) skip the rate limits — they must never
+be dropped — but nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import attrs
+
+from gnomon.actors.core import dag
+from gnomon.actors.core.ratelimit import Bucket, admit
+from gnomon.actors.directory import JobDirectory
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
+from gnomon.runtime.metrics import Metrics
+from gnomon.runtime.model.enums import OwnerKind
+from gnomon.runtime.model.job import JobSpec, Owner
+from gnomon.runtime.model.schedule import WhenReadySchedule
+
+PolicyCheck = Callable[[JobSpec], None]
+
+
+@attrs.frozen(kw_only=True)
+class AdmissionConfig:
+    """The operator's limits (config ``limits.*``, ``agents.enabled``)."""
+
+    global_rps: float = 5.0
+    global_burst: float = 20.0
+    owner_rps: float = 1.0
+    owner_burst: float = 10.0
+    max_jobs: int = 100_000
+    action_allowlist: frozenset[str] | None = None
+    agents_enabled: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class Admitted:
+    """A job that passed admission, with its references resolved to ids."""
+
+    depends_on: tuple[str, ...]
+    triggers: tuple[str, ...]
+
+
+class Admission:
+    """Stateful admission checks (the rate-limit buckets live here)."""
+
+    def __init__(
+        self,
+        *,
+        directory: JobDirectory,
+        metrics: Metrics,
+        config: AdmissionConfig,
+        policy: PolicyCheck | None = None,
+    ) -> None:
+        self._directory = directory
+        self._metrics = metrics
+        self.config = config
+        self._policy = policy
+        self._global = Bucket(rate=config.global_rps, burst=config.global_burst)
+        self._owners: dict[str, Bucket] = {}
+
+    def check(
+        self,
+        spec: JobSpec,
+        owner: Owner,
+        now: datetime,
+        *,
+        internal: bool = False,
+        replacing: str | None = None,
+    ) -> Admitted:
+        """Run every check; raise the first refusal (after counting it).
+
+        ``replacing`` is the id of the live job this one replaces (``--replace``): its
+        name is not a clash and it does not count towards ``max_jobs``.
+        """
+        try:
+            return self._check(spec, owner, now, internal=internal, replacing=replacing)
+        except GnomonError as exc:
+            self._metrics.enqueue_errors.labels(_reason(exc)).inc()
+            raise
+
+    def _check(
+        self,
+        spec: JobSpec,
+        owner: Owner,
+        now: datetime,
+        *,
+        internal: bool,
+        replacing: str | None,
+    ) -> Admitted:
+        self._agents(owner)
+        self._allowed(spec)
+        if not internal:
+            self._rate(owner, now)
+        validate(spec)
+        if self._policy is not None:
+            self._policy(spec)
+        self._capacity(replacing)
+        self._name(spec, replacing)
+        return self._dag(spec, replacing)
+
+    def _agents(self, owner: Owner) -> None:
+        if owner.kind is OwnerKind.AGENT and not self.config.agents_enabled:
+            raise Refused(
+                "agents are switched off on this daemon (agents.enabled = false)",
+                reason="agents_disabled",
+                hint="an operator can run: gnomon agents on",
+            )
+
+    def _allowed(self, spec: JobSpec) -> None:
+        allow = self.config.action_allowlist
+        tags = [spec.action.TAG]
+        if spec.wait is not None and spec.wait.fallback is not None:
+            tags.append(spec.wait.fallback.TAG)
+        for tag in tags:
+            if allow is not None and tag not in allow:
+                raise Refused(
+                    f"action type {tag!r} is not allowed on this daemon "
+                    f"(allowed: {', '.join(sorted(allow))})",
+                    reason="action_disallowed",
+                )
+
+    def _rate(self, owner: Owner, now: datetime) -> None:
+        key = str(owner)
+        t = now.timestamp()
+        mine = self._owners.get(key) or Bucket(
+            rate=self.config.owner_rps, burst=self.config.owner_burst
+        )
+        (self._global, mine), decision = admit((self._global, mine), t)
+        self._owners[key] = mine
+        if not decision.allowed:
+            raise Refused(
+                f"rate limited: too many new jobs; retry in {decision.retry_after:g}s",
+                reason="rate_limited",
+                retry_after=decision.retry_after,
+                hint="limits.global_rps / limits.owner_rps set the rates",
+            )
+
+    def _capacity(self, replacing: str | None) -> None:
+        live = self._directory.live_count - (1 if replacing is not None else 0)
+        if live >= self.config.max_jobs:
+            raise Refused(
+                f"the daemon holds its maximum of {self.config.max_jobs} live jobs",
+                reason="full",
+                hint="cancel or finish jobs, or raise limits.max_jobs",
+            )
+
+    def _name(self, spec: JobSpec, replacing: str | None) -> None:
+        holder = self._directory.live_name(spec.name)
+        if holder is not None and holder != replacing:
+            raise Conflict(
+                f"a live job is already named {spec.name!r} (id {holder})",
+                hint="pick another name, or pass --replace to update it",
+            )
+
+    def _dag(self, spec: JobSpec, replacing: str | None) -> Admitted:
+        depends = self._resolve(spec.depends_on, "depends_on")
+        triggers = self._resolve(spec.triggers, "triggers")
+        if replacing is not None and depends:  # a fresh id cannot close a cycle
+            entries = self._directory.entries()
+            edges = {e.id: e.depends_on for e in entries} | {replacing: depends}
+            dag.check_acyclic(edges, {e.id: e.name for e in entries})
+        return Admitted(depends_on=depends, triggers=triggers)
+
+    def _resolve(self, refs: tuple[str, ...], field: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for ref in refs:
+            try:
+                job_id = self._directory.resolve(ref)
+            except GnomonError as exc:
+                exc.message = f"{field}: {exc.message}"
+                exc.args = (exc.message,)
+                raise
+            if job_id not in out:
+                out.append(job_id)
+        return tuple(out)
+
+
+def validate(spec: JobSpec) -> None:
+    """Checks that span several fields (single fields are checked by the types)."""
+    if isinstance(spec.schedule, WhenReadySchedule) and spec.wait is None:
+        raise InvalidInput(
+            "a when-ready job needs a condition to wait for",
+            token="when-ready",
+            accepted=["--wait COND / --until COND with --when when-ready", "gnomon wait --until"],
+        )
+    if spec.budget.backoff_max < spec.budget.backoff_initial:
+        raise InvalidInput(
+            f"--backoff-max ({spec.budget.backoff_max:g}s) is shorter than --backoff "
+            f"({spec.budget.backoff_initial:g}s)",
+            field="budget.backoff_max",
+        )
+
+
+def _reason(exc: GnomonError) -> str:
+    if isinstance(exc, Refused):
+        return exc.reason
+    if isinstance(exc, Conflict) and "already named" in exc.message:
+        return "duplicate_name"
+    return "invalid"
