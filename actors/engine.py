@@ -1,0 +1,277 @@
+"""The engine's front: create jobs, operate on them, fan out their news.
+
+Creating a job does not need its actor: admission, then the pure state machine's
+``Created`` step, then one save (state, events) — after which the directory indexes the
+job and activates it only if it has something to do now (a ``when-ready`` wait, a fire
+that is already due); otherwise it sleeps in the deadline heap. Operations (pause,
+resume, cancel, run now, inspect) are requests routed through the directory.
+
+Job actors report ends that concern other jobs — dependency news and trigger templates
+to clone — through :meth:`Engine.notify_dependents` and :meth:`Engine.start_triggers`,
+which never block: the work goes to an unbounded queue served by the engine's worker
+actor, so a job actor never waits on another job actor (no ask cycles). Work lost in a
+crash is recovered at boot: blocked jobs re-read their dependencies' statuses.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.actors.admission import Admission
+from gnomon.actors.core import dag
+from gnomon.actors.core import job_fsm as fsm
+from gnomon.actors.core.job_msgs import StartTriggers
+from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.job_events import claims_of
+from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Persistence, Save
+from gnomon.runtime.actor import ActorContext
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.errors import Conflict, GnomonError, NotFound
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
+from gnomon.runtime.model.schedule import OnceSchedule, Schedule
+from gnomon.runtime.model.state import Dependency, JobState
+
+log = logging.getLogger("gnomon.engine")
+
+
+@attrs.frozen
+class _Dependents:
+    job_id: str
+    status: JobStatus
+
+
+@attrs.frozen
+class _Triggers:
+    effect: StartTriggers
+
+
+@attrs.frozen
+class _Activate:
+    job_id: str
+
+
+_Work = _Dependents | _Triggers | _Activate
+
+
+def new_job_id() -> str:
+    """16 random hex characters: short enough to type, unique enough to never clash."""
+    return secrets.token_hex(8)
+
+
+def entry_of(state: JobState, wake: datetime | None) -> JobEntry:
+    """The directory's view of a job state."""
+    return JobEntry(
+        id=state.id,
+        name=state.spec.name,
+        status=state.status,
+        wake=wake,
+        owner=str(state.owner),
+        depends_on=state.depends_on_ids,
+    )
+
+
+class Engine:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        persistence: Persistence,
+        directory: JobDirectory,
+        admission: Admission,
+        clock: Clock,
+        next_slot: Callable[[Schedule, datetime], datetime | None],
+        ids: Callable[[], str] = new_job_id,
+    ) -> None:
+        self.persistence = persistence
+        self.directory = directory
+        self.admission = admission
+        self.clock = clock
+        self.next_slot = next_slot
+        self._ids = ids
+        self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
+
+    # -- hooks used by job actors -------------------------------------------------------
+
+    def note(self, state: JobState, wake: datetime | None, passivate: bool) -> None:
+        """Index a job's current state (and its wake time when it gives up its actor)."""
+        self.directory.note(entry_of(state, wake), passivate=passivate)
+
+    def notify_dependents(self, job_id: str, status: JobStatus) -> None:
+        self._send.send_nowait(_Dependents(job_id, status))
+
+    def start_triggers(self, effect: StartTriggers, state: JobState) -> None:
+        self._send.send_nowait(_Triggers(effect))
+
+    def dependency_statuses(self, state: JobState) -> tuple[Dependency, ...]:
+        """The dependencies with the final status of those that ended, per the index."""
+        out = []
+        for dep in state.dependencies:
+            entry = self.directory.get(dep.id)
+            ended = entry.status if entry is not None and entry.status.terminal else None
+            out.append(attrs.evolve(dep, status=ended or dep.status))
+        return tuple(out)
+
+    # -- creating -----------------------------------------------------------------------
+
+    def first_slot(self, schedule: Schedule, now: datetime) -> datetime | None:
+        """The schedule's first slot: a one-shot's own time (even if past), else the next."""
+        if isinstance(schedule, OnceSchedule):
+            return schedule.at
+        return self.next_slot(schedule, now)
+
+    async def create(
+        self,
+        spec: JobSpec,
+        owner: Owner,
+        created_by: CreatedBy | None = None,
+        *,
+        internal: bool = False,
+        expires_at: datetime | None = None,
+        template: JobState | None = None,
+    ) -> JobState:
+        """Admit and store a new job; return its first state.
+
+        Raises:
+            Refused, InvalidInput, Conflict, NotFound: admission refused it.
+        """
+        now = self.clock.now()
+        admitted = self.admission.check(spec, owner, now, internal=internal)
+        deps = tuple(
+            Dependency(id=d, name=self._name_of(d), status=self._final_status(d))
+            for d in admitted.depends_on
+        )
+        state = template or JobState(
+            id=self._ids(),
+            spec=spec,
+            owner=owner,
+            created_by=created_by or CreatedBy(),
+            created_at=now,
+            updated_at=now,
+            trigger_ids=admitted.triggers,
+            expires_at=expires_at,
+        )
+        inp = fsm.Created(
+            now=now, first_slot=self.first_slot(spec.schedule, now), dependencies=deps
+        )
+        step = fsm.step(state, inp)
+        if not step.ok:
+            raise Conflict(step.error or "the job could not be created")
+        events = tuple(
+            attrs.evolve(e, payload={**e.payload, "action_type": spec.action.TAG})
+            if e.type is EventType.JOB_CREATED
+            else e
+            for e in step.events
+        )
+        await self.persistence.save(
+            Save(job=step.state, claims=claims_of(state, step), events=events)
+        )
+        self._index_new(step.state)
+        return step.state
+
+    def _index_new(self, state: JobState) -> None:
+        timers = fsm.timers(state)
+        wake = min(timers.values(), default=None)
+        busy = bool(state.fires or state.queued)
+        self.note(state, None if busy else wake, not busy)
+        if busy:
+            self._send.send_nowait(_Activate(state.id))
+
+    def _name_of(self, job_id: str) -> str:
+        entry = self.directory.get(job_id)
+        return entry.name if entry is not None else job_id
+
+    def _final_status(self, job_id: str) -> JobStatus | None:
+        entry = self.directory.get(job_id)
+        return entry.status if entry is not None and entry.status.terminal else None
+
+    # -- operating ----------------------------------------------------------------------
+
+    async def command(
+        self, ref: str, op: Op, *, reason: str = "", trigger: str | None = None
+    ) -> JobState:
+        """Apply ``op`` to the job ``ref`` (id, unique prefix or live name).
+
+        Raises:
+            NotFound: no such job.
+            Conflict: the operation is illegal in the job's current status (the message
+                says why, e.g. "cannot resume job x: it is running, not paused").
+        """
+        job_id = self.directory.resolve(ref)
+        result: CommandResult = await self.directory.ask(
+            job_id, lambda: JobCommand(op=op, reason=reason, trigger=trigger)
+        )
+        if result.error is not None:
+            raise Conflict(result.error)
+        return result.state
+
+    async def get(self, ref: str) -> JobState:
+        """The job's committed state.
+
+        Raises:
+            NotFound: no such job.
+        """
+        job_id = self.directory.resolve(ref)
+        state = await self.persistence.load(job_id)
+        if state is None:
+            raise NotFound(f"no job {ref!r}")
+        return state
+
+    # -- the worker ---------------------------------------------------------------------
+
+    async def run_worker(self, ctx: ActorContext[Any]) -> None:
+        """The engine's worker actor: delivers dependency news and clones triggers."""
+        ctx.ready()
+        async for item in self._recv:
+            if isinstance(item, _Activate):
+                await self._safely(self.directory.activate(item.job_id))
+            elif isinstance(item, _Dependents):
+                for dependent in self.directory.dependents(item.job_id):
+                    await self._safely(self._tell_dependent(dependent, item))
+            elif isinstance(item, _Triggers):
+                for template in item.effect.templates:
+                    await self._safely(self._clone(template, item.effect))
+
+    async def _safely(self, work: Any) -> None:
+        try:
+            await work
+        except GnomonError as exc:
+            log.warning("engine work failed: %s", exc)
+
+    async def _tell_dependent(self, dependent: str, news: _Dependents) -> None:
+        entry = self.directory.get(dependent)
+        if entry is None or entry.status.terminal:
+            return
+        await self.directory.ask(
+            dependent,
+            lambda: JobCommand(op="dependency_ended", dep_id=news.job_id, dep_status=news.status),
+        )
+
+    async def _clone(self, template_id: str, effect: StartTriggers) -> None:
+        template = await self.persistence.load(template_id)
+        if template is None:
+            raise NotFound(f"trigger template {template_id} is gone")
+        now = self.clock.now()
+        taken = [e.name for e in self.directory.entries() if not e.status.terminal]
+        name = dag.clone_name(template.spec.name, taken)
+        clone = dag.clone_job(
+            template, job_id=self._ids(), name=name, parent_id=effect.parent_id, now=now
+        )
+        await self.create(
+            clone.spec,
+            clone.owner,
+            clone.created_by,
+            internal=True,
+            expires_at=clone.expires_at,
+            template=clone,
+        )
