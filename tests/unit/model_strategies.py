@@ -8,6 +8,9 @@ the wire gives back.
 
 from __future__ import annotations
 
+import json
+import re
+import warnings
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -37,6 +40,7 @@ from gnomon.runtime.model.conditions import (
     ShellCondition,
     TcpCondition,
 )
+from gnomon.runtime.model.dsl_scan import escape_slashes, unescape_slashes
 from gnomon.runtime.model.enums import (
     DstFold,
     DstGap,
@@ -397,3 +401,130 @@ WIRE_TYPES: list[tuple[str, Any, Any]] = [
     ("Event", Event, events),
     ("EventDraft", EventDraft, event_drafts),
 ]
+
+# --- DSL-expressible values (parse(format(x)) == x) ---------------------------------------
+#
+# Free text avoids quotes and parentheses, which the composite splitter treats as
+# structure (an unbalanced quote or parenthesis inside and(…) cannot be written back),
+# and "~", which with "=" and "/" opens a regex body; unit tests cover those characters.
+
+_WORD = "abcxyzABC0189_-."
+
+
+def dsl_text(extra: str = "", max_size: int = 16) -> Any:
+    """Non-empty text without surrounding spaces from a DSL-safe alphabet plus ``extra``."""
+    return (
+        st.text(alphabet=_WORD + " " + extra, min_size=1, max_size=max_size)
+        .map(str.strip)
+        .filter(bool)
+    )
+
+
+def _regex_ok(pattern: str) -> bool:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return False
+    return unescape_slashes(escape_slashes(pattern)) == pattern
+
+
+nonempty = st.text(min_size=1).map(str.strip).filter(bool)
+hook_events = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:*-]{0,12}", fullmatch=True)
+dsl_names = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,8}", fullmatch=True)
+regex_patterns = st.text(alphabet="ab.*+?|/,\\ ()[]^$=", min_size=0, max_size=10).filter(_regex_ok)
+hosts = st.from_regex(r"[a-z0-9][a-z0-9-]{0,8}(\.[a-z]{2,3})?", fullmatch=True)
+urls = st.builds(
+    "{}://{}{}".format,
+    st.sampled_from(["http", "https"]),
+    hosts | st.just("127.0.0.1:8080"),
+    st.text(alphabet="abc019/-._?&=%+,:", max_size=16).map(lambda p: "/" + p if p else ""),
+)
+dsl_leaf_conditions = st.one_of(
+    st.builds(HttpCondition, url=urls, status=st.integers(100, 599)),
+    st.builds(HttpCondition, url=urls, status=st.none(), body_regex=regex_patterns),
+    st.builds(
+        TcpCondition,
+        host=hosts | st.ip_addresses().map(str),
+        port=st.integers(1, 65535),
+    ),
+    st.builds(FileCondition, path=dsl_text("/>=,"), min_size=st.integers(0, 2**40)),
+    st.builds(ShellCondition, command=dsl_text("/;|&$=,*:")),
+    st.builds(
+        OutputCondition,
+        command=dsl_text("/;|&$=,*") | st.sampled_from(["sh: x", "not y", "file:z", "and(q)"]),
+        pattern=regex_patterns,
+    ),
+    st.builds(
+        DockerCondition,
+        name=dsl_names,
+        prefix=st.booleans(),
+        state=st.sampled_from(["running", "healthy"]),
+    ),
+    st.builds(
+        K8sCondition,
+        kind=dsl_names,
+        name=dsl_names,
+        namespace=st.none() | dsl_names,
+        prefix=st.booleans(),
+        condition=st.none() | dsl_names,
+    ),
+    st.builds(LlmCondition, question=dsl_text("?,:")),
+)
+dsl_conditions = st.recursive(dsl_leaf_conditions, _composites, max_leaves=6)
+
+dsl_actions = st.one_of(
+    st.builds(ShellAction, command=nonempty),
+    st.builds(
+        lambda method, url, body: WebhookAction(
+            url=url,
+            method=method,
+            body=body,
+            content_type=None if body is None or not _is_json(body) else "application/json",
+        ),
+        st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        urls,
+        st.none() | nonempty | json_values.map(json.dumps),
+    ),
+    st.builds(LlmPromptAction, prompt=nonempty),
+    st.builds(AgentTaskAction, task=nonempty),
+    st.builds(
+        AgentTaskAction,
+        task=nonempty,
+        profile=dsl_names,
+    ),
+    st.builds(
+        SlashAction,
+        command=st.builds(
+            "/{}{}".format,
+            st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,8}", fullmatch=True).filter(
+                lambda c: c.lower() not in ("run", "agent")
+            ),
+            st.text(max_size=12).map(str.strip).map(lambda a: " " + a if a else ""),
+        ),
+    ),
+    st.builds(
+        HookAction, event=st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:*-]{0,12}", fullmatch=True)
+    ),
+    st.builds(NoopAction, message=st.none() | nonempty),
+)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+#: Fragments of DSL syntax, glued at random into near-miss inputs for the fuzz tests.
+DSL_FRAGMENTS = (
+    "and(", "or(", "all_of(", "not ", "not(", "(", ")", ",", " ", "'", '"', "`", "\\",
+    "http://", "https://", "tcp://", "file:", "shell:", "sh:", "regex:", "docker:", "k8s:",
+    "llm:", "~=", "==", ">=", ">", "/", "*", ":", "[", "]", "::1", "80", "200", "1.5k",
+    "x", "é", "\x00", "\n", "GET ", "POST ", "DELETE ", "|", "{}", "worker ", "/run",
+    "/agent", "agent:", "hook:", "noop", "$(", "`id`", ";",
+)  # fmt: skip
+dsl_noise = st.lists(st.sampled_from(DSL_FRAGMENTS) | st.text(max_size=3), max_size=12).map("".join)
