@@ -229,7 +229,8 @@ def action_from_json(text: str | bytes) -> Action:
     Raises:
         InvalidInput: not JSON, or not an action (details name each bad field).
     """
-    return from_json(text, Action)  # type: ignore[arg-type]
+    action: Action = from_json(text, Action)
+    return action
 
 
 def _reparsed(text: str) -> Action | None:

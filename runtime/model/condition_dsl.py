@@ -175,11 +175,12 @@ def _parse_leaf(body: str) -> Condition:
     if regex is not None:
         return _output(regex[0], regex[1], body)
     first = body.split()[0]
+    looks_prefixed = ":" in first  # a mistyped prefix (htp://, dockr:) is not a command
     raise invalid(
         f"cannot parse condition {show(body)} (unknown form {show(first)})",
         body,
         CONDITION_FORMS,
-        hint=f"to wait for a command to succeed, write: shell: {body}",
+        hint=None if looks_prefixed else f"to wait for a command to succeed, write: shell: {body}",
     )
 
 
@@ -373,7 +374,8 @@ def condition_from_json(text: str | bytes) -> Condition:
     Raises:
         InvalidInput: not JSON, or not a condition (details name each bad field).
     """
-    return from_json(text, Condition)  # type: ignore[arg-type]
+    condition: Condition = from_json(text, Condition)
+    return condition
 
 
 def _reparsed(text: str) -> Condition | None:

@@ -21,7 +21,7 @@ whose message names the first bad field. The hooks are in
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import attrs
 from cattrs.errors import (
@@ -161,8 +161,17 @@ def unstructure(obj: Any) -> Any:
     return converter.unstructure(obj)
 
 
-def structure(data: Any, cls: type[T]) -> T:
+@overload
+def structure(data: Any, cls: type[T]) -> T: ...
+@overload
+def structure(data: Any, cls: Any) -> Any: ...
+
+
+def structure(data: Any, cls: Any) -> Any:
     """Build a ``cls`` (a model class, or a union such as ``Condition``) from JSON data.
+
+    Typed for classes; for a union (``Condition``, ``Action | None``…) the result is
+    ``Any`` — annotate the variable it goes into.
 
     Raises:
         InvalidInput: anything wrong with ``data``: ``details`` has one
@@ -186,7 +195,13 @@ def to_json(obj: Any) -> str:
     return json.dumps(unstructure(obj), ensure_ascii=False, separators=(",", ":"))
 
 
-def from_json(text: str | bytes, cls: type[T]) -> T:
+@overload
+def from_json(text: str | bytes, cls: type[T]) -> T: ...
+@overload
+def from_json(text: str | bytes, cls: Any) -> Any: ...
+
+
+def from_json(text: str | bytes, cls: Any) -> Any:
     """Parse JSON text and :func:`structure` it as ``cls``.
 
     Raises:

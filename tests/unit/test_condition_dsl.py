@@ -221,6 +221,7 @@ def test_unknown_form_lists_every_form_and_hints_at_shell() -> None:
     err = refused("pg_isready -h db")
     assert err.accepted == CONDITION_FORMS
     assert err.hint == "to wait for a command to succeed, write: shell: pg_isready -h db"
+    assert refused("htp://api/health").hint is None
 
 
 @pytest.mark.parametrize(
