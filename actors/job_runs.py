@@ -46,6 +46,8 @@ class RunTracker:
         return bool(self.slots)
 
     def start(self, start: StartRun) -> None:
+        if start.run_id in self.slots:  # already in flight: never run one id twice
+            return
         slot = _Slot(start=start, scope=trio.CancelScope())
         self.slots[start.run_id] = slot
         self.shell.nursery.start_soon(self._task, slot)

@@ -31,6 +31,7 @@ def on_recover(tx: Tx, inp: Recover) -> None:
     s = tx.state
     if s.status.terminal:
         return
+    persisted = [f.cycle for f in s.fires]  # a fire that starts below is new, not recovered
     tx.rearm_all = True
     if s.expires_at is not None and tx.now >= s.expires_at:
         on_expire(tx)
@@ -41,7 +42,7 @@ def on_recover(tx: Tx, inp: Recover) -> None:
         if deps != s.dependencies:
             tx.evolve(dependencies=deps)
             resolve(tx, None, "dependency statuses reloaded", None)
-    for cycle in [f.cycle for f in tx.state.fires]:
+    for cycle in persisted:
         if any(f.cycle == cycle for f in tx.state.fires):  # not ended by an earlier orphan
             _recover_fire(tx, fire_by_cycle(tx, cycle))
 

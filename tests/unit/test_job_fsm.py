@@ -1066,6 +1066,19 @@ def test_recover_applies_a_lost_dependency_notification() -> None:
     assert sim.state.status is JobStatus.PENDING
 
 
+def test_recover_that_unblocks_a_due_job_dispatches_its_run_once() -> None:
+    """A blocked one-shot job whose slot passed and whose dependency ended while its news
+    was lost fires at recovery with exactly one StartRun (found by the engine tests: the
+    new fire was also "recovered" and dispatched a second time under the same run id)."""
+    deps = (Dependency(id="A", name="a"),)
+    sim = Sim(job(), Created(now=T0, first_slot=T0, dependencies=deps))
+    assert sim.state.status is JobStatus.BLOCKED
+    done = (Dependency(id="A", name="a", status=JobStatus.COMPLETED),)
+    rec = sim(Recover(now=t(5), dependencies=done))
+    assert sim.state.status is JobStatus.RUNNING
+    assert len(of(rec.effects, StartRun)) == 1
+
+
 def test_recover_of_a_terminal_job_does_nothing() -> None:
     """A terminal job recovers to itself with no effects."""
     sim = fired(job())
