@@ -57,6 +57,10 @@ class Registry:
         """Every live actor of one kind, in registration order."""
         return [ref for (k, _), ref in self._refs.items() if k == kind]
 
+    def of_all(self) -> list[ActorRef[Any]]:
+        """Every live registered actor."""
+        return list(self._refs.values())
+
     async def wait_for(self, kind: str, id: str, timeout: float | None = None) -> ActorRef[Any]:
         """Return the actor named ``kind:id``, waiting until it is registered.
 

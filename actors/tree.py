@@ -1,0 +1,175 @@
+"""The engine's supervisor subtree, assembled (ARCHITECTURE §3.4 ``core``).
+
+``core`` (one_for_one, 5 restarts / 60 s) starts, in order: the breakers, waiters and
+jobs supervisors (``simple_one_for_one``), the directory's timer and the engine's worker.
+:class:`EngineTree` builds it from the ports the daemon provides (persistence, executor,
+evaluator, clock, metrics); tests build it the same way in virtual time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
+from gnomon.actors.breakers import Breakers
+from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.engine import Engine
+from gnomon.actors.execution import Evaluator, Executor
+from gnomon.actors.job import job_spec
+from gnomon.actors.job_ports import JobDeps, Persistence, Save
+from gnomon.actors.runs import RunDeps
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.metrics import Metrics
+from gnomon.runtime.model.actions import Action
+from gnomon.runtime.model.conditions import Condition
+from gnomon.runtime.model.events import EventDraft
+from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.schedule import Schedule
+from gnomon.runtime.registry import Registry
+from gnomon.runtime.supervisor import (
+    ChildSpec,
+    Observer,
+    RestartBackoff,
+    Strategy,
+    Supervisor,
+)
+
+
+@attrs.frozen(kw_only=True)
+class EngineConfig:
+    """Engine settings (config keys ``limits.*``, ``engine.*``)."""
+
+    admission: AdmissionConfig = attrs.field(factory=AdmissionConfig)
+    breaker: BreakerConfig = attrs.field(factory=BreakerConfig)
+    max_concurrency: int = 32
+    passivate_after: float = 30.0
+    activation_lead: float = 1.0
+    job_shutdown: float = 30.0
+
+
+@attrs.frozen(kw_only=True)
+class EnginePorts:
+    """What the daemon (or a test) plugs into the engine."""
+
+    persistence: Persistence
+    executor: Executor
+    evaluator: Evaluator
+    clock: Clock
+    metrics: Metrics
+    next_slot: Callable[[Schedule, datetime], datetime | None]
+    action_key: Callable[[JobSpec, Action], str]
+    condition_key: Callable[[JobSpec, Condition], str]
+    policy: PolicyCheck | None = None
+    crash_point: Callable[[str], None] = lambda name: None
+    observer: Observer | None = None
+
+
+class EngineTree:
+    """Every engine actor and facade of one daemon, wired together."""
+
+    def __init__(self, ports: EnginePorts, config: EngineConfig | None = None) -> None:
+        cfg = config or EngineConfig()
+        self.ports, self.config = ports, cfg
+        self.registry = Registry()
+        obs = ports.observer
+        simple = Strategy.SIMPLE_ONE_FOR_ONE
+        self.jobs = Supervisor(
+            "jobs",
+            strategy=simple,
+            registry=self.registry,
+            intensity=10,
+            period=60,
+            backoff=RestartBackoff(base=0.1, cap=10.0),
+            observer=obs,
+        )
+        self.waiters = Supervisor("waiters", strategy=simple, registry=self.registry, observer=obs)
+        self.breaker_sup = Supervisor(
+            "breakers", strategy=simple, registry=self.registry, observer=obs
+        )
+        self.breakers = Breakers(
+            supervisor=self.breaker_sup,
+            registry=self.registry,
+            emit=self._emit,
+            clock=ports.clock,
+            config=cfg.breaker,
+        )
+        self.directory = JobDirectory(
+            supervisor=self.jobs,
+            registry=self.registry,
+            spawn=self._spawn,
+            clock=ports.clock,
+            lead=cfg.activation_lead,
+        )
+        self.admission = Admission(
+            directory=self.directory,
+            metrics=ports.metrics,
+            config=cfg.admission,
+            policy=ports.policy,
+        )
+        self.engine = Engine(
+            persistence=ports.persistence,
+            directory=self.directory,
+            admission=self.admission,
+            clock=ports.clock,
+            next_slot=ports.next_slot,
+        )
+        self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
+        self.deps = JobDeps(
+            persistence=ports.persistence,
+            runs=RunDeps(
+                executor=ports.executor,
+                breakers=self.breakers,
+                clock=ports.clock,
+                concurrency=self.concurrency,
+            ),
+            evaluator=ports.evaluator,
+            waiters=self.waiters,
+            clock=ports.clock,
+            next_slot=ports.next_slot,
+            action_key=ports.action_key,
+            condition_key=ports.condition_key,
+            note=self.engine.note,
+            notify_dependents=self.engine.notify_dependents,
+            start_triggers=self.engine.start_triggers,
+            dependency_statuses=self.engine.dependency_statuses,
+            crash_point=ports.crash_point,
+            passivate_after=cfg.passivate_after,
+        )
+        self.core = Supervisor(
+            "core",
+            children=[
+                self.breaker_sup.as_child(),
+                self.waiters.as_child(),
+                self.jobs.as_child(),
+                ChildSpec(id="directory-timer", kind="timer", start=self.directory.run_timer),
+                ChildSpec(id="engine-worker", kind="engine", start=self.engine.run_worker),
+            ],
+            intensity=5,
+            period=60,
+            registry=self.registry,
+            observer=obs,
+        )
+
+    def _spawn(self, job_id: str) -> ChildSpec:
+        return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown)
+
+    async def _emit(self, drafts: Sequence[EventDraft]) -> None:
+        await self.ports.persistence.save(Save(events=tuple(drafts)))
+
+    def load(self, entries: Iterable[JobEntry]) -> None:
+        """Index the live jobs found at boot (before ``run``)."""
+        self.directory.load(entries)
+
+    async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the ``core`` subtree until cancelled or stopped."""
+        await self.core.run(task_status=task_status)
+
+    def mailbox_depths(self) -> list[tuple[str, int]]:
+        """``(kind, depth)`` of every registered actor, for ``gnomon_mailbox_depth``."""
+        return [(ref.kind, ref.mailbox.depth) for ref in self.registry.of_all()]
