@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -37,6 +38,8 @@ from gnomon.runtime.supervisor import ChildSpec, Supervisor
 R = TypeVar("R")
 KIND = "job"
 MIN_PREFIX = 4
+ACTIVATION_RETRY_CAP = 60.0
+log = logging.getLogger("gnomon.directory")
 
 
 @attrs.define
@@ -87,6 +90,7 @@ class JobDirectory:
         self._timer: ActorRef[Any] | None = None
         self.activations = 0
         self.status_counts: Counter[JobStatus] = Counter()
+        self._failures: dict[str, int] = {}
 
     # -- index ----------------------------------------------------------------------
 
@@ -238,9 +242,27 @@ class JobDirectory:
     async def _activate_due(self) -> None:
         now = trio.current_time()
         while self._heap and self._next_deadline() <= now:
-            _, _, job_id = heapq.heappop(self._heap)
-            if self.active(job_id) is None:
+            _, version, job_id = heapq.heappop(self._heap)
+            if self.active(job_id) is not None:
+                continue
+            try:
                 await self.activate(job_id)
+            except Exception as exc:  # a job that cannot start must not take the timer down
+                self._retry_later(job_id, version, now, exc)
+            else:
+                self._failures.pop(job_id, None)
+
+    def _retry_later(self, job_id: str, version: int, now: float, exc: Exception) -> None:
+        failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
+        delay = min(ACTIVATION_RETRY_CAP, 2.0 ** (failures - 1))
+        log.warning(
+            "job %s failed to activate (%s: %s); retrying in %gs",
+            job_id,
+            type(exc).__name__,
+            exc,
+            delay,
+        )
+        heapq.heappush(self._heap, (now + delay + self._lead, version, job_id))
 
     async def run_timer(self, ctx: ActorContext[Any]) -> None:
         """The directory's timer actor: activates passivated jobs shortly before they are due."""

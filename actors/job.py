@@ -82,6 +82,7 @@ class JobShell:
                 await self.deps.persistence.save(Save(job_id=self.state.id, runs=runs))
             return step
         events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
+        self.deps.fault("job.before_save")
         await self.deps.persistence.save(
             Save(
                 job=step.state,
@@ -92,6 +93,7 @@ class JobShell:
         )
         self.state = step.state
         self.deps.note(self.state, self.next_timer(), False)
+        self.deps.fault("job.after_save")
         for effect in step.effects:
             self.perform(effect)
         return step
@@ -287,6 +289,7 @@ def job_actor(deps: JobDeps, job_id: str) -> Any:
         state = await deps.persistence.load(job_id)
         if state is None:
             return
+        deps.fault("job.load")
         async with trio.open_nursery() as nursery:
             shell = JobShell(ctx, deps, state, nursery)
             now = deps.clock.now()

@@ -74,6 +74,7 @@ class JobDeps:
     start_triggers: Callable[[StartTriggers, JobState], None]
     dependency_statuses: Callable[[JobState], tuple[Dependency, ...]]
     crash_point: Callable[[str], None] = lambda name: None
+    fault: Callable[[str], None] = lambda name: None
     passivate_after: float = 30.0
 
 

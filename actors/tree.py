@@ -67,6 +67,7 @@ class EnginePorts:
     condition_key: Callable[[JobSpec, Condition], str]
     policy: PolicyCheck | None = None
     crash_point: Callable[[str], None] = lambda name: None
+    fault: Callable[[str], None] = lambda name: None
     observer: Observer | None = None
 
 
@@ -139,6 +140,7 @@ class EngineTree:
             start_triggers=self.engine.start_triggers,
             dependency_statuses=self.engine.dependency_statuses,
             crash_point=ports.crash_point,
+            fault=ports.fault,
             passivate_after=cfg.passivate_after,
         )
         self.core = Supervisor(
