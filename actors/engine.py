@@ -139,18 +139,25 @@ class Engine:
         internal: bool = False,
         expires_at: datetime | None = None,
         template: JobState | None = None,
+        replace: bool = False,
     ) -> JobState:
         """Admit and store a new job; return its first state.
+
+        With ``replace``, a live job of the same name (and the same owner) takes the new
+        spec in place instead — same id, history kept — and emits ``job.updated``.
 
         Raises:
             Refused, InvalidInput, Conflict, NotFound: admission refused it.
         """
         now = self.clock.now()
-        admitted = self.admission.check(spec, owner, now, internal=internal)
+        holder = self.directory.live_name(spec.name) if replace else None
+        admitted = self.admission.check(spec, owner, now, internal=internal, replacing=holder)
         deps = tuple(
             Dependency(id=d, name=self._name_of(d), status=self._final_status(d))
             for d in admitted.depends_on
         )
+        if holder is not None:
+            return await self._replace(holder, spec, owner, deps, admitted.triggers, now)
         state = template or JobState(
             id=self._ids(),
             spec=spec,
@@ -178,6 +185,34 @@ class Engine:
         )
         self._index_new(step.state)
         return step.state
+
+    async def _replace(
+        self,
+        job_id: str,
+        spec: JobSpec,
+        owner: Owner,
+        deps: tuple[Dependency, ...],
+        triggers: tuple[str, ...],
+        now: datetime,
+    ) -> JobState:
+        entry = self.directory.get(job_id)
+        if entry is not None and entry.owner != str(owner):
+            raise Conflict(
+                f"job {spec.name!r} belongs to {entry.owner}; only its owner may replace it"
+            )
+        result: CommandResult = await self.directory.ask(
+            job_id,
+            lambda: JobCommand(
+                op="replace",
+                spec=spec,
+                dependencies=deps,
+                trigger_ids=triggers,
+                first_slot=self.first_slot(spec.schedule, now),
+            ),
+        )
+        if result.error is not None:
+            raise Conflict(result.error)
+        return result.state
 
     def _index_new(self, state: JobState) -> None:
         timers = fsm.timers(state)

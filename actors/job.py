@@ -18,6 +18,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+import attrs
 import trio
 
 from gnomon.actors.core import job_fsm as fsm
@@ -25,6 +26,7 @@ from gnomon.actors.core.job_msgs import (
     ArmTimer,
     CancelTimer,
     Effect,
+    Emit,
     JobInput,
     KillRun,
     NotifyDependents,
@@ -51,7 +53,10 @@ from gnomon.actors.job_runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
-from gnomon.runtime.model.state import JobState
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.state import MAX_TRANSITIONS, JobState
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
 KIND = "job"
@@ -209,6 +214,9 @@ class JobShell:
             case "inspect":
                 msg.reply.send(CommandResult(state=self.state))
                 return
+            case "replace":
+                msg.reply.send(await self.replace(msg))
+                return
             case "pause":
                 inp = fsm.Pause(now=now, reason=msg.reason)
             case "resume":
@@ -229,6 +237,53 @@ class JobShell:
         step = await self.apply(inp)
         msg.reply.send(CommandResult(state=self.state, error=step.error))
 
+    async def replace(self, msg: JobCommand) -> CommandResult:
+        """``--replace``: the job takes a new spec, keeping its id, history and cycle count.
+
+        Refused while a fire is in flight (cancel it, or wait for it to end). A paused job
+        stays paused.
+        """
+        old, spec = self.state, msg.spec
+        assert spec is not None
+        if old.status.terminal:
+            return CommandResult(state=old, error=f"job {old.spec.name} already ended {old.status}")
+        if old.fires or old.queued:
+            return CommandResult(
+                state=old,
+                error=f"cannot replace job {old.spec.name}: a fire is in flight "
+                "(cancel it or wait for it to end)",
+            )
+        fresh = replacement(old, spec, msg, self.deps.clock.now())
+        step = fsm.step(
+            fresh,
+            fsm.Created(
+                now=fresh.updated_at, first_slot=msg.first_slot, dependencies=msg.dependencies
+            ),
+        )
+        if not step.ok:
+            return CommandResult(state=old, error=step.error)
+        merged = attrs.evolve(
+            step.state,
+            cycle=old.cycle,
+            transitions=(*old.transitions, *step.state.transitions)[-MAX_TRANSITIONS:],
+        )
+        events = tuple(
+            attrs.evolve(e, type=EventType.JOB_UPDATED, message=f"job {spec.name} updated")
+            if e.type is EventType.JOB_CREATED
+            else e
+            for e in step.events
+        )
+        step = fsm.Step(merged, tuple(e for e in step.effects if not isinstance(e, Emit)))
+        await self.deps.persistence.save(Save(job=merged, events=events))
+        self.state = merged
+        self.timers.clear()
+        for effect in step.effects:
+            self.perform(effect)
+        self.deps.note(self.state, self.next_timer(), False)
+        if old.status is JobStatus.PAUSED:
+            await self.apply(fsm.Pause(now=merged.updated_at, reason=old.message))
+        return CommandResult(state=self.state)
+
     async def polled(self, msg: Polled) -> None:
         r = msg.report
         v = r.verdict
@@ -245,8 +300,10 @@ class JobShell:
     # -- life -------------------------------------------------------------------------
 
     def idle(self) -> bool:
-        """Nothing in flight and nothing due within ``passivate_after`` seconds."""
-        if self.state.fires or self.state.queued or self.runs or self.pollers:
+        """No message queued, nothing in flight, nothing due within ``passivate_after``."""
+        if self.ctx.inbox.depth or self.state.fires or self.state.queued:
+            return False
+        if self.runs or self.pollers:
             return False
         nxt = self.next_timer()
         if nxt is None:
@@ -257,16 +314,30 @@ class JobShell:
         nxt = self.next_timer()
         return math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
 
+    def stopping(self) -> bool:
+        """The supervisor asked this incarnation to stop (re-read on every call)."""
+        return self.ctx.stop_requested
+
     async def loop(self) -> None:
-        """Serve messages and timers until idle (passivate) or asked to stop (drain)."""
-        while not self.ctx.stop_requested:
-            if self.idle():
-                self.deps.note(self.state, self.next_timer(), True)
-                return
-            msg = await self.ctx.inbox.receive_until(self.deadline(), draining=True)
+        """Serve messages and timers until idle (passivate) or asked to stop (drain).
+
+        An idle actor lingers ``deps.linger`` seconds before passivating, so the request
+        that activated it (sent just after it became ready) finds it.
+        """
+        while not self.stopping():
+            idle = self.idle()
+            until = self.deadline()
+            if idle:
+                until = min(until, trio.current_time() + self.deps.linger)
+            msg = await self.ctx.inbox.receive_until(until, draining=True)
             if msg is not None:
                 await self.handle(msg)
-            elif not self.ctx.stop_requested:
+            elif self.stopping():
+                break
+            elif idle and self.idle():
+                self.deps.note(self.state, self.next_timer(), True)
+                return
+            else:
                 await self.ring_due_timers()
         await self.drain()
 
@@ -280,6 +351,21 @@ class JobShell:
             elif isinstance(msg, JobCommand | Polled):
                 msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
         self.deps.note(self.state, self.next_timer(), True)
+
+
+def replacement(old: JobState, spec: JobSpec, msg: JobCommand, now: datetime) -> JobState:
+    """A fresh state for ``old`` under ``spec`` (same id, owner, provenance, expiry)."""
+    return JobState(
+        id=old.id,
+        spec=spec,
+        owner=old.owner,
+        created_by=old.created_by,
+        created_at=old.created_at,
+        updated_at=now,
+        parent_id=old.parent_id,
+        trigger_ids=msg.trigger_ids,
+        expires_at=old.expires_at,
+    )
 
 
 def job_actor(deps: JobDeps, job_id: str) -> Any:

@@ -76,9 +76,10 @@ class JobDeps:
     crash_point: Callable[[str], None] = lambda name: None
     fault: Callable[[str], None] = lambda name: None
     passivate_after: float = 30.0
+    linger: float = 1.0
 
 
-Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect"]
+Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace"]
 
 
 @attrs.frozen(kw_only=True)
@@ -98,6 +99,10 @@ class JobCommand(Request[CommandResult]):
     trigger: str | None = None
     dep_id: str | None = None
     dep_status: JobStatus | None = None
+    spec: JobSpec | None = None
+    dependencies: tuple[Dependency, ...] = ()
+    trigger_ids: tuple[str, ...] = ()
+    first_slot: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)
