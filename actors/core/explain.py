@@ -1,0 +1,92 @@
+""" "Why isn't it running?" — one line about a job's current situation (issue 12).
+
+Pure: built from the job's state, ``now`` and what the caller knows about breakers. The
+reason codes are those of skip events (:class:`~gnomon.runtime.model.enums.SkipReason`)
+where they apply, so a user sees the same words in ``jobs show``, the dashboard and the
+event stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.schedule import ManualSchedule
+from gnomon.runtime.model.state import FirePhase, FireState, JobState
+
+
+@attrs.frozen
+class Reason:
+    """A reason code and the sentence that explains it."""
+
+    code: str
+    text: str
+
+
+def _when(t: datetime, now: datetime) -> str:
+    seconds = (t - now).total_seconds()
+    if seconds <= 0:
+        return f"{t.isoformat()} (due now)"
+    s = int(seconds)
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, sec = divmod(rem, 60)
+    parts = [f"{d}d" if d else "", f"{h}h" if h else "", f"{m}m" if m and not d else ""]
+    parts.append(f"{sec}s" if not (d or h) else "")
+    return f"{t.isoformat()} (in {''.join(parts) or '0s'})"
+
+
+def explain(
+    state: JobState,
+    now: datetime,
+    *,
+    open_breakers: Mapping[str, datetime] | None = None,
+    breaker_key: str | None = None,
+) -> Reason:
+    """The current reason, most specific first.
+
+    ``open_breakers`` maps open breaker keys to the time they admit a probe;
+    ``breaker_key`` is this job's action breaker key.
+    """
+    s = state
+    name = s.spec.name
+    if s.status.terminal:
+        return Reason(s.status.value, f"{name} ended {s.status.value}: {s.message}".rstrip(": "))
+    if s.status is JobStatus.PAUSED:
+        why = f" ({s.message})" if s.message else ""
+        return Reason("paused", f"paused{why}; `gnomon jobs resume {name}` continues it")
+    if s.status is JobStatus.BLOCKED:
+        left = [d.name for d in s.dependencies if d.status is None]
+        return Reason("blocked", f"blocked: waiting for {', '.join(left) or 'its dependencies'}")
+    for fire in s.fires:
+        reason = _fire_reason(fire, now)
+        if reason is not None:
+            return reason
+    if breaker_key and open_breakers and breaker_key in open_breakers:
+        until = open_breakers[breaker_key]
+        return Reason("breaker_open", f"breaker {breaker_key} open until {until.isoformat()}")
+    if isinstance(s.spec.schedule, ManualSchedule):
+        return Reason("manual", "manual: fires only by `gnomon jobs run`, a trigger or an agent")
+    if s.next_fire_at is not None:
+        return Reason("scheduled", f"next fire at {_when(s.next_fire_at, now)}")
+    return Reason("idle", "nothing scheduled")
+
+
+def _fire_reason(fire: FireState, now: datetime) -> Reason | None:
+    phase = fire.phase
+    if phase is FirePhase.WAITING and fire.wait is not None:
+        last = fire.wait.last_result or "no poll yet"
+        return Reason(
+            "waiting",
+            f"waiting for its condition ({fire.wait.polls} poll(s), last: {last}); "
+            f"gives up at {fire.wait.deadline.isoformat()}",
+        )
+    if phase is FirePhase.RUNNING:
+        return Reason("running", f"running attempt {fire.attempt} ({fire.run_id})")
+    if phase is FirePhase.BACKOFF and fire.retry_at is not None:
+        err = f" after: {fire.error}" if fire.error else ""
+        return Reason("retrying", f"retry {fire.attempt + 1} at {_when(fire.retry_at, now)}{err}")
+    return None
