@@ -1,0 +1,167 @@
+"""Circuit-breaker keys: one breaker per *target* (CONTRACT §5), pure.
+
+==========================  =============================================================
+action / condition          key (example)
+==========================  =============================================================
+webhook, http condition     the URL's ``host:port``, port from the scheme (``api.x.io:443``)
+tcp condition               ``tcp:host:port`` (``tcp:db:5432``)
+docker condition            ``docker:NAME``, ``docker:NAME*`` for a prefix (``docker:web``)
+k8s condition               ``k8s:KIND/[NS/]NAME``, ``NAME*`` for a prefix
+                            (``k8s:deployment/prod/api``)
+llm_prompt, llm condition   ``llm:MODEL``, the configured default if unset
+shell action and condition  ``shell:`` + the normalised command (``shell:pg_isready -h db``)
+regex condition             ``shell:`` + its normalised command
+file condition              ``file:PATH``
+agent_task                  ``agent:PROFILE``
+slash_cmd                   ``slash:COMMAND`` (its first word: ``slash:jobs``)
+hook                        ``hook:EVENT``
+noop                        ``noop``
+not C                       the key of ``C``
+and / or                    the children's key when they share one, else ``cond:`` + 12
+                            hex digits of a hash of their keys
+==========================  =============================================================
+
+A job's ``--breaker KEY`` replaces the derived key for its action and its condition
+(:func:`job_action_key`, :func:`job_condition_key`). Keys are label values of
+``gnomon_breaker_state``: secrets in a command or URL are redacted, and a key longer than
+:data:`MAX_KEY` characters is cut and suffixed with a hash of the whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+from gnomon.actors.core.policy_rules import normalise
+from gnomon.runtime.model.actions import (
+    Action,
+    AgentTaskAction,
+    HookAction,
+    LlmPromptAction,
+    NoopAction,
+    ShellAction,
+    SlashAction,
+    WebhookAction,
+)
+from gnomon.runtime.model.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    DockerCondition,
+    FileCondition,
+    HttpCondition,
+    K8sCondition,
+    LlmCondition,
+    Not,
+    OutputCondition,
+    ShellCondition,
+    TcpCondition,
+)
+from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.redact import Redactor
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "MAX_KEY",
+    "action_key",
+    "condition_key",
+    "http_key",
+    "job_action_key",
+    "job_condition_key",
+]
+
+MAX_KEY = 120
+DEFAULT_MODEL = "default"
+_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_REDACT = Redactor()
+
+
+def _cap(key: str) -> str:
+    if len(key) <= MAX_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
+    return f"{key[: MAX_KEY - 10]}…#{digest}"
+
+
+def http_key(url: str) -> str:
+    """``host:port`` of ``url``; ``http:invalid`` when it does not parse."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "http:invalid"
+    if not host:
+        return "http:invalid"
+    port = port or _PORTS.get(parts.scheme.lower(), 80)
+    host = f"[{host}]" if ":" in host else host
+    return f"{host.lower()}:{port}"
+
+
+def _shell_key(command: str) -> str:
+    return _cap("shell:" + _REDACT.redact(normalise(command)))
+
+
+def _model(model: str | None, default_model: str) -> str:
+    return f"llm:{model or default_model}"
+
+
+def action_key(action: Action, *, default_model: str = DEFAULT_MODEL) -> str:
+    """The breaker key of ``action`` (module docstring)."""
+    match action:
+        case ShellAction(command=command):
+            return _shell_key(command)
+        case WebhookAction(url=url):
+            return _cap(http_key(url))
+        case LlmPromptAction(model=model):
+            return _cap(_model(model, default_model))
+        case AgentTaskAction(profile=profile):
+            return _cap(f"agent:{profile}")
+        case SlashAction(command=command):
+            word = command.strip().lstrip("/@").split(maxsplit=1)
+            return _cap(f"slash:{word[0] if word else ''}")
+        case HookAction(event=event):
+            return _cap(f"hook:{event}")
+        case NoopAction():
+            return "noop"
+    raise TypeError(f"not an action: {action!r}")  # pragma: no cover - exhaustive
+
+
+def condition_key(condition: Condition, *, default_model: str = DEFAULT_MODEL) -> str:
+    """The breaker key of ``condition`` (module docstring)."""
+    match condition:
+        case HttpCondition(url=url):
+            return _cap(http_key(url))
+        case TcpCondition(host=host, port=port):
+            host = f"[{host}]" if ":" in host else host
+            return _cap(f"tcp:{host.lower()}:{port}")
+        case FileCondition(path=path):
+            return _cap(f"file:{path}")
+        case ShellCondition(command=command) | OutputCondition(command=command):
+            return _shell_key(command)
+        case DockerCondition(name=name, prefix=prefix):
+            return _cap(f"docker:{name}{'*' if prefix else ''}")
+        case K8sCondition(kind=kind, namespace=ns, name=name, prefix=prefix):
+            where = f"{ns}/" if ns else ""
+            return _cap(f"k8s:{kind.lower()}/{where}{name}{'*' if prefix else ''}")
+        case LlmCondition(model=model):
+            return _cap(_model(model, default_model))
+        case Not(child=child):
+            return condition_key(child, default_model=default_model)
+        case AllOf(children=children) | AnyOf(children=children):
+            keys = sorted({condition_key(c, default_model=default_model) for c in children})
+            if len(keys) == 1:
+                return keys[0]
+            return "cond:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
+    raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover - exhaustive
+
+
+def job_action_key(spec: JobSpec, action: Action, *, default_model: str = DEFAULT_MODEL) -> str:
+    """The job's ``--breaker`` if set, else the key of ``action``."""
+    return spec.breaker or action_key(action, default_model=default_model)
+
+
+def job_condition_key(
+    spec: JobSpec, condition: Condition, *, default_model: str = DEFAULT_MODEL
+) -> str:
+    """The job's ``--breaker`` if set, else the key of ``condition``."""
+    return spec.breaker or condition_key(condition, default_model=default_model)

@@ -1,0 +1,294 @@
+"""The shell policy of a home: ``policy.toml``, admission checks and fire-time re-checks.
+
+``policy.toml`` (mode 0600, written atomically)::
+
+    # deny wins over everything; allow patterns run; the rest asks (see docs/security.md)
+    allow = ["terraform plan", "make *"]
+    deny = ["rm -rf *", "curl * | sh"]
+    builtin = true          # the built-in read-only allowlist (ls, cat, kubectl get, …)
+
+The rules are re-read whenever the file changes (size, mtime or inode), so a deny added
+with ``gnomon policy deny`` stops the very next fire of a job admitted before it. An
+unreadable or malformed file *fails closed*: every shell command is refused with a message
+naming the file, until it is fixed. The pure rules are in
+:mod:`gnomon.actors.core.policy_rules`.
+
+:meth:`ShellPolicy.check_job` is the admission hook (``Admission(policy=…)``): it checks
+every command of a job — the shell action, shell and regex conditions, LLM context
+commands anywhere in the condition tree, and the fallback. ``docker``/``k8s`` conditions
+run argv lists that no shell ever parses, and agent/hook commands are the operator's own
+configuration, so none of those is subject to the policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from gnomon.actors.core.policy_rules import (
+    Classification,
+    PolicyRules,
+    check,
+    classify,
+    validate_pattern,
+)
+from gnomon.runtime.errors import InvalidInput, Refused
+from gnomon.runtime.model.actions import Action, ShellAction
+from gnomon.runtime.model.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    LlmCondition,
+    Not,
+    OutputCondition,
+    ShellCondition,
+)
+from gnomon.runtime.model.job import JobSpec
+
+__all__ = ["POLICY_FILE", "ShellCommand", "ShellPolicy", "shell_commands"]
+
+POLICY_FILE = "policy.toml"
+_HEADER = (
+    "# gnomon shell policy (docs/security.md): deny patterns always win, allow patterns run,\n"
+    "# everything else asks (refused unless the job says --i-know). Patterns are globs.\n"
+)
+
+
+@attrs.frozen
+class ShellCommand:
+    """One command of a job that a shell will parse, and whether it asks for a bypass."""
+
+    command: str
+    bypass: bool = False
+    where: str = "action"
+
+
+def shell_commands(spec: JobSpec) -> list[ShellCommand]:
+    """Every shell command in ``spec``: action, condition tree, fallback."""
+    out = _action_commands(spec.action, "action")
+    if spec.wait is not None:
+        out += _condition_commands(spec.wait.condition, "condition")
+        if spec.wait.fallback is not None:
+            out += _action_commands(spec.wait.fallback, "fallback")
+    return out
+
+
+def _action_commands(action: Action, where: str) -> list[ShellCommand]:
+    if isinstance(action, ShellAction):
+        return [ShellCommand(action.command, action.bypass_safety, where)]
+    return []
+
+
+def _condition_commands(cond: Condition, where: str) -> list[ShellCommand]:
+    match cond:
+        case ShellCondition(command=command, bypass_safety=bypass):
+            return [ShellCommand(command, bypass, where)]
+        case OutputCondition(command=command, bypass_safety=bypass):
+            return [ShellCommand(command, bypass, where)]
+        case LlmCondition(context_cmd=str() as command):
+            return [ShellCommand(command, False, f"{where} (llm context)")]
+        case Not(child=child):
+            return _condition_commands(child, where)
+        case AllOf(children=children) | AnyOf(children=children):
+            return [c for child in children for c in _condition_commands(child, where)]
+    return []
+
+
+@attrs.frozen
+class _Loaded:
+    signature: tuple[int, int, int] | None
+    rules: PolicyRules | None
+    error: str | None = None
+
+
+class ShellPolicy:
+    """The shell policy stored in ``path`` (normally ``<home>/policy.toml``).
+
+    Args:
+        allow_bypass: the operator's ``GNOMON_SHELL_ALLOW_BYPASS`` (config
+            ``shell.allow_bypass``); only then does a job's ``bypass_safety`` count.
+    """
+
+    def __init__(self, path: Path, *, allow_bypass: bool = False) -> None:
+        self.path = path
+        self.allow_bypass = allow_bypass
+        self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
+
+    @classmethod
+    def in_home(cls, home: Path, *, allow_bypass: bool = False) -> ShellPolicy:
+        return cls(home / POLICY_FILE, allow_bypass=allow_bypass)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def rules(self) -> PolicyRules:
+        """The current rules, re-read if the file changed.
+
+        Raises:
+            Refused: the file is unreadable or malformed (``reason="policy"``).
+        """
+        loaded = self._reload()
+        if loaded.rules is None:
+            raise Refused(
+                f"shell commands are refused: {loaded.error}",
+                reason="policy",
+                hint=f"fix or remove {self.path}",
+            )
+        return loaded.rules
+
+    def _reload(self) -> _Loaded:
+        try:
+            st = os.stat(self.path)
+            sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            sig = None
+        except OSError as exc:
+            return _Loaded(signature=None, rules=None, error=f"cannot read {self.path}: {exc}")
+        if sig != self._loaded.signature:
+            self._loaded = self._parse(sig)
+        return self._loaded
+
+    def _parse(self, sig: tuple[int, int, int] | None) -> _Loaded:
+        if sig is None:
+            return _Loaded(signature=None, rules=PolicyRules())
+        try:
+            with open(self.path, "rb") as f:
+                data = tomllib.load(f)
+            return _Loaded(signature=sig, rules=_rules_from(data, self.path))
+        except (OSError, tomllib.TOMLDecodeError, InvalidInput) as exc:
+            return _Loaded(signature=sig, rules=None, error=f"{self.path} is invalid: {exc}")
+
+    def classify(self, command: str) -> Classification:
+        """What the policy says about ``command`` (``gnomon policy check``)."""
+        return classify(command, self.rules())
+
+    def check(self, command: str, *, i_know: bool = False, bypass: bool = False) -> None:
+        """Refuse ``command`` unless it may run now (fire time and admission).
+
+        Raises:
+            Refused: ``reason="policy"``; the message lists the ways out.
+        """
+        check(command, self.rules(), i_know=i_know, bypass=bypass, bypass_enabled=self.allow_bypass)
+
+    def check_job(self, spec: JobSpec) -> None:
+        """Admission: refuse ``spec`` if any of its shell commands may not run.
+
+        Raises:
+            Refused: for the first command refused, naming where it is in the job.
+        """
+        for cmd in shell_commands(spec):
+            try:
+                self.check(cmd.command, i_know=spec.i_know, bypass=cmd.bypass)
+            except Refused as exc:
+                raise Refused(
+                    f"{cmd.where}: {exc.message}", reason=exc.reason, hint=exc.hint
+                ) from None
+
+    # --- editing (gnomon policy allow|deny|remove|list) --------------------------------------
+
+    def listing(self) -> PolicyRules:
+        """The rules as stored (``gnomon policy list``).
+
+        Raises:
+            InvalidInput: the file is malformed.
+        """
+        loaded = self._reload()
+        if loaded.rules is None:
+            raise InvalidInput(loaded.error or f"{self.path} is invalid", token=str(self.path))
+        return loaded.rules
+
+    def allow(self, pattern: str) -> bool:
+        """Add an allow pattern; ``False`` if it was there already.
+
+        Raises:
+            InvalidInput: empty pattern, or one that spans several commands.
+        """
+        return self._add("allow", validate_pattern(pattern, kind="allow"))
+
+    def deny(self, pattern: str) -> bool:
+        """Add a deny pattern; ``False`` if it was there already."""
+        return self._add("deny", validate_pattern(pattern, kind="deny"))
+
+    def remove(self, pattern: str) -> list[str]:
+        """Remove ``pattern`` from both lists; returns the lists it was removed from."""
+        text = " ".join(pattern.split())
+        with self._editing() as rules:
+            removed = [k for k in ("allow", "deny") if text in getattr(rules, k)]
+            new = attrs.evolve(
+                rules,
+                allow=tuple(p for p in rules.allow if p != text),
+                deny=tuple(p for p in rules.deny if p != text),
+            )
+            if removed:
+                self._write(new)
+        return removed
+
+    def _add(self, kind: str, pattern: str) -> bool:
+        with self._editing() as rules:
+            current: tuple[str, ...] = getattr(rules, kind)
+            if pattern in current:
+                return False
+            if kind == "allow":
+                self._write(attrs.evolve(rules, allow=(*current, pattern)))
+            else:
+                self._write(attrs.evolve(rules, deny=(*current, pattern)))
+        return True
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[PolicyRules]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
+            yield self.listing()
+        finally:
+            os.close(fd)
+
+    def _write(self, rules: PolicyRules) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(render(rules))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+
+def _rules_from(data: dict[str, object], path: Path) -> PolicyRules:
+    unknown = set(data) - {"allow", "deny", "builtin"}
+    if unknown:
+        raise InvalidInput(
+            f"unknown key(s) {', '.join(sorted(unknown))} in {path}",
+            accepted=("allow = [...]", "deny = [...]", "builtin = true|false"),
+        )
+    lists = {}
+    for key in ("allow", "deny"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise InvalidInput(f"{key} in {path} must be a list of strings")
+        lists[key] = tuple(validate_pattern(v, kind=key) for v in value)
+    builtin = data.get("builtin", True)
+    if not isinstance(builtin, bool):
+        raise InvalidInput(f"builtin in {path} must be true or false")
+    return PolicyRules(allow=lists["allow"], deny=lists["deny"], builtin=builtin)
+
+
+def render(rules: PolicyRules) -> str:
+    """``rules`` as ``policy.toml`` text (JSON string escapes are valid TOML)."""
+
+    def array(items: tuple[str, ...]) -> str:
+        if not items:
+            return "[]"
+        body = "".join(f"  {json.dumps(p, ensure_ascii=False)},\n" for p in items)
+        return f"[\n{body}]"
+
+    builtin = "" if rules.builtin else "builtin = false\n"
+    return f"{_HEADER}allow = {array(rules.allow)}\ndeny = {array(rules.deny)}\n{builtin}"
