@@ -1,0 +1,141 @@
+"""The ``shell`` and ``regex`` evaluators (and the LLM check's context command).
+
+Commands run as ``/bin/sh -c`` in their own process group, with the job's env and cwd,
+after the shell policy's fire-time check; the poll timeout (``ctx.timeout``) kills the
+group. ``poll_output_cap`` bytes of the output tail are kept for matching.
+
+==============================================  ======  =========  =======
+outcome                                         value   transient  breaker
+==============================================  ======  =========  =======
+**shell**: exit code == ``expect_exit``         true
+any other exit code                             false              no
+exit 126/127 (not executable / not found)       error   no         no
+**regex**: the chosen stream matches            true
+no match (exit code ignored)                    false
+no match and exit 126/127                       error   no         no
+invalid regex                                   error   no         no
+**both**: refused by the shell policy           error   no         no
+the program or cwd cannot be started            error   no         no
+timed out (process group killed)                error   yes        yes
+==============================================  ======  =========  =======
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+import trio
+
+from gnomon.actors.exec_settings import ExecSettings
+from gnomon.actors.exec_shell import SH
+from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.policy import ShellPolicy
+from gnomon.runtime.errors import Refused
+from gnomon.runtime.model.conditions import OutputCondition, ShellCondition
+from gnomon.runtime.procs import ProcResult, SpawnFailed, Stderr, run_group
+from gnomon.runtime.redact import Redactor
+
+__all__ = ["CommandRun", "ShellEvaluator"]
+
+_NOT_RUNNABLE = (126, 127)
+
+
+def _error(summary: str, *, transient: bool, breaker: bool = False) -> Verdict:
+    return Verdict(value=None, summary=summary, transient=transient, breaker_failure=breaker)
+
+
+@attrs.frozen
+class CommandRun:
+    """A finished condition command: its result and decoded, redacted streams."""
+
+    result: ProcResult
+    stdout: str
+    stderr: str
+
+
+class ShellEvaluator:
+    """Runs condition commands."""
+
+    def __init__(self, settings: ExecSettings, policy: ShellPolicy) -> None:
+        self.settings = settings
+        self.policy = policy
+
+    async def run(
+        self,
+        command: str,
+        ctx: PollContext,
+        redactor: Redactor,
+        *,
+        bypass: bool = False,
+        stderr: Stderr = "merge",
+        cap: int | None = None,
+    ) -> CommandRun | Verdict:
+        """Run ``command`` for a poll: a :class:`CommandRun`, or the error verdict."""
+        try:
+            self.policy.check(command, i_know=ctx.i_know, bypass=bypass)
+        except Refused as exc:
+            return _error(redactor.redact(exc.message), transient=False)
+        keep = (cap or self.settings.poll_output_cap) + redactor.longest
+        result = None
+        with trio.move_on_after(ctx.timeout):
+            try:
+                result = await run_group(
+                    [SH, "-c", command],
+                    env=self.settings.child_environ(dict(ctx.env)),
+                    cwd=ctx.cwd,
+                    stderr=stderr,
+                    keep=keep,
+                    grace=self.settings.kill_grace,
+                )
+            except SpawnFailed as exc:
+                return _error(redactor.redact(exc.message), transient=False)
+        if result is None:
+            msg = f"command timed out after {ctx.timeout:g}s; process group killed"
+            return _error(msg, transient=True, breaker=True)
+        return CommandRun(
+            result,
+            redactor.redact(result.stdout.decode("utf-8", errors="replace")),
+            redactor.redact(result.stderr.decode("utf-8", errors="replace")),
+        )
+
+    def _quote(self, text: str) -> str:
+        cap = self.settings.summary_cap
+        text = text.strip()
+        return text if len(text) <= cap else "…" + text[-cap:]
+
+    async def shell(self, cond: ShellCondition, ctx: PollContext, redactor: Redactor) -> Verdict:
+        """``cond.command`` exits with ``cond.expect_exit``."""
+        run = await self.run(cond.command, ctx, redactor, bypass=cond.bypass_safety)
+        if isinstance(run, Verdict):
+            return run
+        code = run.result.exit_code
+        tail = self._quote(run.stdout)
+        summary = f"exit {code}" + (f": {tail}" if tail else "")
+        if code == cond.expect_exit:
+            return Verdict(value=True, summary=summary)
+        if code in _NOT_RUNNABLE:
+            return _error(f"command cannot run ({summary})", transient=False)
+        return Verdict(value=False, summary=f"{summary} (expected exit {cond.expect_exit})")
+
+    async def regex(self, cond: OutputCondition, ctx: PollContext, redactor: Redactor) -> Verdict:
+        """``cond.pattern`` matches the chosen output stream of ``cond.command``."""
+        try:
+            pattern = re.compile(cond.pattern)
+        except re.error as exc:
+            return _error(f"invalid regex /{cond.pattern}/: {exc}", transient=False)
+        mode: Stderr = "merge" if cond.source == "combined" else "separate"
+        run = await self.run(cond.command, ctx, redactor, bypass=cond.bypass_safety, stderr=mode)
+        if isinstance(run, Verdict):
+            return run
+        text = run.stderr if cond.source == "stderr" else run.stdout
+        match = pattern.search(text)
+        if match is not None:
+            return Verdict(value=True, summary=f"{cond.source} matches: {self._quote(match[0])}")
+        code = run.result.exit_code
+        if code in _NOT_RUNNABLE:
+            detail = self._quote(run.stderr or run.stdout)
+            return _error(f"command cannot run (exit {code}): {detail}", transient=False)
+        summary = f"{cond.source} does not match /{cond.pattern}/ (exit {code})"
+        tail = self._quote(text)
+        return Verdict(value=False, summary=summary + (f": {tail}" if tail else ""))
