@@ -85,12 +85,16 @@ class _Reset(Request[BreakerView]):
 _Msg = _Permit | _Report | _Release | _Inspect | _Reset
 
 
+Publish = Callable[[str, BreakerStatus | None], None]
+
+
 @attrs.define
 class _BreakerShell:
     key: str
     config: BreakerConfig
     emit: Emit
     clock: Clock
+    publish: Publish
     state: core.Breaker = attrs.field(factory=core.Breaker)
 
     def wall(self, t: float | None) -> datetime | None:
@@ -128,13 +132,20 @@ class _BreakerShell:
         else:
             msg.reply.send(self.view())
 
-    def idle(self) -> bool:
-        return self.state.status is BreakerStatus.CLOSED and not self.state.failures
+    def idle_deadline(self, now: float, idle_after: float) -> float:
+        """When a closed breaker may exit: ``idle_after`` after its last failure left the
+        window (never while open or half-open)."""
+        if self.state.status is not BreakerStatus.CLOSED:
+            return math.inf
+        last = max(self.state.failures, default=None)
+        quiet_from = now if last is None else max(now, last + self.config.window)
+        return quiet_from + idle_after
 
     async def announce(self, before: BreakerStatus) -> None:
         after = self.state.status
         if after is before:
             return
+        self.publish(self.key, after)
         reopens = self.wall(self.state.reopens_at(self.config))
         message = f"breaker {self.key} {before.value} → {after.value}"
         if reopens is not None:
@@ -152,20 +163,28 @@ class _BreakerShell:
 
 
 def breaker_actor(
-    key: str, config: BreakerConfig, emit: Emit, clock: Clock, idle_after: float
+    key: str, config: BreakerConfig, emit: Emit, clock: Clock, idle_after: float, publish: Publish
 ) -> Callable[[ActorContext[_Msg]], Awaitable[None]]:
-    """The actor of one breaker key. Returns normally after ``idle_after`` idle seconds."""
+    """The actor of one breaker key. Returns normally after ``idle_after`` idle seconds.
+
+    It publishes every status change (and ``None`` when it exits), which lets
+    :meth:`Breakers.permit` answer for closed breakers without a round trip.
+    """
 
     async def actor(ctx: ActorContext[_Msg]) -> None:
-        shell = _BreakerShell(key, config, emit, clock)
-        while True:
-            deadline = trio.current_time() + idle_after if shell.idle() else math.inf
-            msg = await ctx.inbox.receive_until(deadline)
-            if msg is None:
-                return
-            before = shell.state.status
-            shell.handle(msg, trio.current_time())
-            await shell.announce(before)
+        shell = _BreakerShell(key, config, emit, clock, publish)
+        try:
+            deadline = shell.idle_deadline(trio.current_time(), idle_after)
+            while True:
+                msg = await ctx.inbox.receive_until(deadline)
+                if msg is None:
+                    return
+                before = shell.state.status
+                shell.handle(msg, trio.current_time())
+                await shell.announce(before)
+                deadline = shell.idle_deadline(trio.current_time(), idle_after)
+        finally:
+            publish(key, None)
 
     return actor
 
@@ -189,25 +208,44 @@ class Breakers:
         self._clock = clock
         self.config = config or BreakerConfig()
         self._idle_after = idle_after
+        self._status: dict[str, BreakerStatus] = {}
 
-    async def _ref(self, key: str) -> ActorRef[_Msg]:
+    def _publish(self, key: str, status: BreakerStatus | None) -> None:
+        if status is None or status is BreakerStatus.CLOSED:
+            self._status.pop(key, None)
+        else:
+            self._status[key] = status
+
+    def status(self, key: str) -> BreakerStatus:
+        """The breaker's status as last published (closed when it has no actor)."""
+        return self._status.get(key, BreakerStatus.CLOSED)
+
+    def open_until(self) -> dict[str, BreakerStatus]:
+        """Every breaker that is not closed."""
+        return dict(self._status)
+
+    def _ensure(self, key: str) -> ActorRef[_Msg]:
         ref = self._registry.lookup(KIND, key)
         if ref is not None and not ref.mailbox.closed:
             return ref
         spec = ChildSpec(
             id=key,
             kind=KIND,
-            start=breaker_actor(key, self.config, self._emit, self._clock, self._idle_after),
+            start=breaker_actor(
+                key, self.config, self._emit, self._clock, self._idle_after, self._publish
+            ),
             restart=Restart.TRANSIENT,
             mailbox_size=256,
         )
-        try:
-            return await self._supervisor.start_child(spec)
-        except Conflict:
-            found = self._registry.lookup(KIND, key)
-            if found is None:
-                raise
-            return found
+        return self._supervisor.start_child_soon(spec)
+
+    async def _ref(self, key: str) -> ActorRef[_Msg]:
+        for _ in range(100):
+            try:
+                return self._ensure(key)
+            except Conflict:  # the idle incarnation is still being removed
+                await trio.lowlevel.checkpoint()
+        raise ActorGone(f"breaker {key} could not be started")
 
     async def _ask(self, key: str, make: Callable[[], Request[Any]]) -> Any:
         for _ in range(3):  # an idle breaker may exit between lookup and send
@@ -219,12 +257,22 @@ class Breakers:
         raise ActorGone(f"breaker {key} kept stopping")
 
     async def permit(self, key: str) -> Permission:
-        """May a call to ``key``'s target go ahead now?"""
+        """May a call to ``key``'s target go ahead now? A closed breaker answers at once."""
+        if self.status(key) is BreakerStatus.CLOSED:
+            await trio.lowlevel.checkpoint()
+            return Permission(allowed=True)
         result: Permission = await self._ask(key, _Permit)
         return result
 
     def report(self, key: str, *, failure: bool, probe: bool) -> None:
-        """Report an admitted call's result (never blocks; a full mailbox drops it)."""
+        """Report an admitted call's result (never blocks; a full mailbox drops it).
+
+        A failure starts the key's actor if it has none; successes of a breaker without
+        an actor need no bookkeeping.
+        """
+        if failure and self._registry.lookup(KIND, key) is None:
+            with contextlib.suppress(Conflict, ActorGone):
+                self._ensure(key)
         self._tell(key, _Report(failure=failure, probe=probe))
 
     def release(self, key: str) -> None:

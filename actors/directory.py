@@ -208,7 +208,7 @@ class JobDirectory:
             if ref is not None:
                 return ref
             try:
-                ref = await self._supervisor.start_child(self._spawn(job_id))
+                ref = self._supervisor.start_child_soon(self._spawn(job_id))
             except Conflict:  # the passivating incarnation is still being removed
                 await trio.lowlevel.checkpoint()
                 continue

@@ -87,15 +87,12 @@ class JobShell:
                 await self.deps.persistence.save(Save(job_id=self.state.id, runs=runs))
             return step
         events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
+        claims = claims_of(self.state, step)
         self.deps.fault("job.before_save")
-        await self.deps.persistence.save(
-            Save(
-                job=step.state,
-                claims=claims_of(self.state, step),
-                runs=runs,
-                events=events,
+        if step.state != self.state or events or claims or runs:
+            await self.deps.persistence.save(
+                Save(job=step.state, claims=claims, runs=runs, events=events)
             )
-        )
         self.state = step.state
         self.deps.note(self.state, self.next_timer(), False)
         self.deps.fault("job.after_save")
@@ -372,6 +369,7 @@ def job_actor(deps: JobDeps, job_id: str) -> Any:
     """The actor of job ``job_id`` (see the module docstring)."""
 
     async def actor(ctx: ActorContext[Any]) -> None:
+        ctx.ready()  # before loading, so mass activations do not queue behind store reads
         state = await deps.persistence.load(job_id)
         if state is None:
             return
@@ -380,7 +378,6 @@ def job_actor(deps: JobDeps, job_id: str) -> Any:
             shell = JobShell(ctx, deps, state, nursery)
             now = deps.clock.now()
             await shell.apply(fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
-            ctx.ready()
             await shell.loop()
             nursery.cancel_scope.cancel()
 

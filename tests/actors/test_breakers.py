@@ -83,10 +83,23 @@ async def test_keys_are_independent(nursery: trio.Nursery, autojump_clock: trio.
     assert not (await breakers.permit("a")).allowed
     assert (await breakers.permit("b")).allowed
     views = await breakers.list()
-    assert [(v.key, v.status) for v in views] == [
-        ("a", BreakerStatus.OPEN),
-        ("b", BreakerStatus.CLOSED),
-    ]
+    assert [(v.key, v.status) for v in views] == [("a", BreakerStatus.OPEN)]
+    assert breakers.status("b") is BreakerStatus.CLOSED  # never failed: no actor, no state
+
+
+async def test_closed_breakers_permit_without_an_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """Successes need no actor; the first failure starts one, which publishes its status."""
+    events: list[EventDraft] = []
+    breakers = await make(nursery, events)
+    for _ in range(100):
+        assert (await breakers.permit("fine")).allowed
+        breakers.report("fine", failure=False, probe=False)
+    assert await breakers.list() == []
+    breakers.report("shaky", failure=True, probe=False)
+    await trio.testing.wait_all_tasks_blocked()
+    assert [v.recent_failures for v in await breakers.list()] == [1]
 
 
 async def test_idle_closed_breaker_exits_and_reset(
@@ -95,8 +108,10 @@ async def test_idle_closed_breaker_exits_and_reset(
     """An idle closed breaker is forgotten; reset closes an open one; unknown keys 404."""
     events: list[EventDraft] = []
     breakers = await make(nursery, events, idle_after=60)
-    await breakers.permit("idle")
-    await trio.sleep(61)
+    breakers.report("idle", failure=True, probe=False)
+    await trio.testing.wait_all_tasks_blocked()
+    assert len(await breakers.list()) == 1
+    await trio.sleep(61 + 60)  # the failure leaves the window, then the idle period passes
     assert await breakers.list() == []
     for _ in range(5):
         await breakers.permit("x")
