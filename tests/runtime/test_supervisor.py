@@ -373,3 +373,51 @@ async def test_supervisor_can_run_again_after_stop(autojump_clock: trio.abc.Cloc
             assert await ref_of(sup, "a").ask(Ping(text="x")) == "a:x"
             await sup.stop()
     assert log == ["start a", "stop a", "start a", "stop a"]
+
+
+async def test_start_child_soon_returns_at_once_and_queues_messages(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """start_child_soon is synchronous; messages sent before the child runs are served."""
+    log: list[str] = []
+    sup = await nursery.start(Supervisor("s", strategy=Strategy.SIMPLE_ONE_FOR_ONE).run)
+    refs = [sup.start_child_soon(spec(f"c{i}", log)) for i in range(3)]
+    assert log == []
+    answers = [await ref.ask(Ping(text="hi")) for ref in refs]
+    assert answers == ["c0:hi", "c1:hi", "c2:hi"]
+    with pytest.raises(Conflict):
+        sup.start_child_soon(spec("c0", log))
+
+
+async def test_start_child_soon_stopped_before_it_ran(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """A child terminated before its first scheduling never runs and never hangs the stop."""
+    log: list[str] = []
+    sup = await nursery.start(Supervisor("s", strategy=Strategy.SIMPLE_ONE_FOR_ONE).run)
+    start = trio.current_time()
+    sup.start_child_soon(spec("late", log, shutdown=60))
+    await sup.terminate_child("late")
+    assert trio.current_time() == start
+    assert log == []
+    assert sup.which_children() == []
+
+
+async def test_start_child_soon_early_crash_is_an_ordinary_crash(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """A child started soon that crashes before it is ready is restarted per its type."""
+    attempts: list[int] = []
+
+    async def flaky(ctx: ActorContext[Any]) -> None:
+        attempts.append(ctx.incarnation)
+        if ctx.incarnation == 1:
+            raise RuntimeError("first start fails")
+        async for _ in ctx.inbox:
+            pass
+
+    sup = await nursery.start(Supervisor("s", strategy=Strategy.SIMPLE_ONE_FOR_ONE).run)
+    sup.start_child_soon(ChildSpec(id="f", start=flaky, restart=Restart.TRANSIENT))
+    await settle()
+    assert attempts == [1, 2]
+    assert sup.which_children()[0].state == "running"
