@@ -20,6 +20,7 @@ from gnomon.actors.core.job_msgs import StartRun
 from gnomon.actors.execution import RunContext
 from gnomon.actors.job_ports import RunEnded, RunStarting, Save
 from gnomon.actors.runs import RunEnd, RunPlan, perform_run, spawn_recorder
+from gnomon.runtime import procs
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.model.state import RunRecord
 
@@ -78,7 +79,14 @@ class RunTracker:
 
         async def persist_spawn(pid: int, pgid: int) -> None:
             if slot.record is not None:
-                slot.record = attrs.evolve(slot.record, pid=pid, pgid=pgid)
+                ident = procs.identify(pid, pgid)
+                slot.record = attrs.evolve(
+                    slot.record,
+                    pid=pid,
+                    pgid=pgid,
+                    proc_start=ident.start_time,
+                    host_boot=ident.boot_id,
+                )
                 await deps.persistence.save(Save(job_id=shell.state.id, runs=(slot.record,)))
 
         async def starting() -> bool:

@@ -157,6 +157,8 @@ class RunRecord:
     """One execution of a job's action (or fallback): an attempt of a fire.
 
     ``output`` is the tail of the combined output, at most :data:`OUTPUT_TAIL_BYTES`.
+    ``proc_start`` (clock ticks since boot) and ``host_boot`` (the machine's boot id)
+    identify the process beyond its pid, so recovery never kills a reused pid.
     """
 
     run_id: str
@@ -173,5 +175,7 @@ class RunRecord:
     fallback: bool = False
     pid: int | None = None
     pgid: int | None = None
+    proc_start: int | None = None
+    host_boot: str | None = None
     tokens: int | None = None
     cost_usd: float | None = None
