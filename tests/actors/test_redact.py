@@ -1,0 +1,85 @@
+"""Secret redaction: values, secret-looking names and fields, chunk boundaries."""
+
+from __future__ import annotations
+
+from gnomon.runtime.redact import MASK, Redactor, looks_secret
+
+SECRET = "hunter2-very-secret"
+
+
+def test_values_are_masked() -> None:
+    """Every occurrence of a configured value is replaced, short values are ignored."""
+    r = Redactor.of([SECRET, "ab"])
+    assert r.redact(f"pw={SECRET} again {SECRET} ab").count(MASK) >= 2
+    assert SECRET not in r.redact(f"x {SECRET} y")
+    assert "ab" in r.redact("ab")
+
+
+def test_env_names_that_look_secret() -> None:
+    """A job's env values are masked when their names contain TOKEN, SECRET, PASSWORD or KEY."""
+    assert all(looks_secret(n) for n in ("GITHUB_TOKEN", "db_password", "API_KEY", "secret"))
+    assert not looks_secret("HOME")
+    r = Redactor().with_env({"DEPLOY_TOKEN": "tok-123456", "HOME": "/home/someone"})
+    out = r.redact("tok-123456 /home/someone")
+    assert "tok-123456" not in out
+    assert "/home/someone" in out
+
+
+def test_field_and_header_patterns() -> None:
+    """Authorization headers, secret-named fields and URL passwords are masked."""
+    r = Redactor()
+    text = (
+        "Authorization: Bearer abc.def.ghi\n"
+        '{"api_key": "k-999", "name": "x"}\n'
+        "url https://user:pa55word@host/path?token=t0k3n&x=1\n"
+        "curl -H 'Authorization: Bearer zzz123' http://x\n"
+        "password=letmein\n"
+    )
+    out = r.redact(text)
+    for leaked in ("abc.def.ghi", "k-999", "pa55word", "t0k3n", "zzz123", "letmein"):
+        assert leaked not in out
+    assert '"name": "x"' in out
+    assert "x=1" in out
+
+
+def test_header_maps() -> None:
+    """Sensitive header names have their values masked."""
+    out = Redactor().headers([("Authorization", "Bearer x"), ("Accept", "text/plain")])
+    assert out == [("Authorization", MASK), ("Accept", "text/plain")]
+
+
+def test_tail_masks_a_secret_straddling_the_cut() -> None:
+    """A secret across the kept tail's start is masked whole, not half-leaked."""
+    r = Redactor.of([SECRET])
+    data = ("x" * 50 + SECRET + "y" * 10).encode()
+    out = r.tail(data, 15)
+    assert "secret" not in out
+    assert out.startswith("[…")
+
+
+def test_tail_drops_a_secret_whose_head_fell_out_of_the_ring() -> None:
+    """When the ring dropped a secret's head, its remaining tail is not shown."""
+    r = Redactor.of([SECRET])
+    data = (SECRET[7:] + "z" * 40).encode()
+    out = r.tail(data, 100, truncated=True)
+    assert SECRET[7:] not in out
+
+
+def test_stream_redactor_catches_a_secret_split_across_chunks() -> None:
+    """A secret arriving in two chunks is masked in the released stream."""
+    r = Redactor.of([SECRET])
+    s = r.stream()
+    half = len(SECRET) // 2
+    pieces = [s.feed("a" * 5000 + SECRET[:half]), s.feed(SECRET[half:] + "b" * 5000), s.flush()]
+    out = "".join(pieces)
+    assert SECRET not in out
+    assert MASK in out
+    assert out.count("a") == 5000
+
+
+def test_stream_redactor_line_patterns() -> None:
+    """Complete lines are released redacted; the unfinished line waits."""
+    s = Redactor().stream()
+    assert s.feed("Authorization: Bea") == ""
+    assert "xyz" not in s.feed("rer xyz\nnext")
+    assert s.flush() == "next"
