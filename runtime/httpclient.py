@@ -127,12 +127,25 @@ async def send_capped(
 
 
 async def _read_capped(response: httpx.Response, cap: int) -> tuple[bytes, bool]:
+    """Read at most ``cap`` bytes of the body.
+
+    Past the cap the response is closed and the (now failing or ending) iteration run to
+    its end: breaking out instead would leave httpx's nested async generators unfinished.
+    """
     buf = bytearray()
-    async for chunk in response.aiter_bytes():
-        buf += chunk
-        if len(buf) > cap:
-            return bytes(buf[:cap]), True
-    return bytes(buf), False
+    truncated = False
+    try:
+        async for chunk in response.aiter_bytes():
+            if truncated:
+                continue
+            buf += chunk
+            if len(buf) > cap:
+                truncated = True
+                await response.aclose()
+    except Exception:
+        if not truncated:
+            raise
+    return bytes(buf[:cap]), truncated
 
 
 @attrs.frozen
