@@ -156,8 +156,11 @@ async def test_output_keeps_only_the_tail(tmp_path: Path) -> None:
 
 async def test_secret_env_is_never_in_the_result(tmp_path: Path) -> None:
     """A secret set in the job's env and echoed, also split by chunking, is masked."""
-    secret = "s3cr3t-value-0123456789"
-    cmd = 'printf %s "$API_TOKEN"; echo; echo "${API_TOKEN%????}"; printf "%s" "$API_TOKEN" >&2'
+    secret = "s3cr3t-value-0123456789"  # 23 characters, printed in two writes 0.1 s apart
+    cmd = (
+        'printf %s "${API_TOKEN%????????????}"; sleep 0.1; '
+        'printf "%s\\n" "${API_TOKEN#???????????}"; echo "$API_TOKEN" >&2'
+    )
     async with real_io(tmp_path, secret_env=("DAEMON_SECRET",)) as io:
         with trio.fail_after(10):
             result = await io.executors.run(
