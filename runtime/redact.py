@@ -10,7 +10,8 @@ Three sources of secrets, each replaced by :data:`MASK`:
    an output would destroy it and protect nothing;
 2. *patterns* — an ``Authorization``-style header line (``Authorization: Bearer …``,
    ``X-Api-Key: …``, ``Cookie: …``), a ``name=value`` or ``"name": "value"`` field whose
-   name looks secret (``password=…``, ``"api_key": "…"``, ``?token=…``) and the password
+   name looks secret (``password=…``, ``"api_key": "…"``, ``?token=…``; but not token
+   *counts* such as ``prompt_tokens: 11``) and the password
    of a URL (``https://user:***@host``);
 3. *header maps* — :meth:`Redactor.headers` masks the values of sensitive header names.
 
@@ -46,7 +47,7 @@ _SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
 _NAME = (
-    r"[A-Za-z0-9_.-]*(?:token|secret|password|passwd|api[_-]?key|apikey|credential)"
+    r"[A-Za-z0-9_.-]*(?:token(?!s\b)|secret|password|passwd|api[_-]?key|apikey|credential)"
     r"[A-Za-z0-9_.-]*"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

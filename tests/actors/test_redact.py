@@ -34,10 +34,12 @@ def test_field_and_header_patterns() -> None:
         "url https://user:pa55word@host/path?token=t0k3n&x=1\n"
         "curl -H 'Authorization: Bearer zzz123' http://x\n"
         "password=letmein\n"
+        '"prompt_tokens": 11, tokens=5\n'
     )
     out = r.redact(text)
     for leaked in ("abc.def.ghi", "k-999", "pa55word", "t0k3n", "zzz123", "letmein"):
         assert leaked not in out
+    assert '"prompt_tokens": 11, tokens=5' in out
     assert '"name": "x"' in out
     assert "x=1" in out
 
