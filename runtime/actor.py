@@ -321,7 +321,10 @@ class ActorRef(Generic[M]):
             ActorGone: the actor stopped before answering.
             Exception: whatever the handler passed to :meth:`Reply.fail`.
         """
-        limit = math.inf if timeout is None else timeout
+        if timeout is None:  # no deadline: no cancel scope either (hot path of job actors)
+            await self.tell(cast("M", request))
+            return await request.reply.wait()
+        limit = timeout
         with trio.move_on_after(limit) as scope:
             await self.tell(cast("M", request))
             return await request.reply.wait()
