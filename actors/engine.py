@@ -36,7 +36,7 @@ from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
@@ -60,7 +60,12 @@ class _Activate:
     job_id: str
 
 
-_Work = _Dependents | _Triggers | _Activate
+@attrs.frozen
+class _Record:
+    events: tuple[EventDraft, ...]
+
+
+_Work = _Dependents | _Triggers | _Activate | _Record
 
 
 def new_job_id() -> str:
@@ -112,6 +117,10 @@ class Engine:
 
     def start_triggers(self, effect: StartTriggers, state: JobState) -> None:
         self._send.send_nowait(_Triggers(effect))
+
+    def record(self, *events: EventDraft) -> None:
+        """Save events that belong to no job step (supervision news), without blocking."""
+        self._send.send_nowait(_Record(events))
 
     def dependency_statuses(self, state: JobState) -> tuple[Dependency, ...]:
         """The dependencies with the final status of those that ended, per the index."""
@@ -270,6 +279,8 @@ class Engine:
         async for item in self._recv:
             if isinstance(item, _Activate):
                 await self._safely(self.directory.activate(item.job_id))
+            elif isinstance(item, _Record):
+                await self._safely(self.persistence.save(Save(events=item.events)))
             elif isinstance(item, _Dependents):
                 for dependent in self.directory.dependents(item.job_id):
                     await self._safely(self._tell_dependent(dependent, item))

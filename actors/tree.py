@@ -24,6 +24,7 @@ from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
 from gnomon.actors.job_ports import JobDeps, Persistence, Save
 from gnomon.actors.runs import RunDeps
+from gnomon.actors.supervision import supervision_observer
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.actions import Action
@@ -78,7 +79,7 @@ class EngineTree:
         cfg = config or EngineConfig()
         self.ports, self.config = ports, cfg
         self.registry = Registry()
-        obs = ports.observer
+        obs = ports.observer or supervision_observer(ports.metrics, ports.clock, self._record)
         simple = Strategy.SIMPLE_ONE_FOR_ONE
         self.jobs = Supervisor(
             "jobs",
@@ -121,6 +122,8 @@ class EngineTree:
             next_slot=ports.next_slot,
         )
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
+        ports.metrics.watch_mailboxes(self.mailbox_depths)
+        ports.metrics.watch_jobs(self.job_counts, self.queued_runs)
         self.deps = JobDeps(
             persistence=ports.persistence,
             runs=RunDeps(
@@ -171,6 +174,21 @@ class EngineTree:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the ``core`` subtree until cancelled or stopped."""
         await self.core.run(task_status=task_status)
+
+    def _record(self, *events: EventDraft) -> None:
+        self.engine.record(*events)
+
+    def job_counts(self) -> list[tuple[str, float]]:
+        """``(status, n)`` of live jobs, for ``gnomon_active_jobs``."""
+        return [
+            (status.value, float(n))
+            for status, n in self.directory.status_counts.items()
+            if n and not status.terminal
+        ]
+
+    def queued_runs(self) -> float:
+        """Fires waiting for a concurrency slot, for ``gnomon_queue_depth``."""
+        return float(self.concurrency.statistics().tasks_waiting)
 
     def mailbox_depths(self) -> list[tuple[str, int]]:
         """``(kind, depth)`` of every registered actor, for ``gnomon_mailbox_depth``."""

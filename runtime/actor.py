@@ -26,7 +26,7 @@ from typing import Any, Generic, TypeVar, cast, final
 import attrs
 import trio
 
-from gnomon.runtime.errors import ActorCrashed, ActorGone, AskTimeout
+from gnomon.runtime.errors import ActorCrashed, ActorGone, AskTimeout, describe
 
 M = TypeVar("M")
 R = TypeVar("R")
@@ -366,6 +366,6 @@ class ActorContext(Generic[M]):
 
 def crash_error(ref_path: str, exc: BaseException) -> ActorCrashed:
     """The error an asker sees when the actor crashed while holding its request."""
-    err = ActorCrashed(f"actor {ref_path} crashed: {type(exc).__name__}: {exc}")
+    err = ActorCrashed(f"actor {ref_path} crashed: {describe(exc)}")
     err.__cause__ = exc
     return err

@@ -168,3 +168,11 @@ class ShuttingDown(GnomonError):
 
     exit_code = 5
     rpc_code = -32007
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc``, looking through exception groups that hold a single
+    exception (a nursery's wrapping adds nothing for a human)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"

@@ -50,21 +50,22 @@ _DURATION_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 _COMMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
 
 MailboxDepths = Callable[[], Iterable[tuple[str, int]]]
+Samples = Callable[[], Iterable[tuple[str, float]]]
 
 
-class _MailboxCollector(Collector):
-    def __init__(self, source: MailboxDepths) -> None:
-        self._source = source
+class _SumCollector(Collector):
+    """A gauge computed at scrape time: ``(label, value)`` pairs summed per label."""
+
+    def __init__(self, name: str, doc: str, label: str, source: Samples) -> None:
+        self._name, self._doc, self._label, self._source = name, doc, label, source
 
     def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "gnomon_mailbox_depth", "Messages queued in actor mailboxes", labels=["kind"]
-        )
-        totals: dict[str, int] = {}
-        for kind, depth in self._source():
-            totals[kind] = totals.get(kind, 0) + depth
-        for kind, depth in sorted(totals.items()):
-            family.add_metric([kind], depth)
+        family = GaugeMetricFamily(self._name, self._doc, labels=[self._label])
+        totals: dict[str, float] = {}
+        for key, value in self._source():
+            totals[key] = totals.get(key, 0) + value
+        for key, value in sorted(totals.items()):
+            family.add_metric([key], value)
         yield family
 
 
@@ -138,8 +139,28 @@ class Metrics:
         for reason in ENQUEUE_ERROR_REASONS:
             self.enqueue_errors.labels(reason)
         if mailbox_depths is not None:
-            r.register(_MailboxCollector(mailbox_depths))
+            self.watch_mailboxes(mailbox_depths)
         self._breaker_keys: set[str] = set()
+
+    def watch_mailboxes(self, source: MailboxDepths) -> None:
+        """Report ``gnomon_mailbox_depth{kind}`` from ``source`` at each scrape."""
+        self.registry.register(
+            _SumCollector(
+                "gnomon_mailbox_depth", "Messages queued in actor mailboxes", "kind", source
+            )
+        )
+
+    def watch_jobs(self, counts: Samples, queued: Callable[[], float]) -> None:
+        """Report ``gnomon_active_jobs{status}`` and ``gnomon_queue_depth`` at each scrape."""
+        self.registry.unregister(self.active_jobs)
+        self.registry.unregister(self.queue_depth)
+        self.registry.register(
+            _SumCollector("gnomon_active_jobs", "Live jobs by status", "status", counts)
+        )
+        self.queue_depth = Gauge(
+            "gnomon_queue_depth", "Fires waiting for a concurrency slot", registry=self.registry
+        )
+        self.queue_depth.set_function(queued)
 
     def observe_event(self, event: Event) -> None:
         """Update the event-derived metrics from one committed event."""

@@ -237,3 +237,20 @@ async def test_draining_actor_keeps_receiving_after_stop_request(
     await sup.stop()
     assert handled == ["after-stop", "last"]
     assert trio.current_time() - start == 5
+
+
+async def test_crash_message_looks_through_single_exception_groups(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """An actor whose own nursery wraps the error still reports the error itself."""
+
+    async def wrapped(ctx: ActorContext[Any]) -> None:
+        async for _msg in ctx.inbox:
+            async with trio.open_nursery():
+                raise KeyError("missing thing")
+
+    sup = await nursery.start(Supervisor("s", children=[ChildSpec(id="w", start=wrapped)]).run)
+    ref = sup.ref("w")
+    assert ref is not None
+    with pytest.raises(ActorCrashed, match=r"crashed: KeyError: 'missing thing'"):
+        await ref.ask(Hold())
