@@ -1,0 +1,241 @@
+"""When schedules fire: ``next_fire(schedule, after)`` and friends. Pure.
+
+**Cron and daylight saving time.** croniter alone fires a daily ``30 1 * * *`` twice on a
+fall-back day and silently moves ``30 2 * * *`` on a spring-forward day (ARCHITECTURE
+§2.5). Here cron is matched against local *wall-clock* times (naive), and each matching
+wall time is then mapped to instants under the schedule's DST policy:
+
+* a wall time inside a spring-forward **gap** does not exist: ``gap: shift`` (default)
+  fires at the first instant after the gap (03:00 on a 02:00→03:00 day, what cronie does);
+  ``gap: skip`` fires nothing for it;
+* a wall time inside a fall-back **fold** exists twice: ``fold: first`` (default) fires on
+  the first pass, ``last`` on the second, ``both`` on both.
+
+Expressions whose hour field is ``*`` fire every hour, so they follow **elapsed time**
+instead of the policy: in a fold both passes fire (``*/30 * * * *`` fires at 01:00 and
+01:30 twice), in a gap nothing does. Under the default policy every other expression fires
+at most once per matching local wall time — a daily job exactly once per calendar day.
+
+Only standard 5-field expressions (names, ranges, steps, ``7`` = Sunday, the ``@hourly
+@daily @midnight @weekly @monthly @yearly @annually`` aliases, and croniter's ``L``/``#``
+extensions) are accepted; a 6-field (seconds) form or an expression that never fires is
+refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
+
+from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.enums import DstFold, DstGap
+from gnomon.runtime.model.schedule import (
+    CronSchedule,
+    IntervalSchedule,
+    OnceSchedule,
+    Schedule,
+)
+from gnomon.runtime.model.times import exists, is_ambiguous, resolve_zone
+
+CRON_FORMS = (
+    "5 fields: minute hour day-of-month month day-of-week (e.g. '30 2 * * mon-fri')",
+    "@hourly",
+    "@daily",
+    "@midnight",
+    "@weekly",
+    "@monthly",
+    "@yearly",
+    "@annually",
+)
+ALIASES = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+_WINDOW = timedelta(hours=4)  # larger than any UTC offset change
+_MAX_SCAN = 100_000
+
+
+def expand(expr: str) -> str:
+    """The 5-field form of ``expr`` (aliases expanded, whitespace normalised)."""
+    text = " ".join(expr.split())
+    return ALIASES.get(text.lower(), text)
+
+
+def validate_cron(expr: str) -> None:
+    """Check a cron expression.
+
+    Raises:
+        InvalidInput: not 5 fields, a bad field (named), or it never fires.
+    """
+    text = expand(expr)
+    fields = text.split(" ")
+    if len(fields) != 5:
+        raise InvalidInput(
+            f"cron expression {expr!r} has {len(fields)} fields, not 5 "
+            "(no seconds field; @every is written --every DUR)",
+            token=expr,
+            accepted=CRON_FORMS,
+        )
+    try:
+        it = croniter(text, datetime(2000, 1, 1))
+    except (CroniterBadCronError, ValueError, KeyError) as exc:
+        raise InvalidInput(
+            f"bad cron expression {expr!r}: {_which_field(fields)}{exc}",
+            token=expr,
+            accepted=CRON_FORMS,
+        ) from None
+    try:
+        it.get_next(datetime)
+    except CroniterBadDateError:
+        raise InvalidInput(
+            f"cron expression {expr!r} never fires (no date matches every field)",
+            token=expr,
+            accepted=CRON_FORMS,
+        ) from None
+
+
+def _which_field(fields: list[str]) -> str:
+    for name, field in zip(_FIELDS, fields, strict=True):
+        probe = ["*"] * 5
+        probe[_FIELDS.index(name)] = field
+        try:
+            croniter(" ".join(probe), datetime(2000, 1, 1))
+        except (CroniterBadCronError, ValueError, KeyError):
+            return f"{name} field {field!r}: "
+    return ""
+
+
+def _hourly_or_finer(expr: str) -> bool:
+    return expand(expr).split(" ")[1] == "*"
+
+
+def _instants(naive: datetime, zone: ZoneInfo, gap: DstGap, fold: DstFold) -> list[datetime]:
+    """The instants at which wall time ``naive`` fires under the policy."""
+    if not exists(naive, zone):
+        return [] if gap is DstGap.SKIP else [_gap_end(naive, zone)]
+    if is_ambiguous(naive, zone):
+        both = [naive.replace(tzinfo=zone, fold=f).astimezone(UTC) for f in (0, 1)]
+        return {DstFold.FIRST: both[:1], DstFold.LAST: both[1:], DstFold.BOTH: both}[fold]
+    return [naive.replace(tzinfo=zone).astimezone(UTC)]
+
+
+def _gap_end(naive: datetime, zone: ZoneInfo) -> datetime:
+    """The first instant after the gap that swallows wall time ``naive`` (exact to the
+    second, whatever the gap's size)."""
+    a = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    b = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    lo, hi = min(a, b), max(a, b)  # wall(lo) is before the gap, wall(hi) after it
+    while hi - lo > timedelta(seconds=1):
+        mid = lo + (hi - lo) / 2
+        if mid.astimezone(zone).replace(tzinfo=None) > naive:
+            hi = mid
+        else:
+            lo = mid
+    return hi.replace(microsecond=0)
+
+
+def _offset_stable(zone: ZoneInfo, around: datetime) -> bool:
+    before = (around - _WINDOW).astimezone(zone).utcoffset()
+    return before == (around + _WINDOW).astimezone(zone).utcoffset()
+
+
+def _wall_times(expr: str, start: datetime) -> Iterator[datetime]:
+    it = croniter(expand(expr), start)
+    for _ in range(_MAX_SCAN):
+        try:
+            yield it.get_next(datetime)
+        except CroniterBadDateError:
+            return
+
+
+def _cron_next(schedule: CronSchedule, after: datetime) -> datetime | None:
+    zone = resolve_zone(schedule.tz)
+    gap, fold = schedule.dst_gap, schedule.dst_fold
+    if _hourly_or_finer(schedule.expr):
+        gap, fold = DstGap.SKIP, DstFold.BOTH
+    local_after = after.astimezone(zone).replace(tzinfo=None)
+    if _offset_stable(zone, after):  # no transition near `after`: the first match wins
+        for wall in _wall_times(schedule.expr, local_after):
+            found = [i for i in _instants(wall, zone, gap, fold) if i > after]
+            if found:
+                return min(found)
+        return None
+    best: datetime | None = None
+    for wall in _wall_times(schedule.expr, local_after - _WINDOW):
+        if best is not None and wall > best.astimezone(zone).replace(tzinfo=None) + _WINDOW:
+            break
+        for instant in _instants(wall, zone, gap, fold):
+            if instant > after and (best is None or instant < best):
+                best = instant
+    return best
+
+
+def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
+    """The first slot strictly after ``after`` (UTC), or ``None`` if there is none.
+
+    Manual and when-ready schedules have no slots of their own.
+    """
+    if isinstance(schedule, CronSchedule):
+        return _cron_next(schedule, after)
+    if isinstance(schedule, IntervalSchedule):
+        elapsed = (after - schedule.anchor).total_seconds()
+        n = max(1, math.floor(elapsed / schedule.every) + 1)
+        slot = schedule.anchor + timedelta(seconds=n * schedule.every)
+        while slot <= after:  # float rounding at huge n
+            n += 1
+            slot = schedule.anchor + timedelta(seconds=n * schedule.every)
+        return slot.astimezone(UTC)
+    if isinstance(schedule, OnceSchedule):
+        return schedule.at.astimezone(UTC) if schedule.at > after else None
+    return None
+
+
+def preview(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` slots after ``after`` (fewer if the schedule runs out)."""
+    out: list[datetime] = []
+    cursor = after
+    for _ in range(count):
+        slot = next_fire(schedule, cursor)
+        if slot is None:
+            break
+        out.append(slot)
+        cursor = slot
+    return out
+
+
+def slots_between(schedule: Schedule, start: datetime, end: datetime, limit: int) -> list[datetime]:
+    """Slots in ``(start, end]``, at most ``limit`` of them (oldest first)."""
+    out: list[datetime] = []
+    cursor = start
+    while len(out) < limit:
+        slot = next_fire(schedule, cursor)
+        if slot is None or slot > end:
+            break
+        out.append(slot)
+        cursor = slot
+    return out
+
+
+def jittered(job_id: str, slot: datetime, next_slot: datetime | None, jitter: float) -> datetime:
+    """``slot`` delayed by a deterministic amount in ``[0, jitter)`` from a hash of
+    ``(job_id, slot)``, never reaching ``next_slot``."""
+    if jitter <= 0:
+        return slot
+    digest = hashlib.sha256(f"{job_id}|{slot.isoformat()}".encode()).digest()
+    fraction = int.from_bytes(digest[:8], "big") / 2**64
+    delay = fraction * jitter
+    if next_slot is not None:
+        room = (next_slot - slot).total_seconds()
+        delay = min(delay, max(0.0, room * 0.5))
+    return slot + timedelta(seconds=delay)
