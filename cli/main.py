@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import version
 
 import click
+
+from gnomon.cli.schedule_cmd import schedule
 
 
 def gnomon_version() -> str:
@@ -18,6 +21,24 @@ def cli() -> None:
     """gnomon — a durable job scheduler for people and AI agents."""
 
 
+cli.add_command(schedule)
+
+
 def main() -> None:
-    """Run the CLI; exit codes follow CONTRACT §3.7."""
-    cli(prog_name="gnomon")
+    """Run the CLI; exit codes follow CONTRACT §3.7.
+
+    Usage errors (unknown flag, missing argument, bad choice) print the contract's one-line
+    ``error:`` plus a ``hint:`` pointing at the command's help, and exit 2.
+    """
+    try:
+        cli.main(prog_name="gnomon", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(f"error: {exc.format_message()}", err=True)
+        command = exc.ctx.command_path if exc.ctx is not None else "gnomon"
+        click.echo(f"hint: {command} --help lists the options", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("error: aborted", err=True)
+        sys.exit(1)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)

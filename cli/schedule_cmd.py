@@ -1,0 +1,200 @@
+"""``gnomon schedule NAME --do ACTION [when] [flags]`` (CONTRACT §3.1).
+
+``--dry-run`` needs no daemon: it validates everything, then prints the parsed job and
+its next fire times after ``--from`` (now) in UTC and local time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+import click
+
+from gnomon.cli.jobspec import spec_from_options
+from gnomon.runtime.errors import GnomonError
+from gnomon.runtime.model import wire
+from gnomon.runtime.model.action_dsl import format_action
+from gnomon.runtime.model.condition_dsl import format_condition
+from gnomon.runtime.model.durations import format_duration
+from gnomon.runtime.model.firing import preview
+from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.schedule import CronSchedule
+from gnomon.runtime.model.times import detect_local_zone, parse_time
+from gnomon.runtime.model.when import format_when
+
+F = TypeVar("F", bound=Callable[..., Any])
+CHOICE = {"case_sensitive": False}
+
+
+def reports_errors(fn: F) -> F:
+    """Print ``error: …`` (and ``hint: …``) on stderr and exit with the error's code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GnomonError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def schedule_options(fn: F) -> F:
+    """Every ``gnomon schedule`` flag of CONTRACT §3.1."""
+    opts = [
+        click.option("--when"),
+        click.option("--cron"),
+        click.option("--every"),
+        click.option("--at"),
+        click.option("--in", "in_"),
+        click.option("--do"),
+        click.option("--do-json"),
+        click.option("--wait"),
+        click.option("--until"),
+        click.option("--timeout"),
+        click.option("--wait-timeout"),
+        click.option("--poll"),
+        click.option("--max-polls"),
+        click.option("--on-timeout"),
+        click.option("--fallback"),
+        click.option("--max-retries"),
+        click.option("--backoff"),
+        click.option("--backoff-max"),
+        click.option("--backoff-mult"),
+        click.option("--jitter"),
+        click.option("--depends-on", multiple=True),
+        click.option("--trigger-rule"),
+        click.option("--triggers", multiple=True),
+        click.option("--triggers-on"),
+        click.option("--ttl"),
+        click.option("--tag", multiple=True),
+        click.option("--description"),
+        click.option("--tz"),
+        click.option("--dst-gap"),
+        click.option("--dst-fold"),
+        click.option("--misfire"),
+        click.option("--misfire-grace"),
+        click.option("--overlap"),
+        click.option("--breaker"),
+        click.option("--cwd"),
+        click.option("--env", multiple=True),
+        click.option("--i-know", is_flag=True),
+        click.option("--stop-on-failure", is_flag=True),
+    ]
+    for option in reversed(opts):
+        fn = option(fn)
+    return fn
+
+
+def options_of(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """click parameters → the option mapping of :func:`spec_from_options`."""
+    out = {k: v for k, v in params.items() if v not in (None, (), False)}
+    if "in_" in out:
+        out["in"] = out.pop("in_")
+    out["name"] = name
+    return out
+
+
+def next_fires(spec: JobSpec, after: datetime, count: int) -> list[dict[str, str]]:
+    """The next ``count`` fires as ``{"utc": ISO, "local": ISO}`` pairs."""
+    tz = spec.schedule.tz if isinstance(spec.schedule, CronSchedule) else detect_local_zone()
+    zone = ZoneInfo(tz)
+    return [
+        {"utc": slot.astimezone(UTC).isoformat(), "local": slot.astimezone(zone).isoformat()}
+        for slot in preview(spec.schedule, after, count)
+    ]
+
+
+def describe(spec: JobSpec) -> list[tuple[str, str]]:
+    """Rows of the human dry-run view."""
+    rows = [("name", spec.name), ("when", format_when(spec.schedule))]
+    if isinstance(spec.schedule, CronSchedule):
+        rows.append(
+            (
+                "zone",
+                f"{spec.schedule.tz} (dst gap {spec.schedule.dst_gap}, "
+                f"fold {spec.schedule.dst_fold})",
+            )
+        )
+    rows.append(("do", format_action(spec.action)))
+    if spec.wait is not None:
+        rows.append(
+            (
+                "wait",
+                f"{format_condition(spec.wait.condition)} (on timeout: {spec.wait.on_timeout})",
+            )
+        )
+    b = spec.budget
+    rows.append(
+        (
+            "budget",
+            f"timeout {format_duration(b.action_timeout)}, "
+            f"{b.max_retries} retries, backoff {format_duration(b.backoff_initial)}",
+        )
+    )
+    if spec.tags:
+        rows.append(
+            ("tags", ", ".join(f"{k}={v}" if v else k for k, v in sorted(spec.tags.items())))
+        )
+    if spec.depends_on:
+        rows.append(("depends on", ", ".join(spec.depends_on)))
+    return rows
+
+
+def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> None:
+    """The parsed job and its next fires, as text or JSON (CONTRACT §3.6)."""
+    fires = next_fires(spec, after, count)
+    if as_json:
+        click.echo(json.dumps({"job": wire.unstructure(spec), "next_fires": fires}, indent=2))
+        return
+    width = max(len(label) for label, _ in describe(spec))
+    for label, value in describe(spec):
+        click.echo(f"{label.ljust(width)} : {value}")
+    click.echo(
+        f"next {len(fires)} fire(s) after {after.isoformat()}:"
+        if fires
+        else "no fire: the schedule fires only on demand (or has no slot left)"
+    )
+    for fire in fires:
+        click.echo(f"  {fire['utc']}   {fire['local']}")
+
+
+@click.command("schedule")
+@click.argument("name")
+@schedule_options
+@click.option("--replace", is_flag=True, help="update the live job with the same name")
+@click.option("--dry-run", is_flag=True, help="validate and preview; needs no daemon")
+@click.option("--from", "from_", help="--dry-run: preview fires after this time (now)")
+@click.option("--count", default=5, type=click.IntRange(1, 1000), help="--dry-run: fires (5)")
+@click.option("--json", "as_json", is_flag=True, help="machine output")
+@reports_errors
+def schedule(
+    name: str,
+    replace: bool,
+    dry_run: bool,
+    from_: str | None,
+    count: int,
+    as_json: bool,
+    **params: Any,
+) -> None:
+    """Schedule a job NAME that does --do ACTION --when/--cron/--every/--at/--in."""
+    now = datetime.now(UTC)
+    options = options_of(name, params)
+    spec = spec_from_options(options, now=now)
+    if dry_run:
+        zone = options.get("tz") or detect_local_zone()
+        after = parse_time(from_, now=now, tz=zone) if from_ else now
+        print_dry_run(spec, after, count, as_json)
+        return
+    raise GnomonError(
+        "creating jobs needs the daemon's client, which is not built yet; use --dry-run",
+    )
