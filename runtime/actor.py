@@ -202,6 +202,18 @@ class Mailbox(Generic[M]):
             if draining and self._stopping:
                 return None  # woken by the stop request; a stale signal is just skipped
 
+    def receive_nowait(self) -> M:
+        """Take a queued message without waiting (for draining a batch).
+
+        Raises:
+            trio.WouldBlock: nothing is queued (stop signals are skipped).
+        """
+        while True:
+            msg = self._recv.receive_nowait()
+            if not isinstance(msg, _StopSignal):
+                self._hold(msg)
+                return msg
+
     def __aiter__(self) -> Mailbox[M]:
         return self
 

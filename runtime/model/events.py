@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -128,3 +129,38 @@ def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
         prev_hash=prev_hash,
     )
     return attrs.evolve(event, hash=chain_hash(prev_hash, event))
+
+
+@attrs.frozen(kw_only=True)
+class ChainCheck:
+    """The verdict of :func:`verify_chain`: ``ok``, or the first bad ``seq`` and why."""
+
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def verify_chain(events: Iterable[Event], *, anchor: tuple[int, str] | None = None) -> ChainCheck:
+    """Check that ``events`` (ascending) form an unbroken hash chain.
+
+    Any edited row (hash mismatch), removed row (a gap in ``seq``), or swapped or
+    reordered rows (``seq`` is hashed; links break) fails, naming the first bad ``seq``.
+    ``anchor`` is ``(seq, hash)`` of the last event pruned before the first one given
+    (default: the chain starts at seq 1 from the genesis hash).
+    """
+    expect_seq, expect_prev = (anchor[0] + 1, anchor[1]) if anchor else (1, GENESIS_HASH)
+    checked = 0
+    for event in events:
+        if event.seq != expect_seq:
+            why = f"expected seq {expect_seq}, found {event.seq} (a row is missing or moved)"
+            return ChainCheck(ok=False, checked=checked, first_bad_seq=expect_seq, reason=why)
+        if event.prev_hash != expect_prev:
+            why = "prev_hash does not link to the previous event"
+            return ChainCheck(ok=False, checked=checked, first_bad_seq=event.seq, reason=why)
+        if chain_hash(event.prev_hash, event) != event.hash:
+            why = "hash does not match the event's content (edited)"
+            return ChainCheck(ok=False, checked=checked, first_bad_seq=event.seq, reason=why)
+        checked += 1
+        expect_seq, expect_prev = event.seq + 1, event.hash
+    return ChainCheck(ok=True, checked=checked)

@@ -1,3 +1,141 @@
-"""Durable storage behind an intent-level ``Store`` protocol (SQLite today)."""
+"""Durable storage behind an intent-level :class:`Store` protocol.
+
+The central write is one **unit of work**, :class:`Changes`: job states to upsert, slots
+to claim, run records, deletions, inbox items and events — committed together or not at
+all. A claim that already exists rolls its unit back and raises
+:class:`FireAlreadyClaimed`: ``UNIQUE(job_id, fire_time)`` is what makes "a slot fires
+exactly once" hold across crashes. Events get a gap-free ``seq`` and their hash chain in
+the same transaction, and are published only after the commit. SQLite implements it
+today (:mod:`.sqlite`); the protocol is shaped so that a PostgreSQL store with leases can
+follow unchanged. Design notes: ``docs/store.md``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+
+from gnomon.runtime.errors import Conflict
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.events import Event, EventDraft
+from gnomon.runtime.model.state import JobState, RunRecord
+
+
+class FireAlreadyClaimed(Conflict):
+    """A slot of the unit of work was claimed before; nothing of the unit was written."""
+
+
+@attrs.frozen(kw_only=True)
+class InboxItem:
+    """A result addressed to an owner (an agent's next conversation reads it)."""
+
+    owner: str
+    job_id: str | None
+    created_at: datetime
+    item: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class Changes:
+    """One atomic unit of work."""
+
+    jobs: tuple[JobState, ...] = ()
+    claims: tuple[tuple[str, datetime], ...] = ()
+    runs: tuple[RunRecord, ...] = ()
+    deleted_jobs: tuple[str, ...] = ()
+    inbox: tuple[InboxItem, ...] = ()
+    events: tuple[EventDraft, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.jobs or self.claims or self.runs or self.deleted_jobs or self.inbox or self.events
+        )
+
+
+@attrs.frozen(kw_only=True)
+class JobRow:
+    """A live job as the boot index sees it: no state to decode."""
+
+    id: str
+    name: str
+    status: JobStatus
+    owner: str
+    wake: datetime | None
+    depends_on: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class JobQuery:
+    """Which jobs ``list_jobs`` returns; empty fields do not filter."""
+
+    statuses: frozenset[JobStatus] = frozenset()
+    include_terminal: bool = False
+    tags: tuple[tuple[str, str | None], ...] = ()
+    owner: str | None = None
+    name: str | None = None
+    ids: tuple[str, ...] = ()
+    limit: int = 10_000
+
+
+@attrs.frozen(kw_only=True)
+class EventQuery:
+    """Which events ``events`` returns (``types`` are glob patterns)."""
+
+    since_seq: int = 0
+    limit: int = 1000
+    job_id: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BootInfo:
+    """This daemon boot, and whether the previous one stopped cleanly."""
+
+    boot_id: str
+    previous_clean: bool
+    first_boot: bool
+
+
+class Store(Protocol):
+    """What the daemon needs from durable storage."""
+
+    async def commit(self, changes: Changes) -> tuple[Event, ...]:
+        """Write ``changes`` atomically; return the sealed events (already published).
+
+        Raises:
+            FireAlreadyClaimed: a claim existed; nothing was written.
+        """
+        ...
+
+    async def get_job(self, job_id: str) -> JobState | None: ...
+
+    async def job_index(self) -> list[JobRow]: ...
+
+    async def list_jobs(self, query: JobQuery) -> list[JobState]: ...
+
+    async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]: ...
+
+    async def open_runs(self, other_than_boot: str) -> list[RunRecord]: ...
+
+    async def fire_claimed(self, job_id: str, fire_time: datetime) -> bool: ...
+
+    async def events(self, query: EventQuery) -> list[Event]: ...
+
+    async def last_seq(self) -> int: ...
+
+    async def begin_boot(self, boot_id: str, now: datetime) -> BootInfo: ...
+
+    async def end_boot(self, boot_id: str, now: datetime) -> None: ...
+
+    async def prune(self, now: datetime, batch: int = 500) -> int: ...
+
+    async def inbox(
+        self, owner: str, *, unread_only: bool
+    ) -> list[tuple[int, InboxItem, bool]]: ...
+
+    async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int: ...

@@ -1,0 +1,169 @@
+"""The event bus: committed events fanned out to subscribers, never blocking the store.
+
+The store calls :meth:`EventBus.publish` after each commit. Listeners (the metrics) are
+called synchronously; subscribers (gateway sessions, ``wait``, the dashboard) each have a
+bounded queue. A subscriber that falls behind loses its live feed and receives exactly one
+:class:`Lagged` marker after what was queued; it re-subscribes with
+``since_seq=marker.resume_from`` and misses nothing.
+
+``subscribe(since_seq=N)`` replays committed history after ``N`` from the store, then
+continues live, with no gap and no duplicate: the live queue is registered *before*
+history is read, and events are de-duplicated on ``seq``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+import attrs
+import trio
+
+from gnomon.runtime.model.events import Event
+from gnomon.runtime.store import EventQuery
+
+log = logging.getLogger("gnomon.events")
+History = Callable[[EventQuery], Awaitable[list[Event]]]
+PAGE = 500
+
+
+@attrs.frozen
+class Lagged:
+    """The subscriber fell behind; resume with ``since_seq=resume_from`` (the last ``seq``
+    it received)."""
+
+    resume_from: int
+
+
+@attrs.frozen(kw_only=True)
+class EventFilter:
+    """Which events a subscriber wants (empty fields match everything)."""
+
+    types: tuple[str, ...] = ()
+    job_id: str | None = None
+
+    def matches(self, event: Event) -> bool:
+        if self.job_id is not None and event.job_id != self.job_id:
+            return False
+        return not self.types or any(fnmatch.fnmatchcase(event.type, t) for t in self.types)
+
+    def query(self, since_seq: int) -> EventQuery:
+        return EventQuery(since_seq=since_seq, limit=PAGE, job_id=self.job_id, types=self.types)
+
+
+class _Subscriber:
+    def __init__(self, filter: EventFilter, capacity: int) -> None:
+        self.filter = filter
+        self.send, self.recv = trio.open_memory_channel[Event](capacity)
+        self.dropped_after: int | None = None
+
+
+class EventBus:
+    """See the module docstring.
+
+    Args:
+        history: reads committed events (the store's ``events``), for ``since_seq``.
+        capacity: each subscriber's queue bound.
+    """
+
+    def __init__(self, history: History, *, capacity: int = 1024) -> None:
+        self._history = history
+        self._capacity = capacity
+        self._subscribers: set[_Subscriber] = set()
+        self._listeners: list[Callable[[Event], None]] = []
+        self.published = 0
+        self.lagged = 0
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        """Call ``listener`` synchronously with every published event (keep it cheap)."""
+        self._listeners.append(listener)
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Deliver committed events; never blocks (a full subscriber is lagged)."""
+        for event in events:
+            self.published += 1
+            for listener in self._listeners:
+                try:
+                    listener(event)
+                except Exception:
+                    log.exception("event listener failed on %s", event.type)
+            for sub in list(self._subscribers):
+                if sub.filter.matches(event):
+                    self._offer(sub, event)
+
+    def _offer(self, sub: _Subscriber, event: Event) -> None:
+        try:
+            sub.send.send_nowait(event)
+        except trio.WouldBlock:
+            sub.dropped_after = event.seq
+            self.lagged += 1
+            self._subscribers.discard(sub)
+            sub.send.close()
+        except trio.BrokenResourceError:
+            self._subscribers.discard(sub)
+
+    @property
+    def subscribers(self) -> int:
+        return len(self._subscribers)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, filter: EventFilter | None = None, *, since_seq: int | None = None
+    ) -> AsyncIterator[AsyncIterator[Event | Lagged]]:
+        """An async iterator of events (and at most one final :class:`Lagged`).
+
+        Cancellation: leaving the ``async with`` ends the subscription.
+        """
+        sub = _Subscriber(filter or EventFilter(), self._capacity)
+        self._subscribers.add(sub)
+        try:
+            yield _Stream(sub, since_seq, self._history)
+        finally:
+            self._subscribers.discard(sub)
+            sub.send.close()
+            sub.recv.close()
+
+
+class _Stream:
+    """History after ``since_seq`` (from the store), then the live queue, deduplicated on
+    ``seq``; a final :class:`Lagged` when the bus dropped this subscriber."""
+
+    def __init__(self, sub: _Subscriber, since_seq: int | None, history: History) -> None:
+        self._sub = sub
+        self._history = history
+        self._last = since_seq
+        self._replaying = since_seq is not None
+        self._page: list[Event] = []
+        self._done = False
+
+    def __aiter__(self) -> _Stream:
+        return self
+
+    async def __anext__(self) -> Event | Lagged:
+        if self._done:
+            raise StopAsyncIteration
+        if self._page:
+            return self._emit(self._page.pop(0))
+        if self._replaying:
+            page = await self._history(self._sub.filter.query(self._last or 0))
+            self._replaying = len(page) == PAGE
+            if page:
+                self._page = page
+                return self._emit(self._page.pop(0))
+        while True:
+            try:
+                event = await self._sub.recv.receive()
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                self._done = True
+                dropped = self._sub.dropped_after
+                if dropped is None:
+                    raise StopAsyncIteration from None
+                return Lagged(resume_from=self._last if self._last is not None else dropped - 1)
+            if self._last is None or event.seq > self._last:
+                return self._emit(event)
+
+    def _emit(self, event: Event) -> Event:
+        self._last = event.seq
+        return event
