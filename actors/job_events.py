@@ -32,15 +32,25 @@ _WAIT_EVENTS = {
 
 
 def claims_of(old: JobState, step: Step) -> tuple[datetime, ...]:
-    """The slots ``step`` consumes, each once, in order."""
+    """The slots ``step`` consumes, each once, in order.
+
+    A skip of a fire that was already in flight (e.g. deferred past the next slot by an
+    open breaker) consumes nothing new: its slot was claimed when the fire started.
+    """
     new = step.state
     seen = {f.cycle for f in old.fires}
+    claimed = {f.fire_time for f in old.fires}
     if old.queued is not None:
         seen.add(old.queued.cycle)
+        claimed.add(old.queued.fire_time)
     out = [f.fire_time for f in new.fires if f.cycle not in seen]
     if new.queued is not None and new.queued.cycle not in seen:
         out.append(new.queued.fire_time)
-    out += [e.fire_time for e in step.effects if isinstance(e, RecordSkip) and e.fire_time]
+    out += [
+        e.fire_time
+        for e in step.effects
+        if isinstance(e, RecordSkip) and e.fire_time and e.fire_time not in claimed
+    ]
     return tuple(dict.fromkeys(out))
 
 

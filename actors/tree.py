@@ -19,7 +19,7 @@ from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breakers import Breakers
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
-from gnomon.actors.engine import Engine
+from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
 from gnomon.actors.job_ports import JobDeps, Persistence, Save
@@ -70,6 +70,7 @@ class EnginePorts:
     crash_point: Callable[[str], None] = lambda name: None
     fault: Callable[[str], None] = lambda name: None
     observer: Observer | None = None
+    ids: Callable[[], str] | None = None
 
 
 class EngineTree:
@@ -120,6 +121,7 @@ class EngineTree:
             admission=self.admission,
             clock=ports.clock,
             next_slot=ports.next_slot,
+            ids=ports.ids or new_job_id,
         )
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
         ports.metrics.watch_mailboxes(self.mailbox_depths)

@@ -1,0 +1,51 @@
+"""The engine's ports implemented by the store: persistence for job actors, the boot
+index for recovery."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gnomon.actors.directory import JobEntry
+from gnomon.actors.job_ports import Save
+from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.store import Changes, Store
+
+
+class StorePersistence:
+    """:class:`~gnomon.actors.job_ports.Persistence` and
+    :class:`~gnomon.actors.recovery.BootPort` over a :class:`~gnomon.runtime.store.Store`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def load(self, job_id: str) -> JobState | None:
+        return await self.store.get_job(job_id)
+
+    async def save(self, save: Save) -> None:
+        """One unit of work; a claim that exists raises ``FireAlreadyClaimed`` (a Conflict)."""
+        job_id = save.job.id if save.job is not None else save.job_id
+        claims = tuple((job_id, t) for t in save.claims) if job_id else ()
+        await self.store.commit(
+            Changes(
+                jobs=(save.job,) if save.job is not None else (),
+                claims=claims,
+                runs=save.runs,
+                events=save.events,
+            )
+        )
+
+    async def job_index(self) -> Sequence[JobEntry]:
+        return [
+            JobEntry(
+                id=row.id,
+                name=row.name,
+                status=row.status,
+                wake=row.wake,
+                owner=row.owner,
+                depends_on=row.depends_on,
+            )
+            for row in await self.store.job_index()
+        ]
+
+    async def open_runs(self, other_than_boot: str) -> Sequence[RunRecord]:
+        return await self.store.open_runs(other_than_boot)
