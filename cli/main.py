@@ -7,6 +7,8 @@ from importlib.metadata import version
 
 import click
 
+from gnomon.cli.config_cmd import config
+from gnomon.cli.daemon_cmd import daemon
 from gnomon.cli.schedule_cmd import schedule
 
 
@@ -22,6 +24,8 @@ def cli() -> None:
 
 
 cli.add_command(schedule)
+cli.add_command(daemon)
+cli.add_command(config)
 
 
 def main() -> None:

@@ -6,9 +6,7 @@ its next fire times after ``--from`` (now) in UTC and local time.
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,6 +15,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from gnomon.cli.jobspec import spec_from_options
+from gnomon.cli.output import reports_errors
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
@@ -30,22 +29,6 @@ from gnomon.runtime.model.when import format_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHOICE = {"case_sensitive": False}
-
-
-def reports_errors(fn: F) -> F:
-    """Print ``error: …`` (and ``hint: …``) on stderr and exit with the error's code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except GnomonError as exc:
-            click.echo(f"error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
-            sys.exit(exc.exit_code)
-
-    return wrapper  # type: ignore[return-value]
 
 
 def schedule_options(fn: F) -> F:

@@ -18,6 +18,7 @@ CLI_MAY_IMPORT = (
     "gnomon.runtime.home",
     "gnomon.runtime.protocol",
     "gnomon.runtime.daemon",  # `gnomon daemon start` runs the daemon in the foreground
+    "gnomon.runtime.daemonctl",  # process control: start detached, stop, port holders
 )
 #: Packages whose modules are pure decision code: no trio, no I/O, not even indirectly.
 PURE_PACKAGES = ("gnomon.runtime.model", "gnomon.actors.core")

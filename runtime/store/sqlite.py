@@ -203,7 +203,11 @@ class SqliteStore:
 
     async def prune(self, now: datetime, batch: int = 500) -> int:
         """Delete one batch of expired terminal jobs; returns how many."""
-        return len(await self._run(lambda: sql.prune(self._conn, now, batch)))
+        return len(await self.prune_ids(now, batch))
+
+    async def prune_ids(self, now: datetime, batch: int = 500) -> list[str]:
+        """Delete one batch of expired terminal jobs; returns their ids."""
+        return await self._run(lambda: sql.prune(self._conn, now, batch))
 
     async def inbox(self, owner: str, *, unread_only: bool) -> list[tuple[int, InboxItem, bool]]:
         return await self._run(lambda: sql.inbox(self._conn, owner, unread_only))

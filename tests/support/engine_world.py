@@ -66,8 +66,9 @@ async def make_world(
 ) -> World:
     """Start store, bus and engine in ``nursery`` (call inside an autojump test)."""
     metrics = Metrics()
-    store = SqliteStore(str(tmp_path / "gnomon.db"), inline=True,
-                        observe_commit=metrics.store_commit.observe)
+    store = SqliteStore(
+        str(tmp_path / "gnomon.db"), inline=True, observe_commit=metrics.store_commit.observe
+    )
     bus = EventBus(store.events)
     bus.add_listener(metrics.observe_event)
     store.set_publisher(bus.publish)

@@ -1,0 +1,423 @@
+"""The protocol's methods, implemented over the engine: what the gateway calls.
+
+Each handler takes the :class:`~gnomon.runtime.protocol.Caller` and the structured params
+and returns a protocol type. Views follow CONTRACT §3.6 (``schedule``, ``action`` and
+``wait`` as DSL text; ``reason`` is the one-line "why isn't it running?").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import attrs
+
+from gnomon.actors.core.explain import explain
+from gnomon.actors.job_ports import Op
+from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.tree import EngineTree
+from gnomon.runtime.config import Config
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput
+from gnomon.runtime.model.action_dsl import format_action
+from gnomon.runtime.model.condition_dsl import format_condition
+from gnomon.runtime.model.enums import JobStatus, OwnerKind
+from gnomon.runtime.model.firing import preview
+from gnomon.runtime.model.job import CreatedBy, Owner
+from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.when import format_when
+from gnomon.runtime.protocol import (
+    AckParams,
+    BreakerInfo,
+    BreakerParams,
+    Caller,
+    ClearParams,
+    ConfigRow,
+    Count,
+    CreateParams,
+    EventsParams,
+    EventsResult,
+    Health,
+    InboxEntry,
+    InboxParams,
+    JobDetail,
+    JobsResult,
+    JobView,
+    ListParams,
+    LogsParams,
+    PolicyCheckParams,
+    PolicyRule,
+    PolicySetParams,
+    PolicyVerdict,
+    Preview,
+    PreviewParams,
+    RefParams,
+    RunView,
+    SelectParams,
+    Stats,
+    TransitionView,
+    Tree,
+    TreeNode,
+)
+from gnomon.runtime.store import Changes, EventQuery, JobQuery
+from gnomon.runtime.store.sqlite import SqliteStore
+
+Handler = Callable[[Caller, Any], Awaitable[Any]]
+
+
+def owner_of(caller: Caller) -> Owner:
+    kind, _, ident = caller.owner.partition(":")
+    return Owner(kind=OwnerKind(kind), id=ident or "unknown")
+
+
+def run_view(run: RunRecord) -> RunView:
+    return RunView(
+        run_id=run.run_id,
+        job_id=run.job_id,
+        cycle=run.cycle,
+        attempt=run.attempt,
+        fire_time=run.fire_time,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        outcome=run.outcome,
+        exit_code=run.exit_code,
+        output=run.output,
+        error=run.error,
+        fallback=run.fallback,
+    )
+
+
+@attrs.define
+class Service:
+    """See the module docstring."""
+
+    tree: EngineTree
+    store: SqliteStore
+    config: Config
+    policy: ShellPolicy
+    started: float = attrs.field(factory=time.monotonic)
+    connections: Callable[[], int] = lambda: 0
+    published: Callable[[], int] = lambda: 0
+
+    @property
+    def clock(self) -> Any:
+        return self.tree.ports.clock
+
+    def handlers(self) -> dict[str, Handler]:
+        """Method name → handler, for the gateway."""
+        return {
+            "system.health": self.health,
+            "system.stats": self.stats,
+            "job.create": self.create,
+            "job.preview": self.preview,
+            "job.get": self.get,
+            "job.list": self.list_jobs,
+            "job.tree": self.job_tree,
+            "job.logs": self.logs,
+            "job.cancel": self.cancel,
+            "job.pause": self.pause,
+            "job.resume": self.resume,
+            "job.run": self.run_now,
+            "job.clear": self.clear,
+            "events.list": self.events,
+            "breaker.list": self.breakers,
+            "breaker.reset": self.breaker_reset,
+            "policy.list": self.policy_list,
+            "policy.set": self.policy_set,
+            "policy.check": self.policy_check,
+            "config.get": self.config_get,
+            "inbox.list": self.inbox_list,
+            "inbox.ack": self.inbox_ack,
+        }
+
+    # -- views --------------------------------------------------------------------------
+
+    def _name(self, job_id: str) -> str:
+        entry = self.tree.directory.get(job_id)
+        return job_id if entry is None else entry.name
+
+    def view(self, state: JobState) -> JobView:
+        breaker_key = self.tree.ports.action_key(state.spec, state.spec.action)
+        opened = {k: self.clock.now() for k in self.tree.breakers.open_until()}
+        return JobView(
+            id=state.id,
+            name=state.spec.name,
+            status=state.status,
+            owner=str(state.owner),
+            created_by=state.created_by,
+            tags=dict(state.spec.tags),
+            description=state.spec.description,
+            schedule=format_when(state.spec.schedule),
+            action=format_action(state.spec.action),
+            wait=None if state.spec.wait is None else format_condition(state.spec.wait.condition),
+            depends_on=tuple(d.name for d in state.dependencies),
+            triggers=tuple(self._name(t) for t in state.trigger_ids),
+            next_fire_at=state.next_fire_at,
+            last_outcome=state.last_outcome,
+            attempts=state.attempts,
+            cycle=state.cycle,
+            message=state.message,
+            reason=explain(
+                state, self.clock.now(), open_breakers=opened, breaker_key=breaker_key
+            ).text,
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+            finished_at=state.finished_at,
+            parent_id=state.parent_id,
+            expires_at=state.expires_at,
+            spec=state.spec,
+        )
+
+    async def _state(self, ref: str) -> JobState:
+        return await self.tree.engine.get(ref)
+
+    # -- system -------------------------------------------------------------------------
+
+    async def health(self, caller: Caller, _: Any) -> Health:
+        writable = True
+        try:
+            await self.store.commit(Changes())
+            writable = await self.store.integrity_check() == "ok"
+        except GnomonError:
+            writable = False
+        healthy = self.tree.core.running
+        return Health(
+            ok=writable and healthy,
+            store_writable=writable,
+            tree_healthy=healthy,
+            last_fire_lag=None,
+            uptime=time.monotonic() - self.started,
+        )
+
+    async def stats(self, caller: Caller, _: Any) -> Stats:
+        counts = {s.value: n for s, n in self.tree.directory.status_counts.items() if n}
+        return Stats(
+            jobs=counts,
+            events=await self.store.last_seq(),
+            connections=self.connections(),
+            uptime=time.monotonic() - self.started,
+            breakers_open=len(self.tree.breakers.open_until()),
+        )
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    async def create(self, caller: Caller, p: CreateParams) -> JobView:
+        created_by = CreatedBy(
+            token_id=caller.token_id, client=caller.client, client_version=caller.client_version
+        )
+        state = await self.tree.engine.create(
+            p.spec, owner_of(caller), created_by, replace=p.replace
+        )
+        return self.view(state)
+
+    async def preview(self, caller: Caller, p: PreviewParams) -> Preview:
+        return Preview(
+            job=p.spec,
+            next_fires=tuple(preview(p.spec.schedule, p.after or self.clock.now(), p.count)),
+        )
+
+    async def get(self, caller: Caller, p: RefParams) -> JobDetail:
+        state = await self._state(p.ref)
+        runs = await self.store.runs(state.id, 10)
+        transitions = tuple(
+            TransitionView(
+                at=t.at, from_status=t.from_status, to_status=t.to_status, reason=t.reason
+            )
+            for t in state.transitions
+        )
+        fires = (
+            ()
+            if state.status.terminal
+            else tuple(preview(state.spec.schedule, self.clock.now(), 5))
+        )
+        return JobDetail(
+            job=self.view(state),
+            runs=tuple(run_view(r) for r in runs),
+            transitions=transitions,
+            next_fires=fires,
+        )
+
+    async def list_jobs(self, caller: Caller, p: ListParams) -> tuple[JobView, ...]:
+        tags = tuple(_tag(t) for t in p.tags)
+        query = JobQuery(
+            statuses=frozenset(p.statuses),
+            include_terminal=p.all,
+            tags=tags,
+            owner=p.owner,
+            name=p.name,
+        )
+        states = await self.store.list_jobs(query)
+        far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
+        states.sort(key=lambda s: (s.status.terminal, s.next_fire_at or far, s.created_at))
+        return tuple(self.view(s) for s in states)
+
+    async def job_tree(self, caller: Caller, _: Any) -> Tree:
+        states = await self.store.list_jobs(JobQuery(include_terminal=True, limit=100_000))
+        children: dict[str, list[str]] = {}
+        parent: dict[str, tuple[str, Literal["depends_on", "trigger"]]] = {}
+        for s in states:
+            if s.parent_id:
+                parent[s.id] = (s.parent_id, "trigger")
+            elif s.dependencies:
+                parent[s.id] = (s.dependencies[-1].id, "depends_on")
+        for child, (up, _kind) in parent.items():
+            children.setdefault(up, []).append(child)
+        nodes = tuple(
+            TreeNode(
+                id=s.id,
+                name=s.spec.name,
+                status=s.status,
+                parent=parent[s.id][0] if s.id in parent else None,
+                children=tuple(children.get(s.id, ())),
+                kind=parent[s.id][1] if s.id in parent else "root",
+            )
+            for s in sorted(states, key=lambda s: s.created_at)
+        )
+        return Tree(nodes=nodes)
+
+    async def logs(self, caller: Caller, p: LogsParams) -> tuple[RunView, ...]:
+        state = await self._state(p.ref)
+        runs = [
+            r
+            for r in await self.store.runs(state.id, p.limit)
+            if p.cycle is None or r.cycle == p.cycle
+        ]
+        return tuple(run_view(r) for r in reversed(runs))
+
+    async def _select(self, p: SelectParams) -> list[str]:
+        ids = [self.tree.directory.resolve(r) for r in p.refs]
+        if p.tags or p.statuses:
+            query = JobQuery(statuses=frozenset(p.statuses), tags=tuple(_tag(t) for t in p.tags))
+            ids += [s.id for s in await self.store.list_jobs(query)]
+        if not (p.refs or p.tags or p.statuses):
+            raise InvalidInput(
+                "select jobs by reference, --tag or --status",
+                accepted=["REF…", "--tag k=v", "--status S"],
+            )
+        return list(dict.fromkeys(ids))
+
+    async def _bulk(self, p: SelectParams, op: Op) -> JobsResult:
+        ids = await self._select(p)
+        done: list[JobView] = []
+        for job_id in ids:
+            try:
+                done.append(self.view(await self.tree.engine.command(job_id, op, reason=p.reason)))
+            except Conflict:
+                if len(ids) == 1 and p.refs:
+                    raise
+        return JobsResult(jobs=tuple(done), count=len(done))
+
+    async def cancel(self, caller: Caller, p: SelectParams) -> JobsResult:
+        return await self._bulk(p, "cancel")
+
+    async def pause(self, caller: Caller, p: SelectParams) -> JobsResult:
+        return await self._bulk(p, "pause")
+
+    async def resume(self, caller: Caller, p: SelectParams) -> JobsResult:
+        return await self._bulk(p, "resume")
+
+    async def run_now(self, caller: Caller, p: RefParams) -> JobView:
+        return self.view(await self.tree.engine.command(p.ref, "run_now"))
+
+    async def clear(self, caller: Caller, p: ClearParams) -> JobsResult:
+        terminal = frozenset(s for s in JobStatus if s.terminal)
+        statuses = frozenset(p.statuses) or terminal
+        if not statuses <= terminal:
+            raise InvalidInput(
+                "jobs clear removes finished jobs only",
+                token=str(p.statuses),
+                accepted=sorted(s.value for s in terminal),
+            )
+        states = await self.store.list_jobs(JobQuery(statuses=statuses, name=p.name, limit=100_000))
+        if p.older_than is not None:
+            cutoff = self.clock.now() - timedelta(seconds=p.older_than)
+            states = [s for s in states if s.updated_at <= cutoff]
+        if p.yes and states:
+            await self.store.commit(Changes(deleted_jobs=tuple(s.id for s in states)))
+            for s in states:
+                self.tree.directory.forget(s.id)
+        return JobsResult(jobs=tuple(self.view(s) for s in states), count=len(states))
+
+    # -- events, breakers, policy, config, inbox -----------------------------------------
+
+    async def events(self, caller: Caller, p: EventsParams) -> EventsResult:
+        job = self.tree.directory.resolve(p.job) if p.job else None
+        found = await self.store.events(
+            EventQuery(
+                since_seq=p.since_seq,
+                limit=p.limit,
+                job_id=job,
+                types=p.types,
+                since=p.since,
+                until=p.until,
+            )
+        )
+        return EventsResult(events=tuple(found), last_seq=await self.store.last_seq())
+
+    async def breakers(self, caller: Caller, _: Any) -> tuple[BreakerInfo, ...]:
+        return tuple(
+            BreakerInfo(
+                key=v.key,
+                status=v.status.value,
+                recent_failures=v.recent_failures,
+                reopens_at=v.reopens_at,
+            )
+            for v in await self.tree.breakers.list()
+        )
+
+    async def breaker_reset(self, caller: Caller, p: BreakerParams) -> BreakerInfo:
+        v = await self.tree.breakers.reset(p.key)
+        return BreakerInfo(
+            key=v.key,
+            status=v.status.value,
+            recent_failures=v.recent_failures,
+            reopens_at=v.reopens_at,
+        )
+
+    async def policy_list(self, caller: Caller, _: Any) -> tuple[PolicyRule, ...]:
+        rules = self.policy.listing()
+        out = [PolicyRule(kind="deny", pattern=p) for p in rules.deny]
+        out += [PolicyRule(kind="allow", pattern=p) for p in rules.allow]
+        return tuple(out)
+
+    async def policy_set(self, caller: Caller, p: PolicySetParams) -> tuple[PolicyRule, ...]:
+        {"allow": self.policy.allow, "deny": self.policy.deny, "remove": self.policy.remove}[
+            p.action
+        ](p.pattern)
+        return await self.policy_list(caller, None)
+
+    async def policy_check(self, caller: Caller, p: PolicyCheckParams) -> PolicyVerdict:
+        c = self.policy.classify(p.command)
+        deciding = c.deciding
+        why = deciding.why if deciding is not None else ""
+        if deciding is not None and deciding.rule:
+            why = f"{why} (rule {deciding.rule!r})".strip()
+        return PolicyVerdict(
+            command=p.command,
+            decision=c.decision.value,
+            reason=why,
+        )
+
+    async def config_get(self, caller: Caller, _: Any) -> tuple[ConfigRow, ...]:
+        return tuple(
+            ConfigRow(key=s.key.name, value=s.shown(), source=s.source, doc=s.key.doc)
+            for s in self.config.rows()
+        )
+
+    async def inbox_list(self, caller: Caller, p: InboxParams) -> tuple[InboxEntry, ...]:
+        rows = await self.store.inbox(caller.owner, unread_only=p.unread_only)
+        return tuple(
+            InboxEntry(
+                id=i, job_id=item.job_id, created_at=item.created_at, read=read, item=item.item
+            )
+            for i, item, read in rows
+        )
+
+    async def inbox_ack(self, caller: Caller, p: AckParams) -> Count:
+        return Count(count=await self.store.ack_inbox(caller.owner, p.ids, self.clock.now()))
+
+
+def _tag(text: str) -> tuple[str, str | None]:
+    key, sep, value = text.partition("=")
+    return key, (value if sep else None)

@@ -1,0 +1,216 @@
+"""The CLI's connection to the daemon: JSON-RPC 2.0 over WebSocket.
+
+Finds the daemon through ``--url``/``$GNOMON_URL`` else the home's ``daemon.json``, and
+the token through ``$GNOMON_TOKEN`` else the home's ``token`` file. With no daemon
+running, starts one detached (one line on stderr) unless ``GNOMON_AUTOSTART=0``. Errors
+come back as gnomon's own exception classes, so the CLI exits with their codes; a
+connection that drops mid-call is an error, never a success.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from importlib.metadata import version
+from typing import Any
+
+import trio
+import trio_websocket
+
+from gnomon.runtime import daemonctl
+from gnomon.runtime.errors import (
+    ActorCrashed,
+    AskTimeout,
+    Conflict,
+    DaemonUnreachable,
+    GnomonError,
+    InvalidInput,
+    NotFound,
+    Refused,
+    ShuttingDown,
+    Unauthorized,
+)
+from gnomon.runtime.home import Home
+
+NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start --detach"
+START_TIMEOUT = 20.0
+
+
+def _error(err: dict[str, Any]) -> GnomonError:
+    code, message = int(err.get("code", -32603)), str(err.get("message", "error"))
+    raw = err.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    hint = data.get("hint")
+    if code == -32602:
+        exc: GnomonError = InvalidInput(
+            message, token=data.get("token"), field=data.get("field"), hint=hint
+        )
+        exc.message = message  # already carries the accepted forms
+        return exc
+    if code == -32003:
+        return Unauthorized(message, hint=hint)
+    if code == -32004:
+        return Refused(
+            message,
+            reason=str(data.get("reason", "refused")),
+            retry_after=data.get("retry_after"),
+            hint=hint,
+        )
+    classes: dict[int, type[GnomonError]] = {
+        -32001: NotFound,
+        -32002: Conflict,
+        -32005: AskTimeout,
+        -32006: ActorCrashed,
+        -32007: ShuttingDown,
+    }
+    return classes.get(code, GnomonError)(message, hint=hint)
+
+
+class Client:
+    """One WebSocket connection; use :func:`connect`."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+        self._pending: dict[int, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._subs: dict[str, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._closed = False
+
+    async def _reader(self) -> None:
+        try:
+            while True:
+                message = json.loads(await self._ws.get_message())
+                for item in message if isinstance(message, list) else [message]:
+                    self._route(item)
+        except trio_websocket.ConnectionClosed:
+            pass
+        finally:
+            self._closed = True
+            for chan in [*self._pending.values(), *self._subs.values()]:
+                chan.close()
+
+    def _route(self, item: dict[str, Any]) -> None:
+        if "id" in item and item["id"] in self._pending:
+            self._pending.pop(item["id"]).send_nowait(item)
+        elif item.get("method") in ("events.notify", "events.lagged"):
+            chan = self._subs.get(item["params"]["subscription"])
+            if chan is not None:
+                chan.send_nowait(item)  # unbounded: the daemon bounds what it sends us
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Call ``method``; its result.
+
+        Raises:
+            GnomonError: the daemon's error, as its class; DaemonUnreachable if the
+                connection drops before the answer.
+        """
+        if self._closed:
+            raise DaemonUnreachable("the connection to the daemon is closed")
+        ident = next(self._ids)
+        send, recv = trio.open_memory_channel[dict[str, Any]](1)
+        self._pending[ident] = send
+        frame = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params or {}}
+        try:
+            await self._ws.send_message(json.dumps(frame))
+            answer = await recv.receive()
+        except (trio.EndOfChannel, trio_websocket.ConnectionClosed):
+            raise DaemonUnreachable("the daemon closed the connection before answering") from None
+        finally:
+            self._pending.pop(ident, None)
+        if "error" in answer:
+            raise _error(answer["error"])
+        return answer.get("result")
+
+    @asynccontextmanager
+    async def subscribe(
+        self,
+        *,
+        types: tuple[str, ...] = (),
+        job: str | None = None,
+        since_seq: int | None = None,
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[dict[str, Any]]]:
+        """``events.notify``/``events.lagged`` params, as they arrive."""
+        send, recv = trio.open_memory_channel[dict[str, Any]](math.inf)
+        params: dict[str, Any] = {"types": list(types), "job": job, "since_seq": since_seq}
+        answer = await self.call("events.subscribe", params)
+        self._subs[answer["subscription"]] = send
+        try:
+            yield recv
+        finally:
+            self._subs.pop(answer["subscription"], None)
+
+
+def endpoint(home: Home, url: str | None) -> tuple[str | None, str | None]:
+    """The daemon's URL and the token to present, per the module docstring."""
+    url = url or os.environ.get("GNOMON_URL")
+    if url is None:
+        info = home.read_daemon_json()
+        if info is not None and daemonctl.pid_alive(int(info.get("pid", 0))):
+            url = str(info.get("url"))
+    token = os.environ.get("GNOMON_TOKEN") or home.read_token()
+    return url, token
+
+
+def autostart(home: Home) -> str:
+    """Start a detached daemon for ``home`` and wait until it answers; its URL.
+
+    Raises:
+        DaemonUnreachable: it did not come up (the log's last lines are in the message).
+    """
+    env = {**os.environ, "GNOMON_DETACHED": "1"}
+    pid = daemonctl.spawn_detached(daemonctl.daemon_argv(home.root, []), home.log, env)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        info = home.read_daemon_json()
+        if info is not None and info.get("pid") == pid:
+            print(f"gnomon: started a daemon (pid {pid}, {info['url']})", file=sys.stderr)
+            return str(info["url"])
+        if not daemonctl.pid_alive(pid):
+            break
+        time.sleep(0.05)
+    tail = ""
+    with suppress(OSError):
+        tail = "\n".join(home.log.read_text().splitlines()[-5:])
+    raise DaemonUnreachable(
+        f"could not start a daemon (pid {pid}); daemon.log says:\n{tail}", hint=f"see {home.log}"
+    )
+
+
+@asynccontextmanager
+async def connect(
+    home: Home, url: str | None = None, *, start: bool = True
+) -> AsyncIterator[Client]:
+    """A connected client (autostarting a daemon unless told not to; see the docstring).
+
+    Raises:
+        DaemonUnreachable: no daemon answers (exit 5 with the contract's message).
+    """
+    target, token = endpoint(home, url)
+    if target is None:
+        if not start or os.environ.get("GNOMON_AUTOSTART", "1") == "0":
+            raise DaemonUnreachable(NO_DAEMON)
+        target = autostart(home)
+        token = token or home.read_token()
+    headers = [
+        (b"x-gnomon-client", b"gnomon-cli"),
+        (b"x-gnomon-client-version", version("gnomon").encode()),
+    ]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    try:
+        async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
+            client = Client(ws)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(client._reader)
+                yield client
+                nursery.cancel_scope.cancel()
+    except (OSError, trio_websocket.HandshakeError) as exc:
+        raise DaemonUnreachable(
+            f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
+        ) from None

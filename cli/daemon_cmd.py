@@ -1,0 +1,193 @@
+"""``gnomon daemon start|stop|status|ping|install`` (CONTRACT §2)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gnomon.cli.client import NO_DAEMON, connect
+from gnomon.cli.output import home_of, home_option, print_json, reports_errors, run
+from gnomon.runtime import daemonctl
+from gnomon.runtime.config import load_config
+from gnomon.runtime.errors import DaemonUnreachable, NotFound
+from gnomon.runtime.home import Home
+
+START_TIMEOUT = 20.0
+
+
+@click.group("daemon")
+def daemon() -> None:
+    """Run and control the gnomon daemon."""
+
+
+def _running(home: Home) -> dict[str, Any] | None:
+    info = home.read_daemon_json()
+    if info is None or not daemonctl.pid_alive(int(info.get("pid", 0))):
+        return None
+    return info
+
+
+@daemon.command("start")
+@home_option
+@click.option("--detach", is_flag=True, help="run in the background; return once it answers")
+@click.option("--host", help="bind address (127.0.0.1)")
+@click.option("--port", type=click.IntRange(0, 65535), help="port (8765; 0 picks one)")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="certificate (PEM)")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="private key (PEM)")
+@click.option("--insecure-bind", is_flag=True, help="allow a non-loopback bind without TLS")
+@reports_errors
+def start(
+    home: str | None,
+    detach: bool,
+    host: str | None,
+    port: int | None,
+    tls_cert: str | None,
+    tls_key: str | None,
+    insecure_bind: bool,
+) -> None:
+    """Start the daemon (in the foreground unless --detach)."""
+    where = home_of(home).create()
+    flags = {"daemon.host": host, "daemon.port": port}
+    config = load_config(where.config_toml, os.environ, flags)
+    if detach:
+        extra = [
+            arg
+            for name, value in (
+                ("--host", host),
+                ("--port", port),
+                ("--tls-cert", tls_cert),
+                ("--tls-key", tls_key),
+            )
+            if value is not None
+            for arg in (name, str(value))
+        ]
+        extra += ["--insecure-bind"] if insecure_bind else []
+        _start_detached(where, extra)
+        return
+    from gnomon.runtime.daemon import DaemonOptions, run_daemon
+
+    detached = os.environ.get("GNOMON_DETACHED") == "1"  # stderr already is daemon.log
+    daemonctl.setup_logging(where.log, config["log.level"], foreground=not detached)
+    opts = DaemonOptions(
+        home=where,
+        config=config,
+        tls_cert=Path(tls_cert) if tls_cert else None,
+        tls_key=Path(tls_key) if tls_key else None,
+        insecure_bind=insecure_bind,
+    )
+
+    def ready(info: Any) -> None:
+        click.echo(
+            f"gnomon daemon running (pid={info.pid}, url={info.url}); Ctrl-C stops it", err=True
+        )
+
+    run(lambda: run_daemon(opts, ready=ready))
+
+
+def _start_detached(home: Home, extra: list[str]) -> None:
+    running = _running(home)
+    if running is not None:
+        raise DaemonUnreachable(
+            f"a gnomon daemon is already running for {home.root} "
+            f"(pid {running['pid']}, {running['url']})",
+            hint="gnomon daemon stop, or use another --home",
+        )
+    env = {**os.environ, "GNOMON_DETACHED": "1"}
+    pid = daemonctl.spawn_detached(daemonctl.daemon_argv(home.root, extra), home.log, env)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        info = home.read_daemon_json()
+        if info is not None and info.get("pid") == pid:
+            click.echo(f"gnomon daemon started (pid={pid}, url={info['url']}, log={home.log})")
+            return
+        if not daemonctl.pid_alive(pid):
+            break
+        time.sleep(0.05)
+    lines = home.log.read_text(errors="replace").splitlines() if home.log.exists() else []
+    reason = next(
+        (line.split("error: ", 1)[1] for line in reversed(lines[-20:]) if "error: " in line),
+        "it exited; see the log",
+    )
+    raise DaemonUnreachable(reason, hint=f"see {home.log}")
+
+
+@daemon.command("stop")
+@home_option
+@click.option("--force", is_flag=True, help="SIGKILL if it does not stop within 2 s")
+@reports_errors
+def stop(home: str | None, force: bool) -> None:
+    """Stop the daemon: SIGTERM, a bounded drain, then SIGKILL."""
+    where = home_of(home)
+    info = _running(where)
+    if info is None:
+        where.remove_daemon_json()
+        raise NotFound("no gnomon daemon is running for " + str(where.root))
+    config = load_config(where.config_toml, os.environ)
+    result = daemonctl.stop(int(info["pid"]), drain=config["daemon.drain_timeout"], force=force)
+    if result == "killed":
+        where.remove_daemon_json()
+    click.echo(f"gnomon daemon {result} (pid={info['pid']})")
+
+
+@daemon.command("status")
+@home_option
+@click.option("--json", "as_json", is_flag=True, help="machine output")
+@reports_errors
+def status(home: str | None, as_json: bool) -> None:
+    """Exit 0 and describe the daemon when it runs; exit 3 when it does not."""
+    where = home_of(home)
+    info = _running(where)
+    if info is None:
+        if as_json:
+            print_json({"running": False, "home": str(where.root)})
+        else:
+            click.echo(f"gnomon daemon: not running ({where.root})")
+        sys.exit(3)
+
+    async def stats() -> Any:
+        async with connect(where, start=False) as client:
+            return await client.call("system.stats")
+
+    data = run(stats)
+    if as_json:
+        print_json({"running": True, **info, "stats": data})
+        return
+    jobs = ", ".join(f"{n} {s}" for s, n in sorted(data["jobs"].items())) or "none"
+    click.echo(
+        f"gnomon daemon: running (pid={info['pid']})\n  url     {info['url']}\n"
+        f"  uptime  {data['uptime']:.0f}s\n  jobs    {jobs}\n"
+        f"  events  {data['events']}\n  clients {data['connections']}\n"
+        f"  log     {info.get('log', where.log)}"
+    )
+
+
+@daemon.command("ping")
+@home_option
+@click.option("--url", metavar="WS_URL", help="daemon address (else daemon.json)")
+@reports_errors
+def ping(home: str | None, url: str | None) -> None:
+    """Print pong when the daemon answers (exit 5 when it does not)."""
+
+    async def call() -> None:
+        async with connect(home_of(home), url, start=False) as client:
+            await client.call("system.health")
+
+    try:
+        run(call)
+    except DaemonUnreachable as exc:
+        raise DaemonUnreachable(
+            NO_DAEMON if "no gnomon daemon" in exc.message else exc.message
+        ) from None
+    click.echo("pong")
+
+
+@daemon.command("install")
+@home_option
+def install(home: str | None) -> None:
+    """Print a systemd user unit for this home."""
+    click.echo(daemonctl.systemd_unit(home_of(home).root), nl=False)

@@ -1,0 +1,380 @@
+"""The composition root: builds the daemon's supervisor tree and runs it.
+
+The only ``gnomon.runtime`` module that imports ``gnomon.actors`` (the dependency rule).
+
+::
+
+    root      one_for_all, intensity 0 — a gave-up child ends the process non-zero
+    ├── infra  rest_for_one, 3/60 s: store writer, retention
+    ├── core   the engine (actors/tree.py)
+    └── edge   one_for_one, 5/60 s: the gateway (HTTP + WebSocket on one port)
+
+Start: lock the home (a second daemon is refused naming the first), open the store, begin
+a boot, start the tree, recover (index, orphans, activations), announce
+``daemon.started``, write ``daemon.json``. Stop (SIGTERM/SIGINT): ``daemon.stopped``,
+then the tree stops in reverse order — the gateway closes, job actors drain (running
+actions get ``daemon.drain_timeout``, then their process groups are killed; waits stay
+persisted as waiting), the store writer commits what is queued — the boot is marked clean,
+``daemon.json`` removed, the lock released.
+"""
+
+from __future__ import annotations
+
+import errno
+import getpass
+import logging
+import os
+import secrets
+import ssl
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
+from gnomon.actors.evaluators import Evaluators
+from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmSettings
+from gnomon.actors.executors import Executors
+from gnomon.actors.persistence import StorePersistence
+from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.recovery import recover
+from gnomon.actors.service import Service
+from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
+from gnomon.runtime.clock import SystemClock
+from gnomon.runtime.config import Config
+from gnomon.runtime.daemonctl import port_holder
+from gnomon.runtime.errors import DaemonUnreachable
+from gnomon.runtime.events import EventBus
+from gnomon.runtime.faults import crash_point
+from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
+from gnomon.runtime.gateway.session import GatewayDeps
+from gnomon.runtime.home import Home
+from gnomon.runtime.httpclient import open_client
+from gnomon.runtime.metrics import Metrics
+from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.firing import next_fire
+from gnomon.runtime.protocol import Caller
+from gnomon.runtime.store import Changes
+from gnomon.runtime.store.lock import HomeLock
+from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.supervisor import ChildSpec, Restart, Strategy, Supervisor
+
+log = logging.getLogger("gnomon.daemon")
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class CannotStart(DaemonUnreachable):
+    """The daemon could not start (exit 5)."""
+
+
+@attrs.frozen(kw_only=True)
+class DaemonOptions:
+    """How to run: the home, the effective config and the network flags."""
+
+    home: Home
+    config: Config
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    insecure_bind: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class DaemonInfo:
+    """What ``daemon.json`` holds (and ``--detach`` prints)."""
+
+    pid: int
+    url: str
+    http: str
+    started_at: str
+    boot_id: str
+    log: str
+
+
+def check_bind(host: str, opts: DaemonOptions) -> ssl.SSLContext | None:
+    """Refuse a non-loopback bind without TLS or ``--insecure-bind``; the TLS context."""
+    context = None
+    if opts.tls_cert is not None or opts.tls_key is not None:
+        if opts.tls_cert is None or opts.tls_key is None:
+            raise CannotStart("--tls-cert and --tls-key go together")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(opts.tls_cert), str(opts.tls_key))
+    if host not in LOOPBACK and context is None and not opts.insecure_bind:
+        raise CannotStart(
+            f"refusing to bind {host} without TLS",
+            hint="pass --tls-cert/--tls-key, or --insecure-bind on a trusted network",
+        )
+    return context
+
+
+def exec_settings(home: Home, config: Config) -> ExecSettings:
+    """Executor settings from the config."""
+    secret_env = tuple(n.strip() for n in str(config["secrets.env"]).split(",") if n.strip())
+    llm = LlmSettings(
+        base_url=config["llm.base_url"] or None,
+        api_key=config["llm.api_key"] or None,
+        model=config["llm.model"],
+    )
+    return ExecSettings(
+        home=home.root,
+        llm=llm,
+        agents={"default": AgentProfile.from_command_line(config["agents.default.cmd"])},
+        secret_env=secret_env,
+        shell_allow_bypass=bool(config["shell.allow_bypass"]),
+    )
+
+
+def engine_config(config: Config) -> EngineConfig:
+    """Engine settings from the config."""
+    return EngineConfig(
+        admission=AdmissionConfig(
+            global_rps=config["limits.global_rps"],
+            global_burst=config["limits.global_burst"],
+            owner_rps=config["limits.owner_rps"],
+            owner_burst=config["limits.owner_burst"],
+            max_jobs=config["limits.max_jobs"],
+            agents_enabled=config["agents.enabled"],
+        ),
+        breaker=BreakerConfig(
+            threshold=config["breaker.threshold"],
+            window=config["breaker.window"],
+            cooldown=config["breaker.cooldown"],
+        ),
+        max_concurrency=config["limits.max_concurrency"],
+        job_shutdown=config["daemon.drain_timeout"],
+    )
+
+
+class Daemon:
+    """One daemon process's parts (see the module docstring)."""
+
+    def __init__(self, opts: DaemonOptions, http_client: Any) -> None:
+        self.opts = opts
+        home, config = opts.home, opts.config
+        self.metrics = Metrics()
+        self.store = SqliteStore(
+            str(home.db),
+            synchronous=config["store.synchronous"].upper(),
+            observe_commit=self.metrics.store_commit.observe,
+        )
+        self.bus = EventBus(self.store.events)
+        self.bus.add_listener(self.metrics.observe_event)
+        self.store.set_publisher(self.bus.publish)
+        allow_bypass = (
+            config["shell.allow_bypass"]
+            or os.environ.get("GNOMON_SHELL_ALLOW_BYPASS", "").lower() == "true"
+        )
+        self.policy = ShellPolicy.in_home(home.root, allow_bypass=allow_bypass)
+        settings = exec_settings(home, config)
+        self.clock = SystemClock()
+        self.tree = EngineTree(
+            EnginePorts(
+                persistence=StorePersistence(self.store),
+                executor=Executors(settings, http=http_client, policy=self.policy),
+                evaluator=Evaluators(settings, http=http_client, policy=self.policy),
+                clock=self.clock,
+                metrics=self.metrics,
+                next_slot=next_fire,
+                action_key=job_action_key,
+                condition_key=job_condition_key,
+                policy=self.policy.check_job,
+                crash_point=crash_point,
+            ),
+            engine_config(config),
+        )
+        self.service = Service(
+            self.tree, self.store, config, self.policy, published=lambda: self.bus.published
+        )
+        self.admin_token = home.admin_token()
+        self.owner = f"user:{getpass.getuser()}"
+        self.port = 0
+        self.door = FrontDoor(
+            FrontDoorDeps(
+                gateway=GatewayDeps(
+                    handlers=self.service.handlers(),
+                    authenticate=self.authenticate,
+                    bus=self.bus,
+                    server_version=version("gnomon"),
+                ),
+                registry=self.metrics.registry,
+                health=self.health,
+                origins=self.origins,
+                max_message_bytes=config["gateway.max_message_bytes"],
+                max_connections=config["gateway.max_connections"],
+                on_connections=self.metrics.gateway_connections.set,
+            )
+        )
+        self.service.connections = lambda: self.door.connections
+
+    def authenticate(
+        self, token: str, client: str | None, client_version: str | None
+    ) -> Caller | None:
+        if secrets.compare_digest(token.encode(), self.admin_token.encode()):
+            return Caller(
+                token_id="admin",
+                scope="admin",
+                owner=self.owner,
+                client=client,
+                client_version=client_version,
+            )
+        return None
+
+    def origins(self) -> frozenset[str]:
+        scheme = "https" if self.opts.tls_cert else "http"
+        hosts = {self.opts.config["daemon.host"], "127.0.0.1", "localhost", "[::1]"}
+        return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts)
+
+    async def health(self) -> dict[str, Any]:
+        report = await self.service.health(None, None)  # type: ignore[arg-type]
+        return {
+            "ok": report.ok,
+            "store_writable": report.store_writable,
+            "tree_healthy": report.tree_healthy,
+            "uptime": round(report.uptime, 3),
+            "jobs": {s.value: n for s, n in self.tree.directory.status_counts.items() if n},
+        }
+
+    async def gateway(self, ctx: Any) -> None:
+        """The edge actor: bind, then serve until stopped."""
+        host = self.opts.config["daemon.host"]
+        context = check_bind(host, self.opts)
+        port = self.opts.config["daemon.port"]
+        try:
+            listeners: list[Any] = list(await trio.open_tcp_listeners(port, host=host))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            holder = port_holder(port)
+            who = f"pid {holder}" if holder else "pid unknown"
+            raise CannotStart(
+                f"port {port} is in use by another process ({who}); pick --port or stop it"
+            ) from None
+        if context is not None:
+            listeners = [trio.SSLListener(lst, context, https_compatible=True) for lst in listeners]
+        inner = getattr(listeners[0], "transport_listener", listeners[0])
+        self.port = int(inner.socket.getsockname()[1])
+        ctx.ready()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(trio.serve_listeners, self.door.handle, listeners)
+            await ctx.wait_stop_requested()
+            nursery.cancel_scope.cancel()
+
+    async def retention(self, ctx: Any) -> None:
+        """Prune expired finished jobs every minute, in bounded batches."""
+        ctx.ready()
+        while True:
+            if await ctx.inbox.receive_until(trio.current_time() + 60) is not None:
+                continue
+            while ids := await self.store.prune_ids(self.clock.now(), 500):
+                for job_id in ids:
+                    self.tree.directory.forget(job_id)
+
+    def root(self) -> Supervisor:
+        infra = Supervisor(
+            "infra",
+            strategy=Strategy.REST_FOR_ONE,
+            intensity=3,
+            period=60,
+            children=[
+                self.store.writer_spec(),
+                ChildSpec(id="retention", kind="retention", start=self.retention),
+            ],
+        )
+        edge = Supervisor(
+            "edge",
+            intensity=5,
+            period=60,
+            children=[
+                ChildSpec(
+                    id="gateway",
+                    kind="gateway",
+                    start=self.gateway,
+                    restart=Restart.PERMANENT,
+                    shutdown=10,
+                )
+            ],
+        )
+        return Supervisor(
+            "root",
+            strategy=Strategy.ONE_FOR_ALL,
+            intensity=0,
+            period=60,
+            children=[infra.as_child(), self.tree.core.as_child(), edge.as_child()],
+        )
+
+    async def announce(self, kind: EventType, message: str, **payload: Any) -> None:
+        draft = EventDraft(type=kind, timestamp=self.clock.now(), message=message, payload=payload)
+        await self.store.commit(Changes(events=(draft,)))
+
+
+async def run_daemon(
+    opts: DaemonOptions, *, ready: Callable[[DaemonInfo], None] | None = None
+) -> None:
+    """Run a daemon until SIGTERM/SIGINT (see the module docstring).
+
+    Raises:
+        CannotStart: the home is locked by another daemon, the port is taken, or the
+            bind is refused.
+        SupervisorGaveUp: the tree could not keep itself alive (exit non-zero).
+    """
+    home = opts.home.create()
+    with HomeLock(home.root):
+        home.remove_daemon_json()  # the lock is ours: any file left behind is stale
+        async with open_client() as http_client:
+            await _serve(Daemon(opts, http_client), ready)
+
+
+async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> None:
+    home = daemon.opts.home
+    boot_id = uuid.uuid4().hex
+    info = await daemon.store.begin_boot(boot_id, daemon.clock.now())
+    root = daemon.root()
+    with trio.open_signal_receiver(2, 15) as signals:  # SIGINT, SIGTERM
+        async with trio.open_nursery() as nursery:
+            await nursery.start(root.run)
+            report = await recover(
+                daemon.tree.directory, StorePersistence(daemon.store), boot_id=boot_id
+            )
+            url = f"ws://{_host(daemon)}:{daemon.port}/ws"
+            await daemon.announce(
+                EventType.DAEMON_STARTED,
+                f"gnomon {version('gnomon')} started",
+                url=url,
+                pid=os.getpid(),
+                previous_clean=info.previous_clean,
+                jobs=report.jobs,
+                activated=report.activated,
+                orphans_killed=report.orphans_killed,
+            )
+            started = DaemonInfo(
+                pid=os.getpid(),
+                url=url,
+                http=url[:-3].replace("ws", "http", 1),
+                started_at=datetime.now(UTC).isoformat(),
+                boot_id=boot_id,
+                log=str(home.log),
+            )
+            home.write_daemon_json(attrs.asdict(started))
+            log.info("ready at %s (pid %d)", url, os.getpid())
+            if ready is not None:
+                ready(started)
+            async for signum in signals:
+                log.info("signal %d: stopping", signum)
+                break
+            await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
+            await root.stop()
+            nursery.cancel_scope.cancel()
+    await daemon.store.end_boot(boot_id, daemon.clock.now())
+    daemon.store.close()
+    home.remove_daemon_json()
+
+
+def _host(daemon: Daemon) -> str:
+    host = str(daemon.opts.config["daemon.host"])
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,264 @@
+"""The front door: one port for HTTP (``/``, ``/static/…``, ``/metrics``, ``/healthz``) and
+the WebSocket gateway (``/ws``).
+
+trio-websocket answers a plain GET with an empty 400 before any handler runs, so the
+request head is read here with h11; an ``Upgrade: websocket`` request is handed to
+``trio_websocket.wrap_server_stream`` over a stream that first replays the bytes already
+read (ARCHITECTURE §2.9, verified). Every connection handler catches everything: one
+failing connection never affects another, and ``serve_listeners`` (which does not catch
+handler errors) never sees one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
+from importlib.resources import files
+from typing import Any
+
+import attrs
+import h11
+import trio
+import trio_websocket
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from gnomon.runtime.gateway.session import GatewayDeps, Session
+from gnomon.runtime.protocol import Caller
+
+log = logging.getLogger("gnomon.gateway")
+HEAD_LIMIT = 64 * 1024
+HEAD_TIMEOUT = 10.0
+STATIC_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+}
+
+
+@attrs.frozen(kw_only=True)
+class FrontDoorDeps:
+    """Everything the front door serves."""
+
+    gateway: GatewayDeps
+    registry: CollectorRegistry
+    health: Callable[[], Awaitable[dict[str, Any]]]
+    origins: Callable[[], frozenset[str]]
+    max_message_bytes: int = 1 << 20
+    max_connections: int = 256
+    on_connections: Callable[[int], None] = lambda n: None
+
+
+class _Replay(trio.abc.Stream):
+    """A stream that yields ``buffered`` before reading on from ``inner``."""
+
+    def __init__(self, inner: trio.abc.Stream, buffered: bytes) -> None:
+        self._inner, self._buffered = inner, buffered
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._buffered:
+            data, self._buffered = self._buffered, b""
+            await trio.lowlevel.checkpoint()
+            return data
+        return bytes(await self._inner.receive_some(max_bytes))
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._inner.wait_send_all_might_not_block()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class FrontDoor:
+    """Serves one listener set; see the module docstring."""
+
+    def __init__(self, deps: FrontDoorDeps) -> None:
+        self.deps = deps
+        self.connections = 0
+
+    async def handle(self, stream: trio.abc.Stream) -> None:
+        """Serve one TCP connection; never raises (except cancellation)."""
+        try:
+            head = await self._read_head(stream)
+            if head is not None:
+                request, buffered = head
+                if _header(request, b"upgrade").lower() == "websocket":
+                    await self._websocket(stream, request, buffered)
+                else:
+                    await self._http(stream, request)
+        except Exception:
+            log.exception("connection failed")
+        finally:
+            with trio.move_on_after(1):
+                await stream.aclose()
+
+    async def _read_head(self, stream: trio.abc.Stream) -> tuple[h11.Request, bytes] | None:
+        conn = h11.Connection(h11.SERVER)
+        buffered = b""
+        with trio.move_on_after(HEAD_TIMEOUT):
+            while len(buffered) <= HEAD_LIMIT:
+                event = conn.next_event()
+                if isinstance(event, h11.Request):
+                    return event, buffered
+                if event is not h11.NEED_DATA:
+                    return None
+                data = bytes(await stream.receive_some(16384))
+                if not data:
+                    return None
+                buffered += data
+                conn.receive_data(data)
+        return None
+
+    # -- plain HTTP ---------------------------------------------------------------------
+
+    async def _http(self, stream: trio.abc.Stream, request: h11.Request) -> None:
+        path = request.target.decode("latin-1").split("?", 1)[0]
+        if request.method not in (b"GET", b"HEAD"):
+            await _respond(stream, 405, b"only GET here\n", "text/plain", [(b"allow", b"GET")])
+        elif path == "/metrics":
+            encoder, content_type = choose_encoder(_header(request, b"accept"))
+            await _respond(stream, 200, encoder(self.deps.registry), content_type)
+        elif path == "/healthz":
+            report = await self.deps.health()
+            body = json.dumps(report, indent=2).encode() + b"\n"
+            await _respond(stream, 200 if report.get("ok") else 503, body, "application/json")
+        elif path in ("/", "/index.html") or path.startswith("/static/"):
+            await self._static(stream, "index.html" if path in ("/", "/index.html") else path[8:])
+        else:
+            await _respond(stream, 404, b"not found\n", "text/plain")
+
+    async def _static(self, stream: trio.abc.Stream, name: str) -> None:
+        if "/" in name or name.startswith(".") or not name:
+            await _respond(stream, 404, b"not found\n", "text/plain")
+            return
+        resource = files(__package__).joinpath("static", name)
+        suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+        if not resource.is_file() or suffix not in STATIC_TYPES:
+            await _respond(stream, 404, b"not found\n", "text/plain")
+            return
+        extra = [(b"cache-control", b"no-cache"), (b"x-content-type-options", b"nosniff")]
+        await _respond(stream, 200, resource.read_bytes(), STATIC_TYPES[suffix], extra)
+
+    # -- WebSocket ----------------------------------------------------------------------
+
+    def _authenticate(self, request: h11.Request) -> tuple[Caller | None, bool]:
+        auth = _header(request, b"authorization")
+        if not auth:
+            return None, True
+        kind, _, token = auth.partition(" ")
+        if kind.lower() != "bearer" or not token:
+            return None, False
+        client = _header(request, b"x-gnomon-client") or None
+        version = _header(request, b"x-gnomon-client-version") or None
+        caller = self.deps.gateway.authenticate(token.strip(), client, version)
+        return caller, caller is not None
+
+    async def _websocket(
+        self, stream: trio.abc.Stream, request: h11.Request, buffered: bytes
+    ) -> None:
+        path = request.target.decode("latin-1").split("?", 1)[0]
+        origin = _header(request, b"origin")
+        if path != "/ws":
+            await _respond(stream, 404, b"the WebSocket endpoint is /ws\n", "text/plain")
+            return
+        if origin and origin not in self.deps.origins():
+            await _respond(stream, 403, b"foreign origin refused\n", "text/plain")
+            return
+        caller, ok = self._authenticate(request)
+        if not ok:
+            await _respond(stream, 401, b"unknown or revoked token\n", "text/plain")
+            return
+        if self.connections >= self.deps.max_connections:
+            await _respond(stream, 503, b"too many connections\n", "text/plain")
+            return
+        self.connections += 1
+        self.deps.on_connections(self.connections)
+        try:
+            await self._serve_ws(stream, buffered, caller)
+        finally:
+            self.connections -= 1
+            self.deps.on_connections(self.connections)
+
+    async def _serve_ws(
+        self, stream: trio.abc.Stream, buffered: bytes, caller: Caller | None
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            ws_request = await trio_websocket.wrap_server_stream(
+                nursery, _Replay(stream, buffered), max_message_size=self.deps.max_message_bytes
+            )
+            ws = await ws_request.accept()
+
+            async def frames() -> str | bytes | None:
+                try:
+                    message: str | bytes = await ws.get_message()
+                except trio_websocket.ConnectionClosed:
+                    return None
+                return message
+
+            async def send(text: str) -> None:
+                with contextlib.suppress(trio_websocket.ConnectionClosed):
+                    await ws.send_message(text)
+
+            await Session(self.deps.gateway, send, caller).run(frames)
+            with trio.move_on_after(1):
+                await ws.aclose()
+            nursery.cancel_scope.cancel()
+
+
+def _header(request: h11.Request, name: bytes) -> str:
+    for key, value in request.headers:
+        if key.lower() == name:
+            return bytes(value).decode("latin-1").strip()
+    return ""
+
+
+async def _respond(
+    stream: trio.abc.Stream,
+    status: int,
+    body: bytes,
+    content_type: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    """Send one complete HTTP/1.1 response and let the connection close."""
+    headers = [
+        (b"content-type", content_type.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+        *(extra or []),
+    ]
+    head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
+    head += b"".join(k + b": " + v + b"\r\n" for k, v in headers) + b"\r\n"
+    await stream.send_all(head + body)
+
+
+async def serve(
+    door: FrontDoor,
+    host: str,
+    port: int,
+    *,
+    ssl_context: Any = None,
+    task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Listen on ``host:port`` (0 picks a port) and serve until cancelled.
+
+    ``task_status.started`` receives the bound port.
+    """
+    listeners: list[trio.abc.Listener[Any]] = list(await trio.open_tcp_listeners(port, host=host))
+    if ssl_context is not None:
+        listeners = [trio.SSLListener(lst, ssl_context, https_compatible=True) for lst in listeners]
+    bound = _port_of(listeners[0])
+    task_status.started(bound)
+    await trio.serve_listeners(door.handle, listeners)
+
+
+def _port_of(listener: trio.abc.Listener[Any]) -> int:
+    inner: Any = getattr(listener, "transport_listener", listener)
+    return int(inner.socket.getsockname()[1])

@@ -1,0 +1,298 @@
+"""One WebSocket connection speaking JSON-RPC 2.0 (CONTRACT §7, ARCHITECTURE §3.6).
+
+Each request runs as its own task (requests on one connection are concurrent) under a
+cancel scope with a deadline; the notification ``$/cancelRequest {"id": …}`` cancels one
+(its response is error -32800). Batches run their calls concurrently and answer with one
+array. ``events.subscribe`` starts a subscription task that forwards ``events.notify``;
+a client too slow to drain the bounded outbound queue gets one ``events.lagged`` for that
+subscription and re-subscribes with ``since_seq``. Subscriptions end with the connection.
+Nothing a client sends can crash the session: every failure becomes a JSON-RPC error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.runtime.events import EventBus, EventFilter, Lagged
+from gnomon.runtime.gateway import rpc
+from gnomon.runtime.model import wire
+from gnomon.runtime.protocol import (
+    METHODS,
+    PROTOCOL_VERSION,
+    Caller,
+    Count,
+    Hello,
+    HelloParams,
+    Scope,
+    Subscribed,
+    SubscribeParams,
+    UnsubscribeParams,
+)
+
+log = logging.getLogger("gnomon.gateway")
+Handler = Callable[[Caller, Any], Awaitable[Any]]
+Authenticate = Callable[[str, str | None, str | None], Caller | None]
+SESSION_METHODS = ("system.hello", "events.subscribe", "events.unsubscribe", "rpc.discover")
+
+
+@attrs.frozen(kw_only=True)
+class GatewayDeps:
+    """What sessions need from the daemon."""
+
+    handlers: Mapping[str, Handler]
+    authenticate: Authenticate
+    bus: EventBus
+    server_version: str
+    outbound_queue: int = 512
+    request_timeout: float = 600.0
+
+
+class Session:
+    """See the module docstring. ``send`` writes one text frame."""
+
+    def __init__(
+        self,
+        deps: GatewayDeps,
+        send: Callable[[str], Awaitable[None]],
+        caller: Caller | None,
+    ) -> None:
+        self.deps = deps
+        self.id = secrets.token_hex(6)
+        self.caller = caller
+        self._send = send
+        self._out_send, self._out_recv = trio.open_memory_channel[dict[str, Any] | list[Any]](
+            deps.outbound_queue
+        )
+        self._inflight: dict[rpc.RequestId, trio.CancelScope] = {}
+        self._subs: dict[str, trio.CancelScope] = {}
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self, frames: Callable[[], Awaitable[str | bytes | None]]) -> None:
+        """Serve until ``frames`` returns ``None`` (the connection closed), then end every
+        request and subscription of the session."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._writer)
+            while True:
+                text = await frames()
+                if text is None:
+                    break
+                await self.frame(text)
+            nursery.cancel_scope.cancel()
+
+    async def _writer(self) -> None:
+        async for message in self._out_recv:
+            await self._send(json.dumps(message, separators=(",", ":")))
+
+    async def frame(self, text: str | bytes) -> None:
+        """Handle one incoming frame (never raises for bad input)."""
+        assert self._nursery is not None
+        if isinstance(text, bytes):
+            await self._out_send.send(
+                rpc.error(None, rpc.INVALID_REQUEST, "binary frames are not JSON-RPC; send text")
+            )
+            return
+        try:
+            entries, batch = rpc.parse(text)
+        except rpc.RpcFault as fault:
+            await self._out_send.send(rpc.error(None, fault.code, fault.message))
+            return
+        if batch:
+            self._nursery.start_soon(self._batch, entries)
+        else:
+            entry = entries[0]
+            if isinstance(entry, dict):
+                await self._out_send.send(entry)
+            else:
+                self._nursery.start_soon(self._single, entry)
+
+    async def _single(self, req: rpc.RpcRequest) -> None:
+        response = await self.call(req)
+        if response is not None:
+            await self._out_send.send(response)
+
+    async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]]) -> None:
+        responses: list[dict[str, Any] | None] = [
+            e if isinstance(e, dict) else None for e in entries
+        ]
+
+        async def one(index: int, req: rpc.RpcRequest) -> None:
+            responses[index] = await self.call(req)
+
+        async with trio.open_nursery() as nursery:
+            for index, entry in enumerate(entries):
+                if isinstance(entry, rpc.RpcRequest):
+                    nursery.start_soon(one, index, entry)
+        answered = [r for r in responses if r is not None]
+        if answered:
+            await self._out_send.send(answered)
+
+    async def call(self, req: rpc.RpcRequest) -> dict[str, Any] | None:
+        """Run one request; its response, or ``None`` for a notification."""
+        if req.method == "$/cancelRequest":
+            ident = req.params.get("id") if isinstance(req.params, dict) else None
+            scope = self._inflight.get(ident)
+            if scope is not None:
+                scope.cancel()
+            return None
+        try:
+            value = await self._guarded(req)
+        except rpc.RpcFault as fault:
+            return (
+                None
+                if req.is_notification
+                else rpc.error(req.id, fault.code, fault.message, fault.data)
+            )
+        return None if req.is_notification else rpc.result(req.id, value)
+
+    async def _guarded(self, req: rpc.RpcRequest) -> Any:
+        scope = trio.CancelScope(deadline=trio.current_time() + self.deps.request_timeout)
+        if not req.is_notification:
+            self._inflight[req.id] = scope
+        try:
+            with scope:
+                return await self._dispatch(req)
+        except rpc.RpcFault:
+            raise
+        except Exception as exc:
+            if not hasattr(exc, "rpc_code"):
+                log.exception("method %s failed", req.method)
+            raise rpc.fault_of(exc) from None
+        finally:
+            self._inflight.pop(req.id, None)
+        timed_out = trio.current_time() >= scope.deadline  # the scope caught a cancellation
+        raise rpc.RpcFault(
+            -32005 if timed_out else rpc.CANCELLED,
+            "request timed out" if timed_out else "request cancelled by the client",
+        )
+
+    async def _dispatch(self, req: rpc.RpcRequest) -> Any:
+        method = METHODS.get(req.method)
+        if method is None:
+            raise rpc.RpcFault(
+                rpc.METHOD_NOT_FOUND,
+                f"method not found: {req.method!r}",
+                {"hint": "rpc.discover lists the methods"},
+            )
+        if req.method == "system.hello":
+            return self._hello(wire.structure(req.params, HelloParams))
+        caller = self._require(method.scope)
+        params: Any = wire.structure(req.params or {}, method.params)
+        if req.method == "rpc.discover":
+            return discover()
+        if req.method == "events.subscribe":
+            return wire.unstructure(self._subscribe(params))
+        if req.method == "events.unsubscribe":
+            return wire.unstructure(self._unsubscribe(params))
+        handler = self.deps.handlers.get(req.method)
+        if handler is None:
+            raise rpc.RpcFault(rpc.METHOD_NOT_FOUND, f"method {req.method!r} is not available")
+        return wire.unstructure(await handler(caller, params))
+
+    def _require(self, scope: Scope) -> Caller:
+        if self.caller is None:
+            raise rpc.RpcFault(
+                -32003,
+                'unauthorized: send a bearer token or call system.hello with {"token": …} first',
+            )
+        if not self.caller.may(scope):
+            raise rpc.RpcFault(
+                -32003,
+                f"unauthorized: this token's scope is {self.caller.scope}, "
+                f"the method needs {scope}",
+            )
+        return self.caller
+
+    def _hello(self, params: HelloParams) -> Any:
+        if params.token is not None:
+            caller = self.deps.authenticate(params.token, params.client, params.client_version)
+            if caller is None:
+                raise rpc.RpcFault(-32003, "unauthorized: unknown or revoked token")
+            self.caller = caller
+        if self.caller is None:
+            raise rpc.RpcFault(-32003, "unauthorized: system.hello needs a token")
+        return wire.unstructure(
+            Hello(
+                server_version=self.deps.server_version,
+                protocol_version=PROTOCOL_VERSION,
+                session_id=self.id,
+                scope=self.caller.scope,
+                agent=self.caller.agent,
+            )
+        )
+
+    # -- subscriptions ------------------------------------------------------------------
+
+    def _subscribe(self, params: SubscribeParams) -> Subscribed:
+        assert self._nursery is not None
+        sub_id = f"sub-{secrets.token_hex(4)}"
+        scope = trio.CancelScope()
+        self._subs[sub_id] = scope
+        flt = EventFilter(types=params.types, job_id=params.job)
+        self._nursery.start_soon(self._forward, sub_id, flt, params.since_seq, scope)
+        return Subscribed(subscription=sub_id)
+
+    def _unsubscribe(self, params: UnsubscribeParams) -> Count:
+        scope = self._subs.pop(params.subscription, None)
+        if scope is not None:
+            scope.cancel()
+        return Count(count=0 if scope is None else 1)
+
+    async def _forward(
+        self, sub_id: str, flt: EventFilter, since: int | None, scope: trio.CancelScope
+    ) -> None:
+        last = since or 0
+        with scope:
+            async with self.deps.bus.subscribe(flt, since_seq=since) as events:
+                async for item in events:
+                    if isinstance(item, Lagged):
+                        last = item.resume_from
+                        break
+                    note = rpc.notification(
+                        "events.notify",
+                        {"subscription": sub_id, "seq": item.seq, "event": wire.unstructure(item)},
+                    )
+                    try:
+                        self._out_send.send_nowait(note)
+                    except trio.WouldBlock:
+                        break  # the client reads too slowly: it resumes from `last`
+                    last = item.seq
+                else:
+                    return
+            lagged = rpc.notification(
+                "events.lagged", {"subscription": sub_id, "resume_from": last}
+            )
+            await self._out_send.send(lagged)
+        self._subs.pop(sub_id, None)
+
+
+def discover() -> dict[str, Any]:
+    """``rpc.discover``: every method with its params and result JSON schemas."""
+    return {
+        "openrpc": "1.2.6",
+        "info": {"title": "gnomon", "version": str(PROTOCOL_VERSION)},
+        "methods": [
+            {
+                "name": m.name,
+                "summary": m.doc,
+                "x-scope": m.scope,
+                "params": wire.json_schema(m.params),
+                "result": wire.json_schema(m.result),
+            }
+            for m in METHODS.values()
+        ]
+        + [
+            {
+                "name": "$/cancelRequest",
+                "summary": "notification: cancel request {id}",
+                "x-scope": "read",
+            }
+        ],
+    }

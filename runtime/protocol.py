@@ -1,0 +1,396 @@
+"""The gateway protocol: JSON-RPC 2.0 methods, their params and results (CONTRACT §7).
+
+One table, :data:`METHODS`, names every method with its params and result types and a
+one-line description; the gateway structures params with the wire converter (unknown
+keys refused), ``rpc.discover`` and ``docs/protocol.md`` are generated from it, and the
+CLI and MCP server build the same types. The views follow CONTRACT §3.6's stable keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import attrs
+
+from gnomon.runtime.model.enums import JobStatus, Outcome
+from gnomon.runtime.model.events import Event
+from gnomon.runtime.model.job import CreatedBy, JobSpec
+
+PROTOCOL_VERSION = 1
+Scope = Literal["read", "write", "admin"]
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class JobView:
+    """A job as clients see it (``schedule``/``action``/``wait`` as DSL text)."""
+
+    id: str
+    name: str
+    status: JobStatus
+    owner: str
+    created_by: CreatedBy
+    tags: dict[str, str]
+    description: str
+    schedule: str
+    action: str
+    wait: str | None
+    depends_on: tuple[str, ...]
+    triggers: tuple[str, ...]
+    next_fire_at: datetime | None
+    last_outcome: Outcome | None
+    attempts: int
+    cycle: int
+    message: str
+    reason: str
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None = None
+    parent_id: str | None = None
+    expires_at: datetime | None = None
+    spec: JobSpec
+
+
+@attrs.frozen(kw_only=True)
+class RunView:
+    """One execution (CONTRACT §3.6 run keys)."""
+
+    run_id: str
+    job_id: str
+    cycle: int
+    attempt: int
+    fire_time: datetime
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: Outcome | None
+    exit_code: int | None
+    output: str
+    error: str = ""
+    fallback: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class TransitionView:
+    at: datetime
+    from_status: JobStatus
+    to_status: JobStatus
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class JobDetail:
+    """``job.get``: the job, its last runs, its transitions and its next fires."""
+
+    job: JobView
+    runs: tuple[RunView, ...]
+    transitions: tuple[TransitionView, ...]
+    next_fires: tuple[datetime, ...]
+
+
+@attrs.frozen(kw_only=True)
+class JobsResult:
+    """A bulk operation's jobs (``count`` is their number)."""
+
+    jobs: tuple[JobView, ...]
+    count: int
+
+
+# -- params --------------------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Empty:
+    """No params."""
+
+
+@attrs.frozen(kw_only=True)
+class HelloParams:
+    token: str | None = None
+    client: str | None = None
+    client_version: str | None = None
+    protocol_version: int = PROTOCOL_VERSION
+
+
+@attrs.frozen(kw_only=True)
+class Hello:
+    server_version: str
+    protocol_version: int
+    session_id: str
+    scope: Scope
+    agent: bool
+
+
+@attrs.frozen(kw_only=True)
+class Health:
+    ok: bool
+    store_writable: bool
+    tree_healthy: bool
+    last_fire_lag: float | None
+    uptime: float
+
+
+@attrs.frozen(kw_only=True)
+class Stats:
+    jobs: dict[str, int]
+    events: int
+    connections: int
+    uptime: float
+    breakers_open: int
+
+
+@attrs.frozen(kw_only=True)
+class CreateParams:
+    spec: JobSpec
+    replace: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PreviewParams:
+    spec: JobSpec
+    after: datetime | None = None
+    count: int = 5
+
+
+@attrs.frozen(kw_only=True)
+class Preview:
+    job: JobSpec
+    next_fires: tuple[datetime, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RefParams:
+    ref: str
+
+
+@attrs.frozen(kw_only=True)
+class ListParams:
+    statuses: tuple[JobStatus, ...] = ()
+    all: bool = False
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    name: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class LogsParams:
+    ref: str
+    cycle: int | None = None
+    limit: int = 100
+
+
+@attrs.frozen(kw_only=True)
+class SelectParams:
+    """Jobs by reference, by tag (``k`` or ``k=v``, all must match) or by status."""
+
+    refs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    statuses: tuple[JobStatus, ...] = ()
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class ClearParams:
+    statuses: tuple[JobStatus, ...] = ()
+    older_than: float | None = None
+    name: str | None = None
+    yes: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class TreeNode:
+    id: str
+    name: str
+    status: JobStatus
+    parent: str | None
+    children: tuple[str, ...]
+    kind: Literal["root", "depends_on", "trigger"]
+
+
+@attrs.frozen(kw_only=True)
+class Tree:
+    nodes: tuple[TreeNode, ...]
+
+
+@attrs.frozen(kw_only=True)
+class SubscribeParams:
+    types: tuple[str, ...] = ()
+    job: str | None = None
+    since_seq: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Subscribed:
+    subscription: str
+
+
+@attrs.frozen(kw_only=True)
+class UnsubscribeParams:
+    subscription: str
+
+
+@attrs.frozen(kw_only=True)
+class EventsParams:
+    since_seq: int = 0
+    limit: int = 1000
+    job: str | None = None
+    types: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class EventsResult:
+    events: tuple[Event, ...]
+    last_seq: int
+
+
+@attrs.frozen(kw_only=True)
+class BreakerInfo:
+    key: str
+    status: str
+    recent_failures: int
+    reopens_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class BreakerParams:
+    key: str
+
+
+@attrs.frozen(kw_only=True)
+class PolicyRule:
+    kind: Literal["allow", "deny", "builtin"]
+    pattern: str
+
+
+@attrs.frozen(kw_only=True)
+class PolicySetParams:
+    action: Literal["allow", "deny", "remove"]
+    pattern: str
+
+
+@attrs.frozen(kw_only=True)
+class PolicyCheckParams:
+    command: str
+    i_know: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class PolicyVerdict:
+    command: str
+    decision: Literal["allow", "ask", "deny"]
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class ConfigRow:
+    key: str
+    value: str
+    source: str
+    doc: str
+
+
+@attrs.frozen(kw_only=True)
+class InboxParams:
+    unread_only: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class InboxEntry:
+    id: int
+    job_id: str | None
+    created_at: datetime
+    read: bool
+    item: dict[str, Any]
+
+
+@attrs.frozen(kw_only=True)
+class AckParams:
+    ids: tuple[int, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Count:
+    count: int
+
+
+# -- the method table ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class Method:
+    """One JSON-RPC method: its params and result types, the scope it needs, its doc."""
+
+    name: str
+    params: type
+    result: Any
+    scope: Scope
+    doc: str
+
+
+def _m(name: str, params: type, result: Any, scope: Scope, doc: str) -> Method:
+    return Method(name, params, result, scope, doc)
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        _m("system.hello", HelloParams, Hello, "read", "authenticate (browsers) and identify"),
+        _m("system.health", Empty, Health, "read", "store, supervisor tree and fire lag"),
+        _m("system.stats", Empty, Stats, "read", "counts of jobs, events, connections"),
+        _m("rpc.discover", Empty, dict[str, Any], "read", "every method with its JSON schemas"),
+        _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),
+        _m("job.preview", PreviewParams, Preview, "read", "validate a spec, list its next fires"),
+        _m("job.get", RefParams, JobDetail, "read", "a job, its runs, transitions, next fires"),
+        _m("job.list", ListParams, tuple[JobView, ...], "read", "jobs by next fire"),
+        _m("job.tree", Empty, Tree, "read", "the DAG and trigger lineage"),
+        _m("job.logs", LogsParams, tuple[RunView, ...], "read", "run outputs, newest last"),
+        _m("job.cancel", SelectParams, JobsResult, "write", "cancel jobs, killing their runs"),
+        _m("job.pause", SelectParams, JobsResult, "write", "pause jobs (any live status)"),
+        _m("job.resume", SelectParams, JobsResult, "write", "resume paused jobs"),
+        _m("job.run", RefParams, JobView, "write", "fire now, outside the schedule"),
+        _m("job.clear", ClearParams, JobsResult, "write", "delete finished records (yes: really)"),
+        _m(
+            "events.subscribe",
+            SubscribeParams,
+            Subscribed,
+            "read",
+            "stream events.notify (history from since_seq first)",
+        ),
+        _m("events.unsubscribe", UnsubscribeParams, Count, "read", "end a subscription"),
+        _m("events.list", EventsParams, EventsResult, "read", "committed events, oldest first"),
+        _m("breaker.list", Empty, tuple[BreakerInfo, ...], "read", "breakers with state"),
+        _m("breaker.reset", BreakerParams, BreakerInfo, "admin", "close a breaker"),
+        _m("policy.list", Empty, tuple[PolicyRule, ...], "read", "shell policy rules"),
+        _m("policy.set", PolicySetParams, tuple[PolicyRule, ...], "admin", "add or remove a rule"),
+        _m("policy.check", PolicyCheckParams, PolicyVerdict, "read", "classify a command"),
+        _m("config.get", Empty, tuple[ConfigRow, ...], "read", "effective config and sources"),
+        _m(
+            "inbox.list",
+            InboxParams,
+            tuple[InboxEntry, ...],
+            "read",
+            "results addressed to the caller, unread first",
+        ),
+        _m("inbox.ack", AckParams, Count, "read", "mark inbox entries read"),
+    )
+}
+SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
+
+
+@attrs.frozen(kw_only=True)
+class Caller:
+    """Who is calling: resolved from the token by the gateway, passed to every method."""
+
+    token_id: str
+    scope: Scope
+    owner: str
+    agent: bool = False
+    client: str | None = None
+    client_version: str | None = None
+
+    def may(self, needed: Scope) -> bool:
+        return SCOPE_RANK[self.scope] >= SCOPE_RANK[needed]
