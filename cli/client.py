@@ -72,6 +72,20 @@ def _error(err: dict[str, Any]) -> GnomonError:
     return classes.get(code, GnomonError)(message, hint=hint)
 
 
+def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one real error of a nursery's group (the caller's code failed, the reader was
+    cancelled); the group itself when there are several."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        elif not isinstance(exc, trio.Cancelled):
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else group
+
+
 class Client:
     """One WebSocket connection; use :func:`connect`."""
 
@@ -101,7 +115,7 @@ class Client:
         elif item.get("method") in ("events.notify", "events.lagged"):
             chan = self._subs.get(item["params"]["subscription"])
             if chan is not None:
-                chan.send_nowait(item)  # unbounded: the daemon bounds what it sends us
+                chan.send_nowait(item["params"])  # unbounded: the daemon bounds what it sends us
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call ``method``; its result.
@@ -206,11 +220,28 @@ async def connect(
     try:
         async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
             client = Client(ws)
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(client._reader)
-                yield client
-                nursery.cancel_scope.cancel()
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(client._reader)
+                    yield client
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise _single(group) from None
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
         ) from None
+
+
+def request(home: Home, url: str | None, method: str, params: dict[str, Any] | None = None) -> Any:
+    """One call from synchronous CLI code: connect (autostarting), call, close; the result.
+
+    Raises:
+        GnomonError: the daemon's error as its class (exit code per CONTRACT §3.7).
+    """
+
+    async def one() -> Any:
+        async with connect(home, url) as client:
+            return await client.call(method, params)
+
+    return trio.run(one)

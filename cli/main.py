@@ -7,9 +7,13 @@ from importlib.metadata import version
 
 import click
 
+from gnomon.cli.admin_cmd import breakers, inbox, policy
 from gnomon.cli.config_cmd import config
 from gnomon.cli.daemon_cmd import daemon
+from gnomon.cli.events_cmd import audit, events
+from gnomon.cli.jobs_cmd import jobs
 from gnomon.cli.schedule_cmd import schedule
+from gnomon.cli.wait_cmd import wait
 
 
 def gnomon_version() -> str:
@@ -24,8 +28,15 @@ def cli() -> None:
 
 
 cli.add_command(schedule)
+cli.add_command(wait)
 cli.add_command(daemon)
 cli.add_command(config)
+cli.add_command(jobs)
+cli.add_command(events)
+cli.add_command(audit)
+cli.add_command(breakers)
+cli.add_command(policy)
+cli.add_command(inbox)
 
 
 def main() -> None:

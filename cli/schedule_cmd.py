@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from gnomon.cli.client import request
 from gnomon.cli.jobspec import spec_from_options
-from gnomon.cli.output import reports_errors
-from gnomon.runtime.errors import GnomonError
+from gnomon.cli.output import client_options, home_of, print_json, reports_errors
+from gnomon.cli.views import local_time
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
@@ -158,10 +159,12 @@ def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> 
 @click.option("--dry-run", is_flag=True, help="validate and preview; needs no daemon")
 @click.option("--from", "from_", help="--dry-run: preview fires after this time (now)")
 @click.option("--count", default=5, type=click.IntRange(1, 1000), help="--dry-run: fires (5)")
-@click.option("--json", "as_json", is_flag=True, help="machine output")
+@client_options
 @reports_errors
 def schedule(
     name: str,
+    home: str | None,
+    url: str | None,
     replace: bool,
     dry_run: bool,
     from_: str | None,
@@ -178,6 +181,18 @@ def schedule(
         after = parse_time(from_, now=now, tz=zone) if from_ else now
         print_dry_run(spec, after, count, as_json)
         return
-    raise GnomonError(
-        "creating jobs needs the daemon's client, which is not built yet; use --dry-run",
+    job = request(
+        home_of(home), url, "job.create", {"spec": wire.unstructure(spec), "replace": replace}
     )
+    if as_json:
+        print_json(job)
+        return
+    click.echo(created_line(job, replaced=replace))
+
+
+def created_line(job: dict[str, Any], *, replaced: bool = False) -> str:
+    """``✔ job <id> created (<name>) — next fire <local time> (in 5h12m)``."""
+    verb = "saved" if replaced else "created"
+    fire = job.get("next_fire_at")
+    when = f"next fire {local_time(fire)}" if fire else f"status {job['status']}"
+    return f"✔ job {job['id']} {verb} ({job['name']}) — {when}"

@@ -1,0 +1,386 @@
+"""``gnomon jobs …`` (CONTRACT §3.3): list, show, tree, history, logs, cancel, pause,
+resume, run, clear. ``REF`` is an id, a unique id prefix (4+ characters) or a live job's
+name; the daemon resolves it (exit 3 when nothing matches)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import trio
+
+from gnomon.cli.client import connect, request
+from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
+from gnomon.cli.views import (
+    ID_WIDTH,
+    STATUS_STYLE,
+    event_line,
+    job_rows,
+    jobs_table,
+    kv_table,
+    local_time,
+    runs_table,
+)
+from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.durations import parse_duration
+from gnomon.runtime.model.enums import JobStatus
+
+STATUSES = [s.value for s in JobStatus]
+STATUS = click.Choice(STATUSES, case_sensitive=False)
+
+
+@click.group("jobs", invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """List and manage jobs (no subcommand = list)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_jobs)
+
+
+def _list_options(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--all", "all_", is_flag=True, help="include finished jobs"),
+            click.option("--status", "statuses", multiple=True, type=STATUS, help="repeatable"),
+            click.option("--tag", "tags", multiple=True, metavar="K[=V]", help="repeatable"),
+            click.option("--owner", metavar="KIND[:ID]", help="e.g. user, agent:claude"),
+            click.option("--name", metavar="SUBSTR", help="names containing SUBSTR"),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> None:
+    params = {
+        "all": query["all_"],
+        "statuses": list(query["statuses"]),
+        "tags": list(query["tags"]),
+        "owner": query["owner"],
+        "name": query["name"],
+    }
+    found = request(home_of(home), url, "job.list", params)
+    if as_json:
+        print_json(found)
+    elif not found:
+        what = "jobs" if params["all"] else "live jobs"
+        click.echo(f"no {what} match" if any(query.values()) else f"no {what}")
+    else:
+        out.print(jobs_table(found))
+
+
+@jobs.command("list")
+@_list_options
+@client_options
+@reports_errors
+def list_jobs(
+    home: str | None = None, url: str | None = None, as_json: bool = False, **q: Any
+) -> None:
+    """Live jobs by next fire (--all adds finished ones)."""
+    q = {"all_": False, "statuses": (), "tags": (), "owner": None, "name": None, **q}
+    _list(home, url, as_json, **q)
+
+
+@jobs.command("history")
+@_list_options
+@client_options
+@reports_errors
+def history(home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
+    """Every job, finished ones included (= list --all)."""
+    _list(home, url, as_json, **{**q, "all_": True})
+
+
+@jobs.command("show")
+@click.argument("ref")
+@client_options
+@reports_errors
+def show(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
+    """A job's fields, schedule, next fires, last 10 runs and transitions."""
+    detail = request(home_of(home), url, "job.get", {"ref": ref})
+    if as_json:
+        print_json(
+            {
+                **detail["job"],
+                "runs": detail["runs"],
+                "transitions": detail["transitions"],
+                "next_fires": detail["next_fires"],
+            }
+        )
+        return
+    out.print(kv_table(job_rows(detail["job"])))
+    if detail["next_fires"]:
+        out.print("\n[bold]next fires[/bold]")
+        for fire in detail["next_fires"]:
+            out.print(f"  {local_time(fire)}")
+    if detail["runs"]:
+        out.print("\n[bold]runs[/bold] (newest first)")
+        out.print(runs_table(detail["runs"]))
+    if detail["transitions"]:
+        out.print("\n[bold]transitions[/bold]")
+        for t in detail["transitions"][-10:]:
+            out.print(
+                f"  {local_time(t['at'], rel=False)}  {t['from_status']} → "
+                f"[{STATUS_STYLE.get(t['to_status'], '')}]{t['to_status']}[/]  {t['reason']}",
+                markup=True,
+            )
+
+
+@jobs.command("tree")
+@client_options
+@reports_errors
+def tree(home: str | None, url: str | None, as_json: bool) -> None:
+    """The DAG (depends-on) and trigger lineage, roots first."""
+    found = request(home_of(home), url, "job.tree", {})
+    if as_json:
+        print_json(found)
+        return
+    nodes = {n["id"]: n for n in found["nodes"]}
+    if not nodes:
+        click.echo("no jobs")
+        return
+    for node in found["nodes"]:
+        if node["parent"] is None or node["parent"] not in nodes:
+            _print_tree(node, nodes, "", True, root=True)
+
+
+def _print_tree(
+    node: dict[str, Any], nodes: dict[str, Any], prefix: str, last: bool, *, root: bool = False
+) -> None:
+    link = "" if root else ("└─ " if last else "├─ ")
+    via = "" if root else (" (triggered)" if node["kind"] == "trigger" else " (after)")
+    style = STATUS_STYLE.get(node["status"], "")
+    out.print(
+        f"{prefix}{link}{node['name']} [dim]{node['id'][:ID_WIDTH]}[/dim] "
+        f"[{style}]{node['status']}[/]{via}",
+        markup=True,
+        highlight=False,
+    )
+    children = [nodes[c] for c in node["children"] if c in nodes]
+    for i, child in enumerate(children):
+        deeper = prefix + ("" if root else ("   " if last else "│  "))
+        _print_tree(child, nodes, deeper, i == len(children) - 1)
+
+
+@jobs.command("logs")
+@click.argument("ref")
+@click.option("--follow", "-f", is_flag=True, help="keep printing new runs and events")
+@click.option("--cycle", type=click.IntRange(0), help="only this cycle")
+@client_options
+@reports_errors
+def logs(
+    ref: str, follow: bool, cycle: int | None, home: str | None, url: str | None, as_json: bool
+) -> None:
+    """Run outputs, grouped by cycle and attempt (oldest first)."""
+    trio.run(_logs, home, url, ref, cycle, follow, as_json)
+
+
+async def _logs(
+    home: str | None, url: str | None, ref: str, cycle: int | None, follow: bool, as_json: bool
+) -> None:
+    async with connect(home_of(home), url) as client:
+        job = (await client.call("job.get", {"ref": ref}))["job"]
+        runs = await client.call("job.logs", {"ref": job["id"], "cycle": cycle})
+        for run in runs:
+            _print_run(run, as_json)
+        if not follow:
+            if not runs and not as_json:
+                click.echo(f"{job['name']}: no runs yet")
+            return
+        seen = {(r["run_id"], r.get("finished_at")) for r in runs}
+        since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
+        async with client.subscribe(job=job["id"], since_seq=since) as notes:
+            async for note in notes:
+                event = note.get("event")
+                if event is None:
+                    continue
+                if not as_json:
+                    out.print(event_line(event))
+                if event["type"] in _RUN_END:
+                    for run in await client.call("job.logs", {"ref": job["id"], "cycle": cycle}):
+                        key = (run["run_id"], run.get("finished_at"))
+                        if key not in seen and run.get("finished_at"):
+                            seen.add(key)
+                            _print_run(run, as_json)
+
+
+_RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", "job.cancelled"}
+
+
+def _print_run(run: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print_json(run)
+        return
+    outcome = run.get("outcome") or "running"
+    code = "" if run.get("exit_code") is None else f" exit {run['exit_code']}"
+    out.print(
+        f"[bold]── cycle {run['cycle']} attempt {run['attempt']}[/bold] "
+        f"[dim]{local_time(run['started_at'], rel=False)}[/dim] {outcome}{code}",
+        markup=True,
+        highlight=False,
+    )
+    text = run.get("output") or ""
+    if text:
+        out.print(text.rstrip("\n"), markup=False, highlight=False)
+    if run.get("error"):
+        out.print(f"[red]{run['error']}[/red]", markup=True, highlight=False)
+
+
+def _select_options(fn: Any) -> Any:
+    for option in reversed(
+        [
+            click.argument("refs", nargs=-1),
+            click.option("--tag", "tags", multiple=True, metavar="K[=V]", help="by tag"),
+            click.option("--status", "statuses", multiple=True, type=STATUS, help="by status"),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _bulk(
+    method: str, verb: str, params: dict[str, Any], home: str | None, url: str | None, as_json: bool
+) -> None:
+    if not (params["refs"] or params["tags"] or params["statuses"]):
+        raise InvalidInput(
+            f"which jobs should I {verb.rstrip('d').rstrip('e')}?",
+            accepted=["REF…", "--tag k=v", "--status S"],
+        )
+    result = request(home_of(home), url, method, params)
+    if as_json:
+        print_json(result)
+        return
+    for job in result["jobs"]:
+        click.echo(f"✔ {job['name']} ({job['id'][:ID_WIDTH]}) {verb}")
+    if params["tags"] or params["statuses"] or len(params["refs"]) > 1:
+        click.echo(f"{result['count']} job(s) {verb}")
+
+
+def _select(
+    refs: tuple[str, ...], tags: tuple[str, ...], statuses: tuple[str, ...], reason: str = ""
+) -> dict[str, Any]:
+    return {"refs": list(refs), "tags": list(tags), "statuses": list(statuses), "reason": reason}
+
+
+@jobs.command("cancel")
+@_select_options
+@click.option("--reason", default="", help="recorded with the cancellation")
+@client_options
+@reports_errors
+def cancel(
+    refs: tuple[str, ...],
+    tags: tuple[str, ...],
+    statuses: tuple[str, ...],
+    reason: str,
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Cancel jobs, killing running actions' process groups."""
+    _bulk("job.cancel", "cancelled", _select(refs, tags, statuses, reason), home, url, as_json)
+
+
+@jobs.command("pause")
+@_select_options
+@client_options
+@reports_errors
+def pause(
+    refs: tuple[str, ...],
+    tags: tuple[str, ...],
+    statuses: tuple[str, ...],
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Pause jobs (works in every non-terminal state)."""
+    _bulk("job.pause", "paused", _select(refs, tags, statuses), home, url, as_json)
+
+
+@jobs.command("resume")
+@_select_options
+@client_options
+@reports_errors
+def resume(
+    refs: tuple[str, ...],
+    tags: tuple[str, ...],
+    statuses: tuple[str, ...],
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Resume paused jobs."""
+    _bulk("job.resume", "resumed", _select(refs, tags, statuses), home, url, as_json)
+
+
+@jobs.command("run")
+@click.argument("ref")
+@client_options
+@reports_errors
+def run_now(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
+    """Fire a job now (its schedule is not disturbed)."""
+    job = request(home_of(home), url, "job.run", {"ref": ref})
+    if as_json:
+        print_json(job)
+    else:
+        click.echo(f"✔ {job['name']} ({job['id'][:ID_WIDTH]}) fired — status {job['status']}")
+
+
+@jobs.command("clear")
+@click.option("--failed", is_flag=True)
+@click.option("--completed", is_flag=True)
+@click.option("--cancelled", is_flag=True)
+@click.option("--timed-out", is_flag=True)
+@click.option("--status", "statuses", multiple=True, type=STATUS, help="repeatable")
+@click.option("--older-than", metavar="DUR", help="finished longer ago than DUR")
+@click.option("--name", metavar="SUBSTR")
+@click.option("--yes", is_flag=True, help="really delete (else: list what would go)")
+@client_options
+@reports_errors
+def clear(
+    failed: bool,
+    completed: bool,
+    cancelled: bool,
+    timed_out: bool,
+    statuses: tuple[str, ...],
+    older_than: str | None,
+    name: str | None,
+    yes: bool,
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+) -> None:
+    """Delete finished job records; without --yes only lists what would go."""
+    chosen = list(statuses)
+    for flag, status in (
+        (failed, "failed"),
+        (completed, "completed"),
+        (cancelled, "cancelled"),
+        (timed_out, "timed_out"),
+    ):
+        if flag:
+            chosen.append(status)
+    params = {
+        "statuses": chosen,
+        "older_than": None if older_than is None else _duration(older_than, "--older-than"),
+        "name": name,
+        "yes": yes,
+    }
+    result = request(home_of(home), url, "job.clear", params)
+    if as_json:
+        print_json(result)
+        return
+    if not result["jobs"]:
+        click.echo("nothing to clear")
+        return
+    out.print(jobs_table(result["jobs"]))
+    if yes:
+        click.echo(f"✔ {result['count']} job(s) cleared")
+    else:
+        click.echo(f"{result['count']} job(s) would be cleared; add --yes to delete them")
+
+
+def _duration(text: str, flag: str) -> float:
+    try:
+        return parse_duration(text)
+    except InvalidInput as exc:
+        exc.message = f"{flag}: {exc.message}"
+        raise

@@ -1,0 +1,147 @@
+"""``gnomon wait --until COND [--then ACTION]`` (CONTRACT §3.2).
+
+Creates a job that fires when ready and, unless ``--async``, blocks following that job's
+events (a subscription that replays from the job's first event, so nothing between create
+and subscribe is missed; never by polling the daemon), with a live progress line on a
+terminal. Exit 0 when the condition held and the action succeeded, 1 otherwise. Ctrl-C
+stops following only: the job keeps running and its id is printed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+import trio
+
+from gnomon.cli.client import Client, connect
+from gnomon.cli.jobspec import spec_from_options
+from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
+from gnomon.runtime.model import wire
+
+TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"})
+
+
+def wait_options(until: str, then: str | None, **flags: Any) -> dict[str, Any]:
+    """``gnomon wait`` flags → the option mapping of :func:`spec_from_options`."""
+    options: dict[str, Any] = {
+        "name": flags.get("name") or f"wait-{secrets.token_hex(3)}",
+        "when": "when-ready",
+        "until": until,
+        "do": then or "noop",
+    }
+    renamed = {"every": "poll", "timeout": "wait_timeout", "tags": "tag"}
+    for key in ("every", "timeout", "max_polls", "on_timeout", "fallback", "tags", "i_know"):
+        value = flags.get(key)
+        if value not in (None, (), False):
+            options[renamed.get(key, key)] = value
+    return options
+
+
+@click.command("wait")
+@click.option("--until", required=True, metavar="COND", help="condition DSL, e.g. 'tcp:db:5432'")
+@click.option("--then", metavar="ACTION", help="action once it holds (default: nothing)")
+@click.option("--every", metavar="DUR", help="poll interval (5s)")
+@click.option("--timeout", metavar="DUR", help="wait deadline (30m)")
+@click.option("--max-polls", metavar="N", help="give up after N checks (0 = unlimited)")
+@click.option("--on-timeout", metavar="fail|fire_anyway|fallback", help="at the deadline (fail)")
+@click.option("--fallback", metavar="ACTION", help="action for --on-timeout fallback")
+@click.option("--name", help="job name (default: wait-XXXXXX)")
+@click.option("--tag", "tags", multiple=True, metavar="K[=V]", help="repeatable")
+@click.option("--i-know", is_flag=True, help="confirm a shell command the policy asks about")
+@click.option("--async", "detach", is_flag=True, help="print the job id and return at once")
+@client_options
+@reports_errors
+def wait(
+    until: str,
+    then: str | None,
+    detach: bool,
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+    **flags: Any,
+) -> None:
+    """Wait until COND holds (then run ACTION); blocks unless --async."""
+    spec = spec_from_options(wait_options(until, then, **flags), now=datetime.now(UTC))
+    job_id: list[str] = []
+    try:
+        final = trio.run(_run, home, url, wire.unstructure(spec), detach, as_json, job_id)
+    except KeyboardInterrupt:
+        if job_id:
+            click.echo(
+                f"stopped following; job {job_id[0]} keeps running "
+                f"(gnomon jobs show {job_id[0]}, gnomon jobs cancel {job_id[0]})",
+                err=True,
+            )
+        sys.exit(130)
+    if final is not None and final["status"] != "completed":
+        sys.exit(1)
+
+
+async def _run(
+    home: str | None,
+    url: str | None,
+    spec: dict[str, Any],
+    detach: bool,
+    as_json: bool,
+    job_id: list[str],
+) -> dict[str, Any] | None:
+    async with connect(home_of(home), url) as client:
+        job = await client.call("job.create", {"spec": spec})
+        job_id.append(job["id"])
+        if detach:
+            if as_json:
+                print_json(job)
+            else:
+                click.echo(job["id"])
+            return None
+        final = await follow(client, job, quiet=as_json)
+    if as_json:
+        print_json(final)
+    else:
+        click.echo(summary(final))
+    return final
+
+
+async def follow(client: Client, job: dict[str, Any], *, quiet: bool) -> dict[str, Any]:
+    """Follow ``job``'s events until it ends; the final job view."""
+    started = time.monotonic()
+    checks = 0
+    last = ""
+    live = out.is_terminal and not quiet
+    status = out.status(f"waiting for {job['wait']}") if live else None
+    if status is not None:
+        status.start()
+    try:
+        async with client.subscribe(job=job["id"], since_seq=0) as notes:
+            async for note in notes:
+                event = note.get("event")
+                if event is None:  # lagged: the terminal event is still in the store
+                    break
+                if event["type"] == "job.wait_tick":
+                    checks += 1
+                    last = event.get("message") or ""
+                if status is not None:
+                    took = int(time.monotonic() - started)
+                    status.update(f"waiting for {job['wait']} — {checks} check(s), {took}s {last}")
+                if event.get("status") in TERMINAL and event["type"] != "job.created":
+                    break
+    finally:
+        if status is not None:
+            status.stop()
+    detail: dict[str, Any] = (await client.call("job.get", {"ref": job["id"]}))["job"]
+    while detail["status"] not in TERMINAL:  # only after a lag marker: wait for the end
+        await trio.sleep(0.2)
+        detail = (await client.call("job.get", {"ref": job["id"]}))["job"]
+    return detail
+
+
+def summary(job: dict[str, Any]) -> str:
+    """The one line printed when a blocking wait ends."""
+    if job["status"] == "completed":
+        return f"✔ {job['name']}: {job['wait']} held; {job['message'] or 'done'}"
+    return f"✘ {job['name']} ended {job['status']}: {job['message']}"
