@@ -2,8 +2,11 @@
 itself with SIGKILL when it reaches that point (ARCHITECTURE §4.5).
 
 Points: ``after_claim_commit`` and ``mid_group_commit`` (the store),
-``after_process_spawn`` and ``before_finish_commit`` (the engine). The variable is read
-once, at import; unset, a crash point costs one comparison.
+``after_process_spawn`` and ``before_finish_commit`` (the engine). ``<name>@<n>`` dies
+the ``n``-th time the point is reached instead of the first — a daemon passes
+``mid_group_commit`` at its very first commit (``daemon.started``), so only a count lets
+it die there in the middle of a storm. The variable is read once, at import; unset, a
+crash point costs one comparison.
 """
 
 from __future__ import annotations
@@ -12,10 +15,27 @@ import os
 import signal
 
 POINTS = ("after_claim_commit", "mid_group_commit", "after_process_spawn", "before_finish_commit")
-_ARMED = os.environ.get("GNOMON_CRASH_AT", "")
+
+
+def parse(spec: str) -> tuple[str, int]:
+    """``name`` or ``name@n`` → ``(name, n)`` (``n`` ≥ 1; a bad count arms nothing)."""
+    name, _, count = spec.partition("@")
+    if not count:
+        return name, 1
+    try:
+        n = int(count)
+    except ValueError:
+        return "", 0
+    return (name, n) if n >= 1 else ("", 0)
+
+
+_ARMED, _LEFT = parse(os.environ.get("GNOMON_CRASH_AT", ""))
 
 
 def crash_point(name: str) -> None:
-    """Die here, now, if ``GNOMON_CRASH_AT`` names this point."""
+    """Die here, now, if ``GNOMON_CRASH_AT`` names this point (at its ``n``-th pass)."""
+    global _LEFT
     if name == _ARMED:
-        os.kill(os.getpid(), signal.SIGKILL)
+        _LEFT -= 1
+        if _LEFT <= 0:
+            os.kill(os.getpid(), signal.SIGKILL)
