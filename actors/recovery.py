@@ -7,8 +7,9 @@ Run once, before the directory's timer starts firing:
 2. **Orphans**: runs of earlier daemon boots still recorded as running had their process
    groups abandoned when the daemon died. Each group is killed if it still exists *and*
    is still ours (start time and machine boot id compared, so a reused pid is never
-   touched). The job's own recovery then records ``run.orphaned`` and lets its retry policy
-   decide.
+   touched), then the run's record is closed as ``failed`` (no run of a dead boot stays
+   "running" for ever, nor is found again at every later boot). The job's own recovery
+   then records ``run.orphaned`` and lets its retry policy decide.
 3. **Activate** the jobs that cannot wait for their timer: those with a fire in flight
    (waiting or running: their wait resumes with its remaining budget, their orphan is
    retried) and blocked ones (their dependencies may have ended while news was lost).
@@ -20,14 +21,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 import attrs
 
+from gnomon.actors.core.job_runs import ORPHAN_ERROR
 from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.job_ports import Save
 from gnomon.runtime import procs
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.state import RunRecord
 
 log = logging.getLogger("gnomon.recovery")
@@ -45,6 +49,10 @@ class BootPort(Protocol):
 
     async def open_runs(self, other_than_boot: str) -> Sequence[RunRecord]:
         """Runs started under another daemon boot and never finished."""
+        ...
+
+    async def save(self, save: Save) -> None:
+        """Write run records (the orphans, closed)."""
         ...
 
 
@@ -81,13 +89,30 @@ async def kill_orphans(runs: Iterable[RunRecord], grace: float = 5.0) -> dict[st
     return counts
 
 
+async def close_orphans(port: BootPort, runs: Sequence[RunRecord], now: datetime) -> None:
+    """Record the end of each orphaned run (``failed``, after its group was killed)."""
+    closed = tuple(
+        attrs.evolve(run, finished_at=now, outcome=Outcome.FAILED, error=ORPHAN_ERROR)
+        for run in runs
+    )
+    if closed:
+        await port.save(Save(runs=closed))
+
+
 async def recover(
-    directory: JobDirectory, port: BootPort, *, boot_id: str, grace: float = 5.0
+    directory: JobDirectory,
+    port: BootPort,
+    *,
+    boot_id: str,
+    grace: float = 5.0,
+    now: datetime | None = None,
 ) -> RecoveryReport:
-    """Index, kill orphans, activate (see the module docstring)."""
+    """Index, kill and close orphans, activate (see the module docstring)."""
     entries = list(await port.job_index())
     directory.load(entries)
-    counts = await kill_orphans(await port.open_runs(boot_id), grace)
+    orphans = await port.open_runs(boot_id)
+    counts = await kill_orphans(orphans, grace)
+    await close_orphans(port, orphans, now or datetime.now(UTC))
     activated = 0
     for entry in entries:
         if entry.status in ACTIVATE_AT_BOOT:
