@@ -358,9 +358,14 @@ def prune(conn: sqlite3.Connection, now: datetime, batch: int) -> list[str]:
     ]
     if ids:
         conn.execute("BEGIN IMMEDIATE")
-        for job_id in ids:
-            _delete_job(conn, job_id)
-        conn.execute("COMMIT")
+        try:
+            for job_id in ids:
+                _delete_job(conn, job_id)
+            conn.execute("COMMIT")
+        except BaseException:  # never leave the shared connection inside a transaction
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
     return ids
 
 

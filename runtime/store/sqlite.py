@@ -75,6 +75,7 @@ class SqliteStore:
         self._limiter = trio.CapacityLimiter(1)
         self._conn = sql.connect(path, synchronous=synchronous)
         self._chain = sql.load_chain(self._conn)
+        self._committed_seq = self._chain.seq  # _chain runs ahead inside a transaction
         self._publish = publish or (lambda events: None)
         self._observe = observe_commit or (lambda seconds: None)
         self._crash_point = crash_point
@@ -136,6 +137,7 @@ class SqliteStore:
                 self._conn, units, self._chain, self.boot_id, self._crash_point
             )
         )
+        self._committed_seq = self._chain.seq
         self.transactions += 1
         self._observe(time.perf_counter() - started)
         for msg, result in zip(batch, results, strict=True):
@@ -183,7 +185,8 @@ class SqliteStore:
         return await self._run(lambda: sql.events(self._conn, query))
 
     async def last_seq(self) -> int:
-        return self._chain.seq
+        """The ``seq`` of the last *committed* event (never one of a batch in flight)."""
+        return self._committed_seq
 
     async def count(self, table: str) -> int:
         """Rows in ``table`` (tests and stats)."""

@@ -219,3 +219,49 @@ def test_real_thread_executor(tmp_path: Path) -> None:
             nursery.cancel_scope.cancel()
 
     trio.run(main)
+
+
+async def test_a_failed_prune_leaves_the_store_writable(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A prune that fails half-way rolls back; the next commit still works."""
+    path = tmp_path / "g.db"
+    store = await running_store(nursery, path)
+    jobs = tuple(state(f"d{i}", status=JobStatus.COMPLETED, finished_at=T0) for i in range(3))
+    await store.commit(Changes(jobs=jobs))
+    conn = sqlite3.connect(path)  # a failing disk, as SQLite would report it mid-delete
+    conn.execute(
+        "CREATE TRIGGER no_delete BEFORE DELETE ON jobs WHEN old.id = 'd2'"
+        " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.prune(later(86400))
+    events = await store.commit(Changes(jobs=(state("live"),), events=(draft("live"),)))
+    assert [e.seq for e in events] == [1]
+    assert await store.count("jobs") == 4  # the failed batch deleted nothing
+
+
+def test_last_seq_never_reports_a_batch_in_flight(tmp_path: Path) -> None:
+    """While a group commit is inside its transaction, last_seq still names the last
+    committed event (a subscriber starting there must not skip what commits next)."""
+    seen: list[int] = []
+    holder: list[SqliteStore] = []
+
+    def inside_transaction(point: str) -> None:
+        if point == "mid_group_commit":
+            seen.append(trio.from_thread.run(holder[0].last_seq))
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            store = await running_store(
+                nursery, tmp_path / "t.db", inline=False, crash_point=inside_transaction
+            )
+            holder.append(store)
+            await store.commit(Changes(events=(draft("j"), draft("j"))))
+            assert await store.last_seq() == 2
+            nursery.cancel_scope.cancel()
+
+    trio.run(main)
+    assert seen == [0]
