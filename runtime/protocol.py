@@ -124,6 +124,32 @@ class Hello:
 
 
 @attrs.frozen(kw_only=True)
+class LoginUrlParams:
+    """``system.login_url``: the browser session's scope and how long the ticket lives."""
+
+    scope: Scope = "write"
+    ttl: float = 60.0
+
+
+@attrs.frozen(kw_only=True)
+class LoginTicket:
+    """A one-time dashboard login ticket; ``path`` is the page address carrying it."""
+
+    ticket: str
+    path: str
+    expires_at: datetime
+
+
+@attrs.frozen(kw_only=True)
+class SessionGrant:
+    """A signed session token standing for the caller (browsers reconnect with it)."""
+
+    session: str
+    scope: Scope
+    expires_at: datetime
+
+
+@attrs.frozen(kw_only=True)
 class Health:
     ok: bool
     store_writable: bool
@@ -340,6 +366,14 @@ METHODS: dict[str, Method] = {
     for m in (
         _m("system.hello", HelloParams, Hello, "read", "authenticate (browsers) and identify"),
         _m("system.health", Empty, Health, "read", "store, supervisor tree and fire lag"),
+        _m(
+            "system.login_url",
+            LoginUrlParams,
+            LoginTicket,
+            "admin",
+            "a one-time dashboard login ticket (gnomon dashboard)",
+        ),
+        _m("system.session", Empty, SessionGrant, "read", "a session token for this caller"),
         _m("system.stats", Empty, Stats, "read", "counts of jobs, events, connections"),
         _m("rpc.discover", Empty, dict[str, Any], "read", "every method with its JSON schemas"),
         _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),

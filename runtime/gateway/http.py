@@ -26,6 +26,7 @@ import trio_websocket
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps, Session
 from gnomon.runtime.protocol import Caller
 
@@ -39,6 +40,11 @@ STATIC_TYPES = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
 }
+#: The page may talk to the daemon only (the dashboard works offline), never be framed.
+CSP = (
+    b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    b"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -52,6 +58,7 @@ class FrontDoorDeps:
     max_message_bytes: int = 1 << 20
     max_connections: int = 256
     on_connections: Callable[[int], None] = lambda n: None
+    login: LoginStore | None = None  # dashboard tickets and session tokens (login.py)
 
 
 class _Replay(trio.abc.Stream):
@@ -81,6 +88,13 @@ class FrontDoor:
     """Serves one listener set; see the module docstring."""
 
     def __init__(self, deps: FrontDoorDeps) -> None:
+        if deps.login is not None:
+            gateway = attrs.evolve(
+                deps.gateway,
+                handlers={**deps.gateway.handlers, **deps.login.handlers()},
+                authenticate=deps.login.wrap(deps.gateway.authenticate),
+            )
+            deps = attrs.evolve(deps, gateway=gateway)
         self.deps = deps
         self.connections = 0
 
@@ -145,6 +159,7 @@ class FrontDoor:
             await _respond(stream, 404, b"not found\n", "text/plain")
             return
         extra = [(b"cache-control", b"no-cache"), (b"x-content-type-options", b"nosniff")]
+        extra += [(b"content-security-policy", CSP), (b"referrer-policy", b"no-referrer")]
         await _respond(stream, 200, resource.read_bytes(), STATIC_TYPES[suffix], extra)
 
     # -- WebSocket ----------------------------------------------------------------------
