@@ -52,12 +52,15 @@ def parse(text: str | bytes) -> tuple[list[RpcRequest | dict[str, Any]], bool]:
     whether it was a batch.
 
     Raises:
-        RpcFault: not JSON, an empty batch, or a batch too large.
+        RpcFault: not JSON (or nested beyond the decoder), an empty batch, or a batch too
+            large.
     """
     try:
         data = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RpcFault(PARSE_ERROR, f"parse error: {exc}") from None
+    except RecursionError:
+        raise RpcFault(PARSE_ERROR, "parse error: JSON nested too deeply") from None
     if isinstance(data, list):
         if not data:
             raise RpcFault(INVALID_REQUEST, "invalid request: empty batch")

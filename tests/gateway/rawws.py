@@ -1,0 +1,111 @@
+"""A raw JSON-RPC connection to a real daemon over trio_websocket, and checks that a
+message is a well-formed JSON-RPC 2.0 response or notification."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import trio
+import trio_websocket
+from support.daemon_proc import RealDaemon
+
+TIMEOUT = 10.0
+_KEYS = {"jsonrpc", "id", "result", "error"}
+
+
+def well_formed(msg: Any) -> dict[str, Any]:
+    """Assert ``msg`` is one JSON-RPC 2.0 response object; return it."""
+    assert isinstance(msg, dict), msg
+    assert msg.get("jsonrpc") == "2.0", msg
+    assert "id" in msg, msg
+    assert set(msg) <= _KEYS, msg
+    assert ("result" in msg) != ("error" in msg), msg
+    ident = msg["id"]
+    assert ident is None or (isinstance(ident, str | int) and not isinstance(ident, bool)), msg
+    if "error" in msg:
+        err = msg["error"]
+        assert isinstance(err, dict), msg
+        assert set(err) <= {"code", "message", "data"}, msg
+        assert type(err["code"]) is int, msg
+        assert isinstance(err["message"], str), msg
+        assert err["message"], msg
+    return msg
+
+
+def error_of(msg: Any, code: int) -> dict[str, Any]:
+    """Assert ``msg`` is a well-formed error response with ``code``; its ``error``."""
+    err: dict[str, Any] = well_formed(msg).get("error") or {}
+    assert err.get("code") == code, msg
+    return err
+
+
+def headers(token: str | None, origin: str | None = None) -> list[tuple[bytes, bytes]]:
+    """Upgrade headers: a bearer token and an Origin, each optional."""
+    out = [(b"x-gnomon-client", b"gateway-tests")]
+    if token is not None:
+        out.append((b"authorization", f"Bearer {token}".encode()))
+    if origin is not None:
+        out.append((b"origin", origin.encode()))
+    return out
+
+
+class Raw:
+    """One connection: frames out, JSON in; notifications are kept in ``notes``."""
+
+    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+        self.ws = ws
+        self.notes: list[dict[str, Any]] = []
+        self._ids = itertools.count(1)
+
+    async def send(self, frame: str | bytes | Any) -> None:
+        """Send text or bytes as they are; anything else as JSON text."""
+        if not isinstance(frame, str | bytes):
+            frame = json.dumps(frame)
+        await self.ws.send_message(frame)
+
+    async def recv(self) -> Any:
+        """The next message, decoded (it must be JSON)."""
+        with trio.fail_after(TIMEOUT):
+            return json.loads(await self.ws.get_message())
+
+    async def answer(self, ident: Any) -> dict[str, Any]:
+        """Read until the response with ``ident``; notifications go to ``notes``."""
+        while True:
+            msg = await self.recv()
+            if isinstance(msg, dict) and "method" in msg and "id" not in msg:
+                self.notes.append(msg)
+            elif isinstance(msg, dict) and msg.get("id") == ident:
+                return well_formed(msg)
+            else:
+                raise AssertionError(f"unexpected message while waiting for {ident}: {msg}")
+
+    async def call(self, method: str, params: Any = None) -> dict[str, Any]:
+        """Send a request; its whole (well-formed) response."""
+        ident = next(self._ids)
+        frame: dict[str, Any] = {"jsonrpc": "2.0", "id": ident, "method": method}
+        if params is not None:
+            frame["params"] = params
+        await self.send(frame)
+        return await self.answer(ident)
+
+    async def result(self, method: str, params: Any = None) -> Any:
+        """Call and require success; the result."""
+        msg = await self.call(method, params)
+        assert "result" in msg, msg
+        return msg["result"]
+
+
+@asynccontextmanager
+async def connect(
+    daemon: RealDaemon, *, token: str | None = "", origin: str | None = None
+) -> AsyncIterator[Raw]:
+    """A raw connection; ``token=""`` means the daemon's admin token, ``None`` none."""
+    bearer = daemon.token if token == "" else token
+    async with trio_websocket.open_websocket_url(
+        daemon.url, extra_headers=headers(bearer, origin), max_message_size=1 << 24
+    ) as ws:
+        yield Raw(ws)
