@@ -10,6 +10,7 @@ import click
 from gnomon.cli.admin_cmd import breakers, inbox, policy
 from gnomon.cli.config_cmd import config
 from gnomon.cli.daemon_cmd import daemon
+from gnomon.cli.dashboard_cmd import dashboard
 from gnomon.cli.events_cmd import audit, events
 from gnomon.cli.jobs_cmd import jobs
 from gnomon.cli.schedule_cmd import schedule
@@ -30,6 +31,7 @@ def cli() -> None:
 cli.add_command(schedule)
 cli.add_command(wait)
 cli.add_command(daemon)
+cli.add_command(dashboard)
 cli.add_command(config)
 cli.add_command(jobs)
 cli.add_command(events)
