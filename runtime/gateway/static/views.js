@@ -1,0 +1,186 @@
+// Rendering of each panel from plain data (no state here).
+
+import { duration, h, localTime, pill, relative } from "./dom.js";
+
+const LIVE = ["running", "waiting", "pending", "blocked", "paused"];
+
+function tags(job) {
+  return Object.entries(job.tags || {}).map(([k, v]) =>
+    h("span", { class: "tag" }, v ? `${k}=${v}` : k),
+  );
+}
+
+/** Does `job` pass the status filter and the search text? */
+export function matches(job, status, search) {
+  if (status === "live" && !LIVE.includes(job.status)) return false;
+  if (status && status !== "live" && status !== "all" && job.status !== status) return false;
+  if (!search) return true;
+  const haystack = [job.id, job.name, job.action, job.schedule, job.description]
+    .concat(Object.entries(job.tags || {}).map(([k, v]) => `${k}=${v}`))
+    .join(" ")
+    .toLowerCase();
+  return haystack.includes(search.toLowerCase());
+}
+
+/** The job table body rows. */
+export function jobRows(jobs, onPick) {
+  if (!jobs.length) return [h("tr", {}, h("td", { colspan: 7, class: "empty" }, "no jobs"))];
+  return jobs.map((job) =>
+    h(
+      "tr",
+      {
+        "data-job-id": job.id,
+        "data-name": job.name,
+        "data-status": job.status,
+        class: "job-row",
+        onclick: () => onPick(job.id),
+      },
+      h("td", {}, pill(job.status)),
+      h("td", { class: "name" }, job.name, h("div", { class: "muted mono" }, job.id.slice(0, 12))),
+      h("td", { class: "mono" }, job.schedule),
+      h(
+        "td",
+        {},
+        localTime(job.next_fire_at),
+        h("div", { class: "muted" }, relative(job.next_fire_at)),
+      ),
+      h("td", {}, pill(job.last_outcome)),
+      h("td", {}, tags(job)),
+      h("td", { class: "reason" }, job.reason || job.message),
+    ),
+  );
+}
+
+function field(label, value) {
+  return [h("dt", {}, label), h("dd", {}, value === "" || value == null ? "—" : value)];
+}
+
+function runItem(run) {
+  return h(
+    "details",
+    { class: "run", "data-run-id": run.run_id },
+    h(
+      "summary",
+      {},
+      pill(run.outcome || "running"),
+      ` cycle ${run.cycle} · attempt ${run.attempt} · fired for ${localTime(run.fire_time)}`,
+      run.exit_code != null ? ` · exit ${run.exit_code}` : "",
+      run.finished_at
+        ? ` · took ${duration((new Date(run.finished_at) - new Date(run.started_at)) / 1000)}`
+        : "",
+    ),
+    run.error ? h("div", { class: "error" }, run.error) : null,
+    h("pre", { class: "output" }, run.output || "(no output)"),
+  );
+}
+
+/** The job page: fields, why it is (not) running, next fires, runs, transitions, actions. */
+export function jobDetail(detail, canWrite, act) {
+  const job = detail.job;
+  const terminal = ["completed", "failed", "cancelled", "timed_out", "skipped"];
+  const button = (label, op, show) =>
+    show && canWrite
+      ? h("button", { class: `act act-${op}`, "data-op": op, onclick: () => act(op, job) }, label)
+      : null;
+  const live = !terminal.includes(job.status);
+  return h(
+    "div",
+    { class: "detail", "data-job-id": job.id },
+    h("h2", {}, job.name, " ", pill(job.status)),
+    h("p", { class: "why" }, h("strong", {}, "Why: "), job.reason || job.message || "—"),
+    h(
+      "div",
+      { class: "actions" },
+      button("Run now", "run", live),
+      button("Pause", "pause", live && job.status !== "paused"),
+      button("Resume", "resume", job.status === "paused"),
+      button("Cancel", "cancel", live),
+      canWrite ? null : h("span", { class: "muted" }, "read-only session"),
+    ),
+    h(
+      "dl",
+      {},
+      field("id", job.id),
+      field("schedule", job.schedule),
+      field("action", job.action),
+      field("wait", job.wait),
+      field("depends on", (job.depends_on || []).join(", ")),
+      field("triggers", (job.triggers || []).join(", ")),
+      field("owner", job.owner),
+      field("tags", tags(job)),
+      field("attempts / cycle", `${job.attempts} / ${job.cycle}`),
+      field("message", job.message),
+      field("created", localTime(job.created_at)),
+    ),
+    h("h3", {}, "Next fires"),
+    detail.next_fires.length
+      ? h("ul", {}, detail.next_fires.map((t) => h("li", {}, `${localTime(t)} (${relative(t)})`)))
+      : h("p", { class: "muted" }, "none"),
+    h("h3", {}, `Runs (${detail.runs.length})`),
+    detail.runs.length ? detail.runs.map(runItem) : h("p", { class: "muted" }, "no runs yet"),
+    h("h3", {}, "Transitions"),
+    h(
+      "ol",
+      { class: "transitions" },
+      detail.transitions.map((t) =>
+        h("li", {}, `${localTime(t.at)} ${t.from_status} → ${t.to_status}`, t.reason ? ` — ${t.reason}` : ""),
+      ),
+    ),
+  );
+}
+
+/** The DAG and trigger lineage as an indented tree. */
+export function tree(nodes, onPick) {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const item = (node, depth) =>
+    h(
+      "li",
+      { "data-job-id": node.id },
+      h(
+        "a",
+        { href: "#", onclick: (e) => (e.preventDefault(), onPick(node.id)) },
+        node.kind === "trigger" ? "⚡ " : node.kind === "depends_on" ? "↳ " : "",
+        node.name,
+      ),
+      " ",
+      pill(node.status),
+      node.children.length && depth < 32
+        ? h(
+            "ul",
+            {},
+            node.children.filter((c) => byId.has(c)).map((c) => item(byId.get(c), depth + 1)),
+          )
+        : null,
+    );
+  const roots = nodes.filter((n) => !n.parent || !byId.has(n.parent));
+  if (!roots.length) return h("p", { class: "muted" }, "no jobs");
+  return h("ul", { class: "tree" }, roots.map((n) => item(n, 0)));
+}
+
+/** One line of the live event stream. */
+export function eventLine(event) {
+  return h(
+    "li",
+    { "data-seq": event.seq, class: `ev ev-${event.type.replace(".", "-")}` },
+    h("span", { class: "mono muted" }, `#${event.seq} ${localTime(event.timestamp)} `),
+    h("span", { class: "ev-type" }, event.type),
+    event.name ? ` ${event.name}` : "",
+    event.outcome ? [" ", pill(event.outcome)] : "",
+    event.message ? h("span", { class: "muted" }, ` — ${event.message}`) : "",
+  );
+}
+
+/** Breaker rows. */
+export function breakerRows(breakers) {
+  if (!breakers.length) return [h("tr", {}, h("td", { colspan: 4, class: "empty" }, "all closed"))];
+  return breakers.map((b) =>
+    h(
+      "tr",
+      { "data-key": b.key, "data-status": b.status },
+      h("td", { class: "mono" }, b.key),
+      h("td", {}, pill(b.status)),
+      h("td", {}, String(b.recent_failures)),
+      h("td", {}, localTime(b.reopens_at)),
+    ),
+  );
+}
