@@ -141,7 +141,7 @@ class Session:
             scope = self._inflight.get(ident)
             if scope is not None:
                 scope.cancel()
-            return None
+            return None if req.is_notification else rpc.result(req.id, None)
         try:
             value = await self._guarded(req)
         except rpc.RpcFault as fault:

@@ -171,3 +171,9 @@ async def test_cancel_request(daemon: RealDaemon) -> None:
         cancelled = next(m for m in answers if "error" in m)
         assert "cancelled" in cancelled["error"]["message"]
         assert await before_probe(conn) == []
+
+
+async def test_cancel_request_with_an_id_is_answered(daemon: RealDaemon) -> None:
+    """$/cancelRequest sent as a request (with an id) gets a null result, not silence."""
+    async with connect(daemon) as conn:
+        assert (await conn.call("$/cancelRequest", {"id": "nothing-in-flight"}))["result"] is None
