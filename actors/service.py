@@ -186,9 +186,17 @@ class Service:
             ok=writable and healthy,
             store_writable=writable,
             tree_healthy=healthy,
-            last_fire_lag=None,
+            last_fire_lag=await self._last_fire_lag(),
             uptime=time.monotonic() - self.started,
         )
+
+    async def _last_fire_lag(self) -> float | None:
+        """``payload.lag`` of the newest ``job.fired`` among the last 1000 events."""
+        last = await self.store.last_seq()
+        query = EventQuery(since_seq=max(0, last - 1000), limit=1000, types=("job.fired",))
+        fired = await self.store.events(query)
+        lag = fired[-1].payload.get("lag") if fired else None
+        return None if lag is None else float(lag)
 
     async def stats(self, caller: Caller, _: Any) -> Stats:
         counts = {s.value: n for s, n in self.tree.directory.status_counts.items() if n}

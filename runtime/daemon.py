@@ -54,6 +54,7 @@ from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
+from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
 from gnomon.runtime.home import Home
 from gnomon.runtime.httpclient import open_client
@@ -208,6 +209,7 @@ class Daemon:
                 max_message_bytes=config["gateway.max_message_bytes"],
                 max_connections=config["gateway.max_connections"],
                 on_connections=self.metrics.gateway_connections.set,
+                login=LoginStore.keyed(self.admin_token),
             )
         )
         self.service.connections = lambda: self.door.connections
@@ -236,6 +238,7 @@ class Daemon:
             "ok": report.ok,
             "store_writable": report.store_writable,
             "tree_healthy": report.tree_healthy,
+            "last_fire_lag": report.last_fire_lag,
             "uptime": round(report.uptime, 3),
             "jobs": {s.value: n for s, n in self.tree.directory.status_counts.items() if n},
         }
