@@ -13,6 +13,8 @@ import trio
 import trio_websocket
 from support.daemon_proc import RealDaemon
 
+from gnomon.runtime.errors import sole_error
+
 TIMEOUT = 10.0
 _KEYS = {"jsonrpc", "id", "result", "error"}
 
@@ -103,9 +105,29 @@ class Raw:
 async def connect(
     daemon: RealDaemon, *, token: str | None = "", origin: str | None = None
 ) -> AsyncIterator[Raw]:
-    """A raw connection; ``token=""`` means the daemon's admin token, ``None`` none."""
+    """A raw connection; ``token=""`` means the daemon's admin token, ``None`` none.
+
+    The test owns the TCP stream and always closes it (trio_websocket's own client leaks
+    its socket when the upgrade is refused or the server closes mid-send); errors come out
+    unwrapped from trio's exception groups.
+    """
     bearer = daemon.token if token == "" else token
-    async with trio_websocket.open_websocket_url(
-        daemon.url, extra_headers=headers(bearer, origin), max_message_size=1 << 24
-    ) as ws:
-        yield Raw(ws)
+    stream = await trio.open_tcp_stream("127.0.0.1", daemon.port)
+    try:
+        async with trio.open_nursery() as nursery:
+            ws = await trio_websocket.wrap_client_stream(
+                nursery,
+                stream,
+                "127.0.0.1",
+                "/ws",
+                extra_headers=headers(bearer, origin),
+                max_message_size=1 << 24,
+            )
+            yield Raw(ws)
+            with trio.move_on_after(1):
+                await ws.aclose()
+            nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise sole_error(group) from None
+    finally:
+        await stream.aclose()

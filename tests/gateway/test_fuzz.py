@@ -16,7 +16,7 @@ import pytest
 import trio
 import trio_websocket
 from gateway.conftest import MAX_MESSAGE_BYTES
-from gateway.rawws import Raw, connect, error_of, headers, well_formed
+from gateway.rawws import Raw, connect, error_of, well_formed
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.daemon_proc import RealDaemon
@@ -154,28 +154,16 @@ def test_any_frame_gets_a_well_formed_answer(daemon: RealDaemon, frame: str | by
     trio.run(exchange, daemon, frame)
 
 
-async def send_then_read(ws: trio_websocket.WebSocketConnection, frame: str | bytes) -> None:
-    await ws.send_message(frame)
-    await ws.get_message()
+async def send_and_read(daemon: RealDaemon, frame: str | bytes) -> None:
+    async with connect(daemon) as conn:
+        await conn.send(frame)
+        await conn.recv()
 
 
 async def close_reason(daemon: RealDaemon, frame: str | bytes) -> trio_websocket.CloseReason:
-    """Send ``frame`` on a fresh connection and return why the server closed it.
-
-    The test owns the TCP stream: trio_websocket's own client leaks its socket when the
-    server closes while it is still sending.
-    """
-    stream = await trio.open_tcp_stream("127.0.0.1", daemon.port)
-    try:
-        async with trio.open_nursery() as nursery:
-            ws = await trio_websocket.wrap_client_stream(
-                nursery, stream, "127.0.0.1", "/ws", extra_headers=headers(daemon.token)
-            )
-            with pytest.raises(trio_websocket.ConnectionClosed) as closed:
-                await send_then_read(ws, frame)
-            nursery.cancel_scope.cancel()
-    finally:
-        await stream.aclose()
+    """Send ``frame`` on a fresh connection and return why the server closed it."""
+    with pytest.raises(trio_websocket.ConnectionClosed) as closed:
+        await send_and_read(daemon, frame)
     return closed.value.reason
 
 
