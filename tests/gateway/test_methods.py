@@ -77,6 +77,9 @@ async def other_methods(call: Checked, token: str) -> None:
     """system.*, rpc.discover, events.*, policy.*, config.get, inbox.*."""
     assert (await call("system.hello", {"token": token, "client": "rt"})).scope == "admin"
     assert (await call("system.health")).ok
+    ticket = await call("system.login_url", {"scope": "read", "ttl": 30})
+    assert ticket.ticket in ticket.path
+    assert (await call("system.session")).session
     assert (await call("system.stats")).connections >= 1
     names = [m["name"] for m in (await call("rpc.discover"))["methods"]]
     assert set(names) == {*METHODS, "$/cancelRequest"}
