@@ -26,6 +26,7 @@ mtime with the wall clock.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import time
@@ -113,11 +114,15 @@ class TcpEvaluator:
             try:
                 stream = await trio.open_tcp_stream(cond.host.strip("[]"), cond.port)
             except OSError as exc:
-                detail = exc.strerror or str(exc)
+                first: BaseException = exc
                 cause = exc.__cause__
                 if isinstance(cause, ExceptionGroup) and cause.exceptions:
                     first = cause.exceptions[0]
-                    detail = getattr(first, "strerror", None) or str(first)
+                if getattr(first, "errno", None) == errno.ECONNREFUSED:
+                    # the host answered "nothing listens here": the condition is simply
+                    # false (what a wait for a port expects), not a failing target
+                    return Verdict(value=False, summary=f"{where}: connection refused")
+                detail = getattr(first, "strerror", None) or str(first)
                 return _error(f"{where}: {detail}", transient=True, breaker=True)
             await stream.aclose()
             return Verdict(value=True, summary=f"{where}: connected")

@@ -19,7 +19,7 @@ from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
@@ -170,7 +170,23 @@ class Service:
         )
 
     async def _state(self, ref: str) -> JobState:
-        return await self.tree.engine.get(ref)
+        """A live job by id, prefix or name; else a finished one by id or name (the most
+        recently updated of that name).
+
+        Raises:
+            NotFound: neither.
+        """
+        try:
+            return await self.tree.engine.get(ref)
+        except NotFound:
+            state = await self.store.get_job(ref)
+            if state is None:
+                query = JobQuery(include_terminal=True, name=ref)
+                named = [s for s in await self.store.list_jobs(query) if s.spec.name == ref]
+                state = max(named, key=lambda s: s.updated_at) if named else None
+            if state is None:
+                raise
+            return state
 
     # -- system -------------------------------------------------------------------------
 

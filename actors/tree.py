@@ -154,8 +154,17 @@ class EngineTree:
                 self.breaker_sup.as_child(),
                 self.waiters.as_child(),
                 self.jobs.as_child(),
-                ChildSpec(id="directory-timer", kind="timer", start=self.directory.run_timer),
-                ChildSpec(id="engine-worker", kind="engine", start=self.engine.run_worker),
+                # Both loop on their own channels and hold nothing a stop must save (the
+                # news they carry is re-derived from the store at boot): cancel them at once.
+                ChildSpec(
+                    id="directory-timer",
+                    kind="timer",
+                    start=self.directory.run_timer,
+                    shutdown=0,
+                ),
+                ChildSpec(
+                    id="engine-worker", kind="engine", start=self.engine.run_worker, shutdown=0
+                ),
             ],
             intensity=5,
             period=60,

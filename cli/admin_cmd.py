@@ -17,18 +17,24 @@ DECISION_STYLE = {"allow": "green", "ask": "yellow", "deny": "bold red"}
 
 
 @click.group("breakers", invoke_without_command=True)
+@client_options
 @click.pass_context
-def breakers(ctx: click.Context) -> None:
+@reports_errors
+def breakers(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool) -> None:
     """Circuit breakers per target (no subcommand = list)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_breakers)
+        _list_breakers(home, url, as_json)
 
 
 @breakers.command("list")
 @client_options
 @reports_errors
-def list_breakers(home: str | None = None, url: str | None = None, as_json: bool = False) -> None:
+def list_breakers(home: str | None, url: str | None, as_json: bool) -> None:
     """Breakers that have seen failures, with their state."""
+    _list_breakers(home, url, as_json)
+
+
+def _list_breakers(home: str | None, url: str | None, as_json: bool) -> None:
     found = request(home_of(home), url, "breaker.list", {})
     if as_json:
         print_json(found)
@@ -64,12 +70,14 @@ def reset(key: str, home: str | None, url: str | None, as_json: bool) -> None:
 
 
 @click.group("policy", invoke_without_command=True)
+@client_options
 @click.pass_context
-def policy(ctx: click.Context) -> None:
+@reports_errors
+def policy(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool) -> None:
     """The shell safety policy: deny wins, allow runs, anything else asks (no subcommand =
     list)."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(list_rules)
+        _print_rules(request(home_of(home), url, "policy.list", {}), as_json)
 
 
 def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> None:
@@ -89,7 +97,7 @@ def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> None:
 @policy.command("list")
 @client_options
 @reports_errors
-def list_rules(home: str | None = None, url: str | None = None, as_json: bool = False) -> None:
+def list_rules(home: str | None, url: str | None, as_json: bool) -> None:
     """Deny and allow patterns (policy.toml)."""
     _print_rules(request(home_of(home), url, "policy.list", {}), as_json)
 

@@ -35,6 +35,7 @@ from gnomon.runtime.errors import (
     Refused,
     ShuttingDown,
     Unauthorized,
+    sole_error,
 )
 from gnomon.runtime.home import Home
 
@@ -70,20 +71,6 @@ def _error(err: dict[str, Any]) -> GnomonError:
         -32007: ShuttingDown,
     }
     return classes.get(code, GnomonError)(message, hint=hint)
-
-
-def _single(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one real error of a nursery's group (the caller's code failed, the reader was
-    cancelled); the group itself when there are several."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        elif not isinstance(exc, trio.Cancelled):
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else group
 
 
 class Client:
@@ -226,7 +213,7 @@ async def connect(
                     yield client
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:
-                raise _single(group) from None
+                raise sole_error(group) from None
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"

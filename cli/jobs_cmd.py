@@ -29,14 +29,6 @@ STATUSES = [s.value for s in JobStatus]
 STATUS = click.Choice(STATUSES, case_sensitive=False)
 
 
-@click.group("jobs", invoke_without_command=True)
-@click.pass_context
-def jobs(ctx: click.Context) -> None:
-    """List and manage jobs (no subcommand = list)."""
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(list_jobs)
-
-
 def _list_options(fn: Any) -> Any:
     for option in reversed(
         [
@@ -49,6 +41,17 @@ def _list_options(fn: Any) -> Any:
     ):
         fn = option(fn)
     return fn
+
+
+@click.group("jobs", invoke_without_command=True)
+@_list_options
+@client_options
+@click.pass_context
+@reports_errors
+def jobs(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
+    """List and manage jobs (no subcommand = list, with list's options)."""
+    if ctx.invoked_subcommand is None:
+        _list(home, url, as_json, **q)
 
 
 def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> None:
@@ -73,11 +76,8 @@ def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> Non
 @_list_options
 @client_options
 @reports_errors
-def list_jobs(
-    home: str | None = None, url: str | None = None, as_json: bool = False, **q: Any
-) -> None:
+def list_jobs(home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
     """Live jobs by next fire (--all adds finished ones)."""
-    q = {"all_": False, "statuses": (), "tags": (), "owner": None, "name": None, **q}
     _list(home, url, as_json, **q)
 
 

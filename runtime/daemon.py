@@ -50,7 +50,7 @@ from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
-from gnomon.runtime.errors import DaemonUnreachable
+from gnomon.runtime.errors import DaemonUnreachable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
@@ -329,8 +329,11 @@ async def run_daemon(
     home = opts.home.create()
     with HomeLock(home.root):
         home.remove_daemon_json()  # the lock is ours: any file left behind is stale
-        async with open_client() as http_client:
-            await _serve(Daemon(opts, http_client), ready)
+        try:
+            async with open_client() as http_client:
+                await _serve(Daemon(opts, http_client), ready)
+        except BaseExceptionGroup as group:
+            raise sole_error(group) from None
 
 
 async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> None:

@@ -176,3 +176,21 @@ def describe(exc: BaseException) -> str:
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
     return f"{type(exc).__name__}: {exc}"
+
+
+def sole_error(exc: BaseException) -> BaseException:
+    """The one real error inside nested exception groups (cancellations of sibling tasks,
+    which are ``BaseException`` but not ``Exception``, ignored); ``exc`` itself when it is
+    no group or holds several real errors."""
+    leaves: list[BaseException] = []
+    pending = [exc]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, BaseExceptionGroup):
+            pending.extend(item.exceptions)
+        elif isinstance(item, Exception) or not leaves:
+            leaves.append(item)
+    real = [e for e in leaves if isinstance(e, Exception)]
+    if len(real) == 1:
+        return real[0]
+    return exc

@@ -5,7 +5,7 @@ A *fire* is one firing of the job (a slot, a run-now or a trigger), numbered by 
 it waits (if the job has a wait), then runs its action until an attempt succeeds or the
 retries run out, and ends ``completed``, ``failed``, ``timed_out`` or ``skipped``. A
 one-shot job ends with its scheduled fire; a recurring one only with ``stop_on_failure``
-or when its schedule has no more slots; a manual one never by itself.
+or when its schedule has no more slots; a manual one only with ``stop_on_failure``.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def final_status(tx: Tx, ended: JobStatus) -> JobStatus | None:
     """The job's terminal status if a fire (or slot) that just ended as ``ended`` ends the
     job, else ``None``."""
     s = tx.state
-    if recurring(s) and s.spec.stop_on_failure and ended in FAILURES:
+    if (recurring(s) or is_manual(s)) and s.spec.stop_on_failure and ended in FAILURES:
         return ended
     if is_manual(s) or s.next_fire_at is not None or s.fires or s.queued is not None:
         return None

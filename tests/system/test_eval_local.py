@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -274,3 +275,25 @@ async def test_composites_over_real_leaves(tmp_path: Path) -> None:
     assert either.value is True
     assert negated.value is None
     assert not negated.transient
+
+
+async def test_tcp_refused_is_false_not_a_breaker_failure(tmp_path: Path) -> None:
+    """A port nobody listens on makes a tcp:// condition false (what a wait for a port
+    expects), never an error that would trip the target's breaker; a listening one is true."""
+    listener = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    port = listener[0].socket.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    async with real_io(tmp_path) as io:
+        with trio.fail_after(20):
+            up = await io.evaluators.evaluate(TcpCondition(host="127.0.0.1", port=port), poll_ctx())
+            down = await io.evaluators.evaluate(
+                TcpCondition(host="127.0.0.1", port=refused_port), poll_ctx()
+            )
+    closed.close()
+    await listener[0].aclose()
+    assert up.value is True
+    assert down.value is False
+    assert not down.breaker_failure
+    assert "connection refused" in down.summary
