@@ -81,6 +81,8 @@ class Client:
         self._ids = itertools.count(1)
         self._pending: dict[int, trio.MemorySendChannel[dict[str, Any]]] = {}
         self._subs: dict[str, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._early: dict[str, list[dict[str, Any]]] = {}
+        self._ended: set[str] = set()
         self._closed = False
 
     async def _reader(self) -> None:
@@ -100,9 +102,12 @@ class Client:
         if "id" in item and item["id"] in self._pending:
             self._pending.pop(item["id"]).send_nowait(item)
         elif item.get("method") in ("events.notify", "events.lagged"):
-            chan = self._subs.get(item["params"]["subscription"])
+            sub = item["params"]["subscription"]
+            chan = self._subs.get(sub)
             if chan is not None:
                 chan.send_nowait(item["params"])  # unbounded: the daemon bounds what it sends us
+            elif sub not in self._ended:  # replay can overtake the answer to events.subscribe
+                self._early.setdefault(sub, []).append(item["params"])
 
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call ``method``; its result.
@@ -140,11 +145,15 @@ class Client:
         send, recv = trio.open_memory_channel[dict[str, Any]](math.inf)
         params: dict[str, Any] = {"types": list(types), "job": job, "since_seq": since_seq}
         answer = await self.call("events.subscribe", params)
-        self._subs[answer["subscription"]] = send
+        sub = answer["subscription"]
+        for early in self._early.pop(sub, []):
+            send.send_nowait(early)
+        self._subs[sub] = send
         try:
             yield recv
         finally:
-            self._subs.pop(answer["subscription"], None)
+            self._subs.pop(sub, None)
+            self._ended.add(sub)
 
 
 def endpoint(home: Home, url: str | None) -> tuple[str | None, str | None]:

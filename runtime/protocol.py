@@ -177,7 +177,9 @@ class CreateParams:
 class PreviewParams:
     spec: JobSpec
     after: datetime | None = None
-    count: int = 5
+    count: int = attrs.field(
+        default=5, validator=[attrs.validators.ge(1), attrs.validators.le(1000)]
+    )
 
 
 @attrs.frozen(kw_only=True)
