@@ -32,47 +32,61 @@ F = TypeVar("F", bound=Callable[..., Any])
 CHOICE = {"case_sensitive": False}
 
 
+SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
+    ("--when", "DSL", "when to fire: cron, every DUR, in DUR, at TIME, now, manual, when-ready"),
+    ("--cron", "EXPR", "5-field cron expression (names, 7 = Sunday, @daily …)"),
+    ("--every", "DUR", "interval, anchored at creation (e.g. 5m)"),
+    ("--at", "TIME", "once at TIME (ISO 8601, HH:MM, tomorrow HH:MM)"),
+    ("--in", "DUR", "once after DUR"),
+    ("--do", "ACTION", "action DSL: 'shell: CMD', 'POST URL | BODY', 'llm: …', noop …"),
+    ("--do-json", "JSON", "the action as structured JSON instead of --do"),
+    ("--wait", "COND", "gate each fire on a condition (same as --until)"),
+    ("--until", "COND", "gate each fire on a condition: tcp://H:P, http://URL==200, file:P …"),
+    ("--timeout", "DUR", "action timeout (5m)"),
+    ("--wait-timeout", "DUR", "wait deadline per fire (30m)"),
+    ("--poll", "DUR", "poll interval of the wait (5s)"),
+    ("--max-polls", "N", "give up the wait after N checks (0 = unlimited)"),
+    ("--on-timeout", "fail|fire_anyway|fallback", "what a wait deadline does (fail)"),
+    ("--fallback", "ACTION", "action for --on-timeout fallback"),
+    ("--max-retries", "N", "retries after the first attempt (3)"),
+    ("--backoff", "DUR", "first retry delay (1s)"),
+    ("--backoff-max", "DUR", "longest retry delay (5m)"),
+    ("--backoff-mult", "F", "delay multiplier per retry (2.0)"),
+    ("--jitter", "F", "random spread of retry delays, 0..1 (0.2)"),
+    ("--trigger-rule", "RULE", "all_success|all_done|one_success|one_failed|none_failed"),
+    ("--triggers-on", "success|failure|done", "when --triggers templates start (success)"),
+    ("--ttl", "DUR", "how long the finished record is kept (24h)"),
+    ("--description", "TEXT", "free text shown by jobs show"),
+    ("--tz", "IANA", "time zone of cron and --at (the local zone)"),
+    ("--dst-gap", "shift|skip", "a cron slot inside a spring-forward gap (shift)"),
+    ("--dst-fold", "first|last|both", "a cron slot inside a fall-back fold (first)"),
+    ("--misfire", "fire_once|fire_all|skip", "slots missed while down or late (fire_once)"),
+    ("--misfire-grace", "DUR", "how late a slot may still fire (1m)"),
+    ("--overlap", "skip|queue|allow|cancel_previous", "a fire while the last run runs (skip)"),
+    ("--breaker", "KEY", "circuit breaker key (default: derived from the target)"),
+    ("--cwd", "DIR", "working directory of shell/agent actions"),
+]
+REPEATABLE_FLAGS: list[tuple[str, str, str]] = [
+    ("--depends-on", "REF", "DAG predecessor by name or id (repeatable)"),
+    ("--triggers", "REF", "template job to start when this one ends (repeatable)"),
+    ("--tag", "K[=V]", "tag (repeatable)"),
+    ("--env", "K=V", "environment of shell/agent actions (repeatable)"),
+]
+
+
 def schedule_options(fn: F) -> F:
     """Every ``gnomon schedule`` flag of CONTRACT §3.1."""
     opts = [
-        click.option("--when"),
-        click.option("--cron"),
-        click.option("--every"),
-        click.option("--at"),
-        click.option("--in", "in_"),
-        click.option("--do"),
-        click.option("--do-json"),
-        click.option("--wait"),
-        click.option("--until"),
-        click.option("--timeout"),
-        click.option("--wait-timeout"),
-        click.option("--poll"),
-        click.option("--max-polls"),
-        click.option("--on-timeout"),
-        click.option("--fallback"),
-        click.option("--max-retries"),
-        click.option("--backoff"),
-        click.option("--backoff-max"),
-        click.option("--backoff-mult"),
-        click.option("--jitter"),
-        click.option("--depends-on", multiple=True),
-        click.option("--trigger-rule"),
-        click.option("--triggers", multiple=True),
-        click.option("--triggers-on"),
-        click.option("--ttl"),
-        click.option("--tag", multiple=True),
-        click.option("--description"),
-        click.option("--tz"),
-        click.option("--dst-gap"),
-        click.option("--dst-fold"),
-        click.option("--misfire"),
-        click.option("--misfire-grace"),
-        click.option("--overlap"),
-        click.option("--breaker"),
-        click.option("--cwd"),
-        click.option("--env", multiple=True),
-        click.option("--i-know", is_flag=True),
-        click.option("--stop-on-failure", is_flag=True),
+        click.option(flag, *(["in_"] if flag == "--in" else []), metavar=meta, help=text)
+        for flag, meta, text in SCHEDULE_FLAGS
+    ]
+    opts += [
+        click.option(flag, multiple=True, metavar=meta, help=text)
+        for flag, meta, text in REPEATABLE_FLAGS
+    ]
+    opts += [
+        click.option("--i-know", is_flag=True, help="confirm a command the policy asks about"),
+        click.option("--stop-on-failure", is_flag=True, help="end a recurring job on a failure"),
     ]
     for option in reversed(opts):
         fn = option(fn)
