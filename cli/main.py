@@ -8,6 +8,7 @@ from importlib.metadata import version
 import click
 
 from gnomon.cli.admin_cmd import breakers, inbox, policy
+from gnomon.cli.completion_cmd import completion
 from gnomon.cli.config_cmd import config
 from gnomon.cli.daemon_cmd import daemon
 from gnomon.cli.dashboard_cmd import dashboard
@@ -33,6 +34,7 @@ cli.add_command(wait)
 cli.add_command(daemon)
 cli.add_command(dashboard)
 cli.add_command(config)
+cli.add_command(completion)
 cli.add_command(jobs)
 cli.add_command(events)
 cli.add_command(audit)
