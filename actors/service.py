@@ -24,7 +24,7 @@ from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
 from gnomon.runtime.model.firing import preview
-from gnomon.runtime.model.job import CreatedBy, Owner
+from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
 from gnomon.runtime.protocol import (
@@ -69,6 +69,13 @@ Handler = Callable[[Caller, Any], Awaitable[Any]]
 def owner_of(caller: Caller) -> Owner:
     kind, _, ident = caller.owner.partition(":")
     return Owner(kind=OwnerKind(kind), id=ident or "unknown")
+
+
+def shown_spec(spec: JobSpec) -> JobSpec:
+    """``spec`` as clients may see it: env values (often secrets) replaced by ``***``."""
+    if not spec.env:
+        return spec
+    return attrs.evolve(spec, env=dict.fromkeys(spec.env, "***"))
 
 
 def run_view(run: RunRecord) -> RunView:
@@ -166,7 +173,7 @@ class Service:
             finished_at=state.finished_at,
             parent_id=state.parent_id,
             expires_at=state.expires_at,
-            spec=state.spec,
+            spec=shown_spec(state.spec),
         )
 
     async def _state(self, ref: str) -> JobState:

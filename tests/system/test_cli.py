@@ -412,3 +412,22 @@ def test_usage_error_hint_names_the_command(tmp_path: Path) -> None:
     result = gnomon(tmp_path, "jobs", "frobnicate", env=env)
     assert result.code == 2
     assert "hint: gnomon jobs --help" in result.err
+
+
+def test_a_secret_in_env_never_reaches_logs_events_audit_or_show(daemon: RealDaemon) -> None:
+    """A job's env value echoed by its command is redacted in jobs logs, events, audit
+    export and jobs show --json (reference issue 7's acceptance)."""
+    secret = "s3cr3t-value-8841"
+    ok(daemon, "schedule", "secretive", "--env", f"API_TOKEN={secret}",
+       "--do", "shell: echo token is $API_TOKEN")  # fmt: skip
+    until(lambda: "token is" in g(daemon, "jobs", "logs", "secretive").out, "the run's output")
+    texts = {
+        "logs": ok(daemon, "jobs", "logs", "secretive").out,
+        "logs --json": ok(daemon, "jobs", "logs", "secretive", "--json").out,
+        "events": ok(daemon, "events", "--json").out,
+        "audit": ok(daemon, "audit", "export").out,
+        "show": ok(daemon, "jobs", "show", "secretive", "--json").out,
+    }
+    leaked = [name for name, text in texts.items() if secret in text]
+    assert not leaked, f"the secret leaked through {leaked}"
+    assert "token is ***" in texts["logs"]
