@@ -222,7 +222,8 @@ class JobMachine(RuleBasedStateMachine):
         """A job ended by a fire's end had nothing else in flight or queued."""
         ends = [e for e in result.events if e.type in END_TYPES and e.status == result.state.status]
         fire_end = ends and "cycle" in ends[0].payload and ends[0].type is not E.JOB_CANCELLED
-        stopped = is_recurring(old.spec.schedule) and old.spec.stop_on_failure
+        many = is_recurring(old.spec.schedule) or isinstance(old.spec.schedule, ManualSchedule)
+        stopped = many and old.spec.stop_on_failure
         if fire_end and not stopped:
             assert old.queued is None, "a queued fire was dropped by the job's end"
             assert len(old.fires) <= 1, "a fire in flight was dropped by the job's end"
