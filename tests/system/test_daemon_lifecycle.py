@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -143,3 +144,37 @@ def test_stop_during_a_wait_then_start_resumes_it(tmp_path: Path) -> None:
             second.stop()
     finally:
         sock.close()
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "swap"])
+def test_audit_verify_names_the_first_tampered_seq(tmp_path: Path, tamper: str) -> None:
+    """Editing, deleting or swapping one events row makes `audit verify` exit 1 naming the
+    first bad seq; the untouched store verifies."""
+    home = tmp_path / "home"
+    daemon = RealDaemon.start(home)
+    for i in range(3):
+        assert gnomon(home, "schedule", f"j{i}", "--in", "1h", "--do", "noop").code == 0
+    assert gnomon(home, "audit", "verify").code == 0
+    daemon.stop()
+    db = sqlite3.connect(home / "gnomon.db")
+    with db:
+        if tamper == "edit":
+            row = db.execute("SELECT event FROM events WHERE seq = 3").fetchone()
+            edited = json.loads(row[0])
+            edited["message"] = "nothing to see here"
+            db.execute("UPDATE events SET event = ? WHERE seq = 3", (json.dumps(edited),))
+        elif tamper == "delete":
+            db.execute("DELETE FROM events WHERE seq = 3")
+        else:
+            a, b = (db.execute("SELECT event FROM events WHERE seq = ?", (s,)).fetchone()[0]
+                    for s in (3, 4))  # fmt: skip
+            db.execute("UPDATE events SET event = ? WHERE seq = 3", (b,))
+            db.execute("UPDATE events SET event = ? WHERE seq = 4", (a,))
+    db.close()
+    again = RealDaemon.start(home)
+    try:
+        result = gnomon(home, "audit", "verify")
+        assert result.code == 1
+        assert "error: hash chain broken at seq 3" in result.err
+    finally:
+        again.stop()
