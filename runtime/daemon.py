@@ -41,6 +41,7 @@ from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmSettings
+from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.executors import Executors
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
@@ -61,6 +62,7 @@ from gnomon.runtime.httpclient import open_client
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
+from gnomon.runtime.model.job import Owner
 from gnomon.runtime.protocol import Caller
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
@@ -173,11 +175,13 @@ class Daemon:
         )
         self.policy = ShellPolicy.in_home(home.root, allow_bypass=allow_bypass)
         settings = exec_settings(home, config)
+        self.exec_settings = settings
+        self.executors = Executors(settings, http=http_client, policy=self.policy)
         self.clock = SystemClock()
         self.tree = EngineTree(
             EnginePorts(
                 persistence=StorePersistence(self.store),
-                executor=Executors(settings, http=http_client, policy=self.policy),
+                executor=self.executors,
                 evaluator=Evaluators(settings, http=http_client, policy=self.policy),
                 clock=self.clock,
                 metrics=self.metrics,
@@ -262,11 +266,20 @@ class Daemon:
             listeners = [trio.SSLListener(lst, context, https_compatible=True) for lst in listeners]
         inner = getattr(listeners[0], "transport_listener", listeners[0])
         self.port = int(inner.socket.getsockname()[1])
+        url = f"{'wss' if context is not None else 'ws'}://{_host(self)}:{self.port}/ws"
+        self.executors.install_slash_handler(
+            slash_handler(url, self.exec_settings, self.slash_token)
+        )
         ctx.ready()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self.door.handle, listeners)
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
+
+    def slash_token(self, owner: Owner) -> str | None:
+        """The token a ``slash_cmd`` of ``owner``'s job runs with: the operator's own jobs
+        get the admin token; other owners none (their slash commands are refused)."""
+        return self.admin_token if str(owner) == self.owner else None
 
     async def retention(self, ctx: Any) -> None:
         """Prune expired finished jobs every minute, in bounded batches."""

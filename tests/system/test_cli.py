@@ -431,3 +431,17 @@ def test_a_secret_in_env_never_reaches_logs_events_audit_or_show(daemon: RealDae
     leaked = [name for name, text in texts.items() if secret in text]
     assert not leaked, f"the secret leaked through {leaked}"
     assert "token is ***" in texts["logs"]
+
+
+def test_slash_command_action_runs_a_gnomon_command(daemon: RealDaemon) -> None:
+    """A `/jobs cancel --tag …` action cancels the tagged jobs through the CLI, as the job's
+    owner; its output is the command's output."""
+    for name in ("stage-a", "stage-b"):
+        ok(daemon, "schedule", name, "--in", "1h", "--do", "noop", "--tag", "env=staging")
+    ok(daemon, "schedule", "janitor", "--do", "/jobs cancel --tag env=staging")
+    job = until(
+        lambda: (j := show(daemon, "janitor"))["status"] == "completed" and j, "janitor done"
+    )
+    assert "2 job(s) cancelled" in job["runs"][0]["output"]
+    assert show(daemon, "stage-a")["status"] == "cancelled"
+    assert show(daemon, "stage-b")["status"] == "cancelled"

@@ -1,0 +1,87 @@
+"""The command layer behind ``slash_cmd`` actions (``/jobs cancel --tag env=staging``).
+
+A slash command runs the gnomon CLI itself as a job process (its own group, killed on
+timeout or cancel, output tail redacted) against this daemon, with a token carrying the
+authority of the job's owner — never more: :data:`TokenFor` returns ``None`` for an owner
+that has no such token, and the command is refused. The child never autostarts a daemon
+and sees ``GNOMON_JOB_ID``/``GNOMON_RUN_ID`` like every job process.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+
+from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
+from gnomon.actors.exec_settings import ExecSettings
+from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.executors import SlashHandler
+from gnomon.runtime.model.actions import SlashAction
+from gnomon.runtime.model.enums import Outcome
+from gnomon.runtime.model.job import Owner
+
+__all__ = ["TokenFor", "slash_argv", "slash_handler"]
+
+TokenFor = Callable[[Owner], str | None]
+
+
+def slash_argv(command: str) -> list[str]:
+    """``/jobs cancel --tag x`` → the CLI's argv.
+
+    Raises:
+        ValueError: not a slash command, empty, or unbalanced quotes.
+    """
+    text = command.strip()
+    if not text.startswith("/"):
+        raise ValueError(f"{command!r} is not a slash command (it must start with '/')")
+    args = shlex.split(text[1:])
+    if not args:
+        raise ValueError("an empty slash command")
+    return [sys.executable, "-m", "gnomon.cli", *args]
+
+
+def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> SlashHandler:
+    """The handler the daemon installs into :class:`~gnomon.actors.executors.Executors`."""
+
+    async def handle(action: SlashAction, ctx: RunContext) -> ActionResult:
+        redactor = settings.redactor().with_env(ctx.env)
+        try:
+            argv = slash_argv(action.command)
+        except ValueError as exc:
+            return failure(redactor.redact(f"cannot run {action.command!r}: {exc}"))
+        token = token_for(ctx.owner)
+        if token is None:
+            return failure(
+                f"cannot run {action.command!r}: jobs owned by {ctx.owner} may not run "
+                "gnomon commands (no token with that owner's authority)"
+            )
+        env = settings.child_environ({**run_env(ctx), **ctx.env})
+        env.update(GNOMON_URL=url, GNOMON_TOKEN=token, GNOMON_AUTOSTART="0", NO_COLOR="1")
+        redactor = redactor.with_env({"GNOMON_TOKEN": token})
+        done = await run_process(
+            argv,
+            settings=settings,
+            redactor=redactor,
+            env=env,
+            cwd=ctx.cwd,
+            cap=settings.output_cap,
+            timeout=ctx.timeout,
+            on_spawn=ctx.on_spawn,
+        )
+        if done.result is None:
+            outcome = Outcome.TIMEOUT if done.timed_out else Outcome.FAILED
+            return failure(done.error, output=done.output, outcome=outcome)
+        res = done.result
+        if res.exit_code == 0:
+            return ActionResult(
+                outcome=Outcome.SUCCESS, output=done.output, exit_code=0, pid=res.pid, pgid=res.pgid
+            )
+        return failure(
+            f"{action.command}: {describe_exit(res.exit_code, res.signal)}",
+            output=done.output,
+            exit_code=res.exit_code,
+            transient=res.exit_code == 5,  # the daemon was unreachable (e.g. restarting)
+        )
+
+    return handle
