@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,22 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     env.update(GNOMON_HOME=str(home), GNOMON_AUTOSTART="0", NO_COLOR="1", COLUMNS="200")
     env.update(extra)
     return env
+
+
+def until(check: Callable[[], Any], what: str, limit: float = 30.0, step: float = 0.1) -> Any:
+    """Poll ``check`` until it returns something truthy; that value (a liveness bound for
+    real-process tests, never a timing assertion).
+
+    Raises:
+        AssertionError: naming ``what`` when ``limit`` seconds pass first.
+    """
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"never happened: {what}")
 
 
 @attrs.frozen

@@ -10,12 +10,12 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.daemon_proc import RealDaemon, Result, cli_env, gnomon
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 
 pytestmark = pytest.mark.slow
 
@@ -41,17 +41,6 @@ def ok(d: RealDaemon, *args: str) -> Result:
 def show(d: RealDaemon, ref: str) -> dict[str, Any]:
     value: dict[str, Any] = ok(d, "jobs", "show", ref, "--json").json()
     return value
-
-
-def until(check: Callable[[], Any], what: str, limit: float = 30.0) -> Any:
-    """Poll ``check`` until it returns something truthy (a liveness bound, not a timing)."""
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 def test_schedule_prints_the_contract_line_and_json(daemon: RealDaemon) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import httpx
 import pytest
 import trio
 import trio_websocket
-from support.daemon_proc import RealDaemon, gnomon
+from support.daemon_proc import RealDaemon, gnomon, until
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -61,16 +60,6 @@ async def rpc(ws: trio_websocket.WebSocketConnection, method: str, params: Any) 
         json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
     )
     return json.loads(await ws.get_message())
-
-
-def until(check: Callable[[], Any], what: str, limit: float = 15.0) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"never happened: {what}")
 
 
 # -- login, without a browser ------------------------------------------------------------

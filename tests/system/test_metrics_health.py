@@ -5,8 +5,7 @@ the scenario did (fires, retries, an open breaker, refusals by reason, skips).""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families
-from support.daemon_proc import RealDaemon, Result, cli_env, gnomon
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 
 pytestmark = pytest.mark.slow
 CONTRACT_METRICS = (
@@ -55,16 +54,6 @@ REASONS = (
     "store",
 )
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def until(check: Callable[[], Any], what: str, limit: float = 20.0) -> Any:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"never happened: {what}")
 
 
 def samples(text: str) -> Samples:
