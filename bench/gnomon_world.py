@@ -1,0 +1,133 @@
+"""A whole gnomon engine in this process, on the real clock, over a durable store.
+
+What the daemon runs minus the gateway: :class:`SqliteStore` on a file with its worker
+thread and writer actor, the event bus, and the engine tree with the real time model and
+breaker keys. Only the executor is ours — :class:`RecordingExecutor` notes the wall time
+at which each action starts and succeeds at once — so a "fire" is what APScheduler calls
+running a job: the moment the action is handed to the executor (the slot's claim and its
+``job.fired`` event are committed before that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from bench.common import now
+from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
+from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
+from gnomon.actors.persistence import StorePersistence
+from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
+from gnomon.runtime import Supervisor
+from gnomon.runtime.clock import SystemClock
+from gnomon.runtime.events import EventBus
+from gnomon.runtime.metrics import Metrics
+from gnomon.runtime.model.actions import Action, ShellAction
+from gnomon.runtime.model.conditions import Condition
+from gnomon.runtime.model.enums import Outcome, OwnerKind
+from gnomon.runtime.model.firing import next_fire
+from gnomon.runtime.model.job import JobSpec, Owner
+from gnomon.runtime.model.schedule import Schedule
+from gnomon.runtime.model.state import JobState
+from gnomon.runtime.store.sqlite import SqliteStore
+
+OWNER = Owner(kind=OwnerKind.USER, id="bench")
+NOOP = ShellAction(command="true")
+LIMITS = AdmissionConfig(
+    global_rps=1e9, global_burst=1e9, owner_rps=1e9, owner_burst=1e9, max_jobs=10_000_000
+)
+
+
+@attrs.define
+class RecordingExecutor:
+    """Notes ``(job id, fire time, wall time)`` of every action start; succeeds at once."""
+
+    fires: list[tuple[str, datetime, float]] = attrs.field(factory=list)
+    done: trio.Event | None = None
+    expect: int = 0
+
+    async def run(self, action: Action, ctx: RunContext) -> ActionResult:
+        self.fires.append((ctx.job_id, ctx.fire_time, now()))
+        if self.done is not None and len(self.fires) >= self.expect:
+            self.done.set()
+        return ActionResult(outcome=Outcome.SUCCESS)
+
+    def wait_for(self, n: int) -> trio.Event:
+        self.expect, self.done = n, trio.Event()
+        if len(self.fires) >= n:
+            self.done.set()
+        return self.done
+
+
+class NeverEvaluator:
+    async def evaluate(self, condition: Condition, ctx: PollContext) -> Verdict:
+        return Verdict(value=True)
+
+
+@attrs.define
+class World:
+    tree: EngineTree
+    store: SqliteStore
+    bus: EventBus
+    executor: RecordingExecutor
+
+    async def create(self, name: str, schedule: Schedule) -> JobState:
+        spec = JobSpec(name=name, schedule=schedule, action=NOOP, i_know=True)
+        return await self.tree.engine.create(spec, OWNER)
+
+
+@asynccontextmanager
+async def world(db: Path, *, max_concurrency: int = 64) -> AsyncIterator[World]:
+    """A running engine over a fresh store at ``db``; everything is cancelled on exit."""
+    metrics = Metrics()
+    store = SqliteStore(str(db), observe_commit=metrics.store_commit.observe)
+    bus = EventBus(store.events)
+    bus.add_listener(metrics.observe_event)
+    store.set_publisher(bus.publish)
+    executor = RecordingExecutor()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
+        await store.begin_boot("bench", datetime.now(UTC))
+        tree = EngineTree(
+            EnginePorts(
+                persistence=StorePersistence(store),
+                executor=executor,
+                evaluator=NeverEvaluator(),
+                clock=SystemClock(),
+                metrics=metrics,
+                next_slot=next_fire,
+                action_key=job_action_key,
+                condition_key=job_condition_key,
+            ),
+            EngineConfig(admission=LIMITS, max_concurrency=max_concurrency),
+        )
+        await nursery.start(tree.run)
+        try:
+            yield World(tree, store, bus, executor)
+        finally:
+            nursery.cancel_scope.cancel()
+    store.close()
+
+
+async def create_all(w: World, specs: list[tuple[str, Schedule]], concurrency: int = 256) -> None:
+    """Create jobs ``concurrency`` at a time (the store group-commits their saves)."""
+    it = iter(specs)
+
+    async def worker() -> None:
+        for name, schedule in it:
+            await w.create(name, schedule)
+
+    async with trio.open_nursery() as n:
+        for _ in range(concurrency):
+            n.start_soon(worker)
+
+
+def unused(*_: Any) -> None:
+    return None

@@ -1,0 +1,130 @@
+"""The workloads against gnomon's engine in this process (see :mod:`bench.gnomon_world`).
+
+Run one: ``python -m bench.wl_gnomon W1 --n 10000``; it prints one ``RESULT {json}``
+line. The orchestrator (``python -m bench``) runs each in a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bench.common import emit, lateness_stats, memory_result, now, rss_bytes, sample, storm_result
+from bench.gnomon_world import create_all, world
+from gnomon.runtime.model.schedule import IntervalSchedule, OnceSchedule, Schedule
+
+
+def wall(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+async def w1_storm(db: Path, n: int) -> dict[str, Any]:
+    """``n`` one-shot jobs due at the same instant: time until all fired, lateness."""
+    async with world(db) as w:
+        t0 = now()
+        due = t0 + 3.0 + n / 2500
+        specs: list[tuple[str, Schedule]] = [
+            (f"storm-{i}", OnceSchedule(at=wall(due))) for i in range(n)
+        ]
+        await create_all(w, specs)
+        created = now()
+        done = w.executor.wait_for(n)
+        with trio.move_on_at(trio.current_time() + (due - now()) + 120):
+            await done.wait()
+        fired = [t for _, _, t in w.executor.fires]
+        out = storm_result(due, fired, n)
+        out["create_s"] = created - t0
+        out["created_before_due"] = created < due
+        return out
+
+
+async def w2_precision(db: Path, n: int, spread: float) -> dict[str, Any]:
+    """``n`` one-shot jobs spread evenly over ``spread`` seconds: lateness."""
+    async with world(db) as w:
+        start = now() + 3.0 + n / 2500
+        dues = {f"prec-{i}": start + spread * i / n for i in range(n)}
+        await create_all(w, [(k, OnceSchedule(at=wall(t))) for k, t in dues.items()])
+        done = w.executor.wait_for(n)
+        with trio.move_on_at(trio.current_time() + (start + spread - now()) + 60):
+            await done.wait()
+        lates = [max(0.0, t - ft.timestamp()) for _, ft, t in w.executor.fires]
+        return {
+            "fired": len(lates),
+            "expected": n,
+            **lateness_stats(lates),
+            "samples": sample(lates),
+        }
+
+
+async def w3_memory(db: Path, n: int) -> dict[str, Any]:
+    """``n`` pending jobs (due in a day, so passivated): RSS delta per job."""
+    async with world(db) as w:
+        await trio.sleep(0.5)
+        before = rss_bytes()
+        due = wall(now() + 86_400)
+        await create_all(w, [(f"mem-{i}", OnceSchedule(at=due)) for i in range(n)])
+        await trio.sleep(2.0)  # let the linger of any active actor pass
+        after = rss_bytes()
+        out = memory_result(before, after, n)
+        out["active_actors"] = len(w.tree.registry.of_kind("job"))
+        out["heap"] = w.tree.directory.heap_size
+        return out
+
+
+async def w4_churn(db: Path, n: int, every: float, duration: float) -> dict[str, Any]:
+    """``n`` interval jobs every ``every`` s for ``duration`` s: fires/s achieved, lateness."""
+    async with world(db) as w:
+        anchor = wall(now() + 3.0 + n / 2500)
+        sched = IntervalSchedule(every=every, anchor=anchor)
+        await create_all(w, [(f"churn-{i}", sched) for i in range(n)])
+        first = anchor.timestamp() + every
+        end = first + duration
+        await trio.sleep(max(0.0, end - now()) + 2.0)
+        window = [(ft, t) for _, ft, t in w.executor.fires if first <= ft.timestamp() < end]
+        nominal = n * round(duration / every)
+        lates = [max(0.0, t - ft.timestamp()) for ft, t in window]
+        return {
+            "fires": len(window),
+            "nominal": nominal,
+            "completed_pct": 100.0 * len(window) / nominal,
+            "fires_per_s": len(window) / duration,
+            **lateness_stats(lates),
+            "samples": sample(lates),
+        }
+
+
+WORKLOADS = {"W1": w1_storm, "W2": w2_precision, "W3": w3_memory, "W4": w4_churn}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("workload", choices=sorted(WORKLOADS))
+    p.add_argument("--n", type=int, default=10_000)
+    p.add_argument("--spread", type=float, default=5.0)
+    p.add_argument("--every", type=float, default=0.1)
+    p.add_argument("--duration", type=float, default=10.0)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp:
+        db = Path(tmp) / "gnomon.db"
+        started = time.perf_counter()
+        if a.workload == "W1":
+            res = trio.run(w1_storm, db, a.n)
+        elif a.workload == "W2":
+            res = trio.run(w2_precision, db, a.n, a.spread)
+        elif a.workload == "W3":
+            res = trio.run(w3_memory, db, a.n)
+        else:
+            res = trio.run(w4_churn, db, a.n, a.every, a.duration)
+    res.update(system="gnomon", store="sqlite", workload=a.workload)
+    res["wall_s"] = time.perf_counter() - started
+    emit(res)
+
+
+if __name__ == "__main__":
+    main()
