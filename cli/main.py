@@ -15,6 +15,7 @@ from gnomon.cli.dashboard_cmd import dashboard
 from gnomon.cli.events_cmd import audit, events
 from gnomon.cli.jobs_cmd import jobs
 from gnomon.cli.schedule_cmd import schedule
+from gnomon.cli.shell import shell
 from gnomon.cli.wait_cmd import wait
 
 
@@ -41,6 +42,7 @@ cli.add_command(audit)
 cli.add_command(breakers)
 cli.add_command(policy)
 cli.add_command(inbox)
+cli.add_command(shell)
 
 
 def main() -> None:
