@@ -187,7 +187,7 @@ def schedule(
     **params: Any,
 ) -> None:
     """Schedule a job NAME that does --do ACTION --when/--cron/--every/--at/--in."""
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).replace(microsecond=0)  # whole seconds: readable slots
     options = options_of(name, params)
     spec = spec_from_options(options, now=now)
     if dry_run:

@@ -66,7 +66,9 @@ def wait(
     **flags: Any,
 ) -> None:
     """Wait until COND holds (then run ACTION); blocks unless --async."""
-    spec = spec_from_options(wait_options(until, then, **flags), now=datetime.now(UTC))
+    spec = spec_from_options(
+        wait_options(until, then, **flags), now=datetime.now(UTC).replace(microsecond=0)
+    )
     job_id: list[str] = []
     try:
         final = trio.run(_run, home, url, wire.unstructure(spec), detach, as_json, job_id)
