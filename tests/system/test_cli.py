@@ -434,3 +434,24 @@ def test_slash_command_action_runs_a_gnomon_command(daemon: RealDaemon) -> None:
     assert "2 job(s) cancelled" in job["runs"][0]["output"]
     assert show(daemon, "stage-a")["status"] == "cancelled"
     assert show(daemon, "stage-b")["status"] == "cancelled"
+
+
+def test_bug_16_1_1_and_waits_hold_no_worker(daemon: RealDaemon) -> None:
+    """The daemon runs jobs (reference bug 16.1.1), and 8 waits in flight do not stall a
+    job that is due (reference 16.2: four waits held all four workers)."""
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    try:
+        for i in range(8):
+            ok(daemon, "wait", "--until", f"tcp://127.0.0.1:{port}", "--every", "1s",
+               "--tag", "crowd=waits", "--name", f"crowd-{i}", "--async")  # fmt: skip
+        ok(daemon, "schedule", "due-now", "--do", "shell: echo ran")
+        job = until(lambda: (j := show(daemon, "due-now"))["status"] == "completed" and j, "ran")
+        assert job["runs"][0]["output"].strip() == "ran"
+        waiting = ok(daemon, "jobs", "list", "--tag", "crowd=waits", "--json").json()
+        assert len(waiting) == 8
+        assert {j["status"] for j in waiting} <= {"waiting", "pending"}
+    finally:
+        ok(daemon, "jobs", "cancel", "--tag", "crowd=waits")
+        closed.close()
