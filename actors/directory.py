@@ -162,7 +162,8 @@ class JobDirectory:
         return sorted(self._dependents.get(job_id, ()))
 
     def resolve(self, ref: str) -> str:
-        """An id, a live job's name, or a unique id prefix → the job id.
+        """An id, a live job's name, a finished job's name (the latest created of that
+        name still indexed) or a unique id prefix → the job id.
 
         Raises:
             NotFound: nothing matches.
@@ -173,6 +174,9 @@ class JobDirectory:
         by_name = self._names.get(ref)
         if by_name is not None:
             return by_name
+        finished = [e.id for e in self._entries.values() if e.name == ref]
+        if finished:
+            return finished[-1]
         matches = [i for i in self._entries if i.startswith(ref)] if len(ref) >= MIN_PREFIX else []
         if len(matches) == 1:
             return matches[0]

@@ -13,7 +13,8 @@ from datetime import datetime
 
 import attrs
 
-from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.condition_dsl import format_condition
+from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.schedule import ManualSchedule
 from gnomon.runtime.model.state import FirePhase, FireState, JobState
 
@@ -53,6 +54,9 @@ def explain(
     """
     s = state
     name = s.spec.name
+    refusal = _policy_refusal(s, now)
+    if refusal is not None:
+        return refusal
     if s.status.terminal:
         return Reason(s.status.value, f"{name} ended {s.status.value}: {s.message}".rstrip(": "))
     if s.status is JobStatus.PAUSED:
@@ -62,7 +66,7 @@ def explain(
         left = [d.name for d in s.dependencies if d.status is None]
         return Reason("blocked", f"blocked: waiting for {', '.join(left) or 'its dependencies'}")
     for fire in s.fires:
-        reason = _fire_reason(fire, now)
+        reason = _fire_reason(s, fire, now)
         if reason is not None:
             return reason
     if breaker_key and open_breakers and breaker_key in open_breakers:
@@ -75,13 +79,29 @@ def explain(
     return Reason("idle", "nothing scheduled")
 
 
-def _fire_reason(fire: FireState, now: datetime) -> Reason | None:
+def _policy_refusal(s: JobState, now: datetime) -> Reason | None:
+    """The shell policy refused the last run (re-checked at fire time), if it did."""
+    refused = s.message.startswith("shell command") and (
+        "policy" in s.message or "bypass_safety" in s.message
+    )
+    if not refused or s.last_outcome is not Outcome.FAILED or s.fires:
+        return None
+    text = f"refused by policy: {s.message}"
+    if s.status.terminal:
+        return Reason("policy", f"{s.spec.name} ended {s.status.value}; {text}")
+    if s.next_fire_at is not None and s.status is JobStatus.PENDING:
+        text += f"; next fire at {_when(s.next_fire_at, now)}"
+    return Reason("policy", text)
+
+
+def _fire_reason(s: JobState, fire: FireState, now: datetime) -> Reason | None:
     phase = fire.phase
     if phase is FirePhase.WAITING and fire.wait is not None:
         last = fire.wait.last_result or "no poll yet"
+        what = "its condition" if s.spec.wait is None else format_condition(s.spec.wait.condition)
         return Reason(
             "waiting",
-            f"waiting for its condition ({fire.wait.polls} poll(s), last: {last}); "
+            f"waiting for {what} ({fire.wait.polls} poll(s), last: {last}); "
             f"gives up at {fire.wait.deadline.isoformat()}",
         )
     if phase is FirePhase.RUNNING:

@@ -167,3 +167,16 @@ async def test_dependents_index(nursery: trio.Nursery, autojump_clock: trio.abc.
     d.forget("c")
     assert d.dependents("a") == ["b"]
     assert d.dependents("b") == []
+
+
+async def test_resolve_a_finished_jobs_name(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """A finished job's name resolves to the latest such job until a live one takes it."""
+    w = await make(nursery)
+    d = w.directory
+    d.load([entry("aaaa1111", "smoke"), entry("bbbb2222", "smoke", status=JobStatus.FAILED)])
+    d.note(entry("aaaa1111", "smoke", status=JobStatus.COMPLETED))
+    assert d.resolve("smoke") == "bbbb2222"
+    d.note(entry("cccc3333", "smoke"))
+    assert d.resolve("smoke") == "cccc3333"

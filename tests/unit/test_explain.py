@@ -91,3 +91,28 @@ def test_retrying_and_breaker_open() -> None:
     until = T0 + timedelta(seconds=30)
     r = explain(idle, T0, open_breakers={"api:443": until}, breaker_key="api:443")
     assert r.text == "breaker api:443 open until 2026-11-02T00:00:30+00:00"
+
+
+def test_waiting_names_the_condition() -> None:
+    """A waiting job names the condition it polls."""
+    s = created(state(wait=WaitSpec(condition=TcpCondition(host="db", port=5432))), first_slot=T0)
+    s = step(s, FireDue(now=T0, slot=T0)).state
+    assert explain(s, T0).text.startswith("waiting for tcp://db:5432 (0 poll(s)")
+
+
+def test_policy_refusal_at_fire_time() -> None:
+    """A recurring job whose last run the policy refused says so, then its next fire."""
+    s = created(
+        state(schedule=IntervalSchedule(every=60, anchor=T0), budget=Budget(max_retries=0)),
+        first_slot=T0,
+    )
+    s = step(s, FireDue(now=T0, slot=T0, next_slot=T0 + timedelta(minutes=1))).state
+    run_id = s.fires[0].run_id
+    assert run_id is not None
+    denied = "shell command denied by policy: 'rm -rf /' matches deny rule 'rm -rf *'"
+    s = step(s, RunFinished(now=T0, run_id=run_id, outcome=Outcome.FAILED, error=denied)).state
+    r = explain(s, T0)
+    assert r.code == "policy"
+    assert r.text == (
+        f"refused by policy: {denied}; next fire at 2026-11-02T00:01:00+00:00 (in 1m0s)"
+    )
