@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gnomon.actors.directory import JobEntry
+from gnomon.actors.inbox import inbox_items
 from gnomon.actors.job_ports import Save
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import Changes, Store
@@ -22,7 +23,8 @@ class StorePersistence:
         return await self.store.get_job(job_id)
 
     async def save(self, save: Save) -> None:
-        """One unit of work; a claim that exists raises ``FireAlreadyClaimed`` (a Conflict)."""
+        """One unit of work (with the inbox items of an agent job's results); a claim that
+        exists raises ``FireAlreadyClaimed`` (a Conflict)."""
         job_id = save.job.id if save.job is not None else save.job_id
         claims = tuple((job_id, t) for t in save.claims) if job_id else ()
         await self.store.commit(
@@ -30,6 +32,7 @@ class StorePersistence:
                 jobs=(save.job,) if save.job is not None else (),
                 claims=claims,
                 runs=save.runs,
+                inbox=inbox_items(save.job, save.events, save.runs),
                 events=save.events,
             )
         )

@@ -19,7 +19,7 @@ from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound, Refused
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
@@ -64,6 +64,12 @@ from gnomon.runtime.store import Changes, EventQuery, JobQuery
 from gnomon.runtime.store.sqlite import SqliteStore
 
 Handler = Callable[[Caller, Any], Awaitable[Any]]
+AdmitJob = Callable[[Caller, CreateParams], Awaitable[datetime | None]]
+
+
+async def _unlimited(caller: Caller, p: CreateParams) -> datetime | None:
+    """The default token-limit check: none (the job does not expire)."""
+    return None
 
 
 def owner_of(caller: Caller) -> Owner:
@@ -106,6 +112,7 @@ class Service:
     started: float = attrs.field(factory=time.monotonic)
     connections: Callable[[], int] = lambda: 0
     published: Callable[[], int] = lambda: 0
+    admit_job: AdmitJob = _unlimited  # token limits, before the engine (actors/agents.py)
 
     @property
     def clock(self) -> Any:
@@ -237,8 +244,9 @@ class Service:
         created_by = CreatedBy(
             token_id=caller.token_id, client=caller.client, client_version=caller.client_version
         )
+        expires_at = await self.admit_job(caller, p)
         state = await self.tree.engine.create(
-            p.spec, owner_of(caller), created_by, replace=p.replace
+            p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
         )
         return self.view(state)
 
@@ -275,7 +283,7 @@ class Service:
             statuses=frozenset(p.statuses),
             include_terminal=p.all,
             tags=tags,
-            owner=p.owner,
+            owner=p.owner or (caller.owner if caller.agent else None),
             name=p.name,
         )
         states = await self.store.list_jobs(query)
@@ -328,8 +336,26 @@ class Service:
             )
         return list(dict.fromkeys(ids))
 
-    async def _bulk(self, p: SelectParams, op: Op) -> JobsResult:
-        ids = await self._select(p)
+    def _own(self, caller: Caller, ids: list[str], refs: tuple[str, ...]) -> list[str]:
+        """``ids`` an agent may operate on: its own jobs (a named other's is refused)."""
+        if not caller.agent:
+            return ids
+        mine = []
+        for job_id in ids:
+            entry = self.tree.directory.get(job_id)
+            if entry is not None and entry.owner == caller.owner:
+                mine.append(job_id)
+            elif refs:
+                owner = entry.owner if entry is not None else "another owner"
+                raise Refused(
+                    f"job {self._name(job_id)} belongs to {owner}; an agent may operate on "
+                    "its own jobs only",
+                    reason="owner",
+                )
+        return mine
+
+    async def _bulk(self, caller: Caller, p: SelectParams, op: Op) -> JobsResult:
+        ids = self._own(caller, await self._select(p), p.refs)
         done: list[JobView] = []
         for job_id in ids:
             try:
@@ -340,15 +366,16 @@ class Service:
         return JobsResult(jobs=tuple(done), count=len(done))
 
     async def cancel(self, caller: Caller, p: SelectParams) -> JobsResult:
-        return await self._bulk(p, "cancel")
+        return await self._bulk(caller, p, "cancel")
 
     async def pause(self, caller: Caller, p: SelectParams) -> JobsResult:
-        return await self._bulk(p, "pause")
+        return await self._bulk(caller, p, "pause")
 
     async def resume(self, caller: Caller, p: SelectParams) -> JobsResult:
-        return await self._bulk(p, "resume")
+        return await self._bulk(caller, p, "resume")
 
     async def run_now(self, caller: Caller, p: RefParams) -> JobView:
+        self._own(caller, [self.tree.directory.resolve(p.ref)], (p.ref,))
         return self.view(await self.tree.engine.command(p.ref, "run_now"))
 
     async def clear(self, caller: Caller, p: ClearParams) -> JobsResult:
@@ -360,7 +387,9 @@ class Service:
                 token=str(p.statuses),
                 accepted=sorted(s.value for s in terminal),
             )
-        states = await self.store.list_jobs(JobQuery(statuses=statuses, name=p.name, limit=100_000))
+        owner = caller.owner if caller.agent else None
+        query = JobQuery(statuses=statuses, name=p.name, owner=owner, limit=100_000)
+        states = await self.store.list_jobs(query)
         if p.older_than is not None:
             cutoff = self.clock.now() - timedelta(seconds=p.older_than)
             states = [s for s in states if s.updated_at <= cutoff]

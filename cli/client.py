@@ -223,6 +223,16 @@ async def connect(
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:
                 raise sole_error(group) from None
+    except trio_websocket.ConnectionRejected as exc:
+        if exc.status_code in (401, 403):
+            body = (exc.body or b"").decode(errors="replace").strip()
+            raise Unauthorized(
+                f"unauthorized: {body or 'the daemon refused the token'}",
+                hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
+            ) from None
+        raise DaemonUnreachable(
+            f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
+        ) from None
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"

@@ -16,6 +16,7 @@ from gnomon.cli.events_cmd import audit, events
 from gnomon.cli.jobs_cmd import jobs
 from gnomon.cli.schedule_cmd import schedule
 from gnomon.cli.shell import shell
+from gnomon.cli.token_cmd import agents, token
 from gnomon.cli.wait_cmd import wait
 
 
@@ -42,6 +43,8 @@ cli.add_command(audit)
 cli.add_command(breakers)
 cli.add_command(policy)
 cli.add_command(inbox)
+cli.add_command(token)
+cli.add_command(agents)
 cli.add_command(shell)
 
 

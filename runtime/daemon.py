@@ -24,7 +24,6 @@ import errno
 import getpass
 import logging
 import os
-import secrets
 import ssl
 import uuid
 from collections.abc import Callable
@@ -37,6 +36,7 @@ import attrs
 import trio
 
 from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.evaluators import Evaluators
@@ -198,12 +198,20 @@ class Daemon:
         )
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
+        self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
+        self.agents = Agents(
+            self.tokens,
+            AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
+            now=self.clock.now,
+        )
+        self.service.admit_job = self.agents.admit_job
         self.port = 0
         self.door = FrontDoor(
             FrontDoorDeps(
                 gateway=GatewayDeps(
-                    handlers=self.service.handlers(),
+                    handlers={**self.service.handlers(), **self.agents.handlers()},
                     authenticate=self.authenticate,
+                    gate=self.agents.gate,
                     bus=self.bus,
                     server_version=version("gnomon"),
                 ),
@@ -221,15 +229,8 @@ class Daemon:
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
     ) -> Caller | None:
-        if secrets.compare_digest(token.encode(), self.admin_token.encode()):
-            return Caller(
-                token_id="admin",
-                scope="admin",
-                owner=self.owner,
-                client=client,
-                client_version=client_version,
-            )
-        return None
+        """The admin token of the home, or a token made with ``gnomon token create``."""
+        return self.tokens.authenticate(token, client, client_version)
 
     def origins(self) -> frozenset[str]:
         scheme = "https" if self.opts.tls_cert else "http"
@@ -360,6 +361,8 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             report = await recover(
                 daemon.tree.directory, StorePersistence(daemon.store), boot_id=boot_id
             )
+            if not daemon.agents.switch.enabled:
+                await daemon.agents.switch.pause_all()
             url = f"ws://{_host(daemon)}:{daemon.port}/ws"
             await daemon.announce(
                 EventType.DAEMON_STARTED,

@@ -16,6 +16,7 @@ import attrs
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.job import CreatedBy, JobSpec
+from gnomon.runtime.model.tokens import TokenLimits
 
 PROTOCOL_VERSION = 1
 Scope = Literal["read", "write", "admin"]
@@ -345,6 +346,61 @@ class Count:
     count: int
 
 
+@attrs.frozen(kw_only=True)
+class TokenCreateParams:
+    """A new token; an agent token's scope is read or write, its limits default to
+    CONTRACT §9's (no shell, a 7 d TTL)."""
+
+    name: str
+    scope: Scope = "write"
+    agent: bool = False
+    limits: TokenLimits | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TokenInfo:
+    """A token without its secret."""
+
+    id: str
+    name: str
+    scope: Scope
+    agent: bool
+    owner: str
+    limits: TokenLimits
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+@attrs.frozen(kw_only=True)
+class TokenCreated:
+    """The new token's secret (shown this once) and its record."""
+
+    token: str
+    info: TokenInfo
+
+
+@attrs.frozen(kw_only=True)
+class TokenRevokeParams:
+    """Tokens to revoke by id (or unique id prefix or name), or every agent token."""
+
+    ids: tuple[str, ...] = ()
+    all_agents: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class AgentsParams:
+    enabled: bool
+
+
+@attrs.frozen(kw_only=True)
+class AgentsState:
+    """The kill switch; ``changed`` counts the agent jobs paused or resumed by this call."""
+
+    enabled: bool
+    changed: int = 0
+    agent_jobs: int = 0
+
+
 # -- the method table ----------------------------------------------------------------------
 
 
@@ -412,6 +468,17 @@ METHODS: dict[str, Method] = {
             "results addressed to the caller, unread first",
         ),
         _m("inbox.ack", AckParams, Count, "read", "mark inbox entries read"),
+        _m("token.create", TokenCreateParams, TokenCreated, "admin", "a new token (shown once)"),
+        _m("token.list", Empty, tuple[TokenInfo, ...], "admin", "every token, without secrets"),
+        _m("token.revoke", TokenRevokeParams, tuple[TokenInfo, ...], "admin", "revoke tokens"),
+        _m("agents.status", Empty, AgentsState, "read", "the agents kill switch"),
+        _m(
+            "agents.set",
+            AgentsParams,
+            AgentsState,
+            "admin",
+            "switch agents off (pause their jobs, refuse their calls) or on",
+        ),
     )
 }
 SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}

@@ -39,6 +39,13 @@ from gnomon.runtime.protocol import (
 log = logging.getLogger("gnomon.gateway")
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 Authenticate = Callable[[str, str | None, str | None], Caller | None]
+Gate = Callable[[Caller, str], None]
+
+
+def _open_gate(caller: Caller, method: str) -> None:
+    """The default gate: every authenticated call passes."""
+
+
 SESSION_METHODS = ("system.hello", "events.subscribe", "events.unsubscribe", "rpc.discover")
 
 
@@ -52,6 +59,7 @@ class GatewayDeps:
     server_version: str
     outbound_queue: int = 512
     request_timeout: float = 600.0
+    gate: Gate = _open_gate  # per call, after the scope check: may raise a GnomonError
 
 
 class Session:
@@ -184,6 +192,7 @@ class Session:
         if req.method == "system.hello":
             return self._hello(wire.structure(req.params, HelloParams))
         caller = self._require(method.scope)
+        self.deps.gate(caller, req.method)
         params: Any = wire.structure(req.params or {}, method.params)
         if req.method == "rpc.discover":
             return discover()

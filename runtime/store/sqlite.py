@@ -28,6 +28,7 @@ from gnomon.runtime.errors import ShuttingDown
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.tokens import TokenRecord
 from gnomon.runtime.store import (
     BootInfo,
     Changes,
@@ -37,6 +38,7 @@ from gnomon.runtime.store import (
     JobQuery,
     JobRow,
     sql,
+    tokens_sql,
 )
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
@@ -217,6 +219,23 @@ class SqliteStore:
 
     async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int:
         return await self._run(lambda: sql.ack_inbox(self._conn, owner, ids, now))
+
+    # -- tokens and switches ------------------------------------------------------------
+
+    def tokens_now(self) -> list[TokenRecord]:
+        """Every token, read synchronously (the daemon's start, before the tree runs)."""
+        return tokens_sql.tokens(self._conn)
+
+    def switch_now(self, name: str) -> str | None:
+        """A stored switch (``gnomon agents off``), read synchronously at start."""
+        return tokens_sql.get_switch(self._conn, name)
+
+    async def put_tokens(self, records: Sequence[TokenRecord]) -> None:
+        """Insert or update ``records`` atomically (a new token, or revocations)."""
+        await self._run(lambda: tokens_sql.put_tokens(self._conn, list(records)))
+
+    async def set_switch(self, name: str, value: str) -> None:
+        await self._run(lambda: tokens_sql.set_switch(self._conn, name, value))
 
     async def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` (``ok`` when healthy)."""

@@ -101,12 +101,28 @@ async def other_methods(call: Checked, token: str) -> None:
     assert (await call("inbox.ack", {"ids": [e.id for e in entries]})).count == len(entries)
 
 
+async def agent_methods(call: Checked) -> None:
+    """token.* and agents.*: create, list and revoke a token; the kill switch off and on."""
+    limits = {"max_jobs": 2, "shell": False, "actions": ["noop", "webhook"]}
+    made = await call("token.create", {"name": "rt-bot", "agent": True, "limits": limits})
+    assert made.token.startswith("gnm_")
+    assert (made.info.owner, made.info.limits.max_ttl) == ("agent:rt-bot", 7 * 86400.0)
+    assert made.info.id in {t.id for t in await call("token.list")}
+    assert (await call("agents.set", {"enabled": False})).enabled is False
+    assert (await call("agents.status")).enabled is False
+    assert (await call("agents.set", {"enabled": True})).enabled is True
+    revoked = await call("token.revoke", {"ids": ["rt-bot"]})
+    assert [t.id for t in revoked] == [made.info.id]
+    assert revoked[0].revoked_at is not None
+
+
 async def test_every_method_round_trips(daemon: RealDaemon) -> None:
     """Each method in METHODS is called at least once and its result has the declared type."""
     async with connect(daemon) as conn:
         call = Checked(conn)
         await job_methods(call)
         await other_methods(call, daemon.token)
+        await agent_methods(call)
     assert call.seen == set(METHODS)
 
 

@@ -1,0 +1,72 @@
+"""Inbox items: the final results of agent-owned jobs, written with the event that ends
+them (CONTRACT §9).
+
+Each fire of an agent's job that ends for good (``job.completed``, ``job.failed``,
+``job.timed_out``) becomes one item for the job's owner, and so does the end of the job
+itself when it ends another way (cancelled, expired, skipped, a dependency failed). The
+item carries the outcome, the timing and the tail of the run's output; it is part of the
+same unit of work as the event, so a crash can never keep one without the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gnomon.runtime.model.enums import OwnerKind
+from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.store import InboxItem
+
+OUTPUT_TAIL = 2000
+FIRE_ENDS = frozenset({EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_TIMED_OUT})
+
+
+def _run_of(draft: EventDraft, runs: Sequence[RunRecord]) -> RunRecord | None:
+    run_id = draft.payload.get("run_id")
+    return next((r for r in runs if r.run_id == run_id), None) if run_id else None
+
+
+def item_of(job: JobState, draft: EventDraft, run: RunRecord | None) -> InboxItem:
+    """One result: what ended, how, when, and the output's tail."""
+    status = (draft.status or job.status).value
+    outcome = None if draft.outcome is None else draft.outcome.value
+    body: dict[str, Any] = {
+        "summary": f"{job.spec.name} {status}: {draft.message or outcome or ''}".strip(),
+        "event": draft.type.value,
+        "job_id": job.id,
+        "name": job.spec.name,
+        "status": status,
+        "outcome": outcome,
+        "message": draft.message,
+        "cycle": draft.payload.get("cycle"),
+        "at": draft.timestamp.isoformat(),
+    }
+    if run is not None:
+        began = run.started_at
+        ended = run.finished_at or draft.timestamp
+        body |= {
+            "run_id": run.run_id,
+            "attempt": run.attempt,
+            "started_at": began.isoformat(),
+            "finished_at": ended.isoformat(),
+            "duration": round((ended - began).total_seconds(), 3),
+            "exit_code": run.exit_code,
+            "output": run.output[-OUTPUT_TAIL:],
+        }
+    return InboxItem(owner=str(job.owner), job_id=job.id, created_at=draft.timestamp, item=body)
+
+
+def inbox_items(
+    job: JobState | None, events: Sequence[EventDraft], runs: Sequence[RunRecord]
+) -> tuple[InboxItem, ...]:
+    """The inbox items a save of ``job`` with ``events`` and ``runs`` adds (see the module
+    docstring); none for jobs that agents do not own."""
+    if job is None or job.owner.kind is not OwnerKind.AGENT:
+        return ()
+    items = [item_of(job, e, _run_of(e, runs)) for e in events if e.type in FIRE_ENDS]
+    if not items and job.status.terminal:
+        ends = [e for e in events if e.status is not None and e.status.terminal]
+        if ends:
+            items.append(item_of(job, ends[-1], _run_of(ends[-1], runs)))
+    return tuple(items)
