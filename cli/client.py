@@ -194,7 +194,7 @@ def autostart(home: Home) -> str:
 
 @asynccontextmanager
 async def connect(
-    home: Home, url: str | None = None, *, start: bool = True
+    home: Home, url: str | None = None, *, start: bool = True, client: str = "gnomon-cli"
 ) -> AsyncIterator[Client]:
     """A connected client (autostarting a daemon unless told not to; see the docstring).
 
@@ -208,18 +208,18 @@ async def connect(
         target = autostart(home)
         token = token or home.read_token()
     headers = [
-        (b"x-gnomon-client", b"gnomon-cli"),
+        (b"x-gnomon-client", client.encode()),
         (b"x-gnomon-client-version", version("gnomon").encode()),
     ]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     try:
         async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
-            client = Client(ws)
+            conn = Client(ws)
             try:
                 async with trio.open_nursery() as nursery:
-                    nursery.start_soon(client._reader)
-                    yield client
+                    nursery.start_soon(conn._reader)
+                    yield conn
                     nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:
                 raise sole_error(group) from None

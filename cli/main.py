@@ -14,6 +14,7 @@ from gnomon.cli.daemon_cmd import daemon
 from gnomon.cli.dashboard_cmd import dashboard
 from gnomon.cli.events_cmd import audit, events
 from gnomon.cli.jobs_cmd import jobs
+from gnomon.cli.mcp_cmd import mcp
 from gnomon.cli.schedule_cmd import schedule
 from gnomon.cli.shell import shell
 from gnomon.cli.token_cmd import agents, token
@@ -45,6 +46,7 @@ cli.add_command(policy)
 cli.add_command(inbox)
 cli.add_command(token)
 cli.add_command(agents)
+cli.add_command(mcp)
 cli.add_command(shell)
 
 
