@@ -60,7 +60,7 @@ def explain(
     if s.status.terminal:
         return Reason(s.status.value, f"{name} ended {s.status.value}: {s.message}".rstrip(": "))
     if s.status is JobStatus.PAUSED:
-        why = f" ({s.message})" if s.message else ""
+        why = f" ({s.message})" if s.message and s.message != "paused" else ""
         return Reason("paused", f"paused{why}; `gnomon jobs resume {name}` continues it")
     if s.status is JobStatus.BLOCKED:
         left = [d.name for d in s.dependencies if d.status is None]

@@ -95,7 +95,8 @@ def on_wait_timed_out(tx: Tx, inp: WaitTimedOut) -> None:
     if tx.now < fire.wait.deadline:
         raise Illegal(f"the wait of fire {fire.cycle} runs until {iso(fire.wait.deadline)}")
     budget = tx.state.spec.budget.wait_timeout
-    _wait_over(tx, fire, f"condition not met within {budget:g}s ({fire.wait.polls} poll(s))")
+    last = f", last: {fire.wait.last_result}" if fire.wait.last_result else ""
+    _wait_over(tx, fire, f"condition not met within {budget:g}s ({fire.wait.polls} poll(s){last})")
 
 
 def _wait_over(tx: Tx, fire: FireState, why: str) -> None:

@@ -51,6 +51,8 @@ def test_paused_and_manual() -> None:
     """Paused jobs say how to resume; manual ones how they fire."""
     s = step(created(state()), Pause(now=T0, reason="maintenance")).state
     assert explain(s, T0).text == "paused (maintenance); `gnomon jobs resume j` continues it"
+    plain = step(created(state()), Pause(now=T0)).state
+    assert explain(plain, T0).text == "paused; `gnomon jobs resume j` continues it"
     m = created(state(schedule=ManualSchedule()))
     assert explain(m, T0).code == "manual"
 

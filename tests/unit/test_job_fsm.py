@@ -1108,3 +1108,13 @@ def test_transitions_keep_the_last_64_with_reasons() -> None:
     assert trs[-1].reason == "resumed"
     assert trs[-2].reason == "p39"
     assert all(a.to_status is b.from_status for a, b in itertools.pairwise(trs))
+
+
+def test_wait_timeout_message_names_the_last_poll_result() -> None:
+    """A wait that times out says what the last poll saw (why it polled in vain)."""
+    sim = waiting()
+    sim(WaitPolled(now=t(5), cycle=1, value=False, summary="tcp://db:5432: connection refused"))
+    sim(WaitTimedOut(now=t(100), cycle=1))
+    assert sim.state.message.endswith("(1 poll(s), last: tcp://db:5432: connection refused)"), (
+        sim.state.message
+    )

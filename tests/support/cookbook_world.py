@@ -1,0 +1,270 @@
+"""The world the cookbook's recipes run in: a real daemon, the real CLI, local servers.
+
+The hosts and paths the cookbook names are mapped to local stand-ins by
+:func:`substitutions` (the documented table of the cookbook test); the fake ``terraform``,
+``kubectl`` and ``docker`` of ``tests/support/bin`` answer from :data:`FAKE_FIXTURES`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import attrs
+from support.cookbook_doc import COOKBOOK, parse, substitute, tagged_blocks
+from support.daemon_proc import PY, RealDaemon, Result, cli_env
+
+__all__ = ["PY", "Result"]
+from support.exec_io import FAKE_BIN
+from support.local_http import LocalHTTPServer, OpenAIStub, Recorded, Reply
+
+#: Fast enough for tests, generous enough that no documented recipe hits them.
+HIGH_LIMITS = {
+    "GNOMON_LIMITS_OWNER_RPS": "1000",
+    "GNOMON_LIMITS_OWNER_BURST": "1000",
+    "GNOMON_LIMITS_GLOBAL_RPS": "1000",
+    "GNOMON_LIMITS_GLOBAL_BURST": "1000",
+}
+
+
+def k8s_deployment(name: str, available: bool) -> str:
+    """``kubectl get deployment NAME -o json`` output with the ``Available`` condition."""
+    status = "True" if available else "False"
+    doc = {
+        "metadata": {"name": name},
+        "status": {"conditions": [{"type": "Available", "status": status}]},
+    }
+    return json.dumps(doc)
+
+
+def fake_fixtures(api_available: bool) -> dict[str, object]:
+    """What the fake terraform, kubectl and docker answer (first matching rule wins)."""
+    health = {"Running": True, "Status": "running", "Health": {"Status": "healthy"}}
+    wide = (
+        "NAME   READY   UP-TO-DATE   AVAILABLE   AGE\napi    3/3     3            3           2m\n"
+    )
+    return {
+        "terraform": [
+            {"when": ["apply"], "stdout": "Apply complete! Resources: 3 added, 0 changed.\n"}
+        ],
+        "kubectl": [
+            {"when": ["get", "deployment", "api", "wide"], "stdout": wide},
+            {"when": ["get", "deployment", "api"], "stdout": k8s_deployment("api", api_available)},
+            {"when": ["apply", "-f"], "stdout": "deployment.apps/api configured\n"},
+        ],
+        "docker": [
+            {"when": ["compose", "up"], "stdout": "Container shop-web  Started\n"},
+            {"when": ["inspect", "shop-web"], "stdout": f"/shop-web\t{json.dumps(health)}\n"},
+        ],
+    }
+
+
+class Counting:
+    """A route answering ``first`` ``times`` times per path, then ``then``."""
+
+    def __init__(self, answers: Mapping[str, tuple[int, int, int]]) -> None:
+        self.answers = answers  # path → (first status, how many times, then status)
+        self.seen: dict[str, int] = {}
+
+    def __call__(self, rec: Recorded) -> Reply:
+        path = rec.path.split("?")[0]
+        first, times, then = self.answers.get(path, (404, 0, 404))
+        n = self.seen.get(path, 0)
+        self.seen[path] = n + 1
+        return Reply(first if n < times else then, b"ok")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (at the time of asking)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@attrs.define
+class Servers:
+    """Local stand-ins for the hosts the cookbook names."""
+
+    app: LocalHTTPServer  # http://localhost:8080 (recipe 2)
+    canary: LocalHTTPServer  # https://canary.example.com (recipe 5)
+    api: LocalHTTPServer  # https://api.example.com (recipe 8)
+    staging: LocalHTTPServer  # https://staging.example.com (recipe 9)
+    hooks: LocalHTTPServer  # https://hooks.slack.com (recipes 4, 5)
+    llm: LocalHTTPServer  # https://llm.internal/v1 (recipe 7), a stub that hangs
+    db_port: int  # db.internal:5432 (recipe 4), closed until the test opens it
+
+    @classmethod
+    def open(cls, stack: ExitStack) -> Servers:
+        """Start every server; ``stack`` stops them."""
+
+        def serve(route: Callable[[Recorded], Reply]) -> LocalHTTPServer:
+            return stack.enter_context(LocalHTTPServer(route))
+
+        return cls(
+            app=serve(Counting({"/healthz": (503, 2, 200), "/smoke": (200, 0, 200)})),
+            canary=serve(Counting({"/smoke": (500, 0, 500)})),
+            api=serve(Counting({"/healthz": (503, 0, 503)})),
+            staging=serve(Counting({"/load": (200, 0, 200)})),
+            hooks=serve(lambda rec: Reply(200, b"ok")),
+            llm=serve(OpenAIStub(hang=True)),
+            db_port=free_port(),
+        )
+
+
+def substitutions(s: Servers, tmp: Path) -> list[tuple[str, str]]:
+    """The cookbook's hosts, paths and minute-scale intervals → this test's stand-ins."""
+    return [
+        # hosts → local servers
+        ("https://hooks.slack.com", s.hooks.url),
+        ("http://localhost:8080", s.app.url),
+        ("https://canary.example.com", s.canary.url),
+        ("https://api.example.com", s.api.url),
+        ("https://staging.example.com", s.staging.url),
+        ("https://llm.internal/v1", f"{s.llm.url}/v1"),
+        ("db.internal:5432", f"127.0.0.1:{s.db_port}"),
+        # paths → the test's directory
+        ("/var/backups", str(tmp / "backups")),
+        ("/srv/site", str(tmp / "site")),
+        ("/srv/ci", str(tmp / "ci")),
+        # intervals and caps → seconds (recipes 1, 2, 4, 7, 8)
+        ("--poll 10s", "--poll 1s"),
+        ("--poll 2s", "--poll 1s"),
+        ("--every 5s", "--every 1s"),
+        ("--every 30s", "--every 1s"),
+        ("--timeout 2m", "--timeout 2s"),
+        ("--backoff 10s", "--backoff 1s"),
+    ]
+
+
+@attrs.define
+class World:
+    """One daemon and the CLI runner of the cookbook's blocks against it."""
+
+    tmp: Path
+    home: Path
+    servers: Servers
+    base_env: dict[str, str]
+    daemon: RealDaemon | None = None
+
+    @property
+    def fixtures_file(self) -> Path:
+        return self.tmp / "fixtures.json"
+
+    def set_fixtures(self, fixtures: Mapping[str, object]) -> None:
+        """What the fake CLIs answer from now on (they read the file on every call)."""
+        self.fixtures_file.write_text(json.dumps(fixtures))
+
+    def start(self, extra_env: Mapping[str, str] | None = None) -> RealDaemon:
+        """Start this world's daemon with the fake tools on its PATH and ``extra_env``."""
+        env = cli_env(self.home, **{**self.base_env, **dict(extra_env or {})})
+        self.daemon = RealDaemon.start(self.home, env=env)
+        return self.daemon
+
+    def lines(self, tag: str) -> list[str]:
+        """The block ``tag`` of the cookbook, substituted for this world."""
+        table = substitutions(self.servers, self.tmp)
+        return [substitute(line, table) for line in blocks()[tag]]
+
+    def gnomon(self, *argv: str, env: Mapping[str, str] | None = None) -> Result:
+        """Run the real CLI in the test's directory against this world's home."""
+        full = cli_env(self.home, **{**self.base_env, **dict(env or {})})
+        proc = subprocess.run(
+            [PY, "-m", "gnomon.cli", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=full,
+            cwd=self.tmp,
+            stdin=subprocess.DEVNULL,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def run(self, tag: str, codes: Mapping[int, int] | None = None) -> list[Result]:
+        """Run every command of block ``tag``; each must exit 0 (or ``codes[i]``)."""
+        results = []
+        for i, line in enumerate(self.lines(tag)):
+            cmd = parse(line)
+            result = self.gnomon(*cmd.argv, env=cmd.env)
+            want = (codes or {}).get(i, 0)
+            assert result.code == want, f"{line}\nexit {result.code}\n{result.out}{result.err}"
+            results.append(result)
+        return results
+
+    def job(self, ref: str) -> dict[str, Any]:
+        """``gnomon jobs show REF --json``."""
+        result = self.gnomon("jobs", "show", ref, "--json")
+        assert result.code == 0, result.err
+        value: dict[str, Any] = result.json()
+        return value
+
+    def events(self, ref: str) -> list[dict[str, Any]]:
+        """``gnomon events --job REF --json``, one dict per event."""
+        result = self.gnomon("events", "--job", ref, "--json")
+        assert result.code == 0, result.err
+        return [json.loads(line) for line in result.out.splitlines() if line.strip()]
+
+    def until_status(self, ref: str, *statuses: str, limit: float = 30) -> dict[str, Any]:
+        """Poll ``jobs show`` until the job's status is one of ``statuses``; the job."""
+        job: dict[str, Any] = until(
+            lambda: (j := self.job(ref))["status"] in statuses and j,
+            f"{ref} reaches {'/'.join(statuses)}",
+            limit,
+        )
+        return job
+
+
+def until(check: Callable[[], Any], what: str, limit: float = 30.0, step: float = 0.2) -> Any:
+    """Poll ``check`` until it returns something truthy (a liveness bound, not a timing
+    assertion); that value.
+
+    Raises:
+        AssertionError: naming ``what`` when ``limit`` seconds pass first.
+    """
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(step)
+    raise AssertionError(f"never happened: {what}")
+
+
+def blocks() -> dict[str, list[str]]:
+    """Every tagged block of docs/cookbook.md."""
+    return tagged_blocks(COOKBOOK.read_text())
+
+
+def world_env(tmp: Path) -> dict[str, str]:
+    """The fake tools first on PATH, their fixtures and log, and high admission limits."""
+    return {
+        "PATH": f"{FAKE_BIN}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "GNOMON_FAKE_FIXTURES": str(tmp / "fixtures.json"),
+        "GNOMON_FAKE_LOG": str(tmp / "argv.jsonl"),
+        **HIGH_LIMITS,
+    }
+
+
+def make_world(tmp: Path, servers: Servers, name: str) -> World:
+    """A world with its own home ``tmp/name`` (the daemon is not started yet)."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    for folder in ("backups", "site", "ci"):
+        (tmp / folder).mkdir(exist_ok=True)
+    world = World(tmp=tmp, home=tmp / name, servers=servers, base_env=world_env(tmp))
+    world.set_fixtures(fake_fixtures(api_available=False))
+    return world
+
+
+def stopped(world: World) -> Iterator[None]:
+    """Stop the world's daemon when the generator closes (for fixtures)."""
+    try:
+        yield
+    finally:
+        if world.daemon is not None:
+            world.daemon.stop()
