@@ -179,18 +179,16 @@ def describe(exc: BaseException) -> str:
 
 
 def sole_error(exc: BaseException) -> BaseException:
-    """The one real error inside nested exception groups (cancellations of sibling tasks,
-    which are ``BaseException`` but not ``Exception``, ignored); ``exc`` itself when it is
-    no group or holds several real errors."""
+    """The one real error inside nested exception groups (``exc`` itself when it is no
+    group or holds several): sibling tasks' cancellations (trio's ``Cancelled``) are
+    ignored, so a ``KeyboardInterrupt`` or a ``GnomonError`` raised in one task of a nursery
+    comes out as itself."""
     leaves: list[BaseException] = []
     pending = [exc]
     while pending:
         item = pending.pop()
         if isinstance(item, BaseExceptionGroup):
             pending.extend(item.exceptions)
-        elif isinstance(item, Exception) or not leaves:
+        elif type(item).__name__ != "Cancelled":
             leaves.append(item)
-    real = [e for e in leaves if isinstance(e, Exception)]
-    if len(real) == 1:
-        return real[0]
-    return exc
+    return leaves[0] if len(leaves) == 1 else exc

@@ -254,3 +254,32 @@ async def test_crash_message_looks_through_single_exception_groups(
     assert ref is not None
     with pytest.raises(ActorCrashed, match=r"crashed: KeyError: 'missing thing'"):
         await ref.ask(Hold())
+
+
+def test_sole_error_unwraps_one_real_error_from_nursery_groups() -> None:
+    """A nursery's group of one error plus sibling cancellations unwraps to that error
+    (KeyboardInterrupt included); several real errors keep the group."""
+    from gnomon.runtime.errors import NotFound, sole_error
+
+    async def fail(exc: BaseException) -> None:
+        raise exc
+
+    async def sibling() -> None:
+        await trio.sleep_forever()
+
+    async def run(*excs: BaseException) -> BaseException:
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sibling)
+                for exc in excs:
+                    nursery.start_soon(fail, exc)
+        except BaseExceptionGroup as group:
+            return sole_error(group)
+        raise AssertionError("no error")
+
+    missing = NotFound("gone")
+    assert trio.run(run, missing) is missing
+    interrupt = KeyboardInterrupt()
+    assert isinstance(trio.run(run, interrupt), KeyboardInterrupt)
+    both = trio.run(run, NotFound("a"), NotFound("b"))
+    assert isinstance(both, BaseExceptionGroup)

@@ -7,7 +7,10 @@ and the exit codes of §3.7 (0 ok, 1 failed, 2 usage, 3 not found, 4 refused, 5 
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -455,3 +458,21 @@ def test_bug_16_1_1_and_waits_hold_no_worker(daemon: RealDaemon) -> None:
     finally:
         ok(daemon, "jobs", "cancel", "--tag", "crowd=waits")
         closed.close()
+
+
+def test_ctrl_c_during_wait_leaves_the_job_running(daemon: RealDaemon) -> None:
+    """SIGINT to a blocking wait exits 130, says the job keeps running and names it; the
+    job is still waiting."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gnomon.cli", "wait", "--until", "tcp://127.0.0.1:9",
+         "--every", "1s", "--name", "interrupted-wait"],
+        env=cli_env(daemon.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    until(lambda: g(daemon, "jobs", "show", "interrupted-wait").code == 0, "the wait job")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    job = show(daemon, "interrupted-wait")
+    assert f"job {job['id']} keeps running" in err
+    assert job["status"] == "waiting"
+    ok(daemon, "jobs", "cancel", "interrupted-wait")
