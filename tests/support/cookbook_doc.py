@@ -3,7 +3,8 @@
 A fenced block whose info string is ``sh TAG`` (e.g. ```` ```sh recipe-5 ````) holds one
 command per line (``\\`` continues a line; blank lines and ``#`` comments are skipped).
 Every command is a ``gnomon`` command, optionally preceded by ``VAR=value`` environment
-assignments. Untagged blocks are illustrations and are not run.
+assignments. Untagged blocks are illustrations and are not run; ```` ```json TAG ```` blocks are
+documents a test reads (an MCP configuration, a tool call).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ class Command:
     argv: list[str]
 
 
-def tagged_blocks(text: str) -> dict[str, list[str]]:
-    """``{tag: [command line, …]}`` for every ```` ```sh TAG ```` block of ``text``.
+def tagged_blocks(text: str, lang: str = "sh") -> dict[str, list[str]]:
+    """``{tag: [line, …]}`` for every ```` ```LANG TAG ```` block of ``text`` (``sh``:
+    command lines; other languages: the raw lines).
 
     Raises:
         ValueError: a tag is used twice, or a block is not closed.
@@ -43,13 +45,13 @@ def tagged_blocks(text: str) -> dict[str, list[str]]:
         fence = _FENCE.match(raw)
         if fence and not inside:
             inside, lines = True, []
-            tag = fence.group(2) if fence.group(1) == "sh" and fence.group(2) else None
+            tag = fence.group(2) if fence.group(1) == lang and fence.group(2) else None
         elif raw.startswith("```") and inside:
             inside = False
             if tag is not None:
                 if tag in found:
                     raise ValueError(f"cookbook block {tag!r} appears twice")
-                found[tag] = _commands(lines)
+                found[tag] = _commands(lines) if lang == "sh" else lines
         elif inside:
             lines.append(raw)
     if inside:

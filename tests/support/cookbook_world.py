@@ -96,6 +96,7 @@ class Servers:
     canary: LocalHTTPServer  # https://canary.example.com (recipe 5)
     api: LocalHTTPServer  # https://api.example.com (recipe 8)
     staging: LocalHTTPServer  # https://staging.example.com (recipe 9)
+    ci: LocalHTTPServer  # https://ci.example.com (recipe 6)
     hooks: LocalHTTPServer  # https://hooks.slack.com (recipes 4, 5)
     llm: LocalHTTPServer  # https://llm.internal/v1 (recipe 7), a stub that hangs
     db_port: int  # db.internal:5432 (recipe 4), closed until the test opens it
@@ -112,6 +113,7 @@ class Servers:
             canary=serve(Counting({"/smoke": (500, 0, 500)})),
             api=serve(Counting({"/healthz": (503, 0, 503)})),
             staging=serve(Counting({"/load": (200, 0, 200)})),
+            ci=serve(Counting({"/builds/981": (200, 0, 200)})),
             hooks=serve(lambda rec: Reply(200, b"ok")),
             llm=serve(OpenAIStub(hang=True)),
             db_port=free_port(),
@@ -127,6 +129,7 @@ def substitutions(s: Servers, tmp: Path) -> list[tuple[str, str]]:
         ("https://canary.example.com", s.canary.url),
         ("https://api.example.com", s.api.url),
         ("https://staging.example.com", s.staging.url),
+        ("https://ci.example.com", s.ci.url),
         ("https://llm.internal/v1", f"{s.llm.url}/v1"),
         ("db.internal:5432", f"127.0.0.1:{s.db_port}"),
         # paths → the test's directory
@@ -137,7 +140,7 @@ def substitutions(s: Servers, tmp: Path) -> list[tuple[str, str]]:
         ("--poll 10s", "--poll 1s"),
         ("--poll 2s", "--poll 1s"),
         ("--every 5s", "--every 1s"),
-        ("--every 30s", "--every 1s"),
+        ("--every 30s", "--every 500ms"),
         ("--timeout 2m", "--timeout 2s"),
         ("--backoff 10s", "--backoff 1s"),
     ]
@@ -167,10 +170,17 @@ class World:
         self.daemon = RealDaemon.start(self.home, env=env)
         return self.daemon
 
-    def lines(self, tag: str) -> list[str]:
-        """The block ``tag`` of the cookbook, substituted for this world."""
-        table = substitutions(self.servers, self.tmp)
+    def lines(self, tag: str, **values: str) -> list[str]:
+        """The block ``tag`` of the cookbook, substituted for this world (and ``$NAME``
+        replaced by ``values[NAME]``)."""
+        table = substitutions(self.servers, self.tmp) + [(f"${k}", v) for k, v in values.items()]
         return [substitute(line, table) for line in blocks()[tag]]
+
+    def document(self, tag: str, **values: str) -> Any:
+        """The ```` ```json TAG ```` block of the cookbook, substituted and parsed."""
+        table = substitutions(self.servers, self.tmp) + [(f"${k}", v) for k, v in values.items()]
+        raw = "\n".join(tagged_blocks(COOKBOOK.read_text(), "json")[tag])
+        return json.loads(substitute(raw, table))
 
     def gnomon(self, *argv: str, env: Mapping[str, str] | None = None) -> Result:
         """Run the real CLI in the test's directory against this world's home."""
@@ -186,10 +196,10 @@ class World:
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
-    def run(self, tag: str, codes: Mapping[int, int] | None = None) -> list[Result]:
+    def run(self, tag: str, codes: Mapping[int, int] | None = None, **values: str) -> list[Result]:
         """Run every command of block ``tag``; each must exit 0 (or ``codes[i]``)."""
         results = []
-        for i, line in enumerate(self.lines(tag)):
+        for i, line in enumerate(self.lines(tag, **values)):
             cmd = parse(line)
             result = self.gnomon(*cmd.argv, env=cmd.env)
             want = (codes or {}).get(i, 0)

@@ -12,14 +12,15 @@ test cannot drift. What differs from the page is one documented table,
 - ``https://llm.internal/v1`` → a local OpenAI-compatible stub that never answers;
 - ``db.internal:5432`` → a loopback port, closed until the test listens on it;
 - ``/var/backups``, ``/srv/site``, ``/srv/ci`` → folders of the test's directory;
-- ``--poll 10s``/``2s``, ``--every 5s``/``30s``, ``--timeout 2m``, ``--backoff 10s`` →
-  1 s, 1 s, 2 s, 1 s;
+- ``--poll 10s`` and ``--poll 2s`` → ``--poll 1s``; ``--every 5s`` → ``--every 1s``;
+  ``--every 30s`` → ``--every 500ms``; ``--timeout 2m`` → ``--timeout 2s``;
+  ``--backoff 10s`` → ``--backoff 1s``;
 - ``gnomon daemon start --detach`` (``daemon-7``, bypass) → a foreground daemon on port
   0 with the line's environment.
 
 ``terraform``, ``kubectl`` and ``docker`` are the fake CLIs of ``tests/support/bin`` on
-the daemon's PATH. Recipe 6 needs ``gnomon mcp`` (issue 10) and is skipped while it is
-missing.
+the daemon's PATH. Recipes 6 and 7's token need ``gnomon mcp`` and ``gnomon token``
+(issue 10); their tests skip, naming the command, while it is missing.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import re
 import socket
 import subprocess
 import tarfile
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack, asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import trio
 from support.cookbook_doc import parse
 from support.cookbook_world import (
     PY,
@@ -47,6 +50,7 @@ from support.cookbook_world import (
     make_world,
     until,
 )
+from support.daemon_proc import cli_env
 from support.exec_io import recorded_argv
 
 pytestmark = pytest.mark.slow
@@ -244,13 +248,51 @@ def test_recipe_5_dag_stops_after_a_failed_smoke_test(world: World) -> None:
     ]
 
 
-def test_recipe_6_agent_schedules_itself_over_mcp(world: World) -> None:
-    """An agent token, `gnomon mcp` and an async wait whose result lands in the inbox."""
+async def test_recipe_6_agent_schedules_itself_over_mcp(world: World) -> None:
+    """The agent's async wait answers at once; its result reaches the agent's inbox."""
     if not has_command("mcp"):
         pytest.skip("`gnomon mcp` is not on main yet (issue 10): recipe 6 is documented only")
     (created,) = world.run("recipe-6")
-    assert "claude" in created.out + created.err
-    pytest.skip("`gnomon mcp` exists: drive it over stdio here (issue 10 follow-up)")
+    found = re.search(r"gnm_\S+", created.out)
+    assert found, created.out
+    token = found.group(0)
+    server = world.document("mcp-config", AGENT_TOKEN=token)["mcpServers"]["gnomon"]
+    assert (server["command"], server["env"]) == ("gnomon", {"GNOMON_TOKEN": token})
+    tool = world.document("mcp-call")
+    async with mcp_session(world, server["args"], token) as session:
+        waited = await call_tool(session, tool["name"], tool["arguments"])
+    assert waited["ok"], waited
+    assert waited["summary"].endswith("the result will be in your inbox")
+    job = await trio.to_thread.run_sync(world.until_status, waited["job_id"], "completed", "failed")
+    assert (job["status"], job["owner"]) == ("completed", "agent:claude")
+    assert world.servers.ci.requests[0].path == "/builds/981"
+    history, inbox = world.run("recipe-6-check", AGENT_TOKEN=token)
+    assert job["name"] in history.out
+    assert job["name"] in inbox.out
+    async with mcp_session(world, server["args"], token) as next_conversation:
+        box = await call_tool(next_conversation, "inbox", {"ack": False})
+    assert [(e["item"]["name"], e["item"]["status"]) for e in box["entries"]] == [
+        (job["name"], "completed")
+    ]
+
+
+@asynccontextmanager
+async def mcp_session(world: World, args: list[str], token: str) -> AsyncIterator[Any]:
+    """``gnomon ARGS`` (``mcp``) as the agent would start it, and an initialized session."""
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    env = cli_env(world.home, GNOMON_TOKEN=token)
+    params = StdioServerParameters(command=PY, args=["-m", "gnomon.cli", *args], env=env)
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        yield session
+
+
+async def call_tool(session: Any, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A tool call's JSON result."""
+    result = await session.call_tool(name, arguments)
+    return dict(json.loads(result.content[0].text))
 
 
 def test_recipe_7_budget_limited_llm_job(world7: World) -> None:
