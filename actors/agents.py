@@ -111,8 +111,10 @@ class TokenBook:
         )
 
     def active(self, token_id: str) -> bool:
+        """``False`` only for a token of this book that was revoked; callers authenticated
+        otherwise (the admin token, dashboard logins and sessions) are not the book's."""
         record = self._records.get(token_id)
-        return token_id == "admin" or (record is not None and record.revoked_at is None)
+        return record is None or record.revoked_at is None
 
     async def create(self, params: TokenCreateParams, now: datetime) -> TokenCreated:
         """A new token.
