@@ -85,7 +85,7 @@ class _Reset(Request[BreakerView]):
 _Msg = _Permit | _Report | _Release | _Inspect | _Reset
 
 
-Publish = Callable[[str, BreakerStatus | None], None]
+Publish = Callable[[str, BreakerStatus | None, datetime | None], None]
 
 
 @attrs.define
@@ -145,8 +145,8 @@ class _BreakerShell:
         after = self.state.status
         if after is before:
             return
-        self.publish(self.key, after)
         reopens = self.wall(self.state.reopens_at(self.config))
+        self.publish(self.key, after, reopens)
         message = f"breaker {self.key} {before.value} → {after.value}"
         if reopens is not None:
             message += f" until {reopens.isoformat()}"
@@ -184,7 +184,7 @@ def breaker_actor(
                 await shell.announce(before)
                 deadline = shell.idle_deadline(trio.current_time(), idle_after)
         finally:
-            publish(key, None)
+            publish(key, None, None)
 
     return actor
 
@@ -209,12 +209,20 @@ class Breakers:
         self.config = config or BreakerConfig()
         self._idle_after = idle_after
         self._status: dict[str, BreakerStatus] = {}
+        self._reopens: dict[str, datetime | None] = {}
 
-    def _publish(self, key: str, status: BreakerStatus | None) -> None:
+    def _publish(self, key: str, status: BreakerStatus | None, reopens: datetime | None) -> None:
         if status is None or status is BreakerStatus.CLOSED:
             self._status.pop(key, None)
+            self._reopens.pop(key, None)
         else:
             self._status[key] = status
+            self._reopens[key] = reopens
+
+    def reopen_times(self) -> dict[str, datetime | None]:
+        """Every breaker that is not closed, with when it next admits a probe (``None``
+        while half-open)."""
+        return dict(self._reopens)
 
     def status(self, key: str) -> BreakerStatus:
         """The breaker's status as last published (closed when it has no actor)."""

@@ -153,7 +153,8 @@ class Service:
 
     def view(self, state: JobState) -> JobView:
         breaker_key = self.tree.ports.action_key(state.spec, state.spec.action)
-        opened = {k: self.clock.now() for k in self.tree.breakers.open_until()}
+        now = self.clock.now()
+        opened = {k: t or now for k, t in self.tree.breakers.reopen_times().items()}
         return JobView(
             id=state.id,
             name=state.spec.name,

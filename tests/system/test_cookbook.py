@@ -334,6 +334,10 @@ def test_recipe_8_probe_with_circuit_breaker(world: World) -> None:
         breakers, show, skipped = world.run("recipe-8-check")
         assert row(breakers.out, f"127.0.0.1:{api.port}")[1] == "open"
         assert f"breaker 127.0.0.1:{api.port} open until" in show.out
+        reason = world.gnomon("jobs", "show", "api-probe", "--json").json()["reason"]
+        opened = world.gnomon("events", "--json", "--type", "breaker.opened").out.splitlines()
+        announced = json.loads(opened[-1])["message"].rsplit(" until ", 1)[1]
+        assert reason.endswith(f"open until {announced}")  # when it reopens, not "now"
         assert skipped.out.count("job.skipped") >= 3
         assert "breaker open until" in skipped.out
         export = world.gnomon("audit", "export")
