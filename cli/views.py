@@ -138,6 +138,7 @@ def job_rows(job: Mapping[str, Any], now: datetime | None = None) -> list[tuple[
         ("last outcome", styled(job.get("last_outcome"), OUTCOME_STYLE)),
         ("cycle/attempts", f"{job['cycle']} / {job['attempts']}"),
         ("owner", job["owner"]),
+        ("created by", created_by_text(job.get("created_by") or {})),
         ("created", local_time(job.get("created_at"), now)),
     ]
     if job.get("tags"):
@@ -145,6 +146,20 @@ def job_rows(job: Mapping[str, Any], now: datetime | None = None) -> list[tuple[
     if job.get("description"):
         rows.append(("description", job["description"]))
     return rows
+
+
+def created_by_text(by: Mapping[str, Any]) -> str:
+    """Provenance in one line: ``token agent-1 via gnomon-mcp 0.1.0, from job J run R``."""
+    text = f"token {by.get('token_id') or '?'}"
+    if by.get("client"):
+        text += f" via {by['client']}" + (
+            f" {by['client_version']}" if by.get("client_version") else ""
+        )
+    if by.get("parent_job"):
+        text += f", from job {by['parent_job']}"
+        if by.get("parent_run"):
+            text += f" run {by['parent_run']}"
+    return text
 
 
 def kv_table(rows: Iterable[tuple[str, Any]]) -> Table:

@@ -194,6 +194,9 @@ def test_run_now_logs_and_show(daemon: RealDaemon) -> None:
     assert detail["status"] == "pending"
     logs = ok(daemon, "jobs", "logs", "manual-echo")
     assert "cycle 1 attempt 1" in logs.out
+    human = ok(daemon, "jobs", "show", "manual-echo").out
+    assert "created by" in human
+    assert "token admin via gnomon-cli" in human
     assert "hello-logs" in logs.out
     lines = ok(daemon, "jobs", "logs", "manual-echo", "--json", "--cycle", "1").out
     assert json.loads(lines)["output"].strip() == "hello-logs"
