@@ -479,3 +479,47 @@ def test_ctrl_c_during_wait_leaves_the_job_running(daemon: RealDaemon) -> None:
     assert f"job {job['id']} keeps running" in err
     assert job["status"] == "waiting"
     ok(daemon, "jobs", "cancel", "interrupted-wait")
+
+
+def test_every_schedule_flag_reaches_the_daemon(daemon: RealDaemon) -> None:
+    """One job created with every `schedule` flag (CONTRACT §3.1): the daemon's stored spec
+    carries each value (env values hidden in the view)."""
+    ok(daemon, "schedule", "flag-pre", "--in", "1h", "--do", "noop")
+    ok(daemon, "schedule", "flag-template", "--when", "manual", "--do", "noop")
+    job = ok(
+        daemon, "schedule", "allflags", "--cron", "0 4 * * mon-fri", "--do", "shell: echo all",
+        "--until", "file:/tmp/never-there", "--timeout", "2m", "--wait-timeout", "10m",
+        "--poll", "30s", "--max-polls", "7", "--on-timeout", "fallback",
+        "--fallback", "noop: fell back", "--max-retries", "2", "--backoff", "5s",
+        "--backoff-max", "1m", "--backoff-mult", "3", "--jitter", "0.1",
+        "--depends-on", "flag-pre", "--trigger-rule", "all_done", "--triggers", "flag-template",
+        "--triggers-on", "done", "--ttl", "3d", "--tag", "team=ops", "--tag", "solo",
+        "--description", "every flag", "--tz", "Europe/Berlin", "--dst-gap", "skip",
+        "--dst-fold", "both", "--misfire", "skip", "--misfire-grace", "2m", "--overlap", "queue",
+        "--breaker", "custom-key", "--cwd", "/tmp", "--env", "A=1", "--i-know",
+        "--stop-on-failure", "--json",
+    ).json()  # fmt: skip
+    spec = job["spec"]
+    assert spec["schedule"] == {"type": "cron", "expr": "0 4 * * mon-fri", "tz": "Europe/Berlin",
+                                "dst_gap": "skip", "dst_fold": "both", "jitter": 0.0}  # fmt: skip
+    assert spec["wait"]["condition"]["path"] == "/tmp/never-there"
+    assert spec["wait"]["on_timeout"] == "fallback"
+    assert spec["wait"]["fallback"] == {"type": "noop", "message": "fell back"}
+    assert spec["budget"] == {
+        "action_timeout": 120.0, "max_retries": 2, "backoff_initial": 5.0, "backoff_max": 60.0,
+        "backoff_mult": 3.0, "backoff_jitter": 0.1, "wait_timeout": 600.0,
+        "poll_interval": 30.0, "max_polls": 7,
+    }  # fmt: skip
+    assert spec["depends_on"] == ["flag-pre"]
+    assert spec["trigger_rule"] == "all_done"
+    assert spec["triggers"] == ["flag-template"]
+    assert spec["triggers_on"] == "done"
+    assert spec["ttl"] == 3 * 86400
+    assert spec["tags"] == {"team": "ops", "solo": ""}
+    assert spec["description"] == "every flag"
+    assert (spec["misfire"], spec["misfire_grace"], spec["overlap"]) == ("skip", 120.0, "queue")
+    assert (spec["breaker"], spec["cwd"], spec["env"]) == ("custom-key", "/tmp", {"A": "***"})
+    assert spec["i_know"] is True
+    assert spec["stop_on_failure"] is True
+    assert job["status"] == "blocked"
+    assert job["depends_on"] == ["flag-pre"]
