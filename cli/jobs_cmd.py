@@ -179,6 +179,8 @@ async def _logs(
 ) -> None:
     async with connect(home_of(home), url) as client:
         job = (await client.call("job.get", {"ref": ref}))["job"]
+        # the event horizon first: a run ending while we list runs is still followed
+        since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
         runs = await client.call("job.logs", {"ref": job["id"], "cycle": cycle})
         for run in runs:
             _print_run(run, as_json)
@@ -187,7 +189,7 @@ async def _logs(
                 click.echo(f"{job['name']}: no runs yet")
             return
         seen = {(r["run_id"], r.get("finished_at")) for r in runs}
-        since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
+        click.echo(f"following {job['name']} (Ctrl-C stops)", err=True)
         async with client.subscribe(job=job["id"], since_seq=since) as notes:
             async for note in notes:
                 event = note.get("event")

@@ -523,3 +523,37 @@ def test_every_schedule_flag_reaches_the_daemon(daemon: RealDaemon) -> None:
     assert spec["stop_on_failure"] is True
     assert job["status"] == "blocked"
     assert job["depends_on"] == ["flag-pre"]
+
+
+def _follow(daemon: RealDaemon, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gnomon.cli", *args],
+        env=cli_env(daemon.home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def test_events_and_logs_follow_stream_live(daemon: RealDaemon) -> None:
+    """events --follow prints events committed after it started; jobs logs --follow prints
+    a run that ends while it follows; both stop on SIGINT with exit 130."""
+    last = ok(daemon, "events", "--json").out.splitlines()[-1]
+    since = json.loads(last)["seq"]
+    events = _follow(daemon, "events", "--follow", "--json", "--type", "job.created",
+                     "--since", str(since))  # fmt: skip
+    ok(daemon, "schedule", "follow-me", "--when", "manual", "--do", "shell: echo followed")
+    logs = _follow(daemon, "jobs", "logs", "follow-me", "--follow")
+    assert events.stdout is not None
+    first = json.loads(events.stdout.readline())
+    assert (first["type"], first["name"]) == ("job.created", "follow-me")
+    assert logs.stderr is not None
+    assert logs.stderr.readline().startswith("following follow-me")
+    ok(daemon, "jobs", "run", "follow-me")
+    assert logs.stdout is not None
+    lines = []
+    while not any("followed" in line for line in lines):
+        line = logs.stdout.readline()
+        assert line, "jobs logs --follow ended early"
+        lines.append(line)
+    for proc in (events, logs):
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+        assert proc.returncode == 130
