@@ -153,7 +153,10 @@ class EngineTree:
             children=[
                 self.breaker_sup.as_child(),
                 self.waiters.as_child(),
-                self.jobs.as_child(),
+                # the job actors are dynamic children: restarting an empty "jobs" would
+                # silently drop every active job, so its giving up ends the tree (the
+                # daemon exits non-zero; the next boot recovers every job from the store)
+                self.jobs.as_child(significant=True),
                 # Both loop on their own channels and hold nothing a stop must save (the
                 # news they carry is re-derived from the store at boot): cancel them at once.
                 ChildSpec(

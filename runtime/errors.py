@@ -68,11 +68,21 @@ class SupervisorGaveUp(ActorError):
     so the parent can treat it as an ordinary abnormal exit of one child.
     """
 
-    def __init__(self, supervisor: str, child: str, restarts: int, period: float) -> None:
-        super().__init__(
-            f"supervisor {supervisor!r} gave up: child {child!r} needed more than "
-            f"{restarts} restarts within {period:g}s"
+    def __init__(
+        self,
+        supervisor: str,
+        child: str,
+        restarts: int,
+        period: float,
+        *,
+        significant: bool = False,
+    ) -> None:
+        why = (
+            f"its significant child {child!r} failed"
+            if significant
+            else f"child {child!r} needed more than {restarts} restarts within {period:g}s"
         )
+        super().__init__(f"supervisor {supervisor!r} gave up: {why}")
         self.supervisor = supervisor
         self.child = child
 

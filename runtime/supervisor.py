@@ -65,6 +65,10 @@ class ChildSpec:
         shutdown: seconds a graceful stop may take before the cell is cancelled.
         mailbox_size: mailbox capacity.
         register: whether to publish the child in the registry as ``kind:id``.
+        significant: a crash of this child (for a child supervisor: giving up) makes the
+            parent give up at once instead of restarting it (OTP's ``significant``) — for
+            a child whose restart would lose state the parent cannot rebuild, like a
+            ``simple_one_for_one`` supervisor's dynamic children.
     """
 
     id: str
@@ -74,6 +78,7 @@ class ChildSpec:
     shutdown: float = 5.0
     mailbox_size: int = 64
     register: bool = True
+    significant: bool = False
 
 
 @attrs.frozen
@@ -317,7 +322,11 @@ class Supervisor:
         await self._call(_Stop)
 
     def as_child(
-        self, *, restart: Restart = Restart.PERMANENT, shutdown: float = math.inf
+        self,
+        *,
+        restart: Restart = Restart.PERMANENT,
+        shutdown: float = math.inf,
+        significant: bool = False,
     ) -> ChildSpec:
         """A spec that runs this supervisor as a child of another one."""
 
@@ -332,6 +341,7 @@ class Supervisor:
             shutdown=shutdown,
             mailbox_size=1,
             register=False,
+            significant=significant,
         )
 
     async def run(
@@ -433,6 +443,10 @@ class Supervisor:
         child = self._children.get(ex.child_id)
         if child is None or child.incarnation != ex.incarnation or child.state != _RUNNING:
             return None  # stale, or an exit we caused while stopping it
+        if child.spec.significant and isinstance(ex.reason, Crashed):
+            return SupervisorGaveUp(
+                self.name, child.spec.id, self.intensity, self.period, significant=True
+            )
         if not self._should_restart(child.spec.restart, ex.reason):
             self._remove(child)
             return None

@@ -6,6 +6,7 @@ outside world (processes, HTTP) is scripted (tests/support/scripted.py).
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from support.engine_world import EPOCH, make_world
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
 from gnomon.actors.execution import ActionResult, RunContext, Verdict
-from gnomon.runtime.errors import Conflict
+from gnomon.runtime.errors import Conflict, GnomonError, SupervisorGaveUp
 from gnomon.runtime.model.actions import Action, NoopAction, ShellAction
 from gnomon.runtime.model.conditions import TcpCondition
 from gnomon.runtime.model.enums import JobStatus, OnTimeout, Outcome
@@ -272,3 +273,26 @@ async def test_a_crashing_job_actor_loses_nothing_and_fires_each_slot_once(
     if point != "job.load":  # an activation failure is retried by the directory instead
         assert "actor.crashed" in types
         assert "actor.restarted" in types
+
+
+async def test_a_crash_looping_job_actor_escalates_instead_of_limping(
+    autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A job actor that crashes at every load exhausts the jobs supervisor's restart
+    intensity and the failure escalates out of the engine tree as one SupervisorGaveUp
+    (the daemon's root, intensity 0, then exits non-zero) — it never limps on."""
+
+    def always(name: str) -> None:
+        if name == "job.load":
+            raise RuntimeError("poisoned job")
+
+    with pytest.RaisesGroup(
+        pytest.RaisesExc(SupervisorGaveUp, match="significant child 'jobs'"),
+        flatten_subgroups=True,
+    ):
+        async with trio.open_nursery() as nursery:
+            w = await make_world(nursery, tmp_path, fault=always)
+            with contextlib.suppress(GnomonError):
+                await w.create(spec("poisoned", schedule=OnceSchedule(at=EPOCH)))
+            await trio.sleep(3600)
+            raise AssertionError("the tree kept running with a crash-looping actor")

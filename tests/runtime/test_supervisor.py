@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -187,6 +188,23 @@ async def test_intensity_exceeded_raises_one_supervisor_gave_up(
     assert error.child == "b"
     assert log.count("start b") == 3
     assert log[-2:] == ["stop b", "stop a"]
+
+
+async def test_a_significant_child_crash_makes_the_parent_give_up_at_once(
+    autojump_clock: trio.abc.Clock,
+) -> None:
+    """A significant child's first crash escalates (no restart, whatever the intensity);
+    an ordinary sibling's crash is still restarted."""
+    log: list[str] = []
+    plain = spec("plain", log)
+    key = attrs.evolve(spec("key", log), significant=True)
+    sup = Supervisor("s", children=[plain, key], intensity=10, period=10)
+    error = await run_expecting_failure(sup, [("s", "plain"), ("s", "key")])
+    assert type(error) is SupervisorGaveUp
+    assert error.child == "key"
+    assert "significant child 'key'" in str(error)
+    assert log.count("start plain") == 2
+    assert log.count("start key") == 1
 
 
 async def test_supervisor_run_raises_gave_up_unwrapped(autojump_clock: trio.abc.Clock) -> None:
