@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import attrs
 import httpx
@@ -250,3 +251,17 @@ class LlmExecutor:
             tokens=reply.total_tokens,
             cost_usd=cost,
         )
+
+
+def stored_spend(runs: Callable[[str, int], Awaitable[list[Any]]]) -> SpendLookup:
+    """A :data:`SpendLookup` that sums the tokens and dollars of the job's recorded runs
+    (``runs(job_id, limit)`` is the store's query), so a budget survives daemon restarts."""
+
+    async def lookup(ctx: RunContext) -> Spend:
+        tokens, cost = 0, 0.0
+        for run in await runs(ctx.job_id, 100_000):
+            tokens += run.tokens or 0
+            cost += run.cost_usd or 0.0
+        return Spend(tokens, cost)
+
+    return lookup

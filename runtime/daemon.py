@@ -40,6 +40,7 @@ from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.evaluators import Evaluators
+from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmSettings
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.executors import Executors
@@ -176,7 +177,9 @@ class Daemon:
         self.policy = ShellPolicy.in_home(home.root, allow_bypass=allow_bypass)
         settings = exec_settings(home, config)
         self.exec_settings = settings
-        self.executors = Executors(settings, http=http_client, policy=self.policy)
+        self.executors = Executors(
+            settings, http=http_client, policy=self.policy, spent=stored_spend(self.store.runs)
+        )
         self.clock = SystemClock()
         self.tree = EngineTree(
             EnginePorts(

@@ -11,9 +11,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support.daemon_proc import RealDaemon, cli_env, gnomon
+from support.daemon_proc import RealDaemon, cli_env, gnomon, until
+from support.local_http import LocalHTTPServer, OpenAIStub
 
 pytestmark = pytest.mark.slow
 
@@ -178,3 +180,37 @@ def test_audit_verify_names_the_first_tampered_seq(tmp_path: Path, tamper: str) 
         assert "error: hash chain broken at seq 3" in result.err
     finally:
         again.stop()
+
+
+def test_llm_token_budget_survives_a_restart(tmp_path: Path) -> None:
+    """A job's LLM token budget counts what its recorded runs spent, so a restarted daemon
+    refuses the call that would go over it (no request reaches the model)."""
+    home = tmp_path / "home"
+    action = json.dumps({"type": "llm_prompt", "prompt": "status?", "max_total_tokens": 10})
+    with LocalHTTPServer(OpenAIStub()) as llm:  # each call reports 18 tokens
+        env = cli_env(home, GNOMON_LLM_BASE_URL=f"{llm.url}/v1")
+        first = RealDaemon.start(home, env=env)
+        try:
+            assert gnomon(home, "schedule", "budgeted", "--when", "manual", "--do-json", action,
+                          "--max-retries", "0", env=env).code == 0  # fmt: skip
+            assert gnomon(home, "jobs", "run", "budgeted", env=env).code == 0
+            until(lambda: len(llm.requests) == 1, "the first call")
+            until(lambda: _runs(home, env)[0]["outcome"] == "success", "the first run")
+        finally:
+            first.stop()
+        second = RealDaemon.start(home, env=env)
+        try:
+            assert gnomon(home, "jobs", "run", "budgeted", env=env).code == 0
+            runs = until(lambda: (r := _runs(home, env)) and len(r) == 2 and r[0]["outcome"]
+                         and r, "the second run")  # fmt: skip
+            assert runs[0]["outcome"] == "failed"
+            assert "LLM token budget exhausted: 18 of 10 tokens spent" in runs[0]["error"]
+            assert len(llm.requests) == 1
+        finally:
+            second.stop()
+
+
+def _runs(home: Path, env: dict[str, str]) -> list[dict[str, Any]]:
+    shown = gnomon(home, "jobs", "show", "budgeted", "--json", env=env)
+    runs: list[dict[str, Any]] = shown.json()["runs"] if shown.code == 0 else []
+    return runs
