@@ -24,7 +24,8 @@ SOURCES = ("default", "file", "env", "flag")
 
 @attrs.frozen(kw_only=True)
 class Key:
-    """One configuration key. ``kind``: str, int, float, bool, duration or choice."""
+    """One configuration key. ``kind``: str, int, float, bool, duration, choice or list
+    (of command strings)."""
 
     name: str
     kind: str
@@ -111,6 +112,8 @@ class Setting:
             return format_duration(float(self.value))
         if self.key.kind == "bool":
             return "true" if self.value else "false"
+        if self.key.kind == "list":
+            return "; ".join(self.value)
         return str(self.value)
 
 
@@ -158,11 +161,42 @@ def coerce(key: Key, value: Any, source: str) -> Any:
         if key.minimum is not None and number < key.minimum:
             raise _bad(key, value, source, (f"a number >= {key.minimum:g}",))
         return number
+    if key.kind == "list":
+        if isinstance(value, str) and text:
+            return (text,)
+        if (
+            isinstance(value, list | tuple)
+            and value
+            and all(isinstance(v, str) and v.strip() for v in value)
+        ):
+            return tuple(v.strip() for v in value)
+        raise _bad(key, value, source, ('"command"', '["command", "another command"]'))
     return "" if value is None else str(value)
 
 
+# Open-ended sections: one key per event, secret, model or profile (file and flags only —
+# an environment variable name cannot tell ``agents.my_bot.cmd`` from ``agents.my.bot_cmd``).
+PATTERNS: tuple[Key, ...] = (
+    _k("hooks.*", "list", (), "commands run for a hook:EVENT action (event JSON on stdin)"),
+    _k("webhook.secrets.*", "str", "", "HMAC-SHA256 key for X-Gnomon-Signature", secret=True),
+    _k("llm.prices.*.input", "float", 0.0, "USD per million prompt tokens", minimum=0),
+    _k("llm.prices.*.output", "float", 0.0, "USD per million completion tokens", minimum=0),
+    _k("agents.*.cmd", "str", "", "command of agent profile * ({task} or appended)"),
+    _k("agents.*.task_via", "choice", "arg", "how the task reaches it", choices=("arg", "stdin")),
+)
+
+
+def _pattern_key(name: str) -> Key | None:
+    parts = name.split(".")
+    for pattern in PATTERNS:
+        want = pattern.name.split(".")
+        if len(want) == len(parts) and all(w in ("*", p) for w, p in zip(want, parts, strict=True)):
+            return attrs.evolve(pattern, name=name)
+    return None
+
+
 def _key(name: str, source: str) -> Key:
-    key = KEYS.get(name)
+    key = KEYS.get(name) or _pattern_key(name)
     if key is None:
         close = difflib.get_close_matches(name, KEYS, n=3)
         raise InvalidInput(
@@ -212,6 +246,15 @@ class Config:
 
     def rows(self) -> list[Setting]:
         return [self.settings[name] for name in sorted(self.settings)]
+
+    def section(self, prefix: str) -> dict[str, Any]:
+        """The values of an open-ended section by the rest of their name:
+        ``section("hooks.")`` → ``{"deploy": ("cmd",)}``."""
+        return {
+            name[len(prefix) :]: setting.value
+            for name, setting in sorted(self.settings.items())
+            if name.startswith(prefix) and name not in KEYS
+        }
 
 
 def load_config(

@@ -67,3 +67,47 @@ def test_home_resolution_and_private_files(tmp_path: Path) -> None:
     assert home.admin_token() == token
     assert stat.S_IMODE(home.root.stat().st_mode) == 0o700
     assert stat.S_IMODE(home.token_file.stat().st_mode) == 0o600
+
+
+def test_open_sections_for_hooks_secrets_prices_and_agents(tmp_path: Path) -> None:
+    """hooks.*, webhook.secrets.*, llm.prices.<model>.input|output and agents.<name>.cmd
+    are accepted per name, typed, shown (secrets masked) and read back by section."""
+    toml = tmp_path / "config.toml"
+    toml.write_text(
+        "[hooks]\ndeploy = ['notify-send deployed', 'logger deployed']\nsingle = 'echo one'\n"
+        "[webhook.secrets]\nci = 'hunter2'\n"
+        "[llm.prices.'gpt-4o-mini']\ninput = 0.15\noutput = 0.6\n"
+        "[agents.reviewer]\ncmd = 'codex exec {task}'\ntask_via = 'arg'\n"
+    )
+    config = load_config(toml, {})
+    assert config.section("hooks.") == {
+        "deploy": ("notify-send deployed", "logger deployed"),
+        "single": ("echo one",),
+    }
+    assert config.section("webhook.secrets.") == {"ci": "hunter2"}
+    assert config.section("llm.prices.") == {"gpt-4o-mini.input": 0.15, "gpt-4o-mini.output": 0.6}
+    assert config.section("agents.") == {
+        "reviewer.cmd": "codex exec {task}",
+        "reviewer.task_via": "arg",
+    }
+    shown = {row.key.name: row.shown() for row in config.rows()}
+    assert shown["webhook.secrets.ci"] == "***"
+    assert shown["hooks.deploy"] == "notify-send deployed; logger deployed"
+
+
+@pytest.mark.parametrize(
+    ("text", "token"),
+    [
+        ("[hooks]\ndeploy = []\n", "[]"),
+        ("[llm.prices.m]\ninput = 'cheap'\n", "cheap"),
+        ("[agents.bot]\ntask_via = 'pigeon'\n", "pigeon"),
+        ("[hooks.deploy]\nwhen = 'x'\n", "hooks.deploy.when"),
+    ],
+)
+def test_open_sections_refuse_bad_values_by_name(tmp_path: Path, text: str, token: str) -> None:
+    """A bad value or a name outside the patterns is refused naming it."""
+    toml = tmp_path / "config.toml"
+    toml.write_text(text)
+    with pytest.raises(InvalidInput) as caught:
+        load_config(toml, {})
+    assert token in caught.value.message

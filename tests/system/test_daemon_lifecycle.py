@@ -214,3 +214,24 @@ def _runs(home: Path, env: dict[str, str]) -> list[dict[str, Any]]:
     shown = gnomon(home, "jobs", "show", "budgeted", "--json", env=env)
     runs: list[dict[str, Any]] = shown.json()["runs"] if shown.code == 0 else []
     return runs
+
+
+def test_configured_hook_runs_with_the_event_on_stdin(tmp_path: Path) -> None:
+    """`[hooks] deploy = [...]` in config.toml: a `hook:deploy` action runs each command with
+    the event JSON on stdin; `config show` lists the hook."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    out = tmp_path / "hook-input.json"
+    (home / "config.toml").write_text(f"[hooks]\ndeploy = ['cat > {out}']\n")
+    daemon = RealDaemon.start(home)
+    try:
+        assert gnomon(home, "schedule", "ship", "--do", "hook:deploy").code == 0
+        until(lambda: out.exists() and out.read_text().strip(), "the hook's stdin")
+        event = json.loads(out.read_text())
+        assert (event["event"], event["job_name"]) == ("deploy", "ship")
+        shown = gnomon(home, "config", "show", "--json").json()
+        assert {"key": "hooks.deploy", "value": f"cat > {out}"}.items() <= next(
+            r for r in shown if r["key"] == "hooks.deploy"
+        ).items()
+    finally:
+        daemon.stop()
