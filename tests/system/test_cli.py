@@ -557,3 +557,37 @@ def test_events_and_logs_follow_stream_live(daemon: RealDaemon) -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
         assert proc.returncode == 130
+
+
+def test_remaining_wait_clear_and_audit_flags(daemon: RealDaemon, tmp_path: Path) -> None:
+    """wait --max-polls/--on-timeout fallback/--fallback/--tag/--i-know, jobs clear
+    --failed/--completed/--timed-out/--status/--older-than, audit export --since/--until."""
+    fallen = g(daemon, "wait", "--until", "tcp://127.0.0.1:9", "--every", "100ms",
+              "--max-polls", "2", "--on-timeout", "fallback", "--fallback", "noop: fell back",
+              "--tag", "flags=wait", "--i-know", "--name", "fallen", "--json")  # fmt: skip
+    assert fallen.code == 1  # the condition never held: a fallback is not a success
+    fell = fallen.json()
+    assert fell["status"] == "timed_out"
+    assert fell["tags"] == {"flags": "wait"}
+    runs = show(daemon, "fallen")["runs"]
+    assert runs[0]["fallback"] is True
+    ok(daemon, "schedule", "done-ok", "--do", "noop")
+    ok(daemon, "schedule", "done-bad", "--do", "shell: exit 1", "--max-retries", "0")
+    until(lambda: show(daemon, "done-bad")["status"] == "failed", "done-bad fails")
+    until(lambda: show(daemon, "done-ok")["status"] == "completed", "done-ok completes")
+    picked = {
+        flag: {j["name"] for j in ok(daemon, "jobs", "clear", flag, "--json").json()["jobs"]}
+        for flag in ("--failed", "--completed", "--timed-out")
+    }
+    assert "done-bad" in picked["--failed"]
+    assert "done-ok" in picked["--completed"]
+    assert "fallen" in picked["--timed-out"]
+    by_status = ok(daemon, "jobs", "clear", "--status", "failed", "--json").json()
+    assert {j["status"] for j in by_status["jobs"]} == {"failed"}
+    assert ok(daemon, "jobs", "clear", "--older-than", "1d", "--json").json()["count"] == 0
+    out = tmp_path / "window.jsonl"
+    ok(daemon, "audit", "export", "--since", "2000-01-01T00:00", "--until", "2000-01-02", "-o",
+       str(out))  # fmt: skip
+    assert out.read_text() == ""
+    everything = ok(daemon, "audit", "export", "--since", "2000-01-01").out.splitlines()
+    assert len(everything) > 10
