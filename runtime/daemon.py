@@ -258,6 +258,7 @@ class Daemon:
                     gate=self.agents.gate,
                     bus=self.bus,
                     server_version=version("gnomon"),
+                    max_message_bytes=config["gateway.max_message_bytes"],
                 ),
                 registry=self.metrics.registry,
                 health=self.health,

@@ -61,6 +61,11 @@ class FrontDoorDeps:
     login: LoginStore | None = None  # dashboard tickets and session tokens (login.py)
 
 
+# Frames up to this many times gateway.max_message_bytes are read and answered with a
+# JSON-RPC error; anything larger closes the connection with 1009 before it is buffered.
+HARD_CAP_FACTOR = 4
+
+
 class _Replay(trio.abc.Stream):
     """A stream that yields ``buffered`` before reading on from ``inner``."""
 
@@ -207,7 +212,9 @@ class FrontDoor:
     ) -> None:
         async with trio.open_nursery() as nursery:
             ws_request = await trio_websocket.wrap_server_stream(
-                nursery, _Replay(stream, buffered), max_message_size=self.deps.max_message_bytes
+                nursery,
+                _Replay(stream, buffered),
+                max_message_size=HARD_CAP_FACTOR * self.deps.max_message_bytes,
             )
             ws = await ws_request.accept()
 

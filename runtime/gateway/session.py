@@ -60,6 +60,7 @@ class GatewayDeps:
     outbound_queue: int = 512
     request_timeout: float = 600.0
     gate: Gate = _open_gate  # per call, after the scope check: may raise a GnomonError
+    max_message_bytes: int = 1 << 20  # larger frames get -32600 (up to the hard cap)
 
 
 class Session:
@@ -105,6 +106,13 @@ class Session:
         if isinstance(text, bytes):
             await self._out_send.send(
                 rpc.error(None, rpc.INVALID_REQUEST, "binary frames are not JSON-RPC; send text")
+            )
+            return
+        size, limit = len(text.encode()), self.deps.max_message_bytes
+        if size > limit:
+            message = f"a frame of {size} bytes exceeds gateway.max_message_bytes ({limit})"
+            await self._out_send.send(
+                rpc.error(None, rpc.INVALID_REQUEST, message, {"size": size, "limit": limit})
             )
             return
         try:

@@ -1,7 +1,8 @@
 """Hypothesis-generated frames against a real daemon: random JSON values, request-shaped
 objects, batches, text that is not JSON and binary frames always get well-formed JSON-RPC
-answers (never an internal error); oversized frames close the connection with WebSocket
-code 1009. A second connection keeps working throughout.
+answers (never an internal error); frames over the limit get -32600, and frames over 4×
+the limit close the connection with WebSocket code 1009. A second connection keeps working
+throughout.
 
 ``GATEWAY_FUZZ_EXAMPLES=3000`` runs a deeper search than the default 120 examples.
 """
@@ -167,12 +168,25 @@ async def close_reason(daemon: RealDaemon, frame: str | bytes) -> trio_websocket
     return closed.value.reason
 
 
-async def oversized(daemon: RealDaemon, frame: str | bytes) -> None:
-    async with connect(daemon) as other:
-        reason = await close_reason(daemon, frame)
-        assert reason.code == 1009
-        assert str(MAX_MESSAGE_BYTES) in (reason.reason or "")
-        assert (await other.result("system.health"))["ok"]
+def _frame(kind: str, size: int) -> str | bytes:
+    pad = "x" * size
+    return {
+        "text": pad,
+        "json": json.dumps(
+            {"jsonrpc": "2.0", "id": 1, "method": "job.get", "params": {"ref": pad}}
+        ),
+        "binary": pad.encode(),
+    }[kind]
+
+
+async def too_big_answered(daemon: RealDaemon, frame: str | bytes) -> None:
+    async with connect(daemon) as conn:
+        await conn.send(frame)
+        err = error_of(await conn.recv(), -32600)
+        if isinstance(frame, str):
+            assert str(MAX_MESSAGE_BYTES) in err["message"]
+            assert err["data"]["limit"] == MAX_MESSAGE_BYTES
+        assert (await conn.result("system.health"))["ok"]  # the same connection goes on
 
 
 @settings(FEW, max_examples=6)
@@ -180,15 +194,21 @@ async def oversized(daemon: RealDaemon, frame: str | bytes) -> None:
     size=st.integers(MAX_MESSAGE_BYTES + 1, 3 * MAX_MESSAGE_BYTES),
     kind=st.sampled_from(["text", "json", "binary"]),
 )
-def test_oversized_frame_closes_with_1009(daemon: RealDaemon, size: int, kind: str) -> None:
-    """A frame over gateway.max_message_bytes closes that connection with code 1009
-    (message too big); other connections are untouched."""
-    pad = "x" * size
-    frame: str | bytes = {
-        "text": pad,
-        "json": json.dumps(
-            {"jsonrpc": "2.0", "id": 1, "method": "job.get", "params": {"ref": pad}}
-        ),
-        "binary": pad.encode(),
-    }[kind]
-    trio.run(oversized, daemon, frame)
+def test_oversized_frame_gets_a_json_rpc_error(daemon: RealDaemon, size: int, kind: str) -> None:
+    """A frame over gateway.max_message_bytes (up to 4×) is answered with -32600 naming the
+    limit, and the connection stays usable."""
+    trio.run(too_big_answered, daemon, _frame(kind, size))
+
+
+async def oversized(daemon: RealDaemon, frame: str | bytes) -> None:
+    async with connect(daemon) as other:
+        reason = await close_reason(daemon, frame)
+        assert reason.code == 1009
+        assert (await other.result("system.health"))["ok"]
+
+
+@pytest.mark.parametrize("kind", ["text", "binary"])
+def test_huge_frame_closes_with_1009(daemon: RealDaemon, kind: str) -> None:
+    """A frame over 4× gateway.max_message_bytes is never buffered: that connection closes
+    with 1009 (message too big); other connections are untouched."""
+    trio.run(oversized, daemon, _frame(kind, 4 * MAX_MESSAGE_BYTES + 1))
