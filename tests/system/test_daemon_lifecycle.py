@@ -235,3 +235,18 @@ def test_configured_hook_runs_with_the_event_on_stdin(tmp_path: Path) -> None:
         ).items()
     finally:
         daemon.stop()
+
+
+def test_non_loopback_bind_needs_tls_or_insecure_bind(tmp_path: Path) -> None:
+    """Binding 0.0.0.0 without TLS is refused (exit 5, the ways out named); with
+    --insecure-bind it starts."""
+    home = tmp_path / "home"
+    refused = gnomon(home, "daemon", "start", "--host", "0.0.0.0", "--port", "0")
+    assert refused.code == 5
+    assert "refusing to bind 0.0.0.0 without TLS" in refused.err
+    assert "--insecure-bind" in refused.err
+    daemon = RealDaemon.start(home, "--host", "0.0.0.0", "--insecure-bind")
+    try:
+        assert daemon.url.startswith("ws://0.0.0.0:")
+    finally:
+        daemon.stop()
