@@ -263,54 +263,33 @@ def _select(
     return {"refs": list(refs), "tags": list(tags), "statuses": list(statuses), "reason": reason}
 
 
-@jobs.command("cancel")
-@_select_options
-@click.option("--reason", default="", help="recorded with the cancellation")
-@client_options
-@reports_errors
-def cancel(
-    refs: tuple[str, ...],
-    tags: tuple[str, ...],
-    statuses: tuple[str, ...],
-    reason: str,
-    home: str | None,
-    url: str | None,
-    as_json: bool,
-) -> None:
-    """Cancel jobs, killing running actions' process groups."""
-    _bulk("job.cancel", "cancelled", _select(refs, tags, statuses, reason), home, url, as_json)
+def _bulk_command(name: str, method: str, verb: str, doc: str) -> None:
+    """Register ``jobs NAME REF… | --tag | --status [--reason]`` calling ``method``."""
+
+    @_select_options
+    @click.option("--reason", default="", help="recorded with the change")
+    @client_options
+    @reports_errors
+    def command(
+        refs: tuple[str, ...],
+        tags: tuple[str, ...],
+        statuses: tuple[str, ...],
+        reason: str,
+        home: str | None,
+        url: str | None,
+        as_json: bool,
+    ) -> None:
+        _bulk(method, verb, _select(refs, tags, statuses, reason), home, url, as_json)
+
+    command.__doc__ = doc
+    jobs.command(name)(command)
 
 
-@jobs.command("pause")
-@_select_options
-@client_options
-@reports_errors
-def pause(
-    refs: tuple[str, ...],
-    tags: tuple[str, ...],
-    statuses: tuple[str, ...],
-    home: str | None,
-    url: str | None,
-    as_json: bool,
-) -> None:
-    """Pause jobs (works in every non-terminal state)."""
-    _bulk("job.pause", "paused", _select(refs, tags, statuses), home, url, as_json)
-
-
-@jobs.command("resume")
-@_select_options
-@client_options
-@reports_errors
-def resume(
-    refs: tuple[str, ...],
-    tags: tuple[str, ...],
-    statuses: tuple[str, ...],
-    home: str | None,
-    url: str | None,
-    as_json: bool,
-) -> None:
-    """Resume paused jobs."""
-    _bulk("job.resume", "resumed", _select(refs, tags, statuses), home, url, as_json)
+_bulk_command(
+    "cancel", "job.cancel", "cancelled", "Cancel jobs, killing running actions' process groups."
+)
+_bulk_command("pause", "job.pause", "paused", "Pause jobs (works in every non-terminal state).")
+_bulk_command("resume", "job.resume", "resumed", "Resume paused jobs.")
 
 
 @jobs.command("run")

@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import attrs
 from support.cookbook_doc import COOKBOOK, parse, substitute, tagged_blocks
-from support.daemon_proc import PY, RealDaemon, Result, cli_env
+from support.daemon_proc import PY, RealDaemon, Result, cli_env, until
 
 __all__ = ["PY", "Result"]
 from support.exec_io import FAKE_BIN
@@ -228,22 +227,6 @@ class World:
             limit,
         )
         return job
-
-
-def until(check: Callable[[], Any], what: str, limit: float = 30.0, step: float = 0.2) -> Any:
-    """Poll ``check`` until it returns something truthy (a liveness bound, not a timing
-    assertion); that value.
-
-    Raises:
-        AssertionError: naming ``what`` when ``limit`` seconds pass first.
-    """
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"never happened: {what}")
 
 
 def blocks() -> dict[str, list[str]]:
