@@ -188,6 +188,7 @@ def _live_page(page: Any, home: Path, daemon: RealDaemon, out: Path) -> RealDaem
 
     page.click("tr[data-name=soon]")
     page.wait_for_selector(".detail .run", timeout=5_000)
+    assert "token admin via gnomon-cli" in page.inner_text(".detail")  # provenance shown
     page.screenshot(path=str(out / "dashboard.png"), full_page=True)
     assert (out / "dashboard.png").stat().st_size > 10_000
     return daemon

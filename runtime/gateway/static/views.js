@@ -11,6 +11,14 @@ function tags(job) {
 }
 
 /** Does `job` pass the status filter and the search text? */
+/** Provenance in one line: token, client and version, parent job/run. */
+function createdBy(by) {
+  let text = `token ${by.token_id || "?"}`;
+  if (by.client) text += ` via ${by.client}${by.client_version ? " " + by.client_version : ""}`;
+  if (by.parent_job) text += `, from job ${by.parent_job}${by.parent_run ? " run " + by.parent_run : ""}`;
+  return text;
+}
+
 export function matches(job, status, search) {
   if (status === "live" && !LIVE.includes(job.status)) return false;
   if (status && status !== "live" && status !== "all" && job.status !== status) return false;
@@ -107,6 +115,7 @@ export function jobDetail(detail, canWrite, act) {
       field("depends on", (job.depends_on || []).join(", ")),
       field("triggers", (job.triggers || []).join(", ")),
       field("owner", job.owner),
+      field("created by", createdBy(job.created_by || {})),
       field("tags", tags(job)),
       field("attempts / cycle", `${job.attempts} / ${job.cycle}`),
       field("message", job.message),
