@@ -153,7 +153,8 @@ class Engine:
         """Admit and store a new job; return its first state.
 
         With ``replace``, a live job of the same name (and the same owner) takes the new
-        spec in place instead — same id, history kept — and emits ``job.updated``.
+        spec in place instead — same id, history kept — and emits ``job.updated``; a given
+        ``expires_at`` renews its TTL (an agent re-scheduling its recurring job).
 
         Raises:
             Refused, InvalidInput, Conflict, NotFound: admission refused it.
@@ -166,7 +167,9 @@ class Engine:
             for d in admitted.depends_on
         )
         if holder is not None:
-            return await self._replace(holder, spec, owner, deps, admitted.triggers, now)
+            return await self._replace(
+                holder, spec, owner, deps, admitted.triggers, now, expires_at
+            )
         state = template or JobState(
             id=self._ids(),
             spec=spec,
@@ -203,6 +206,7 @@ class Engine:
         deps: tuple[Dependency, ...],
         triggers: tuple[str, ...],
         now: datetime,
+        expires_at: datetime | None = None,
     ) -> JobState:
         entry = self.directory.get(job_id)
         if entry is not None and entry.owner != str(owner):
@@ -217,6 +221,7 @@ class Engine:
                 dependencies=deps,
                 trigger_ids=triggers,
                 first_slot=self.first_slot(spec.schedule, now),
+                expires_at=expires_at,
             ),
         )
         if result.error is not None:

@@ -361,7 +361,7 @@ def replacement(old: JobState, spec: JobSpec, msg: JobCommand, now: datetime) ->
         updated_at=now,
         parent_id=old.parent_id,
         trigger_ids=msg.trigger_ids,
-        expires_at=old.expires_at,
+        expires_at=msg.expires_at or old.expires_at,
     )
 
 

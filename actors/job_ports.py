@@ -103,6 +103,7 @@ class JobCommand(Request[CommandResult]):
     dependencies: tuple[Dependency, ...] = ()
     trigger_ids: tuple[str, ...] = ()
     first_slot: datetime | None = None
+    expires_at: datetime | None = None  # replace: a renewed TTL (None keeps the old one)
 
 
 @attrs.frozen(kw_only=True)

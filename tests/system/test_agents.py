@@ -269,3 +269,39 @@ async def test_owner_rate_limit_refuses_a_burst(daemon: RealDaemon) -> None:
     assert errors, "no refusal past the burst"
     assert (errors[0]["code"], errors[0]["data"]["reason"]) == (-32004, "rate_limited")
     assert errors[0]["data"]["retry_after"] > 0
+
+
+async def test_replace_renews_an_agent_jobs_ttl(daemon: RealDaemon) -> None:
+    """Re-scheduling a recurring agent job with replace renews its expiry (same id), so an
+    agent keeps a job alive by renewing it before its TTL."""
+    secret = new_token(daemon, "renewer", "--max-ttl", "1h")
+    first = await rpc(
+        daemon, "job.create", {"spec": spec("renew-1", every="1h", do="noop")}, secret
+    )
+    await trio.sleep(1.1)
+    again = await rpc(
+        daemon,
+        "job.create",
+        {"spec": spec("renew-1", every="1h", do="noop"), "replace": True},
+        secret,
+    )
+    assert again["id"] == first["id"]
+    assert again["expires_at"] > first["expires_at"]
+    admin(daemon, "jobs", "cancel", first["id"])
+
+
+async def test_a_renewed_agent_job_outlives_its_first_ttl(daemon: RealDaemon) -> None:
+    """After a renewal the old expiry no longer fires: the job is alive past it and
+    expires at the new one."""
+    secret = new_token(daemon, "renewer-2", "--max-ttl", "2s")
+    made = await rpc(daemon, "job.create", {"spec": spec("renew-2", every="1h", do="noop")}, secret)
+    await trio.sleep(1.2)
+    params = {"spec": spec("renew-2", every="1h", do="noop"), "replace": True}
+    await rpc(daemon, "job.create", params, secret)
+    await trio.sleep(1.3)  # past the first expiry, before the renewed one
+    assert (await job(daemon, made["id"]))["status"] == "pending"
+
+    async def ended() -> bool:
+        return (await job(daemon, made["id"]))["status"] == "cancelled"
+
+    await until(ended)
