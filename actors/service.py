@@ -243,7 +243,11 @@ class Service:
 
     async def create(self, caller: Caller, p: CreateParams) -> JobView:
         created_by = CreatedBy(
-            token_id=caller.token_id, client=caller.client, client_version=caller.client_version
+            token_id=caller.token_id,
+            client=caller.client,
+            client_version=caller.client_version,
+            parent_job=caller.parent_job,
+            parent_run=caller.parent_run,
         )
         expires_at = await self.admit_job(caller, p)
         state = await self.tree.engine.create(

@@ -213,6 +213,12 @@ async def connect(
     ]
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
+    for name, variable in (
+        (b"x-gnomon-parent-job", "GNOMON_JOB_ID"),
+        (b"x-gnomon-parent-run", "GNOMON_RUN_ID"),
+    ):
+        if os.environ.get(variable):  # run by a job (a slash command): record provenance
+            headers.append((name, os.environ[variable].encode()))
     try:
         async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
             conn = Client(ws)

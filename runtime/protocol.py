@@ -494,6 +494,8 @@ class Caller:
     agent: bool = False
     client: str | None = None
     client_version: str | None = None
+    parent_job: str | None = None  # the job whose run made this call (its slash command)
+    parent_run: str | None = None
 
     def may(self, needed: Scope) -> bool:
         return SCOPE_RANK[self.scope] >= SCOPE_RANK[needed]

@@ -179,6 +179,10 @@ class FrontDoor:
         client = _header(request, b"x-gnomon-client") or None
         version = _header(request, b"x-gnomon-client-version") or None
         caller = self.deps.gateway.authenticate(token.strip(), client, version)
+        parent = _header(request, b"x-gnomon-parent-job")
+        if caller is not None and parent:  # provenance only: authority is the token's
+            run = _header(request, b"x-gnomon-parent-run") or None
+            caller = attrs.evolve(caller, parent_job=parent, parent_run=run)
         return caller, caller is not None
 
     async def _websocket(

@@ -591,3 +591,15 @@ def test_remaining_wait_clear_and_audit_flags(daemon: RealDaemon, tmp_path: Path
     assert out.read_text() == ""
     everything = ok(daemon, "audit", "export", "--since", "2000-01-01").out.splitlines()
     assert len(everything) > 10
+
+
+def test_a_job_created_by_a_job_records_its_parent(daemon: RealDaemon) -> None:
+    """A `/schedule …` slash action creates a job whose created_by names the parent job
+    and run (provenance), shown by jobs show."""
+    parent = ok(daemon, "schedule", "spawner", "--do", "/schedule spawned --in 1h --do noop",
+                "--json").json()  # fmt: skip
+    until(lambda: show(daemon, "spawner")["status"] == "completed", "the spawner ran")
+    child = show(daemon, "spawned")
+    assert child["created_by"]["parent_job"] == parent["id"]
+    assert child["created_by"]["parent_run"] == f"{parent['id']}.1.1"
+    assert f"from job {parent['id']}" in ok(daemon, "jobs", "show", "spawned").out
