@@ -30,29 +30,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import trio
 
-from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
-from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_llm import stored_spend
-from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmPrice, LlmSettings
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.executors import Executors
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
 from gnomon.actors.service import Service
-from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
+from gnomon.actors.settings_from_config import engine_config, exec_settings
+from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
-from gnomon.runtime.errors import DaemonUnreachable, InvalidInput, sole_error
+from gnomon.runtime.errors import DaemonUnreachable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
@@ -117,85 +115,6 @@ def check_bind(host: str, opts: DaemonOptions) -> ssl.SSLContext | None:
     return context
 
 
-def exec_settings(home: Home, config: Config) -> ExecSettings:
-    """Executor settings from the config (open sections: ``hooks.*``, ``webhook.secrets.*``,
-    ``llm.prices.<model>.input|output``, ``agents.<profile>.cmd|task_via``).
-
-    Raises:
-        InvalidInput: an agent command that does not split, or a price missing a half.
-    """
-    secret_env = tuple(n.strip() for n in str(config["secrets.env"]).split(",") if n.strip())
-    llm = LlmSettings(
-        base_url=config["llm.base_url"] or None,
-        api_key=config["llm.api_key"] or None,
-        model=config["llm.model"],
-        prices=_prices(config.section("llm.prices.")),
-    )
-    return ExecSettings(
-        home=home.root,
-        llm=llm,
-        agents=_agents(config),
-        hooks=config.section("hooks."),
-        webhook_secrets=config.section("webhook.secrets."),
-        secret_env=secret_env,
-        shell_allow_bypass=bool(config["shell.allow_bypass"]),
-    )
-
-
-def _prices(flat: dict[str, float]) -> dict[str, LlmPrice]:
-    models = {name.rsplit(".", 1)[0] for name in flat}
-    for model in models:
-        missing = [h for h in ("input", "output") if f"{model}.{h}" not in flat]
-        if missing:
-            raise InvalidInput(
-                f"config llm.prices.{model} lacks {missing[0]}",
-                accepted=[f"llm.prices.{model}.input = USD_PER_MTOK", "… .output = …"],
-            )
-    return {
-        m: LlmPrice(input_per_mtok=flat[f"{m}.input"], output_per_mtok=flat[f"{m}.output"])
-        for m in models
-    }
-
-
-def _agents(config: Config) -> dict[str, AgentProfile]:
-    flat = config.section("agents.")
-    default_via: Literal["arg", "stdin"] = (
-        "stdin" if flat.get("default.task_via") == "stdin" else "arg"
-    )
-    profiles = {
-        "default": AgentProfile.from_command_line(
-            config["agents.default.cmd"], task_via=default_via
-        )
-    }
-    for name in {n.rsplit(".", 1)[0] for n in flat if n.endswith(".cmd")}:
-        via = flat.get(f"{name}.task_via", "arg")
-        profiles[name] = AgentProfile.from_command_line(
-            flat[f"{name}.cmd"], task_via="stdin" if via == "stdin" else "arg"
-        )
-    return profiles
-
-
-def engine_config(config: Config) -> EngineConfig:
-    """Engine settings from the config."""
-    return EngineConfig(
-        admission=AdmissionConfig(
-            global_rps=config["limits.global_rps"],
-            global_burst=config["limits.global_burst"],
-            owner_rps=config["limits.owner_rps"],
-            owner_burst=config["limits.owner_burst"],
-            max_jobs=config["limits.max_jobs"],
-            agents_enabled=config["agents.enabled"],
-        ),
-        breaker=BreakerConfig(
-            threshold=config["breaker.threshold"],
-            window=config["breaker.window"],
-            cooldown=config["breaker.cooldown"],
-        ),
-        max_concurrency=config["limits.max_concurrency"],
-        job_shutdown=config["daemon.drain_timeout"],
-    )
-
-
 class Daemon:
     """One daemon process's parts (see the module docstring)."""
 
@@ -216,7 +135,7 @@ class Daemon:
             or os.environ.get("GNOMON_SHELL_ALLOW_BYPASS", "").lower() == "true"
         )
         self.policy = ShellPolicy.in_home(home.root, allow_bypass=allow_bypass)
-        settings = exec_settings(home, config)
+        settings = exec_settings(home.root, config)
         self.exec_settings = settings
         self.executors = Executors(
             settings, http=http_client, policy=self.policy, spent=stored_spend(self.store.runs)
