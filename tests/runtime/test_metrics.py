@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from support.contract import CONTRACT_METRICS
 
 from gnomon.runtime.metrics import MAX_BREAKER_KEYS, Metrics
 from gnomon.runtime.model.enums import Outcome
@@ -35,25 +36,7 @@ def test_every_contract_metric_is_exposed() -> None:
     m.active_jobs.labels("pending").set(1)
     m.breaker_state.labels("x").set(0)
     text = generate_latest(m.registry).decode()
-    for name in [
-        "gnomon_jobs_created_total",
-        "gnomon_jobs_fired_total",
-        "gnomon_wait_checks_total",
-        "gnomon_wait_duration_seconds",
-        "gnomon_action_duration_seconds",
-        "gnomon_fire_lag_seconds",
-        "gnomon_queue_depth",
-        "gnomon_active_jobs",
-        "gnomon_breaker_state",
-        "gnomon_retries_total",
-        "gnomon_enqueue_errors_total",
-        "gnomon_skips_total",
-        "gnomon_events_total",
-        "gnomon_gateway_connections",
-        "gnomon_actor_restarts_total",
-        "gnomon_mailbox_depth",
-        "gnomon_store_commit_seconds",
-    ]:
+    for name in CONTRACT_METRICS:
         assert f"# TYPE {name.removesuffix('_total')}" in text, name
     s = samples(m)
     assert s[("gnomon_mailbox_depth", (("kind", "job"),))] == 5

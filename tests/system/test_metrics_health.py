@@ -13,28 +13,10 @@ import httpx
 import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_parse
 from prometheus_client.parser import text_string_to_metric_families
+from support.contract import CONTRACT_METRICS
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 
 pytestmark = pytest.mark.slow
-CONTRACT_METRICS = (
-    "gnomon_jobs_created_total",
-    "gnomon_jobs_fired_total",
-    "gnomon_wait_checks_total",
-    "gnomon_wait_duration_seconds",
-    "gnomon_action_duration_seconds",
-    "gnomon_fire_lag_seconds",
-    "gnomon_queue_depth",
-    "gnomon_active_jobs",
-    "gnomon_breaker_state",
-    "gnomon_retries_total",
-    "gnomon_enqueue_errors_total",
-    "gnomon_skips_total",
-    "gnomon_events_total",
-    "gnomon_gateway_connections",
-    "gnomon_actor_restarts_total",
-    "gnomon_mailbox_depth",
-    "gnomon_store_commit_seconds",
-)
 SETTINGS = {
     "GNOMON_BREAKER_THRESHOLD": "2",
     "GNOMON_BREAKER_COOLDOWN": "3600",
