@@ -58,7 +58,7 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
             )
         env = settings.child_environ({**run_env(ctx), **ctx.env})
         env.update(GNOMON_URL=url, GNOMON_TOKEN=token, GNOMON_AUTOSTART="0", NO_COLOR="1")
-        redactor = redactor.with_env({"GNOMON_TOKEN": token})
+        redactor = redactor.with_values([token])  # the child's output never shows it
         done = await run_process(
             argv,
             settings=settings,

@@ -244,7 +244,7 @@ def _bulk(
 ) -> None:
     if not (params["refs"] or params["tags"] or params["statuses"]):
         raise InvalidInput(
-            f"which jobs should I {verb.rstrip('d').rstrip('e')}?",
+            f"no jobs selected for {method.removeprefix('job.')}: name them or pick by tag/status",
             accepted=["REF…", "--tag k=v", "--status S"],
         )
     result = request(home_of(home), url, method, params)

@@ -21,6 +21,7 @@ import trio
 from gnomon.cli.client import Client, connect
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
+from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.model import wire
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"})
@@ -110,36 +111,43 @@ async def _run(
 
 
 async def follow(client: Client, job: dict[str, Any], *, quiet: bool) -> dict[str, Any]:
-    """Follow ``job``'s events until it ends; the final job view."""
-    started = time.monotonic()
-    checks = 0
-    last = ""
+    """Follow ``job``'s events until it ends (re-subscribing from the lag marker when the
+    daemon says this client fell behind); the final job view.
+
+    Raises:
+        DaemonUnreachable: the daemon closed the event stream before the job ended.
+    """
+    started, checks, last, since = time.monotonic(), 0, "", 0
     live = out.is_terminal and not quiet
     status = out.status(f"waiting for {job['wait']}") if live else None
     if status is not None:
         status.start()
     try:
-        async with client.subscribe(job=job["id"], since_seq=0) as notes:
-            async for note in notes:
-                event = note.get("event")
-                if event is None:  # lagged: the terminal event is still in the store
-                    break
-                if event["type"] == "job.wait_tick":
-                    checks += 1
-                    last = event.get("message") or ""
-                if status is not None:
-                    took = int(time.monotonic() - started)
-                    status.update(f"waiting for {job['wait']} — {checks} check(s), {took}s {last}")
-                if event.get("status") in TERMINAL and event["type"] != "job.created":
-                    break
+        while True:
+            async with client.subscribe(job=job["id"], since_seq=since) as notes:
+                async for note in notes:
+                    if "resume_from" in note:  # lagged: replay the rest from the store
+                        since = int(note["resume_from"])
+                        break
+                    event, since = note["event"], int(note["seq"])
+                    if event["type"] == "job.wait_tick":
+                        checks, last = checks + 1, event.get("message") or ""
+                    if status is not None:
+                        took = int(time.monotonic() - started)
+                        status.update(
+                            f"waiting for {job['wait']} — {checks} check(s), {took}s {last}"
+                        )
+                    if event.get("status") in TERMINAL and event["type"] != "job.created":
+                        ended: dict[str, Any] = await client.call("job.get", {"ref": job["id"]})
+                        return dict(ended["job"])
+                else:
+                    raise DaemonUnreachable(
+                        f"the daemon closed the event stream; job {job['id']} keeps running",
+                        hint=f"gnomon jobs show {job['id']}",
+                    )
     finally:
         if status is not None:
             status.stop()
-    detail: dict[str, Any] = (await client.call("job.get", {"ref": job["id"]}))["job"]
-    while detail["status"] not in TERMINAL:  # only after a lag marker: wait for the end
-        await trio.sleep(0.2)
-        detail = (await client.call("job.get", {"ref": job["id"]}))["job"]
-    return detail
 
 
 def summary(job: dict[str, Any]) -> str:

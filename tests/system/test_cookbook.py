@@ -19,8 +19,7 @@ test cannot drift. What differs from the page is one documented table,
   0 with the line's environment.
 
 ``terraform``, ``kubectl`` and ``docker`` are the fake CLIs of ``tests/support/bin`` on
-the daemon's PATH. Recipes 6 and 7's token need ``gnomon mcp`` and ``gnomon token``
-(issue 10); their tests skip, naming the command, while it is missing.
+the daemon's PATH. Recipes 6 and 7 drive ``gnomon mcp`` and ``gnomon token``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
 import tarfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import ExitStack, asynccontextmanager
@@ -56,14 +54,6 @@ from support.exec_io import recorded_argv
 pytestmark = pytest.mark.slow
 
 AUDIT_FIELDS = {"type", "timestamp", "job_id", "status", "message", "payload"}
-
-
-def has_command(name: str) -> bool:
-    """Whether the installed CLI has the top-level command ``name``."""
-    out = subprocess.run(
-        [PY, "-m", "gnomon.cli", "--help"], capture_output=True, text=True, check=True
-    ).stdout
-    return re.search(rf"^\s+{name}\s", out, re.MULTILINE) is not None
 
 
 def row(table: str, key: str) -> list[str]:
@@ -250,8 +240,6 @@ def test_recipe_5_dag_stops_after_a_failed_smoke_test(world: World) -> None:
 
 async def test_recipe_6_agent_schedules_itself_over_mcp(world: World) -> None:
     """The agent's async wait answers at once; its result reaches the agent's inbox."""
-    if not has_command("mcp"):
-        pytest.skip("`gnomon mcp` is not on main yet (issue 10): recipe 6 is documented only")
     (created,) = world.run("recipe-6")
     found = re.search(r"gnm_\S+", created.out)
     assert found, created.out
@@ -313,8 +301,6 @@ def test_recipe_7_budget_limited_llm_job(world7: World) -> None:
 
 def test_recipe_7_agent_token(world7: World) -> None:
     """The agent's own token with its limits is created and listed."""
-    if not has_command("token"):
-        pytest.skip("`gnomon token` is not on main yet (issue 10): recipe 7's token untested")
     world7.run("recipe-7-agent")
     listed = world7.gnomon("token", "list")
     assert listed.code == 0, listed.err
