@@ -46,7 +46,6 @@ from gnomon.actors.job_ports import (
     JobMessage,
     Polled,
     RunEnded,
-    RunStarting,
     Save,
 )
 from gnomon.actors.job_runs import RunTracker
@@ -80,12 +79,19 @@ class JobShell:
     # -- stepping ---------------------------------------------------------------------
 
     async def apply(self, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any) -> Step:
-        """Step the state machine, save the result, then perform its effects."""
+        """Step the state machine, save the result, then perform its effects.
+
+        A run the step dispatches is recorded as started in the same unit of work (see
+        :meth:`~gnomon.actors.job_runs.RunTracker.started`): a crash after that commit
+        finds it an orphan — at most once per attempt, never re-run blindly.
+        """
         step = fsm.step(self.state, inp)
         if not step.ok:
             if runs:
                 await self.deps.persistence.save(Save(job_id=self.state.id, runs=runs))
             return step
+        step, started = self.runs.started(step)
+        runs = (*runs, *started)
         events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
         claims = claims_of(self.state, step)
         self.deps.fault("job.before_save")
@@ -195,8 +201,6 @@ class JobShell:
         match msg:
             case JobCommand():
                 await self.command(msg)
-            case RunStarting():
-                msg.reply.send(await self.runs.on_starting(msg.run_id))
             case RunEnded():
                 await self.runs.on_ended(msg)
                 msg.reply.send(None)
@@ -343,7 +347,7 @@ class JobShell:
         self.stop_all_pollers()
         while self.runs:
             msg = await self.ctx.inbox.receive_until(math.inf, draining=True)
-            if isinstance(msg, RunEnded | RunStarting):
+            if isinstance(msg, RunEnded):
                 await self.handle(msg)
             elif isinstance(msg, JobCommand | Polled):
                 msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))

@@ -107,15 +107,9 @@ class JobCommand(Request[CommandResult]):
 
 
 @attrs.frozen(kw_only=True)
-class RunStarting(Request[bool]):
-    """From a run task: may ``run_id`` start? (answered after the start is committed)"""
-
-    run_id: str
-
-
-@attrs.frozen(kw_only=True)
 class RunEnded(Request[None]):
-    """From a run task: ``start`` ended (``end`` is ``None`` when it never started)."""
+    """From a run task: ``start`` ended (``end`` is ``None`` when it was killed before
+    it reached the executor)."""
 
     start: StartRun
     end: RunEnd | None
@@ -129,5 +123,5 @@ class Polled(Request[None]):
     report: PollReport
 
 
-JobMessage = JobCommand | RunStarting | RunEnded | Polled
-MESSAGE_TYPES: Sequence[type] = (JobCommand, RunStarting, RunEnded, Polled)
+JobMessage = JobCommand | RunEnded | Polled
+MESSAGE_TYPES: Sequence[type] = (JobCommand, RunEnded, Polled)

@@ -1,11 +1,14 @@
 """The runs of one job actor: start tasks, kill them, and turn their ends into inputs.
 
 Each run is a task in the job actor's nursery under its own cancel scope
-(:func:`gnomon.actors.runs.perform_run`). Its start is committed before the executor is
-called (:meth:`RunTracker.on_starting`), its pid/pgid as soon as the process exists, and
-its end together with the state-machine step it causes (:meth:`RunTracker.on_ended`). A
-killed run's record is saved as ``cancelled`` even though the state machine, which killed
-it, ignores its result.
+(:func:`gnomon.actors.runs.perform_run`). A run is recorded as started in the same unit
+of work as the step that dispatched it (:meth:`RunTracker.started`: the claim of its slot,
+its retry, its satisfied wait), before its task exists — so a daemon killed at any later
+moment finds the attempt started, an orphan to kill and retry per policy, and never runs
+it again blindly (at most once per attempt). Its pid/pgid are saved as soon as the
+process exists, and its end together with the state-machine step it causes
+(:meth:`RunTracker.on_ended`). A killed run's record is saved as ``cancelled`` even
+though the state machine, which killed it, ignores its result.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import attrs
 import trio
 
 from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import StartRun
+from gnomon.actors.core.job_msgs import StartRun, Step
 from gnomon.actors.execution import RunContext
-from gnomon.actors.job_ports import RunEnded, RunStarting, Save
+from gnomon.actors.job_ports import RunEnded, Save
 from gnomon.actors.runs import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.runtime import procs
 from gnomon.runtime.model.enums import Outcome
@@ -42,14 +45,35 @@ class RunTracker:
     def __init__(self, shell: JobShell) -> None:
         self.shell = shell
         self.slots: dict[str, _Slot] = {}
+        self._recorded: dict[str, RunRecord] = {}  # by the last :meth:`started`
 
     def __bool__(self) -> bool:
         return bool(self.slots)
 
+    def started(self, step: Step) -> tuple[Step, tuple[RunRecord, ...]]:
+        """``step`` with every run it dispatches reported started, and their records.
+
+        The job actor saves both in the step's unit of work, then :meth:`start` runs them.
+        """
+        starts = [e for e in step.effects if isinstance(e, StartRun) and e.run_id not in self.slots]
+        if not starts:
+            return step, ()
+        now = self.shell.deps.clock.now()
+        records = []
+        self._recorded = {}
+        for start in starts:
+            merged = fsm.step(step.state, fsm.RunStarted(now=now, run_id=start.run_id))
+            assert merged.ok, merged.error  # a run the step just dispatched is in flight
+            step = fsm.Step(merged.state, (*step.effects, *merged.effects))
+            records.append(self._recorded.setdefault(start.run_id, self._record(start)))
+        return step, tuple(records)
+
     def start(self, start: StartRun) -> None:
+        """Run ``start`` (recorded as started by :meth:`started` in the saved step)."""
         if start.run_id in self.slots:  # already in flight: never run one id twice
             return
-        slot = _Slot(start=start, scope=trio.CancelScope())
+        record = self._recorded.pop(start.run_id, None) or self._record(start)
+        slot = _Slot(start=start, scope=trio.CancelScope(), record=record)
         self.slots[start.run_id] = slot
         self.shell.nursery.start_soon(self._task, slot)
 
@@ -89,9 +113,6 @@ class RunTracker:
                 )
                 await deps.persistence.save(Save(job_id=shell.state.id, runs=(slot.record,)))
 
-        async def starting() -> bool:
-            return await ref.ask(RunStarting(run_id=start.run_id), timeout=None)
-
         context = RunContext(
             job_id=shell.state.id,
             job_name=spec.name,
@@ -109,20 +130,8 @@ class RunTracker:
             context=context, action=start.action, breaker_key=deps.action_key(spec, start.action)
         )
         with slot.scope:
-            end = await perform_run(plan, deps.runs, starting)
+            end = await perform_run(plan, deps.runs)
         await ref.ask(RunEnded(start=start, end=end, killed=slot.killed is not None), timeout=None)
-
-    async def on_starting(self, run_id: str) -> bool:
-        """Commit that ``run_id`` starts; ``False`` if it must not (killed or stale)."""
-        slot = self.slots.get(run_id)
-        if slot is None or slot.killed is not None:
-            return False
-        record = self._record(slot.start)
-        now = self.shell.deps.clock.now()
-        step = await self.shell.apply(fsm.RunStarted(now=now, run_id=run_id), runs=(record,))
-        if step.ok:
-            slot.record = record
-        return step.ok
 
     async def on_ended(self, msg: RunEnded) -> None:
         """Record a run's end and feed it to the state machine."""

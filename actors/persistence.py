@@ -3,13 +3,14 @@ index for recovery."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
 from gnomon.actors.job_ports import Save
+from gnomon.runtime.batching import Coalescer
 from gnomon.runtime.model.state import JobState, RunRecord
-from gnomon.runtime.store import Changes, Store
+from gnomon.runtime.store import Changes, JobQuery, Store
 
 
 class StorePersistence:
@@ -18,9 +19,16 @@ class StorePersistence:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.loads = Coalescer(self._load_many)
 
     async def load(self, job_id: str) -> JobState | None:
-        return await self.store.get_job(job_id)
+        """The job's committed state; loads that arrive together share one store read
+        (a storm activates thousands of job actors in the same second)."""
+        return await self.loads.get(job_id)
+
+    async def _load_many(self, ids: Sequence[str]) -> Mapping[str, JobState]:
+        query = JobQuery(ids=tuple(ids), include_terminal=True, limit=len(ids))
+        return {state.id: state for state in await self.store.list_jobs(query)}
 
     async def save(self, save: Save) -> None:
         """One unit of work (with the inbox items of an agent job's results); a claim that

@@ -2,22 +2,20 @@
 
 A run is a task in its job actor's nursery (not an actor): cancelling it — ``jobs
 cancel``, ``cancel_previous``, shutdown — cancels the executor, which kills the action's
-process group. The order matters for crash safety:
+process group. Its start was committed with the step that dispatched it, before this task
+existed (:mod:`gnomon.actors.job_runs`), so nothing here waits for the store:
 
 1. wait for a slot of the global concurrency limit (a fair FIFO queue);
 2. ask the target's breaker; an open breaker ends the run as ``breaker_open`` at once,
    the target untouched;
-3. tell the job actor the run is starting and wait until it has *committed* that — so a
-   daemon killed after the spawn finds the attempt marked started (an orphan to kill and
-   retry) rather than re-running it blindly;
-4. execute under ``move_on_after(timeout)``: running out is outcome ``timeout`` and
+3. execute under ``move_on_after(timeout)``: running out is outcome ``timeout`` and
    counts against the breaker;
-5. report the result to the breaker.
+4. report the result to the breaker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
@@ -43,8 +41,7 @@ class RunPlan:
 class RunEnd:
     """How a run ended, as the job actor receives it.
 
-    ``started_at`` is ``None`` when the run never started (breaker refused, or the job
-    declined at the start handshake).
+    ``started_at`` is ``None`` when the run never reached its target (the breaker refused).
     """
 
     run_id: str
@@ -59,9 +56,6 @@ class RunEnd:
         return "" if self.result is None else self.result.error
 
 
-StartHandshake = Callable[[], Awaitable[bool]]
-
-
 @attrs.frozen(kw_only=True)
 class RunDeps:
     """The engine's shared run machinery."""
@@ -72,10 +66,9 @@ class RunDeps:
     concurrency: trio.CapacityLimiter
 
 
-async def perform_run(plan: RunPlan, deps: RunDeps, starting: StartHandshake) -> RunEnd | None:
+async def perform_run(plan: RunPlan, deps: RunDeps) -> RunEnd:
     """Run ``plan`` end to end (see the module docstring).
 
-    Returns ``None`` when the job declined to start it (the run was killed meanwhile).
     Cancellation: propagates after the executor has stopped the action; a probe permit
     that was not used is given back.
     """
@@ -90,19 +83,13 @@ async def perform_run(plan: RunPlan, deps: RunDeps, starting: StartHandshake) ->
             return RunEnd(
                 run_id=ctx.run_id, outcome=Outcome.BREAKER_OPEN, finished_at=now, retry_after=retry
             )
-        return await _execute(plan, deps, starting, probe=permission.probe)
+        return await _execute(plan, deps, probe=permission.probe)
 
 
-async def _execute(
-    plan: RunPlan, deps: RunDeps, starting: StartHandshake, *, probe: bool
-) -> RunEnd | None:
+async def _execute(plan: RunPlan, deps: RunDeps, *, probe: bool) -> RunEnd:
     key = plan.breaker_key
     result: ActionResult | None = None
     try:
-        if not await starting():
-            if probe:
-                deps.breakers.release(key)
-            return None
         started_at = deps.clock.now()
         with trio.move_on_after(plan.context.timeout):
             result = await deps.executor.run(plan.action, plan.context)

@@ -25,7 +25,7 @@ from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
-from gnomon.runtime import Supervisor
+from gnomon.runtime import Supervisor, gc_tuning
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.metrics import Metrics
@@ -85,7 +85,11 @@ class World:
 
 @asynccontextmanager
 async def world(db: Path, *, max_concurrency: int = 64) -> AsyncIterator[World]:
-    """A running engine over a fresh store at ``db``; everything is cancelled on exit."""
+    """A running engine over a fresh store at ``db``; everything is cancelled on exit.
+
+    The collector is tuned as the daemon tunes it (:mod:`gnomon.runtime.gc_tuning`).
+    """
+    gc_tuning.tune()
     metrics = Metrics()
     store = SqliteStore(str(db), observe_commit=metrics.store_commit.observe)
     bus = EventBus(store.events)

@@ -47,6 +47,7 @@ from gnomon.actors.recovery import recover
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.tree import EnginePorts, EngineTree
+from gnomon.runtime import gc_tuning
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
@@ -305,6 +306,7 @@ async def run_daemon(
         SupervisorGaveUp: the tree could not keep itself alive (exit non-zero).
     """
     home = opts.home.create()
+    gc_tuning.tune()
     with HomeLock(home.root):
         home.remove_daemon_json()  # the lock is ours: any file left behind is stale
         try:
@@ -327,6 +329,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             )
             if not daemon.agents.switch.enabled:
                 await daemon.agents.switch.pause_all()
+            gc_tuning.freeze_boot_objects()
             url = f"ws://{_host(daemon)}:{daemon.port}/ws"
             await daemon.announce(
                 EventType.DAEMON_STARTED,

@@ -81,7 +81,8 @@ class WaitTimedOut:
 
 @attrs.frozen(kw_only=True)
 class RunStarted:
-    """The executor began ``run_id`` (its process or request exists)."""
+    """``run_id`` is handed to its run task: from now on a restart treats it as an orphan
+    (it may have reached its target), never re-issues it."""
 
     now: datetime
     run_id: str
@@ -239,8 +240,9 @@ class StopWait:
 
 @attrs.frozen(kw_only=True)
 class StartRun:
-    """Claim and execute ``action`` as ``run_id`` under ``timeout`` seconds; report back
-    with :class:`RunStarted` and :class:`RunFinished`."""
+    """Execute ``action`` as ``run_id`` under ``timeout`` seconds; the job actor feeds
+    :class:`RunStarted` in the same unit of work (before the run exists) and
+    :class:`RunFinished` when it ends."""
 
     run_id: str
     cycle: int

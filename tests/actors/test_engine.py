@@ -296,3 +296,36 @@ async def test_a_crash_looping_job_actor_escalates_instead_of_limping(
                 await w.create(spec("poisoned", schedule=OnceSchedule(at=EPOCH)))
             await trio.sleep(3600)
             raise AssertionError("the tree kept running with a crash-looping actor")
+
+
+async def test_a_run_is_committed_started_with_its_claim_before_the_executor_runs(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """One unit of work claims the slot, records the run and marks the fire started: when
+    the executor is called, all three are in the store, so a crash from then on finds
+    an orphan to retry, never a run to re-issue blindly."""
+    seen: list[tuple[bool, bool, bool]] = []
+    world: list[Any] = []
+
+    class Inspecting(ScriptedExecutor):
+        async def run(self, action: Action, ctx: RunContext) -> ActionResult:
+            w = world[0]
+            state = await w.store.get_job(ctx.job_id)
+            records = await w.store.runs(ctx.job_id)
+            seen.append(
+                (
+                    await w.store.fire_claimed(ctx.job_id, ctx.fire_time),
+                    [r.run_id for r in records if r.finished_at is None] == [ctx.run_id],
+                    [f.started for f in state.fires] == [True],
+                )
+            )
+            return await super().run(action, ctx)
+
+    w = await make_world(nursery, tmp_path, executor=Inspecting())
+    world.append(w)
+    txs = w.store.transactions
+    job = await w.create(spec("one", schedule=once(5)))
+    await trio.sleep(10)
+    assert seen == [(True, True, True)]
+    assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    assert w.store.transactions - txs == 3  # create, claim+start, end

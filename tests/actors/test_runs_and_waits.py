@@ -49,10 +49,6 @@ def plan(run_id: str, timeout: float = 10.0, key: str = "shell:true") -> RunPlan
     return RunPlan(context=ctx, action=NoopAction(), breaker_key=key)
 
 
-async def yes() -> bool:
-    return True
-
-
 async def test_run_succeeds_and_times_out_exactly(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock
 ) -> None:
@@ -65,11 +61,11 @@ async def test_run_succeeds_and_times_out_exactly(
         clock=clock,
         concurrency=trio.CapacityLimiter(32),
     )
-    end = await perform_run(plan("r1"), deps, yes)
+    end = await perform_run(plan("r1"), deps)
     assert end is not None
     assert end.outcome is Outcome.SUCCESS
     t0 = trio.current_time()
-    end = await perform_run(plan("r2", timeout=2), deps, yes)
+    end = await perform_run(plan("r2", timeout=2), deps)
     assert end is not None
     assert end.outcome is Outcome.TIMEOUT
     assert trio.current_time() - t0 == 2
@@ -92,9 +88,9 @@ async def test_open_breaker_refuses_without_touching_target(
         concurrency=trio.CapacityLimiter(32),
     )
     for i in range(5):
-        await perform_run(plan(f"r{i}"), deps, yes)
+        await perform_run(plan(f"r{i}"), deps)
     await trio.testing.wait_all_tasks_blocked()
-    end = await perform_run(plan("r5"), deps, yes)
+    end = await perform_run(plan("r5"), deps)
     assert end is not None
     assert end.outcome is Outcome.BREAKER_OPEN
     assert end.retry_after is not None
@@ -116,7 +112,7 @@ async def test_concurrency_limit_queues_in_order(
     )
     async with trio.open_nursery() as runs:
         for i in range(3):
-            runs.start_soon(perform_run, plan(f"r{i}", key=f"k{i}"), deps, yes)
+            runs.start_soon(perform_run, plan(f"r{i}", key=f"k{i}"), deps)
             await trio.testing.wait_all_tasks_blocked()
     assert [(c.run_id, c.started) for c in executor.calls] == [
         ("r0", 0.0),
@@ -125,24 +121,32 @@ async def test_concurrency_limit_queues_in_order(
     ]
 
 
-async def test_declined_start_never_executes(
+async def test_run_killed_while_queued_never_executes(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock
 ) -> None:
-    """When the job declines the start handshake, nothing runs."""
+    """A run cancelled while it waits for a concurrency slot never reaches the executor."""
     clock = VirtualClock(EPOCH)
-    executor = ScriptedExecutor()
+    executor = ScriptedExecutor(duration=5)
     deps = RunDeps(
         executor=executor,
         breakers=await breakers_for(nursery, clock),
         clock=clock,
         concurrency=trio.CapacityLimiter(1),
     )
+    queued = trio.CancelScope()
 
-    async def no() -> bool:
-        return False
+    async def second() -> None:
+        with queued:
+            await perform_run(plan("r2", key="k2"), deps)
 
-    assert await perform_run(plan("r"), deps, no) is None
-    assert executor.calls == []
+    async with trio.open_nursery() as runs:
+        runs.start_soon(perform_run, plan("r1", key="k1"), deps)
+        await trio.testing.wait_all_tasks_blocked()
+        runs.start_soon(second)
+        await trio.testing.wait_all_tasks_blocked()
+        queued.cancel()
+    assert queued.cancelled_caught
+    assert [c.run_id for c in executor.calls] == ["r1"]
 
 
 async def test_poller_polls_on_a_fixed_grid_and_reports(
