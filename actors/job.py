@@ -95,7 +95,8 @@ class JobShell:
         events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
         claims = claims_of(self.state, step)
         self.deps.fault("job.before_save")
-        if step.state != self.state or events or claims or runs:
+        changed = step.state is not self.state and step.state != self.state
+        if changed or events or claims or runs:
             await self.deps.persistence.save(
                 Save(job=step.state, claims=claims, runs=runs, events=events)
             )

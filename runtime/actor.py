@@ -120,6 +120,7 @@ class Mailbox(Generic[M]):
         "_closed",
         "_in_hand",
         "_on_first_receive",
+        "_prune_at",
         "_recv",
         "_send",
         "_stop_event",
@@ -140,6 +141,7 @@ class Mailbox(Generic[M]):
         self._stop_event: trio.Event | None = None
         self._on_first_receive: Callable[[], None] | None = None
         self._in_hand: list[Reply[Any]] | None = None
+        self._prune_at = _PRUNE_IN_HAND_AT
         self._closed = False
 
     @property
@@ -232,8 +234,13 @@ class Mailbox(Generic[M]):
                 self._in_hand = [msg.reply]
                 return
             in_hand.append(msg.reply)
-            if len(in_hand) >= _PRUNE_IN_HAND_AT:
-                self._in_hand = [r for r in in_hand if not r.done]
+            if len(in_hand) >= self._prune_at:
+                # answered replies are dropped when the list doubles past what was still
+                # unanswered at the last prune: amortised O(1) per request, even for the
+                # store writer that holds hundreds of requests per batch
+                kept = [r for r in in_hand if not r.done]
+                self._in_hand = kept
+                self._prune_at = max(_PRUNE_IN_HAND_AT, 2 * len(kept))
 
     def _signal_ready(self) -> None:
         callback, self._on_first_receive = self._on_first_receive, None
@@ -245,6 +252,7 @@ class Mailbox(Generic[M]):
         self._stop_event = None
         self._on_first_receive = on_first_receive
         self._in_hand = None
+        self._prune_at = _PRUNE_IN_HAND_AT
 
     def _end_incarnation(self, error: Exception) -> None:
         self._on_first_receive = None

@@ -29,6 +29,7 @@ A job's ``--breaker KEY`` replaces the derived key for its action and its condit
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from urllib.parse import urlsplit
 
@@ -97,6 +98,7 @@ def http_key(url: str) -> str:
     return f"{host.lower()}:{port}"
 
 
+@functools.lru_cache(maxsize=4096)  # pure; every run of a shell job asks again
 def _shell_key(command: str) -> str:
     return _cap("shell:" + _REDACT.redact(normalise(command)))
 
