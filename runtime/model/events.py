@@ -88,34 +88,48 @@ class Event:
 
 def hashed_fields(event: Event) -> dict[str, Any]:
     """The fields covered by ``hash``: everything but ``hash`` itself and ``prev_hash``."""
+    return _hashed(event, event.seq)
+
+
+def _hashed(event: Event | EventDraft, seq: int) -> dict[str, Any]:
     return {
-        "seq": event.seq,
-        "type": event.type.value,
+        "seq": seq,
+        "type": event.type._value_,
         "timestamp": event.timestamp.isoformat(),
         "job_id": event.job_id,
         "name": event.name,
         "owner": event.owner,
-        "status": None if event.status is None else event.status.value,
-        "outcome": None if event.outcome is None else event.outcome.value,
+        "status": None if event.status is None else event.status._value_,
+        "outcome": None if event.outcome is None else event.outcome._value_,
         "message": event.message,
         "payload": event.payload,
     }
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the form that is hashed."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
+
+
+def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + _CANONICAL.encode(fields)).encode("utf-8")).hexdigest()
 
 
 def chain_hash(prev_hash: str, event: Event) -> str:
     """``sha256(prev_hash + canonical JSON of the hashed fields)`` as hex."""
-    data = prev_hash + canonical_json(hashed_fields(event))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+    return _digest(prev_hash, hashed_fields(event))
 
 
 def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
-    """Give ``draft`` its ``seq`` and link it to ``prev_hash``."""
-    event = Event(
+    """Give ``draft`` its ``seq`` and link it to ``prev_hash``.
+
+    Raises:
+        TypeError: the payload holds a value JSON cannot encode.
+    """
+    return Event(
         seq=seq,
         type=draft.type,
         timestamp=draft.timestamp,
@@ -127,8 +141,8 @@ def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
         message=draft.message,
         payload=draft.payload,
         prev_hash=prev_hash,
+        hash=_digest(prev_hash, _hashed(draft, seq)),
     )
-    return attrs.evolve(event, hash=chain_hash(prev_hash, event))
 
 
 @attrs.frozen(kw_only=True)
