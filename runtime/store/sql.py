@@ -1,7 +1,8 @@
 """The SQL of the SQLite store: synchronous functions over one ``sqlite3.Connection``.
 
 They run on the store's worker thread (or inline in virtual-time tests), one at a time.
-Nothing here knows about trio. Writes happen only inside :func:`commit_batch`.
+Nothing here knows about trio. Units of work are written only by :func:`commit_batch`
+(:mod:`.sql_write`, re-exported here with :class:`Chain` and :func:`iso`).
 """
 
 from __future__ import annotations
@@ -9,28 +10,21 @@ from __future__ import annotations
 import fnmatch
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
-import attrs
-
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.events import GENESIS_HASH, Event, seal
-from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
-from gnomon.runtime.store import (
-    Changes,
-    EventQuery,
-    FireAlreadyClaimed,
-    InboxItem,
-    JobQuery,
-    JobRow,
-)
+from gnomon.runtime.model.events import Event
+from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.store.sql_write import Chain, commit_batch, delete_job, iso
+
+__all__ = ["Chain", "commit_batch", "iso"]
 
 SCHEMA_VERSION = 1
-CrashPoint = Callable[[str], None]
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -62,26 +56,7 @@ def migrate(conn: sqlite3.Connection) -> None:
         )
 
 
-def iso(t: datetime) -> str:
-    """The canonical text of an instant (UTC, microseconds): part of unique keys."""
-    return t.astimezone(UTC).isoformat(timespec="microseconds")
-
-
 # -- the hash chain ------------------------------------------------------------------------
-
-
-@attrs.define
-class Chain:
-    """The last sealed event: the next one gets ``seq + 1`` and links to ``hash``."""
-
-    seq: int = 0
-    hash: str = GENESIS_HASH
-
-    def copy(self) -> Chain:
-        return Chain(self.seq, self.hash)
-
-    def restore(self, other: Chain) -> None:
-        self.seq, self.hash = other.seq, other.hash
 
 
 def load_chain(conn: sqlite3.Connection) -> Chain:
@@ -93,155 +68,6 @@ def load_chain(conn: sqlite3.Connection) -> Chain:
         seq, digest = json.loads(anchor[0])
         return Chain(int(seq), str(digest))
     return Chain()
-
-
-# -- writing -------------------------------------------------------------------------------
-
-
-def _wake(state: JobState) -> float | None:
-    """No later than the job's earliest timer (activating early is harmless)."""
-    if state.status.terminal:
-        return None
-    times = [state.next_fire_at, state.expires_at]
-    for fire in state.fires:
-        times.append(fire.retry_at)
-        if fire.wait is not None:
-            times.append(fire.wait.deadline)
-    known = [t.timestamp() for t in times if t is not None]
-    return min(known) if known else None
-
-
-def _put_job(conn: sqlite3.Connection, state: JobState) -> None:
-    prune = None
-    if state.status.terminal and state.finished_at is not None:
-        prune = state.finished_at.timestamp() + state.spec.ttl
-    conn.execute(
-        "INSERT OR REPLACE INTO jobs (id, name, status, owner, parent_id, wake_ts, updated_ts,"
-        " prune_ts, tags, depends_on, state) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        (
-            state.id,
-            state.spec.name,
-            state.status.value,
-            str(state.owner),
-            state.parent_id,
-            _wake(state),
-            state.updated_at.timestamp(),
-            prune,
-            json.dumps(state.spec.tags),
-            json.dumps(list(state.depends_on_ids)),
-            wire.to_json(state),
-        ),
-    )
-
-
-def _capped(run: RunRecord) -> RunRecord:
-    data = run.output.encode("utf-8", "replace")
-    if len(data) <= OUTPUT_TAIL_BYTES:
-        return run
-    tail = data[-OUTPUT_TAIL_BYTES:].decode("utf-8", "ignore")
-    return attrs.evolve(run, output=tail)
-
-
-def _put_run(conn: sqlite3.Connection, run: RunRecord, boot_id: str) -> None:
-    run = _capped(run)
-    finished = None if run.finished_at is None else run.finished_at.timestamp()
-    conn.execute(
-        "INSERT INTO runs (run_id, job_id, started_ts, finished_ts, boot_id, record)"
-        " VALUES (?,?,?,?,?,?) ON CONFLICT(run_id) DO UPDATE SET"
-        " finished_ts=excluded.finished_ts, record=excluded.record",
-        (run.run_id, run.job_id, run.started_at.timestamp(), finished, boot_id, wire.to_json(run)),
-    )
-
-
-def _delete_job(conn: sqlite3.Connection, job_id: str) -> None:
-    for table, column in (("runs", "job_id"), ("fires", "job_id"), ("jobs", "id")):
-        conn.execute(f"DELETE FROM {table} WHERE {column}=?", (job_id,))
-
-
-def apply_changes(
-    conn: sqlite3.Connection, changes: Changes, chain: Chain, boot_id: str
-) -> tuple[Event, ...]:
-    """Write one unit (inside an open transaction).
-
-    Raises:
-        FireAlreadyClaimed: a claim exists (the caller rolls the unit back).
-    """
-    for job_id, fire_time in changes.claims:
-        try:
-            conn.execute(
-                "INSERT INTO fires (job_id, fire_time, claimed_ts) VALUES (?,?,?)",
-                (job_id, iso(fire_time), datetime.now(UTC).timestamp()),
-            )
-        except sqlite3.IntegrityError:
-            raise FireAlreadyClaimed(
-                f"slot {iso(fire_time)} of job {job_id} was already claimed"
-            ) from None
-    for state in changes.jobs:
-        _put_job(conn, state)
-    for run in changes.runs:
-        _put_run(conn, run, boot_id)
-    for job_id in changes.deleted_jobs:
-        _delete_job(conn, job_id)
-    for item in changes.inbox:
-        conn.execute(
-            "INSERT INTO inbox (owner, job_id, created_ts, item) VALUES (?,?,?,?)",
-            (item.owner, item.job_id, item.created_at.timestamp(), json.dumps(item.item)),
-        )
-    sealed = []
-    for draft in changes.events:
-        event = seal(draft, chain.seq + 1, chain.hash)
-        conn.execute(
-            "INSERT INTO events (seq, type, ts, job_id, event, prev_hash, hash)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (
-                event.seq,
-                event.type.value,
-                event.timestamp.timestamp(),
-                event.job_id,
-                wire.to_json(event),
-                event.prev_hash,
-                event.hash,
-            ),
-        )
-        chain.seq, chain.hash = event.seq, event.hash
-        sealed.append(event)
-    return tuple(sealed)
-
-
-def commit_batch(
-    conn: sqlite3.Connection,
-    units: Sequence[Changes],
-    chain: Chain,
-    boot_id: str,
-    crash_point: CrashPoint,
-) -> list[tuple[Event, ...] | FireAlreadyClaimed]:
-    """Group commit: every unit in one transaction, each in its own savepoint, so a unit
-    whose claim exists is rolled back alone. ``chain`` advances only for committed units."""
-    start = chain.copy()
-    results: list[tuple[Event, ...] | FireAlreadyClaimed] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for index, unit in enumerate(units):
-            conn.execute(f"SAVEPOINT u{index}")
-            mark = chain.copy()
-            try:
-                results.append(apply_changes(conn, unit, chain, boot_id))
-            except FireAlreadyClaimed as exc:
-                conn.execute(f"ROLLBACK TO u{index}")
-                chain.restore(mark)
-                results.append(exc)
-            conn.execute(f"RELEASE u{index}")
-            if index == 0:
-                crash_point("mid_group_commit")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        chain.restore(start)
-        raise
-    if any(unit.claims for unit in units):
-        crash_point("after_claim_commit")
-    return results
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -360,7 +186,7 @@ def prune(conn: sqlite3.Connection, now: datetime, batch: int) -> list[str]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for job_id in ids:
-                _delete_job(conn, job_id)
+                delete_job(conn, job_id)
             conn.execute("COMMIT")
         except BaseException:  # never leave the shared connection inside a transaction
             if conn.in_transaction:
