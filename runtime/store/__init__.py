@@ -104,8 +104,11 @@ class BootInfo:
 class Store(Protocol):
     """What the daemon needs from durable storage."""
 
-    async def commit(self, changes: Changes) -> tuple[Event, ...]:
+    async def commit(self, changes: Changes, *, urgent: bool = False) -> tuple[Event, ...]:
         """Write ``changes`` atomically; return the sealed events (already published).
+
+        ``urgent`` units (a run's end, say) overtake the ordinary ones waiting to be
+        written and enter the next transaction.
 
         Raises:
             FireAlreadyClaimed: a claim existed; nothing was written.

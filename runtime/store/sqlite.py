@@ -3,10 +3,16 @@
 Every database call runs through one executor: a worker thread behind a
 ``CapacityLimiter(1)`` in production (the connection is used by one thread at a time),
 or **inline** on the trio thread in virtual-time tests (the autojump clock leaps while a
-thread runs, trio#456). Reads go straight through the executor; writes are requests to
-the writer actor, which drains its mailbox into one ``BEGIN IMMEDIATE … COMMIT`` (a
-savepoint per unit), replies to each caller after the commit, and only then publishes the
-sealed events. A transaction costs a thread hop (~0.1 ms); a batched row ~4 µs.
+thread runs, trio#456). Reads go straight through the executor; writes are units of work
+for the writer actor, which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to
+each caller after the commit, and only then publishes the sealed events.
+
+Two lanes feed the writer. Ordinary units are requests in its bounded mailbox (FIFO;
+senders wait for room). Urgent units (``commit(..., urgent=True)``) go to a deque the
+store owns, which the writer empties first: each transaction takes every waiting urgent
+unit (up to :data:`MAX_BATCH`) plus at most :data:`URGENT_ORDINARY` ordinary ones, or up
+to :data:`MAX_BATCH` ordinary ones when no urgent unit waits. An idle writer is woken by
+a marker in its mailbox. Like the mailbox, the deque survives a restart of the writer.
 
 Cancellation: a cancelled caller of ``commit`` abandons the answer, not the write; the
 executor never abandons a running database call.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -23,8 +30,8 @@ from typing import Any, TypeVar
 import attrs
 import trio
 
-from gnomon.runtime.actor import ActorContext, ActorRef, Request
-from gnomon.runtime.errors import ShuttingDown
+from gnomon.runtime.actor import ActorContext, ActorRef, Request, crash_error
+from gnomon.runtime.errors import ActorGone, ShuttingDown
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -44,12 +51,20 @@ from gnomon.runtime.supervisor import ChildSpec, Restart
 
 T = TypeVar("T")
 MAX_BATCH = 256
+URGENT_ORDINARY = 64  # ordinary units joining a transaction that carries urgent ones
 Publish = Callable[[Sequence[Event]], None]
 
 
 @attrs.frozen(kw_only=True)
 class _Commit(Request[tuple[Event, ...]]):
     changes: Changes
+
+
+class _Wake:
+    """Sent to an idle writer when an urgent unit arrives (skipped when drained)."""
+
+
+_WAKE = _Wake()
 
 
 class SqliteStore:
@@ -84,6 +99,9 @@ class SqliteStore:
         self.boot_id = "unbooted"
         self.transactions = 0
         self._writer: ActorRef[Any] | None = None
+        self._urgent: deque[_Commit] = deque()
+        self._idle = False  # the writer waits in its mailbox
+        self._woken = False  # a _WAKE is on its way to the idle writer
 
     def set_publisher(self, publish: Publish) -> None:
         """Where sealed events go after each commit (the event bus)."""
@@ -115,23 +133,60 @@ class SqliteStore:
     async def _writer_actor(self, ctx: ActorContext[Any]) -> None:
         self._writer = ctx.ref
         try:
-            while True:
-                first = await ctx.inbox.receive_until(math.inf, draining=True)
-                if first is None:  # asked to stop: commit what is queued, then leave
-                    await self._drain_and_commit(ctx, [])
-                    return
-                await self._drain_and_commit(ctx, [first])
+            while not ctx.stop_requested:
+                first: object = None
+                if not self._urgent:
+                    self._idle = True
+                    try:
+                        first = await ctx.inbox.receive_until(math.inf, draining=True)
+                    finally:
+                        self._idle = self._woken = False
+                await self._commit_next(ctx, first)
+            while await self._commit_next(ctx, None):  # asked to stop: commit both lanes
+                pass
         finally:
             self._writer = None
+            if ctx.stop_requested:  # cut short (shutdown timeout): answer every unit
+                gone = ActorGone(f"actor {ctx.ref.path} stopped before answering")
+                while self._urgent:
+                    self._urgent.popleft().reply.fail(gone)
 
-    async def _drain_and_commit(self, ctx: ActorContext[Any], batch: list[_Commit]) -> None:
-        while len(batch) < MAX_BATCH:
+    async def _commit_next(self, ctx: ActorContext[Any], first: object) -> bool:
+        """Commit the next transaction: waiting urgent units first, then ordinary ones
+        from the mailbox (``first`` already received). Returns ``False`` if none waited.
+
+        Raises whatever the commit raised, after failing the urgent units in hand (the
+        kernel answers the ordinary ones, which it saw received).
+        """
+        urgent = [self._urgent.popleft() for _ in range(min(len(self._urgent), MAX_BATCH))]
+        batch = list(urgent)
+        if isinstance(first, _Commit):
+            batch.append(first)
+        limit = len(urgent) + (URGENT_ORDINARY if urgent else MAX_BATCH)
+        while len(batch) < limit:
             try:
-                batch.append(ctx.inbox.receive_nowait())
+                msg = ctx.inbox.receive_nowait()
             except trio.WouldBlock:
                 break
+            if isinstance(msg, _Commit):
+                batch.append(msg)
         if not batch:
-            return
+            return False
+        try:
+            await self._commit_batch(batch)
+        except BaseException as exc:
+            error: Exception = (
+                crash_error(ctx.ref.path, exc)
+                if isinstance(exc, Exception)
+                else ActorGone(f"actor {ctx.ref.path} stopped before answering")
+            )
+            for msg in urgent:
+                if not msg.reply.done:
+                    msg.reply.fail(error)
+            raise
+        return True
+
+    async def _commit_batch(self, batch: list[_Commit]) -> None:
         units = [msg.changes for msg in batch]
         started = time.perf_counter()
         results = await self._run(
@@ -151,17 +206,31 @@ class SqliteStore:
         if sealed:
             self._publish(sealed)
 
-    async def commit(self, changes: Changes) -> tuple[Event, ...]:
+    async def commit(self, changes: Changes, *, urgent: bool = False) -> tuple[Event, ...]:
         """Write ``changes`` atomically (group-committed); see :class:`~gnomon.runtime.store.Store`.
+
+        ``urgent`` units skip the queue of ordinary ones: they enter the writer's next
+        transaction. Each caller's own commits stay in order as long as it awaits each
+        one before the next.
 
         Raises:
             FireAlreadyClaimed: a claim existed; nothing of ``changes`` was written.
+            ShuttingDown: the writer is not running.
+            ActorCrashed: the transaction failed (nothing of its units was written).
         """
         if not changes:
             return ()
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             raise ShuttingDown("the store is not running")
-        return await self._writer.ask(_Commit(changes=changes), timeout=None)
+        msg = _Commit(changes=changes)
+        if not urgent:
+            return await writer.ask(msg, timeout=None)
+        self._urgent.append(msg)
+        if self._idle and not self._woken:
+            # Fails only when the mailbox is full, and then the writer is not idle for long.
+            self._woken = writer.try_tell(_WAKE)
+        return await msg.reply.wait()
 
     # -- reading ------------------------------------------------------------------------
 
