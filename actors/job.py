@@ -18,7 +18,6 @@ import math
 from datetime import datetime
 from typing import Any
 
-import attrs
 import trio
 
 from gnomon.actors.core import job_fsm as fsm
@@ -26,7 +25,6 @@ from gnomon.actors.core.job_msgs import (
     ArmTimer,
     CancelTimer,
     Effect,
-    Emit,
     JobInput,
     KillRun,
     NotifyDependents,
@@ -38,7 +36,7 @@ from gnomon.actors.core.job_msgs import (
     StopWait,
     TimerKind,
 )
-from gnomon.actors.job_events import claims_of, enrich
+from gnomon.actors.job_events import Unit, claims_of, enrich
 from gnomon.actors.job_ports import (
     CommandResult,
     JobCommand,
@@ -48,17 +46,19 @@ from gnomon.actors.job_ports import (
     RunEnded,
     Save,
 )
+from gnomon.actors.job_replace import replace
 from gnomon.actors.job_runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
-from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.events import EventType
-from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.model.state import MAX_TRANSITIONS, JobState
+from gnomon.runtime.model.state import JobState
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
 KIND = "job"
+#: Seconds a unit that only records skipped slots may wait to ride with the job's next
+#: save: under overload, skips must not cost a commit each (nothing observed them yet,
+#: so a crash meanwhile loses nothing — the slots are judged again at recovery).
+HOLD_SKIPS = 1.0
 TimerKey = tuple[TimerKind, int | None]
 
 
@@ -75,37 +75,67 @@ class JobShell:
         self.timers: dict[TimerKey, datetime] = {}
         self.runs = RunTracker(self)
         self.pollers: set[int] = set()
+        self.held: Unit | None = None
+        self.held_until = math.inf
 
     # -- stepping ---------------------------------------------------------------------
 
     async def apply(self, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any) -> Step:
-        """Step the state machine, save the result, then perform its effects.
+        """Step the state machine, save the result, then perform its effects."""
+        unit = Unit(job_id=self.state.id)
+        step = self.stage(unit, inp, runs=runs, **context)
+        await self.commit(unit)
+        return step
+
+    def stage(
+        self, unit: Unit, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any
+    ) -> Step:
+        """Step the state machine into ``unit`` (saved by :meth:`commit`).
 
         A run the step dispatches is recorded as started in the same unit of work (see
         :meth:`~gnomon.actors.job_runs.RunTracker.started`): a crash after that commit
-        finds it an orphan — at most once per attempt, never re-run blindly.
+        finds it an orphan — at most once per attempt, never re-run blindly. The actor's
+        state moves on at once; if the commit fails the incarnation crashes and its
+        successor reloads the last committed state.
         """
         step = fsm.step(self.state, inp)
+        unit.runs += runs
         if not step.ok:
-            if runs:
-                await self.deps.persistence.save(Save(job_id=self.state.id, runs=runs))
             return step
         step, started = self.runs.started(step)
-        runs = (*runs, *started)
-        events = tuple(enrich(e, self.state, step.state, inp, **context) for e in step.events)
-        claims = claims_of(self.state, step)
-        self.deps.fault("job.before_save")
-        changed = step.state is not self.state and step.state != self.state
-        if changed or events or claims or runs:
-            await self.deps.persistence.save(
-                Save(job=step.state, claims=claims, runs=runs, events=events)
-            )
+        unit.runs += started
+        unit.events += (enrich(e, self.state, step.state, inp, **context) for e in step.events)
+        unit.claims += claims_of(self.state, step)
+        unit.changed |= step.state is not self.state and step.state != self.state
         self.state = step.state
+        for effect in step.effects:
+            if isinstance(effect, ArmTimer | CancelTimer):
+                self.perform(effect)
+            else:
+                unit.effects.append(effect)
+        return step
+
+    async def commit(self, unit: Unit) -> None:
+        """Save ``unit`` (after any held skips) in one transaction, then perform its
+        effects."""
+        if self.held is not None:
+            unit, self.held, self.held_until = self.held.then(unit), None, math.inf
+        self.deps.fault("job.before_save")
+        if unit.changed or unit.events or unit.claims:
+            await self.deps.persistence.save(
+                Save(
+                    job=self.state,
+                    claims=tuple(unit.claims),
+                    runs=tuple(unit.runs),
+                    events=tuple(unit.events),
+                )
+            )
+        elif unit.runs:
+            await self.deps.persistence.save(Save(job_id=unit.job_id, runs=tuple(unit.runs)))
         self.deps.note(self.state, self.next_timer(), False)
         self.deps.fault("job.after_save")
-        for effect in step.effects:
+        for effect in unit.effects:
             self.perform(effect)
-        return step
 
     def perform(self, effect: Effect) -> None:
         """Carry out one effect (saving already happened)."""
@@ -135,17 +165,27 @@ class JobShell:
         return min(self.timers.values(), default=None)
 
     async def ring_due_timers(self) -> None:
-        """Feed every due timer, earliest first (a step may arm more due timers)."""
+        """Feed every due timer, earliest first (a step may arm more due timers), and save
+        what they did as one unit: a job late by many slots (misfires, overlap skips)
+        costs one commit, not one per slot."""
+        unit = Unit(job_id=self.state.id)
         while True:
             now = self.deps.clock.now()
             due = [(at, key) for key, at in self.timers.items() if at <= now]
             if not due:
-                return
+                break
             at, (kind, cycle) = min(due, key=lambda d: d[0])
             del self.timers[kind, cycle]
             schedule = self.state.spec.schedule
             nxt = self.deps.next_slot(schedule, at) if kind is TimerKind.FIRE else None
-            await self.apply(fsm.due(kind, cycle, at, now, nxt))
+            self.stage(unit, fsm.due(kind, cycle, at, now, nxt))
+        if unit.quiet() and trio.current_time() < self.held_until:
+            if self.held is None:
+                self.held_until = trio.current_time() + HOLD_SKIPS
+            self.held = unit if self.held is None else self.held.then(unit)
+            self.deps.note(self.state, self.next_timer(), False)
+            return
+        await self.commit(unit)
 
     # -- waits ------------------------------------------------------------------------
 
@@ -240,51 +280,8 @@ class JobShell:
         msg.reply.send(CommandResult(state=self.state, error=step.error))
 
     async def replace(self, msg: JobCommand) -> CommandResult:
-        """``--replace``: the job takes a new spec, keeping its id, history and cycle count.
-
-        Refused while a fire is in flight (cancel it, or wait for it to end). A paused job
-        stays paused.
-        """
-        old, spec = self.state, msg.spec
-        assert spec is not None
-        if old.status.terminal:
-            return CommandResult(state=old, error=f"job {old.spec.name} already ended {old.status}")
-        if old.fires or old.queued:
-            return CommandResult(
-                state=old,
-                error=f"cannot replace job {old.spec.name}: a fire is in flight "
-                "(cancel it or wait for it to end)",
-            )
-        fresh = replacement(old, spec, msg, self.deps.clock.now())
-        step = fsm.step(
-            fresh,
-            fsm.Created(
-                now=fresh.updated_at, first_slot=msg.first_slot, dependencies=msg.dependencies
-            ),
-        )
-        if not step.ok:
-            return CommandResult(state=old, error=step.error)
-        merged = attrs.evolve(
-            step.state,
-            cycle=old.cycle,
-            transitions=(*old.transitions, *step.state.transitions)[-MAX_TRANSITIONS:],
-        )
-        events = tuple(
-            attrs.evolve(e, type=EventType.JOB_UPDATED, message=f"job {spec.name} updated")
-            if e.type is EventType.JOB_CREATED
-            else e
-            for e in step.events
-        )
-        step = fsm.Step(merged, tuple(e for e in step.effects if not isinstance(e, Emit)))
-        await self.deps.persistence.save(Save(job=merged, events=events))
-        self.state = merged
-        self.timers.clear()
-        for effect in step.effects:
-            self.perform(effect)
-        self.deps.note(self.state, self.next_timer(), False)
-        if old.status is JobStatus.PAUSED:
-            await self.apply(fsm.Pause(now=merged.updated_at, reason=old.message))
-        return CommandResult(state=self.state)
+        """``--replace`` (see :func:`~gnomon.actors.job_replace.replace`)."""
+        return await replace(self, msg)
 
     async def polled(self, msg: Polled) -> None:
         r = msg.report
@@ -305,7 +302,7 @@ class JobShell:
         """No message queued, nothing in flight, nothing due within ``passivate_after``."""
         if self.ctx.inbox.depth or self.state.fires or self.state.queued:
             return False
-        if self.runs or self.pollers:
+        if self.runs or self.pollers or self.held is not None:
             return False
         nxt = self.next_timer()
         if nxt is None:
@@ -314,7 +311,8 @@ class JobShell:
 
     def deadline(self) -> float:
         nxt = self.next_timer()
-        return math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
+        due = math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
+        return min(due, self.held_until)
 
     def stopping(self) -> bool:
         """The supervisor asked this incarnation to stop (re-read on every call)."""
@@ -352,22 +350,9 @@ class JobShell:
                 await self.handle(msg)
             elif isinstance(msg, JobCommand | Polled):
                 msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
+        if self.held is not None:
+            await self.commit(Unit(job_id=self.state.id))
         self.deps.note(self.state, self.next_timer(), True)
-
-
-def replacement(old: JobState, spec: JobSpec, msg: JobCommand, now: datetime) -> JobState:
-    """A fresh state for ``old`` under ``spec`` (same id, owner, provenance, expiry)."""
-    return JobState(
-        id=old.id,
-        spec=spec,
-        owner=old.owner,
-        created_by=old.created_by,
-        created_at=old.created_at,
-        updated_at=now,
-        parent_id=old.parent_id,
-        trigger_ids=msg.trigger_ids,
-        expires_at=msg.expires_at or old.expires_at,
-    )
 
 
 def job_actor(deps: JobDeps, job_id: str) -> Any:

@@ -107,3 +107,35 @@ def _wait_details(
         if fire is not None and fire.wait is not None:
             waited = (draft.timestamp - fire.wait.started_at).total_seconds()
             p["waited"] = round(max(0.0, waited), 6)
+
+
+@attrs.define
+class Unit:
+    """What one or more steps of a job actor will save together, and the effects they
+    will perform once it is saved (timer effects are applied at once: they live only in
+    the actor's memory)."""
+
+    job_id: str
+    claims: list[datetime] = attrs.field(factory=list)
+    runs: list[Any] = attrs.field(factory=list)
+    events: list[EventDraft] = attrs.field(factory=list)
+    effects: list[Any] = attrs.field(factory=list)
+    changed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.changed or self.claims or self.runs or self.events)
+
+    def quiet(self) -> bool:
+        """Only skipped slots: nothing outside the job waits for this unit's commit."""
+        return not self.runs and all(isinstance(e, RecordSkip) for e in self.effects)
+
+    def then(self, later: Unit) -> Unit:
+        """This unit followed by ``later``, as one."""
+        return Unit(
+            job_id=self.job_id,
+            claims=self.claims + later.claims,
+            runs=self.runs + later.runs,
+            events=self.events + later.events,
+            effects=self.effects + later.effects,
+            changed=self.changed or later.changed,
+        )

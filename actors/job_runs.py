@@ -60,7 +60,6 @@ class RunTracker:
             return step, ()
         now = self.shell.deps.clock.now()
         records = []
-        self._recorded = {}
         for start in starts:
             merged = fsm.step(step.state, fsm.RunStarted(now=now, run_id=start.run_id))
             assert merged.ok, merged.error  # a run the step just dispatched is in flight

@@ -191,13 +191,20 @@ class Mailbox(Generic[M]):
         while True:
             if self._stopping and not draining:
                 raise StopRequested
-            if deadline == math.inf:
-                msg = await self._recv.receive()
-            else:
-                with trio.move_on_at(deadline) as scope:
+            # a queued message wins over a deadline already past: an actor whose timers
+            # run late (overload) must still hear news, e.g. that its run ended
+            try:
+                msg = self._recv.receive_nowait()
+            except trio.WouldBlock:
+                if deadline == math.inf:
                     msg = await self._recv.receive()
-                if scope.cancelled_caught:
-                    return None
+                else:
+                    with trio.move_on_at(deadline) as scope:
+                        msg = await self._recv.receive()
+                    if scope.cancelled_caught:
+                        return None
+            else:
+                await trio.lowlevel.cancel_shielded_checkpoint()  # yield, keep the message
             if not isinstance(msg, _StopSignal):
                 self._hold(msg)
                 return msg

@@ -283,3 +283,31 @@ def test_sole_error_unwraps_one_real_error_from_nursery_groups() -> None:
     assert isinstance(trio.run(run, interrupt), KeyboardInterrupt)
     both = trio.run(run, NotFound("a"), NotFound("b"))
     assert isinstance(both, BaseExceptionGroup)
+
+
+async def test_a_queued_message_wins_over_a_deadline_already_past(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """An actor whose timer is overdue still receives what is queued, in order, and only
+    then times out: overdue timers must not starve its mailbox."""
+    got: list[Any] = []
+
+    async def late_timer(ctx: ActorContext[Any]) -> None:
+        ctx.ready()
+        await trio.sleep(10)  # the messages queue up while it is busy
+        past = trio.current_time() - 5
+        while True:
+            msg = await ctx.inbox.receive_until(past)
+            got.append(msg)
+            if msg is None:
+                await trio.sleep_forever()
+
+    sup = await nursery.start(
+        Supervisor("s", children=[ChildSpec(id="late", kind="t", start=late_timer)]).run
+    )
+    ref = sup.ref("late")
+    assert ref is not None
+    await ref.tell(Quit())
+    await ref.tell(Boom())
+    await trio.sleep(11)
+    assert got == [Quit(), Boom(), None]
