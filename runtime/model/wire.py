@@ -21,12 +21,7 @@ whose message names the first bad field. The hooks are in
 from __future__ import annotations
 
 import json
-import threading
-import types
-from collections.abc import Callable
-from datetime import UTC, datetime
-from enum import Enum
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints, overload
+from typing import Any, TypeVar, overload
 
 import attrs
 from cattrs.errors import (
@@ -35,10 +30,10 @@ from cattrs.errors import (
     IterableValidationError,
     IterableValidationNote,
 )
-from cattrs.fns import identity
 from cattrs.preconf.json import JsonConverter
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.wire_compiled import ENCODER, Encoders
 from gnomon.runtime.model.wire_hooks import (
     TAG_KEY,
     WireValueError,
@@ -67,6 +62,7 @@ __all__ = [
 
 
 converter: JsonConverter = make_wire_converter()
+_ENCODERS = Encoders(converter)
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -195,18 +191,17 @@ def structure(data: Any, cls: Any) -> Any:
 def to_json(obj: Any) -> str:
     """``obj`` as compact JSON text (UTF-8 kept): ``json.dumps(unstructure(obj))``.
 
-    Model classes go through compiled encoders (:func:`_hook`) that build the same dicts
-    as the converter without its per-value dispatch; anything they cannot encode is
+    Model classes go through compiled encoders (:mod:`.wire_compiled`) that write the
+    same bytes without the converter's per-value dispatch; anything they cannot encode is
     redone by :func:`unstructure`, so errors are the converter's.
 
     Raises:
         InvalidInput: as :func:`unstructure`.
     """
     try:
-        data = _unstructure_fast(obj)
+        return _ENCODERS.to_json(obj)
     except Exception:
-        data = unstructure(obj)
-    return _ENCODER.encode(data)
+        return ENCODER.encode(unstructure(obj))
 
 
 @overload
@@ -240,96 +235,3 @@ def json_schema(cls: Any) -> dict[str, Any]:
         TypeError: ``cls`` holds a type the wire does not carry.
     """
     return build_schema(cls, unstructure)
-
-
-# --- compiled encoders -------------------------------------------------------------------
-#
-# cattrs' generated functions call a hook per field, and the tuple and union hooks
-# dispatch on each value's class through the converter; for a JobState that is ~300 calls.
-# These encoders are generated from the same type hints and hooks, inline what is trivial
-# (identity, ``Enum._value_``, aware datetimes, ``None`` of optionals) and fall back to
-# the converter's own hook for anything else, so the dicts are equal to
-# ``converter.unstructure(obj)`` (tests/runtime/test_store_encoding.py checks it).
-
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
-_HOOKS: dict[type, Callable[[Any], Any]] = {}
-_COMPILING = threading.RLock()
-_DATETIME_HOOK = converter.get_unstructure_hook(datetime)
-_ENUM_HOOK = converter.get_unstructure_hook(Enum)
-_CATTRS_UNION = type(converter)._unstructure_union
-_TUPLE_HOOK = "_tuple_unstructure_hook.<locals>.unstructure"
-_TAGGED_HOOK = "_attrs_unstructure_hook.<locals>.unstructure"
-
-
-def _datetime(value: datetime) -> str:
-    if value.tzinfo is UTC:
-        return value.isoformat()
-    return str(_DATETIME_HOOK(value))  # refuses naive times
-
-
-def _enum(value: Enum) -> Any:
-    return value._value_
-
-
-def _unstructure_fast(value: Any) -> Any:
-    """``converter.unstructure(value)``: dispatch on the value's class."""
-    hook = _HOOKS.get(value.__class__)
-    if hook is None:
-        hook = _hook(value.__class__)
-    return hook(value)
-
-
-def _hook(cls: type) -> Callable[[Any], Any]:
-    """The fast equivalent of ``converter.get_unstructure_hook(cls)`` (cached)."""
-    hook = _HOOKS.get(cls)
-    if hook is not None:
-        return hook
-    with _COMPILING:  # the store's thread and the trio thread may both get here
-        if cls in _HOOKS:
-            return _HOOKS[cls]
-        slow = converter.get_unstructure_hook(cls)
-        generated = getattr(slow, "__qualname__", "")
-        if cls is datetime and slow is _DATETIME_HOOK:
-            hook = _datetime
-        elif issubclass(cls, Enum) and slow is _ENUM_HOOK:
-            hook = _enum
-        elif attrs.has(cls) and generated in (f"unstructure_{cls.__name__}", _TAGGED_HOOK):
-            _HOOKS[cls] = lambda value: _HOOKS[cls](value)  # a class that contains itself
-            hook = _compile(cls, cls.TAG if generated == _TAGGED_HOOK else None)  # type: ignore[attr-defined]
-        else:
-            hook = slow
-        _HOOKS[cls] = hook
-        return hook
-
-
-def _compile(cls: type, tag: str | None) -> Callable[[Any], Any]:
-    """One function building ``cls``'s dict, fields in attrs order (``"type"`` first)."""
-    hints = get_type_hints(cls)
-    names: dict[str, Any] = {"_rt": _unstructure_fast}
-    items = [] if tag is None else [f"{TAG_KEY!r}: {tag!r}"]
-    for field in attrs.fields(cls):
-        if field.init:  # cattrs leaves out init=False fields
-            items.append(f"{field.name!r}: {_expr(hints[field.name], 'o.' + field.name, names)}")
-    source = f"def encode(o):\n    return {{{', '.join(items)}}}\n"
-    exec(compile(source, f"<wire encoder {cls.__qualname__}>", "exec"), names)
-    encode: Callable[[Any], Any] = names["encode"]
-    return encode
-
-
-def _expr(t: Any, value: str, names: dict[str, Any]) -> str:
-    """Python source unstructuring the field ``value`` of declared type ``t``."""
-    slow = converter.get_unstructure_hook(t)
-    if slow is identity:
-        return value
-    args = get_args(t)
-    if get_origin(t) in (Union, types.UnionType):
-        if len(args) == 2 and type(None) in args and slow.__name__ == "unstructure_optional":
-            inner = args[0] if args[1] is type(None) else args[1]
-            return f"(None if {value} is None else {_expr(inner, value, names)})"
-        if getattr(slow, "__func__", None) is _CATTRS_UNION:
-            return f"_rt({value})"
-    if getattr(slow, "__qualname__", "") == _TUPLE_HOOK:
-        return f"[_rt(e) for e in {value}]"
-    name = f"_h{len(names)}"
-    names[name] = _hook(t) if isinstance(t, type) and get_origin(t) is None else slow
-    return f"{name}({value})"
