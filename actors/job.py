@@ -80,9 +80,12 @@ class JobShell:
 
     # -- stepping ---------------------------------------------------------------------
 
-    async def apply(self, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any) -> Step:
-        """Step the state machine, save the result, then perform its effects."""
-        unit = Unit(job_id=self.state.id)
+    async def apply(
+        self, inp: JobInput, *, runs: tuple[Any, ...] = (), urgent: bool = False, **context: Any
+    ) -> Step:
+        """Step the state machine, save the result, then perform its effects; an ``urgent``
+        save (a run's end) overtakes the ordinary ones queued in the store."""
+        unit = Unit(job_id=self.state.id, urgent=urgent)
         step = self.stage(unit, inp, runs=runs, **context)
         await self.commit(unit)
         return step
@@ -128,10 +131,12 @@ class JobShell:
                     claims=tuple(unit.claims),
                     runs=tuple(unit.runs),
                     events=tuple(unit.events),
+                    urgent=unit.urgent,
                 )
             )
         elif unit.runs:
-            await self.deps.persistence.save(Save(job_id=unit.job_id, runs=tuple(unit.runs)))
+            runs_only = Save(job_id=unit.job_id, runs=tuple(unit.runs), urgent=unit.urgent)
+            await self.deps.persistence.save(runs_only)
         self.deps.note(self.state, self.next_timer(), False)
         self.deps.fault("job.after_save")
         for effect in unit.effects:

@@ -121,6 +121,7 @@ class Unit:
     events: list[EventDraft] = attrs.field(factory=list)
     effects: list[Any] = attrs.field(factory=list)
     changed: bool = False
+    urgent: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.changed or self.claims or self.runs or self.events)
@@ -138,4 +139,5 @@ class Unit:
             events=self.events + later.events,
             effects=self.effects + later.effects,
             changed=self.changed or later.changed,
+            urgent=self.urgent or later.urgent,
         )

@@ -39,6 +39,7 @@ class Save:
     claims: tuple[datetime, ...] = ()
     runs: tuple[RunRecord, ...] = ()
     events: tuple[EventDraft, ...] = ()
+    urgent: bool = False  # a run's end: overtakes the claims queued in the store
 
 
 class Persistence(Protocol):

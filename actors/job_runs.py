@@ -110,7 +110,8 @@ class RunTracker:
                     proc_start=ident.start_time,
                     host_boot=ident.boot_id,
                 )
-                await deps.persistence.save(Save(job_id=shell.state.id, runs=(slot.record,)))
+                save = Save(job_id=shell.state.id, runs=(slot.record,), urgent=True)
+                await deps.persistence.save(save)
 
         context = RunContext(
             job_id=shell.state.id,
@@ -158,7 +159,7 @@ class RunTracker:
             retry_after=end.retry_after,
         )
         self.shell.deps.crash_point("before_finish_commit")
-        await self.shell.apply(inp, runs=(record,), run=(msg.start, end))
+        await self.shell.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
 
     def _final(self, slot: _Slot | None, start: StartRun, end: RunEnd) -> RunRecord:
         base = slot.record if slot is not None else None

@@ -42,7 +42,8 @@ class StorePersistence:
                 runs=save.runs,
                 inbox=inbox_items(save.job, save.events, save.runs),
                 events=save.events,
-            )
+            ),
+            urgent=save.urgent,
         )
 
     async def job_index(self) -> Sequence[JobEntry]:

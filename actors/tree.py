@@ -50,7 +50,7 @@ class EngineConfig:
     breaker: BreakerConfig = attrs.field(factory=BreakerConfig)
     max_concurrency: int = 32
     passivate_after: float = 30.0
-    activation_lead: float = 1.0
+    activation_lead: float = 5.0
     job_shutdown: float = 30.0
 
 
