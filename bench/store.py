@@ -371,50 +371,38 @@ async def run_all(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     return report
 
 
+# (key that shows the section ran, label, value) for each row of the table
+ROWS: list[tuple[str, str, str]] = [
+    ("single_commits_per_s", "commits/s, one unit per transaction", "{single_commits_per_s:,.0f}"),
+    ("grouped_commits_per_s", "commits/s, grouped",
+     "{grouped_commits_per_s:,.0f} ({grouped_units_per_txn:.0f} units/txn)"),
+    ("bulk_jobs_per_s", "job inserts/s, 1000 jobs per unit", "{bulk_jobs_per_s:,.0f}"),
+    ("claims_per_s", "slot claims/s (claim + job.fired)", "{claims_per_s:,.0f}"),
+    ("duplicates_refused", "duplicate claims refused/s",
+     "{duplicate_refusals_per_s:,.0f} ({duplicates_refused} of 1000)"),
+    ("event_appends_per_s", "event appends/s", "{event_appends_per_s:,.0f}"),
+    ("event_replay_per_s", "event replay/s (bus, since_seq)", "{event_replay_per_s:,.0f}"),
+    ("bytes_per_10k_events", "database bytes per 10k events", "{mib_per_10k_events:.2f} MiB"),
+    ("index_jobs", "boot index of {index_jobs:,} jobs", "{index_ms:.0f} ms"),
+    ("fire_unit_us", "store thread per fire unit ({transitions} transitions)",
+     "{fire_unit_us:.0f} µs"),
+    ("end_unit_us", "store thread per end unit ({transitions} transitions)",
+     "{end_unit_us:.0f} µs"),
+] + [
+    (f"{m}_p50_ms", f"end unit under a flood, {m}",
+     f"p50 {{{m}_p50_ms:.1f}} ms, p99 {{{m}_p99_ms:.1f}} ms, "
+     f"flood {{{m}_ordinary_per_s:,.0f}} units/s")
+    for m in ("fifo", "urgent64", "urgent128", "urgent256")
+]  # fmt: skip
+
+
 def table(r: dict[str, Any]) -> list[tuple[str, str]]:
-    rows: list[tuple[str, str]] = []
-    if "single_commits_per_s" in r:
-        rows += [
-            ("commits/s, one unit per transaction", f"{r['single_commits_per_s']:,.0f}"),
-            (
-                "commits/s, grouped",
-                f"{r['grouped_commits_per_s']:,.0f} ({r['grouped_units_per_txn']:.0f} units/txn)",
-            ),
-        ]
-    if "bulk_jobs_per_s" in r:
-        rows.append(("job inserts/s, 1000 jobs per unit", f"{r['bulk_jobs_per_s']:,.0f}"))
-    if "claims_per_s" in r:
-        rows += [
-            ("slot claims/s (claim + job.fired)", f"{r['claims_per_s']:,.0f}"),
-            (
-                "duplicate claims refused/s",
-                f"{r['duplicate_refusals_per_s']:,.0f} ({r['duplicates_refused']} of 1000)",
-            ),
-        ]
-    if "event_appends_per_s" in r:
-        rows += [
-            ("event appends/s", f"{r['event_appends_per_s']:,.0f}"),
-            ("event replay/s (bus, since_seq)", f"{r['event_replay_per_s']:,.0f}"),
-            ("database bytes per 10k events", f"{r['bytes_per_10k_events'] / 2**20:.2f} MiB"),
-        ]
-    if "index_jobs" in r:
-        rows.append((f"boot index of {r['index_jobs']:,} jobs", f"{r['index_s'] * 1000:.0f} ms"))
-    if "fire_unit_us" in r:
-        t = r["transitions"]
-        rows += [
-            (f"store thread per fire unit ({t} transitions)", f"{r['fire_unit_us']:.0f} µs"),
-            (f"store thread per end unit ({t} transitions)", f"{r['end_unit_us']:.0f} µs"),
-        ]
-    for mode in ("fifo", "urgent64", "urgent128", "urgent256"):
-        if f"{mode}_p50_ms" in r:
-            rows.append(
-                (
-                    f"end unit under a flood, {mode}",
-                    f"p50 {r[f'{mode}_p50_ms']:.1f} ms, p99 {r[f'{mode}_p99_ms']:.1f} ms, "
-                    f"flood {r[f'{mode}_ordinary_per_s']:,.0f} units/s",
-                )
-            )
-    return rows
+    values = dict(r)
+    if "bytes_per_10k_events" in r:
+        values["mib_per_10k_events"] = r["bytes_per_10k_events"] / 2**20
+    if "index_s" in r:
+        values["index_ms"] = r["index_s"] * 1000
+    return [(k.format(**values), v.format(**values)) for key, k, v in ROWS if key in r]
 
 
 def main() -> None:
