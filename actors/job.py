@@ -51,7 +51,7 @@ from gnomon.actors.job_runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
-from gnomon.runtime.model.state import JobState
+from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
 KIND = "job"
@@ -81,7 +81,12 @@ class JobShell:
     # -- stepping ---------------------------------------------------------------------
 
     async def apply(
-        self, inp: JobInput, *, runs: tuple[Any, ...] = (), urgent: bool = False, **context: Any
+        self,
+        inp: JobInput,
+        *,
+        runs: tuple[RunRecord, ...] = (),
+        urgent: bool = False,
+        **context: Any,
     ) -> Step:
         """Step the state machine, save the result, then perform its effects; an ``urgent``
         save (a run's end) overtakes the ordinary ones queued in the store."""
@@ -91,7 +96,7 @@ class JobShell:
         return step
 
     def stage(
-        self, unit: Unit, inp: JobInput, *, runs: tuple[Any, ...] = (), **context: Any
+        self, unit: Unit, inp: JobInput, *, runs: tuple[RunRecord, ...] = (), **context: Any
     ) -> Step:
         """Step the state machine into ``unit`` (saved by :meth:`commit`).
 

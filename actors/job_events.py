@@ -17,11 +17,11 @@ from typing import Any
 
 import attrs
 
-from gnomon.actors.core.job_msgs import JobInput, RecordSkip, StartRun, Step
+from gnomon.actors.core.job_msgs import Effect, JobInput, RecordSkip, StartRun, Step
 from gnomon.actors.runs import RunEnd
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.model.events import EventDraft, EventType
-from gnomon.runtime.model.state import JobState
+from gnomon.runtime.model.state import JobState, RunRecord
 
 _WAIT_EVENTS = {
     EventType.JOB_WAIT_STARTED,
@@ -117,9 +117,9 @@ class Unit:
 
     job_id: str
     claims: list[datetime] = attrs.field(factory=list)
-    runs: list[Any] = attrs.field(factory=list)
+    runs: list[RunRecord] = attrs.field(factory=list)
     events: list[EventDraft] = attrs.field(factory=list)
-    effects: list[Any] = attrs.field(factory=list)
+    effects: list[Effect] = attrs.field(factory=list)
     changed: bool = False
     urgent: bool = False
 
