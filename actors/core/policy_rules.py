@@ -45,6 +45,7 @@ command that is allowed can still do anything its program can.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 import shlex
 from enum import StrEnum
@@ -404,8 +405,13 @@ def _builtin(part: str, bare: str) -> str | None:
 # --- classification ------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def classify(command: str, rules: PolicyRules) -> Classification:
-    """Classify ``command`` under ``rules`` (see the module docstring)."""
+    """Classify ``command`` under ``rules`` (see the module docstring).
+
+    Cached: both arguments and the answer are immutable, and a daemon sees the same
+    few commands over and over (every create and every fire checks its command).
+    """
     top = _split(command)
     whole = top.whole
     verdicts = [

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from http import HTTPStatus
 from importlib.resources import files
 from typing import Any
@@ -67,10 +67,30 @@ HARD_CAP_FACTOR = 4
 
 
 class _Replay(trio.abc.Stream):
-    """A stream that yields ``buffered`` before reading on from ``inner``."""
+    """A stream that yields ``buffered`` before reading on from ``inner``, and can be
+    corked: while :meth:`corked` is open, writes are collected and leave as one
+    ``send_all`` when it closes (one syscall for a burst of frames, not one each)."""
 
     def __init__(self, inner: trio.abc.Stream, buffered: bytes) -> None:
         self._inner, self._buffered = inner, buffered
+        self._cork: bytearray | None = None
+        self._write_lock = trio.StrictFIFOLock()  # a flush vs. a write arriving after it
+
+    @contextlib.asynccontextmanager
+    async def corked(self) -> AsyncIterator[None]:
+        """Collect writes until the block ends, then send them in order.
+
+        Cancellation or an error inside the block drops what was collected (the
+        connection is going away); errors of the final write propagate.
+        """
+        cork = self._cork = bytearray()
+        try:
+            yield
+        finally:
+            self._cork = None
+        if cork:
+            async with self._write_lock:
+                await self._inner.send_all(bytes(cork))
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if self._buffered:
@@ -80,7 +100,11 @@ class _Replay(trio.abc.Stream):
         return bytes(await self._inner.receive_some(max_bytes))
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self._inner.send_all(data)
+        if self._cork is not None:
+            self._cork += data
+            return
+        async with self._write_lock:
+            await self._inner.send_all(data)
 
     async def wait_send_all_might_not_block(self) -> None:
         await self._inner.wait_send_all_might_not_block()
@@ -215,9 +239,10 @@ class FrontDoor:
         self, stream: trio.abc.Stream, buffered: bytes, caller: Caller | None
     ) -> None:
         async with trio.open_nursery() as nursery:
+            replay = _Replay(stream, buffered)
             ws_request = await trio_websocket.wrap_server_stream(
                 nursery,
-                _Replay(stream, buffered),
+                replay,
                 max_message_size=HARD_CAP_FACTOR * self.deps.max_message_bytes,
             )
             ws = await ws_request.accept()
@@ -229,9 +254,14 @@ class FrontDoor:
                     return None
                 return message
 
-            async def send(text: str) -> None:
+            async def send(texts: Sequence[str]) -> None:
                 with contextlib.suppress(trio_websocket.ConnectionClosed):
-                    await ws.send_message(text)
+                    if len(texts) == 1:
+                        await ws.send_message(texts[0])
+                        return
+                    async with replay.corked():
+                        for text in texts:
+                            await ws.send_message(text)
 
             await Session(self.deps.gateway, send, caller).run(frames)
             with trio.move_on_after(1):
