@@ -36,6 +36,7 @@ from gnomon.actors.core.job_msgs import (
     StopWait,
     TimerKind,
 )
+from gnomon.actors.core.job_tx import same_state
 from gnomon.actors.job_events import Unit, claims_of, enrich
 from gnomon.actors.job_ports import (
     CommandResult,
@@ -114,7 +115,7 @@ class JobShell:
         unit.runs += started
         unit.events += (enrich(e, self.state, step.state, inp, **context) for e in step.events)
         unit.claims += claims_of(self.state, step)
-        unit.changed |= step.state is not self.state and step.state != self.state
+        unit.changed |= not same_state(step.state, self.state)
         self.state = step.state
         for effect in step.effects:
             if isinstance(effect, ArmTimer | CancelTimer):
@@ -254,7 +255,6 @@ class JobShell:
                 await self.command(msg)
             case RunEnded():
                 await self.runs.on_ended(msg)
-                msg.reply.send(None)
             case Polled():
                 await self.polled(msg)
 

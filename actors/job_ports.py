@@ -108,9 +108,11 @@ class JobCommand(Request[CommandResult]):
 
 
 @attrs.frozen(kw_only=True)
-class RunEnded(Request[None]):
-    """From a run task: ``start`` ended (``end`` is ``None`` when it was killed before
-    it reached the executor)."""
+class RunEnded:
+    """From a run task to its own job actor: ``start`` ended (``end`` is ``None`` when it
+    was killed before it reached the executor). A plain message, not a request: the
+    actor cannot passivate while the run is tracked, so it is never lost, and the run
+    task need not wait for the end's commit."""
 
     start: StartRun
     end: RunEnd | None

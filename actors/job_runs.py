@@ -131,7 +131,7 @@ class RunTracker:
         )
         with slot.scope:
             end = await perform_run(plan, deps.runs)
-        await ref.ask(RunEnded(start=start, end=end, killed=slot.killed is not None), timeout=None)
+        await ref.tell(RunEnded(start=start, end=end, killed=slot.killed is not None))
 
     async def on_ended(self, msg: RunEnded) -> None:
         """Record a run's end and feed it to the state machine."""

@@ -1,4 +1,4 @@
-"""The state machine's bookkeeping: the fast ``evolved`` equals ``attrs.evolve``."""
+"""The state machine's bookkeeping: the fast ``evolved`` and ``same_state`` agree with attrs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from unit.model_strategies import job_states, opt_datetimes, statuses, text
 
-from gnomon.actors.core.job_tx import evolved
+from gnomon.actors.core.job_tx import evolved, same_state
 from gnomon.runtime.model.state import JobState
 
 changes = st.fixed_dictionaries(
@@ -42,3 +42,12 @@ def test_evolved_is_attrs_evolve(state: JobState, change: dict[str, Any]) -> Non
 def test_evolved_refuses_an_unknown_field(state: JobState) -> None:
     with pytest.raises(AttributeError):
         evolved(state, no_such_field=1)
+
+
+@given(state=job_states, change=changes, other=job_states)
+def test_same_state_is_equality(state: JobState, change: dict[str, Any], other: JobState) -> None:
+    """Equal to ``==`` for a derived state (shared fields) and for an unrelated one."""
+    derived = evolved(state, **change)
+    assert same_state(derived, state) == (derived == state)
+    assert same_state(other, state) == (other == state)
+    assert same_state(state, attrs.evolve(state))
