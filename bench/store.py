@@ -2,8 +2,8 @@
 event append and replay, database bytes per 10k events, boot index of many jobs, the
 store thread's CPU per unit of a fire, and the urgent lane's latency under a flood.
 
-Run: ``python bench/store.py [--single 2000] [--grouped 20000] [--claims 20000]
-[--events 50000] [--jobs 10000] [--transitions 16] [--sync normal|full] [--json]
+Run from the repository root: ``python -m bench.store [--single 2000] [--grouped 20000]
+[--claims 20000] [--events 50000] [--jobs 10000] [--transitions 16] [--sync normal|full] [--json]
 [--only units,lanes]``.
 A benchmark, not a test: it prints a table (or JSON); nothing asserts. Everything but
 ``units`` runs through the daemon's own path — :class:`SqliteStore` with its
@@ -21,47 +21,21 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import attrs
 import trio
 
+from bench.store_units import OWNER, T0, bench_lanes, bench_units, job
 from gnomon.runtime import Supervisor
 from gnomon.runtime.events import EventBus, Lagged
-from gnomon.runtime.model.actions import ShellAction
-from gnomon.runtime.model.enums import JobStatus, Outcome, OwnerKind
+from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
-from gnomon.runtime.model.job import JobSpec, Owner
-from gnomon.runtime.model.schedule import IntervalSchedule
-from gnomon.runtime.model.state import FirePhase, FireState, JobState, RunRecord, Transition
-from gnomon.runtime.store import Changes, FireAlreadyClaimed, sql
-from gnomon.runtime.store import sqlite as sqlite_store
+from gnomon.runtime.store import Changes, FireAlreadyClaimed
 from gnomon.runtime.store.sqlite import SqliteStore
 
-T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
-OWNER = Owner(kind=OwnerKind.USER, id="bench")
 CONCURRENCY = 256  # committers at once in the grouped runs (the writer's MAX_BATCH)
-
-
-def job(i: int) -> JobState:
-    """A realistic job row: an every-minute shell job with tags."""
-    spec = JobSpec(
-        name=f"bench-{i}",
-        schedule=IntervalSchedule(every=60.0, anchor=T0),
-        action=ShellAction(command=f"./backup.sh --target host-{i}"),
-        tags={"env": "prod", "team": "infra"},
-    )
-    return JobState(
-        id=f"{i:016x}",
-        spec=spec,
-        owner=OWNER,
-        created_at=T0,
-        updated_at=T0,
-        status=JobStatus.PENDING,
-        next_fire_at=T0 + timedelta(seconds=60),
-    )
 
 
 def fired(job_id: str, slot: datetime, cycle: int) -> EventDraft:
@@ -195,147 +169,6 @@ async def bench_index(store: SqliteStore, jobs: int) -> dict[str, float]:
         "index_jobs": len(rows),
         "index_s": time.perf_counter() - started,
     }
-
-
-# -- the store thread's CPU per unit of a fire ------------------------------------------
-
-
-def fire_states(i: int, cycle: int, transitions: int) -> tuple[datetime, JobState, JobState]:
-    """Job ``i`` at fire ``cycle``: its slot, its state running it and its state after."""
-    base = job(i)
-    steps = (JobStatus.PENDING, JobStatus.RUNNING)
-    history = tuple(
-        Transition(
-            at=T0 + timedelta(minutes=k),
-            from_status=steps[k % 2],
-            to_status=steps[(k + 1) % 2],
-            reason=f"fire {k}: slot {T0.isoformat()}",
-        )
-        for k in range(transitions)
-    )
-    slot = T0 + timedelta(minutes=cycle)
-    fire = FireState(
-        fire_time=slot, cycle=cycle, phase=FirePhase.RUNNING, attempt=1, runs=1,
-        run_id=f"{base.id}.{cycle}.1",
-    )  # fmt: skip
-    running = attrs.evolve(
-        base, status=JobStatus.RUNNING, cycle=cycle, fires=(fire,), attempts=1,
-        transitions=history, message="running the action", updated_at=slot,
-        next_fire_at=slot + timedelta(minutes=1),
-    )  # fmt: skip
-    pending = attrs.evolve(
-        running, status=JobStatus.PENDING, fires=(), last_outcome=Outcome.SUCCESS,
-        message="run succeeded",
-    )  # fmt: skip
-    return slot, running, pending
-
-
-def step_event(
-    kind: EventType, state: JobState, slot: datetime, cycle: int, **extra: Any
-) -> EventDraft:
-    return EventDraft(
-        type=kind, timestamp=slot, job_id=state.id, name=state.spec.name, owner=str(state.owner),
-        status=state.status, message=state.message,
-        payload={"fire_time": slot.isoformat(), "cycle": cycle, **extra},
-    )  # fmt: skip
-
-
-def fire_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
-    """A fire's first unit: the claim, the running state, ``job.fired`` and ``job.running``."""
-    slot, running, _ = fire_states(i, cycle, transitions)
-    run_id = f"{running.id}.{cycle}.1"
-    return Changes(
-        jobs=(running,),
-        claims=((running.id, slot),),
-        events=(
-            step_event(EventType.JOB_FIRED, running, slot, cycle),
-            step_event(EventType.JOB_RUNNING, running, slot, cycle, run_id=run_id, attempt=1),
-        ),
-    )
-
-
-def end_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
-    """A fire's last unit: the state after, the finished run and ``job.completed``."""
-    slot, _, pending = fire_states(i, cycle, transitions)
-    run = RunRecord(
-        run_id=f"{pending.id}.{cycle}.1", job_id=pending.id, cycle=cycle, attempt=1,
-        fire_time=slot, started_at=slot, finished_at=slot + timedelta(seconds=1),
-        outcome=Outcome.SUCCESS, exit_code=0, output="done\n", pid=4242, pgid=4242,
-        proc_start=123456, host_boot="3f1c-boot",
-    )  # fmt: skip
-    completed = step_event(EventType.JOB_COMPLETED, pending, slot, cycle, run_id=run.run_id)
-    return Changes(jobs=(pending,), runs=(run,), events=(completed,))
-
-
-def bench_units(path: Path, transitions: int, rounds: int = 20, per: int = 256) -> dict[str, float]:
-    """µs of ``sql.commit_batch`` per unit, batches of ``per`` fire units then ``per`` end
-    units of the same jobs, ``rounds`` times (the median after two warm-up rounds)."""
-    conn = sql.connect(str(path))
-    chain = sql.load_chain(conn)
-    spent: dict[str, list[float]] = {"fire": [], "end": []}
-    try:
-        for cycle in range(1, rounds + 1):
-            for kind, make in (("fire", fire_unit), ("end", end_unit)):
-                units = [make(i, cycle, transitions) for i in range(per)]
-                started = time.perf_counter()
-                sql.commit_batch(conn, units, chain, "bench", lambda point: None)
-                spent[kind].append((time.perf_counter() - started) / per * 1e6)
-    finally:
-        conn.close()
-    return {f"{k}_unit_us": sorted(v[2:])[len(v[2:]) // 2] for k, v in spent.items()}
-
-
-# -- the urgent lane under a flood of ordinary units -------------------------------------
-
-
-async def lane_round(
-    store: SqliteStore, flood: int, probes: int, *, urgent: bool, base: int
-) -> tuple[list[float], float]:
-    """``flood`` committers of fire units keep the writer's mailbox full (and senders
-    parked) while one committer writes ``probes`` end units; returns the end units'
-    latencies (sorted) and the flood's units/s."""
-    latencies: list[float] = []
-    ordinary = 0
-    done = trio.Event()
-
-    async def flooder(k: int) -> None:
-        nonlocal ordinary
-        cycle = 0
-        while not done.is_set():
-            cycle += 1
-            await store.commit(fire_unit(k, cycle, transitions=4))
-            ordinary += 1
-
-    async def prober() -> None:
-        await trio.sleep(0.5)  # let the flood fill the mailbox
-        for n in range(probes):
-            started = time.perf_counter()
-            await store.commit(end_unit(n, 1, transitions=4), urgent=urgent)
-            latencies.append(time.perf_counter() - started)
-        done.set()
-
-    started = time.perf_counter()
-    async with trio.open_nursery() as nursery:
-        for k in range(flood):
-            nursery.start_soon(flooder, base + k)
-        nursery.start_soon(prober)
-    return sorted(latencies), ordinary / (time.perf_counter() - started)
-
-
-async def bench_lanes(store: SqliteStore, flood: int, probes: int) -> dict[str, float]:
-    """The end units' latency under a flood: through the FIFO, and urgent with the
-    ordinary units per transaction capped at 64, 128 or 256."""
-    report: dict[str, float] = {}
-    modes = (("fifo", 0), ("urgent64", 64), ("urgent128", 128), ("urgent256", 256))
-    for index, (mode, cap) in enumerate(modes):
-        sqlite_store.URGENT_ORDINARY = cap or 64
-        base = 1_000_000 * (index + 1)
-        latencies, rate = await lane_round(store, flood, probes, urgent=cap > 0, base=base)
-        report[f"{mode}_p50_ms"] = latencies[len(latencies) // 2] * 1000
-        report[f"{mode}_p99_ms"] = latencies[int(len(latencies) * 0.99)] * 1000
-        report[f"{mode}_ordinary_per_s"] = rate
-    sqlite_store.URGENT_ORDINARY = 64
-    return report
 
 
 def checkpoint(path: Path) -> None:
