@@ -255,7 +255,9 @@ class FrontDoor:
                 return message
 
             async def send(texts: Sequence[str]) -> None:
-                with contextlib.suppress(trio_websocket.ConnectionClosed):
+                # a corked burst meets a closed socket in its own write, not trio_websocket's
+                gone = (trio_websocket.ConnectionClosed, trio.BrokenResourceError)
+                with contextlib.suppress(*gone, trio.ClosedResourceError):
                     if len(texts) == 1:
                         await ws.send_message(texts[0])
                         return

@@ -22,6 +22,7 @@ import trio
 
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
 from gnomon.runtime.gateway import rpc
+from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.model import wire
 from gnomon.runtime.protocol import (
     METHODS,
@@ -44,6 +45,16 @@ Gate = Callable[[Caller, str], None]
 
 def _open_gate(caller: Caller, method: str) -> None:
     """The default gate: every authenticated call passes."""
+
+
+#: A frame to send: a response/notification as JSON data, or text already encoded.
+Outbound = dict[str, Any] | list[Any] | str
+
+
+def _text(message: Outbound) -> str:
+    if isinstance(message, str):
+        return message
+    return json.dumps(message, separators=(",", ":"))
 
 
 #: Frames the writer sends in one go (one socket write for a burst of pipelined answers).
@@ -79,9 +90,7 @@ class Session:
         self.id = secrets.token_hex(6)
         self.caller = caller
         self._send = send
-        self._out_send, self._out_recv = trio.open_memory_channel[dict[str, Any] | list[Any]](
-            deps.outbound_queue
-        )
+        self._out_send, self._out_recv = trio.open_memory_channel[Outbound](deps.outbound_queue)
         self._inflight: dict[rpc.RequestId, trio.CancelScope] = {}
         self._subs: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
@@ -107,7 +116,7 @@ class Session:
                     batch.append(self._out_recv.receive_nowait())
                 except trio.WouldBlock:
                     break
-            await self._send([json.dumps(m, separators=(",", ":")) for m in batch])
+            await self._send([_text(m) for m in batch])
 
     async def frame(self, text: str | bytes) -> None:
         """Handle one incoming frame (never raises for bad input)."""
@@ -281,10 +290,7 @@ class Session:
                     if isinstance(item, Lagged):
                         last = item.resume_from
                         break
-                    note = rpc.notification(
-                        "events.notify",
-                        {"subscription": sub_id, "seq": item.seq, "event": wire.unstructure(item)},
-                    )
+                    note = notify_frame(sub_id, item.seq, EVENT_TEXT.of(item))
                     try:
                         self._out_send.send_nowait(note)
                     except trio.WouldBlock:
