@@ -102,6 +102,13 @@ def gnomon_only(s: plan.Sizes, workloads: tuple[str, ...]) -> list[plan.Run]:
     if "E2E" in workloads:
         argv = ("-m", "bench.wl_daemon", "E2E", "--n", str(s.e2e))
         out.append(plan.Run("gnomon", "sqlite", "E2E", argv))
+    if "SUBS" in workloads:
+        argv = ("-m", "bench.wl_fanout", "--subscribers", str(s.subscribers), "--n", str(s.w1))
+        out.append(plan.Run("gnomon", "sqlite", "SUBS", argv, timeout=1200))
+    if "CRON" in workloads:
+        minutes = str(s.cron_minutes)
+        argv = ("-m", "bench.wl_gnomon", "CRON", "--n", str(s.cron), "--minutes", minutes)
+        out.append(plan.Run("gnomon", "sqlite", "CRON", argv, timeout=1200))
     return out
 
 
@@ -132,7 +139,9 @@ def machine() -> dict[str, Any]:
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="small sizes, for development")
-    p.add_argument("--only", default="W1,W2,W3,W4,W5,E2E", help="workloads, comma-separated")
+    p.add_argument(
+        "--only", default="W1,W2,W3,W4,W5,E2E,SUBS,CRON", help="workloads, comma-separated"
+    )
     p.add_argument("--no-peers", action="store_true", help="skip APScheduler")
     p.add_argument("--report-only", action="store_true", help="re-render the last results")
     p.add_argument("--no-report", action="store_true", help="do not touch docs/")

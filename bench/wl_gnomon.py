@@ -17,7 +17,7 @@ import trio
 
 from bench.common import emit, lateness_stats, memory_result, now, rss_bytes, sample, storm_result
 from bench.gnomon_world import create_all, world
-from gnomon.runtime.model.schedule import IntervalSchedule, OnceSchedule, Schedule
+from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
 
 
 def wall(t: float) -> datetime:
@@ -99,7 +99,40 @@ async def w4_churn(db: Path, n: int, every: float, duration: float) -> dict[str,
         }
 
 
-WORKLOADS = {"W1": w1_storm, "W2": w2_precision, "W3": w3_memory, "W4": w4_churn}
+async def cron_lag(db: Path, n: int, minutes: float) -> dict[str, Any]:
+    """``n`` hourly cron schedules spread over the minutes of the hour (``M * * * *`` with
+    ``M = i mod 60``, like a large crontab): every minute boundary ~n/60 of them are due
+    together. Fire lag over ``minutes`` of wall time."""
+    async with world(db) as w:
+        specs: list[tuple[str, Schedule]] = [
+            (f"cron-{i}", CronSchedule(expr=f"{i % 60} * * * *", tz="UTC")) for i in range(n)
+        ]
+        await create_all(w, specs)
+        start = now()
+        end = start + minutes * 60
+        await trio.sleep(max(0.0, end - now()) + 5.0)
+        window = [(ft, t) for _, ft, t in w.executor.fires if start <= ft.timestamp() < end]
+        slots = [m * 60 for m in range(int(start // 60) + 1, int(end // 60) + 1) if m * 60 < end]
+        due = sum(sum(1 for i in range(n) if i % 60 == wall(b).minute) for b in slots)
+        lates = [max(0.0, t - ft.timestamp()) for ft, t in window]
+        return {
+            "schedules": n,
+            "minutes": minutes,
+            "slots": len(slots),
+            "due": due,
+            "fired": len(window),
+            **lateness_stats(lates),
+            "samples": sample(lates),
+        }
+
+
+WORKLOADS = {
+    "W1": w1_storm,
+    "W2": w2_precision,
+    "W3": w3_memory,
+    "W4": w4_churn,
+    "CRON": cron_lag,
+}
 
 
 def main() -> None:
@@ -109,6 +142,7 @@ def main() -> None:
     p.add_argument("--spread", type=float, default=5.0)
     p.add_argument("--every", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
+    p.add_argument("--minutes", type=float, default=2.0)
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp:
         db = Path(tmp) / "gnomon.db"
@@ -119,6 +153,8 @@ def main() -> None:
             res = trio.run(w2_precision, db, a.n, a.spread)
         elif a.workload == "W3":
             res = trio.run(w3_memory, db, a.n)
+        elif a.workload == "CRON":
+            res = trio.run(cron_lag, db, a.n, a.minutes)
         else:
             res = trio.run(w4_churn, db, a.n, a.every, a.duration)
     res.update(system="gnomon", store="sqlite", workload=a.workload)

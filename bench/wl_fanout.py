@@ -1,0 +1,146 @@
+"""Event fan-out through a real daemon: ``--subscribers`` WebSocket clients, each
+subscribed to every event, while ``--n`` one-shot jobs (created through ``job.create``)
+fire in one storm.
+
+Each subscriber has its own connection (as 100 dashboards or agents would) and counts
+what it receives: events (every ``seq`` once, in order), ``events.lagged`` notices (the
+daemon's bounded outbound queue overflowed; the subscriber re-subscribes from
+``resume_from`` and catches up from the store, as the CLI and the dashboard do) and the
+delay from an event's timestamp to its arrival. The subscribers
+run in this process, so their JSON decoding shares the machine with the daemon.
+
+Run one: ``python -m bench.wl_fanout --subscribers 100 --n 2000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+
+from bench.common import emit, lateness_stats, now, sample
+from bench.wl_daemon import create_many, daemon
+from gnomon.cli import client
+from gnomon.runtime.home import Home
+
+
+@attrs.define
+class Tally:
+    """What one subscriber saw."""
+
+    events: int = 0
+    out_of_order: int = 0
+    lagged: int = 0
+    last_seq: int = 0
+    first_at: float = 0.0
+    last_at: float = 0.0
+    delays: list[float] = attrs.field(factory=list)
+
+    def saw(self, seq: int, stamp: object) -> None:
+        arrived = now()
+        self.out_of_order += seq <= self.last_seq
+        self.last_seq = seq
+        self.events += 1
+        self.first_at = self.first_at or arrived
+        self.last_at = arrived
+        if isinstance(stamp, str) and self.events % 10 == 0:
+            self.delays.append(arrived - datetime.fromisoformat(stamp).timestamp())
+
+
+async def subscriber(home: Path, url: str, tally: Tally, ready: trio.Semaphore) -> None:
+    """Count every event from now on, until cancelled; after an ``events.lagged`` notice,
+    re-subscribe from ``resume_from`` (what the CLI and the dashboard do)."""
+    since: int | None = None
+    async with client.connect(Home(home), url, start=False) as conn:
+        while True:
+            async with conn.subscribe(since_seq=since) as feed:
+                if since is None:
+                    ready.release()
+                async for params in feed:
+                    if "event" not in params:  # events.lagged: this subscription is over
+                        tally.lagged += 1
+                        since = int(params["resume_from"])
+                        break
+                    tally.saw(int(params["seq"]), params["event"].get("timestamp"))
+                else:
+                    return
+
+
+def db_count(db: Path, where: str = "1") -> int:
+    """Committed events matching ``where`` (a read-only connection of its own)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM events WHERE {where}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def fanout(home: Path, url: str, subs: int, n: int, due: datetime) -> dict[str, Any]:
+    db = home / "gnomon.db"
+    tallies = [Tally() for _ in range(subs)]
+    ready = trio.Semaphore(0, max_value=subs)
+    before = db_count(db)
+    async with trio.open_nursery() as nursery:
+        for tally in tallies:
+            nursery.start_soon(subscriber, home, url, tally, ready)
+        for _ in range(subs):
+            await ready.acquire()
+        await create_many(home, url, range(n), due, 64)
+        with trio.move_on_at(trio.current_time() + (due.timestamp() - now()) + 300):
+            while db_count(db, "type = 'job.completed'") < n:  # noqa: ASYNC110 - polls the db
+                await trio.sleep(0.2)
+        await trio.sleep(1.0)  # the storm's last commits
+        expected = db_count(db) - before
+        with trio.move_on_after(120):
+            while any(t.events < expected for t in tallies):  # noqa: ASYNC110
+                await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    received = sum(t.events for t in tallies)
+    firsts = [t.first_at for t in tallies if t.first_at]
+    span = max(t.last_at for t in tallies) - min(firsts) if firsts else 0.0
+    delays = [d for t in tallies for d in t.delays]
+    return {
+        "subscribers": subs,
+        "jobs": n,
+        "expected_per_subscriber": expected,
+        "complete_subscribers": sum(t.events >= expected for t in tallies),
+        "lagged": sum(t.lagged for t in tallies),
+        "out_of_order": sum(t.out_of_order for t in tallies),
+        "deliveries": received,
+        "deliveries_per_s": received / span if span > 0 else None,
+        "events_per_s_each": received / subs / span if span > 0 else None,
+        **{k.replace("late", "delay"): v for k, v in lateness_stats(delays).items()},
+        "samples": sample(delays),
+    }
+
+
+def run(a: argparse.Namespace, home: Path) -> dict[str, Any]:
+    with daemon(home) as (_, url):
+        # the slot lies after subscribing and creating (at ~1.5k creates/s)
+        due = datetime.now(UTC) + timedelta(seconds=5 + a.n / 1000)
+        started = time.perf_counter()
+        res = trio.run(fanout, home, url, a.subscribers, a.n, due)
+        res["wall_s"] = time.perf_counter() - started
+    return res
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--subscribers", type=int, default=100)
+    p.add_argument("--n", type=int, default=2_000)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="gnomon-fanout-bench-") as tmp:
+        res = run(a, Path(tmp) / "home")
+    res.update(system="gnomon", store="sqlite", workload="SUBS")
+    emit(res)
+
+
+if __name__ == "__main__":
+    main()
