@@ -228,7 +228,7 @@ def render(data: R, plots: list[str]) -> list[str]:
         lines += ["**Quick run (`--quick`, small sizes): not the reference numbers.**", ""]
     lines += [
         "```sh",
-        "python -m bench            # ~25 min; --quick (~5 min), --only W1,W4, --no-peers,"
+        "python -m bench            # ~15 min; --quick (~5 min), --only W1,W4, --no-peers,"
         " --report-only",
         "```",
         "",
@@ -344,8 +344,11 @@ def subs_and_cron(res: list[R]) -> list[str]:
                 f" | {fmt(f['delay_p50_ms'])} / {fmt(f['delay_p99_ms'])} /"
                 f" {fmt(f['delay_max_ms'])} ms |",
                 "",
-                "The subscribers run in one process on the same two cores as the daemon; their"
-                " JSON decoding competes with the daemon's encoding, so the rate is a floor.",
+                "The subscribers run in one process on the other core; the daemon's trio thread"
+                " is the limit (measured ~97 % busy, the subscribers' process ~60 %): per"
+                " delivery it frames and writes one WebSocket message (each event is encoded"
+                " once for all subscribers). Lagged subscribers lose nothing: they catch up"
+                " from the store, which is why the delays' tail is long.",
             ]
     c = pick(res, "CRON", "gnomon", "sqlite")
     if c:
@@ -401,9 +404,10 @@ MISSED = [
     " other core's load) and moves between ~3 and ~11 ms from run to run. **W5**: ~540 µs of"
     " the daemon's trio thread per create (WebSocket framing and I/O, JSON, cattrs, admission,"
     " the `Created` step, the store round trip); the client is not the limit. **Ahead of"
-    " APScheduler**: its memory stores keep nothing across a restart — gnomon is ahead of"
-    " both on SQLite in W1 and W2 and behind their memory stores where raw throughput is all"
-    " that is measured.",
+    " APScheduler**: the rows above name where gnomon is behind in this run. APScheduler's"
+    " memory stores keep nothing across a restart; against its SQLite store gnomon fires W1"
+    " faster, while the W2 tail of both moves from run to run and in W4 APScheduler 3 fires"
+    " every slot seconds late where gnomon records skips.",
 ]
 
 
