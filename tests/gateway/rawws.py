@@ -7,16 +7,28 @@ import itertools
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import trio
 import trio_websocket
 from support.daemon_proc import RealDaemon
 
+from gnomon.cli.jobspec import spec_from_options
 from gnomon.runtime.errors import sole_error
+from gnomon.runtime.model import wire
 
 TIMEOUT = 10.0
 _KEYS = {"jsonrpc", "id", "result", "error"}
+
+
+def hourly_spec(name: str) -> dict[str, Any]:
+    """An hourly no-op job in wire form, built as the CLI builds it (it will not fire
+    during a test)."""
+    built = spec_from_options(
+        {"name": name, "do": "noop", "every": "1h"}, now=datetime.now(UTC), tz="UTC"
+    )
+    return dict(wire.unstructure(built))
 
 
 def well_formed(msg: Any) -> dict[str, Any]:

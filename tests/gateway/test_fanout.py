@@ -4,27 +4,15 @@ gap, including all 200 ``job.created`` events."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import trio
-from gateway.rawws import Raw, connect
+from gateway.rawws import Raw, connect, hourly_spec
 from support.daemon_proc import RealDaemon
-
-from gnomon.cli.jobspec import spec_from_options
-from gnomon.runtime.model import wire
 
 pytestmark = pytest.mark.slow
 CLIENTS = 200
-
-
-def spec(name: str) -> dict[str, Any]:
-    """An hourly no-op job (it will not fire during the test)."""
-    built = spec_from_options(
-        {"name": name, "do": "noop", "every": "1h"}, now=datetime.now(UTC), tz="UTC"
-    )
-    return dict(wire.unstructure(built))
 
 
 class Feed:
@@ -65,7 +53,7 @@ async def client(daemon: RealDaemon, index: int, start: int, out: dict[int, Any]
     async with connect(daemon) as conn:
         feed = Feed(conn, start)
         await feed.subscribe()
-        job = await conn.result("job.create", {"spec": spec(f"fan-{index}")})
+        job = await conn.result("job.create", {"spec": hourly_spec(f"fan-{index}")})
         await feed.until_created(CLIENTS)
         out[index] = (job["id"], feed)
 

@@ -5,26 +5,15 @@ own id and result, interleaved correctly with a subscription's notifications."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import trio
-from gateway.rawws import Raw, connect, well_formed
+from gateway.rawws import Raw, connect, hourly_spec, well_formed
 from support.daemon_proc import RealDaemon
-
-from gnomon.cli.jobspec import spec_from_options
-from gnomon.runtime.model import wire
 
 pytestmark = pytest.mark.slow
 CALLS = 300
-
-
-def spec(name: str) -> dict[str, Any]:
-    built = spec_from_options(
-        {"name": name, "do": "noop", "every": "1h"}, now=datetime.now(UTC), tz="UTC"
-    )
-    return dict(wire.unstructure(built))
 
 
 def frame(ident: int, method: str, params: dict[str, Any]) -> str:
@@ -37,7 +26,7 @@ async def test_pipelined_calls_are_each_answered_once(daemon: RealDaemon) -> Non
         # send every frame before reading anything: the answers queue up together
         for i in range(CALLS):
             if i % 3 == 0:
-                await conn.send(frame(1000 + i, "job.create", {"spec": spec(f"pipe-{i}")}))
+                await conn.send(frame(1000 + i, "job.create", {"spec": hourly_spec(f"pipe-{i}")}))
             else:
                 await conn.send(frame(1000 + i, "system.health", {}))
         answers = await _read_answers(conn, CALLS)
