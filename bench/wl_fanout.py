@@ -6,8 +6,8 @@ Each subscriber has its own connection (as 100 dashboards or agents would) and c
 what it receives: events (every ``seq`` once, in order), ``events.lagged`` notices (the
 daemon's bounded outbound queue overflowed; the subscriber re-subscribes from
 ``resume_from`` and catches up from the store, as the CLI and the dashboard do) and the
-delay from an event's timestamp to its arrival. The subscribers
-run in this process, so their JSON decoding shares the machine with the daemon.
+delay from an event's timestamp to its arrival. The subscribers run in this process, on
+the machine's other core.
 
 Run one: ``python -m bench.wl_fanout --subscribers 100 --n 2000``.
 """
