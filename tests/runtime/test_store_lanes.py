@@ -66,6 +66,24 @@ class Results:
         return [e.message for e in events]
 
 
+async def gated_store(
+    nursery: trio.Nursery, tmp_path: Path, gate: Gate, batches: list[Sequence[Event]]
+) -> SqliteStore:
+    """A store on a worker thread whose transactions ``gate`` can hold; the events of each
+    commit are appended to ``batches``."""
+    return await running_store(
+        nursery, tmp_path / "t.db", inline=False, crash_point=gate, publish=batches.append
+    )
+
+
+async def hold_writer(nursery: trio.Nursery, results: Results, gate: Gate) -> None:
+    """Shut ``gate`` and commit a ``blocker`` unit in ``nursery``; returns once the writer
+    is held inside that transaction, so that later units queue behind it."""
+    gate.shut()
+    nursery.start_soon(results.commit, "blocker", unit("blocker"))
+    await gate.wait_held()
+
+
 def flat(batches: Sequence[Sequence[Event]]) -> list[str]:
     return [e.message for batch in batches for e in batch]
 
@@ -78,14 +96,10 @@ def test_urgent_units_overtake_queued_ordinary_ones(tmp_path: Path) -> None:
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            store = await running_store(
-                nursery, tmp_path / "t.db", inline=False, crash_point=gate, publish=batches.append
-            )
+            store = await gated_store(nursery, tmp_path, gate, batches)
             results = Results(store)
-            gate.shut()
             async with trio.open_nursery() as n:
-                n.start_soon(results.commit, "blocker", unit("blocker"))
-                await gate.wait_held()
+                await hold_writer(n, results, gate)
                 for i in range(400):
                     n.start_soon(results.commit, f"o{i}", unit(f"o{i}"))
                 await trio.testing.wait_all_tasks_blocked()
@@ -113,15 +127,11 @@ def test_a_conflicting_claim_fails_alone_in_a_mixed_transaction(tmp_path: Path) 
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
-            store = await running_store(
-                nursery, tmp_path / "t.db", inline=False, crash_point=gate, publish=batches.append
-            )
+            store = await gated_store(nursery, tmp_path, gate, batches)
             results = Results(store)
             await store.commit(unit("first", 0))
-            gate.shut()
             async with trio.open_nursery() as n:
-                n.start_soon(results.commit, "blocker", unit("blocker"))
-                await gate.wait_held()
+                await hold_writer(n, results, gate)
                 n.start_soon(results.commit, "ord-ok", unit("ord-ok", 60))
                 n.start_soon(results.commit, "ord-dup", unit("ord-dup", 120, 0))
                 await trio.testing.wait_all_tasks_blocked()
@@ -202,10 +212,8 @@ def test_stop_drains_both_lanes(tmp_path: Path) -> None:
             await nursery.start(supervisor.run)
             await store.begin_boot("boot-1", T0)
             results = Results(store)
-            gate.shut()
             async with trio.open_nursery() as n:
-                n.start_soon(results.commit, "blocker", unit("blocker"))
-                await gate.wait_held()
+                await hold_writer(n, results, gate)
                 for i in range(300):
                     n.start_soon(results.commit, f"o{i}", unit(f"o{i}"))
                 for i in range(50):
