@@ -19,6 +19,7 @@ from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breakers import Breakers
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
@@ -124,6 +125,7 @@ class EngineTree:
             ids=ports.ids or new_job_id,
         )
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
+        self.drain = Drain()
         ports.metrics.watch_mailboxes(self.mailbox_depths)
         ports.metrics.watch_jobs(self.job_counts, self.queued_runs)
         self.deps = JobDeps(
@@ -147,6 +149,7 @@ class EngineTree:
             crash_point=ports.crash_point,
             fault=ports.fault,
             passivate_after=cfg.passivate_after,
+            drain=self.drain,
         )
         self.core = Supervisor(
             "core",
