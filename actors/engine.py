@@ -157,11 +157,13 @@ class Engine:
         ``expires_at`` renews its TTL (an agent re-scheduling its recurring job).
 
         Raises:
-            Refused, InvalidInput, Conflict, NotFound: admission refused it.
+            Refused, InvalidInput, Conflict, NotFound: admission refused it (InvalidInput
+                also for ``depends_on`` a recurring or manual job, which never ends).
         """
         now = self.clock.now()
         holder = self.directory.live_name(spec.name) if replace else None
         admitted = self.admission.check(spec, owner, now, internal=internal, replacing=holder)
+        await self._check_dependencies(spec, admitted.depends_on)
         deps = tuple(
             Dependency(id=d, name=self._name_of(d), status=self._final_status(d))
             for d in admitted.depends_on
@@ -227,6 +229,12 @@ class Engine:
         if result.error is not None:
             raise Conflict(result.error)
         return result.state
+
+    async def _check_dependencies(self, spec: JobSpec, dep_ids: tuple[str, ...]) -> None:
+        """Refuse live dependencies that never end (recurring, manual); see admission."""
+        live = [d for d in dep_ids if not self._final_status(d)]
+        states = [s for s in [await self.persistence.load(d) for d in live] if s is not None]
+        self.admission.check_dependencies(spec, states)
 
     def _index_new(self, state: JobState) -> None:
         timers = fsm.timers(state)
