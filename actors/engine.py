@@ -97,6 +97,7 @@ class Engine:
         clock: Clock,
         next_slot: Callable[[Schedule, datetime], datetime | None],
         ids: Callable[[], str] = new_job_id,
+        observe: Callable[[JobState], None] = lambda state: None,
     ) -> None:
         self.persistence = persistence
         self.directory = directory
@@ -104,13 +105,16 @@ class Engine:
         self.clock = clock
         self.next_slot = next_slot
         self._ids = ids
+        self._observe = observe
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
 
     def note(self, state: JobState, wake: datetime | None, passivate: bool) -> None:
-        """Index a job's current state (and its wake time when it gives up its actor)."""
+        """Index a job's current state (and its wake time when it gives up its actor);
+        ``observe`` sees it too (the per-job metrics)."""
         self.directory.note(entry_of(state, wake), passivate=passivate)
+        self._observe(state)
 
     def notify_dependents(self, job_id: str, status: JobStatus) -> None:
         self._send.send_nowait(_Dependents(job_id, status))

@@ -109,6 +109,7 @@ class EngineTree:
             spawn=self._spawn,
             clock=ports.clock,
             lead=cfg.activation_lead,
+            on_forget=ports.metrics.job_series.forget,
         )
         self.admission = Admission(
             directory=self.directory,
@@ -123,6 +124,7 @@ class EngineTree:
             clock=ports.clock,
             next_slot=ports.next_slot,
             ids=ports.ids or new_job_id,
+            observe=ports.metrics.job_series.note_state,
         )
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
         self.drain = Drain()

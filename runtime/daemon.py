@@ -63,6 +63,7 @@ from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
 from gnomon.runtime.home import Home
 from gnomon.runtime.httpclient import open_client
+from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
@@ -126,7 +127,9 @@ class Daemon:
     def __init__(self, opts: DaemonOptions, http_client: Any) -> None:
         self.opts = opts
         home, config = opts.home, opts.config
-        self.metrics = Metrics()
+        self.metrics = Metrics(
+            per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
+        )
         self.store = SqliteStore(
             str(home.db),
             synchronous=config["store.synchronous"].upper(),
@@ -324,6 +327,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
     home = daemon.opts.home
     boot_id = uuid.uuid4().hex
     info = await daemon.store.begin_boot(boot_id, daemon.clock.now())
+    await restore_job_series(daemon.metrics.job_series, daemon.store)
     root = daemon.root()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGQUIT) as signals:
         async with trio.open_nursery() as nursery:
