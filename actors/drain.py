@@ -12,12 +12,15 @@ with ``-9`` never gets here: its runs are orphans at the next boot, as before.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 import attrs
 import trio
+
+log = logging.getLogger("gnomon.daemon")
 
 #: How often :func:`run_drain` reports while it waits.
 REPORT_EVERY = 0.5
@@ -121,6 +124,22 @@ class Drain:
     def _interrupt(self, member: Interruptible, reason: str) -> None:
         self.interrupted += member.in_flight()
         member.interrupt(reason)
+
+
+@attrs.define
+class StopJournal:
+    """Writes each drain report (after ``head``: the daemon's pid and boot) with
+    ``write`` — the daemon's ``stop.json`` — and logs its line when it changes."""
+
+    write: Callable[[dict[str, Any]], None]
+    head: Mapping[str, Any]
+    last: DrainReport
+
+    def report(self, rep: DrainReport, *, done: bool = False) -> None:
+        self.write({**self.head, **rep.as_json(), "done": done})
+        if rep.line() != self.last.line() or done:
+            log.info("%s", rep.line())
+        self.last = rep
 
 
 async def run_drain(

@@ -40,7 +40,7 @@ import trio
 
 from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
-from gnomon.actors.drain import DrainReport, run_drain
+from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
@@ -379,7 +379,11 @@ async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, bo
     if now:
         hurry.set()
     limit = float(daemon.opts.config["daemon.drain_timeout"])
-    reporter = _StopReporter(daemon.opts.home, boot_id, DrainReport(limit=limit, now=now))
+    reporter = StopJournal(
+        write=daemon.opts.home.write_stop_json,
+        head={"pid": os.getpid(), "boot_id": boot_id},
+        last=DrainReport(limit=limit, now=now),
+    )
 
     async def hurry_on_signal() -> None:
         async for signum in signals:
@@ -395,22 +399,6 @@ async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, bo
         helpers.cancel_scope.cancel()
     interrupted = tuple(daemon.tree.drain.interrupted)
     reporter.report(attrs.evolve(reporter.last, waiting=(), interrupted=interrupted), done=True)
-
-
-@attrs.define
-class _StopReporter:
-    """Writes each drain report to ``stop.json``; logs it when its line changes."""
-
-    home: Home
-    boot_id: str
-    last: DrainReport
-
-    def report(self, rep: DrainReport, *, done: bool = False) -> None:
-        data = {"pid": os.getpid(), "boot_id": self.boot_id, **rep.as_json(), "done": done}
-        self.home.write_stop_json(data)
-        if rep.line() != self.last.line() or done:
-            log.info("%s", rep.line())
-        self.last = rep
 
 
 def _host(daemon: Daemon) -> str:
