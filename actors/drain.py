@@ -73,7 +73,7 @@ class DrainReport:
         }
 
     def line(self) -> str:
-        """One log line: ``stopping: waiting 3s of the 30s drain limit for nightly``."""
+        """One log line: ``stopping: waiting for nightly (drain limit 30s)``."""
         if self.interrupted and not self.waiting:
             return "stopping: interrupted " + ", ".join(r.job for r in self.interrupted)
         if not self.waiting:
@@ -95,30 +95,29 @@ class Drain:
     """The runs every draining job actor still waits for (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._members: list[Interruptible] = []
+        self._members: dict[int, Interruptible] = {}
         self.reason: str | None = None
         self.interrupted: list[InFlight] = []
 
     def join(self, member: Interruptible) -> None:
         """A job actor starts draining; interrupted at once if the stop already did."""
-        self._members.append(member)
+        self._members[id(member)] = member
         if self.reason is not None:
             self._interrupt(member, self.reason)
 
     def leave(self, member: Interruptible) -> None:
         """A job actor has no run left (or gave up waiting)."""
-        if member in self._members:
-            self._members.remove(member)
+        self._members.pop(id(member), None)
 
     def waiting(self) -> list[InFlight]:
         """Every run still in flight, oldest first."""
-        runs = [run for m in self._members for run in m.in_flight()]
+        runs = [run for m in self._members.values() for run in m.in_flight()]
         return sorted(runs, key=lambda r: (r.started_at, r.job, r.run_id))
 
     def interrupt(self, reason: str) -> None:
         """Interrupt every run in flight now and every run that joins later."""
         self.reason = reason
-        for member in list(self._members):
+        for member in list(self._members.values()):
             self._interrupt(member, reason)
 
     def _interrupt(self, member: Interruptible, reason: str) -> None:
