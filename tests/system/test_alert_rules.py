@@ -152,7 +152,8 @@ def run_jobs(daemon: RealDaemon) -> None:
 )
 def test_rules_fire_for_a_stale_job_and_stay_silent_for_a_fresh_one(tmp_path: Path) -> None:
     """JobNotSucceededRecently fires for backup-old (last success 26 h ago, restored from
-    the store), not for backup-new; JobLastRunFailed fires for backup-broken only."""
+    the store), not for backup-new; JobLastRunFailed fires for backup-broken only; a
+    cleared job's series go."""
     home = tmp_path / "home"
     first = RealDaemon.start(home)
     try:
@@ -163,6 +164,10 @@ def test_rules_fire_for_a_stale_job_and_stay_silent_for_a_fresh_one(tmp_path: Pa
     second = RealDaemon.start(home)
     try:
         wall, samples = scrape(second)
+        assert gnomon(home, "jobs", "cancel", "backup-broken").code == 0
+        assert gnomon(home, "jobs", "clear", "--yes").code == 0
+        cleared = {labels["job_name"] for _, labels, _ in scrape(second)[1]}
+        assert cleared == {"backup-old", "backup-new"}  # a cleared job's series go
     finally:
         assert second.stop() == 0
     success = {
