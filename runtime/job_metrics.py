@@ -11,9 +11,10 @@ For alerting on one job ("nightly-backup has not succeeded in 25 h")::
 
 The label is ``job_name``, not ``job``: Prometheus owns ``job`` (the scrape job) and would
 rename a scraped one to ``exported_job``. Which jobs get series: every job tagged
-``metrics=on`` (config ``metrics.per_job_tag``), and the first ``metrics.per_job_max``
-(200) other jobs in creation order, except those tagged ``metrics=off``; a job keeps its
-series until it is cleared or its record expires. Values come from the engine (every
+``metrics=on`` (config ``metrics.per_job_tag``), and up to ``metrics.per_job_max`` (200)
+untagged jobs, the first seen (at start: the oldest); ``metrics=off`` opts a job out. A
+job keeps its series until it is cleared or its record expires; the place it frees goes
+to the next untagged job that is created or changes. Values come from the engine (every
 saved job state: name, tags, status, next fire), from committed run ends (events) and, at
 start, from the store (:func:`restore`), so the last success survives a restart.
 """
@@ -21,7 +22,7 @@ start, from the store (:func:`restore`), so the last success survives a restart.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -73,37 +74,51 @@ def parse_tag(text: str) -> tuple[str, str]:
 
 
 class JobSeries(Collector):
-    """The per-job gauges (see the module docstring), computed at scrape time."""
+    """The per-job gauges (see the module docstring), computed at scrape time.
+
+    Only the jobs that get series are held (at most ``max_jobs`` untagged ones plus the
+    tagged ones): a job is admitted when it is first seen — at start oldest first, then
+    as it is created or saved — if it is tagged on, or untagged while a place is free.
+    """
 
     def __init__(self, max_jobs: int = DEFAULT_MAX, tag: str = DEFAULT_TAG) -> None:
         self.max_jobs = max_jobs
         self.tag = parse_tag(tag)
         self._jobs: dict[str, JobSample] = {}
         self._order = itertools.count()
-        self._chosen: list[JobSample] | None = None
+        self._untagged = 0
 
     # -- feeding ---------------------------------------------------------------------
 
-    def _opt(self, tags: Mapping[str, str]) -> bool | None:
+    def classify(self, tags: Mapping[str, str]) -> bool | None:
+        """True: tagged on; False: tagged off; None: untagged (any other value too)."""
         key, on = self.tag
-        if key not in tags:
-            return None
-        return tags[key] == on if tags[key] in (on, "off") else None
+        value = tags.get(key)
+        return True if value == on else False if value == "off" else None
 
-    def _sample(self, job_id: str, name: str, tags: Mapping[str, str]) -> JobSample:
+    def _admit(self, job_id: str, name: str, tags: Mapping[str, str]) -> JobSample | None:
+        """The job's sample, admitting it if it may have series (else ``None``)."""
+        opt = self.classify(tags)
         sample = self._jobs.get(job_id)
-        opt = self._opt(tags)
-        if sample is None:
-            order = next(self._order)
-            sample = self._jobs[job_id] = JobSample(id=job_id, order=order, name=name, opt=opt)
-            self._chosen = None
-        elif sample.opt != opt or sample.name != name:
-            sample.opt, sample.name, self._chosen = opt, name, None
+        if sample is not None:
+            if opt is False:
+                self.forget(job_id)
+                return None
+            self._untagged += (opt is None) - (sample.opt is None)
+            sample.opt, sample.name = opt, name
+            return sample
+        if opt is False or (opt is None and self._untagged >= self.max_jobs):
+            return None
+        self._untagged += opt is None
+        order = next(self._order)
+        sample = self._jobs[job_id] = JobSample(id=job_id, order=order, name=name, opt=opt)
         return sample
 
     def note_state(self, state: JobState) -> None:
         """A job state was saved: its name, tags, status and next fire."""
-        sample = self._sample(state.id, state.spec.name, state.spec.tags)
+        sample = self._admit(state.id, state.spec.name, state.spec.tags)
+        if sample is None:
+            return
         sample.status = state.status
         sample.created = state.created_at.timestamp()
         nxt = state.next_fire_at
@@ -112,38 +127,32 @@ class JobSeries(Collector):
     def run_ended(
         self, job_id: str | None, name: str | None, outcome: str, at: datetime, duration: float
     ) -> None:
-        """A run end was committed (event time ``at``)."""
-        if job_id is None:
+        """A run end was committed (event time ``at``); ignored for jobs without series."""
+        sample = None if job_id is None else self._jobs.get(job_id)
+        if sample is None:
             return
-        sample = self._jobs.get(job_id) or self._sample(job_id, name or job_id, {})
         sample.last_outcome, sample.last_duration = outcome, duration
         if outcome == "success":
             sample.last_success = at.timestamp()
 
     def forget(self, job_id: str) -> None:
-        """The job was cleared or expired: its series go."""
-        if self._jobs.pop(job_id, None) is not None:
-            self._chosen = None
-
-    # -- choosing --------------------------------------------------------------------
+        """The job was cleared or expired: its series go, its place is free."""
+        sample = self._jobs.pop(job_id, None)
+        if sample is not None and sample.opt is None:
+            self._untagged -= 1
 
     def chosen(self) -> list[JobSample]:
-        """The jobs that get series: tagged on, then the first ``max_jobs`` others."""
-        if self._chosen is None:
-            picked, free = [], self.max_jobs
-            for sample in sorted(self._jobs.values(), key=lambda s: s.order):
-                if sample.opt is True or (sample.opt is None and free > 0):
-                    picked.append(sample)
-                    free -= sample.opt is None
-            self._chosen = picked
-        return self._chosen
+        """The jobs that have series, in the order they were admitted."""
+        return sorted(self._jobs.values(), key=lambda s: s.order)
 
     # -- restoring at start ----------------------------------------------------------
 
     def load_catalog(self, rows: list[CatalogRow]) -> list[str]:
-        """Know every stored job (oldest first); the ids of those chosen."""
+        """Admit the stored jobs chosen by the catalog (oldest first); their ids."""
         for row in rows:
-            self._sample(row.id, row.name, row.tags).status = JobStatus(row.status)
+            sample = self._admit(row.id, row.name, row.tags)
+            if sample is not None:
+                sample.status = JobStatus(row.status)
         return [s.id for s in self.chosen()]
 
     def load_history(self, rows: list[HistoryRow]) -> None:
@@ -165,8 +174,9 @@ class JobSeries(Collector):
     def _help(self, what: str) -> str:
         key, on = self.tag
         return (
-            f"{what}; per job: the first {self.max_jobs} jobs (metrics.per_job_max) and "
-            f"every job tagged {key}={on} (metrics.per_job_tag); {key}=off opts out"
+            f"{what}; per job, bounded: up to {self.max_jobs} untagged jobs, the first seen "
+            f"(metrics.per_job_max), and every job tagged {key}={on} (metrics.per_job_tag); "
+            f"{key}=off opts out"
         )
 
     def collect(self) -> Iterator[Metric]:
@@ -205,16 +215,19 @@ def _add(family: GaugeMetricFamily, name: str, value: float | None) -> None:
 class HistorySource(Protocol):
     """The store's reads for :func:`restore`."""
 
-    async def job_catalog(self) -> list[CatalogRow]: ...
+    async def job_catalog(
+        self, tag_key: str, classify: Callable[[dict[str, str]], bool | None], limit: int
+    ) -> list[CatalogRow]: ...
 
     async def job_history(self, ids: Sequence[str]) -> list[HistoryRow]: ...
 
 
 async def restore(series: JobSeries, store: HistorySource) -> None:
-    """Fill ``series`` from the store at start: every job (for the choice), then the next
-    fire, last success and last run of the chosen ones."""
-    chosen = series.load_catalog(await store.job_catalog())
-    series.load_history(await store.job_history(chosen))
+    """Fill ``series`` from the store at start: the jobs that get series (oldest first),
+    then their next fire, last success and last run."""
+    rows = await store.job_catalog(series.tag[0], series.classify, series.max_jobs)
+    series.load_catalog(rows)
+    series.load_history(await store.job_history([s.id for s in series.chosen()]))
 
 
 def _ts(iso: str | None) -> float | None:

@@ -1,16 +1,15 @@
 """The reads that restore the per-job metrics at start (``runtime/job_metrics.py``).
 
-Two queries, so a start with 100k jobs decodes no job state it does not need: the catalog
-(every stored job, in creation order — ``rowid``, which the upsert keeps — with its name,
-status and tags) and, for the few jobs that get series, their next fire and their last
-runs.
+Two reads, so a start with 100k jobs decodes no job state it does not need: the catalog
+(the jobs that get series, in creation order — ``rowid``, which the upsert keeps — with
+their name, status and tags) and, for those few jobs, their next fire and last runs.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import attrs
 
@@ -39,10 +38,36 @@ class HistoryRow:
     last_run: RunRecord | None
 
 
-def catalog(conn: sqlite3.Connection) -> list[CatalogRow]:
-    """Every stored job, oldest first."""
-    rows = conn.execute("SELECT id, name, status, tags FROM jobs ORDER BY rowid")
-    return [CatalogRow(id=r[0], name=r[1], status=r[2], tags=json.loads(r[3])) for r in rows]
+def catalog(
+    conn: sqlite3.Connection,
+    tag_key: str,
+    classify: Callable[[dict[str, str]], bool | None],
+    limit: int,
+) -> list[CatalogRow]:
+    """The jobs that get per-job series, oldest first: every job ``classify`` says yes to
+    (tagged on), and the first ``limit`` it has no opinion on (untagged). Reads the table
+    in ``rowid`` order only until ``limit`` untagged jobs are found, plus one scan for the
+    tag key (a C-level substring test), so a start with 100k jobs stays cheap."""
+    cols = "SELECT rowid, id, name, status, tags FROM jobs"
+    picked: dict[int, CatalogRow] = {}
+    for r in conn.execute(f"{cols} WHERE instr(tags, ?) > 0", (json.dumps(tag_key),)):
+        row = _row(r)
+        if classify(row.tags) is True:
+            picked[r[0]] = row
+    untagged = 0
+    for r in conn.execute(f"{cols} ORDER BY rowid") if limit > 0 else ():
+        row = _row(r)
+        if classify(row.tags) is None:
+            picked[r[0]] = row
+            untagged += 1
+            if untagged >= limit:
+                break
+    return [picked[k] for k in sorted(picked)]
+
+
+def _row(r: tuple[int, str, str, str, str]) -> CatalogRow:
+    tags = {} if r[4] == "{}" else json.loads(r[4])
+    return CatalogRow(id=r[1], name=r[2], status=r[3], tags=tags)
 
 
 _HISTORY = (

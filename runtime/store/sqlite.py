@@ -247,9 +247,11 @@ class SqliteStore:
     async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]:
         return await self._run(lambda: sql.runs_of(self._conn, job_id, limit))
 
-    async def job_catalog(self) -> list[sql_metrics.CatalogRow]:
-        """Every stored job, oldest first (for the per-job metrics)."""
-        return await self._run(lambda: sql_metrics.catalog(self._conn))
+    async def job_catalog(
+        self, tag_key: str, classify: Callable[[dict[str, str]], bool | None], limit: int
+    ) -> list[sql_metrics.CatalogRow]:
+        """The jobs that get per-job series, oldest first (see ``sql_metrics.catalog``)."""
+        return await self._run(lambda: sql_metrics.catalog(self._conn, tag_key, classify, limit))
 
     async def job_history(self, ids: Sequence[str]) -> list[sql_metrics.HistoryRow]:
         """Next fire, last success and last run of the jobs ``ids`` (per-job metrics)."""

@@ -3,7 +3,10 @@ that they follow run ends, state saves and deletions — through the real exposi
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import attrs
 import pytest
@@ -19,6 +22,8 @@ from gnomon.runtime.model.events import Event, EventType
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.schedule import IntervalSchedule
 from gnomon.runtime.model.state import JobState
+from gnomon.runtime.store import sql
+from gnomon.runtime.store.sql_metrics import catalog, history
 
 T = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -99,8 +104,8 @@ def test_paused_blocked_and_ended_jobs_have_no_next_fire() -> None:
 
 
 def test_cardinality_is_bounded_tag_opts_in_and_out() -> None:
-    """Only the first per_job_max jobs get series, plus every job tagged on; tagged off
-    never; the help text says so."""
+    """Only per_job_max untagged jobs get series (first seen), plus every job tagged on;
+    tagged off never, which frees a place; the help text says so."""
     m = Metrics(per_job_max=2, per_job_tag="alert=yes")
     for i in range(4):
         m.job_series.note_state(state(f"j{i}"))
@@ -108,18 +113,24 @@ def test_cardinality_is_bounded_tag_opts_in_and_out() -> None:
     m.job_series.note_state(state("quiet", tags={"alert": "off"}))
     assert names(m) == {"j0", "j1", "late"}
     m.job_series.note_state(state("j0", tags={"alert": "off"}))
-    assert names(m) == {"j1", "j2", "late"}
+    assert names(m) == {"j1", "late"}
+    m.job_series.note_state(state("j3"))  # the freed place goes to the next job that changes
+    m.job_series.note_state(state("j2"))
+    assert names(m) == {"j1", "j3", "late"}
     text = generate_latest(m.registry).decode()
-    assert "the first 2 jobs (metrics.per_job_max) and every job tagged alert=yes" in text
+    assert "up to 2 untagged jobs, the first seen (metrics.per_job_max), and every job" in text
+    assert "tagged alert=yes (metrics.per_job_tag); alert=off opts out" in text
 
 
 def test_forgotten_jobs_lose_their_series_and_free_their_place() -> None:
-    """Clearing or expiring a job removes its series; the next job takes its place."""
+    """Clearing or expiring a job removes its series; the next job seen takes its place."""
     m = Metrics(per_job_max=1)
     m.job_series.note_state(state("a"))
     m.job_series.note_state(state("b"))
     assert names(m) == {"a"}
     m.job_series.forget("id-a")
+    assert names(m) == set()
+    m.job_series.note_state(state("b"))
     assert names(m) == {"b"}
 
 
@@ -128,3 +139,24 @@ def test_a_bad_tag_setting_is_refused(bad: str) -> None:
     """metrics.per_job_tag must be KEY=VALUE (VALUE not off), named in the error."""
     with pytest.raises(InvalidInput, match=r"config metrics\.per_job_tag: bad value"):
         JobSeries(tag=bad)
+
+
+def test_restore_reads_only_the_chosen_jobs(tmp_path: Path) -> None:
+    """At start the catalog yields the first per_job_max untagged jobs (oldest first) and
+    every tagged one, from a real SQLite store; their history comes back too."""
+    db = sqlite3.connect(tmp_path / "g.db", isolation_level=None)
+    sql.migrate(db)
+    rows = [(f"id-{i}", f"j{i}", '{"metrics": "on"}' if i == 7 else "{}") for i in range(10)] + [
+        ("id-off", "joff", '{"metrics": "off"}')
+    ]
+    for job_id, name, tags in rows:
+        db.execute(
+            "INSERT INTO jobs (id, name, status, owner, updated_ts, tags, depends_on, state)"
+            " VALUES (?, ?, 'pending', 'user:a', 0, ?, '[]', ?)",
+            (job_id, name, tags, json.dumps({"created_at": T.isoformat(), "next_fire_at": None})),
+        )
+    series = JobSeries(max_jobs=3)
+    chosen = series.load_catalog(catalog(db, "metrics", series.classify, 3))
+    assert chosen == ["id-0", "id-1", "id-2", "id-7"]
+    series.load_history(history(db, chosen))
+    assert {s.name: s.created for s in series.chosen()}["j7"] == T.timestamp()
