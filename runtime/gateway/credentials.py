@@ -55,7 +55,7 @@ def _unb64(text: str) -> bytes:
 class Signer:
     """Seals and opens claims under one key and prefix (expiry in ``exp``, wall seconds)."""
 
-    def __init__(self, key: bytes, prefix: str, *, wall: Callable[[], float] = time.time):
+    def __init__(self, key: bytes, prefix: str, *, wall: Callable[[], float] = time.time) -> None:
         self._key, self.prefix, self._wall = key, prefix, wall
 
     def seal(self, claims: dict[str, Any], ttl: float) -> tuple[str, int]:
