@@ -52,6 +52,28 @@ async def test_the_original_attack_an_agent_cannot_mint_a_session(daemon: RealDa
     assert admin(daemon, "jobs", "list", "--owner", "agent:sess-agent", "--json").json() == []
 
 
+async def test_an_agent_gets_no_hello_while_switched_off_or_once_revoked(
+    daemon: RealDaemon,
+) -> None:
+    """system.hello with an agent token answers -32004 agents_disabled while agents are
+    off (its job stays paused), and -32003 once the token is revoked."""
+    agent, agent_id = new_token(daemon, "sess-hello", "--agent")
+    job = spec("sess-hello-1", every="1h", do="noop")
+    made = await result(daemon, "job.create", {"spec": job}, agent)
+    assert admin(daemon, "agents", "off").code == 0
+    try:
+        async with connect(daemon, token=None) as conn:
+            off = error_of(await hello(conn, agent), -32004)
+            assert off["data"]["reason"] == "agents_disabled", off
+        assert (await result(daemon, "job.get", {"ref": made["id"]}))["job"]["status"] == "paused"
+    finally:
+        assert admin(daemon, "agents", "on").code == 0
+    assert admin(daemon, "token", "revoke", agent_id).code == 0
+    async with connect(daemon, token=None) as conn:
+        error_of(await hello(conn, agent), -32003)
+    admin(daemon, "jobs", "cancel", made["id"])
+
+
 async def test_a_session_dies_with_its_token_on_open_connections_too(daemon: RealDaemon) -> None:
     """A session bought with a ticket of an admin-scope book token works until that token is
     revoked; then the open connection's next call, a new hello, a renewal and an unspent
