@@ -22,7 +22,7 @@ import attrs
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome
-from gnomon.runtime.model.job import Owner
+from gnomon.runtime.model.job import CreatedBy, Owner
 
 SpawnHook = Callable[[int, int], Awaitable[None]]
 
@@ -40,6 +40,8 @@ class RunContext:
             waiting on it; the engine persists them so a daemon restart can find orphans.
         i_know: the job's confirmation of ``ask``-class shell commands.
         idempotency_key: ``<job id>:<fire time ISO>`` — sent by webhooks.
+        created_by: the token (and scope) that created the job: a slash command runs
+            with exactly that authority (a job credential, runtime/gateway/credentials.py).
     """
 
     job_id: str
@@ -53,6 +55,7 @@ class RunContext:
     cwd: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict)
     on_spawn: SpawnHook = _ignore_spawn
+    created_by: CreatedBy = attrs.field(factory=CreatedBy)
 
     @property
     def idempotency_key(self) -> str:
