@@ -22,7 +22,7 @@ import attrs
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome
-from gnomon.runtime.model.job import Owner
+from gnomon.runtime.model.job import CreatedBy, Owner
 
 SpawnHook = Callable[[int, int], Awaitable[None]]
 
@@ -50,6 +50,8 @@ class RunContext:
         i_know: the job's confirmation of ``ask``-class shell commands.
         idempotency_key: ``<job id>:<fire time ISO>`` — sent by webhooks.
         tap: where the executor exposes the output so far (see :class:`OutputTap`).
+        created_by: the token (and scope) that created the job: a slash command runs
+            with exactly that authority (a job credential, runtime/gateway/credentials.py).
     """
 
     job_id: str
@@ -64,6 +66,7 @@ class RunContext:
     env: Mapping[str, str] = attrs.field(factory=dict)
     on_spawn: SpawnHook = _ignore_spawn
     tap: OutputTap = attrs.field(factory=OutputTap)
+    created_by: CreatedBy = attrs.field(factory=CreatedBy)
 
     @property
     def idempotency_key(self) -> str:

@@ -149,6 +149,7 @@ class RunTracker:
             i_know=spec.i_know,
             cwd=spec.cwd,
             env=dict(spec.env),
+            created_by=shell.state.created_by,
             on_spawn=spawn_recorder(persist_spawn, lambda: deps.crash_point("after_process_spawn")),
             tap=slot.tap,
         )

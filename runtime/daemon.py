@@ -38,18 +38,20 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
+from gnomon.actors.agents import Agents, AgentSwitch
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
+from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
+from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime import gc_tuning
 from gnomon.runtime.clock import SystemClock
@@ -58,6 +60,7 @@ from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import DaemonUnreachable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
+from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
@@ -67,7 +70,6 @@ from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.model.job import Owner
 from gnomon.runtime.protocol import Caller
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
@@ -175,7 +177,8 @@ class Daemon:
             AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
             now=self.clock.now,
         )
-        self.service.admit_job = self.agents.admit_job
+        self.service.admit_job = self.agents.admitting
+        self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
         self.door = FrontDoor(
             FrontDoorDeps(
@@ -193,7 +196,7 @@ class Daemon:
                 max_message_bytes=config["gateway.max_message_bytes"],
                 max_connections=config["gateway.max_connections"],
                 on_connections=self.metrics.gateway_connections.set,
-                login=LoginStore.keyed(self.admin_token),
+                login=LoginStore.keyed(self.admin_token, self.tokens.principal),
             )
         )
         self.service.connections = lambda: self.door.connections
@@ -201,7 +204,14 @@ class Daemon:
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
     ) -> Caller | None:
-        """The admin token of the home, or a token made with ``gnomon token create``."""
+        """The admin token of the home, a token made with ``gnomon token create``, or a
+        job credential of a running slash command (dashboard logins and sessions are the
+        front door's: runtime/gateway/login.py)."""
+        if token.startswith(JOB_PREFIX):
+            caller = self.job_credentials.verify(token)
+            if caller is None:
+                return None
+            return attrs.evolve(caller, client=client, client_version=client_version)
         return self.tokens.authenticate(token, client, client_version)
 
     def origins(self) -> frozenset[str]:
@@ -249,10 +259,11 @@ class Daemon:
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
 
-    def slash_token(self, owner: Owner) -> str | None:
-        """The token a ``slash_cmd`` of ``owner``'s job runs with: the operator's own jobs
-        get the admin token; other owners none (their slash commands are refused)."""
-        return self.admin_token if str(owner) == self.owner else None
+    def slash_token(self, ctx: RunContext) -> str | None:
+        """The credential a ``slash_cmd`` run authenticates with: a job credential with
+        exactly the authority of the token that created the job (``None`` when that token
+        is revoked or unknown: the command is refused). Never the admin token itself."""
+        return self.job_credentials.mint(ctx.created_by, ctx.job_id, ctx.run_id, ctx.timeout)
 
     async def retention(self, ctx: Any) -> None:
         """Prune expired finished jobs every minute, in bounded batches."""
