@@ -72,6 +72,7 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
             cap=settings.output_cap,
             timeout=ctx.timeout,
             on_spawn=ctx.on_spawn,
+            tap=ctx.tap,
         )
         if done.result is None:
             outcome = Outcome.TIMEOUT if done.timed_out else Outcome.FAILED

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import attrs
 
-from gnomon.actors.core.explain import explain
+from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
@@ -186,6 +186,7 @@ class Service:
             parent_id=state.parent_id,
             expires_at=state.expires_at,
             spec=shown_spec(state.spec),
+            hold=hold(state),
         )
 
     async def _state(self, ref: str) -> JobState:

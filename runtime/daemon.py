@@ -11,11 +11,12 @@ The only ``gnomon.runtime`` module that imports ``gnomon.actors`` (the dependenc
 
 Start: lock the home (a second daemon is refused naming the first), open the store, begin
 a boot, start the tree, recover (index, orphans, activations), announce
-``daemon.started``, write ``daemon.json``. Stop (SIGTERM/SIGINT): ``daemon.stopped``,
-then the tree stops in reverse order — the gateway closes, job actors drain (running
-actions get ``daemon.drain_timeout``, then their process groups are killed; waits stay
-persisted as waiting), the store writer commits what is queued — the boot is marked clean,
-``daemon.json`` removed, the lock released.
+``daemon.started``, write ``daemon.json``. Stop (SIGTERM/SIGINT; SIGQUIT for ``--now``):
+``daemon.stopped``, then the tree stops in reverse order — the gateway closes, job actors
+drain (running actions get ``daemon.drain_timeout``, then are interrupted: killed and
+recorded ``interrupted``, re-run at the next start; progress in ``stop.json``; waits stay
+persisted as waiting), the store writer commits what is queued — the boot is marked
+clean, ``daemon.json`` removed, the lock released.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import errno
 import getpass
 import logging
 import os
+import signal
 import ssl
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ import trio
 
 from gnomon.actors.agents import Agents, AgentSwitch
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
+from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
@@ -62,6 +66,7 @@ from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
 from gnomon.runtime.home import Home
 from gnomon.runtime.httpclient import open_client
+from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
@@ -124,7 +129,9 @@ class Daemon:
     def __init__(self, opts: DaemonOptions, http_client: Any) -> None:
         self.opts = opts
         home, config = opts.home, opts.config
-        self.metrics = Metrics()
+        self.metrics = Metrics(
+            per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
+        )
         self.store = SqliteStore(
             str(home.db),
             synchronous=config["store.synchronous"].upper(),
@@ -331,8 +338,9 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
     home = daemon.opts.home
     boot_id = uuid.uuid4().hex
     info = await daemon.store.begin_boot(boot_id, daemon.clock.now())
+    await restore_job_series(daemon.metrics.job_series, daemon.store)
     root = daemon.root()
-    with trio.open_signal_receiver(2, 15) as signals:  # SIGINT, SIGTERM
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGQUIT) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(root.run)
             report = await recover(
@@ -367,12 +375,41 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             async for signum in signals:
                 log.info("signal %d: stopping", signum)
                 break
-            await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
-            await root.stop()
+            await _stop(daemon, root, signals, now=signum == signal.SIGQUIT, boot_id=boot_id)
             nursery.cancel_scope.cancel()
     await daemon.store.end_boot(boot_id, daemon.clock.now())
     daemon.store.close()
     home.remove_daemon_json()
+
+
+async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, boot_id: str) -> None:
+    """The planned stop: ``daemon.stopped``, then the tree stops while running actions get
+    ``daemon.drain_timeout`` (none after SIGQUIT or a second SIGINT/SIGTERM) before they
+    are interrupted; progress goes to ``stop.json`` and the log (``actors/drain.py``)."""
+    hurry = trio.Event()
+    if now:
+        hurry.set()
+    limit = float(daemon.opts.config["daemon.drain_timeout"])
+    reporter = StopJournal(
+        write=daemon.opts.home.write_stop_json,
+        head={"pid": os.getpid(), "boot_id": boot_id},
+        last=DrainReport(limit=limit, now=now),
+    )
+
+    async def hurry_on_signal() -> None:
+        async for signum in signals:
+            log.info("signal %d: interrupting running actions now", signum)
+            hurry.set()
+
+    async with trio.open_nursery() as helpers:
+        helpers.start_soon(hurry_on_signal)
+        drain = partial(run_drain, daemon.tree.drain, limit=limit, now=hurry)
+        helpers.start_soon(partial(drain, report=reporter.report))
+        await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
+        await root.stop()
+        helpers.cancel_scope.cancel()
+    interrupted = tuple(daemon.tree.drain.interrupted)
+    reporter.report(attrs.evolve(reporter.last, waiting=(), interrupted=interrupted), done=True)
 
 
 def _host(daemon: Daemon) -> str:

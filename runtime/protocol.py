@@ -27,7 +27,11 @@ Scope = Literal["read", "write", "admin"]
 
 @attrs.frozen(kw_only=True)
 class JobView:
-    """A job as clients see it (``schedule``/``action``/``wait`` as DSL text)."""
+    """A job as clients see it (``schedule``/``action``/``wait`` as DSL text).
+
+    ``hold`` says what keeps ``next_fire_at`` from happening as shown (``paused``,
+    ``blocked by smoke``, ``waiting for COND``); ``None`` when it is on time.
+    """
 
     id: str
     name: str
@@ -53,6 +57,7 @@ class JobView:
     parent_id: str | None = None
     expires_at: datetime | None = None
     spec: JobSpec
+    hold: str | None = None
 
 
 @attrs.frozen(kw_only=True)
