@@ -416,6 +416,8 @@ class Service:
                 types=p.types,
                 since=p.since,
                 until=p.until,
+                until_seq=p.until_seq,
+                newest=p.newest,
             )
         )
         return EventsResult(events=tuple(found), last_seq=await self.store.last_seq())
