@@ -70,6 +70,7 @@ from gnomon.runtime.model.state import (
     JobState,
     QueuedFire,
     RunRecord,
+    SkipTally,
     Transition,
     WaitProgress,
 )
@@ -315,6 +316,7 @@ queued_fires = st.builds(
     QueuedFire, fire_time=aware_datetimes, cycle=small_ints, manual=st.booleans()
 )
 dependencies = st.builds(Dependency, id=text, name=text, status=opt_statuses)
+skip_tallies = st.builds(SkipTally, count=small_ints, first=aware_datetimes, last=aware_datetimes)
 
 
 def _tuples(strategy: Any) -> Any:
@@ -339,6 +341,7 @@ job_states = st.builds(
     last_outcome=opt_outcomes,
     message=text,
     paused_from=opt_statuses,
+    paused_skips=st.none() | skip_tallies,
     parent_id=opt_text,
     dependencies=_tuples(dependencies),
     trigger_ids=refs,
