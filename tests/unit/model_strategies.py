@@ -54,7 +54,15 @@ from gnomon.runtime.model.enums import (
     TriggersOn,
 )
 from gnomon.runtime.model.events import Event, EventDraft, EventType
-from gnomon.runtime.model.job import NAME_RE, Budget, CreatedBy, JobSpec, Owner, WaitSpec
+from gnomon.runtime.model.job import (
+    NAME_RE,
+    Budget,
+    CreatedBy,
+    JobSpec,
+    Owner,
+    WaitSpec,
+    looks_like_id,
+)
 from gnomon.runtime.model.schedule import (
     CronSchedule,
     IntervalSchedule,
@@ -105,7 +113,7 @@ aware_datetimes = st.datetimes(
     timezones=st.just(UTC) | offsets,
 )
 opt_datetimes = st.none() | aware_datetimes
-names = st.from_regex(NAME_RE, fullmatch=True)
+names = st.from_regex(NAME_RE, fullmatch=True).filter(lambda n: not looks_like_id(n))
 str_dicts = st.dictionaries(text, text, max_size=3)
 headers = st.lists(st.tuples(text, text), max_size=3).map(tuple)
 json_values = st.recursive(
