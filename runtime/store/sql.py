@@ -151,6 +151,12 @@ def fire_claimed(conn: sqlite3.Connection, job_id: str, fire_time: datetime) -> 
     return row is not None
 
 
+def status_counts(conn: sqlite3.Connection) -> dict[JobStatus, int]:
+    """Stored jobs per status, finished ones included (until retention prunes them)."""
+    rows = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+    return {JobStatus(status): int(n) for status, n in rows}
+
+
 def events(conn: sqlite3.Connection, query: EventQuery) -> list[Event]:
     where, args = ["seq > ?"], list[Any]([query.since_seq])
     if query.job_id:
