@@ -28,8 +28,6 @@ from gnomon.cli.output import client_options, home_of, reports_errors
 from gnomon.cli.table import Terminal
 from gnomon.cli.views import event_line
 from gnomon.runtime.errors import GnomonError, InvalidInput
-from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event, verify_chain
 from gnomon.runtime.model.times import detect_local_zone
 
 PAGE = 1000
@@ -231,6 +229,9 @@ def verify(home: str | None, url: str | None, as_json: bool) -> None:
 
 
 async def _verify(home: str | None, url: str | None) -> dict[str, Any]:
+    from gnomon.runtime.model import wire  # the converter: only verify structures events
+    from gnomon.runtime.model.events import Event, verify_chain
+
     async with connect(home_of(home), url) as client:
         events = [wire.structure(e, Event) async for e in pages(client)]
     first = events[0] if events else None

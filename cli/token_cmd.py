@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from gnomon.cli.client import request
-from gnomon.cli.jobspec import duration
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors, table_options
 from gnomon.cli.table import Column, emit
 from gnomon.cli.timefmt import ago, parse_iso, short_local
@@ -25,6 +24,8 @@ def token() -> None:
 def limits_of(flags: dict[str, Any], agent: bool) -> dict[str, Any] | None:
     """``--max-jobs``, ``--min-interval``, ``--max-ttl``, ``--actions``, ``--shell`` as the
     wire form of ``TokenLimits``; ``None`` when no limit flag was given."""
+    from gnomon.cli.jobspec import duration  # the DSL parsers: only `token create` needs them
+
     given = {k: v for k, v in flags.items() if v not in (None, ())}
     if not given:
         return None
