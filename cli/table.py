@@ -17,6 +17,7 @@ library.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import unicodedata
@@ -28,6 +29,7 @@ import click
 GAP = 2
 ELLIPSIS = "…"
 MIN_FLEX = 6
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _SGR = {
     "bold": "1",
     "dim": "2",
@@ -65,16 +67,21 @@ CellLike = str | Cell
 
 def cell_width(text: str) -> int:
     """Terminal cells ``text`` takes."""
-    width = 0
-    for ch in text:
+    if text.isascii():
+        return len(text)
+    width = len(text)
+    for ch in _NON_ASCII.findall(text):  # only these can be wide or zero-width
         if unicodedata.combining(ch):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+            width -= 1
+        elif unicodedata.east_asian_width(ch) in ("W", "F"):
+            width += 1
     return width
 
 
 def one_line(text: str) -> str:
     """``text`` on one line: line breaks, tabs and other control characters → spaces."""
+    if text.isprintable():
+        return text
     return "".join(" " if ch.isspace() or unicodedata.category(ch) == "Cc" else ch for ch in text)
 
 
@@ -84,6 +91,8 @@ def clip(text: str, width: int) -> str:
         return text
     if width <= 0:
         return ""
+    if text.isascii():
+        return text[: width - 1] + ELLIPSIS
     out, used = [], 0
     for ch in text:
         w = cell_width(ch)
@@ -133,13 +142,13 @@ def render(
     shown = [i for i, c in enumerate(columns) if wide or not c.wide]
     grid = [[Cell(columns[i].header, "bold") for i in shown]]
     grid += [[Cell(_text(row[i]), _style(row[i])) for i in shown] for row in rows]
-    natural = [max(cell_width(line[k].text) for line in grid) for k in range(len(shown))]
+    sizes = [[cell_width(c.text) for c in line] for line in grid]
+    natural = [max(line[k] for line in sizes) for k in range(len(shown))]
     widths = natural
     if width is not None and not wide:
-        heads = [cell_width(c.text) for c in grid[0]]
-        widths = _fit_all(natural, heads, [columns[i].flex for i in shown], width)
+        widths = _fit_all(natural, sizes[0], [columns[i].flex for i in shown], width)
     right = [columns[i].right for i in shown]
-    return [_line(line, widths, right, color) for line in grid]
+    return [_line(*pair, widths, right, color) for pair in zip(grid, sizes, strict=True)]
 
 
 def _fit_all(natural: list[int], heads: list[int], flex: list[int], width: int) -> list[int]:
@@ -156,13 +165,22 @@ def _fit_all(natural: list[int], heads: list[int], flex: list[int], width: int) 
     return widths + [0] * (len(natural) - kept)
 
 
-def _line(cells: Sequence[Cell], widths: Sequence[int], right: Sequence[bool], color: bool) -> str:
+def _line(
+    cells: Sequence[Cell],
+    sizes: Sequence[int],
+    widths: Sequence[int],
+    right: Sequence[bool],
+    color: bool,
+) -> str:
     parts = []
     for k, cell in enumerate(cells):
         if widths[k] == 0:
             continue
-        shown = clip(cell.text, widths[k])
-        pad = " " * (widths[k] - cell_width(shown))
+        shown, used = cell.text, sizes[k]
+        if used > widths[k]:
+            shown = clip(shown, widths[k])
+            used = cell_width(shown)
+        pad = " " * (widths[k] - used)
         painted = paint(shown, cell.style, color)
         parts.append(pad + painted if right[k] else painted + pad)
     return (" " * GAP).join(parts).rstrip(" ")

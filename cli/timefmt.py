@@ -11,8 +11,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from gnomon.runtime.model.durations import format_duration
-
 #: An ISO 8601 timestamp as the daemon writes them (seconds and fraction optional).
 ISO_IN_TEXT = re.compile(
     r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -26,11 +24,20 @@ def parse_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
 
 
+_UNITS = (("w", 604_800), ("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
+
+
 def short_duration(seconds: float) -> str:
-    """The two largest units of a duration (``5h12m``, ``3d4h``, ``42s``)."""
-    text = format_duration(float(int(seconds)) or 1.0)
-    parts = re.findall(r"\d+[a-z]+", text)
-    return "".join(parts[:2])
+    """The two largest non-zero units of a duration in whole seconds (``5h12m``, ``3d4h``,
+    ``1h5s``, ``42s``; at least ``1s``)."""
+    left, parts = int(seconds) or 1, []
+    for unit, size in _UNITS:
+        count, left = divmod(left, size)
+        if count:
+            parts.append(f"{count}{unit}")
+            if len(parts) == 2:
+                break
+    return "".join(parts)
 
 
 def relative(when: datetime, now: datetime) -> str:

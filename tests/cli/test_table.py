@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gnomon.cli.table import Cell, Column, cell_width, clip, fit, render
-from gnomon.cli.timefmt import humanize, relative, short_local
+from gnomon.cli.timefmt import humanize, relative, short_duration, short_local
 from gnomon.cli.views import JOB_COLUMNS, jobs_rows
+from gnomon.runtime.model.durations import format_duration
 
 COLUMNS = (
     Column("ID"),
@@ -167,3 +168,10 @@ def test_humanize_rewrites_timestamps_inside_text() -> None:
         "breaker open until tomorrow 00:00"
     )
     assert humanize("no time here 2026-13", now) == "no time here 2026-13"
+
+
+@given(st.floats(min_value=0, max_value=10**9))
+def test_short_duration_is_the_two_largest_units_of_the_canonical_form(seconds: float) -> None:
+    """Ages keep the two largest non-zero units of the duration DSL's canonical form."""
+    canonical = format_duration(float(int(seconds)) or 1.0)
+    assert short_duration(seconds) == "".join(re.findall(r"\d+[a-z]+", canonical)[:2])
