@@ -19,7 +19,7 @@ import attrs
 from gnomon.actors.core.glob_meet import could_match
 from gnomon.actors.core.shell_argv import code, core, forms, template
 from gnomon.actors.core.shell_parse import parse
-from gnomon.actors.core.shell_words import UNKNOWN, Script, Simple, TooDeep
+from gnomon.actors.core.shell_words import Script, Simple, TooDeep, dynamic
 
 __all__ = [
     "CODE_WHY",
@@ -58,8 +58,13 @@ def dialects(text: str) -> tuple[bool, ...]:
 
 
 def matches(pattern: str, form: str) -> bool:
-    """Whether ``pattern`` matches (or could match) all of ``form`` or its first words."""
-    return could_match(pattern, form) or could_match(pattern + " *", form)
+    """Whether ``pattern`` matches (or could match) all of ``form`` or its first words.
+
+    In a rule naming several commands (``curl * | sh``) the operators are operators: run-time
+    text, which is data, is not read as producing them.
+    """
+    excluded = "" if _one_command(pattern) else ";&|\n"
+    return any(could_match(p, form, unknown_excludes=excluded) for p in (pattern, pattern + " *"))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -76,7 +81,7 @@ def deny_hit(simple: Simple, deny: tuple[str, ...], depth: int = 0) -> Hit | Non
     if not deny:
         return None
     texts = [simple.raw, *(template(argv) for argv in forms(simple))]
-    known = [t for t in texts if UNKNOWN not in t]
+    known = [t for t in texts if not dynamic(t)]
     rule = next((r for r in deny if any(matches(r, t) for t in known)), None)
     if rule is not None:
         return Hit(rule)
@@ -86,8 +91,8 @@ def deny_hit(simple: Simple, deny: tuple[str, ...], depth: int = 0) -> Hit | Non
         unknown_code = unknown_code or body is None
         if hit is not None:
             return hit
-    partial = [t for t in texts if UNKNOWN in t]
-    rule = next((r for r in deny if _one_command(r) and any(matches(r, t) for t in partial)), None)
+    partial = [t for t in texts if dynamic(t)]
+    rule = next((r for r in deny if any(matches(r, t) for t in partial)), None)
     if rule is not None:
         return Hit(rule, DYNAMIC_WHY, known=False)
     return Hit(deny[0], CODE_WHY, known=False) if unknown_code else None
@@ -115,5 +120,5 @@ def _code_hit(body: str, deny: tuple[str, ...], depth: int) -> Hit | None:
 def whole_rule(script: Script, deny: tuple[str, ...]) -> str | None:
     """A deny rule matching the whole line, as written or with its commands unquoted."""
     unquoted = " ".join(f"{template(core(c)[1])} {_OPS.get(c.op, c.op)}" for c in script.commands)
-    texts = [t.strip() for t in (script.whole, unquoted) if t.strip() and UNKNOWN not in t]
+    texts = [t.strip() for t in (script.whole, unquoted) if t.strip() and not dynamic(t)]
     return next((r for r in deny if any(matches(r, t) for t in texts)), None)

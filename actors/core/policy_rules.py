@@ -44,7 +44,7 @@ import attrs
 from gnomon.actors.core.policy_deny import DEEP_WHY, Hit, deny_hit, dialects, matches, whole_rule
 from gnomon.actors.core.shell_argv import core
 from gnomon.actors.core.shell_parse import parse
-from gnomon.actors.core.shell_words import UNKNOWN, Simple, TooDeep
+from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, Simple, TooDeep
 from gnomon.runtime.errors import InvalidInput, Refused
 
 __all__ = [
@@ -169,7 +169,7 @@ def classify(command: str, rules: PolicyRules) -> Classification:
     is read both ways and the stricter answer wins. Cached: both arguments and the answer
     are immutable, and a daemon sees the same few commands over and over.
     """
-    text = command.replace(UNKNOWN, "")
+    text = command.replace(UNKNOWN, "").replace(UNKNOWN_WORD, "")
     readings = [_classify(text, rules, bash=bash) for bash in dialects(text)]
     return max(readings, key=lambda c: c.decision.rank)
 
@@ -274,7 +274,8 @@ def suggest_pattern(part: str) -> str | None:
             return None
         raws.append(re.sub(r"([*?\[])", r"[\1]", raw))
     pattern = " ".join(raws)
-    return pattern if pattern and matches(pattern, simple.raw) else None
+    usable = pattern and " ".join(pattern.split()) == pattern  # survives validate_pattern
+    return pattern if usable and matches(pattern, simple.raw) else None
 
 
 def validate_pattern(pattern: str, *, kind: str) -> str:

@@ -18,7 +18,7 @@ import re
 
 import attrs
 
-from gnomon.actors.core.shell_words import UNKNOWN, Simple
+from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, Simple
 
 __all__ = ["SHELLS", "WRAPPERS", "code", "core", "forms", "template"]
 
@@ -99,14 +99,14 @@ def basename(word: str) -> str:
 
 
 def template(argv: tuple[str, ...] | list[str]) -> str:
-    """``argv`` as one text: words joined by spaces, empty words left out, and a word that
-    is wholly unknown joined without spaces (it may be no word, or several)."""
-    out, glue = "", True
+    """``argv`` as one text: words joined by spaces, empty words left out, and a later
+    word that is wholly unknown as :data:`UNKNOWN_WORD` (it may be no word, or several)."""
+    out = ""
     for word in argv:
-        if word == UNKNOWN:
-            out, glue = out + UNKNOWN, True
+        if word == UNKNOWN and out:
+            out += UNKNOWN_WORD
         elif word:
-            out, glue = out + ("" if glue else " ") + word, False
+            out += (" " if out else "") + word
     return out
 
 

@@ -16,6 +16,7 @@ import attrs
 
 __all__ = [
     "UNKNOWN",
+    "UNKNOWN_WORD",
     "HereDoc",
     "Op",
     "Redirect",
@@ -26,10 +27,14 @@ __all__ = [
     "ansi_c",
     "balanced_end",
     "dequote_literal",
+    "dynamic",
 ]
 
 #: Marks text known only at run time (a NUL can never be part of a real argument).
 UNKNOWN = "\x00"
+#: In a joined argv (``shell_argv.template``): a word wholly known only at run time, which
+#: may be no word at all — nothing, or a space and any text.
+UNKNOWN_WORD = "\x01"
 
 _ASSIGN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=")
 _SIMPLE_ESCAPES = {
@@ -37,6 +42,11 @@ _SIMPLE_ESCAPES = {
     "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
 }  # fmt: skip
 _HEX = {"x": (2, 16), "u": (4, 16), "U": (8, 16)}
+
+
+def dynamic(text: str) -> bool:
+    """Whether ``text`` holds run-time text (:data:`UNKNOWN` or :data:`UNKNOWN_WORD`)."""
+    return UNKNOWN in text or UNKNOWN_WORD in text
 
 
 class TooDeep(Exception):
