@@ -32,7 +32,8 @@ __all__ = [
     "whole_rule",
 ]
 
-_BASH_ONLY = ("$'", '$"', "&>", "|&", ";&", "${")  # bash and dash may read these differently
+_BASH_ONLY = ("$'", '$"', "&>", "|&", ";&", "${", "((")  # bash and dash may read these apart
+_SUBSTITUTIONS = ("$(", "<(", ">(")  # with a here-document inside, too
 _MAX_CODE_DEPTH = 8
 _OPS = {"\n": ";", "(": "", ")": ""}
 DYNAMIC_WHY = "part of it is only known at run time: $VAR, $(…), a glob"
@@ -54,7 +55,10 @@ class Hit:
 
 def dialects(text: str) -> tuple[bool, ...]:
     """Read as bash (``True``), and also as dash when the two could differ."""
-    return (True, False) if any(m in text for m in _BASH_ONLY) else (True,)
+    differ = any(m in text for m in _BASH_ONLY) or (
+        "<<" in text and any(m in text for m in _SUBSTITUTIONS)
+    )
+    return (True, False) if differ else (True,)
 
 
 def matches(pattern: str, form: str) -> bool:

@@ -8,9 +8,10 @@ becomes :data:`~gnomon.actors.core.shell_words.UNKNOWN`. The commands inside
 substitutions, ``<(…)``, arithmetic and here-document expansions are parsed too and
 collected in :attr:`Lexer.nested`.
 
-``bash=False`` reads like ``dash``: no ``$'…'``/``$"…"``, no ``&>``/``|&``/``;&``, and
-single quotes are not special inside ``"${…}"``. The policy reads a line both ways when
-they could differ and keeps the stricter answer (docs/security.md).
+``bash=False`` reads like ``dash``: no ``$'…'``/``$"…"``, no ``&>``/``|&``/``;&``, no
+``((…))`` command (two subshells), single quotes are not special inside ``"${…}"``, and a
+here-document inside ``$(…)`` ends only at its exact delimiter line. The policy reads a
+line both ways when they could differ and keeps the stricter answer (docs/security.md).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ class Lexer:
             return Op("\n", "\n", spaced)
         if c in "<>" and src.startswith("(", start + 1):
             return self._word(spaced)
-        if src.startswith("((", start):
+        if self.bash and src.startswith("((", start):
             end = balanced_end(src, start + 2, 2)
             self.child(src[start + 2 : max(end - 2, start + 2)])
             self.i = end
@@ -283,19 +284,31 @@ class Lexer:
 
     def _heredocs(self) -> None:
         """Read the bodies of the here-documents started on the line just ended."""
-        src = self.src
-        for doc in self.heredocs:
-            lines = []
-            while self.i < len(src):
-                end = src.find("\n", self.i)
-                end = len(src) if end < 0 else end
-                line = src[self.i : end]
-                self.i = min(end + 1, len(src))
-                line = line.lstrip("\t") if doc.strip_tabs else line
-                if line == doc.delimiter:
-                    break
-                lines.append(line + "\n")
+        while self.heredocs:
+            doc = self.heredocs.pop(0)
+            lines, cut = self._body(doc)
             doc.body = "".join(lines)
             if doc.expand:
                 doc.body, doc.subst = self.expand_heredoc(doc.body)
-        self.heredocs.clear()
+            if cut:
+                return  # the rest of the line is code; later bodies start after it
+
+    def _body(self, doc: HereDoc) -> tuple[list[str], bool]:
+        """The lines of ``doc`` up to its delimiter line, and whether the delimiter only
+        started a line: inside ``$(…)`` bash 5 ends the body at a line that starts with
+        the delimiter and holds a ``)``, and reads the rest of that line as code."""
+        src, lines = self.src, list[str]()
+        while self.i < len(src):
+            start = self.i
+            end = src.find("\n", start)
+            end = len(src) if end < 0 else end
+            line = src[start:end].lstrip("\t") if doc.strip_tabs else src[start:end]
+            self.i = min(end + 1, len(src))
+            if line == doc.delimiter:
+                return lines, False
+            rest = line[len(doc.delimiter) :]
+            if self.bash and self.level and line.startswith(doc.delimiter) and ")" in rest:
+                self.i = end - len(rest)
+                return lines, True
+            lines.append(line + "\n")
+        return lines, False

@@ -139,7 +139,8 @@ class _Parser:
         doc = None
         if word is not None and tok.text in ("<<", "<<-"):
             expand = not any(q in word.raw for q in "'\"\\")
-            doc = HereDoc(dequote_literal(word.raw), tok.text == "<<-", expand)
+            delimiter = dequote_literal(word.raw, bash=self.lx.bash)
+            doc = HereDoc(delimiter, tok.text == "<<-", expand)
             self.lx.heredocs.append(doc)
         self._command().add_redirect(tok, Redirect(tok.text, word, doc))
         if target is not None and word is None:

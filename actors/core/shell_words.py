@@ -183,12 +183,20 @@ def _escape(src: str, i: int) -> tuple[str, int]:
     return "\\" + d, i + 1
 
 
-def dequote_literal(raw: str) -> str:
-    """``raw`` with quotes and backslashes removed, expansions left as text (delimiters)."""
+def dequote_literal(raw: str, *, bash: bool = True) -> str:
+    """``raw`` with quotes and backslashes removed, expansions left as text (the delimiter
+    of a here-document); bash also removes ``$'…'`` and ``$"…"`` quoting there."""
     out: list[str] = []
     i, n = 0, len(raw)
     while i < n:
         c = raw[i]
+        if bash and c == "$" and raw[i + 1 : i + 2] == "'":
+            text, i = ansi_c(raw, i + 2)
+            out.append(text)
+            continue
+        if bash and c == "$" and raw[i + 1 : i + 2] == '"':
+            i += 1
+            c = '"'
         if c == "\\" and i + 1 < n:
             out.append(raw[i + 1])
             i += 2

@@ -3,7 +3,8 @@
 tests/unit/test_policy_normaliser.py says "every spelling of a denied command is denied";
 that is only worth something if the generated lines do run that command. Here the
 runnable subset of :func:`unit.shell_strategies.spelled` is run by the real ``dash`` and
-``bash`` with a stub program on ``PATH`` that records its arguments.
+``bash`` with a stub program on ``PATH`` that records its arguments. The same goes for the
+lines tests/unit/test_shell_policy.py says hide an ``rm`` from a sloppy reader.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from unit.shell_strategies import Spelled, spelled
+from unit.shell_strategies import HIDING_LINES, Spelled, spelled
 
 pytestmark = pytest.mark.slow
 
@@ -58,3 +59,11 @@ def test_generated_spellings_run_the_program_with_its_arguments(data: st.DataObj
     case = data.draw(spelled(runnable=True, dash_safe=True, program_paths=paths))
     for shell in ("/bin/bash",) if case.ansi else ("/bin/dash", "/bin/bash"):
         assert run_line(shell, case) == [*case.args, *case.extra], (shell, case.command)
+
+
+@pytest.mark.parametrize("line", HIDING_LINES)
+def test_hiding_lines_run_rm_in_bash_or_dash(line: str) -> None:
+    """Each line that hides ``rm -rf X`` from a sloppy reader does run it in a real shell."""
+    case = Spelled(line, "rm", ("-rf", "X"))
+    ran = {shell: run_line(shell, case) for shell in ("/bin/dash", "/bin/bash")}
+    assert ["-rf", "X"] in ran.values(), ran

@@ -61,19 +61,36 @@ RUNNABLE = {
 PATHS = ["", "/bin/", "/usr/bin/", "./", "//", "/usr//local/bin/", "../bin/", "/opt/x/../bin/"]
 NESTINGS = [
     "eval {q}", "sh -c {q}", "bash -c {q}", "bash -lc {dq}", "bash -c {dq}", "dash -c {q}",
-    "sh -ec {q}", "bash -o pipefail -c {q}", "bash --norc -c -- {q}", "({c})", "( {c} )",
-    "{{ {c}; }}", "echo $({c})",
-    "echo `{bt}`", "if true; then {c}; fi", "true && {c}", "false || {c}", "echo x | {c}",
-    "{c} &", "while {c}; do break; done", "for i in 1; do {c}; done",
-    "case x in x) {c};; esac", "ls; {c}", "{c}\n", "cat <<'G9EOF'\nfoo\nG9EOF\n{c}",
-    "bash <<'G9EOF'\n{c}\nG9EOF", "sh <<< {q}", "f() {{ {c}; }}; f",
+    "sh -ec {q}", "bash -o pipefail -c {q}", "bash --norc -c -- {q}", "({c})", "( {c}\n)",
+    "{{ {c}\n}}", "echo $({c}\n)", "echo `{bt}`", "if true; then {c}\nfi", "true && {c}",
+    "false || {c}", "echo x | {c}", "{c} &", "while {c}\ndo break; done",
+    "for i in 1; do {c}\ndone", "case x in x) {c}\n;; esac", "ls; {c}", "\n{c}",
+    "cat <<'G9EOF'\nfoo\nG9EOF\n{c}", "bash <<'G9EOF'\n{c}\nG9EOF\n", "sh <<< {q}",
+    "f() {{ {c}\n}}; f",
 ]  # fmt: skip
 #: Nestings that run the command exactly once, with this PATH, in bash when it may use $'…'.
 RUNNABLE_NESTINGS = [
-    n.replace("({c})", "( {c} )")  # ((…)) and $((…)) are arithmetic in bash
+    n
     for n in NESTINGS
     if n not in ("sh -c {q}", "dash -c {q}", "sh -ec {q}", "{c} &", "echo x | {c}", "sh <<< {q}")
     and "-lc" not in n  # a login shell resets PATH
+    and n != "({c})"  # ((…)) is arithmetic in bash
+]
+
+
+#: Lines that run ``rm -rf X`` in bash or in dash while a reader that gets the shell's
+#: grammar slightly wrong sees no rm: bash and dash split them differently, or a quote in
+#: a here-document, a delimiter or arithmetic would hide what follows.
+HIDING_LINES = [
+    "echo $'foo\\' ; rm -rf X ; echo ''",
+    "ls &>/dev/null rm -rf X",
+    'echo "${x:-\'}"; rm -rf X; echo "\'}"',
+    "cat <<EOF\nit's\nEOF\nrm -rf X",
+    "cat <<-EOF\n\tit's\n\tEOF\nrm -rf X",
+    "x=$(cat <<EOF\nfoo\nEOF); rm -rf X",
+    "x=$(cat <<EOF\nEOFrm -rf X)\nEOF\n)",
+    "cat <<$'EOF'\nx\nEOF\nrm -rf X\n$EOF",
+    "((x<<2))\nit's\n2\nrm -rf X",
 ]
 
 

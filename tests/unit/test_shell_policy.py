@@ -11,7 +11,7 @@ import fnmatch
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from unit.shell_strategies import Spelled, spelled
+from unit.shell_strategies import HIDING_LINES, Spelled, spelled
 
 from gnomon.actors.core.glob_meet import could_match
 from gnomon.actors.core.policy_rules import (
@@ -46,17 +46,9 @@ MORE = [
     "echo ${x:-$(rm -rf X)}", "for f in $(rm -rf X); do :; done", "(( $(rm -rf X) ))",
     "ionice -c2 -n7 stdbuf -oL setsid -w /usr/bin/time -f %e rm -rf X", "r\\\nm -rf X",
 ]  # fmt: skip
-#: Lines that bash and dash split differently; the dash reading runs rm.
-DIALECTS = [
-    "echo $'foo\\' ; rm -rf x ; echo '",
-    "ls &>/tmp/x rm -rf y",
-    'echo "${x:-\'}"; rm -rf y; echo "\'}"',
-]
-#: A here-document's quote or an unknown word must not hide the commands after it.
-HIDING = ["cat <<EOF\nit's\nEOF\nrm -rf z", "cat <<-EOF\n\tit's\n\tEOF\nrm -rf z"]
 
 
-@pytest.mark.parametrize("command", BYPASSES + MORE + DIALECTS + HIDING)
+@pytest.mark.parametrize("command", BYPASSES + MORE + HIDING_LINES)
 def test_every_spelling_of_rm_rf_is_denied(command: str) -> None:
     """Quotes, escapes, paths, wrappers, eval/sh -c, substitutions: all denied, rule named."""
     verdict = classify(command, RM)
