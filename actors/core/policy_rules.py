@@ -323,6 +323,19 @@ def _ways_out(pattern: str | None, why: str) -> str:
     )
 
 
+def _denied(part: PartVerdict) -> Refused:
+    remove = f"gnomon policy remove {shlex.quote(part.rule or '')}"
+    how = "matches" if part.known else "could match"
+    unknown = "" if part.known else f" ({part.why}; spell the command out)"
+    return Refused(
+        f"shell command denied by policy: {_short(part.part)!r} {how} deny rule "
+        f"{part.rule!r}{unknown}; deny rules win over --i-know, allow rules and "
+        f"bypass_safety. To run it, remove the rule: {remove}",
+        reason="policy",
+        hint=remove,
+    )
+
+
 def check(
     command: str,
     rules: PolicyRules,
@@ -343,17 +356,7 @@ def check(
     cls = classify(command, rules)
     part = cls.deciding
     if cls.decision is Decision.DENY and part is not None:
-        remove = f"gnomon policy remove {shlex.quote(part.rule or '')}"
-        how = "matches" if part.known else "could match"
-        unknown = "" if part.known else f" ({part.why}; spell the command out)"
-        raise Refused(
-            f"shell command denied by policy: {_short(part.part)!r} {how} deny rule "
-            f"{part.rule!r}{unknown}; deny rules win over --i-know, allow rules and "
-            "bypass_safety. "
-            f"To run it, remove the rule: {remove}",
-            reason="policy",
-            hint=remove,
-        )
+        raise _denied(part)
     pattern = suggest_pattern(part.part) if part is not None else None
     why = part.why if part is not None else ""
     if bypass and not bypass_enabled:

@@ -16,8 +16,9 @@ line both ways when they could differ and keeps the stricter answer (docs/securi
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from gnomon.actors.core.shell_words import (
     UNKNOWN,
@@ -239,16 +240,27 @@ class Lexer:
 
     def _sub(self) -> list[Simple]:
         """The commands of the substitution whose ``(`` was just read."""
+        with self._deeper():
+            return self.parser(self, True)
+
+    @contextlib.contextmanager
+    def _deeper(self) -> Iterator[None]:
+        """One level of nesting more; deeper than :data:`MAX_DEPTH` raises ``TooDeep``."""
         if self.level >= MAX_DEPTH:
             raise TooDeep
         self.level += 1
         try:
-            return self.parser(self, True)
+            yield
         finally:
             self.level -= 1
 
     def _parameter(self, value: _Value, *, dq: bool) -> None:
         """``${…}`` up to its first unquoted ``}``; substitutions inside are parsed."""
+        with self._deeper():
+            subst = self._parameter_text(dq=dq)
+        value.unknown(subst=subst)
+
+    def _parameter_text(self, *, dq: bool) -> bool:
         src, inner = self.src, _Value()
         while self.i < len(src) and src[self.i] != "}":
             c = src[self.i]
@@ -264,7 +276,7 @@ class Lexer:
             else:
                 self.i += 1
         self.i = min(self.i + 1, len(src))
-        value.unknown(subst=inner.subst)
+        return inner.subst
 
     def _backtick(self, value: _Value, *, dq: bool) -> None:
         src, j, body = self.src, self.i + 1, []

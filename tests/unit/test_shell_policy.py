@@ -110,9 +110,12 @@ def test_substitution_outside_any_command_still_asks() -> None:
     assert classify("case $(curl -s x) in *) ls;; esac", PolicyRules()).decision is Decision.ASK
 
 
-def test_nesting_too_deep_is_refused_not_crashed() -> None:
-    """Thousands of nested substitutions give a decision, not a RecursionError."""
-    command = "echo " + "$(" * 3000 + "ls" + ")" * 3000
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("$(", ")"), ("${x:-", "}"), ('"${x:-', '"}'), ('"$(echo ', '")')]
+)
+def test_nesting_too_deep_is_refused_not_crashed(opening: str, closing: str) -> None:
+    """Thousands of nested substitutions or expansions give a decision, not a RecursionError."""
+    command = "echo " + opening * 3000 + "ls" + closing * 3000
     assert classify(command, RM).decision is Decision.DENY
     assert classify(command, PolicyRules()).decision is Decision.ASK
 
