@@ -9,9 +9,10 @@ substitutions, ``<(…)``, arithmetic and here-document expansions are parsed to
 collected in :attr:`Lexer.nested`.
 
 ``bash=False`` reads like ``dash``: no ``$'…'``/``$"…"``, no ``&>``/``|&``/``;&``, no
-``((…))`` command (two subshells), single quotes are not special inside ``"${…}"``, and a
-here-document inside ``$(…)`` ends only at its exact delimiter line. The policy reads a
-line both ways when they could differ and keeps the stricter answer (docs/security.md).
+``((…))`` command (two subshells), single quotes are not special inside ``"${…}"``, ``$``
+is plain text in a here-document delimiter, and a here-document inside ``$(…)`` ends only
+at its exact delimiter line. The policy reads a line both ways when they could differ and
+keeps the stricter answer (docs/security.md).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ class Lexer:
         self.parser, self.level = parser, level
         self.nested: list[Simple] = []
         self.heredocs: list[HereDoc] = []
+        self.literal_dollar = False  # dash reads a here-document delimiter without $ expansions
         self._ops = _OPS_BASH if bash else _OPS_POSIX
 
     def next(self) -> Word | Op | None:
@@ -212,7 +214,10 @@ class Lexer:
         """``$…`` or a backtick at ``self.i``: its value into ``value``."""
         src, i = self.src, self.i
         nxt = src[i + 1 : i + 2]
-        if src[i] == "`":
+        if src[i] == "$" and self.literal_dollar:
+            value.lit("$")
+            self.i += 1
+        elif src[i] == "`":
             self._backtick(value, dq=dq)
         elif src.startswith("((", i + 1):
             end = balanced_end(src, i + 3, 2)

@@ -134,7 +134,11 @@ class _Parser:
         return True
 
     def _redirect(self, tok: Op) -> None:
-        target = self.take()
+        self.lx.literal_dollar = tok.text in ("<<", "<<-") and not self.lx.bash
+        try:
+            target = self.take()
+        finally:
+            self.lx.literal_dollar = False
         word = target if isinstance(target, Word) else None
         doc = None
         if word is not None and tok.text in ("<<", "<<-"):

@@ -91,6 +91,7 @@ HIDING_LINES = [
     "x=$(cat <<EOF\nEOFrm -rf X)\nEOF\n)",
     "cat <<$'EOF'\nx\nEOF\nrm -rf X\n$EOF",
     "((x<<2))\nit's\n2\nrm -rf X",
+    "cat <<${x} &rm -rf X",
 ]
 
 
