@@ -1,42 +1,32 @@
-"""The shell policy, pure: split a command into parts, classify each, decide.
+"""The shell policy, pure: read a command into simple commands, classify each, decide.
 
 **Decisions.** ``deny`` > ``ask`` > ``allow``; a command's decision is the strictest of
-its parts'. A part is
+its parts' (its simple commands', wherever they are: in a pipeline, a group, a loop, a
+substitution, the code of ``eval``/``sh -c``). A part is
 
-1. ``deny`` when a deny pattern matches it (or matches the whole command);
+1. ``deny`` when a deny rule matches one of its forms (:func:`classify`), or *could*
+   match a form with text only known at run time, or the part runs shell code that is
+   not known statically (a shell reading a pipe, ``eval "$x"``) and a deny rule exists;
 2. otherwise ``ask`` when it contains command substitution (``$(…)``, backticks,
    ``<(…)``, ``>(…)``) — no allow rule clears that, only ``--i-know`` or a bypass;
-3. otherwise ``allow`` when an allow pattern matches it, or the built-in read-only
-   allowlist (:data:`READ_ONLY`, :data:`READ_ONLY_SUBCOMMANDS`) covers it;
+3. otherwise ``allow`` when an allow pattern matches it as written, or the built-in
+   read-only allowlist (:data:`READ_ONLY`, :data:`READ_ONLY_SUBCOMMANDS`) covers it;
 4. otherwise ``ask``.
 
-**Parts.** The command is split outside quotes at ``;``, ``&&``, ``||``, ``|``, ``|&``,
-``&`` and newlines; ``# comments`` are dropped; grouping (``(…)``, ``{ …; }``) and the
-keywords ``if then else elif while until do ! time`` in front of a part are stripped;
-``fi done esac`` alone are no part at all. Commands inside a substitution are parts too
-(so a deny rule still sees them). A part is *normalised*: runs of unquoted whitespace
-become one space; quotes are kept as written.
+**Forms** a deny rule is matched against: the part as written; its argv with quotes and
+escapes removed, leading assignments dropped, the program's directory dropped, and again
+after each wrapper (``sudo``, ``env``, ``nice``, ``timeout``, ``xargs``…) with its options
+(:mod:`gnomon.actors.core.shell_argv`); the whole line, as written and unquoted; and,
+recursively, the commands of any shell code the part runs. Run-time text (``$X``,
+``$(…)``, globs) is *unknown*: a rule naming one command *could match* when some filling
+of the unknown text makes it match (:mod:`gnomon.actors.core.glob_meet`).
 
 **Patterns** are globs (:func:`fnmatch.fnmatchcase`, case-sensitive): ``*`` matches any
 characters (spaces and ``/`` included), ``?`` one, ``[abc]`` a set. A pattern matches a
-part when it matches the whole part, or the part's first words — ``terraform plan`` matches
-``terraform plan`` and ``terraform plan -out x`` but not ``terraform planx``.
-
-- An *allow* pattern is matched against the literal part only, and never against more
-  than one part: ``make && make deploy`` needs both parts allowed. Allow patterns may not
-  contain a command separator (:func:`validate_pattern`).
-- A *deny* pattern is matched against the literal part, against its *core* (leading
-  ``VAR=value`` assignments and wrappers such as ``sudo``, ``env``, ``nohup``, ``nice``,
-  ``timeout 5``, ``exec``, ``command`` stripped and the program's directory dropped, so
-  ``deny 'rm -rf *'`` also stops ``sudo /bin/rm -rf /``), against the string of a
-  ``sh -c '…'``/``bash -c '…'`` argument, and against the whole normalised command (so
-  ``deny 'curl * | sh'`` works).
-
-**Built-in read-only allowlist.** A part is covered when it starts with no ``VAR=``
-assignment, its program is named bare (no path) and is in :data:`READ_ONLY`, or its first
-two words are in :data:`READ_ONLY_SUBCOMMANDS` (``kubectl get``, ``docker ps``…; the
-subcommand must come right after the program), and it writes no file (``>``/``>>`` to
-anything but ``/dev/null`` or another descriptor).
+form when it matches all of it or its first words — ``terraform plan`` matches
+``terraform plan -out x`` but not ``terraform planx``. *Allow* patterns name one command
+(:func:`validate_pattern`) and match the part as written only. docs/security.md states
+the model, what it catches and what it cannot.
 
 The policy is a guard-rail against mistakes and over-eager agents, not a sandbox: a
 command that is allowed can still do anything its program can.
@@ -44,7 +34,6 @@ command that is allowed can still do anything its program can.
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 import re
 import shlex
@@ -52,6 +41,10 @@ from enum import StrEnum
 
 import attrs
 
+from gnomon.actors.core.policy_deny import DEEP_WHY, Hit, deny_hit, dialects, matches, whole_rule
+from gnomon.actors.core.shell_argv import core
+from gnomon.actors.core.shell_parse import parse
+from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, Simple, TooDeep
 from gnomon.runtime.errors import InvalidInput, Refused
 
 __all__ = [
@@ -91,18 +84,11 @@ READ_ONLY_SUBCOMMANDS: frozenset[tuple[str, str]] = frozenset(
     )
     for sub in subs.split()
 )
-_KEYWORDS = frozenset("if then else elif while until do ! time { (".split())  # noqa: SIM905
-_CLOSERS = frozenset("fi done esac } )".split())  # noqa: SIM905
-_WRAPPERS = frozenset(
-    "sudo doas env nohup nice ionice exec command builtin time stdbuf".split()  # noqa: SIM905
-)
-_SHELLS = frozenset("sh bash dash zsh ksh ash".split())  # noqa: SIM905
 # fmt: on
-_WITH_ARG = {"timeout": 1, "nice": 0}
-_ASSIGN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_WRITE = re.compile(r"(?<![<&0-9])[0-9]*>{1,2}\|?\s*(?!&)(\S+)|&>>?\s*(\S+)")
 _HARMLESS_TARGETS = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr"})
-_SEPARATORS = (";", "&&", "||", "|", "&", "\n")
+_WRITES = frozenset((">", ">>", ">|", "&>", "&>>", "<>"))
+_DUP = re.compile(r"[0-9]+-?|-")
+_SUBST_WHY = "command substitution ($(…), backticks) needs confirmation"
 
 
 class Decision(StrEnum):
@@ -131,12 +117,16 @@ class PolicyRules:
 
 @attrs.frozen(kw_only=True)
 class PartVerdict:
-    """The decision about one part and why (``rule`` is the matching pattern, if any)."""
+    """The decision about one part and why (``rule`` is the matching pattern, if any).
+
+    ``known`` is ``False`` when the deny rule only *could* match (run-time text).
+    """
 
     part: str
     decision: Decision
     rule: str | None = None
     why: str = ""
+    known: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -149,313 +139,143 @@ class Classification:
 
     @property
     def deciding(self) -> PartVerdict | None:
-        for part in self.parts:
-            if part.decision is self.decision:
-                return part
-        return None
+        """The first part with the command's decision, a certain match before a possible one."""
+        strictest = [p for p in self.parts if p.decision is self.decision]
+        return next((p for p in strictest if p.known), strictest[0] if strictest else None)
 
 
-# --- splitting -----------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _Split:
-    whole: str  # the normalised command, separators kept
-    parts: tuple[str, ...]
-    bare: tuple[str, ...]  # the parts with quoted text blanked (for redirection checks)
-    substituted: tuple[bool, ...]
-    inner: tuple[str, ...]  # bodies of substitutions
+# --- reading ---------------------------------------------------------------------------------
 
 
 def split_command(command: str) -> list[str]:
-    """The normalised parts of ``command`` (see the module docstring), substitutions' too."""
-    top = _split(command)
-    parts = list(top.parts)
-    for body in top.inner:
-        parts.extend(split_command(body))
-    return parts
+    """The parts of ``command`` as written: its simple commands, substitutions' too."""
+    script = parse(command)
+    return [c.raw for c in (*script.commands, *script.nested)]
 
 
 def normalise(command: str) -> str:
-    """``command`` with runs of unquoted whitespace collapsed and the ends stripped."""
-    return _split(command).whole
+    """``command`` with runs of unquoted blanks collapsed, separators spaced, no comments."""
+    return parse(command).whole
 
 
-def _split(command: str) -> _Split:
-    parts: list[str] = []
-    bares: list[str] = []
-    subs: list[bool] = []
-    inner: list[str] = []
-    cur: list[str] = []
-    bare: list[str] = []
-    whole: list[str] = []
-    sub = False
-    quote = ""
-    i, n = 0, len(command)
-
-    def end_part() -> None:
-        nonlocal cur, bare, sub
-        text, b = "".join(cur).strip(), "".join(bare).strip()
-        whole.append(text)
-        if text:
-            parts.append(text)
-            bares.append(b)
-            subs.append(sub)
-        cur, bare, sub = [], [], False
-
-    while i < n:
-        c = command[i]
-        if quote == "'":
-            cur.append(c)
-            bare.append("_" if c != "'" else c)
-            quote = "" if c == "'" else quote
-            i += 1
-            continue
-        if c == "\\" and i + 1 < n:
-            cur.append(command[i : i + 2])
-            bare.append("__")
-            i += 2
-            continue
-        if (c in "$<>" and command.startswith("(", i + 1)) or c == "`":
-            body, j = _substitution(command, i)
-            inner.append(body)
-            cur.append(command[i:j])
-            bare.append("_")
-            sub = True
-            i = j
-            continue
-        if quote == '"':
-            cur.append(c)
-            bare.append("_" if c != '"' else c)
-            quote = "" if c == '"' else quote
-            i += 1
-            continue
-        if c in "'\"":
-            quote = c
-            cur.append(c)
-            bare.append(c)
-            i += 1
-            continue
-        if c == "#" and (not cur or cur[-1] in (" ", "\t")):
-            while i < n and command[i] != "\n":
-                i += 1
-            continue
-        sep = _separator(command, i)
-        if sep:
-            end_part()
-            whole.append(";" if sep == "\n" else sep)
-            i += len(sep)
-            continue
-        if c in " \t\r":
-            if cur and cur[-1] != " ":
-                cur.append(" ")
-                bare.append(" ")
-            i += 1
-            continue
-        cur.append(c)
-        bare.append(c)
-        i += 1
-    end_part()
-    stripped = [_strip_grouping(p) for p in parts]
-    keep = [k for k, p in enumerate(stripped) if p]
-    return _Split(
-        " ".join(w for w in whole if w).strip(" ;&|\n"),
-        tuple(stripped[k] for k in keep),
-        tuple(_strip_grouping(bares[k]) for k in keep),
-        tuple(subs[k] for k in keep),
-        tuple(inner),
-    )
-
-
-def _separator(command: str, i: int) -> str:
-    """The separator starting at ``i`` (``""`` if none); ``>&``, ``&>``, ``>|`` are not."""
-    c = command[i]
-    prev = command[i - 1] if i else ""
-    nxt = command[i + 1] if i + 1 < len(command) else ""
-    if c == "\n" or c == ";":
-        return c if nxt != ";" else ";;"
-    if c == "&":
-        if nxt == "&":
-            return "&&"
-        return "" if nxt == ">" or prev in "<>" else "&"
-    if c == "|":
-        if nxt == "|":
-            return "||"
-        if prev == ">":
-            return ""
-        return "|&" if nxt == "&" else "|"
-    return ""
-
-
-def _substitution(command: str, i: int) -> tuple[str, int]:
-    """The body of the substitution starting at ``i`` and the index just past it."""
-    if command[i] == "`":
-        j = command.find("`", i + 1)
-        j = len(command) if j < 0 else j
-        return command[i + 1 : j], j + 1
-    depth, j = 0, i + 1
-    while j < len(command):
-        if command[j] == "(":
-            depth += 1
-        elif command[j] == ")":
-            depth -= 1
-            if depth == 0:
-                return command[i + 2 : j], j + 1
-        j += 1
-    return command[i + 2 :], len(command)
-
-
-def _strip_grouping(part: str) -> str:
-    """``part`` without grouping and keywords around it (``(cd x`` → ``cd x``)."""
-    words = part.split(" ")
-    while words and (words[0] in _KEYWORDS or words[0][:1] in ("(", "{")):
-        rest = words[0].lstrip("({")
-        if rest and words[0] not in _KEYWORDS:
-            words[0] = rest
-            break
-        words.pop(0)
-    while words and words[-1] in _CLOSERS:
-        words.pop()
-    extra = part.count(")") - part.count("(")
-    while words and extra > 0 and words[-1].endswith(")"):
-        words[-1] = words[-1][:-1]
-        extra -= 1
-        if not words[-1]:
-            words.pop()
-    text = " ".join(words).strip()
-    return "" if text in _CLOSERS else text
-
-
-# --- matching ------------------------------------------------------------------------------
-
-
-def _matches(pattern: str, text: str) -> bool:
-    return fnmatch.fnmatchcase(text, pattern) or fnmatch.fnmatchcase(text, pattern + " *")
-
-
-def _core(part: str) -> str:
-    """The part without leading assignments and wrappers, its program's directory dropped."""
-    words = part.split(" ")
-    while words:
-        w = words[0]
-        if _ASSIGN.match(w):
-            words.pop(0)
-        elif w in _WRAPPERS or w in _WITH_ARG:
-            words.pop(0)
-            while words and words[0].startswith("-"):
-                words.pop(0)
-            for _ in range(_WITH_ARG.get(w, 0)):
-                if words:
-                    words.pop(0)
-        else:
-            break
-    if words and "/" in words[0]:
-        words[0] = words[0].rsplit("/", 1)[1] or words[0]
-    return " ".join(words)
-
-
-def _shell_c_argument(core: str) -> str | None:
-    try:
-        words = shlex.split(core)
-    except ValueError:
-        return None
-    if len(words) >= 3 and words[0] in _SHELLS and words[1] == "-c":
-        return words[2]
-    return None
-
-
-def _deny_forms(part: str) -> set[str]:
-    """Every form of ``part`` a deny rule is matched against (module docstring)."""
-    core = _core(part)
-    forms = {part, core}
-    nested = _shell_c_argument(core)
-    if nested is not None:
-        forms.add(normalise(nested))
-        for inner in split_command(nested):
-            forms |= _deny_forms(inner)
-    return forms
-
-
-def _denied_by(part: str, deny: tuple[str, ...]) -> str | None:
-    if not deny:
-        return None
-    forms = _deny_forms(part)
-    return next((rule for rule in deny if any(_matches(rule, f) for f in forms)), None)
-
-
-def _writes_file(bare: str) -> bool:
-    for m in _WRITE.finditer(bare):
-        target = m.group(1) or m.group(2) or ""
-        if target not in _HARMLESS_TARGETS:
-            return True
-    return False
-
-
-def _builtin(part: str, bare: str) -> str | None:
-    words = part.split(" ")
-    if not words or _ASSIGN.match(words[0]) or _writes_file(bare):
-        return None
-    if words[0] in READ_ONLY:
-        return f"built-in: {words[0]}"
-    if len(words) > 1 and (words[0], words[1]) in READ_ONLY_SUBCOMMANDS:
-        return f"built-in: {words[0]} {words[1]}"
-    return None
-
-
-# --- classification ------------------------------------------------------------------------
+# --- classification ----------------------------------------------------------------------------
 
 
 @functools.lru_cache(maxsize=4096)
 def classify(command: str, rules: PolicyRules) -> Classification:
     """Classify ``command`` under ``rules`` (see the module docstring).
 
-    Cached: both arguments and the answer are immutable, and a daemon sees the same
-    few commands over and over (every create and every fire checks its command).
+    When bash and dash could read the line differently (``$'…'``, ``&>``, ``${…}``…) it
+    is read both ways and the stricter answer wins. Cached: both arguments and the answer
+    are immutable, and a daemon sees the same few commands over and over.
     """
-    top = _split(command)
-    whole = top.whole
-    verdicts = [
-        _classify_part(part, bare, sub, rules)
-        for part, bare, sub in zip(top.parts, top.bare, top.substituted, strict=True)
-    ]
-    for body in top.inner:
-        for inner in classify(body, rules).parts:
-            if inner.decision is Decision.DENY:
-                verdicts.append(inner)
-    whole_rule = next((r for r in rules.deny if _matches(r, whole)), None) if top.parts else None
-    if whole_rule is not None and not any(v.decision is Decision.DENY for v in verdicts):
-        verdicts.insert(0, PartVerdict(part=whole, decision=Decision.DENY, rule=whole_rule))
+    text = command.replace(UNKNOWN, "").replace(UNKNOWN_WORD, "")
+    readings = [_classify(text, rules, bash=bash) for bash in dialects(text)]
+    return max(readings, key=lambda c: c.decision.rank)
+
+
+def _classify(text: str, rules: PolicyRules, *, bash: bool) -> Classification:
+    try:
+        script = parse(text, bash=bash)
+    except TooDeep:
+        decision = Decision.DENY if rules.deny else Decision.ASK
+        rule = rules.deny[0] if rules.deny else None
+        part = PartVerdict(part=text, decision=decision, rule=rule, why=DEEP_WHY, known=False)
+        return Classification(command=text, decision=decision, parts=(part,))
+    verdicts = [_part_verdict(c, rules) for c in script.commands]
+    for simple in script.nested:
+        hit = deny_hit(simple, rules.deny)
+        if hit is not None:
+            verdicts.append(_deny_verdict(simple, hit))
+    if script.substituted and not any(c.subst for c in script.commands):
+        verdicts.append(PartVerdict(part=script.whole, decision=Decision.ASK, why=_SUBST_WHY))
+    whole = whole_rule(script, rules.deny) if script.commands else None
+    if whole is not None and not any(v.decision is Decision.DENY and v.known for v in verdicts):
+        first = PartVerdict(part=script.whole, decision=Decision.DENY, rule=whole, why="deny rule")
+        verdicts.insert(0, first)
     if not verdicts:
-        return Classification(command=whole, decision=Decision.ALLOW)
+        return Classification(command=script.whole, decision=Decision.ALLOW)
     decision = max((v.decision for v in verdicts), key=lambda d: d.rank)
-    return Classification(command=whole, decision=decision, parts=tuple(verdicts))
+    return Classification(command=script.whole, decision=decision, parts=tuple(verdicts))
 
 
-def _classify_part(part: str, bare: str, substituted: bool, rules: PolicyRules) -> PartVerdict:
-    rule = _denied_by(part, rules.deny)
-    if rule is not None:
-        return PartVerdict(part=part, decision=Decision.DENY, rule=rule, why="deny rule")
-    if substituted:
-        why = "command substitution ($(…), backticks) needs confirmation"
-        return PartVerdict(part=part, decision=Decision.ASK, why=why)
-    rule = next((r for r in rules.allow if _matches(r, part)), None)
+def _deny_verdict(simple: Simple, hit: Hit) -> PartVerdict:
+    return PartVerdict(
+        part=simple.raw, decision=Decision.DENY, rule=hit.rule, why=hit.why, known=hit.known
+    )
+
+
+def _part_verdict(simple: Simple, rules: PolicyRules) -> PartVerdict:
+    hit = deny_hit(simple, rules.deny)
+    if hit is not None:
+        return _deny_verdict(simple, hit)
+    part = simple.raw
+    if simple.subst:
+        return PartVerdict(part=part, decision=Decision.ASK, why=_SUBST_WHY)
+    rule = next((r for r in rules.allow if matches(r, part)), None)
     if rule is not None:
         return PartVerdict(part=part, decision=Decision.ALLOW, rule=rule, why="allow rule")
-    builtin = _builtin(part, bare) if rules.builtin else None
+    builtin = _builtin(simple) if rules.builtin else None
     if builtin is not None:
         return PartVerdict(part=part, decision=Decision.ALLOW, rule=builtin, why="read-only")
     return PartVerdict(part=part, decision=Decision.ASK, why="matches no allow rule")
 
 
-# --- decisions and messages ----------------------------------------------------------------
+def _builtin(simple: Simple) -> str | None:
+    """The read-only allowlist: a listed program named bare, first, writing no file."""
+    pieces = simple.pieces
+    if not pieces or _writes(simple):
+        return None
+    if all(kind in ("redirect", "target") for *_, kind in pieces):
+        return "built-in: redirection"
+    first, kind = pieces[0][1], pieces[0][2]
+    if kind != "word":
+        return None
+    if first in READ_ONLY:
+        return f"built-in: {first}"
+    second = pieces[1] if len(pieces) > 1 else None
+    if second is not None and second[2] == "word" and (first, second[1]) in READ_ONLY_SUBCOMMANDS:
+        return f"built-in: {first} {second[1]}"
+    return None
 
 
-def suggest_pattern(part: str) -> str:
-    """An allow pattern a user could add for ``part``: its program and subcommand."""
-    words = _core(part).split(" ")
-    if len(words) > 1 and not words[1].startswith("-") and "=" not in words[1]:
-        return f"{words[0]} {words[1]}"
-    return words[0] if words else part
+def _writes(simple: Simple) -> bool:
+    """Whether a redirection writes a file (not ``/dev/null`` nor another descriptor)."""
+    for r in simple.redirects:
+        target = r.target.raw if r.target is not None else ""
+        if target in _HARMLESS_TARGETS:
+            continue
+        if r.op in _WRITES or (r.op == ">&" and not _DUP.fullmatch(target)):
+            return True
+    return False
+
+
+# --- decisions and messages ------------------------------------------------------------------
+
+
+def suggest_pattern(part: str) -> str | None:
+    """An allow pattern that would let ``part`` run: its words as written up to the program
+    (past wrappers) and its subcommand; ``None`` when no allow rule can cover it."""
+    try:
+        script = parse(part)
+    except TooDeep:
+        return None
+    if len(script.commands) != 1 or script.substituted:
+        return None
+    simple = script.commands[0]
+    index, argv = core(simple)
+    if not argv or UNKNOWN in argv[0]:
+        return None
+    sub = argv[1] if len(argv) > 1 else ""
+    end = index + 1 + (bool(sub) and sub[0] != "-" and "=" not in sub and UNKNOWN not in sub)
+    raws = []
+    for _, raw, kind in simple.pieces[: end - simple.keyword]:
+        if kind not in ("word", "assign"):
+            return None
+        raws.append(re.sub(r"([*?\[])", r"[\1]", raw))
+    pattern = " ".join(raws)
+    usable = pattern and " ".join(pattern.split()) == pattern  # survives validate_pattern
+    return pattern if usable and matches(pattern, simple.raw) else None
 
 
 def validate_pattern(pattern: str, *, kind: str) -> str:
@@ -467,7 +287,7 @@ def validate_pattern(pattern: str, *, kind: str) -> str:
     text = " ".join(pattern.split())
     if not text:
         raise InvalidInput("a policy pattern cannot be empty", token=pattern)
-    if kind == "allow" and (len(_split(text).parts) != 1 or _split(text).substituted[0]):
+    if kind == "allow" and not _one_plain_command(text):
         raise InvalidInput(
             f"allow pattern {pattern!r} spans several commands or a substitution; "
             "allow each command on its own (a compound command runs when every part is allowed)",
@@ -477,16 +297,42 @@ def validate_pattern(pattern: str, *, kind: str) -> str:
     return text
 
 
+def _one_plain_command(text: str) -> bool:
+    try:
+        script = parse(text)
+    except TooDeep:
+        return False
+    return len(script.commands) == 1 and not script.substituted
+
+
 def _short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _ways_out(pattern: str) -> str:
+def _ways_out(pattern: str | None, why: str) -> str:
+    if pattern is not None:
+        second = f"allow it for good: gnomon policy allow {shlex.quote(pattern)}"
+    elif why == _SUBST_WHY:
+        second = "no allow rule clears command substitution: put it in a script and allow that"
+    else:
+        second = "allow it for good with gnomon policy allow and a glob of the command as written"
     return (
-        "Ways out: (1) confirm this job with --i-know; "
-        f"(2) allow it for good: gnomon policy allow {shlex.quote(pattern)}; "
+        f"Ways out: (1) confirm this job with --i-know; (2) {second}; "
         f"(3) for trusted CI only, ask an operator to set {BYPASS_ENV}=true on the daemon "
         "and set bypass_safety on the job"
+    )
+
+
+def _denied(part: PartVerdict) -> Refused:
+    remove = f"gnomon policy remove {shlex.quote(part.rule or '')}"
+    how = "matches" if part.known else "could match"
+    unknown = "" if part.known else f" ({part.why}; spell the command out)"
+    return Refused(
+        f"shell command denied by policy: {_short(part.part)!r} {how} deny rule "
+        f"{part.rule!r}{unknown}; deny rules win over --i-know, allow rules and "
+        f"bypass_safety. To run it, remove the rule: {remove}",
+        reason="policy",
+        hint=remove,
     )
 
 
@@ -510,27 +356,22 @@ def check(
     cls = classify(command, rules)
     part = cls.deciding
     if cls.decision is Decision.DENY and part is not None:
-        raise Refused(
-            f"shell command denied by policy: {_short(part.part)!r} matches deny rule "
-            f"{part.rule!r}; deny rules win over --i-know, allow rules and bypass_safety. "
-            f"To run it, remove the rule: gnomon policy remove {shlex.quote(part.rule or '')}",
-            reason="policy",
-            hint=f"gnomon policy remove {shlex.quote(part.rule or '')}",
-        )
+        raise _denied(part)
+    pattern = suggest_pattern(part.part) if part is not None else None
+    why = part.why if part is not None else ""
     if bypass and not bypass_enabled:
-        pattern = suggest_pattern(part.part) if part is not None else "COMMAND"
         raise Refused(
             f"shell command refused: bypass_safety requires the operator to set "
-            f"{BYPASS_ENV}=true on the daemon. {_ways_out(pattern)}",
+            f"{BYPASS_ENV}=true on the daemon. {_ways_out(pattern, why)}",
             reason="policy",
             hint=f"drop bypass_safety and use --i-know, or ask an operator to set {BYPASS_ENV}",
         )
     if cls.decision is Decision.ASK and not i_know and not bypass and part is not None:
-        pattern = suggest_pattern(part.part)
+        allow = f", or: gnomon policy allow {shlex.quote(pattern)}" if pattern else ""
         raise Refused(
             f"shell command needs confirmation (policy: ask): {_short(part.part)!r} "
-            f"{part.why}. {_ways_out(pattern)}",
+            f"{part.why}. {_ways_out(pattern, why)}",
             reason="policy",
-            hint=f"add --i-know, or: gnomon policy allow {shlex.quote(pattern)}",
+            hint=f"add --i-know{allow}",
         )
     return cls

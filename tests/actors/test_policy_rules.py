@@ -137,9 +137,11 @@ def test_bypass_needs_the_operator_switch() -> None:
 
 
 def test_suggested_pattern_is_program_and_subcommand() -> None:
-    """The suggested allow rule names the program and its subcommand, not the arguments."""
+    """The suggested allow rule names the program and its subcommand, not the arguments;
+    wrappers stay as written, so the rule really allows the command."""
     assert suggest_pattern("terraform apply -auto-approve") == "terraform apply"
-    assert suggest_pattern("sudo /usr/bin/systemctl restart web") == "systemctl restart"
+    wrapped = "sudo /usr/bin/systemctl restart"
+    assert suggest_pattern("sudo /usr/bin/systemctl restart web") == wrapped
     assert suggest_pattern("pg_dump -h db") == "pg_dump"
 
 
