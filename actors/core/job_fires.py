@@ -308,12 +308,20 @@ def flush_paused_skips(tx: Tx) -> None:
     )
 
 
-def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str) -> None:
-    """Record ``slot`` as skipped; a one-shot job whose only slot this was ends ``skipped``."""
+def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str, **extra: Any) -> None:
+    """Record ``slot`` as skipped; a one-shot job whose only slot this was ends ``skipped``.
+    ``extra`` goes into the event's payload."""
     tx.effect(RecordSkip(fire_time=slot, reason=reason))
     final = final_status(tx, JobStatus.SKIPPED)
     if final is not None:
         close(tx, final, message)
-    tx.emit(EventType.JOB_SKIPPED, message, outcome=Outcome.SKIPPED, fire_time=slot, reason=reason)
+    tx.emit(
+        EventType.JOB_SKIPPED,
+        message,
+        outcome=Outcome.SKIPPED,
+        fire_time=slot,
+        reason=reason,
+        **extra,
+    )
     if final is not None:
         tx.effect(NotifyDependents(job_id=tx.state.id, status=final))
