@@ -21,6 +21,7 @@ from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.stored import decode_state
 from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.store.private import private_files
 from gnomon.runtime.store.sql_write import Chain, commit_batch, delete_job, iso
 
 __all__ = ["Chain", "commit_batch", "iso"]
@@ -29,9 +30,10 @@ SCHEMA_VERSION = 1
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the database (WAL, explicit transactions) and migrate it."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    """Open the database (WAL, explicit transactions, files 0600) and migrate it."""
+    with private_files(path):
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
