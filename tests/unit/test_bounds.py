@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from gnomon.actors.admission import check_intervals
 from gnomon.cli.jobspec import spec_from_options
+from gnomon.runtime.config import load_config
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.bounds import INTERVAL_FLOOR, MAX_COUNT, MAX_DURATION
@@ -152,3 +153,20 @@ def test_admission_floor_names_value_limit_and_key(every: float) -> None:
     assert caught.value.field == "schedule.every"
     assert "limits.min_interval" in caught.value.message
     assert "1s" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(None, 1.0), ("100ms", 0.1), ("10ms", INTERVAL_FLOOR), ("5ms", None), ("-1", None)],
+)
+def test_limits_min_interval_cannot_go_under_the_floor(value: str | None, seconds: float) -> None:
+    """limits.min_interval defaults to 1 s, may be lowered to 10 ms and no further."""
+    env = {} if value is None else {"GNOMON_LIMITS_MIN_INTERVAL": value}
+    if seconds is not None:
+        assert load_config(env=env)["limits.min_interval"] == seconds
+        return
+    with pytest.raises(InvalidInput, match=r"limits\.min_interval") as caught:
+        load_config(env=env)
+    assert caught.value.accepted
+    if value == "5ms":
+        assert "10ms" in caught.value.message
