@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import trio
@@ -54,7 +54,7 @@ from gnomon.actors.job_runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
-from gnomon.runtime.model.firing import count_between, latest_slots
+from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
@@ -219,8 +219,14 @@ class JobShell:
         if resume is None or resume <= nxt:
             return fsm.FireDue(now=now, slot=at, next_slot=nxt)
         counted = count_between(schedule, at, resume)
-        missed = None if counted is None else counted - 1
-        return fsm.FireDue(now=now, slot=at, next_slot=resume, bulk=True, missed=missed)
+        return fsm.FireDue(
+            now=now,
+            slot=at,
+            next_slot=resume,
+            bulk=True,
+            missed=None if counted is None else counted - 1,
+            last_missed=prev_fire(schedule, resume - timedelta(microseconds=1)),
+        )
 
     # -- waits ------------------------------------------------------------------------
 

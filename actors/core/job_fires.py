@@ -277,15 +277,19 @@ def start_queued(tx: Tx) -> None:
     start_fire(tx, q.fire_time, q.cycle, manual=q.manual, announce=False)
 
 
-def tally_paused_skip(tx: Tx, slot: datetime) -> None:
-    """A paused recurring job's ``slot`` passed: claim and count it, announce nothing yet
+def tally_paused_skip(
+    tx: Tx, slot: datetime, *, count: int = 1, last: datetime | None = None
+) -> None:
+    """A paused recurring job's ``slot`` passed (with ``count - 1`` more up to ``last``, a
+    backlog dropped at once): claim ``slot`` and count them, announce nothing yet
     (:func:`flush_paused_skips` writes the pause's one ``job.skipped`` event)."""
     tx.effect(RecordSkip(fire_time=slot, reason=SkipReason.PAUSED))
     tally = tx.state.paused_skips
+    last = last or slot
     if tally is None:
-        tally = SkipTally(count=1, first=slot, last=slot)
+        tally = SkipTally(count=count, first=slot, last=last)
     else:
-        tally = attrs.evolve(tally, count=tally.count + 1, last=slot)
+        tally = attrs.evolve(tally, count=tally.count + count, last=last)
     tx.evolve(paused_skips=tally)
 
 

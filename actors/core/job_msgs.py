@@ -46,8 +46,8 @@ class FireDue:
     (``None`` for one-shot schedules or when the schedule has no more slots).
 
     ``bulk``: the job is so far behind that ``slot`` and every slot before ``next_slot``
-    (``missed`` of them, when counted) are dropped at once; ``next_slot`` is then the
-    oldest of the newest slots still handled one by one.
+    (``missed`` of them, when counted; the last is ``last_missed``) are dropped at once;
+    ``next_slot`` is then the oldest of the newest slots still handled one by one.
     """
 
     now: datetime
@@ -55,6 +55,7 @@ class FireDue:
     next_slot: datetime | None = None
     bulk: bool = False
     missed: int | None = None
+    last_missed: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -75,8 +75,12 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
 
 
 def _drop_backlog(tx: Tx, inp: FireDue, resume: datetime) -> None:
-    """Record ``inp.slot`` and every slot before ``resume`` skipped, as one event."""
+    """Record ``inp.slot`` and every slot before ``resume`` skipped, as one event — or, while
+    paused and counted, in the pause's tally (its one event says it at resume)."""
     paused = tx.state.status is JobStatus.PAUSED
+    if paused and inp.missed is not None:
+        tally_paused_skip(tx, inp.slot, count=inp.missed, last=inp.last_missed)
+        return
     what = "slots" if inp.missed is None else f"{inp.missed} slot(s)"
     message = (
         f"{what} from {iso(inp.slot)} to before {iso(resume)} skipped at once: the job was "

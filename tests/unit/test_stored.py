@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gnomon.actors.core.job_fsm import FireDue, Recover, step
+from gnomon.actors.core.job_fsm import FireDue, Pause, Recover, Resume, step
 from gnomon.actors.core.job_msgs import RecordSkip
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
@@ -126,3 +126,25 @@ def test_bulk_fire_due_drops_the_backlog_as_one_counted_skip() -> None:
     )
     assert [e.fire_time for e in result.effects if isinstance(e, RecordSkip)] == [T0]
     assert result.state.next_fire_at == resume
+
+
+def test_bulk_fire_due_while_paused_joins_the_pause_tally() -> None:
+    """A paused job far behind: the dropped backlog is added to the pause's tally (no event
+    now); resuming writes the pause's one job.skipped counting it."""
+    value = state(schedule=IntervalSchedule(every=0.01, anchor=T0))
+    paused = step(value, Pause(now=T0, reason="maintenance")).state
+    resume = T0 + timedelta(days=1)
+    last = resume - timedelta(milliseconds=10)
+    dropped = step(
+        paused,
+        FireDue(
+            now=resume, slot=T0, next_slot=resume, bulk=True, missed=8_639_999, last_missed=last
+        ),
+    )
+    assert dropped.error is None
+    assert dropped.events == ()
+    assert dropped.state.paused_skips is not None
+    assert (dropped.state.paused_skips.count, dropped.state.paused_skips.last) == (8_639_999, last)
+    resumed = step(dropped.state, Resume(now=resume, next_slot=resume))
+    (skipped,) = [e for e in resumed.events if e.type is EventType.JOB_SKIPPED]
+    assert skipped.payload["count"] == 8_639_999
