@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from gnomon.runtime.model.durations import format_duration
-from gnomon.runtime.model.wire_hooks import WireValueError
+from gnomon.runtime.model.wire_errors import WireValueError
 
 YEAR = 365 * 86_400
 #: The longest duration anything may last or wait: 10 years (315,360,000 s).

@@ -25,7 +25,7 @@ from gnomon.runtime.model.schedule import (
     WhenReadySchedule,
 )
 from gnomon.runtime.model.times import format_time, parse_time, resolve_zone
-from gnomon.runtime.model.wire_hooks import WireValueError
+from gnomon.runtime.model.wire_errors import WireValueError
 
 WHEN_FORMS = (
     "cron:EXPR or a 5-field cron expression ('30 2 * * *')",
