@@ -3,7 +3,8 @@
 Order (each refusal names its ``gnomon_enqueue_errors_total`` reason): agents switched
 off (``agents_disabled``), action type not allowed (``action_disallowed``), rate limits —
 global and per owner, charged all-or-nothing (``rate_limited``, with the time to retry) —,
-semantic validation (``invalid``), the shell policy for every command in the job
+semantic validation and the minimum interval ``limits.min_interval`` for intervals and
+poll intervals (``invalid``), the shell policy for every command in the job
 (``policy``), max live jobs, terminal records not counted (``full``), a live job with the
 same name (``duplicate_name``), and the DAG: unknown or ambiguous references and cycles
 (``invalid``), and — once the engine has loaded them — dependencies that never end, a
@@ -24,9 +25,16 @@ from gnomon.actors.core.ratelimit import Bucket, admit
 from gnomon.actors.directory import JobDirectory
 from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
 from gnomon.runtime.metrics import Metrics
+from gnomon.runtime.model.bounds import DEFAULT_MIN_INTERVAL, INTERVAL_FLOOR
+from gnomon.runtime.model.durations import format_duration
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.job import JobSpec, Owner, check_new_name
-from gnomon.runtime.model.schedule import ManualSchedule, WhenReadySchedule, is_recurring
+from gnomon.runtime.model.schedule import (
+    IntervalSchedule,
+    ManualSchedule,
+    WhenReadySchedule,
+    is_recurring,
+)
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.model.when import format_when
 
@@ -42,6 +50,7 @@ class AdmissionConfig:
     owner_rps: float = 1.0
     owner_burst: float = 10.0
     max_jobs: int = 100_000
+    min_interval: float = DEFAULT_MIN_INTERVAL
     action_allowlist: frozenset[str] | None = None
     agents_enabled: bool = True
 
@@ -106,6 +115,7 @@ class Admission:
         if not internal:
             self._rate(owner, now)
         validate(spec)
+        check_intervals(spec, self.config.min_interval)
         if self._policy is not None:
             self._policy(spec)
         self._capacity(replacing)
@@ -247,6 +257,28 @@ def endless(spec: JobSpec, dependencies: Sequence[JobState]) -> None:
             f"and give {name} --triggers {this} (gnomon schedule {name} … --triggers {this} "
             "--replace)",
         )
+
+
+def check_intervals(spec: JobSpec, floor: float) -> None:
+    """Refuse an interval or a poll interval shorter than ``floor`` (``limits.min_interval``).
+
+    Raises:
+        InvalidInput: naming the field, its value, the limit and the config key.
+    """
+    found = [("budget.poll_interval", spec.budget.poll_interval)]
+    if isinstance(spec.schedule, IntervalSchedule):
+        found.insert(0, ("schedule.every", spec.schedule.every))
+    for field, value in found:
+        if value < floor:
+            raise InvalidInput(
+                f"{field} {format_duration(value)} is shorter than this daemon's minimum "
+                f"interval {format_duration(floor)} (config limits.min_interval)",
+                token=format_duration(value),
+                accepted=(f"{format_duration(floor)} or more",),
+                field=field,
+                hint=f"an operator can lower limits.min_interval, down to "
+                f"{format_duration(INTERVAL_FLOOR)}",
+            )
 
 
 def _reason(exc: GnomonError) -> str:

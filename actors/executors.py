@@ -10,7 +10,7 @@ action                  executor
 ``hook``                :class:`~gnomon.actors.exec_hook.HookExecutor`
 ``slash_cmd``           the installed :data:`SlashHandler` (the CLI's command layer), else
                         a permanent failure saying none is installed
-``noop``                success; the output is the message, or ``noop``
+``noop``                success; the output is the message (redacted), or ``noop``
 ======================  ==============================================================
 
 An executor that raises anything but cancellation (a bug) does not take the job actor
@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+import attrs
 import httpx
 
 from gnomon.actors.exec_agent import AgentExecutor
@@ -45,6 +46,7 @@ from gnomon.runtime.model.actions import (
     WebhookAction,
 )
 from gnomon.runtime.model.enums import Outcome
+from gnomon.runtime.redact import Redactor
 
 __all__ = ["Executors", "SlashHandler"]
 
@@ -88,14 +90,18 @@ class Executors:
         self.slash = handler
 
     async def run(self, action: Action, ctx: RunContext) -> ActionResult:
-        """Run ``action``; never raises except ``trio.Cancelled`` (module docstring)."""
+        """Run ``action``; never raises except ``trio.Cancelled`` (module docstring). The
+        output and error of every action type go through the redactor here, whatever the
+        executor did (a ``noop`` message is masked like a shell's output)."""
+        redactor = self.settings.redactor().with_env(ctx.env)
         try:
-            return await self._dispatch(action, ctx)
+            result = await self._dispatch(action, ctx)
         except Exception as exc:
             tag = getattr(action, "TAG", type(action).__name__)
             log.exception("executor for %s crashed (job %s, run %s)", tag, ctx.job_id, ctx.run_id)
             message = f"internal error in the {tag} executor: {type(exc).__name__}: {exc}"
-            return failure(self.settings.redactor().with_env(ctx.env).redact(message))
+            return failure(redactor.redact(message))
+        return _redacted(result, redactor)
 
     async def _dispatch(self, action: Action, ctx: RunContext) -> ActionResult:
         match action:
@@ -119,3 +125,11 @@ class Executors:
             case NoopAction(message=message):
                 return ActionResult(outcome=Outcome.SUCCESS, output=message or "noop")
         raise TypeError(f"unknown action type {type(action).__name__}")
+
+
+def _redacted(result: ActionResult, redactor: Redactor) -> ActionResult:
+    """``result`` with its output and error redacted (idempotent: masks stay masks)."""
+    output, error = redactor.redact(result.output), redactor.redact(result.error)
+    if output == result.output and error == result.error:
+        return result
+    return attrs.evolve(result, output=output, error=error)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import trio
@@ -37,6 +37,7 @@ from gnomon.actors.core.job_msgs import (
     StopWait,
     TimerKind,
 )
+from gnomon.actors.core.job_slots import MAX_CATCH_UP
 from gnomon.actors.core.job_tx import same_state
 from gnomon.actors.job_events import Unit, claims_of, enrich
 from gnomon.actors.job_ports import (
@@ -53,6 +54,7 @@ from gnomon.actors.job_runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
+from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
@@ -181,6 +183,7 @@ class JobShell:
         what they did as one unit: a job late by many slots (misfires, overlap skips)
         costs one commit, not one per slot."""
         unit = Unit(job_id=self.state.id)
+        newest: list[datetime | None] = []  # the catch-up horizon, found once per ring
         while True:
             now = self.deps.clock.now()
             due = [(at, key) for key, at in self.timers.items() if at <= now]
@@ -188,9 +191,10 @@ class JobShell:
                 break
             at, (kind, cycle) = min(due, key=lambda d: d[0])
             del self.timers[kind, cycle]
-            schedule = self.state.spec.schedule
-            nxt = self.deps.next_slot(schedule, at) if kind is TimerKind.FIRE else None
-            self.stage(unit, fsm.due(kind, cycle, at, now, nxt))
+            if kind is TimerKind.FIRE:
+                self.stage(unit, self.fire_due(at, now, newest))
+            else:
+                self.stage(unit, fsm.due(kind, cycle, at, now))
         if unit.quiet() and trio.current_time() < self.held_until:
             if self.held is None:
                 self.held_until = trio.current_time() + HOLD_SKIPS
@@ -198,6 +202,31 @@ class JobShell:
             self.deps.note(self.state, self.next_timer(), False)
             return
         await self.commit(unit)
+
+    def fire_due(self, at: datetime, now: datetime, newest: list[datetime | None]) -> JobInput:
+        """The input of the fire timer due at ``at``: the slot and the one after it, or,
+        when more than ``MAX_CATCH_UP`` slots are due, ``at`` and every slot before the
+        newest ``MAX_CATCH_UP`` dropped at once (found arithmetically, never slot by slot;
+        ``newest`` caches the oldest of those for the rest of this ring)."""
+        schedule = self.state.spec.schedule
+        nxt = self.deps.next_slot(schedule, at)
+        if nxt is None or nxt > now:
+            return fsm.FireDue(now=now, slot=at, next_slot=nxt)
+        if not newest:
+            recent = latest_slots(schedule, now, MAX_CATCH_UP)
+            newest.append(recent[0] if recent else None)
+        resume = newest[0]
+        if resume is None or resume <= nxt:
+            return fsm.FireDue(now=now, slot=at, next_slot=nxt)
+        counted = count_between(schedule, at, resume)
+        return fsm.FireDue(
+            now=now,
+            slot=at,
+            next_slot=resume,
+            bulk=True,
+            missed=None if counted is None else counted - 1,
+            last_missed=prev_fire(schedule, resume - timedelta(microseconds=1)),
+        )
 
     # -- waits ------------------------------------------------------------------------
 

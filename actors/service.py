@@ -25,7 +25,7 @@ from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
 from gnomon.runtime.model.firing import preview
-from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
+from gnomon.runtime.model.job import CreatedBy, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
 from gnomon.runtime.protocol import (
@@ -61,6 +61,8 @@ from gnomon.runtime.protocol import (
     Tree,
     TreeNode,
 )
+from gnomon.runtime.redact import Redactor
+from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import Changes, EventQuery, JobQuery
 from gnomon.runtime.store.sqlite import SqliteStore
 
@@ -79,13 +81,6 @@ async def _unlimited(caller: Caller, p: CreateParams) -> AsyncIterator[datetime 
 def owner_of(caller: Caller) -> Owner:
     kind, _, ident = caller.owner.partition(":")
     return Owner(kind=OwnerKind(kind), id=ident or "unknown")
-
-
-def shown_spec(spec: JobSpec) -> JobSpec:
-    """``spec`` as clients may see it: env values (often secrets) replaced by ``***``."""
-    if not spec.env:
-        return spec
-    return attrs.evolve(spec, env=dict.fromkeys(spec.env, "***"))
 
 
 def run_view(run: RunRecord) -> RunView:
@@ -117,6 +112,7 @@ class Service:
     connections: Callable[[], int] = lambda: 0
     published: Callable[[], int] = lambda: 0
     admit_job: AdmitJob = _unlimited  # token limits, before the engine (actors/agents.py)
+    redactor: Redactor = attrs.field(factory=Redactor)  # the daemon's secrets, for views
 
     @property
     def clock(self) -> Any:
@@ -156,7 +152,9 @@ class Service:
         return job_id if entry is None else entry.name
 
     def view(self, state: JobState) -> JobView:
+        """The job as clients see it: every spec it shows is masked (runtime/spec_mask.py)."""
         breaker_key = self.tree.ports.action_key(state.spec, state.spec.action)
+        spec = masked_spec(state.spec, self.redactor)
         now = self.clock.now()
         opened = {k: t or now for k, t in self.tree.breakers.reopen_times().items()}
         return JobView(
@@ -168,8 +166,8 @@ class Service:
             tags=dict(state.spec.tags),
             description=state.spec.description,
             schedule=format_when(state.spec.schedule),
-            action=format_action(state.spec.action),
-            wait=None if state.spec.wait is None else format_condition(state.spec.wait.condition),
+            action=format_action(spec.action),
+            wait=None if spec.wait is None else format_condition(spec.wait.condition),
             depends_on=tuple(d.name for d in state.dependencies),
             triggers=tuple(self._name(t) for t in state.trigger_ids),
             next_fire_at=state.next_fire_at,
@@ -185,7 +183,7 @@ class Service:
             finished_at=state.finished_at,
             parent_id=state.parent_id,
             expires_at=state.expires_at,
-            spec=shown_spec(state.spec),
+            spec=spec,
             hold=hold(state),
         )
 

@@ -89,6 +89,7 @@ def engine_config(config: Config) -> EngineConfig:
             owner_rps=config["limits.owner_rps"],
             owner_burst=config["limits.owner_burst"],
             max_jobs=config["limits.max_jobs"],
+            min_interval=config["limits.min_interval"],
             agents_enabled=config["agents.enabled"],
         ),
         breaker=BreakerConfig(

@@ -31,6 +31,7 @@ from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.actions import Action, ShellAction
+from gnomon.runtime.model.bounds import INTERVAL_FLOOR
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome, OwnerKind
 from gnomon.runtime.model.firing import next_fire
@@ -42,7 +43,12 @@ from gnomon.runtime.store.sqlite import SqliteStore
 OWNER = Owner(kind=OwnerKind.USER, id="bench")
 NOOP = ShellAction(command="true")
 LIMITS = AdmissionConfig(
-    global_rps=1e9, global_burst=1e9, owner_rps=1e9, owner_burst=1e9, max_jobs=10_000_000
+    global_rps=1e9,
+    global_burst=1e9,
+    owner_rps=1e9,
+    owner_burst=1e9,
+    max_jobs=10_000_000,
+    min_interval=INTERVAL_FLOOR,  # W4 runs 100 ms intervals (limits.min_interval)
 )
 
 

@@ -84,6 +84,26 @@ def duration(options: Options, name: str) -> float | None:
         raise _retag(exc, name) from None
 
 
+def _checked(cls: type, field: str, value: Any, name: str) -> Any:
+    """``value`` for ``cls.field`` if that field's validator (its bounds) accepts it.
+
+    Raises:
+        InvalidInput: naming the option ``name``, the value and the accepted range.
+    """
+    attribute = attrs.fields_dict(cls)[field]
+    if attribute.validator is not None:
+        try:
+            attribute.validator(None, attribute, value)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"{flag(name)}: {exc}",
+                token=str(value),
+                accepted=getattr(exc, "accepted", ()),
+                field=name,
+            ) from None
+    return value
+
+
 def _number(options: Options, name: str, kind: type[int] | type[float]) -> Any:
     value = options.get(name)
     if value is None:
@@ -198,7 +218,7 @@ def _budget(options: Options) -> Budget:
     for name, field in _BUDGET_DURATIONS.items():
         value = duration(options, name)
         if value is not None:
-            changes[field] = value
+            changes[field] = _checked(Budget, field, value, name)
     for name, field, kind in (
         ("max_retries", "max_retries", int),
         ("max_polls", "max_polls", int),
@@ -207,7 +227,7 @@ def _budget(options: Options) -> Budget:
     ):
         value = _number(options, name, kind)
         if value is not None:
-            changes[field] = value
+            changes[field] = _checked(Budget, field, value, name)
     try:
         return Budget(**changes)
     except ValueError as exc:
@@ -263,7 +283,7 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
     for name in ("ttl", "misfire_grace"):
         value = duration(options, name)
         if value is not None:
-            fields[name] = value
+            fields[name] = _checked(JobSpec, name, value, name)
     check_new_name(str(fields["name"]))
     try:
         return JobSpec(**fields)

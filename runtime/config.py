@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.bounds import DEFAULT_MIN_INTERVAL, INTERVAL_FLOOR
 from gnomon.runtime.model.durations import DURATION_FORMS, format_duration, parse_duration
 
 SOURCES = ("default", "file", "env", "flag")
@@ -62,6 +63,13 @@ KEYS: dict[str, Key] = {
             minimum=1,
         ),
         _k("limits.max_concurrency", "int", 32, "actions running at once", minimum=1),
+        _k(
+            "limits.min_interval",
+            "duration",
+            DEFAULT_MIN_INTERVAL,
+            "shortest interval or poll interval a new job may have (never below 10ms)",
+            minimum=INTERVAL_FLOOR,
+        ),
         _k("agents.enabled", "bool", True, "the kill switch for every agent token and job"),
         _k("agents.default.cmd", "str", "claude -p {task}", "the default agent profile's command"),
         _k("llm.base_url", "str", "", "OpenAI-compatible API base URL (…/v1)"),
@@ -159,6 +167,9 @@ def coerce(key: Key, value: Any, source: str) -> Any:
             seconds = float(value) if isinstance(value, int | float) else parse_duration(text)
         except InvalidInput:
             raise _bad(key, value, source, DURATION_FORMS) from None
+        if key.minimum is not None and not seconds >= key.minimum:
+            least = f"a duration of at least {format_duration(key.minimum)}"
+            raise _bad(key, value, source, (least,))
         return seconds
     if key.kind == "choice":
         if text.lower() not in key.choices:

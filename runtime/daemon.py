@@ -167,7 +167,12 @@ class Daemon:
             engine_config(config),
         )
         self.service = Service(
-            self.tree, self.store, config, self.policy, published=lambda: self.bus.published
+            self.tree,
+            self.store,
+            config,
+            self.policy,
+            published=lambda: self.bus.published,
+            redactor=settings.redactor(),
         )
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"

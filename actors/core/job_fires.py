@@ -277,15 +277,19 @@ def start_queued(tx: Tx) -> None:
     start_fire(tx, q.fire_time, q.cycle, manual=q.manual, announce=False)
 
 
-def tally_paused_skip(tx: Tx, slot: datetime) -> None:
-    """A paused recurring job's ``slot`` passed: claim and count it, announce nothing yet
+def tally_paused_skip(
+    tx: Tx, slot: datetime, *, count: int = 1, last: datetime | None = None
+) -> None:
+    """A paused recurring job's ``slot`` passed (with ``count - 1`` more up to ``last``, a
+    backlog dropped at once): claim ``slot`` and count them, announce nothing yet
     (:func:`flush_paused_skips` writes the pause's one ``job.skipped`` event)."""
     tx.effect(RecordSkip(fire_time=slot, reason=SkipReason.PAUSED))
     tally = tx.state.paused_skips
+    last = last or slot
     if tally is None:
-        tally = SkipTally(count=1, first=slot, last=slot)
+        tally = SkipTally(count=count, first=slot, last=last)
     else:
-        tally = attrs.evolve(tally, count=tally.count + 1, last=slot)
+        tally = attrs.evolve(tally, count=tally.count + count, last=last)
     tx.evolve(paused_skips=tally)
 
 
@@ -308,12 +312,20 @@ def flush_paused_skips(tx: Tx) -> None:
     )
 
 
-def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str) -> None:
-    """Record ``slot`` as skipped; a one-shot job whose only slot this was ends ``skipped``."""
+def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str, **extra: Any) -> None:
+    """Record ``slot`` as skipped; a one-shot job whose only slot this was ends ``skipped``.
+    ``extra`` goes into the event's payload."""
     tx.effect(RecordSkip(fire_time=slot, reason=reason))
     final = final_status(tx, JobStatus.SKIPPED)
     if final is not None:
         close(tx, final, message)
-    tx.emit(EventType.JOB_SKIPPED, message, outcome=Outcome.SKIPPED, fire_time=slot, reason=reason)
+    tx.emit(
+        EventType.JOB_SKIPPED,
+        message,
+        outcome=Outcome.SKIPPED,
+        fire_time=slot,
+        reason=reason,
+        **extra,
+    )
     if final is not None:
         tx.effect(NotifyDependents(job_id=tx.state.id, status=final))

@@ -43,11 +43,19 @@ class Created:
 @attrs.frozen(kw_only=True)
 class FireDue:
     """The fire timer is due for ``slot``; ``next_slot`` is the schedule's slot after it
-    (``None`` for one-shot schedules or when the schedule has no more slots)."""
+    (``None`` for one-shot schedules or when the schedule has no more slots).
+
+    ``bulk``: the job is so far behind that ``slot`` and every slot before ``next_slot``
+    (``missed`` of them, when counted; the last is ``last_missed``) are dropped at once;
+    ``next_slot`` is then the oldest of the newest slots still handled one by one.
+    """
 
     now: datetime
     slot: datetime
     next_slot: datetime | None = None
+    bulk: bool = False
+    missed: int | None = None
+    last_missed: datetime | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -4,16 +4,18 @@ After a crash, a restart or a shutdown, ``Recover`` re-arms every timer of
 :func:`~gnomon.actors.core.job_tx.timers` (the previous incarnation's are gone), resumes
 waits with their remaining budget and poll count (reference bugs 16.1.4 and 16.1.5: a
 restart never turns a wait into a timeout), and re-applies dependency statuses that may
-have been lost. A run that had started is an orphan: ``run.orphaned``, then exactly what a
-failed attempt would do (retry per policy). A run dispatched but never reported started is
-issued again with the same id and attempt, or, while paused, held uncharged for resume.
+have been lost. A job whose stored spec was refused (see
+:mod:`gnomon.runtime.model.stored`) fails at once with ``job.failed``. A run that had
+started is an orphan: ``run.orphaned``, then exactly what a failed attempt would do (retry
+per policy). A run dispatched but never reported started is issued again with the same id
+and attempt, or, while paused, held uncharged for resume.
 """
 
 from __future__ import annotations
 
 import attrs
 
-from gnomon.actors.core.job_fires import fire_by_cycle, ref, run_effect, wait_effect
+from gnomon.actors.core.job_fires import end_job, fire_by_cycle, ref, run_effect, wait_effect
 from gnomon.actors.core.job_life import on_expire, resolve
 from gnomon.actors.core.job_msgs import Recover
 from gnomon.actors.core.job_runs import ORPHAN_ERROR, finished
@@ -21,6 +23,7 @@ from gnomon.actors.core.job_tx import Tx, awaits_deps
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import FirePhase, FireState
+from gnomon.runtime.model.stored import is_refused
 
 
 def on_recover(tx: Tx, inp: Recover) -> None:
@@ -30,6 +33,9 @@ def on_recover(tx: Tx, inp: Recover) -> None:
     """
     s = tx.state
     if s.status.terminal:
+        return
+    if is_refused(s):  # a spec stored by an older gnomon that today's bounds refuse
+        end_job(tx, JobStatus.FAILED, s.message, EventType.JOB_FAILED, outcome=Outcome.FAILED)
         return
     persisted = [f.cycle for f in s.fires]  # a fire that starts below is new, not recovered
     tx.rearm_all = True

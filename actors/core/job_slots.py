@@ -3,6 +3,10 @@
 Misfire (a slot handled more than ``misfire_grace`` seconds late): ``skip`` records it
 skipped; ``fire_once`` skips it when a later slot is also already due, so only the latest
 missed slot fires; ``fire_all`` fires every one (then subject to the overlap policy).
+A job more than :data:`MAX_CATCH_UP` slots behind handles only the newest
+``MAX_CATCH_UP`` slots one by one (so ``fire_all`` replays at most that many); the older
+ones are dropped at once, as one ``job.skipped`` (reason ``misfire``, or ``paused`` while
+paused) with their count — the caller finds them arithmetically, never slot by slot.
 
 Overlap (a slot or run-now while a fire is in flight, its wait and backoff included):
 ``skip`` records the slot skipped (a run-now is refused); ``queue`` holds one fire and
@@ -29,6 +33,9 @@ from gnomon.runtime.model.enums import JobStatus, Misfire, Overlap, SkipReason
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import QueuedFire
 
+#: How many missed slots a job handles one by one when it is behind (see the docstring).
+MAX_CATCH_UP = 100
+
 
 def on_fire_due(tx: Tx, inp: FireDue) -> None:
     """The fire timer rang for ``inp.slot``.
@@ -51,6 +58,9 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
         raise Illegal(f"job {n} is paused; its slot is held until it is resumed")
     nxt = inp.next_slot if recurring(s) else None
     tx.evolve(next_fire_at=nxt)
+    if inp.bulk and nxt is not None:
+        _drop_backlog(tx, inp, nxt)
+        return
     if s.status is JobStatus.PAUSED:
         tally_paused_skip(tx, inp.slot)
         return
@@ -62,6 +72,22 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
             skip_slot(tx, inp.slot, SkipReason.MISFIRE, f"slot missed by {late:.0f}s; {why}")
             return
     offer_fire(tx, inp.slot, manual=False)
+
+
+def _drop_backlog(tx: Tx, inp: FireDue, resume: datetime) -> None:
+    """Record ``inp.slot`` and every slot before ``resume`` skipped, as one event — or, while
+    paused and counted, in the pause's tally (its one event says it at resume)."""
+    paused = tx.state.status is JobStatus.PAUSED
+    if paused and inp.missed is not None:
+        tally_paused_skip(tx, inp.slot, count=inp.missed, last=inp.last_missed)
+        return
+    what = "slots" if inp.missed is None else f"{inp.missed} slot(s)"
+    message = (
+        f"{what} from {iso(inp.slot)} to before {iso(resume)} skipped at once: the job was "
+        f"more than {MAX_CATCH_UP} slots behind" + ("; it is paused" if paused else "")
+    )
+    reason = SkipReason.PAUSED if paused else SkipReason.MISFIRE
+    skip_slot(tx, inp.slot, reason, message, missed=inp.missed, until=resume)
 
 
 def on_run_now(tx: Tx, inp: RunNow) -> None:

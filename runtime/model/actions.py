@@ -11,6 +11,8 @@ from typing import ClassVar
 
 import attrs
 
+from gnomon.runtime.model import bounds
+
 
 @attrs.frozen(kw_only=True)
 class ShellAction:
@@ -37,7 +39,7 @@ class WebhookAction:
     content_type: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
     expect_status: int | None = None
-    timeout: float = 30.0
+    timeout: float = attrs.field(default=30.0, validator=bounds.positive_duration)
     max_response: int = 8192
     max_redirects: int = 5
     secret: str | None = None

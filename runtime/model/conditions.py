@@ -11,6 +11,8 @@ from typing import ClassVar, Literal
 
 import attrs
 
+from gnomon.runtime.model import bounds
+
 
 @attrs.frozen(kw_only=True)
 class HttpCondition:
@@ -26,7 +28,7 @@ class HttpCondition:
     body_regex: str | None = None
     method: str = "GET"
     headers: tuple[tuple[str, str], ...] = ()
-    timeout: float = 10.0
+    timeout: float = attrs.field(default=10.0, validator=bounds.positive_duration)
 
 
 @attrs.frozen(kw_only=True)
@@ -36,7 +38,7 @@ class TcpCondition:
     TAG: ClassVar[str] = "tcp"
     host: str
     port: int
-    timeout: float = 5.0
+    timeout: float = attrs.field(default=5.0, validator=bounds.positive_duration)
 
 
 @attrs.frozen(kw_only=True)
@@ -46,7 +48,7 @@ class FileCondition:
     TAG: ClassVar[str] = "file"
     path: str
     min_size: int = 0
-    stable_for: float = 0.0
+    stable_for: float = attrs.field(default=0.0, validator=bounds.any_duration)
 
 
 @attrs.frozen(kw_only=True)

@@ -181,24 +181,114 @@ def _cron_next(schedule: CronSchedule, after: datetime) -> datetime | None:
     return best
 
 
-def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
-    """The first slot strictly after ``after`` (UTC), or ``None`` if there is none.
+def _wall_times_back(expr: str, start: datetime) -> Iterator[datetime]:
+    it = croniter(expand(expr), start)
+    for _ in range(_MAX_SCAN):
+        try:
+            yield it.get_prev(datetime)
+        except CroniterBadDateError:
+            return
 
-    Manual and when-ready schedules have no slots of their own.
+
+def _cron_prev(schedule: CronSchedule, at: datetime) -> datetime | None:
+    """The mirror of :func:`_cron_next`: the last instant at or before ``at``."""
+    zone = resolve_zone(schedule.tz)
+    gap, fold = schedule.dst_gap, schedule.dst_fold
+    if _hourly_or_finer(schedule.expr):
+        gap, fold = DstGap.SKIP, DstFold.BOTH
+    local_at = at.astimezone(zone).replace(tzinfo=None) + timedelta(seconds=1)
+    if _offset_stable(zone, at):  # no transition near `at`: the first match wins
+        for wall in _wall_times_back(schedule.expr, local_at):
+            found = [i for i in _instants(wall, zone, gap, fold) if i <= at]
+            if found:
+                return max(found)
+        return None
+    best: datetime | None = None
+    for wall in _wall_times_back(schedule.expr, local_at + _WINDOW):
+        if best is not None and wall < best.astimezone(zone).replace(tzinfo=None) - _WINDOW:
+            break
+        for instant in _instants(wall, zone, gap, fold):
+            if instant <= at and (best is None or instant > best):
+                best = instant
+    return best
+
+
+def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
+    """The first slot strictly after ``after`` (UTC), or ``None`` if there is none (or it
+    lies past the last representable time).
+
+    Manual and when-ready schedules have no slots of their own. Interval slots are
+    computed arithmetically, however far ``after`` is from the anchor.
     """
-    if isinstance(schedule, CronSchedule):
-        return _cron_next(schedule, after)
-    if isinstance(schedule, IntervalSchedule):
-        elapsed = (after - schedule.anchor).total_seconds()
-        n = max(1, math.floor(elapsed / schedule.every) + 1)
-        slot = schedule.anchor + timedelta(seconds=n * schedule.every)
-        while slot <= after:  # float rounding at huge n
-            n += 1
-            slot = schedule.anchor + timedelta(seconds=n * schedule.every)
-        return slot.astimezone(UTC)
-    if isinstance(schedule, OnceSchedule):
-        return schedule.at.astimezone(UTC) if schedule.at > after else None
+    try:
+        if isinstance(schedule, CronSchedule):
+            return _cron_next(schedule, after)
+        if isinstance(schedule, IntervalSchedule):
+            return _interval_slot(schedule, _slot_index(schedule, after) + 1)
+        if isinstance(schedule, OnceSchedule):
+            return schedule.at.astimezone(UTC) if schedule.at > after else None
+    except OverflowError:
+        return None
     return None
+
+
+def prev_fire(schedule: Schedule, at: datetime) -> datetime | None:
+    """The last slot at or before ``at`` (UTC), or ``None`` if there is none.
+
+    Interval slots are computed arithmetically; cron walks back from ``at`` (a few steps
+    unless ``at`` is near a UTC offset change).
+    """
+    try:
+        if isinstance(schedule, CronSchedule):
+            return _cron_prev(schedule, at)
+        if isinstance(schedule, IntervalSchedule):
+            n = _slot_index(schedule, at)
+            return _interval_slot(schedule, n) if n >= 1 else None
+        if isinstance(schedule, OnceSchedule):
+            return schedule.at.astimezone(UTC) if schedule.at <= at else None
+    except OverflowError:
+        return None
+    return None
+
+
+def _interval_slot(schedule: IntervalSchedule, n: int) -> datetime:
+    return (schedule.anchor + timedelta(seconds=n * schedule.every)).astimezone(UTC)
+
+
+def _slot_index(schedule: IntervalSchedule, at: datetime) -> int:
+    """The index n of the last slot ``anchor + n·every`` at or before ``at`` (0 when ``at``
+    is before the first slot): ``floor((at - anchor) / every)``, corrected for float and
+    microsecond rounding so that it agrees with :func:`_interval_slot`."""
+    elapsed = (at - schedule.anchor).total_seconds()
+    n = max(0, math.floor(elapsed / schedule.every))
+    while n > 0 and _interval_slot(schedule, n) > at:
+        n -= 1
+    while _interval_slot(schedule, n + 1) <= at:
+        n += 1
+    return n
+
+
+def count_between(schedule: Schedule, first: datetime, last: datetime) -> int | None:
+    """How many slots lie in ``[first, last]`` when both are slots of an interval
+    schedule (arithmetic); ``None`` for other schedules (not counted)."""
+    if not isinstance(schedule, IntervalSchedule):
+        return None
+    return _slot_index(schedule, last) - _slot_index(schedule, first) + 1
+
+
+def latest_slots(schedule: Schedule, at: datetime, count: int) -> list[datetime]:
+    """The newest ``count`` slots at or before ``at``, oldest first (fewer if the schedule
+    has fewer). Costs ``count`` steps, never one per slot since the anchor."""
+    out: list[datetime] = []
+    cursor = at
+    while len(out) < count:
+        slot = prev_fire(schedule, cursor)
+        if slot is None:
+            break
+        out.append(slot)
+        cursor = slot - timedelta(microseconds=1)
+    out.reverse()
+    return out
 
 
 def preview(schedule: Schedule, after: datetime, count: int) -> list[datetime]:

@@ -8,11 +8,12 @@ live job is :class:`gnomon.runtime.model.state.JobState`.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model import bounds
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import (
@@ -63,16 +64,6 @@ def check_new_name(name: str) -> None:
 DEFAULT_TTL = 24 * 3600.0
 
 
-def _non_negative(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class Budget:
     """Time and retry limits of one job.
@@ -81,17 +72,20 @@ class Budget:
     seconds, ± ``backoff_jitter`` of itself; ``max_retries=0`` means no retry.
     """
 
-    action_timeout: float = attrs.field(default=300.0, validator=_positive)
-    max_retries: int = attrs.field(default=3, validator=_non_negative)
-    backoff_initial: float = attrs.field(default=1.0, validator=_non_negative)
-    backoff_max: float = attrs.field(default=300.0, validator=_non_negative)
-    backoff_mult: float = attrs.field(default=2.0, validator=attrs.validators.ge(1.0))
+    action_timeout: float = attrs.field(default=300.0, validator=bounds.positive_duration)
+    max_retries: int = attrs.field(default=3, validator=bounds.count())
+    backoff_initial: float = attrs.field(default=1.0, validator=bounds.any_duration)
+    backoff_max: float = attrs.field(default=300.0, validator=bounds.any_duration)
+    backoff_mult: float = attrs.field(
+        default=2.0,
+        validator=[attrs.validators.ge(1.0), attrs.validators.le(bounds.MAX_BACKOFF_MULT)],
+    )
     backoff_jitter: float = attrs.field(
         default=0.2, validator=[attrs.validators.ge(0.0), attrs.validators.le(0.5)]
     )
-    wait_timeout: float = attrs.field(default=1800.0, validator=_positive)
-    poll_interval: float = attrs.field(default=5.0, validator=_positive)
-    max_polls: int = attrs.field(default=0, validator=_non_negative)
+    wait_timeout: float = attrs.field(default=1800.0, validator=bounds.positive_duration)
+    poll_interval: float = attrs.field(default=5.0, validator=bounds.interval)
+    max_polls: int = attrs.field(default=0, validator=bounds.count())
 
 
 @attrs.frozen(kw_only=True)
@@ -158,12 +152,12 @@ class JobSpec:
     trigger_rule: TriggerRule = TriggerRule.ALL_SUCCESS
     triggers: tuple[str, ...] = ()
     triggers_on: TriggersOn = TriggersOn.SUCCESS
-    ttl: float = attrs.field(default=DEFAULT_TTL, validator=_non_negative)
+    ttl: float = attrs.field(default=DEFAULT_TTL, validator=bounds.any_duration)
     tags: dict[str, str] = attrs.field(factory=dict)
     description: str = ""
     overlap: Overlap = Overlap.SKIP
     misfire: Misfire = Misfire.FIRE_ONCE
-    misfire_grace: float = attrs.field(default=60.0, validator=_non_negative)
+    misfire_grace: float = attrs.field(default=60.0, validator=bounds.any_duration)
     stop_on_failure: bool = False
     breaker: str | None = None
     cwd: str | None = None

@@ -13,22 +13,8 @@ from typing import ClassVar
 
 import attrs
 
+from gnomon.runtime.model import bounds
 from gnomon.runtime.model.enums import DstFold, DstGap
-
-
-def _aware(_inst: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{attribute.name} must carry a UTC offset, got {value.isoformat()}")
-
-
-def _positive(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, got {value!r}")
-
-
-def _non_negative(_inst: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value >= 0:
-        raise ValueError(f"{attribute.name} must be >= 0, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -50,7 +36,7 @@ class CronSchedule:
     tz: str
     dst_gap: DstGap = DstGap.SHIFT
     dst_fold: DstFold = DstFold.FIRST
-    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.0, validator=bounds.any_duration)
 
 
 @attrs.frozen(kw_only=True)
@@ -58,9 +44,9 @@ class IntervalSchedule:
     """Fires every ``every`` seconds on a grid anchored at ``anchor``: anchor + n·every, n ≥ 1."""
 
     TAG: ClassVar[str] = "interval"
-    every: float = attrs.field(validator=_positive)
-    anchor: datetime = attrs.field(validator=_aware)
-    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+    every: float = attrs.field(validator=bounds.interval)
+    anchor: datetime = attrs.field(validator=bounds.time)
+    jitter: float = attrs.field(default=0.0, validator=bounds.any_duration)
 
 
 @attrs.frozen(kw_only=True)
@@ -68,7 +54,7 @@ class OnceSchedule:
     """Fires once at ``at``."""
 
     TAG: ClassVar[str] = "once"
-    at: datetime = attrs.field(validator=_aware)
+    at: datetime = attrs.field(validator=bounds.time)
 
 
 @attrs.frozen(kw_only=True)

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timedelta
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model import bounds
 from gnomon.runtime.model.durations import format_duration, parse_duration
 from gnomon.runtime.model.enums import DstFold, DstGap
 from gnomon.runtime.model.firing import ALIASES, validate_cron
@@ -24,6 +25,7 @@ from gnomon.runtime.model.schedule import (
     WhenReadySchedule,
 )
 from gnomon.runtime.model.times import format_time, parse_time, resolve_zone
+from gnomon.runtime.model.wire_errors import WireValueError
 
 WHEN_FORMS = (
     "cron:EXPR or a 5-field cron expression ('30 2 * * *')",
@@ -43,13 +45,22 @@ def _bad(text: str, why: str) -> InvalidInput:
     return InvalidInput(f"bad --when {text!r}: {why}", token=text, accepted=WHEN_FORMS)
 
 
-def _positive(text: str, duration: str) -> float:
+def _out_of_bounds(text: str, exc: ValueError) -> InvalidInput:
+    accepted = exc.accepted if isinstance(exc, WireValueError) else WHEN_FORMS
+    return InvalidInput(f"bad --when {text!r}: {exc}", token=text, accepted=accepted)
+
+
+def _positive(text: str, duration: str, *, floor: float = 0.0) -> float:
     try:
         seconds = parse_duration(duration)
     except InvalidInput as exc:
         raise _bad(text, exc.message.split(";")[0]) from None
     if seconds <= 0:
         raise _bad(text, "the duration must be more than 0")
+    try:
+        bounds.check_duration("the duration", seconds, floor=floor)
+    except ValueError as exc:
+        raise _out_of_bounds(text, exc) from None
     return seconds
 
 
@@ -64,8 +75,20 @@ def parse_when(
     """The schedule ``text`` describes.
 
     Raises:
-        InvalidInput: no form of :data:`WHEN_FORMS` matches (they are listed).
+        InvalidInput: no form of :data:`WHEN_FORMS` matches (they are listed), or a value
+            is out of its bounds (:mod:`~gnomon.runtime.model.bounds`).
     """
+    try:
+        return _parse_when(text, now=now, tz=tz, dst_gap=dst_gap, dst_fold=dst_fold)
+    except InvalidInput:
+        raise
+    except ValueError as exc:  # a schedule field out of bounds (e.g. a time past 9000)
+        raise _out_of_bounds(text, exc) from None
+
+
+def _parse_when(
+    text: str, *, now: datetime, tz: str, dst_gap: DstGap, dst_fold: DstFold
+) -> Schedule:
     resolve_zone(tz)
     raw = " ".join(text.strip().split())
     low = raw.lower()
@@ -79,7 +102,8 @@ def parse_when(
         return WhenReadySchedule()
     for prefix in ("@every ", "every "):
         if low.startswith(prefix):
-            return IntervalSchedule(every=_positive(raw, raw[len(prefix) :]), anchor=now)
+            every = _positive(raw, raw[len(prefix) :], floor=bounds.INTERVAL_FLOOR)
+            return IntervalSchedule(every=every, anchor=now)
     if low in ("every", "@every"):
         raise _bad(text, "'every' needs a duration, e.g. 'every 5m'")
     for prefix in ("in ", "after ", "+"):
@@ -95,12 +119,10 @@ def parse_when(
         validate_cron(cron)
         return CronSchedule(expr=cron, tz=tz, dst_gap=dst_gap, dst_fold=dst_fold)
     try:
-        seconds = parse_duration(raw)
+        parse_duration(raw)
     except InvalidInput:
         raise _bad(text, "not a schedule") from None
-    if seconds <= 0:
-        raise _bad(text, "the duration must be more than 0")
-    return OnceSchedule(at=now + timedelta(seconds=seconds))
+    return OnceSchedule(at=now + timedelta(seconds=_positive(raw, raw)))
 
 
 def _cron_text(raw: str) -> str | None:

@@ -28,6 +28,7 @@ from cattrs.errors import (
 from cattrs.preconf.json import JsonConverter, make_converter
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.wire_errors import WireValueError
 
 TAG_KEY = "type"
 
@@ -39,17 +40,6 @@ __all__ = [
     "make_wire_converter",
     "tagged_members",
 ]
-
-
-class WireValueError(ValueError):
-    """A value of the wrong shape; carries the offending token and the accepted forms."""
-
-    def __init__(
-        self, message: str, *, token: str | None = None, accepted: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(message)
-        self.token = token
-        self.accepted = accepted
 
 
 # --- type predicates -------------------------------------------------------------------

@@ -19,7 +19,9 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.stored import decode_state
 from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.store.private import private_files
 from gnomon.runtime.store.sql_write import Chain, commit_batch, delete_job, iso
 
 __all__ = ["Chain", "commit_batch", "iso"]
@@ -28,9 +30,10 @@ SCHEMA_VERSION = 1
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the database (WAL, explicit transactions) and migrate it."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    """Open the database (WAL, explicit transactions, files 0600) and migrate it."""
+    with private_files(path):
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=5000")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -75,7 +78,7 @@ def load_chain(conn: sqlite3.Connection) -> Chain:
 
 def get_job(conn: sqlite3.Connection, job_id: str) -> JobState | None:
     row = conn.execute("SELECT state FROM jobs WHERE id=?", (job_id,)).fetchone()
-    return None if row is None else wire.from_json(row[0], JobState)
+    return None if row is None else decode_state(row[0])
 
 
 def job_index(conn: sqlite3.Connection) -> list[JobRow]:
@@ -123,7 +126,7 @@ def list_jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobState]:
     out = []
     for tags, state in conn.execute(sql, args):
         if _tags_match(json.loads(tags), query.tags):
-            out.append(wire.from_json(state, JobState))
+            out.append(decode_state(state))
             if len(out) >= query.limit:
                 break
     return out

@@ -30,6 +30,7 @@ HIGH_LIMITS = {
     "GNOMON_LIMITS_OWNER_BURST": "1000",
     "GNOMON_LIMITS_GLOBAL_RPS": "1000",
     "GNOMON_LIMITS_GLOBAL_BURST": "1000",
+    "GNOMON_LIMITS_MIN_INTERVAL": "100ms",  # the recipes' intervals, shortened
 }
 
 

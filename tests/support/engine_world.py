@@ -62,9 +62,11 @@ async def make_world(
     evaluator: Any = None,
     config: EngineConfig | None = None,
     epoch: datetime = EPOCH,
+    boot: str = "test-boot",
     **ports: Any,
 ) -> World:
-    """Start store, bus and engine in ``nursery`` (call inside an autojump test)."""
+    """Start store, bus and engine in ``nursery`` (call inside an autojump test); a
+    second world over the same store (a restart) needs another ``boot`` id."""
     metrics = Metrics()
     store = SqliteStore(
         str(tmp_path / "gnomon.db"), inline=True, observe_commit=metrics.store_commit.observe
@@ -73,7 +75,7 @@ async def make_world(
     bus.add_listener(metrics.observe_event)
     store.set_publisher(bus.publish)
     await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
-    await store.begin_boot("test-boot", epoch)
+    await store.begin_boot(boot, epoch)
     clock = VirtualClock(epoch)
     executor = executor or ScriptedExecutor()
     evaluator = evaluator or ScriptedEvaluator()

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
-    running = RealDaemon.start(tmp_path_factory.mktemp("cli") / "home")
+    home = tmp_path_factory.mktemp("cli") / "home"
+    running = RealDaemon.start(home, env=cli_env(home, GNOMON_LIMITS_MIN_INTERVAL="100ms"))
     yield running
     assert running.stop() == 0
 

@@ -115,7 +115,7 @@ def _listener_on_free_port() -> tuple[socket.socket, int]:
 def test_stop_during_a_wait_then_start_resumes_it(tmp_path: Path) -> None:
     """A wait in flight survives daemon stop as `waiting` and completes after a restart."""
     home = tmp_path / "home"
-    env = cli_env(home, GNOMON_DAEMON_DRAIN_TIMEOUT="2s")
+    env = cli_env(home, GNOMON_DAEMON_DRAIN_TIMEOUT="2s", GNOMON_LIMITS_MIN_INTERVAL="100ms")
     first = RealDaemon.start(home, env=env)
     sock, port = _listener_on_free_port()
     try:

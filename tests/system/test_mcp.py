@@ -30,7 +30,7 @@ TOOL_NAMES = {"schedule", "wait", "query", "list", "cancel", "inbox"}
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
     """One daemon for the module; it must stop cleanly."""
     home = tmp_path_factory.mktemp("mcp") / "home"
-    running = RealDaemon.start(home)
+    running = RealDaemon.start(home, env=cli_env(home, GNOMON_LIMITS_MIN_INTERVAL="100ms"))
     try:
         yield running
     finally:

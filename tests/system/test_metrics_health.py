@@ -22,6 +22,7 @@ SETTINGS = {
     "GNOMON_BREAKER_COOLDOWN": "3600",
     "GNOMON_LIMITS_OWNER_RPS": "0.001",
     "GNOMON_LIMITS_OWNER_BURST": "12",
+    "GNOMON_LIMITS_MIN_INTERVAL": "100ms",  # a 200 ms poll
 }
 FLAKY_RETRY = ("--max-retries", "1", "--backoff", "100ms", "--jitter", "0")
 REASONS = (

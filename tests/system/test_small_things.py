@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.daemon_proc import RealDaemon, Result, gnomon, until
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 from support.local_http import LocalHTTPServer, Reply
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,8 @@ def test_finished_jobs_are_counted_across_a_restart(tmp_path: Path) -> None:
 def test_an_open_breaker_shows_the_failures_that_opened_it(tmp_path: Path) -> None:
     """Five failing webhook calls open the breaker; `breakers` says 5, not 0; the HTTP
     calls and checks leave no httpx INFO line in daemon.log."""
-    daemon = RealDaemon.start(tmp_path / "home")
+    home = tmp_path / "home"  # a 100 ms poll below: limits.min_interval lowered
+    daemon = RealDaemon.start(home, env=cli_env(home, GNOMON_LIMITS_MIN_INTERVAL="100ms"))
     try:
         with LocalHTTPServer(lambda rec: Reply(500, "down")) as srv:
             ok(daemon.home, "schedule", "hammer", "--every", "1s", "--max-retries", "0",

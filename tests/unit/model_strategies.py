@@ -26,6 +26,7 @@ from gnomon.runtime.model.actions import (
     SlashAction,
     WebhookAction,
 )
+from gnomon.runtime.model.bounds import INTERVAL_FLOOR, MAX_DURATION
 from gnomon.runtime.model.conditions import (
     AllOf,
     AnyOf,
@@ -104,6 +105,10 @@ def floats(min_value: float = 0.0, max_value: float = 1e9, *, exclude_min: bool 
 
 positive = floats(exclude_min=True)
 non_negative = floats()
+#: Durations within the model's bounds (runtime/model/bounds.py).
+positive_durations = floats(0.0, MAX_DURATION, exclude_min=True)
+durations = floats(0.0, MAX_DURATION)
+intervals = floats(INTERVAL_FLOOR, MAX_DURATION)
 offsets = st.integers(min_value=-23 * 60 - 59, max_value=23 * 60 + 59).map(
     lambda m: timezone(timedelta(minutes=m))
 )
@@ -131,9 +136,9 @@ schedules = st.one_of(
         tz=text,
         dst_gap=st.sampled_from(DstGap),
         dst_fold=st.sampled_from(DstFold),
-        jitter=non_negative,
+        jitter=durations,
     ),
-    st.builds(IntervalSchedule, every=positive, anchor=aware_datetimes, jitter=non_negative),
+    st.builds(IntervalSchedule, every=intervals, anchor=aware_datetimes, jitter=durations),
     st.builds(OnceSchedule, at=aware_datetimes),
     st.builds(ManualSchedule),
     st.builds(WhenReadySchedule),
@@ -149,10 +154,10 @@ leaf_conditions = st.one_of(
         body_regex=opt_text,
         method=text,
         headers=headers,
-        timeout=positive,
+        timeout=positive_durations,
     ),
-    st.builds(TcpCondition, host=text, port=st.integers(1, 65535), timeout=positive),
-    st.builds(FileCondition, path=text, min_size=small_ints, stable_for=non_negative),
+    st.builds(TcpCondition, host=text, port=st.integers(1, 65535), timeout=positive_durations),
+    st.builds(FileCondition, path=text, min_size=small_ints, stable_for=durations),
     st.builds(ShellCondition, command=text, expect_exit=small_ints, bypass_safety=st.booleans()),
     st.builds(
         OutputCondition,
@@ -209,7 +214,7 @@ actions = st.one_of(
         content_type=opt_text,
         headers=headers,
         expect_status=opt_ints,
-        timeout=positive,
+        timeout=positive_durations,
         max_response=small_ints,
         max_redirects=small_ints,
         secret=opt_text,
@@ -233,14 +238,14 @@ actions = st.one_of(
 
 budgets = st.builds(
     Budget,
-    action_timeout=positive,
+    action_timeout=positive_durations,
     max_retries=small_ints,
-    backoff_initial=non_negative,
-    backoff_max=non_negative,
+    backoff_initial=durations,
+    backoff_max=durations,
     backoff_mult=floats(1.0, 100.0),
     backoff_jitter=floats(0.0, 0.5),
-    wait_timeout=positive,
-    poll_interval=positive,
+    wait_timeout=positive_durations,
+    poll_interval=intervals,
     max_polls=small_ints,
 )
 wait_specs = st.one_of(
@@ -275,12 +280,12 @@ job_specs = st.builds(
     trigger_rule=st.sampled_from(TriggerRule),
     triggers=refs,
     triggers_on=st.sampled_from(TriggersOn),
-    ttl=non_negative,
+    ttl=durations,
     tags=str_dicts,
     description=text,
     overlap=st.sampled_from(Overlap),
     misfire=st.sampled_from(Misfire),
-    misfire_grace=non_negative,
+    misfire_grace=durations,
     stop_on_failure=st.booleans(),
     breaker=opt_text,
     cwd=opt_text,

@@ -120,7 +120,7 @@ schedules = st.one_of(
     st.sampled_from(["30 2 * * *", "*/5 * * * *", "0 0 1 * *", "@weekly", "15 14 * jan mon"]).map(
         lambda e: CronSchedule(expr=e, tz=TZ)
     ),
-    st.integers(1, 10**9).map(lambda ms: IntervalSchedule(every=ms / 1000, anchor=NOW)),
+    st.integers(10, 10**9).map(lambda ms: IntervalSchedule(every=ms / 1000, anchor=NOW)),
     st.integers(0, 10**6).map(
         lambda s: OnceSchedule(at=(NOW + timedelta(seconds=s)).astimezone(UTC))
     ),
