@@ -230,19 +230,27 @@ async def connect(
             except BaseExceptionGroup as group:
                 raise sole_error(group) from None
     except trio_websocket.ConnectionRejected as exc:
-        if exc.status_code in (401, 403):
-            body = (exc.body or b"").decode(errors="replace").strip()
-            raise Unauthorized(
-                f"unauthorized: {body or 'the daemon refused the token'}",
-                hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
-            ) from None
-        raise DaemonUnreachable(
-            f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
-        ) from None
+        raise _rejected(target, exc) from None
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
         ) from None
+
+
+def _rejected(target: str, exc: trio_websocket.ConnectionRejected) -> GnomonError:
+    """The error for an upgrade the daemon answered with an HTTP status: one line."""
+    lines = (exc.body or b"").decode(errors="replace").strip().splitlines()
+    body = lines[0] if lines else ""
+    status = exc.status_code
+    if status == 401:
+        return Unauthorized(
+            f"unauthorized: {body or 'the daemon refused the token'}",
+            hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
+        )
+    if status == 403:
+        return Unauthorized(f"refused by the daemon at {target}: {body or 'HTTP 403'}")
+    phrase = f"HTTP {status}" + (f": {body}" if body else "")
+    return DaemonUnreachable(f"the daemon at {target} refused the connection ({phrase})")
 
 
 def request(home: Home, url: str | None, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -6,6 +6,8 @@ cancel scope with a deadline; the notification ``$/cancelRequest {"id": …}`` c
 array. ``events.subscribe`` starts a subscription task that forwards ``events.notify``;
 a client too slow to drain the bounded outbound queue gets one ``events.lagged`` for that
 subscription and re-subscribes with ``since_seq``. Subscriptions end with the connection.
+A client that does not read its answers is pushed back on (see :class:`Session`): the
+daemon's memory per connection stays bounded (``runtime/gateway/outbox.py``).
 Nothing a client sends can crash the session: every failure becomes a JSON-RPC error.
 """
 
@@ -23,6 +25,7 @@ import trio
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
 from gnomon.runtime.gateway import rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
+from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
 from gnomon.runtime.protocol import (
     METHODS,
@@ -70,15 +73,28 @@ class GatewayDeps:
     authenticate: Authenticate
     bus: EventBus
     server_version: str
-    outbound_queue: int = 512
+    outbound_queue: int = 512  # frames waiting for a slow client, at most
+    outbound_bytes: int = 4 << 20  # and their bytes, about (one larger frame always fits)
+    max_inflight: int = 128  # requests of one connection running or waiting to be sent
     request_timeout: float = 600.0
     gate: Gate = _open_gate  # per call, after the scope check: may raise a GnomonError
     max_message_bytes: int = 1 << 20  # larger frames get -32600 (up to the hard cap)
 
 
+def _occupies(entry: rpc.RpcRequest | dict[str, Any]) -> bool:
+    """Whether a parsed entry takes an in-flight slot (a request other than a cancel)."""
+    return isinstance(entry, rpc.RpcRequest) and entry.method != "$/cancelRequest"
+
+
 class Session:
     """See the module docstring. ``send`` writes text frames, in order (the writer hands
-    it every response and notification queued at that moment, up to ``WRITE_BATCH``)."""
+    it every response and notification queued at that moment, up to ``WRITE_BATCH``).
+
+    Backpressure: answers wait in a bounded :class:`Outbox`; a request whose answer finds
+    it full waits, and the reader reads no new request while ``max_inflight`` requests of
+    this connection are running or waiting there — so a client that pipelines and never
+    reads holds a bounded amount of the daemon's memory, and TCP pushes back on it.
+    """
 
     def __init__(
         self,
@@ -90,7 +106,8 @@ class Session:
         self.id = secrets.token_hex(6)
         self.caller = caller
         self._send = send
-        self._out_send, self._out_recv = trio.open_memory_channel[Outbound](deps.outbound_queue)
+        self._out = Outbox(deps.outbound_queue, deps.outbound_bytes)
+        self._slots = InFlight(deps.max_inflight)
         self._inflight: dict[rpc.RequestId, trio.CancelScope] = {}
         self._subs: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
@@ -109,50 +126,59 @@ class Session:
             nursery.cancel_scope.cancel()
 
     async def _writer(self) -> None:
-        async for message in self._out_recv:
-            batch = [message]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(self._out_recv.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            await self._send([_text(m) for m in batch])
+        while True:
+            await self._send(await self._out.take(WRITE_BATCH))
+
+    async def _queue(self, message: Outbound) -> None:
+        """Queue one frame for the writer, waiting while the outbox is full."""
+        await self._out.put(_text(message))
 
     async def frame(self, text: str | bytes) -> None:
-        """Handle one incoming frame (never raises for bad input)."""
+        """Handle one incoming frame (never raises for bad input). Waits while the
+        connection has ``max_inflight`` requests running or answers it has not read."""
         assert self._nursery is not None
         if isinstance(text, bytes):
-            await self._out_send.send(
+            await self._queue(
                 rpc.error(None, rpc.INVALID_REQUEST, "binary frames are not JSON-RPC; send text")
             )
             return
         size, limit = len(text.encode()), self.deps.max_message_bytes
         if size > limit:
             message = f"a frame of {size} bytes exceeds gateway.max_message_bytes ({limit})"
-            await self._out_send.send(
+            await self._queue(
                 rpc.error(None, rpc.INVALID_REQUEST, message, {"size": size, "limit": limit})
             )
             return
         try:
             entries, batch = rpc.parse(text)
         except rpc.RpcFault as fault:
-            await self._out_send.send(rpc.error(None, fault.code, fault.message))
+            await self._queue(rpc.error(None, fault.code, fault.message))
             return
         if batch:
-            self._nursery.start_soon(self._batch, entries)
+            weight = self._slots.weight(sum(map(_occupies, entries)))
+            await self._slots.acquire(weight)
+            self._nursery.start_soon(self._batch, entries, weight)
+            return
+        entry = entries[0]
+        if isinstance(entry, dict):
+            await self._queue(entry)
+        elif not _occupies(entry):  # a cancel never waits behind what it cancels
+            answer = await self.call(entry)
+            if answer is not None:
+                await self._queue(answer)
         else:
-            entry = entries[0]
-            if isinstance(entry, dict):
-                await self._out_send.send(entry)
-            else:
-                self._nursery.start_soon(self._single, entry)
+            await self._slots.acquire(1)
+            self._nursery.start_soon(self._single, entry)
 
     async def _single(self, req: rpc.RpcRequest) -> None:
-        response = await self.call(req)
-        if response is not None:
-            await self._out_send.send(response)
+        try:
+            response = await self.call(req)
+            if response is not None:
+                await self._queue(response)
+        finally:
+            self._slots.release(1)
 
-    async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]]) -> None:
+    async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]], weight: int) -> None:
         responses: list[dict[str, Any] | None] = [
             e if isinstance(e, dict) else None for e in entries
         ]
@@ -160,13 +186,16 @@ class Session:
         async def one(index: int, req: rpc.RpcRequest) -> None:
             responses[index] = await self.call(req)
 
-        async with trio.open_nursery() as nursery:
-            for index, entry in enumerate(entries):
-                if isinstance(entry, rpc.RpcRequest):
-                    nursery.start_soon(one, index, entry)
-        answered = [r for r in responses if r is not None]
-        if answered:
-            await self._out_send.send(answered)
+        try:
+            async with trio.open_nursery() as nursery:
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, rpc.RpcRequest):
+                        nursery.start_soon(one, index, entry)
+            answered = [r for r in responses if r is not None]
+            if answered:
+                await self._queue(answered)
+        finally:
+            self._slots.release(weight)
 
     async def call(self, req: rpc.RpcRequest) -> dict[str, Any] | None:
         """Run one request; its response, or ``None`` for a notification."""
@@ -291,9 +320,7 @@ class Session:
                         last = item.resume_from
                         break
                     note = notify_frame(sub_id, item.seq, EVENT_TEXT.of(item))
-                    try:
-                        self._out_send.send_nowait(note)
-                    except trio.WouldBlock:
+                    if not self._out.put_nowait(note):
                         break  # the client reads too slowly: it resumes from `last`
                     last = item.seq
                 else:
@@ -301,7 +328,7 @@ class Session:
             lagged = rpc.notification(
                 "events.lagged", {"subscription": sub_id, "resume_from": last}
             )
-            await self._out_send.send(lagged)
+            await self._queue(lagged)
         self._subs.pop(sub_id, None)
 
 
