@@ -39,6 +39,9 @@ from gnomon.runtime.errors import (
 )
 from gnomon.runtime.home import Home
 
+#: The largest answer read: the daemon pages lists to 1 MiB, but one item (a job with a
+#: huge spec, a run with its output) may be larger on its own.
+MAX_MESSAGE = 16 << 20
 NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start --detach"
 START_TIMEOUT = 20.0
 
@@ -133,6 +136,22 @@ class Client:
             raise _error(answer["error"])
         return answer.get("result")
 
+    async def collect(self, method: str, params: dict[str, Any], key: str) -> list[Any]:
+        """Every item of a paged method (``job.list``): the ``key`` list of each page,
+        following ``next_cursor`` until it is ``null``.
+
+        Raises:
+            GnomonError: as :meth:`call`.
+        """
+        items: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.call(method, {**params, "cursor": cursor})
+            items.extend(page[key])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return items
+
     @asynccontextmanager
     async def subscribe(
         self,
@@ -220,7 +239,9 @@ async def connect(
         if os.environ.get(variable):  # run by a job (a slash command): record provenance
             headers.append((name, os.environ[variable].encode()))
     try:
-        async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
+        async with trio_websocket.open_websocket_url(
+            target, extra_headers=headers, max_message_size=MAX_MESSAGE
+        ) as ws:
             conn = Client(ws)
             try:
                 async with trio.open_nursery() as nursery:
@@ -251,6 +272,23 @@ def _rejected(target: str, exc: trio_websocket.ConnectionRejected) -> GnomonErro
         return Unauthorized(f"refused by the daemon at {target}: {body or 'HTTP 403'}")
     phrase = f"HTTP {status}" + (f": {body}" if body else "")
     return DaemonUnreachable(f"the daemon at {target} refused the connection ({phrase})")
+
+
+def request_all(
+    home: Home, url: str | None, method: str, params: dict[str, Any], key: str
+) -> list[Any]:
+    """:meth:`Client.collect` from synchronous CLI code (connect, page through, close).
+
+    Raises:
+        GnomonError: the daemon's error as its class.
+    """
+
+    async def pages() -> list[Any]:
+        async with connect(home, url) as client:
+            return await client.collect(method, params, key)
+
+    result: list[Any] = trio.run(pages)
+    return result
 
 
 def request(home: Home, url: str | None, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -9,11 +9,12 @@ from typing import Any
 import click
 import trio
 
-from gnomon.cli.client import connect, request
+from gnomon.cli.client import Client, connect, request, request_all
 from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
 from gnomon.cli.views import (
     ID_WIDTH,
     STATUS_STYLE,
+    by_next_fire,
     event_line,
     job_rows,
     jobs_table,
@@ -62,7 +63,7 @@ def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> Non
         "owner": query["owner"],
         "name": query["name"],
     }
-    found = request(home_of(home), url, "job.list", params)
+    found = by_next_fire(request_all(home_of(home), url, "job.list", params, "jobs"))
     if as_json:
         print_json(found)
     elif not found:
@@ -181,7 +182,7 @@ async def _logs(
         job = (await client.call("job.get", {"ref": ref}))["job"]
         # the event horizon first: a run ending while we list runs is still followed
         since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
-        runs = await client.call("job.logs", {"ref": job["id"], "cycle": cycle})
+        runs = await _runs(client, job["id"], cycle)
         for run in runs:
             _print_run(run, as_json)
         if not follow:
@@ -198,13 +199,29 @@ async def _logs(
                 if not as_json:
                     out.print(event_line(event))
                 if event["type"] in _RUN_END:
-                    for run in await client.call("job.logs", {"ref": job["id"], "cycle": cycle}):
+                    for run in await _runs(client, job["id"], cycle):
                         key = (run["run_id"], run.get("finished_at"))
                         if key not in seen and run.get("finished_at"):
                             seen.add(key)
                             _print_run(run, as_json)
 
 
+async def _runs(client: Client, job_id: str, cycle: int | None) -> list[dict[str, Any]]:
+    """The newest ``RUNS_SHOWN`` runs, oldest first (``job.logs`` pages go back in time)."""
+    pages: list[list[dict[str, Any]]] = []
+    cursor, got = None, 0
+    while got < RUNS_SHOWN:
+        params = {"ref": job_id, "cycle": cycle, "limit": RUNS_SHOWN - got, "cursor": cursor}
+        page = await client.call("job.logs", params)
+        pages.append(page["runs"])
+        got += len(page["runs"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return [run for runs in reversed(pages) for run in runs]
+
+
+RUNS_SHOWN = 100
 _RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", "job.cancelled"}
 
 
@@ -253,8 +270,16 @@ def _bulk(
         return
     for job in result["jobs"]:
         click.echo(f"✔ {job['name']} ({job['id'][:ID_WIDTH]}) {verb}")
+    _unlisted(result)
     if params["tags"] or params["statuses"] or len(params["refs"]) > 1:
         click.echo(f"{result['count']} job(s) {verb}")
+
+
+def _unlisted(result: dict[str, Any]) -> None:
+    """Say so when a bulk answer lists fewer jobs than it counts (one frame's worth)."""
+    hidden = result["count"] - len(result["jobs"])
+    if hidden > 0:
+        click.echo(f"… and {hidden} more (not listed: the answer holds one frame's worth)")
 
 
 def _select(
@@ -353,6 +378,7 @@ def clear(
         click.echo("nothing to clear")
         return
     out.print(jobs_table(result["jobs"]))
+    _unlisted(result)
     if yes:
         click.echo(f"✔ {result['count']} job(s) cleared")
     else:

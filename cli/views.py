@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.table import Table
 from rich.text import Text
 
 from gnomon.runtime.model.durations import format_duration
+from gnomon.runtime.model.enums import TERMINAL_STATUSES
+
+JobMap = TypeVar("JobMap", bound=Mapping[str, Any])
 
 STATUS_STYLE = {
     "pending": "cyan",
@@ -89,6 +92,18 @@ def styled(value: str | None, styles: Mapping[str, str]) -> Text:
 
 def tags_text(tags: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
+
+
+def by_next_fire(jobs: Iterable[JobMap]) -> list[JobMap]:
+    """Live jobs first, each group by next fire (none last), then by creation."""
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def key(job: Mapping[str, Any]) -> tuple[bool, datetime, datetime]:
+        terminal = job["status"] in TERMINAL_STATUSES
+        created = parse_iso(job["created_at"]) or far
+        return terminal, parse_iso(job.get("next_fire_at")) or far, created
+
+    return sorted(jobs, key=key)
 
 
 def jobs_table(jobs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Table:

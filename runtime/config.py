@@ -87,7 +87,7 @@ KEYS: dict[str, Key] = {
         _k(
             "gateway.max_inflight",
             "int",
-            128,
+            64,
             "requests of one connection running or unread at most (then it is not read)",
             minimum=1,
         ),

@@ -38,6 +38,7 @@ from gnomon.runtime.protocol import (
     Subscribed,
     SubscribeParams,
     UnsubscribeParams,
+    reply_budget,
 )
 
 log = logging.getLogger("gnomon.gateway")
@@ -75,10 +76,33 @@ class GatewayDeps:
     server_version: str
     outbound_queue: int = 512  # frames waiting for a slow client, at most
     outbound_bytes: int = 4 << 20  # and their bytes, about (one larger frame always fits)
-    max_inflight: int = 128  # requests of one connection running or waiting to be sent
+    max_inflight: int = 64  # requests of one connection running or waiting to be sent
     request_timeout: float = 600.0
     gate: Gate = _open_gate  # per call, after the scope check: may raise a GnomonError
     max_message_bytes: int = 1 << 20  # larger frames get -32600 (up to the hard cap)
+
+
+def _encoded(message: Outbound | None) -> str | None:
+    return None if message is None else _text(message)
+
+
+def _fit_batch(texts: list[str], budget: int) -> list[str]:
+    """A batch's answers, those past ``budget`` bytes (after the first) replaced by a
+    refusal naming their id: no batch answer outgrows what a client reads in one frame."""
+    out: list[str] = []
+    used = 0
+    for text in texts:
+        used += len(text) + 1
+        if out and used > budget:
+            ident = json.loads(text).get("id")
+            message = (
+                f"this answer ({len(text)} bytes) does not fit in the batch's frame "
+                f"({budget} bytes): send the call on its own"
+            )
+            data = {"kind": "Refused", "reason": "too_large", "retry_after": None}
+            text = _text(rpc.error(ident, -32004, message, data))
+        out.append(text)
+    return out
 
 
 def _occupies(entry: rpc.RpcRequest | dict[str, Any]) -> bool:
@@ -111,6 +135,7 @@ class Session:
         self._inflight: dict[rpc.RequestId, trio.CancelScope] = {}
         self._subs: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
+        self._budget = reply_budget(deps.max_message_bytes)
 
     async def run(self, frames: Callable[[], Awaitable[str | bytes | None]]) -> None:
         """Serve until ``frames`` returns ``None`` (the connection closed), then end every
@@ -172,28 +197,26 @@ class Session:
 
     async def _single(self, req: rpc.RpcRequest) -> None:
         try:
-            response = await self.call(req)
-            if response is not None:
-                await self._queue(response)
+            text = _encoded(await self.call(req))  # only the text waits for the writer
+            if text is not None:
+                await self._out.put(text)
         finally:
             self._slots.release(1)
 
     async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]], weight: int) -> None:
-        responses: list[dict[str, Any] | None] = [
-            e if isinstance(e, dict) else None for e in entries
-        ]
+        texts: list[str | None] = [_text(e) if isinstance(e, dict) else None for e in entries]
 
         async def one(index: int, req: rpc.RpcRequest) -> None:
-            responses[index] = await self.call(req)
+            texts[index] = _encoded(await self.call(req))
 
         try:
             async with trio.open_nursery() as nursery:
                 for index, entry in enumerate(entries):
                     if isinstance(entry, rpc.RpcRequest):
                         nursery.start_soon(one, index, entry)
-            answered = [r for r in responses if r is not None]
+            answered = _fit_batch([t for t in texts if t is not None], self._budget)
             if answered:
-                await self._queue(answered)
+                await self._out.put("[" + ",".join(answered) + "]")
         finally:
             self._slots.release(weight)
 
