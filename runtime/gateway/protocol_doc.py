@@ -206,6 +206,12 @@ def transport() -> list[str]:
         + ", ".join(f"`{s}`" for s in SCOPE_RANK)
         + " (each includes the ones before it);",
         "  a method needing more answers -32003.",
+        "- Credentials derived from a token — dashboard login tickets (`glt_…`), session",
+        "  tokens (`gds1.…`), the job credentials of slash commands (`gjc1.…`) — stand for",
+        "  that token: its owner, agent flag and limits, at most its scope. Every call",
+        "  checks the token again: once it is revoked, each of them answers -32003.",
+        "  `system.session` answers only a caller that logged in with a ticket or a",
+        "  session (-32003 for a token: it reconnects with its token). docs/security.md.",
         "- Requests on one connection run concurrently; answers carry the request's `id`.",
         "  At most `gateway.max_inflight` (default 64) of them run or wait to be sent; a",
         "  client that does not read its answers is then not read either (TCP backpressure).",
