@@ -8,14 +8,23 @@ and returns a protocol type. Views follow CONTRACT §3.6 (``schedule``, ``action
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
 from gnomon.actors.core.explain import explain, hold
+from gnomon.actors.core.paging import (
+    encoded_size,
+    fitting,
+    jobs_cursor,
+    read_jobs_cursor,
+    read_runs_cursor,
+    reply_budget,
+    runs_cursor,
+)
 from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
@@ -43,6 +52,7 @@ from gnomon.runtime.protocol import (
     InboxEntry,
     InboxParams,
     JobDetail,
+    JobPage,
     JobsResult,
     JobView,
     ListParams,
@@ -54,6 +64,7 @@ from gnomon.runtime.protocol import (
     Preview,
     PreviewParams,
     RefParams,
+    RunsPage,
     RunView,
     SelectParams,
     Stats,
@@ -66,6 +77,7 @@ from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import Changes, EventQuery, JobQuery
 from gnomon.runtime.store.sqlite import SqliteStore
 
+T = TypeVar("T")
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 #: Token limits around a job's creation: yields its ``expires_at`` and stays open while
 #: the engine creates it (actors/agents.py ``Agents.admitting``).
@@ -291,19 +303,30 @@ class Service:
             next_fires=fires,
         )
 
-    async def list_jobs(self, caller: Caller, p: ListParams) -> tuple[JobView, ...]:
-        tags = tuple(_tag(t) for t in p.tags)
+    @property
+    def _budget(self) -> int:
+        return reply_budget(self.config["gateway.max_message_bytes"])
+
+    def _fit(self, items: Sequence[T]) -> int:
+        """How many leading ``items`` fit in one reply (at least one, if any)."""
+        return fitting((encoded_size(i) for i in items), self._budget)
+
+    async def list_jobs(self, caller: Caller, p: ListParams) -> JobPage:
         query = JobQuery(
             statuses=frozenset(p.statuses),
             include_terminal=p.all,
-            tags=tags,
+            tags=tuple(_tag(t) for t in p.tags),
             owner=p.owner or (caller.owner if caller.agent else None),
             name=p.name,
+            limit=p.limit + 1,
         )
-        states = await self.store.list_jobs(query)
-        far = datetime.max.replace(tzinfo=self.clock.now().tzinfo)
-        states.sort(key=lambda s: (s.status.terminal, s.next_fire_at or far, s.created_at))
-        return tuple(self.view(s) for s in states)
+        rows = await self.store.page_jobs(query, read_jobs_cursor(p.cursor))
+        views = [self.view(state) for _, state in rows[: p.limit]]
+        shown = self._fit(views)
+        more = shown < len(rows)
+        return JobPage(
+            jobs=tuple(views[:shown]), next_cursor=jobs_cursor(rows[shown - 1][0]) if more else None
+        )
 
     async def job_tree(self, caller: Caller, _: Any) -> Tree:
         states = await self.store.list_jobs(JobQuery(include_terminal=True, limit=100_000))
@@ -329,14 +352,17 @@ class Service:
         )
         return Tree(nodes=nodes)
 
-    async def logs(self, caller: Caller, p: LogsParams) -> tuple[RunView, ...]:
+    async def logs(self, caller: Caller, p: LogsParams) -> RunsPage:
         state = await self._state(p.ref)
-        runs = [
-            r
-            for r in await self.store.runs(state.id, p.limit)
-            if p.cycle is None or r.cycle == p.cycle
-        ]
-        return tuple(run_view(r) for r in reversed(runs))
+        before = read_runs_cursor(p.cursor)
+        rows = await self.store.runs_page(state.id, p.limit + 1, cycle=p.cycle, before=before)
+        views = [run_view(run) for _, run in rows[: p.limit]]  # newest first
+        shown = self._fit(views)
+        last = rows[shown - 1] if shown < len(rows) else None
+        return RunsPage(
+            runs=tuple(reversed(views[:shown])),
+            next_cursor=None if last is None else runs_cursor(last[0], last[1].run_id),
+        )
 
     async def _select(self, p: SelectParams) -> list[str]:
         ids = [self.tree.directory.resolve(r) for r in p.refs]
@@ -377,7 +403,7 @@ class Service:
             except Conflict:
                 if len(ids) == 1 and p.refs:
                     raise
-        return JobsResult(jobs=tuple(done), count=len(done))
+        return JobsResult(jobs=tuple(done[: self._fit(done)]), count=len(done))
 
     async def cancel(self, caller: Caller, p: SelectParams) -> JobsResult:
         return await self._bulk(caller, p, "cancel")
@@ -411,7 +437,8 @@ class Service:
             await self.store.commit(Changes(deleted_jobs=tuple(s.id for s in states)))
             for s in states:
                 self.tree.directory.forget(s.id)
-        return JobsResult(jobs=tuple(self.view(s) for s in states), count=len(states))
+        views = [self.view(s) for s in states]
+        return JobsResult(jobs=tuple(views[: self._fit(views)]), count=len(states))
 
     # -- events, breakers, policy, config, inbox -----------------------------------------
 
@@ -420,7 +447,7 @@ class Service:
         found = await self.store.events(
             EventQuery(
                 since_seq=p.since_seq,
-                limit=p.limit,
+                limit=p.limit + 1,
                 job_id=job,
                 types=p.types,
                 since=p.since,
@@ -429,7 +456,12 @@ class Service:
                 newest=p.newest,
             )
         )
-        return EventsResult(events=tuple(found), last_seq=await self.store.last_seq())
+        shown = self._fit(found[: p.limit])
+        return EventsResult(
+            events=tuple(found[:shown]),
+            last_seq=await self.store.last_seq(),
+            more=shown < len(found),
+        )
 
     async def breakers(self, caller: Caller, _: Any) -> tuple[BreakerInfo, ...]:
         return tuple(

@@ -39,6 +39,9 @@ from gnomon.runtime.errors import (
 )
 from gnomon.runtime.home import Home
 
+#: The largest answer read: the daemon pages lists to 1 MiB, but one item (a job with a
+#: huge spec, a run with its output) may be larger on its own.
+MAX_MESSAGE = 16 << 20
 NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start --detach"
 START_TIMEOUT = 20.0
 
@@ -132,6 +135,22 @@ class Client:
         if "error" in answer:
             raise _error(answer["error"])
         return answer.get("result")
+
+    async def collect(self, method: str, params: dict[str, Any], key: str) -> list[Any]:
+        """Every item of a paged method (``job.list``): the ``key`` list of each page,
+        following ``next_cursor`` until it is ``null``.
+
+        Raises:
+            GnomonError: as :meth:`call`.
+        """
+        items: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.call(method, {**params, "cursor": cursor})
+            items.extend(page[key])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return items
 
     @asynccontextmanager
     async def subscribe(
@@ -227,7 +246,9 @@ async def connect(
         if os.environ.get(variable):  # run by a job (a slash command): record provenance
             headers.append((name, os.environ[variable].encode()))
     try:
-        async with trio_websocket.open_websocket_url(target, extra_headers=headers) as ws:
+        async with trio_websocket.open_websocket_url(
+            target, extra_headers=headers, max_message_size=MAX_MESSAGE
+        ) as ws:
             conn = Client(ws)
             try:
                 async with trio.open_nursery() as nursery:
@@ -237,19 +258,44 @@ async def connect(
             except BaseExceptionGroup as group:
                 raise sole_error(group) from None
     except trio_websocket.ConnectionRejected as exc:
-        if exc.status_code in (401, 403):
-            body = (exc.body or b"").decode(errors="replace").strip()
-            raise Unauthorized(
-                f"unauthorized: {body or 'the daemon refused the token'}",
-                hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
-            ) from None
-        raise DaemonUnreachable(
-            f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
-        ) from None
+        raise _rejected(target, exc) from None
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
         ) from None
+
+
+def _rejected(target: str, exc: trio_websocket.ConnectionRejected) -> GnomonError:
+    """The error for an upgrade the daemon answered with an HTTP status: one line."""
+    lines = (exc.body or b"").decode(errors="replace").strip().splitlines()
+    body = lines[0] if lines else ""
+    status = exc.status_code
+    if status == 401:
+        return Unauthorized(
+            f"unauthorized: {body or 'the daemon refused the token'}",
+            hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
+        )
+    if status == 403:
+        return Unauthorized(f"refused by the daemon at {target}: {body or 'HTTP 403'}")
+    phrase = f"HTTP {status}" + (f": {body}" if body else "")
+    return DaemonUnreachable(f"the daemon at {target} refused the connection ({phrase})")
+
+
+def request_all(
+    home: Home, url: str | None, method: str, params: dict[str, Any], key: str
+) -> list[Any]:
+    """:meth:`Client.collect` from synchronous CLI code (connect, page through, close).
+
+    Raises:
+        GnomonError: the daemon's error as its class.
+    """
+
+    async def pages() -> list[Any]:
+        async with connect(home, url) as client:
+            return await client.collect(method, params, key)
+
+    result: list[Any] = trio.run(pages)
+    return result
 
 
 def request(home: Home, url: str | None, method: str, params: dict[str, Any] | None = None) -> Any:

@@ -43,7 +43,7 @@ async def pages(client: Client, **params: Any) -> AsyncIterator[dict[str, Any]]:
         for event in page["events"]:
             yield event
             since = event["seq"]
-        if len(page["events"]) < PAGE:
+        if not page["more"]:
             return
 
 

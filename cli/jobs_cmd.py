@@ -10,7 +10,7 @@ from typing import Any
 import click
 import trio
 
-from gnomon.cli.client import connect, request
+from gnomon.cli.client import Client, connect, request, request_all
 from gnomon.cli.output import (
     client_options,
     home_of,
@@ -25,6 +25,7 @@ from gnomon.cli.views import (
     JOB_COLUMNS,
     RUN_COLUMNS,
     STATUS_STYLE,
+    by_next_fire,
     event_line,
     job_rows,
     jobs_rows,
@@ -76,7 +77,7 @@ def _list(home: str | None, url: str | None, as_json: bool, wide: bool, **query:
         "owner": query["owner"],
         "name": query["name"],
     }
-    found = request(home_of(home), url, "job.list", params)
+    found = by_next_fire(request_all(home_of(home), url, "job.list", params, "jobs"))
     if as_json:
         print_json(found)
     elif not found:
@@ -195,7 +196,7 @@ async def _logs(
         job = (await client.call("job.get", {"ref": ref}))["job"]
         # the event horizon first: a run ending while we list runs is still followed
         since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
-        runs = await client.call("job.logs", {"ref": job["id"], "cycle": cycle})
+        runs = await _runs(client, job["id"], cycle)
         for run in runs:
             _print_run(run, as_json)
         if not follow:
@@ -213,13 +214,29 @@ async def _logs(
                     term = Terminal.detect()
                     click.echo(event_line(event, term.color, term.width))
                 if event["type"] in _RUN_END:
-                    for run in await client.call("job.logs", {"ref": job["id"], "cycle": cycle}):
+                    for run in await _runs(client, job["id"], cycle):
                         key = (run["run_id"], run.get("finished_at"))
                         if key not in seen and run.get("finished_at"):
                             seen.add(key)
                             _print_run(run, as_json)
 
 
+async def _runs(client: Client, job_id: str, cycle: int | None) -> list[dict[str, Any]]:
+    """The newest ``RUNS_SHOWN`` runs, oldest first (``job.logs`` pages go back in time)."""
+    pages: list[list[dict[str, Any]]] = []
+    cursor, got = None, 0
+    while got < RUNS_SHOWN:
+        params = {"ref": job_id, "cycle": cycle, "limit": RUNS_SHOWN - got, "cursor": cursor}
+        page = await client.call("job.logs", params)
+        pages.append(page["runs"])
+        got += len(page["runs"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    return [run for runs in reversed(pages) for run in runs]
+
+
+RUNS_SHOWN = 100
 _RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", "job.cancelled"}
 
 
@@ -256,8 +273,16 @@ def _bulk(
         return
     for job in result["jobs"]:
         click.echo(f"✔ {job['name']} ({job['id'][:ID_WIDTH]}) {verb}")
+    _unlisted(result)
     if params["tags"] or params["statuses"] or len(params["refs"]) > 1:
         click.echo(f"{result['count']} job(s) {verb}")
+
+
+def _unlisted(result: dict[str, Any]) -> None:
+    """Say so when a bulk answer lists fewer jobs than it counts (one frame's worth)."""
+    hidden = result["count"] - len(result["jobs"])
+    if hidden > 0:
+        click.echo(f"… and {hidden} more (not listed: the answer holds one frame's worth)")
 
 
 def _select(
@@ -357,6 +382,7 @@ def clear(
         click.echo("nothing to clear")
         return
     emit(JOB_COLUMNS, jobs_rows(result["jobs"]), wide=wide)
+    _unlisted(result)
     if yes:
         click.echo(f"✔ {result['count']} job(s) cleared")
     else:

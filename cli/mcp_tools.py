@@ -21,6 +21,7 @@ import trio
 
 from gnomon.cli.client import Client
 from gnomon.cli.jobspec import spec_from_options
+from gnomon.cli.views import by_next_fire
 from gnomon.cli.wait_cmd import TERMINAL, follow, wait_options
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model import wire
@@ -287,7 +288,7 @@ class Tools:
     async def _list(self, p: ListTool) -> dict[str, Any]:
         params = {"statuses": list(p.status), "tags": list(p.tag), "all": p.all}
         params |= {"owner": p.owner, "name": p.name}
-        jobs = await self.client.call("job.list", params)
+        jobs = by_next_fire(await self.client.collect("job.list", params, "jobs"))
         return {"ok": True, "jobs": [_brief(j) for j in jobs]}
 
     async def _cancel(self, p: CancelTool) -> dict[str, Any]:

@@ -161,7 +161,7 @@ async def _stream(
     colour = use_colour()
     while True:
         async with client.subscribe() as notes:
-            state.reset(await client.call("job.list", {}))
+            state.reset(await client.collect("job.list", {}, "jobs"))
             wake()
             async for note in notes:
                 if "resume_from" in note:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from gnomon.cli.table import Cell, CellLike, Column, cell_width, clip, one_line, paint
 from gnomon.cli.timefmt import ago, humanize, local_time, parse_iso, short_local, when_text
 from gnomon.runtime.model.durations import format_duration
+from gnomon.runtime.model.enums import TERMINAL_STATUSES
+
+JobMap = TypeVar("JobMap", bound=Mapping[str, Any])
 
 STATUS_STYLE = {
     "pending": "cyan",
@@ -75,6 +78,18 @@ def styled(value: str | None, styles: Mapping[str, str]) -> Cell:
 
 def tags_text(tags: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
+
+
+def by_next_fire(jobs: Iterable[JobMap]) -> list[JobMap]:
+    """Live jobs first, each group by next fire (none last), then by creation."""
+    far = datetime.max.replace(tzinfo=UTC)
+
+    def key(job: Mapping[str, Any]) -> tuple[bool, datetime, datetime]:
+        terminal = job["status"] in TERMINAL_STATUSES
+        created = parse_iso(job["created_at"]) or far
+        return terminal, parse_iso(job.get("next_fire_at")) or far, created
+
+    return sorted(jobs, key=key)
 
 
 def jobs_rows(jobs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Rows:

@@ -92,6 +92,26 @@ KEYS: dict[str, Key] = {
         _k("breaker.cooldown", "duration", 30.0, "how long an open breaker refuses"),
         _k("gateway.max_message_bytes", "int", 1 << 20, "largest JSON-RPC frame", minimum=1024),
         _k("gateway.max_connections", "int", 256, "open WebSocket connections at most", minimum=1),
+        _k(
+            "gateway.max_inflight",
+            "int",
+            64,
+            "requests of one connection running or unread at most (then it is not read)",
+            minimum=1,
+        ),
+        _k(
+            "gateway.auth_timeout",
+            "duration",
+            5.0,
+            "a connection must send its request and authenticate within this, or is closed",
+            minimum=0.1,
+        ),
+        _k(
+            "gateway.allowed_hosts",
+            "str",
+            "",
+            "more Host names the gateway answers (comma-separated name or name:port; * = any)",
+        ),
         _k("shell.allow_bypass", "bool", False, "honour bypass_safety in jobs (trusted CI only)"),
         _k("secrets.env", "str", "", "comma-separated env names whose values are redacted"),
         _k(

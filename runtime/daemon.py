@@ -61,6 +61,8 @@ from gnomon.runtime.errors import DaemonUnreachable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
+from gnomon.runtime.gateway.hosts import AllowedHosts, allowed_hosts
+from gnomon.runtime.gateway.hosts import check_config as check_hosts
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
@@ -185,6 +187,8 @@ class Daemon:
         self.service.admit_job = self.agents.admitting
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
+        check_hosts(config["gateway.allowed_hosts"])
+        self._hosts: AllowedHosts | None = None
         self.door = FrontDoor(
             FrontDoorDeps(
                 gateway=GatewayDeps(
@@ -194,12 +198,16 @@ class Daemon:
                     bus=self.bus,
                     server_version=version("gnomon"),
                     max_message_bytes=config["gateway.max_message_bytes"],
+                    outbound_bytes=4 * config["gateway.max_message_bytes"],
+                    max_inflight=config["gateway.max_inflight"],
                 ),
                 registry=self.metrics.registry,
                 health=self.health,
                 origins=self.origins,
+                hosts=self.allowed_hosts,
                 max_message_bytes=config["gateway.max_message_bytes"],
                 max_connections=config["gateway.max_connections"],
+                auth_timeout=config["gateway.auth_timeout"],
                 on_connections=self.metrics.gateway_connections.set,
                 login=LoginStore.keyed(self.admin_token, self.tokens.principal),
             )
@@ -218,6 +226,13 @@ class Daemon:
                 return None
             return attrs.evolve(caller, client=client, client_version=client_version)
         return self.tokens.authenticate(token, client, client_version)
+
+    def allowed_hosts(self) -> AllowedHosts:
+        """The ``Host`` headers the front door answers (DNS-rebinding defence)."""
+        host, extra = self.opts.config["daemon.host"], self.opts.config["gateway.allowed_hosts"]
+        if self._hosts is None or self._hosts.port != self.port:
+            self._hosts = allowed_hosts(host, self.port, extra)
+        return self._hosts
 
     def origins(self) -> frozenset[str]:
         scheme = "https" if self.opts.tls_cert else "http"

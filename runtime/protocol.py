@@ -98,7 +98,8 @@ class JobDetail:
 
 @attrs.frozen(kw_only=True)
 class JobsResult:
-    """A bulk operation's jobs (``count`` is their number)."""
+    """A bulk operation's jobs: ``count`` of them, of which ``jobs`` lists as many as fit
+    in one frame."""
 
     jobs: tuple[JobView, ...]
     count: int
@@ -199,20 +200,67 @@ class RefParams:
     ref: str
 
 
+#: Lists answer in pages: at most ``limit`` items, and never more than fit in one frame of
+#: ``gateway.max_message_bytes`` (at most 1 MiB); ``next_cursor`` says where to go on.
+PAGE_LIMIT = 500
+MAX_PAGE_LIMIT = 5000
+MAX_REPLY_BYTES = 1 << 20  # clients read at least this much in one frame (the CLI: 16 MiB)
+ENVELOPE_BYTES = 512  # room for the JSON-RPC envelope and a page's other fields
+
+
+def reply_budget(max_message_bytes: int) -> int:
+    """The bytes the items of one answer may take: ``gateway.max_message_bytes`` but at
+    most :data:`MAX_REPLY_BYTES`, less the envelope."""
+    return max(1, min(max_message_bytes, MAX_REPLY_BYTES) - ENVELOPE_BYTES)
+
+
+def _page_limit(default: int) -> Any:
+    return attrs.field(
+        default=default, validator=[attrs.validators.ge(1), attrs.validators.le(MAX_PAGE_LIMIT)]
+    )
+
+
 @attrs.frozen(kw_only=True)
 class ListParams:
+    """Jobs matching every filter given, at most ``limit`` (1–5000) in one page;
+    ``cursor`` is a previous page's ``next_cursor``."""
+
     statuses: tuple[JobStatus, ...] = ()
     all: bool = False
     tags: tuple[str, ...] = ()
     owner: str | None = None
     name: str | None = None
+    limit: int = _page_limit(PAGE_LIMIT)
+    cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class JobPage:
+    """One page of jobs, oldest first (creation order, so paging never repeats or skips
+    a job); ``next_cursor`` (pass it as ``cursor``) is ``null`` on the last page."""
+
+    jobs: tuple[JobView, ...]
+    next_cursor: str | None = None
 
 
 @attrs.frozen(kw_only=True)
 class LogsParams:
+    """The newest ``limit`` (1–5000) runs (of ``cycle``), older than ``cursor`` when
+    given."""
+
     ref: str
     cycle: int | None = None
-    limit: int = 100
+    limit: int = _page_limit(100)
+    cursor: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RunsPage:
+    """Runs, newest last; ``next_cursor`` (pass it as ``cursor``) leads to older ones and
+    is ``null`` when there are none."""
+
+    runs: tuple[RunView, ...]
+    next_cursor: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -272,7 +320,7 @@ class EventsParams:
     ``newest`` the last ``limit`` — always oldest first."""
 
     since_seq: int = 0
-    limit: int = 1000
+    limit: int = _page_limit(1000)
     job: str | None = None
     types: tuple[str, ...] = ()
     since: datetime | None = None
@@ -283,8 +331,12 @@ class EventsParams:
 
 @attrs.frozen(kw_only=True)
 class EventsResult:
+    """Events oldest first; ``more``: others match after the last one (ask again with
+    its ``seq`` as ``since_seq``)."""
+
     events: tuple[Event, ...]
     last_seq: int
+    more: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -454,9 +506,9 @@ METHODS: dict[str, Method] = {
         _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),
         _m("job.preview", PreviewParams, Preview, "read", "validate a spec, list its next fires"),
         _m("job.get", RefParams, JobDetail, "read", "a job, its runs, transitions, next fires"),
-        _m("job.list", ListParams, tuple[JobView, ...], "read", "jobs by next fire"),
+        _m("job.list", ListParams, JobPage, "read", "jobs, one page at a time"),
         _m("job.tree", Empty, Tree, "read", "the DAG and trigger lineage"),
-        _m("job.logs", LogsParams, tuple[RunView, ...], "read", "run outputs, newest last"),
+        _m("job.logs", LogsParams, RunsPage, "read", "run outputs, newest last, paged"),
         _m("job.cancel", SelectParams, JobsResult, "write", "cancel jobs, killing their runs"),
         _m("job.pause", SelectParams, JobsResult, "write", "pause jobs (any live status)"),
         _m("job.resume", SelectParams, JobsResult, "write", "resume paused jobs"),

@@ -7,6 +7,13 @@ request head is read here with h11; an ``Upgrade: websocket`` request is handed 
 read (ARCHITECTURE §2.9, verified). Every connection handler catches everything: one
 failing connection never affects another, and ``serve_listeners`` (which does not catch
 handler errors) never sees one.
+
+Abuse limits (docs/security.md, "Gateway exposure"): every request must name the daemon in
+its ``Host`` header (``hosts.py``), else 403; a connection must send its request head
+within ``gateway.auth_timeout``, and a WebSocket without a bearer token must say
+``system.hello`` with a token within that time too, else it is closed (1008); such
+connections may hold only a quarter of ``gateway.max_connections``, so the rest stays
+reserved for authenticated clients.
 """
 
 from __future__ import annotations
@@ -26,13 +33,13 @@ import trio_websocket
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
+from gnomon.runtime.gateway.hosts import AllowedHosts
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps, Session
 from gnomon.runtime.protocol import Caller
 
 log = logging.getLogger("gnomon.gateway")
 HEAD_LIMIT = 64 * 1024
-HEAD_TIMEOUT = 10.0
 STATIC_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -55,8 +62,10 @@ class FrontDoorDeps:
     registry: CollectorRegistry
     health: Callable[[], Awaitable[dict[str, Any]]]
     origins: Callable[[], frozenset[str]]
+    hosts: Callable[[], AllowedHosts]  # the Host headers answered (hosts.py)
     max_message_bytes: int = 1 << 20
     max_connections: int = 256
+    auth_timeout: float = 5.0  # to send a request head, and to authenticate after it
     on_connections: Callable[[int], None] = lambda n: None
     login: LoginStore | None = None  # dashboard tickets and session tokens (login.py)
 
@@ -64,6 +73,23 @@ class FrontDoorDeps:
 # Frames up to this many times gateway.max_message_bytes are read and answered with a
 # JSON-RPC error; anything larger closes the connection with 1009 before it is buffered.
 HARD_CAP_FACTOR = 4
+# Connections not yet authenticated may hold at most this share of max_connections: the
+# rest stays reserved for clients that authenticated (a bearer token, or system.hello).
+UNAUTHENTICATED_SHARE = 4
+POLICY_VIOLATION = 1008  # WebSocket close code
+
+
+@attrs.define(eq=False)
+class _Slot:
+    """One admitted WebSocket connection: authenticated by its bearer token, or once its
+    session has a caller (``system.hello``)."""
+
+    bearer: bool
+    session: Session | None = None
+
+    @property
+    def authenticated(self) -> bool:
+        return self.bearer or (self.session is not None and self.session.caller is not None)
 
 
 class _Replay(trio.abc.Stream):
@@ -125,7 +151,21 @@ class FrontDoor:
             )
             deps = attrs.evolve(deps, gateway=gateway)
         self.deps = deps
-        self.connections = 0
+        self._slots: set[_Slot] = set()
+
+    @property
+    def connections(self) -> int:
+        """Open WebSocket connections."""
+        return len(self._slots)
+
+    @property
+    def unauthenticated(self) -> int:
+        """Open WebSocket connections that have not authenticated yet."""
+        return sum(not slot.authenticated for slot in self._slots)
+
+    @property
+    def unauthenticated_cap(self) -> int:
+        return max(1, self.deps.max_connections // UNAUTHENTICATED_SHARE)
 
     async def handle(self, stream: trio.abc.Stream) -> None:
         """Serve one TCP connection; never raises (except cancellation)."""
@@ -133,7 +173,11 @@ class FrontDoor:
             head = await self._read_head(stream)
             if head is not None:
                 request, buffered = head
-                if _header(request, b"upgrade").lower() == "websocket":
+                host, rule = _header(request, b"host"), self.deps.hosts()
+                if not rule.allows(host):
+                    body = rule.refusal(host).encode("ascii", "backslashreplace") + b"\n"
+                    await _respond(stream, 403, body, "text/plain")
+                elif _header(request, b"upgrade").lower() == "websocket":
                     await self._websocket(stream, request, buffered)
                 else:
                     await self._http(stream, request)
@@ -146,7 +190,7 @@ class FrontDoor:
     async def _read_head(self, stream: trio.abc.Stream) -> tuple[h11.Request, bytes] | None:
         conn = h11.Connection(h11.SERVER)
         buffered = b""
-        with trio.move_on_after(HEAD_TIMEOUT):
+        with trio.move_on_after(self.deps.auth_timeout):
             while len(buffered) <= HEAD_LIMIT:
                 event = conn.next_event()
                 if isinstance(event, h11.Request):
@@ -224,19 +268,34 @@ class FrontDoor:
         if not ok:
             await _respond(stream, 401, b"unknown or revoked token\n", "text/plain")
             return
-        if self.connections >= self.deps.max_connections:
-            await _respond(stream, 503, b"too many connections\n", "text/plain")
+        refusal = self._admission(caller is not None)
+        if refusal:
+            await _respond(stream, 503, refusal.encode() + b"\n", "text/plain")
             return
-        self.connections += 1
+        slot = _Slot(bearer=caller is not None)
+        self._slots.add(slot)
         self.deps.on_connections(self.connections)
         try:
-            await self._serve_ws(stream, buffered, caller)
+            await self._serve_ws(stream, buffered, slot, caller)
         finally:
-            self.connections -= 1
+            self._slots.discard(slot)
             self.deps.on_connections(self.connections)
 
+    def _admission(self, bearer: bool) -> str:
+        """Why a new connection is refused (503), or ``""`` to let it in: the connection
+        cap, and for a connection without a bearer token its own smaller cap."""
+        limit = self.deps.max_connections
+        if self.connections >= limit:
+            return f"too many connections: {self.connections} open (gateway.max_connections)"
+        if not bearer and self.unauthenticated >= self.unauthenticated_cap:
+            return (
+                f"too many connections waiting to authenticate ({self.unauthenticated}); "
+                "send Authorization: Bearer TOKEN with the upgrade"
+            )
+        return ""
+
     async def _serve_ws(
-        self, stream: trio.abc.Stream, buffered: bytes, caller: Caller | None
+        self, stream: trio.abc.Stream, buffered: bytes, slot: _Slot, caller: Caller | None
     ) -> None:
         async with trio.open_nursery() as nursery:
             replay = _Replay(stream, buffered)
@@ -265,10 +324,24 @@ class FrontDoor:
                         for text in texts:
                             await ws.send_message(text)
 
-            await Session(self.deps.gateway, send, caller).run(frames)
+            session = slot.session = Session(self.deps.gateway, send, caller)
+            with trio.CancelScope() as serving:
+                if caller is None:
+                    nursery.start_soon(self._auth_deadline, session, serving)
+                await session.run(frames)
+            code, reason = 1000, None
+            if serving.cancelled_caught:
+                timeout = self.deps.auth_timeout
+                code, reason = POLICY_VIOLATION, f"not authenticated within {timeout:g} s"
             with trio.move_on_after(1):
-                await ws.aclose()
+                await ws.aclose(code, reason)
             nursery.cancel_scope.cancel()
+
+    async def _auth_deadline(self, session: Session, serving: trio.CancelScope) -> None:
+        """End ``session`` if it has not authenticated within ``auth_timeout``."""
+        await trio.sleep(self.deps.auth_timeout)
+        if session.caller is None:
+            serving.cancel()
 
 
 def _header(request: h11.Request, name: bytes) -> str:

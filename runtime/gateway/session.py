@@ -6,6 +6,8 @@ cancel scope with a deadline; the notification ``$/cancelRequest {"id": …}`` c
 array. ``events.subscribe`` starts a subscription task that forwards ``events.notify``;
 a client too slow to drain the bounded outbound queue gets one ``events.lagged`` for that
 subscription and re-subscribes with ``since_seq``. Subscriptions end with the connection.
+A client that does not read its answers is pushed back on (see :class:`Session`): the
+daemon's memory per connection stays bounded (``runtime/gateway/outbox.py``).
 Nothing a client sends can crash the session: every failure becomes a JSON-RPC error.
 """
 
@@ -24,6 +26,7 @@ from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
 from gnomon.runtime.gateway import rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
+from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
 from gnomon.runtime.protocol import (
     METHODS,
@@ -36,6 +39,7 @@ from gnomon.runtime.protocol import (
     Subscribed,
     SubscribeParams,
     UnsubscribeParams,
+    reply_budget,
 )
 
 log = logging.getLogger("gnomon.gateway")
@@ -71,15 +75,51 @@ class GatewayDeps:
     authenticate: Authenticate
     bus: EventBus
     server_version: str
-    outbound_queue: int = 512
+    outbound_queue: int = 512  # frames waiting for a slow client, at most
+    outbound_bytes: int = 4 << 20  # and their bytes, about (one larger frame always fits)
+    max_inflight: int = 64  # requests of one connection running or waiting to be sent
     request_timeout: float = 600.0
     gate: Gate = _open_gate  # per call, after the scope check: may raise a GnomonError
     max_message_bytes: int = 1 << 20  # larger frames get -32600 (up to the hard cap)
 
 
+def _encoded(message: Outbound | None) -> str | None:
+    return None if message is None else _text(message)
+
+
+def _fit_batch(texts: list[str], budget: int) -> list[str]:
+    """A batch's answers, those past ``budget`` bytes (after the first) replaced by a
+    refusal naming their id: no batch answer outgrows what a client reads in one frame."""
+    out: list[str] = []
+    used = 0
+    for text in texts:
+        used += len(text) + 1
+        if out and used > budget:
+            ident = json.loads(text).get("id")
+            message = (
+                f"this answer ({len(text)} bytes) does not fit in the batch's frame "
+                f"({budget} bytes): send the call on its own"
+            )
+            data = {"kind": "Refused", "reason": "too_large", "retry_after": None}
+            text = _text(rpc.error(ident, -32004, message, data))
+        out.append(text)
+    return out
+
+
+def _occupies(entry: rpc.RpcRequest | dict[str, Any]) -> bool:
+    """Whether a parsed entry takes an in-flight slot (a request other than a cancel)."""
+    return isinstance(entry, rpc.RpcRequest) and entry.method != "$/cancelRequest"
+
+
 class Session:
     """See the module docstring. ``send`` writes text frames, in order (the writer hands
-    it every response and notification queued at that moment, up to ``WRITE_BATCH``)."""
+    it every response and notification queued at that moment, up to ``WRITE_BATCH``).
+
+    Backpressure: answers wait in a bounded :class:`Outbox`; a request whose answer finds
+    it full waits, and the reader reads no new request while ``max_inflight`` requests of
+    this connection are running or waiting there — so a client that pipelines and never
+    reads holds a bounded amount of the daemon's memory, and TCP pushes back on it.
+    """
 
     def __init__(
         self,
@@ -91,10 +131,12 @@ class Session:
         self.id = secrets.token_hex(6)
         self.caller = caller
         self._send = send
-        self._out_send, self._out_recv = trio.open_memory_channel[Outbound](deps.outbound_queue)
+        self._out = Outbox(deps.outbound_queue, deps.outbound_bytes)
+        self._slots = InFlight(deps.max_inflight)
         self._inflight: dict[rpc.RequestId, trio.CancelScope] = {}
         self._subs: dict[str, trio.CancelScope] = {}
         self._nursery: trio.Nursery | None = None
+        self._budget = reply_budget(deps.max_message_bytes)
 
     async def run(self, frames: Callable[[], Awaitable[str | bytes | None]]) -> None:
         """Serve until ``frames`` returns ``None`` (the connection closed), then end every
@@ -110,64 +152,74 @@ class Session:
             nursery.cancel_scope.cancel()
 
     async def _writer(self) -> None:
-        async for message in self._out_recv:
-            batch = [message]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(self._out_recv.receive_nowait())
-                except trio.WouldBlock:
-                    break
-            await self._send([_text(m) for m in batch])
+        while True:
+            await self._send(await self._out.take(WRITE_BATCH))
+
+    async def _queue(self, message: Outbound) -> None:
+        """Queue one frame for the writer, waiting while the outbox is full."""
+        await self._out.put(_text(message))
 
     async def frame(self, text: str | bytes) -> None:
-        """Handle one incoming frame (never raises for bad input)."""
+        """Handle one incoming frame (never raises for bad input). Waits while the
+        connection has ``max_inflight`` requests running or answers it has not read."""
         assert self._nursery is not None
         if isinstance(text, bytes):
-            await self._out_send.send(
+            await self._queue(
                 rpc.error(None, rpc.INVALID_REQUEST, "binary frames are not JSON-RPC; send text")
             )
             return
         size, limit = len(text.encode()), self.deps.max_message_bytes
         if size > limit:
             message = f"a frame of {size} bytes exceeds gateway.max_message_bytes ({limit})"
-            await self._out_send.send(
+            await self._queue(
                 rpc.error(None, rpc.INVALID_REQUEST, message, {"size": size, "limit": limit})
             )
             return
         try:
             entries, batch = rpc.parse(text)
         except rpc.RpcFault as fault:
-            await self._out_send.send(rpc.error(None, fault.code, fault.message))
+            await self._queue(rpc.error(None, fault.code, fault.message))
             return
         if batch:
-            self._nursery.start_soon(self._batch, entries)
+            weight = self._slots.weight(sum(map(_occupies, entries)))
+            await self._slots.acquire(weight)
+            self._nursery.start_soon(self._batch, entries, weight)
+            return
+        entry = entries[0]
+        if isinstance(entry, dict):
+            await self._queue(entry)
+        elif not _occupies(entry):  # a cancel never waits behind what it cancels
+            answer = await self.call(entry)
+            if answer is not None:
+                await self._queue(answer)
         else:
-            entry = entries[0]
-            if isinstance(entry, dict):
-                await self._out_send.send(entry)
-            else:
-                self._nursery.start_soon(self._single, entry)
+            await self._slots.acquire(1)
+            self._nursery.start_soon(self._single, entry)
 
     async def _single(self, req: rpc.RpcRequest) -> None:
-        response = await self.call(req)
-        if response is not None:
-            await self._out_send.send(response)
+        try:
+            text = _encoded(await self.call(req))  # only the text waits for the writer
+            if text is not None:
+                await self._out.put(text)
+        finally:
+            self._slots.release(1)
 
-    async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]]) -> None:
-        responses: list[dict[str, Any] | None] = [
-            e if isinstance(e, dict) else None for e in entries
-        ]
+    async def _batch(self, entries: list[rpc.RpcRequest | dict[str, Any]], weight: int) -> None:
+        texts: list[str | None] = [_text(e) if isinstance(e, dict) else None for e in entries]
 
         async def one(index: int, req: rpc.RpcRequest) -> None:
-            responses[index] = await self.call(req)
+            texts[index] = _encoded(await self.call(req))
 
-        async with trio.open_nursery() as nursery:
-            for index, entry in enumerate(entries):
-                if isinstance(entry, rpc.RpcRequest):
-                    nursery.start_soon(one, index, entry)
-        answered = [r for r in responses if r is not None]
-        if answered:
-            await self._out_send.send(answered)
+        try:
+            async with trio.open_nursery() as nursery:
+                for index, entry in enumerate(entries):
+                    if isinstance(entry, rpc.RpcRequest):
+                        nursery.start_soon(one, index, entry)
+            answered = _fit_batch([t for t in texts if t is not None], self._budget)
+            if answered:
+                await self._out.put("[" + ",".join(answered) + "]")
+        finally:
+            self._slots.release(weight)
 
     async def call(self, req: rpc.RpcRequest) -> dict[str, Any] | None:
         """Run one request; its response, or ``None`` for a notification."""
@@ -309,9 +361,7 @@ class Session:
                         last = item.resume_from
                         break
                     note = notify_frame(sub_id, item.seq, EVENT_TEXT.of(item))
-                    try:
-                        self._out_send.send_nowait(note)
-                    except trio.WouldBlock:
+                    if not self._out.put_nowait(note):
                         break  # the client reads too slowly: it resumes from `last`
                     last = item.seq
                 else:
@@ -319,7 +369,7 @@ class Session:
             lagged = rpc.notification(
                 "events.lagged", {"subscription": sub_id, "resume_from": last}
             )
-            await self._out_send.send(lagged)
+            await self._queue(lagged)
         self._subs.pop(sub_id, None)
 
 

@@ -105,8 +105,10 @@ def _tags_match(tags: dict[str, str], wanted: Iterable[tuple[str, str | None]]) 
     return all(k in tags and (v is None or tags[k] == v) for k, v in wanted)
 
 
-def list_jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobState]:
-    where, args = [], []
+def _job_filter(query: JobQuery) -> tuple[list[str], list[Any]]:
+    """The WHERE terms and arguments of ``query`` (its tags are matched in Python)."""
+    where: list[str] = []
+    args: list[Any] = []
     statuses = set(query.statuses)
     if not statuses and not query.include_terminal:
         statuses = {s for s in JobStatus if not s.terminal}
@@ -122,22 +124,66 @@ def list_jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobState]:
     if query.ids:
         where.append(f"id IN ({','.join('?' * len(query.ids))})")
         args += list(query.ids)
-    sql = "SELECT tags, state FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+    return where, args
+
+
+def list_jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobState]:
+    return [state for _, state in _matching_jobs(conn, query, None)]
+
+
+def page_jobs(conn: sqlite3.Connection, query: JobQuery, after: int) -> list[tuple[int, JobState]]:
+    """Up to ``query.limit`` matching jobs whose row id is above ``after``, by row id (the
+    order they were first stored in, which no update changes), each with its row id."""
+    return _matching_jobs(conn, query, after)
+
+
+def _matching_jobs(
+    conn: sqlite3.Connection, query: JobQuery, after: int | None
+) -> list[tuple[int, JobState]]:
+    where, args = _job_filter(query)
+    if after is not None:
+        where.append("rowid > ?")
+        args.append(after)
+    sql = "SELECT rowid, tags, state FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+    if after is not None:
+        sql += " ORDER BY rowid"
     out = []
-    for tags, state in conn.execute(sql, args):
+    for rowid, tags, state in conn.execute(sql, args):
         if _tags_match(json.loads(tags), query.tags):
-            out.append(decode_state(state))
+            out.append((int(rowid), decode_state(state)))
             if len(out) >= query.limit:
                 break
     return out
 
 
 def runs_of(conn: sqlite3.Connection, job_id: str, limit: int) -> list[RunRecord]:
+    return [run for _, run in runs_page(conn, job_id, limit)]
+
+
+def runs_page(
+    conn: sqlite3.Connection,
+    job_id: str,
+    limit: int,
+    *,
+    cycle: int | None = None,
+    before: tuple[float, str] | None = None,
+) -> list[tuple[float, RunRecord]]:
+    """A job's newest ``limit`` runs (of ``cycle``), older than the ``(started_ts,
+    run_id)`` key ``before``, newest first, each with its ``started_ts``."""
+    where: list[str] = ["job_id=?"]
+    args: list[Any] = [job_id]
+    if before is not None:
+        where.append("(started_ts, run_id) < (?, ?)")
+        args += list(before)
+    if cycle is not None:
+        where.append("json_extract(record, '$.cycle') = ?")
+        args.append(cycle)
     rows = conn.execute(
-        "SELECT record FROM runs WHERE job_id=? ORDER BY started_ts DESC, run_id DESC LIMIT ?",
-        (job_id, limit),
+        f"SELECT started_ts, record FROM runs WHERE {' AND '.join(where)}"
+        " ORDER BY started_ts DESC, run_id DESC LIMIT ?",
+        (*args, limit),
     )
-    return [wire.from_json(r[0], RunRecord) for r in rows]
+    return [(float(r[0]), wire.from_json(r[1], RunRecord)) for r in rows]
 
 
 def open_runs(conn: sqlite3.Connection, other_than_boot: str) -> list[RunRecord]:

@@ -245,8 +245,27 @@ class SqliteStore:
     async def list_jobs(self, query: JobQuery) -> list[JobState]:
         return await self._run(lambda: sql.list_jobs(self._conn, query))
 
+    async def page_jobs(self, query: JobQuery, after: int = 0) -> list[tuple[int, JobState]]:
+        """Matching jobs stored after row ``after``, in storage order, with their row ids
+        (``job.list`` pages: a job's row id never changes while it exists)."""
+        return await self._run(lambda: sql.page_jobs(self._conn, query, after))
+
     async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]:
         return await self._run(lambda: sql.runs_of(self._conn, job_id, limit))
+
+    async def runs_page(
+        self,
+        job_id: str,
+        limit: int,
+        *,
+        cycle: int | None = None,
+        before: tuple[float, str] | None = None,
+    ) -> list[tuple[float, RunRecord]]:
+        """Newest first, older than ``before`` (``(started_ts, run_id)``), with their
+        ``started_ts``."""
+        return await self._run(
+            lambda: sql.runs_page(self._conn, job_id, limit, cycle=cycle, before=before)
+        )
 
     async def job_catalog(
         self, tag_key: str, classify: Callable[[dict[str, str]], bool | None], limit: int

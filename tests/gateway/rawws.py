@@ -143,3 +143,71 @@ async def connect(
         raise sole_error(group) from None
     finally:
         await stream.aclose()
+
+
+async def read_response(stream: trio.SocketStream) -> tuple[int, bytes]:
+    """Read an HTTP response head (and, when it closes the connection, its body): the
+    status and the body read so far."""
+    data = b""
+    with trio.fail_after(TIMEOUT):
+        while b"\r\n\r\n" not in data:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = next(
+            (int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+             if line.lower().startswith(b"content-length:")),
+            None,
+        )  # fmt: skip
+        while length is not None and len(body) < length:
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                break
+            body += chunk
+    return status, body
+
+
+async def http_get(port: int, path: str, host: str) -> tuple[int, bytes]:
+    """``GET path`` with this ``Host`` header over a fresh connection: status and body."""
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    try:
+        await stream.send_all(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        return await read_response(stream)
+    finally:
+        await stream.aclose()
+
+
+UPGRADE = (
+    "GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n{extra}\r\n"
+)
+
+
+async def raw_upgrade(
+    port: int, *, host: str | None = None, token: str | None = None
+) -> tuple[int, bytes, trio.SocketStream]:
+    """A WebSocket upgrade by hand (for connections that then sit idle or are refused):
+    the status, the body (a refusal's) and the open stream, which the caller closes."""
+    extra = "" if token is None else f"Authorization: Bearer {token}\r\n"
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    request = UPGRADE.format(host=host or f"127.0.0.1:{port}", extra=extra)
+    await stream.send_all(request.encode())
+    status, body = await read_response(stream)
+    return status, body, stream
+
+
+async def close_code(stream: trio.SocketStream) -> int | None:
+    """Wait for the server's close frame on an idle upgraded connection: its status code
+    (``None`` if the connection ended without one)."""
+    data = b""
+    with trio.fail_after(TIMEOUT):
+        while len(data) < 4:
+            chunk = await stream.receive_some(4096)
+            if not chunk:
+                return None
+            data += chunk
+    assert data[0] == 0x88, data  # FIN + close opcode: nothing else is ever sent unasked
+    return int.from_bytes(data[2:4], "big")

@@ -51,4 +51,4 @@ async def test_no_token_needs_hello(daemon: RealDaemon) -> None:
     async with connect(daemon, token=None) as conn:
         error_of(await conn.call("job.list"), -32003)
         await conn.result("system.hello", {"token": daemon.token})
-        assert isinstance(await conn.result("job.list"), list)
+        assert isinstance((await conn.result("job.list"))["jobs"], list)

@@ -246,7 +246,7 @@ async def test_recipe_7_budget_limited_llm_job(daemon: RealDaemon, llm: LocalHTT
         return (await job(daemon, made["id"]))["status"] == "timed_out"
 
     await until(ended, timeout=10)
-    runs = await rpc(daemon, "job.logs", {"ref": made["id"]})
+    runs = (await rpc(daemon, "job.logs", {"ref": made["id"]}))["runs"]
     assert [r["outcome"] for r in runs] == ["timeout", "timeout"]
     for r in runs:
         took = datetime.fromisoformat(r["finished_at"]) - datetime.fromisoformat(r["started_at"])

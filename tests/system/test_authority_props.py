@@ -148,7 +148,15 @@ class Driver:
 
 
 async def owned(daemon: RealDaemon, owner: str) -> list[dict[str, Any]]:
-    return list(await result(daemon, "job.list", {"owner": owner, "all": True}))
+    """Every job of ``owner``, following job.list's pages."""
+    jobs: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await result(daemon, "job.list", {"owner": owner, "all": True, "cursor": cursor})
+        jobs += page["jobs"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return jobs
 
 
 async def quiet(daemon: RealDaemon, owner: str) -> list[dict[str, Any]]:
@@ -172,7 +180,7 @@ async def events_of(daemon: RealDaemon, owner: str, since: int) -> list[dict[str
     while True:
         page = await result(daemon, "events.list", {"since_seq": since, "limit": 1000})
         out += [e for e in page["events"] if e.get("owner") == owner]
-        if len(page["events"]) < 1000:
+        if not page["more"]:
             return out
         since = page["events"][-1]["seq"]
 

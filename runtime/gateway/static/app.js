@@ -3,9 +3,18 @@
 import { HourCharts } from "./charts.js";
 import { fill, h } from "./dom.js";
 import { Connection, takeTicket } from "./rpc.js";
-import { breakerRows, eventLine, jobDetail, jobRows, matches, tree } from "./views.js";
+import {
+  breakerRows,
+  byNextFire,
+  eventLine,
+  jobDetail,
+  jobRows,
+  matches,
+  tree,
+} from "./views.js";
 
 const MAX_EVENTS = 200;
+const HISTORY_EVENTS = 50000; // the last hour's events read for the charts, at most
 const state = {
   jobs: [],
   selected: null,
@@ -51,9 +60,16 @@ async function ready() {
 /** The last hour of events, for the charts and the stream; sets lastSeq. */
 async function loadHistory() {
   const since = new Date(Date.now() - 3600 * 1000).toISOString();
-  const found = await conn.call("events.list", { since, limit: 5000 });
-  for (const event of found.events) state.charts.add(event);
-  state.events = found.events.slice(-MAX_EVENTS);
+  let found = { events: [], more: true };
+  let sinceSeq = 0;
+  const events = [];
+  while (found.more && events.length < HISTORY_EVENTS) {
+    found = await conn.call("events.list", { since, since_seq: sinceSeq, limit: 5000 });
+    events.push(...found.events);
+    if (found.events.length) sinceSeq = found.events[found.events.length - 1].seq;
+  }
+  for (const event of events) state.charts.add(event);
+  state.events = events.slice(-MAX_EVENTS);
   state.lastSeq = found.last_seq;
   drawEvents();
   drawCharts();
@@ -99,11 +115,23 @@ async function refreshAll() {
 }
 
 async function refreshJobs() {
-  state.jobs = await conn.call("job.list", { all: true });
+  state.jobs = byNextFire(await allJobs());
   drawJobs();
   const found = await conn.call("job.tree", {});
   fill("tree", tree(found.nodes, pick));
   if (state.selected) await drawDetail();
+}
+
+/** Every job: `job.list` pages, followed to the end. */
+async function allJobs() {
+  const jobs = [];
+  let cursor = null;
+  do {
+    const page = await conn.call("job.list", { all: true, cursor });
+    jobs.push(...page.jobs);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return jobs;
 }
 
 async function refreshBreakers() {

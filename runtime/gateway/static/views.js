@@ -30,6 +30,21 @@ export function matches(job, status, search) {
   return haystack.includes(search.toLowerCase());
 }
 
+const TERMINAL = ["completed", "failed", "cancelled", "timed_out", "skipped"];
+
+/** Live jobs first, each group by next fire (none last), then by creation. */
+export function byNextFire(jobs) {
+  const key = (job) => [
+    TERMINAL.includes(job.status) ? 1 : 0,
+    job.next_fire_at ? Date.parse(job.next_fire_at) : Infinity,
+    Date.parse(job.created_at),
+  ];
+  return jobs
+    .map((job) => [key(job), job])
+    .sort(([a], [b]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+    .map(([, job]) => job);
+}
+
 /** The job table body rows. */
 export function jobRows(jobs, onPick) {
   if (!jobs.length) return [h("tr", {}, h("td", { colspan: 7, class: "empty" }, "no jobs"))];
@@ -87,12 +102,11 @@ function runItem(run) {
 /** The job page: fields, why it is (not) running, next fires, runs, transitions, actions. */
 export function jobDetail(detail, canWrite, act) {
   const job = detail.job;
-  const terminal = ["completed", "failed", "cancelled", "timed_out", "skipped"];
   const button = (label, op, show) =>
     show && canWrite
       ? h("button", { class: `act act-${op}`, "data-op": op, onclick: () => act(op, job) }, label)
       : null;
-  const live = !terminal.includes(job.status);
+  const live = !TERMINAL.includes(job.status);
   return h(
     "div",
     { class: "detail", "data-job-id": job.id },
