@@ -206,19 +206,22 @@ class Service:
     # -- system -------------------------------------------------------------------------
 
     async def health(self, caller: Caller, _: Any) -> Health:
-        writable = True
-        try:
-            await self.store.commit(Changes())
-            writable = await self.store.integrity_check() == "ok"
-        except GnomonError:
-            writable = False
+        """A real write through the store's writer (or its standing fault: a full disk,
+        corruption met at run time) and the engine's supervisor."""
+        store_problem = await self.store.problem()
         healthy = self.tree.core.running
+        problem = store_problem or (None if healthy else "the engine's supervisor stopped")
+        try:
+            lag = await self._last_fire_lag()
+        except GnomonError:  # a corrupt page under the last events: the reason says it
+            lag = None
         return Health(
-            ok=writable and healthy,
-            store_writable=writable,
+            ok=problem is None,
+            store_writable=store_problem is None,
             tree_healthy=healthy,
-            last_fire_lag=await self._last_fire_lag(),
+            last_fire_lag=lag,
             uptime=time.monotonic() - self.started,
+            reason=problem,
         )
 
     async def _last_fire_lag(self) -> float | None:

@@ -65,6 +65,17 @@ def spawn_detached(argv: list[str], log_path: Path, env: dict[str, str] | None =
     return proc.pid
 
 
+def start_failure(log_path: Path) -> str | None:
+    """Why a detached daemon exited at start: the last ``error: …`` line it logged."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()[-20:]
+    except OSError:
+        lines = []
+    return next(
+        (line.split("error: ", 1)[1] for line in reversed(lines) if "error: " in line), None
+    )
+
+
 def wait_gone(pid: int, timeout: float) -> bool:
     """Wait up to ``timeout`` seconds for ``pid`` to exit (reaping it if it is our child)."""
     deadline = time.monotonic() + timeout

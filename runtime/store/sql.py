@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -20,11 +21,12 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
-from gnomon.runtime.store.sql_write import Chain, commit_batch, delete_job, iso
+from gnomon.runtime.store.chain import Chain, open_chain
+from gnomon.runtime.store.sql_write import commit_batch, delete_job, iso, rollback
 
 __all__ = ["Chain", "commit_batch", "iso"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
@@ -49,25 +51,23 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"({SCHEMA_VERSION}); upgrade gnomon"
         )
     if version < 1:
-        conn.executescript(
-            "BEGIN;"
-            + files(__package__).joinpath("schema.sql").read_text()
-            + "INSERT OR REPLACE INTO meta VALUES ('schema_version', '1'); COMMIT;"
-        )
+        script = files(__package__).joinpath("schema.sql").read_text()
+    elif version < 2:  # events get their MAC (docs/store.md, "The hash chain")
+        script = "ALTER TABLE events ADD COLUMN mac TEXT;"
+    else:
+        return
+    conn.executescript(
+        f"BEGIN; {script} INSERT OR REPLACE INTO meta VALUES"
+        f" ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+    )
 
 
 # -- the hash chain ------------------------------------------------------------------------
 
 
-def load_chain(conn: sqlite3.Connection) -> Chain:
-    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    if row is not None:
-        return Chain(int(row[0]), str(row[1]))
-    anchor = conn.execute("SELECT value FROM meta WHERE key='chain_anchor'").fetchone()
-    if anchor is not None:
-        seq, digest = json.loads(anchor[0])
-        return Chain(int(seq), str(digest))
-    return Chain()
+def load_chain(conn: sqlite3.Connection, key: bytes = b"") -> Chain:
+    """The chain to continue (anchored first if it never was); see :mod:`.chain`."""
+    return open_chain(conn, key, "the database")[0]
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -189,8 +189,7 @@ def prune(conn: sqlite3.Connection, now: datetime, batch: int) -> list[str]:
                 delete_job(conn, job_id)
             conn.execute("COMMIT")
         except BaseException:  # never leave the shared connection inside a transaction
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            rollback(conn)
             raise
     return ids
 
@@ -238,6 +237,32 @@ def ack_inbox(conn: sqlite3.Connection, owner: str, ids: Sequence[int], now: dat
         [(now.timestamp(), owner, i) for i in ids],
     )
     return cur.rowcount
+
+
+def event_rows(
+    conn: sqlite3.Connection, after_seq: int, limit: int
+) -> list[tuple[int, str, str | None]]:
+    """``(seq, event JSON, mac)`` after ``after_seq``, ascending (the audit's pages)."""
+    rows = conn.execute(
+        "SELECT seq, event, mac FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+    )
+    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def quick_check(conn: sqlite3.Connection, budget: float) -> list[str] | None:
+    """SQLite's ``quick_check``: ``[]`` when ok, its first problems, or ``None`` when it
+    ran out of ``budget`` seconds (interrupted by a progress handler)."""
+    deadline = time.monotonic() + budget
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+    return [] if rows == ["ok"] else rows
 
 
 def scalar(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> Any:

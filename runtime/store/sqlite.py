@@ -14,13 +14,22 @@ unit (up to :data:`MAX_BATCH`) plus at most :data:`URGENT_ORDINARY` ordinary one
 to :data:`MAX_BATCH` ordinary ones when no urgent unit waits. An idle writer is woken by
 a marker in its mailbox. Like the mailbox, the deque survives a restart of the writer.
 
+Storage failures (a full disk, a read-only file system, an I/O error, corruption) are
+no crash: the executor turns them into :class:`~gnomon.runtime.errors.StoreUnavailable`,
+which :class:`~gnomon.runtime.store.health.StoreHealth` records; the writer fails the
+batch's callers with it and, while the fault is recoverable, probes the disk every
+second until a write succeeds again.
+
 Cancellation: a cancelled caller of ``commit`` abandons the answer, not the write; the
 executor never abandons a running database call.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
+import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -31,7 +40,7 @@ import attrs
 import trio
 
 from gnomon.runtime.actor import ActorContext, ActorRef, Request, crash_error
-from gnomon.runtime.errors import ActorGone, ShuttingDown
+from gnomon.runtime.errors import ActorGone, GnomonError, ShuttingDown, StoreUnavailable
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -47,10 +56,15 @@ from gnomon.runtime.store import (
     sql,
     tokens_sql,
 )
+from gnomon.runtime.store.audit import AuditReport, Verifier
+from gnomon.runtime.store.chain import open_chain, prune_events, read_anchors
+from gnomon.runtime.store.errors import RESTORE, storage_error
+from gnomon.runtime.store.health import RETRY_EVERY, StoreHealth, log
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
 T = TypeVar("T")
 MAX_BATCH = 256
+AUDIT_PAGE = 1000
 URGENT_ORDINARY = 64  # ordinary units joining a transaction that carries urgent ones
 Publish = Callable[[Sequence[Event]], None]
 
@@ -75,6 +89,14 @@ class SqliteStore:
         inline: run database calls on the trio thread (virtual-time tests only).
         publish: called with the sealed events of every commit, after the commit.
         observe_commit: called with each transaction's duration in seconds.
+        audit_key: the key events are MAC'd with (the daemon's ``<home>/audit.key``;
+            tests and tools may leave it empty).
+        rekey: start a new keyed segment with ``audit_key`` (the old key is lost).
+        expect_anchors: the key is not new, so a chain without anchors is refused.
+
+    Raises:
+        StoreUnavailable: the file cannot be opened or read, or its chain is keyed with
+            another key.
     """
 
     def __init__(
@@ -86,12 +108,23 @@ class SqliteStore:
         publish: Publish | None = None,
         observe_commit: Callable[[float], None] | None = None,
         crash_point: Callable[[str], None] = default_crash_point,
+        audit_key: bytes = b"",
+        rekey: bool = False,
+        expect_anchors: bool = False,
     ) -> None:
         self.path = path
         self._inline = inline
         self._limiter = trio.CapacityLimiter(1)
-        self._conn = sql.connect(path, synchronous=synchronous)
-        self._chain = sql.load_chain(self._conn)
+        self.health = StoreHealth()
+        try:
+            self._conn = sql.connect(path, synchronous=synchronous)
+            self._chain, warnings = open_chain(
+                self._conn, audit_key, path, rekey=rekey, expect_anchors=expect_anchors
+            )
+        except sqlite3.Error as exc:
+            raise storage_error(exc, path) or exc from None
+        for warning in warnings:
+            log.error("audit chain of %s: %s; run gnomon audit verify", path, warning)
         self._committed_seq = self._chain.seq  # _chain runs ahead inside a transaction
         self._publish = publish or (lambda events: None)
         self._observe = observe_commit or (lambda seconds: None)
@@ -108,10 +141,29 @@ class SqliteStore:
         self._publish = publish
 
     async def _run(self, fn: Callable[[], T]) -> T:
-        if self._inline:
-            await trio.lowlevel.checkpoint()
-            return fn()
-        return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+        """Run ``fn`` on the store's thread (inline in virtual-time tests).
+
+        Raises:
+            StoreUnavailable: a storage failure, also recorded in :attr:`health`.
+        """
+        try:
+            if self._inline:
+                await trio.lowlevel.checkpoint()
+                return fn()
+            return await trio.to_thread.run_sync(fn, limiter=self._limiter)
+        except sqlite3.Error as exc:
+            error = storage_error(exc, self.path)
+            if error is None:
+                raise
+            self.health.failed(error)
+            self._wake_writer()
+            raise error from exc
+
+    def _wake_writer(self) -> None:
+        writer = self._writer
+        if writer is not None and self._idle and not self._woken:
+            # Fails only when the mailbox is full, and then the writer is not idle for long.
+            self._woken = writer.try_tell(_WAKE)
 
     def close(self) -> None:
         """Close the connection (the store is unusable afterwards)."""
@@ -137,10 +189,15 @@ class SqliteStore:
                 first: object = None
                 if not self._urgent:
                     self._idle = True
+                    retry = self.health.retrying
+                    until = trio.current_time() + RETRY_EVERY if retry else math.inf
                     try:
-                        first = await ctx.inbox.receive_until(math.inf, draining=True)
+                        first = await ctx.inbox.receive_until(until, draining=True)
                     finally:
                         self._idle = self._woken = False
+                    if first is None and retry and not self._urgent:
+                        await self._probe()
+                        continue
                 await self._commit_next(ctx, first)
             while await self._commit_next(ctx, None):  # asked to stop: commit both lanes
                 pass
@@ -174,6 +231,11 @@ class SqliteStore:
             return False
         try:
             await self._commit_batch(batch)
+        except StoreUnavailable as exc:  # recorded by the executor; the writer lives on
+            for msg in batch:
+                if not msg.reply.done:
+                    msg.reply.fail(StoreUnavailable(exc.message, recoverable=exc.recoverable))
+            return True
         except BaseException as exc:
             error: Exception = (
                 crash_error(ctx.ref.path, exc)
@@ -196,6 +258,7 @@ class SqliteStore:
         )
         self._committed_seq = self._chain.seq
         self.transactions += 1
+        self.health.wrote()
         self._observe(time.perf_counter() - started)
         for msg, result in zip(batch, results, strict=True):
             if isinstance(result, FireAlreadyClaimed):
@@ -227,10 +290,49 @@ class SqliteStore:
         if not urgent:
             return await writer.ask(msg, timeout=None)
         self._urgent.append(msg)
-        if self._idle and not self._woken:
-            # Fails only when the mailbox is full, and then the writer is not idle for long.
-            self._woken = writer.try_tell(_WAKE)
+        self._wake_writer()
         return await msg.reply.wait()
+
+    async def _probe(self) -> None:
+        """The writer's own probe while a fault stands (a failure stays recorded)."""
+        with contextlib.suppress(StoreUnavailable):
+            await self._commit_batch([])
+
+    async def probe(self) -> None:
+        """Write through the writer, in its urgent lane: a timestamp in ``meta`` when
+        nothing else shares the transaction (``/healthz``'s ``store_writable``).
+
+        Raises:
+            StoreUnavailable: the write failed (the fault is recorded).
+            ShuttingDown: the writer is not running.
+            ActorCrashed: the transaction failed otherwise.
+        """
+        if self._writer is None:
+            raise ShuttingDown("the store is not running")
+        msg = _Commit(changes=Changes())
+        self._urgent.append(msg)
+        self._wake_writer()
+        await msg.reply.wait()
+
+    async def problem(self, timeout: float = 5.0) -> str | None:
+        """Why the store cannot write now, or ``None`` when a probe write just succeeded.
+
+        Cancellation: the probe stays queued and is written later; nothing is lost.
+        """
+        if self.health.fault is not None:
+            return self.health.fault.message
+        try:
+            with trio.fail_after(timeout):
+                await self.probe()
+        except trio.TooSlowError:
+            return f"the store's writer did not answer a probe within {timeout:g} s"
+        except GnomonError as exc:
+            return exc.message
+        return None
+
+    async def wait_writable(self) -> None:
+        """Return once the store has no standing fault (see :class:`StoreHealth`)."""
+        await self.health.wait_writable()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -309,3 +411,52 @@ class SqliteStore:
     async def integrity_check(self) -> str:
         """``PRAGMA integrity_check`` (``ok`` when healthy)."""
         return str(await self._run(lambda: sql.scalar(self._conn, "PRAGMA integrity_check")))
+
+    def check_integrity(self, budget: float) -> None:
+        """SQLite's ``quick_check``, synchronously, at most ``budget`` seconds (the daemon's
+        start: a database too large to check in time is logged and used).
+
+        Raises:
+            StoreUnavailable: the database is corrupt (the first problem is named).
+        """
+        try:
+            problems = sql.quick_check(self._conn, budget)
+        except sqlite3.Error as exc:
+            raise storage_error(exc, self.path) or exc from None
+        if problems is None:
+            log.warning("integrity check of %s skipped: over %gs", self.path, budget)
+        elif problems:
+            lines = [ln for p in problems for ln in p.splitlines() if not ln.startswith("***")]
+            raise StoreUnavailable(
+                f"database corrupt: {self.path}: SQLite's integrity check found:"
+                f" {lines[0] if lines else problems[0]}; {RESTORE}",
+                recoverable=False,
+            )
+
+    # -- the audit chain ----------------------------------------------------------------
+
+    async def verify_audit(self) -> AuditReport:
+        """Check the event log against its anchors and MACs (see :mod:`.audit`), up to
+        the head recorded when the check starts; pages are read between writes."""
+        anchors, memory = await self._run(lambda: (read_anchors(self._conn), self._committed_seq))
+        verifier = Verifier(anchors, self._chain.key, memory_head=memory)
+        after = 0
+        while not verifier.done:
+            rows = await self._run(functools.partial(sql.event_rows, self._conn, after, AUDIT_PAGE))
+            if not rows:
+                break
+            if self._inline:
+                verifier.feed(rows)
+            else:
+                await trio.to_thread.run_sync(verifier.feed, rows)
+            after = rows[-1][0]
+        return verifier.report()
+
+    async def prune_events(self, through_seq: int) -> int:
+        """Delete the events up to ``through_seq``, moving the first anchor past them in
+        the same transaction; how many went.
+
+        Raises:
+            ValueError: past the committed head, or the event is not in the table.
+        """
+        return await self._run(lambda: prune_events(self._conn, through_seq, self._chain))
