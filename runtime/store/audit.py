@@ -53,27 +53,32 @@ class Verifier:
         self.keyed_from = anchors.keyed_from or 1
         self.expect_seq, self.expect_prev = self.first_seq, first.hash if first else ""
         self._head_hash = head.hash if head is not None else ""
+        self._scan_to = self.head_seq
+        self.anchor_problem: tuple[int | None, str] | None = None  # reported if rows are fine
         self.problem = self._anchor_problem(anchors, memory_head)
 
     def _anchor_problem(
         self, anchors: Anchors, memory_head: int | None
     ) -> tuple[int | None, str] | None:
+        """A problem that stops the check; an anchor failing its MAC only is noted in
+        :attr:`anchor_problem` (an edited event found by the scan is the better news)."""
         if anchors.first is None or anchors.head is None or anchors.key_id is None:
             return None, "the chain's anchors are missing from the meta table (deleted)"
         if anchors.key_id != key_id(self.key):
             return None, f"the database is keyed with audit key {anchors.key_id}, not this one"
-        if not anchors.first.valid(self.key, "first"):
-            return anchors.first.seq, "the first anchor fails its MAC check (edited)"
         if not anchors.head.valid(self.key, "head"):
-            return anchors.head.seq, "the head anchor fails its MAC check (edited)"
-        if memory_head is not None and memory_head > self.head_seq:
+            self._scan_to = 2**62  # the recorded head cannot be trusted: scan every row
+            self.anchor_problem = self.head_seq, "the head anchor fails its MAC check (edited)"
+        elif memory_head is not None and memory_head > self.head_seq:
             why = f"head moved back from {memory_head} to {self.head_seq} while the daemon ran"
             return self.head_seq + 1, f"{why} (the database was rolled back)"
+        if not anchors.first.valid(self.key, "first"):
+            self.anchor_problem = self.first_seq, "the first anchor fails its MAC check (edited)"
         return None
 
     @property
     def done(self) -> bool:
-        return self.problem is not None or self.expect_seq > self.head_seq
+        return self.problem is not None or self.expect_seq > self._scan_to
 
     def feed(self, rows: Iterable[Row]) -> None:
         """Check the next rows (ascending ``seq``); stops at the first problem."""
@@ -87,7 +92,7 @@ class Verifier:
         if seq < expect:
             return seq, f"event {seq} lies before the first anchor (seq {expect})"
         if seq > expect:
-            last = min(seq - 1, self.head_seq)
+            last = min(seq - 1, self._scan_to)
             where = "at the start" if expect == self.first_seq else "in the middle"
             return expect, f"{_span(expect, last)} ({where} of the chain)"
         event = wire.from_json(text, Event)
@@ -108,7 +113,7 @@ class Verifier:
 
     def report(self) -> AuditReport:
         """The verdict once every row up to the head was fed."""
-        problem = self.problem
+        problem = self.problem or self.anchor_problem
         last = self.expect_seq - 1
         if problem is None and last < self.head_seq:
             why = f"head moved back from {self.head_seq} to {last}"

@@ -253,7 +253,7 @@ def quick_check(conn: sqlite3.Connection, budget: float) -> list[str] | None:
     """SQLite's ``quick_check``: ``[]`` when ok, its first problems, or ``None`` when it
     ran out of ``budget`` seconds (interrupted by a progress handler)."""
     deadline = time.monotonic() + budget
-    conn.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
     try:
         rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
     except sqlite3.OperationalError as exc:
