@@ -91,9 +91,9 @@ class Home:
         """
         if self.root.exists() and not self.root.is_dir():
             raise InvalidInput(
-                f"the gnomon home {self.root} is not a directory",
+                f"the gnomon home {self.root} is not a directory: pass a directory with"
+                " --home or $GNOMON_HOME (it is created if missing)",
                 token=str(self.root),
-                hint="pass a directory with --home or $GNOMON_HOME (created if missing)",
             )
         try:
             self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
