@@ -1,11 +1,9 @@
-"""The SQLite store: one connection, a writer actor with group commit.
+"""The SQLite store: the writer actor with group commit, and the queries.
 
-Every database call runs through one executor: a worker thread behind a
-``CapacityLimiter(1)`` in production (the connection is used by one thread at a time),
-or **inline** on the trio thread in virtual-time tests (the autojump clock leaps while a
-thread runs, trio#456). Reads go straight through the executor; writes are units of work
-for the writer actor, which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to
-each caller after the commit, and only then publishes the sealed events.
+Database calls go through the executor (:mod:`.executor`): one connection, one thread at
+a time. Reads go straight through it; writes are units of work for the writer actor,
+which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to each caller after
+the commit, and only then publishes the sealed events.
 
 Two lanes feed the writer. Ordinary units are requests in its bounded mailbox (FIFO;
 senders wait for room). Urgent units (``commit(..., urgent=True)``) go to a deque the
@@ -27,14 +25,12 @@ executor never abandons a running database call.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import trio
@@ -56,15 +52,11 @@ from gnomon.runtime.store import (
     sql,
     tokens_sql,
 )
-from gnomon.runtime.store.audit import AuditReport, Verifier
-from gnomon.runtime.store.chain import open_chain, prune_events, read_anchors
-from gnomon.runtime.store.errors import RESTORE, storage_error
-from gnomon.runtime.store.health import RETRY_EVERY, StoreHealth, log
+from gnomon.runtime.store.executor import StoreExecutor
+from gnomon.runtime.store.health import RETRY_EVERY
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
-T = TypeVar("T")
 MAX_BATCH = 256
-AUDIT_PAGE = 1000
 URGENT_ORDINARY = 64  # ordinary units joining a transaction that carries urgent ones
 Publish = Callable[[Sequence[Event]], None]
 
@@ -81,7 +73,7 @@ class _Wake:
 _WAKE = _Wake()
 
 
-class SqliteStore:
+class SqliteStore(StoreExecutor):
     """See the module docstring. Build it, then run :meth:`writer_spec` under a supervisor.
 
     Args:
@@ -112,19 +104,14 @@ class SqliteStore:
         rekey: bool = False,
         expect_anchors: bool = False,
     ) -> None:
-        self.path = path
-        self._inline = inline
-        self._limiter = trio.CapacityLimiter(1)
-        self.health = StoreHealth()
-        try:
-            self._conn = sql.connect(path, synchronous=synchronous)
-            self._chain, warnings = open_chain(
-                self._conn, audit_key, path, rekey=rekey, expect_anchors=expect_anchors
-            )
-        except sqlite3.Error as exc:
-            raise storage_error(exc, path) or exc from None
-        for warning in warnings:
-            log.error("audit chain of %s: %s; run gnomon audit verify", path, warning)
+        super().__init__(
+            path,
+            inline=inline,
+            synchronous=synchronous,
+            audit_key=audit_key,
+            rekey=rekey,
+            expect_anchors=expect_anchors,
+        )
         self._committed_seq = self._chain.seq  # _chain runs ahead inside a transaction
         self._publish = publish or (lambda events: None)
         self._observe = observe_commit or (lambda seconds: None)
@@ -140,34 +127,12 @@ class SqliteStore:
         """Where sealed events go after each commit (the event bus)."""
         self._publish = publish
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        """Run ``fn`` on the store's thread (inline in virtual-time tests).
-
-        Raises:
-            StoreUnavailable: a storage failure, also recorded in :attr:`health`.
-        """
-        try:
-            if self._inline:
-                await trio.lowlevel.checkpoint()
-                return fn()
-            return await trio.to_thread.run_sync(fn, limiter=self._limiter)
-        except sqlite3.Error as exc:
-            error = storage_error(exc, self.path)
-            if error is None:
-                raise
-            self.health.failed(error)
-            self._wake_writer()
-            raise error from exc
-
-    def _wake_writer(self) -> None:
+    def _on_fault(self) -> None:
+        """Wake an idle writer: it probes the disk while a fault stands."""
         writer = self._writer
         if writer is not None and self._idle and not self._woken:
             # Fails only when the mailbox is full, and then the writer is not idle for long.
             self._woken = writer.try_tell(_WAKE)
-
-    def close(self) -> None:
-        """Close the connection (the store is unusable afterwards)."""
-        self._conn.close()
 
     # -- writing ------------------------------------------------------------------------
 
@@ -290,7 +255,7 @@ class SqliteStore:
         if not urgent:
             return await writer.ask(msg, timeout=None)
         self._urgent.append(msg)
-        self._wake_writer()
+        self._on_fault()
         return await msg.reply.wait()
 
     async def _probe(self) -> None:
@@ -311,7 +276,7 @@ class SqliteStore:
             raise ShuttingDown("the store is not running")
         msg = _Commit(changes=Changes())
         self._urgent.append(msg)
-        self._wake_writer()
+        self._on_fault()
         await msg.reply.wait()
 
     async def problem(self, timeout: float = 5.0) -> str | None:
@@ -407,56 +372,3 @@ class SqliteStore:
 
     async def set_switch(self, name: str, value: str) -> None:
         await self._run(lambda: tokens_sql.set_switch(self._conn, name, value))
-
-    async def integrity_check(self) -> str:
-        """``PRAGMA integrity_check`` (``ok`` when healthy)."""
-        return str(await self._run(lambda: sql.scalar(self._conn, "PRAGMA integrity_check")))
-
-    def check_integrity(self, budget: float) -> None:
-        """SQLite's ``quick_check``, synchronously, at most ``budget`` seconds (the daemon's
-        start: a database too large to check in time is logged and used).
-
-        Raises:
-            StoreUnavailable: the database is corrupt (the first problem is named).
-        """
-        try:
-            problems = sql.quick_check(self._conn, budget)
-        except sqlite3.Error as exc:
-            raise storage_error(exc, self.path) or exc from None
-        if problems is None:
-            log.warning("integrity check of %s skipped: over %gs", self.path, budget)
-        elif problems:
-            lines = [ln for p in problems for ln in p.splitlines() if not ln.startswith("***")]
-            raise StoreUnavailable(
-                f"database corrupt: {self.path}: SQLite's integrity check found:"
-                f" {lines[0] if lines else problems[0]}; {RESTORE}",
-                recoverable=False,
-            )
-
-    # -- the audit chain ----------------------------------------------------------------
-
-    async def verify_audit(self) -> AuditReport:
-        """Check the event log against its anchors and MACs (see :mod:`.audit`), up to
-        the head recorded when the check starts; pages are read between writes."""
-        anchors, memory = await self._run(lambda: (read_anchors(self._conn), self._committed_seq))
-        verifier = Verifier(anchors, self._chain.key, memory_head=memory)
-        after = 0
-        while not verifier.done:
-            rows = await self._run(functools.partial(sql.event_rows, self._conn, after, AUDIT_PAGE))
-            if not rows:
-                break
-            if self._inline:
-                verifier.feed(rows)
-            else:
-                await trio.to_thread.run_sync(verifier.feed, rows)
-            after = rows[-1][0]
-        return verifier.report()
-
-    async def prune_events(self, through_seq: int) -> int:
-        """Delete the events up to ``through_seq``, moving the first anchor past them in
-        the same transaction; how many went.
-
-        Raises:
-            ValueError: past the committed head, or the event is not in the table.
-        """
-        return await self._run(lambda: prune_events(self._conn, through_seq, self._chain))
