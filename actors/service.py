@@ -19,7 +19,14 @@ from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound, Refused
+from gnomon.runtime.errors import (
+    Conflict,
+    GnomonError,
+    InvalidInput,
+    NotFound,
+    Refused,
+    StoreUnavailable,
+)
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
@@ -253,9 +260,13 @@ class Service:
             parent_run=caller.parent_run,
         )
         expires_at = await self.admit_job(caller, p)
-        state = await self.tree.engine.create(
-            p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
-        )
+        try:
+            state = await self.tree.engine.create(
+                p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
+            )
+        except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
+            self.tree.ports.metrics.enqueue_errors.labels("store").inc()
+            raise
         return self.view(state)
 
     async def preview(self, caller: Caller, p: PreviewParams) -> Preview:

@@ -217,7 +217,9 @@ class Daemon:
             StoreUnavailable: the store's standing fault (``disk full: …``).
         """
         self.agents.gate(caller, method)
-        if method in STORE_WRITES:
+        if method in STORE_WRITES and self.store.health.fault is not None:
+            if method == "job.create":
+                self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
 
     async def audit_verify(self, caller: Caller, _: Any) -> AuditCheck:

@@ -19,7 +19,7 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event, chain_hash
 from gnomon.runtime.store.chain import Anchors, event_mac, key_id
 
-Row = tuple[int, str, str | None]  # seq, the event's JSON, mac
+Row = tuple[int, str, bytes | None]  # seq, the event's JSON, mac
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +87,7 @@ class Verifier:
                 return
             self.problem = self._row(seq, text, mac)
 
-    def _row(self, seq: int, text: str, mac: str | None) -> tuple[int | None, str] | None:
+    def _row(self, seq: int, text: str, mac: bytes | None) -> tuple[int | None, str] | None:
         expect = self.expect_seq
         if seq < expect:
             return seq, f"event {seq} lies before the first anchor (seq {expect})"
@@ -103,7 +103,7 @@ class Verifier:
         if chain_hash(event.prev_hash, event) != event.hash:
             return seq, "hash mismatch (the event was edited)"
         if seq >= self.keyed_from and not hmac.compare_digest(
-            mac or "", event_mac(self.key, event.hash)
+            mac or b"", event_mac(self.key, event.hash)
         ):
             why = "mac missing" if not mac else "mac mismatch"
             return seq, f"{why} (the event was edited and the later hashes recomputed)"

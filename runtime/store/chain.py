@@ -39,9 +39,9 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"gnomon audit key id\0" + key).hexdigest()[:16]
 
 
-def event_mac(key: bytes, digest: str) -> str:
-    """``HMAC-SHA256(key, hash)`` of one event, hex."""
-    return hmac.digest(key, digest.encode("ascii"), "sha256").hex()
+def event_mac(key: bytes, digest: str) -> bytes:
+    """``HMAC-SHA256(key, hash)`` of one event (32 bytes, stored as a BLOB)."""
+    return hmac.digest(key, digest.encode("ascii"), "sha256")
 
 
 def anchor_mac(key: bytes, kind: str, seq: int, digest: str) -> str:

@@ -50,7 +50,7 @@ CREATE TABLE IF NOT EXISTS events (
     event     TEXT NOT NULL,     -- the CONTRACT §6 event as JSON (hash included)
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL,
-    mac       TEXT               -- HMAC-SHA256(audit key, hash); NULL before chain_keyed_from
+    mac       BLOB               -- HMAC-SHA256(audit key, hash); NULL before chain_keyed_from
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);

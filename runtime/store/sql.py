@@ -8,7 +8,9 @@ Nothing here knows about trio. Units of work are written only by :func:`commit_b
 from __future__ import annotations
 
 import fnmatch
+import glob
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
+from gnomon.runtime.faults import crash_point
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
@@ -30,7 +33,11 @@ SCHEMA_VERSION = 2
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the database (WAL, explicit transactions) and migrate it."""
+    """Open the database (WAL, explicit transactions) and migrate it. A database that
+    does not exist yet is built beside it and renamed into place, so that a crash during
+    a first start never leaves an empty ``gnomon.db`` (which a start refuses)."""
+    if path != ":memory:" and not os.path.exists(path):
+        _create(path)
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -38,6 +45,21 @@ def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
+
+
+def _create(path: str) -> None:
+    folder, name = os.path.split(os.path.abspath(path))
+    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(name) + ".new-*")):
+        os.unlink(stale)  # a draft of a first start that died
+    draft = f"{path}.new-{os.getpid()}"
+    conn = sqlite3.connect(draft, isolation_level=None)
+    try:
+        crash_point("creating_store")
+        conn.execute("PRAGMA journal_mode=WAL")
+        migrate(conn)
+    finally:
+        conn.close()  # checkpoints: the draft is whole, with no -wal beside it
+    os.replace(draft, path)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -53,7 +75,7 @@ def migrate(conn: sqlite3.Connection) -> None:
     if version < 1:
         script = files(__package__).joinpath("schema.sql").read_text()
     elif version < 2:  # events get their MAC (docs/store.md, "The hash chain")
-        script = "ALTER TABLE events ADD COLUMN mac TEXT;"
+        script = "ALTER TABLE events ADD COLUMN mac BLOB;"
     else:
         return
     conn.executescript(
@@ -241,7 +263,7 @@ def ack_inbox(conn: sqlite3.Connection, owner: str, ids: Sequence[int], now: dat
 
 def event_rows(
     conn: sqlite3.Connection, after_seq: int, limit: int
-) -> list[tuple[int, str, str | None]]:
+) -> list[tuple[int, str, bytes | None]]:
     """``(seq, event JSON, mac)`` after ``after_seq``, ascending (the audit's pages)."""
     rows = conn.execute(
         "SELECT seq, event, mac FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)

@@ -189,7 +189,7 @@ def _apply(
                 wire.to_json(event),
                 event.prev_hash,
                 event.hash,
-                hmac.digest(key, event.hash.encode("ascii"), "sha256").hex(),
+                hmac.digest(key, event.hash.encode("ascii"), "sha256"),
             )
         )
         chain.seq, chain.hash = event.seq, event.hash

@@ -263,7 +263,7 @@ async def test_pruning_moves_the_first_anchor(
     assert await verdict(path) == (6, "event 6 deleted (at the start of the chain)")
 
 
-def made_chain(n: int) -> tuple[Anchors, list[tuple[int, str, str | None]]]:
+def made_chain(n: int) -> tuple[Anchors, list[tuple[int, str, bytes | None]]]:
     prev, rows = GENESIS_HASH, []
     for seq in range(1, n + 1):
         event = seal(draft("j", f"m{seq}"), seq, prev)

@@ -4,7 +4,11 @@ corruption met at run time, the bounded integrity check — the store refuses wi
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,3 +153,17 @@ async def test_the_start_check_refuses_a_corrupt_database_and_is_bounded(
     with pytest.raises(StoreUnavailable, match=r"^database corrupt: .*g\.db.*backup"):
         reopened.check_integrity(10.0)
     reopened.check_integrity(0.0)  # out of budget at once: skipped, not refused
+
+
+def test_a_first_start_killed_while_creating_leaves_no_empty_database(tmp_path: Path) -> None:
+    """SIGKILL while a new database is being built leaves no gnomon.db (a start refuses
+    an empty one), only a draft; the next start is a fresh start and removes the draft."""
+    db = tmp_path / "gnomon.db"
+    code = f"from gnomon.runtime.store.sqlite import SqliteStore; SqliteStore({str(db)!r})"
+    env = {**os.environ, "GNOMON_CRASH_AT": "creating_store"}
+    died = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60)
+    assert died.returncode == -signal.SIGKILL
+    assert not db.exists()
+    SqliteStore(str(db), inline=True).close()
+    assert db.read_bytes()[:16] == b"SQLite format 3\x00"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gnomon.db"]

@@ -138,6 +138,9 @@ def test_a_full_disk_refuses_writes_keeps_the_daemon_up_and_recovers(tmpfs: Path
         assert (status, report["ok"], report["store_writable"]) == (503, False, False)
         assert report["reason"].startswith("disk full: ")
         assert gnomon(home, "jobs").code == 0  # reads still answer
+        metrics = httpx.get(daemon.http + "/metrics", timeout=30).text
+        (refusals,) = [ln for ln in metrics.splitlines() if 'errors_total{reason="store"}' in ln]
+        assert float(refusals.split()[-1]) >= 2  # the GnomonStoreErrors alert fires
         assert daemon.proc.poll() is None, "the daemon exited on a full disk"
         filler.unlink()
         until(lambda: healthz(daemon)[0] == 200, "/healthz back to 200 once space returned")
