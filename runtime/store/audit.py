@@ -17,7 +17,7 @@ import attrs
 
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event, chain_hash
-from gnomon.runtime.store.chain import Anchors, event_mac, key_id
+from gnomon.runtime.store.chain import Anchors, EventMac, key_id
 
 Row = tuple[int, str, bytes | None]  # seq, the event's JSON, mac
 
@@ -45,6 +45,7 @@ class Verifier:
 
     def __init__(self, anchors: Anchors, key: bytes, memory_head: int | None = None) -> None:
         self.key = key
+        self._mac = EventMac(key)
         self.checked = 0
         self.problem: tuple[int | None, str] | None = None
         first, head = anchors.first, anchors.head
@@ -102,9 +103,7 @@ class Verifier:
             return seq, "prev_hash does not link to the previous event"
         if chain_hash(event.prev_hash, event) != event.hash:
             return seq, "hash mismatch (the event was edited)"
-        if seq >= self.keyed_from and not hmac.compare_digest(
-            mac or b"", event_mac(self.key, event.hash)
-        ):
+        if seq >= self.keyed_from and not hmac.compare_digest(mac or b"", self._mac(event.hash)):
             why = "mac missing" if not mac else "mac mismatch"
             return seq, f"{why} (the event was edited and the later hashes recomputed)"
         self.checked += 1

@@ -39,8 +39,28 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"gnomon audit key id\0" + key).hexdigest()[:16]
 
 
+class EventMac:
+    """``HMAC-SHA256(key, hash)`` of one event (32 bytes, stored as a BLOB), with the
+    key's inner and outer SHA-256 states computed once (RFC 2104): two state copies per
+    event, about half of what ``hmac.digest`` costs — the seal is on the fire path."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:  # SHA-256's block
+            key = hashlib.sha256(key).digest()
+        padded = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+
+    def __call__(self, digest: str) -> bytes:
+        inner = self._inner.copy()
+        inner.update(digest.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
 def event_mac(key: bytes, digest: str) -> bytes:
-    """``HMAC-SHA256(key, hash)`` of one event (32 bytes, stored as a BLOB)."""
+    """``HMAC-SHA256(key, hash)`` of one event (see :class:`EventMac`)."""
     return hmac.digest(key, digest.encode("ascii"), "sha256")
 
 
@@ -81,11 +101,15 @@ class Anchor:
 @attrs.define
 class Chain:
     """The last sealed event (the next gets ``seq + 1`` and links to ``hash``) and the
-    key its rows are MAC'd with."""
+    key its rows are MAC'd with (:attr:`mac`)."""
 
     seq: int = 0
     hash: str = GENESIS_HASH
     key: bytes = attrs.field(default=b"", repr=False)
+    mac: EventMac = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.mac = EventMac(self.key)
 
     def copy(self) -> Chain:
         return Chain(self.seq, self.hash, self.key)

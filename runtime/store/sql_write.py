@@ -14,7 +14,6 @@ keep their order. Every statement is a constant string (``sqlite3`` caches them 
 from __future__ import annotations
 
 import contextlib
-import hmac
 import json
 import sqlite3
 import time
@@ -177,7 +176,7 @@ def _apply(
         created = item.created_at.timestamp()
         rows.inbox.append((item.owner, item.job_id, created, json.dumps(item.item)))
     sealed = []
-    key = chain.key
+    mac = chain.mac
     for draft in unit.events:
         event = seal(draft, chain.seq + 1, chain.hash)
         rows.events.append(
@@ -189,7 +188,7 @@ def _apply(
                 wire.to_json(event),
                 event.prev_hash,
                 event.hash,
-                hmac.digest(key, event.hash.encode("ascii"), "sha256"),
+                mac(event.hash),
             )
         )
         chain.seq, chain.hash = event.seq, event.hash
