@@ -38,7 +38,12 @@ class StorePersistence:
         While the store cannot write (``StoreUnavailable``: a full disk), the unit waits
         for it and is committed whole later — the job actor that made it has moved on and
         performs no effect before it is saved — unless it is a client's (``save.client``),
-        which fails at once.
+        which fails at once, or the daemon is stopping (the unit is dropped; recovery
+        replays from the last committed state).
+
+        Raises:
+            Conflict: a claim exists (nothing was written).
+            StoreUnavailable: a client's save, or a stopping daemon's.
 
         Cancellation: abandons the unit (nothing of it was written).
         """

@@ -394,6 +394,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
             except StoreUnavailable as exc:  # a full disk must not keep the daemon up
                 log.warning("daemon.stopped not recorded: %s", exc.message)
+            daemon.store.health.give_up()  # saves waiting for space stop waiting: drain
             await root.stop()
             nursery.cancel_scope.cancel()
     try:

@@ -150,5 +150,8 @@ class Store(Protocol):
 
         A storage failure (a full disk, a read-only file system) makes ``commit`` raise
         ``StoreUnavailable`` until a write succeeds again.
+
+        Raises:
+            StoreUnavailable: the daemon is stopping and the store still cannot write.
         """
         ...

@@ -26,6 +26,7 @@ class StoreHealth:
         self.fault: StoreUnavailable | None = None
         self._writable = trio.Event()
         self._writable.set()
+        self._given_up = False
 
     @property
     def retrying(self) -> bool:
@@ -39,7 +40,7 @@ class StoreHealth:
         elif not self.fault.recoverable:
             return
         self.fault = error
-        if self._writable.is_set():
+        if self._writable.is_set() and not self._given_up:
             self._writable = trio.Event()
 
     def wrote(self) -> None:
@@ -58,10 +59,20 @@ class StoreHealth:
         if self.fault is not None:
             raise StoreUnavailable(self.fault.message, recoverable=self.fault.recoverable)
 
+    def give_up(self) -> None:
+        """The daemon is stopping: saves waiting for the store stop waiting (and fail)."""
+        self._given_up = True
+        self._writable.set()
+
     async def wait_writable(self) -> None:
         """Return once no fault stands (at once when none does).
+
+        Raises:
+            StoreUnavailable: the fault, once :meth:`give_up` was called.
 
         Cancellation: cancellable; nothing is held.
         """
         while self.fault is not None:
+            if self._given_up:
+                self.check()
             await self._writable.wait()

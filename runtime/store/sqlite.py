@@ -296,7 +296,11 @@ class SqliteStore(StoreExecutor):
         return None
 
     async def wait_writable(self) -> None:
-        """Return once the store has no standing fault (see :class:`StoreHealth`)."""
+        """Return once the store has no standing fault (see :class:`StoreHealth`).
+
+        Raises:
+            StoreUnavailable: the fault, when the daemon is stopping (``health.give_up``).
+        """
         await self.health.wait_writable()
 
     # -- reading ------------------------------------------------------------------------

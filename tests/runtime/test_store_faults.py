@@ -18,6 +18,7 @@ from support.storekit import draft, running_store, state
 
 from gnomon.actors.job_ports import Save
 from gnomon.actors.persistence import StorePersistence
+from gnomon.runtime import Supervisor
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.events import verify_chain
 from gnomon.runtime.store import Changes, EventQuery
@@ -167,3 +168,46 @@ def test_a_first_start_killed_while_creating_leaves_no_empty_database(tmp_path: 
     SqliteStore(str(db), inline=True).close()
     assert db.read_bytes()[:16] == b"SQLite format 3\x00"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gnomon.db"]
+
+
+async def test_the_health_probe_is_a_real_write_and_sees_a_stopped_writer(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """The probe goes through the writer and writes a timestamp (an empty commit used to
+    return before reaching it); with the writer stopped it names that."""
+    path = tmp_path / "g.db"
+    store = SqliteStore(str(path), inline=True)
+    supervisor = Supervisor("infra", children=[store.writer_spec()])
+    await nursery.start(supervisor.run)
+    before = store.transactions
+    assert await store.problem() is None
+    assert store.transactions == before + 1
+    probed = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='probe_ts'")
+    assert probed.fetchone() is not None
+    await supervisor.stop()
+    assert await store.problem() == "the store is not running"
+
+
+async def test_a_stopping_daemon_stops_saves_waiting_for_space(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """An engine save waiting on a full disk fails with the fault once the daemon gives up
+    (its stop must not wait for space that never comes)."""
+    store = await running_store(nursery, tmp_path / "g.db")
+    persistence = StorePersistence(store)
+    fill(store)
+    failed: list[BaseException] = []
+
+    async def engine_save() -> None:
+        unit = big("w")
+        try:
+            await persistence.save(Save(job=unit.jobs[0], events=unit.events))
+        except StoreUnavailable as exc:
+            failed.append(exc)
+
+    nursery.start_soon(engine_save)
+    await trio.sleep(RETRY_EVERY * 3)
+    assert not failed
+    store.health.give_up()
+    await trio.sleep(0.1)
+    assert [str(e).split(":")[0] for e in failed] == ["disk full"]

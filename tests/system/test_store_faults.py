@@ -12,6 +12,7 @@ import errno
 import json
 import sqlite3
 import subprocess
+import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -51,19 +52,20 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def fill(folder: Path) -> Path:
-    """Write a file until the file system says ENOSPC; the file."""
+    """Write a file until the file system says ENOSPC, to the last byte; the file."""
     filler = folder / "filler"
-    with open(filler, "wb") as f, pytest.raises(OSError) as full:
-        _write_forever(f)
-    assert full.value.errno == errno.ENOSPC
+    with open(filler, "wb", buffering=0) as f:
+        for size in (65536, 4096, 512, 1):
+            with pytest.raises(OSError) as full:
+                _write_forever(f, size)
+            assert full.value.errno == errno.ENOSPC
     return filler
 
 
-def _write_forever(f: BinaryIO) -> None:
-    chunk = b"\0" * 65536
+def _write_forever(f: BinaryIO, size: int) -> None:
+    chunk = b"\0" * size
     while True:
         f.write(chunk)
-        f.flush()
 
 
 def healthz(daemon: RealDaemon) -> tuple[int, dict[str, Any]]:
@@ -154,6 +156,30 @@ def test_a_full_disk_refuses_writes_keeps_the_daemon_up_and_recovers(tmpfs: Path
     finally:
         assert daemon.stop() == 0
     check_store(home / "gnomon.db", acked)
+
+
+def test_a_daemon_on_a_full_disk_still_stops_promptly(tmpfs: Path) -> None:
+    """SIGTERM while job saves wait for space: they stop waiting, the daemon exits 0 in
+    its ordinary stop time, and the next start (space back) recovers every job."""
+    home = tmpfs / "home"
+    daemon = RealDaemon.start(home)
+    try:
+        made = gnomon(home, "schedule", "tick", "--every", "1s", "--do", "noop", "--json")
+        assert made.code == 0, made.err
+        until(lambda: fired_after(home, "tick", 0) >= 1, "tick fired")
+        filler = fill(tmpfs)
+        until(lambda: healthz(daemon)[0] == 503, "/healthz 503 on the full disk")
+        time.sleep(3)  # tick's next fires meet the full disk: their saves wait for space
+    finally:
+        assert daemon.stop(timeout=20) == 0  # not daemon.drain_timeout (30 s) later
+    filler.unlink()
+    again = RealDaemon.start(home)
+    try:
+        last = json.loads(gnomon(home, "events", "--json").out.splitlines()[-1])["seq"]
+        until(lambda: fired_after(home, "tick", last) >= 1, "tick fires after the restart")
+    finally:
+        assert again.stop() == 0
+    check_store(home / "gnomon.db", {made.json()["id"]})
 
 
 # -- the audit chain against a database-only attacker ------------------------------------
