@@ -6,13 +6,15 @@ global and per owner, charged all-or-nothing (``rate_limited``, with the time to
 semantic validation (``invalid``), the shell policy for every command in the job
 (``policy``), max live jobs, terminal records not counted (``full``), a live job with the
 same name (``duplicate_name``), and the DAG: unknown or ambiguous references and cycles
-(``invalid``). Internal creations (trigger clones) skip the rate limits — they must never
-be dropped — but nothing else.
+(``invalid``), and — once the engine has loaded them — dependencies that never end, a
+recurring or manual job (:meth:`Admission.check_dependencies`, ``invalid``). Internal
+creations (trigger clones) skip the rate limits — they must never be dropped — but nothing
+else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
@@ -24,7 +26,9 @@ from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.job import JobSpec, Owner
-from gnomon.runtime.model.schedule import WhenReadySchedule
+from gnomon.runtime.model.schedule import ManualSchedule, WhenReadySchedule, is_recurring
+from gnomon.runtime.model.state import JobState
+from gnomon.runtime.model.when import format_when
 
 PolicyCheck = Callable[[JobSpec], None]
 
@@ -107,6 +111,18 @@ class Admission:
         self._capacity(replacing)
         self._name(spec, replacing)
         return self._dag(spec, replacing)
+
+    def check_dependencies(self, spec: JobSpec, dependencies: Sequence[JobState]) -> None:
+        """Refuse ``depends_on`` a live job that never ends (after counting it).
+
+        Raises:
+            InvalidInput: a dependency is recurring or manual (see :func:`endless`).
+        """
+        try:
+            endless(spec, dependencies)
+        except GnomonError as exc:
+            self._metrics.enqueue_errors.labels(_reason(exc)).inc()
+            raise
 
     def _agents(self, owner: Owner) -> None:
         if owner.kind is OwnerKind.AGENT and not self.config.agents_enabled:
@@ -198,6 +214,36 @@ def validate(spec: JobSpec) -> None:
             f"--backoff-max ({spec.budget.backoff_max:g}s) is shorter than --backoff "
             f"({spec.budget.backoff_initial:g}s)",
             field="budget.backoff_max",
+        )
+
+
+def endless(spec: JobSpec, dependencies: Sequence[JobState]) -> None:
+    """Refuse a dependency that never ends by itself: a recurring job (cron, interval)
+    or a manual one would keep the new job blocked forever.
+
+    Raises:
+        InvalidInput: naming the dependency and the two ways to get what was meant.
+    """
+    for dep in dependencies:
+        schedule = dep.spec.schedule
+        if dep.status.terminal or not (
+            is_recurring(schedule) or isinstance(schedule, ManualSchedule)
+        ):
+            continue
+        kind = "manual" if isinstance(schedule, ManualSchedule) else "recurring"
+        name, this = dep.spec.name, spec.name
+        raise InvalidInput(
+            f"depends_on: {name} is a {kind} job ({format_when(schedule)}) and never ends, "
+            f"so {this} would stay blocked forever",
+            token=name,
+            field="depends_on",
+            accepted=[
+                "--depends-on a job that ends (--at, --in, --when now|when-ready)",
+                f"--triggers {this} on {name} instead",
+            ],
+            hint=f"to run {this} after each fire of {name}, schedule {this} with --when manual "
+            f"and give {name} --triggers {this} (gnomon schedule {name} … --triggers {this} "
+            "--replace)",
         )
 
 

@@ -1,36 +1,31 @@
 """Tokens and the agents kill switch: ``token.*`` and ``agents.*`` (CONTRACT §3.4, §9).
 
-:class:`TokenBook` keeps every token in memory by hash (authentication is synchronous and
-happens on every WebSocket upgrade) and writes through to the store; only the admin token
-of the home is not in it. :class:`AgentSwitch` is ``agents.enabled``: off pauses every
-live agent-owned job (with :data:`KILL_REASON`) and makes :meth:`Agents.gate` refuse
-agent calls; on resumes exactly the jobs the switch paused. The config key sets it at
-start; ``gnomon agents on|off`` stores it and wins over the config until changed again.
+The tokens themselves are :class:`~gnomon.actors.token_book.TokenBook`'s.
+:class:`AgentSwitch` is ``agents.enabled``: off pauses every live agent-owned job (with
+:data:`KILL_REASON`) and makes :meth:`Agents.gate` refuse agent calls — sessions and job
+credentials of agent tokens included; on resumes exactly the jobs the switch paused.
+:meth:`Agents.admitting` checks a new job against its token's limits, atomically per
+owner. The config key sets the switch at start; ``gnomon agents on|off`` stores it and
+wins over the config until changed again.
 """
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import attrs
+import trio
 
 from gnomon.actors.admission import Admission
 from gnomon.actors.core import agent_limits
+from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused, Unauthorized
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import JobState
-from gnomon.runtime.model.tokens import (
-    AGENT_DEFAULTS,
-    AGENT_MAX_TTL,
-    TOKEN_PREFIX,
-    TokenLimits,
-    TokenRecord,
-    token_hash,
-)
 from gnomon.runtime.protocol import (
     AgentsParams,
     AgentsState,
@@ -48,144 +43,6 @@ KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
 AGENT_METHODS_BARRED = frozenset({"system.login_url"})
 Handler = Callable[[Caller, Any], Awaitable[Any]]
-
-
-def info_of(record: TokenRecord) -> TokenInfo:
-    return TokenInfo(
-        id=record.id,
-        name=record.name,
-        scope=record.scope,
-        agent=record.agent,
-        owner=record.owner,
-        limits=record.limits,
-        created_at=record.created_at,
-        revoked_at=record.revoked_at,
-    )
-
-
-def limits_for(params: TokenCreateParams) -> TokenLimits:
-    """The new token's limits: an agent token always has a time to live (7 d unless set)."""
-    if not params.agent:
-        return params.limits or TokenLimits()
-    limits = params.limits or AGENT_DEFAULTS
-    if limits.max_ttl is None:
-        limits = attrs.evolve(limits, max_ttl=AGENT_MAX_TTL)
-    return limits
-
-
-class TokenBook:
-    """Every token by hash (see the module docstring)."""
-
-    def __init__(self, store: SqliteStore, *, admin_token: str, admin_owner: str) -> None:
-        self._store = store
-        self._admin = admin_token
-        self._admin_owner = admin_owner
-        self._records: dict[str, TokenRecord] = {r.id: r for r in store.tokens_now()}
-        self._by_hash = {r.hash: r.id for r in self._records.values()}
-
-    def get(self, token_id: str) -> TokenRecord | None:
-        return self._records.get(token_id)
-
-    def authenticate(
-        self, token: str, client: str | None, client_version: str | None
-    ) -> Caller | None:
-        """The caller ``token`` stands for; ``None`` for an unknown or revoked token."""
-        if secrets.compare_digest(token.encode(), self._admin.encode()):
-            return Caller(
-                token_id="admin",
-                scope="admin",
-                owner=self._admin_owner,
-                client=client,
-                client_version=client_version,
-            )
-        record = self._records.get(self._by_hash.get(token_hash(token), ""))
-        if record is None or record.revoked_at is not None:
-            return None
-        return Caller(
-            token_id=record.id,
-            scope=record.scope,
-            owner=record.owner,
-            agent=record.agent,
-            client=client,
-            client_version=client_version,
-        )
-
-    def active(self, token_id: str) -> bool:
-        """``False`` only for a token of this book that was revoked; callers authenticated
-        otherwise (the admin token, dashboard logins and sessions) are not the book's."""
-        record = self._records.get(token_id)
-        return record is None or record.revoked_at is None
-
-    async def create(self, params: TokenCreateParams, now: datetime) -> TokenCreated:
-        """A new token.
-
-        Raises:
-            InvalidInput: an agent token asked for admin scope, or a bad name.
-            Conflict: a live token already has that name.
-        """
-        if params.agent and params.scope == "admin":
-            raise InvalidInput(
-                "agent tokens are read or write: an admin agent could lift its own limits",
-                token="admin",
-                accepted=["read", "write"],
-                field="scope",
-            )
-        if not params.name or any(c.isspace() or c == ":" for c in params.name):
-            raise InvalidInput(
-                f"bad token name {params.name!r}",
-                token=params.name,
-                accepted=["a word without spaces or ':'"],
-                field="name",
-            )
-        if any(r.name == params.name and r.revoked_at is None for r in self._records.values()):
-            raise Conflict(
-                f"a live token is already named {params.name!r}",
-                hint="revoke it first, or pick another name",
-            )
-        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        record = TokenRecord(
-            id=f"tok-{secrets.token_hex(4)}",
-            name=params.name,
-            scope=params.scope,
-            agent=params.agent,
-            limits=limits_for(params),
-            created_at=now,
-            hash=token_hash(secret),
-        )
-        await self._store.put_tokens([record])
-        self._records[record.id] = record
-        self._by_hash[record.hash] = record.id
-        return TokenCreated(token=secret, info=info_of(record))
-
-    def listing(self) -> tuple[TokenInfo, ...]:
-        return tuple(info_of(r) for r in self._records.values())
-
-    def _find(self, ref: str) -> TokenRecord:
-        found = [
-            r
-            for r in self._records.values()
-            if r.id == ref or r.name == ref or (len(ref) >= 6 and r.id.startswith(ref))
-        ]
-        live = [r for r in found if r.revoked_at is None] or found
-        if len(live) != 1:
-            what = "no token" if not live else "more than one token"
-            raise NotFound(f"{what} matches {ref!r}", hint="gnomon token list")
-        return live[0]
-
-    async def revoke(self, params: TokenRevokeParams, now: datetime) -> tuple[TokenInfo, ...]:
-        """Revoke tokens by reference, or every agent token; already revoked ones stay."""
-        if not params.ids and not params.all_agents:
-            raise InvalidInput("revoke which tokens?", accepted=["ID…", "--all-agents"])
-        chosen = [self._find(ref) for ref in params.ids]
-        if params.all_agents:
-            chosen += [r for r in self._records.values() if r.agent]
-        fresh = [
-            attrs.evolve(r, revoked_at=now) for r in dict.fromkeys(chosen) if r.revoked_at is None
-        ]
-        await self._store.put_tokens(fresh)
-        for r in fresh:
-            self._records[r.id] = r
-        return tuple(info_of(r) for r in fresh)
 
 
 class AgentSwitch:
@@ -260,6 +117,7 @@ class Agents:
     book: TokenBook
     switch: AgentSwitch
     now: Callable[[], datetime]
+    _locks: dict[str, trio.Lock] = attrs.field(factory=dict, init=False)  # per owner
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -274,11 +132,17 @@ class Agents:
         """Refuse a call from a revoked token, or from an agent while agents are off.
 
         Raises:
-            Unauthorized: the token was revoked since the connection opened.
+            Unauthorized: the token (or the parent token of a session or job credential)
+                was revoked since the connection opened.
             Refused: agents are switched off (reason ``agents_disabled``).
         """
         if not self.book.active(caller.token_id):
-            raise Unauthorized("unauthorized: this token was revoked")
+            if caller.via == "token":
+                raise Unauthorized("unauthorized: this token was revoked")
+            raise Unauthorized(
+                f"unauthorized: the token this {caller.via} credential came from "
+                f"({caller.token_id}) was revoked"
+            )
         if caller.agent and not self.switch.enabled:
             raise Refused(
                 AGENTS_OFF, reason="agents_disabled", hint="an operator can run: gnomon agents on"
@@ -286,9 +150,30 @@ class Agents:
         if caller.agent and method in AGENT_METHODS_BARRED:
             raise Unauthorized(f"unauthorized: {method} is not open to agent tokens")
 
+    @asynccontextmanager
+    async def admitting(self, caller: Caller, p: CreateParams) -> AsyncIterator[datetime | None]:
+        """Check a new job against its token's limits and hold its owner's admission open
+        while the block creates it; yields the job's ``expires_at``.
+
+        A token with ``max_jobs`` admits its owner's jobs one at a time: the live count is
+        read and the job created under the owner's lock, so concurrent creates (a batch,
+        several connections) never all pass on the same count. The lock is released when
+        the block ends, however it ends (cancellation included).
+
+        Raises:
+            Refused: a limit is broken (see :meth:`admit_job`).
+        """
+        record = self.book.get(caller.token_id)
+        if record is None or record.limits.max_jobs is None:
+            yield await self.admit_job(caller, p)
+            return
+        lock = self._locks.setdefault(caller.owner, trio.Lock())
+        async with lock:
+            yield await self.admit_job(caller, p)
+
     async def admit_job(self, caller: Caller, p: CreateParams) -> datetime | None:
         """Check a new job against its token's limits (before admission and the engine);
-        its ``expires_at``.
+        its ``expires_at``. Callers creating the job use :meth:`admitting`.
 
         Raises:
             Refused: a limit is broken (``reason`` names it; counted in

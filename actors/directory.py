@@ -67,6 +67,7 @@ class JobDirectory:
         supervisor: the ``simple_one_for_one`` supervisor of job actors.
         spawn: builds the child spec of job ``id`` (its actor loads state from the store).
         lead: seconds before a wake time at which a passivated job is activated.
+        on_forget: called with the id of every job cleared or pruned.
     """
 
     def __init__(
@@ -77,8 +78,10 @@ class JobDirectory:
         spawn: Callable[[str], ChildSpec],
         clock: Clock,
         lead: float = 1.0,
+        on_forget: Callable[[str], None] = lambda job_id: None,
     ) -> None:
         self._supervisor = supervisor
+        self._on_forget = on_forget
         self._registry = registry
         self._spawn = spawn
         self._clock = clock
@@ -130,7 +133,8 @@ class JobDirectory:
                     self._timer.try_tell(_Rearm())
 
     def forget(self, job_id: str) -> None:
-        """Drop a deleted job from every index."""
+        """Drop a deleted job from every index (and tell ``on_forget``: its metrics go)."""
+        self._on_forget(job_id)
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return

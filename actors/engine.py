@@ -97,6 +97,7 @@ class Engine:
         clock: Clock,
         next_slot: Callable[[Schedule, datetime], datetime | None],
         ids: Callable[[], str] = new_job_id,
+        observe: Callable[[JobState], None] = lambda state: None,
     ) -> None:
         self.persistence = persistence
         self.directory = directory
@@ -104,13 +105,16 @@ class Engine:
         self.clock = clock
         self.next_slot = next_slot
         self._ids = ids
+        self._observe = observe
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
 
     def note(self, state: JobState, wake: datetime | None, passivate: bool) -> None:
-        """Index a job's current state (and its wake time when it gives up its actor)."""
+        """Index a job's current state (and its wake time when it gives up its actor);
+        ``observe`` sees it too (the per-job metrics)."""
         self.directory.note(entry_of(state, wake), passivate=passivate)
+        self._observe(state)
 
     def notify_dependents(self, job_id: str, status: JobStatus) -> None:
         self._send.send_nowait(_Dependents(job_id, status))
@@ -157,11 +161,13 @@ class Engine:
         ``expires_at`` renews its TTL (an agent re-scheduling its recurring job).
 
         Raises:
-            Refused, InvalidInput, Conflict, NotFound: admission refused it.
+            Refused, InvalidInput, Conflict, NotFound: admission refused it (InvalidInput
+                also for ``depends_on`` a recurring or manual job, which never ends).
         """
         now = self.clock.now()
         holder = self.directory.live_name(spec.name) if replace else None
         admitted = self.admission.check(spec, owner, now, internal=internal, replacing=holder)
+        await self._check_dependencies(spec, admitted.depends_on)
         deps = tuple(
             Dependency(id=d, name=self._name_of(d), status=self._final_status(d))
             for d in admitted.depends_on
@@ -227,6 +233,12 @@ class Engine:
         if result.error is not None:
             raise Conflict(result.error)
         return result.state
+
+    async def _check_dependencies(self, spec: JobSpec, dep_ids: tuple[str, ...]) -> None:
+        """Refuse live dependencies that never end (recurring, manual); see admission."""
+        live = [d for d in dep_ids if not self._final_status(d)]
+        states = [s for s in [await self.persistence.load(d) for d in live] if s is not None]
+        self.admission.check_dependencies(spec, states)
 
     def _index_new(self, state: JobState) -> None:
         timers = fsm.timers(state)

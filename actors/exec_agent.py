@@ -47,5 +47,6 @@ class AgentExecutor:
             timeout=ctx.timeout,
             stdin=stdin,
             on_spawn=ctx.on_spawn,
+            tap=ctx.tap,
         )
         return process_result(done)

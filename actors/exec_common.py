@@ -8,7 +8,7 @@ import attrs
 import trio
 
 from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext, SpawnHook
+from gnomon.actors.execution import ActionResult, OutputTap, RunContext, SpawnHook
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.procs import ProcResult, SpawnFailed, TailBuffer, run_group
 from gnomon.runtime.redact import Redactor
@@ -92,13 +92,17 @@ async def run_process(
     timeout: float | None = None,
     stdin: bytes | None = None,
     on_spawn: SpawnHook | None = None,
+    tap: OutputTap | None = None,
 ) -> ProcOutcome:
     """Run ``argv`` as a job process (own group, merged output tail of ``cap`` bytes).
 
     ``timeout`` (seconds) kills the group when it passes and reports ``timed_out``.
-    Cancellation from outside kills the group and propagates.
+    Cancellation from outside kills the group and propagates; the redacted output so far
+    stays readable through ``tap``.
     """
     buf = TailBuffer(cap + redactor.longest)
+    if tap is not None:
+        tap.read = lambda: redactor.tail(buf.data, cap, truncated=buf.truncated)
     result: ProcResult | None = None
     with trio.move_on_after(timeout if timeout is not None else float("inf")):
         try:

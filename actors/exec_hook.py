@@ -84,6 +84,7 @@ class HookExecutor:
                 cap=self.settings.hook_output_cap,
                 stdin=payload,
                 on_spawn=ctx.on_spawn,
+                tap=ctx.tap,
             )
             runs.append(_HookRun(argv[-1] if argv[0] != SH else argv[2], process_result(done)))
         return _combine(runs)

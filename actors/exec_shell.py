@@ -51,6 +51,7 @@ class ShellExecutor:
             cap=self.settings.output_cap,
             timeout=ctx.timeout,
             on_spawn=ctx.on_spawn,
+            tap=ctx.tap,
         )
         if done.result is None:
             outcome = Outcome.TIMEOUT if done.timed_out else Outcome.FAILED

@@ -1,10 +1,13 @@
 """The command layer behind ``slash_cmd`` actions (``/jobs cancel --tag env=staging``).
 
 A slash command runs the gnomon CLI itself as a job process (its own group, killed on
-timeout or cancel, output tail redacted) against this daemon, with a token carrying the
-authority of the job's owner — never more: :data:`TokenFor` returns ``None`` for an owner
-that has no such token, and the command is refused. The child never autostarts a daemon
-and sees ``GNOMON_JOB_ID``/``GNOMON_RUN_ID`` like every job process.
+timeout or cancel, output tail redacted) against this daemon, with a *job credential*:
+exactly the authority of the token that created the job (its scope as the creator had
+it, owner, agent flag and limits), valid for about the run's timeout and refused as soon
+as that token is revoked — never the admin token unless the admin token created the job.
+:data:`TokenFor` returns ``None`` when the creating token is unknown or revoked, and the
+command is refused. The child never autostarts a daemon and sees
+``GNOMON_JOB_ID``/``GNOMON_RUN_ID`` like every job process.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from gnomon.actors.execution import ActionResult, RunContext
 from gnomon.actors.executors import SlashHandler
 from gnomon.runtime.model.actions import SlashAction
 from gnomon.runtime.model.enums import Outcome
-from gnomon.runtime.model.job import Owner
 
 __all__ = ["TokenFor", "slash_argv", "slash_handler"]
 
-TokenFor = Callable[[Owner], str | None]
+#: The credential one run's slash command authenticates with, or ``None`` (refused).
+TokenFor = Callable[[RunContext], str | None]
 
 
 def slash_argv(command: str) -> list[str]:
@@ -50,11 +53,12 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
             argv = slash_argv(action.command)
         except ValueError as exc:
             return failure(redactor.redact(f"cannot run {action.command!r}: {exc}"))
-        token = token_for(ctx.owner)
+        token = token_for(ctx)
         if token is None:
+            made_by = ctx.created_by.token_id or "no token"
             return failure(
-                f"cannot run {action.command!r}: jobs owned by {ctx.owner} may not run "
-                "gnomon commands (no token with that owner's authority)"
+                f"cannot run {action.command!r}: the token that created this job ({made_by}) "
+                "is revoked or unknown, so its gnomon commands have no authority"
             )
         env = settings.child_environ({**run_env(ctx), **ctx.env})
         env.update(GNOMON_URL=url, GNOMON_TOKEN=token, GNOMON_AUTOSTART="0", NO_COLOR="1")
@@ -68,6 +72,7 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
             cap=settings.output_cap,
             timeout=ctx.timeout,
             on_spawn=ctx.on_spawn,
+            tap=ctx.tap,
         )
         if done.result is None:
             outcome = Outcome.TIMEOUT if done.timed_out else Outcome.FAILED

@@ -22,13 +22,22 @@ import attrs
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome
-from gnomon.runtime.model.job import Owner
+from gnomon.runtime.model.job import CreatedBy, Owner
 
 SpawnHook = Callable[[int, int], Awaitable[None]]
 
 
 async def _ignore_spawn(pid: int, pgid: int) -> None:
     return None
+
+
+@attrs.define
+class OutputTap:
+    """The output a run has produced so far, readable while it runs: an executor that
+    captures output points ``read`` at its buffer, so a run killed from outside (a daemon
+    stop's interruption) still records what it printed."""
+
+    read: Callable[[], str] = lambda: ""
 
 
 @attrs.frozen(kw_only=True)
@@ -40,6 +49,9 @@ class RunContext:
             waiting on it; the engine persists them so a daemon restart can find orphans.
         i_know: the job's confirmation of ``ask``-class shell commands.
         idempotency_key: ``<job id>:<fire time ISO>`` — sent by webhooks.
+        tap: where the executor exposes the output so far (see :class:`OutputTap`).
+        created_by: the token (and scope) that created the job: a slash command runs
+            with exactly that authority (a job credential, runtime/gateway/credentials.py).
     """
 
     job_id: str
@@ -53,6 +65,8 @@ class RunContext:
     cwd: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict)
     on_spawn: SpawnHook = _ignore_spawn
+    tap: OutputTap = attrs.field(factory=OutputTap)
+    created_by: CreatedBy = attrs.field(factory=CreatedBy)
 
     @property
     def idempotency_key(self) -> str:

@@ -6,9 +6,10 @@ input of :func:`~gnomon.actors.core.job_fsm.step`; each step's new state, claime
 run records and events are saved in one transaction *before* its effects are performed.
 Runs are tasks in the actor's nursery; waits are poller actors. When the job is idle the
 actor records its next wake time with the directory and returns (passivation). On a stop
-request it stops firing, lets runs in flight finish (until the supervisor's ``shutdown``
-bound cancels them, killing their process groups) and returns; waits stay persisted and
-resume at the next start. Design: ``docs/engine.md``.
+request it stops firing, lets runs in flight finish — until the daemon's stop interrupts
+them (recorded ``interrupted``, re-run at the next start; ``actors/drain.py``), or as a
+last resort the supervisor's ``shutdown`` bound cancels the actor — and returns; waits
+stay persisted and resume at the next start. Design: ``docs/engine.md``.
 """
 
 from __future__ import annotations
@@ -352,14 +353,21 @@ class JobShell:
         await self.drain()
 
     async def drain(self) -> None:
-        """Stop polling; let runs in flight finish and record their results."""
+        """Stop polling; let runs in flight finish and record their results — ended,
+        or ``interrupted`` when the daemon's stop interrupts them (:mod:`~gnomon.actors.
+        drain`)."""
         self.stop_all_pollers()
-        while self.runs:
-            msg = await self.ctx.inbox.receive_until(math.inf, draining=True)
-            if isinstance(msg, RunEnded):
-                await self.handle(msg)
-            elif isinstance(msg, JobCommand | Polled):
-                msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
+        if self.runs:
+            self.deps.drain.join(self.runs)
+        try:
+            while self.runs:
+                msg = await self.ctx.inbox.receive_until(math.inf, draining=True)
+                if isinstance(msg, RunEnded):
+                    await self.handle(msg)
+                elif isinstance(msg, JobCommand | Polled):
+                    msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
+        finally:
+            self.deps.drain.leave(self.runs)
         if self.held is not None:
             await self.commit(Unit(job_id=self.state.id))
         self.deps.note(self.state, self.next_timer(), True)

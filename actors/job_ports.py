@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 import attrs
 
 from gnomon.actors.core.job_msgs import StartRun, StartTriggers
+from gnomon.actors.drain import Drain
 from gnomon.actors.execution import Evaluator
 from gnomon.actors.runs import RunDeps, RunEnd
 from gnomon.actors.waiter import PollReport
@@ -85,6 +86,7 @@ class JobDeps:
     fault: Callable[[str], None] = lambda name: None
     passivate_after: float = 30.0
     linger: float = 1.0
+    drain: Drain = attrs.field(factory=Drain)
 
 
 Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace"]

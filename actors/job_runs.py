@@ -8,7 +8,9 @@ moment finds the attempt started, an orphan to kill and retry per policy, and ne
 it again blindly (at most once per attempt). Its pid/pgid are saved as soon as the
 process exists, and its end together with the state-machine step it causes
 (:meth:`RunTracker.on_ended`). A killed run's record is saved as ``cancelled`` even
-though the state machine, which killed it, ignores its result.
+though the state machine, which killed it, ignores its result. A run interrupted by a
+daemon stop (:meth:`RunTracker.interrupt`, see :mod:`gnomon.actors.drain`) is saved as
+``interrupted`` with the output it printed so far, and the state machine re-queues it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import trio
 
 from gnomon.actors.core import job_fsm as fsm
 from gnomon.actors.core.job_msgs import StartRun, Step
-from gnomon.actors.execution import RunContext
+from gnomon.actors.drain import InFlight
+from gnomon.actors.execution import OutputTap, RunContext
 from gnomon.actors.job_ports import RunEnded, Save
 from gnomon.actors.runs import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.runtime import procs
@@ -37,6 +40,8 @@ class _Slot:
     scope: trio.CancelScope
     record: RunRecord | None = None
     killed: str | None = None
+    interrupted: bool = False
+    tap: OutputTap = attrs.field(factory=OutputTap)
 
 
 class RunTracker:
@@ -82,6 +87,26 @@ class RunTracker:
             slot.killed = reason
             slot.scope.cancel()
 
+    def in_flight(self) -> list[InFlight]:
+        """The runs not yet ended (for a stopping daemon's report)."""
+        state = self.shell.state
+        return [
+            InFlight(
+                job=state.spec.name,
+                job_id=state.id,
+                run_id=run_id,
+                started_at=slot.record.started_at if slot.record else self.shell.deps.clock.now(),
+            )
+            for run_id, slot in self.slots.items()
+        ]
+
+    def interrupt(self, reason: str) -> None:
+        """Kill every run in flight for a daemon stop: each ends ``interrupted``."""
+        for slot in self.slots.values():
+            if slot.killed is None:
+                slot.killed, slot.interrupted = reason, True
+                slot.scope.cancel()
+
     def _record(self, start: StartRun, began: RunEnd | None = None) -> RunRecord:
         now = self.shell.deps.clock.now()
         return RunRecord(
@@ -124,7 +149,9 @@ class RunTracker:
             i_know=spec.i_know,
             cwd=spec.cwd,
             env=dict(spec.env),
+            created_by=shell.state.created_by,
             on_spawn=spawn_recorder(persist_spawn, lambda: deps.crash_point("after_process_spawn")),
+            tap=slot.tap,
         )
         plan = RunPlan(
             context=context, action=start.action, breaker_key=deps.action_key(spec, start.action)
@@ -143,7 +170,7 @@ class RunTracker:
                 return  # never started: nothing happened outside
             end = RunEnd(
                 run_id=msg.start.run_id,
-                outcome=Outcome.CANCELLED,
+                outcome=Outcome.INTERRUPTED if slot.interrupted else Outcome.CANCELLED,
                 finished_at=now,
                 started_at=slot.record.started_at,
             )
@@ -154,7 +181,7 @@ class RunTracker:
             run_id=end.run_id,
             outcome=end.outcome,
             exit_code=None if result is None else result.exit_code,
-            error=end.error or (f"run cancelled: {slot.killed}" if slot and slot.killed else ""),
+            error=record.error,
             transient=False if result is None else result.transient,
             retry_after=end.retry_after,
         )
@@ -171,10 +198,18 @@ class RunTracker:
             finished_at=end.finished_at,
             outcome=end.outcome,
             exit_code=None if result is None else result.exit_code,
-            output="" if result is None else result.output,
-            error=end.error or (f"run cancelled: {slot.killed}" if slot and slot.killed else ""),
+            output=(slot.tap.read() if slot else "") if result is None else result.output,
+            error=end.error or _kill_error(slot),
             pid=base.pid if result is None or result.pid is None else result.pid,
             pgid=base.pgid if result is None or result.pgid is None else result.pgid,
             tokens=None if result is None else result.tokens,
             cost_usd=None if result is None else result.cost_usd,
         )
+
+
+def _kill_error(slot: _Slot | None) -> str:
+    """The error of a run killed from outside: the interruption's reason as given, a
+    cancellation's prefixed."""
+    if slot is None or slot.killed is None:
+        return ""
+    return slot.killed if slot.interrupted else f"run cancelled: {slot.killed}"

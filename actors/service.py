@@ -8,13 +8,14 @@ and returns a protocol type. Views follow CONTRACT §3.6 (``schedule``, ``action
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import attrs
 
-from gnomon.actors.core.explain import explain
+from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
@@ -71,12 +72,15 @@ from gnomon.runtime.store import Changes, EventQuery, JobQuery
 from gnomon.runtime.store.sqlite import SqliteStore
 
 Handler = Callable[[Caller, Any], Awaitable[Any]]
-AdmitJob = Callable[[Caller, CreateParams], Awaitable[datetime | None]]
+#: Token limits around a job's creation: yields its ``expires_at`` and stays open while
+#: the engine creates it (actors/agents.py ``Agents.admitting``).
+AdmitJob = Callable[[Caller, CreateParams], AbstractAsyncContextManager[datetime | None]]
 
 
-async def _unlimited(caller: Caller, p: CreateParams) -> datetime | None:
+@asynccontextmanager
+async def _unlimited(caller: Caller, p: CreateParams) -> AsyncIterator[datetime | None]:
     """The default token-limit check: none (the job does not expire)."""
-    return None
+    yield None
 
 
 def owner_of(caller: Caller) -> Owner:
@@ -189,6 +193,7 @@ class Service:
             parent_id=state.parent_id,
             expires_at=state.expires_at,
             spec=shown_spec(state.spec),
+            hold=hold(state),
         )
 
     async def _state(self, ref: str) -> JobState:
@@ -254,19 +259,20 @@ class Service:
     async def create(self, caller: Caller, p: CreateParams) -> JobView:
         created_by = CreatedBy(
             token_id=caller.token_id,
+            scope=caller.scope,
             client=caller.client,
             client_version=caller.client_version,
             parent_job=caller.parent_job,
             parent_run=caller.parent_run,
         )
-        expires_at = await self.admit_job(caller, p)
-        try:
-            state = await self.tree.engine.create(
-                p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
-            )
-        except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
-            self.tree.ports.metrics.enqueue_errors.labels("store").inc()
-            raise
+        async with self.admit_job(caller, p) as expires_at:
+            try:
+                state = await self.tree.engine.create(
+                    p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
+                )
+            except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
+                self.tree.ports.metrics.enqueue_errors.labels("store").inc()
+                raise
         return self.view(state)
 
     async def preview(self, caller: Caller, p: PreviewParams) -> Preview:

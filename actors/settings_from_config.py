@@ -13,6 +13,7 @@ from typing import Literal
 
 from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.drain import STOP_MARGIN
 from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmPrice, LlmSettings
 from gnomon.actors.tree import EngineConfig
 from gnomon.runtime.config import Config
@@ -96,5 +97,5 @@ def engine_config(config: Config) -> EngineConfig:
             cooldown=config["breaker.cooldown"],
         ),
         max_concurrency=config["limits.max_concurrency"],
-        job_shutdown=config["daemon.drain_timeout"],
+        job_shutdown=config["daemon.drain_timeout"] + STOP_MARGIN,
     )

@@ -19,6 +19,7 @@ from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breakers import Breakers
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
@@ -108,6 +109,7 @@ class EngineTree:
             spawn=self._spawn,
             clock=ports.clock,
             lead=cfg.activation_lead,
+            on_forget=ports.metrics.job_series.forget,
         )
         self.admission = Admission(
             directory=self.directory,
@@ -122,8 +124,10 @@ class EngineTree:
             clock=ports.clock,
             next_slot=ports.next_slot,
             ids=ports.ids or new_job_id,
+            observe=ports.metrics.job_series.note_state,
         )
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
+        self.drain = Drain()
         ports.metrics.watch_mailboxes(self.mailbox_depths)
         ports.metrics.watch_jobs(self.job_counts, self.queued_runs)
         self.deps = JobDeps(
@@ -147,6 +151,7 @@ class EngineTree:
             crash_point=ports.crash_point,
             fault=ports.fault,
             passivate_after=cfg.passivate_after,
+            drain=self.drain,
         )
         self.core = Supervisor(
             "core",

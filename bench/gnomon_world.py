@@ -24,6 +24,7 @@ from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
 from gnomon.actors.persistence import StorePersistence
+from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
 from gnomon.runtime import Supervisor, gc_tuning
 from gnomon.runtime.clock import SystemClock
@@ -84,8 +85,12 @@ class World:
 
 
 @asynccontextmanager
-async def world(db: Path, *, max_concurrency: int = 64) -> AsyncIterator[World]:
-    """A running engine over a fresh store at ``db``; everything is cancelled on exit.
+async def world(
+    db: Path, *, max_concurrency: int = 64, boot_id: str = "bench"
+) -> AsyncIterator[World]:
+    """A running engine over the store at ``db`` (fresh, or left by an earlier world: then
+    pass another ``boot_id``, and the engine boots on its jobs as a restarted daemon
+    would); the boot is ended cleanly and everything cancelled on exit.
 
     The collector is tuned as the daemon tunes it (:mod:`gnomon.runtime.gc_tuning`).
     """
@@ -98,7 +103,7 @@ async def world(db: Path, *, max_concurrency: int = 64) -> AsyncIterator[World]:
     executor = RecordingExecutor()
     async with trio.open_nursery() as nursery:
         await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
-        await store.begin_boot("bench", datetime.now(UTC))
+        await store.begin_boot(boot_id, datetime.now(UTC))
         tree = EngineTree(
             EnginePorts(
                 persistence=StorePersistence(store),
@@ -113,8 +118,10 @@ async def world(db: Path, *, max_concurrency: int = 64) -> AsyncIterator[World]:
             EngineConfig(admission=LIMITS, max_concurrency=max_concurrency),
         )
         await nursery.start(tree.run)
+        await recover(tree.directory, StorePersistence(store), boot_id=boot_id)
         try:
             yield World(tree, store, bus, executor)
+            await store.end_boot(boot_id, datetime.now(UTC))
         finally:
             nursery.cancel_scope.cancel()
     store.close()

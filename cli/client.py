@@ -197,14 +197,21 @@ def autostart(home: Home) -> str:
 
 @asynccontextmanager
 async def connect(
-    home: Home, url: str | None = None, *, start: bool = True, client: str = "gnomon-cli"
+    home: Home,
+    url: str | None = None,
+    *,
+    start: bool = True,
+    client: str = "gnomon-cli",
+    token: str | None = None,
 ) -> AsyncIterator[Client]:
-    """A connected client (autostarting a daemon unless told not to; see the docstring).
+    """A connected client (autostarting a daemon unless told not to; see the docstring);
+    ``token`` overrides ``$GNOMON_TOKEN`` and the home's token file.
 
     Raises:
         DaemonUnreachable: no daemon answers (exit 5 with the contract's message).
     """
-    target, token = endpoint(home, url)
+    target, found = endpoint(home, url)
+    token = token or found
     if target is None:
         if not start or os.environ.get("GNOMON_AUTOSTART", "1") == "0":
             raise DaemonUnreachable(NO_DAEMON)

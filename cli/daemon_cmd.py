@@ -124,17 +124,25 @@ def _start_detached(home: Home, extra: list[str]) -> None:
 
 @daemon.command("stop")
 @home_option
+@click.option("--now", is_flag=True, help="interrupt running actions at once (recorded)")
 @click.option("--force", is_flag=True, help="SIGKILL if it does not stop within 2 s")
 @reports_errors
-def stop(home: str | None, force: bool) -> None:
-    """Stop the daemon: SIGTERM, a bounded drain, then SIGKILL."""
+def stop(home: str | None, now: bool, force: bool) -> None:
+    """Stop the daemon: running actions get the drain limit (none with --now), then are
+    interrupted and recorded; it says what it waits for."""
+    from gnomon.cli.daemon_stop import StopProgress
+
     where = home_of(home)
     info = _running(where)
     if info is None:
         where.remove_daemon_json()
         raise NotFound("no gnomon daemon is running for " + str(where.root))
     config = load_config(where.config_toml, os.environ)
-    result = daemonctl.stop(int(info["pid"]), drain=config["daemon.drain_timeout"], force=force)
+    pid = int(info["pid"])
+    progress = StopProgress(where, pid, click.echo)
+    drain = config["daemon.drain_timeout"]
+    result = daemonctl.stop(pid, drain=drain, force=force, now=now, tick=progress.tick)
+    progress.finish()
     if result == "killed":
         where.remove_daemon_json()
     click.echo(f"gnomon daemon {result} (pid={info['pid']})")

@@ -109,7 +109,8 @@ def show(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
         return
     out.print(kv_table(job_rows(detail["job"])))
     if detail["next_fires"]:
-        out.print("\n[bold]next fires[/bold]")
+        held = detail["job"].get("hold")
+        out.print("\n[bold]next fires[/bold]" + (f" (on schedule; now {held})" if held else ""))
         for fire in detail["next_fires"]:
             out.print(f"  {local_time(fire)}")
     if detail["runs"]:

@@ -17,7 +17,8 @@ from gnomon.cli.output import home_option, reports_errors
 @click.option("--url", metavar="WS_URL", help="daemon address (else daemon.json)")
 @reports_errors
 def mcp(home: str | None, url: str | None) -> None:
-    """MCP server on stdio for AI agents (token from $GNOMON_TOKEN)."""
+    """MCP server on stdio for AI agents (token from $GNOMON_TOKEN, else the default
+    agent token 'mcp': no shell)."""
     from gnomon.cli.mcp_server import serve
 
     trio.run(serve, home, url)

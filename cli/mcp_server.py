@@ -4,7 +4,8 @@ the other (CONTRACT §9).
 One trio program: the MCP SDK's low-level server (anyio, on trio's backend) serves the
 tools of :mod:`gnomon.cli.mcp_tools` and the resource ``gnomon://inbox`` over stdin and
 stdout, and one WebSocket connection to the daemon carries every call under the token in
-``$GNOMON_TOKEN`` (client name ``gnomon-mcp``, recorded in each job's ``created_by``).
+``$GNOMON_TOKEN`` — without one, the default agent token of :mod:`gnomon.cli.mcp_identity`,
+never the admin token — (client name ``gnomon-mcp``, recorded in each job's ``created_by``).
 While a session has subscribed to the inbox resource (``resources/subscribe``, or a
 ``subscriptions/listen`` stream on the 2026-07-28 wire), each job end the daemon announces
 sends it ``notifications/resources/updated``.
@@ -13,6 +14,7 @@ sends it ``notifications/resources/updated``.
 from __future__ import annotations
 
 import json
+import os
 from importlib.metadata import version
 from typing import Any
 
@@ -24,9 +26,13 @@ from mcp.server.stdio import stdio_server
 from mcp.server.subscriptions import InMemorySubscriptionBus, ListenHandler
 from mcp.shared.subscriptions import ResourceUpdated
 
+from gnomon.cli import mcp_identity
 from gnomon.cli.client import Client, connect
+from gnomon.cli.mcp_identity import default_token
 from gnomon.cli.mcp_tools import TOOLS, Tools, schema
 from gnomon.cli.output import home_of
+from gnomon.runtime.errors import Unauthorized
+from gnomon.runtime.home import Home
 
 INBOX_URI = "gnomon://inbox"
 ENDS = ("job.completed", "job.failed", "job.timed_out", "job.cancelled", "job.expired")
@@ -133,8 +139,28 @@ class Bridge:
 
 
 async def serve(home: str | None, url: str | None) -> None:
-    """Serve MCP on stdio until the client closes it."""
-    async with connect(home_of(home), url, client="gnomon-mcp") as client:
+    """Serve MCP on stdio until the client closes it, as ``$GNOMON_TOKEN`` or else the
+    default agent token (:mod:`gnomon.cli.mcp_identity`).
+
+    Raises:
+        Unauthorized: the token is unknown or revoked (the hint names the token file).
+    """
+    where = home_of(home)
+    token = None if os.environ.get("GNOMON_TOKEN") else await default_token(where, url)
+    try:
+        await _serve_as(where, url, token)
+    except Unauthorized as exc:
+        if token is None:
+            raise
+        raise Unauthorized(
+            f"{exc} (the default agent token {mcp_identity.NAME!r})",
+            hint=f"an operator revoked it? delete {mcp_identity.token_file(where)} to have "
+            "gnomon mcp create a new one, or set GNOMON_TOKEN",
+        ) from None
+
+
+async def _serve_as(home: Home, url: str | None, token: str | None) -> None:
+    async with connect(home, url, client="gnomon-mcp", token=token) as client:
         bridge = Bridge(client)
         server = bridge.server()
         async with trio.open_nursery() as nursery:

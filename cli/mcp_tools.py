@@ -171,7 +171,7 @@ def _options(p: Any) -> dict[str, Any]:
 
 
 def _brief(job: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "name", "status", "owner", "schedule", "action", "wait", "next_fire_at")
+    keys = ("id", "name", "status", "owner", "schedule", "action", "wait", "next_fire_at", "hold")
     more = ("last_outcome", "message", "reason", "expires_at")
     return {k: job.get(k) for k in (*keys, *more)}
 

@@ -205,8 +205,13 @@ def schedule(
 
 
 def created_line(job: dict[str, Any], *, replaced: bool = False) -> str:
-    """``✔ job <id> created (<name>) — next fire <local time> (in 5h12m)``."""
+    """``✔ job <id> created (<name>) — next fire <local time> (in 5h12m)``, or
+    ``— blocked by X`` / ``— waiting for COND`` when the fire is held."""
     verb = "saved" if replaced else "created"
     fire = job.get("next_fire_at")
     when = f"next fire {local_time(fire)}" if fire else f"status {job['status']}"
+    if job.get("hold"):  # blocked, paused, waiting: say so instead of a time it will miss
+        when = str(job["hold"])
+    elif fire and job.get("wait"):
+        when += f", then waits for {job['wait']}"
     return f"✔ job {job['id']} {verb} ({job['name']}) — {when}"

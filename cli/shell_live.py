@@ -38,6 +38,7 @@ NOTICES: dict[str, tuple[str, str]] = {
     "job.dependency_failed": ("✘", "31"),
     "job.retry_queued": ("↻", "33"),
     "run.orphaned": ("⚠", "33"),
+    "run.interrupted": ("⏸", "33"),
     "breaker.opened": ("⚡", "31"),
     "breaker.half_open": ("⚡", "33"),
     "breaker.closed": ("⚡", "32"),

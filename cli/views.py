@@ -36,6 +36,7 @@ OUTCOME_STYLE = {
     "cancelled": "dim red",
     "breaker_open": "magenta",
     "skipped": "dim",
+    "interrupted": "yellow",
 }
 ID_WIDTH = 8
 
@@ -80,6 +81,15 @@ def short_time(value: str | None, now: datetime) -> str:
     return f"{when.astimezone().strftime('%m-%d %H:%M:%S')} ({relative(when, now)})"
 
 
+def next_fire_text(job: Mapping[str, Any], now: datetime, *, short: bool = True) -> str:
+    """The next fire as it will happen: its time, or ``— blocked by X`` / ``— paused`` /
+    ``— waiting for COND`` when something holds it (the daemon's ``hold``)."""
+    if job.get("hold"):
+        return f"— {job['hold']}"
+    value = job.get("next_fire_at")
+    return short_time(value, now) if short else local_time(value, now)
+
+
 def styled(value: str | None, styles: Mapping[str, str]) -> Text:
     """``value`` in its style (``—`` when absent)."""
     if not value:
@@ -104,7 +114,7 @@ def jobs_table(jobs: Iterable[Mapping[str, Any]], now: datetime | None = None) -
             job["id"][:ID_WIDTH],
             job["name"],
             styled(job["status"], STATUS_STYLE),
-            short_time(job.get("next_fire_at"), now),
+            next_fire_text(job, now),
             styled(job.get("last_outcome"), OUTCOME_STYLE),
             job["schedule"],
             tags_text(job.get("tags") or {}),
@@ -134,7 +144,7 @@ def job_rows(job: Mapping[str, Any], now: datetime | None = None) -> list[tuple[
     if job.get("triggers"):
         rows.append(("triggers", ", ".join(job["triggers"])))
     rows += [
-        ("next fire", local_time(job.get("next_fire_at"), now)),
+        ("next fire", next_fire_text(job, now or datetime.now(UTC), short=False)),
         ("last outcome", styled(job.get("last_outcome"), OUTCOME_STYLE)),
         ("cycle/attempts", f"{job['cycle']} / {job['attempts']}"),
         ("owner", job["owner"]),

@@ -93,6 +93,19 @@ KEYS: dict[str, Key] = {
         _k("shell.allow_bypass", "bool", False, "honour bypass_safety in jobs (trusted CI only)"),
         _k("secrets.env", "str", "", "comma-separated env names whose values are redacted"),
         _k(
+            "metrics.per_job_max",
+            "int",
+            200,
+            "jobs (oldest first) with per-job series in /metrics, besides tagged ones",
+            minimum=0,
+        ),
+        _k(
+            "metrics.per_job_tag",
+            "str",
+            "metrics=on",
+            "the tag K=V that gives a job per-job series beyond the limit (K=off opts out)",
+        ),
+        _k(
             "log.level",
             "choice",
             "info",

@@ -11,11 +11,12 @@ The only ``gnomon.runtime`` module that imports ``gnomon.actors`` (the dependenc
 
 Start: lock the home (a second daemon is refused naming the first), open the store, begin
 a boot, start the tree, recover (index, orphans, activations), announce
-``daemon.started``, write ``daemon.json``. Stop (SIGTERM/SIGINT): ``daemon.stopped``,
-then the tree stops in reverse order — the gateway closes, job actors drain (running
-actions get ``daemon.drain_timeout``, then their process groups are killed; waits stay
-persisted as waiting), the store writer commits what is queued — the boot is marked clean,
-``daemon.json`` removed, the lock released.
+``daemon.started``, write ``daemon.json``. Stop (SIGTERM/SIGINT; SIGQUIT for ``--now``):
+``daemon.stopped``, then the tree stops in reverse order — the gateway closes, job actors
+drain (running actions get ``daemon.drain_timeout``, then are interrupted: killed and
+recorded ``interrupted``, re-run at the next start; progress in ``stop.json``; waits stay
+persisted as waiting), the store writer commits what is queued — the boot is marked
+clean, ``daemon.json`` removed, the lock released.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ import errno
 import getpass
 import logging
 import os
+import signal
 import ssl
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -35,17 +38,20 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.agents import Agents, AgentSwitch, TokenBook
+from gnomon.actors.agents import Agents, AgentSwitch
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
+from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
 from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
+from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
+from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime import gc_tuning
 from gnomon.runtime.clock import SystemClock
@@ -54,15 +60,16 @@ from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import DaemonUnreachable, StoreUnavailable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
+from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
 from gnomon.runtime.home import Home
 from gnomon.runtime.httpclient import open_client
+from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.model.job import Owner
 from gnomon.runtime.protocol import AuditCheck, Caller
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
@@ -128,7 +135,9 @@ class Daemon:
     def __init__(self, opts: DaemonOptions, http_client: Any) -> None:
         self.opts = opts
         home, config = opts.home, opts.config
-        self.metrics = Metrics()
+        self.metrics = Metrics(
+            per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
+        )
         self.store = open_store(
             home,
             config,
@@ -175,7 +184,8 @@ class Daemon:
             AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
             now=self.clock.now,
         )
-        self.service.admit_job = self.agents.admit_job
+        self.service.admit_job = self.agents.admitting
+        self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
         self.door = FrontDoor(
             FrontDoorDeps(
@@ -197,7 +207,7 @@ class Daemon:
                 max_message_bytes=config["gateway.max_message_bytes"],
                 max_connections=config["gateway.max_connections"],
                 on_connections=self.metrics.gateway_connections.set,
-                login=LoginStore.keyed(self.admin_token),
+                login=LoginStore.keyed(self.admin_token, self.tokens.principal),
             )
         )
         self.service.connections = lambda: self.door.connections
@@ -205,7 +215,14 @@ class Daemon:
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
     ) -> Caller | None:
-        """The admin token of the home, or a token made with ``gnomon token create``."""
+        """The admin token of the home, a token made with ``gnomon token create``, or a
+        job credential of a running slash command (dashboard logins and sessions are the
+        front door's: runtime/gateway/login.py)."""
+        if token.startswith(JOB_PREFIX):
+            caller = self.job_credentials.verify(token)
+            if caller is None:
+                return None
+            return attrs.evolve(caller, client=client, client_version=client_version)
         return self.tokens.authenticate(token, client, client_version)
 
     def gate(self, caller: Caller, method: str) -> None:
@@ -273,10 +290,11 @@ class Daemon:
             await ctx.wait_stop_requested()
             nursery.cancel_scope.cancel()
 
-    def slash_token(self, owner: Owner) -> str | None:
-        """The token a ``slash_cmd`` of ``owner``'s job runs with: the operator's own jobs
-        get the admin token; other owners none (their slash commands are refused)."""
-        return self.admin_token if str(owner) == self.owner else None
+    def slash_token(self, ctx: RunContext) -> str | None:
+        """The credential a ``slash_cmd`` run authenticates with: a job credential with
+        exactly the authority of the token that created the job (``None`` when that token
+        is revoked or unknown: the command is refused). Never the admin token itself."""
+        return self.job_credentials.mint(ctx.created_by, ctx.job_id, ctx.run_id, ctx.timeout)
 
     async def retention(self, ctx: Any) -> None:
         """Prune expired finished jobs every minute, in bounded batches."""
@@ -354,8 +372,9 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
     home = daemon.opts.home
     boot_id = uuid.uuid4().hex
     info = await daemon.store.begin_boot(boot_id, daemon.clock.now())
+    await restore_job_series(daemon.metrics.job_series, daemon.store)
     root = daemon.root()
-    with trio.open_signal_receiver(2, 15) as signals:  # SIGINT, SIGTERM
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGQUIT) as signals:
         async with trio.open_nursery() as nursery:
             await nursery.start(root.run)
             report = await recover(
@@ -390,12 +409,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             async for signum in signals:
                 log.info("signal %d: stopping", signum)
                 break
-            try:
-                await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
-            except StoreUnavailable as exc:  # a full disk must not keep the daemon up
-                log.warning("daemon.stopped not recorded: %s", exc.message)
-            daemon.store.health.give_up()  # saves waiting for space stop waiting: drain
-            await root.stop()
+            await _stop(daemon, root, signals, now=signum == signal.SIGQUIT, boot_id=boot_id)
             nursery.cancel_scope.cancel()
     try:
         await daemon.store.end_boot(boot_id, daemon.clock.now())
@@ -403,6 +417,40 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
         log.warning("clean stop not recorded: %s", exc.message)
     daemon.store.close()
     home.remove_daemon_json()
+
+
+async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, boot_id: str) -> None:
+    """The planned stop: ``daemon.stopped``, then the tree stops while running actions get
+    ``daemon.drain_timeout`` (none after SIGQUIT or a second SIGINT/SIGTERM) before they
+    are interrupted; progress goes to ``stop.json`` and the log (``actors/drain.py``)."""
+    hurry = trio.Event()
+    if now:
+        hurry.set()
+    limit = float(daemon.opts.config["daemon.drain_timeout"])
+    reporter = StopJournal(
+        write=daemon.opts.home.write_stop_json,
+        head={"pid": os.getpid(), "boot_id": boot_id},
+        last=DrainReport(limit=limit, now=now),
+    )
+
+    async def hurry_on_signal() -> None:
+        async for signum in signals:
+            log.info("signal %d: interrupting running actions now", signum)
+            hurry.set()
+
+    async with trio.open_nursery() as helpers:
+        helpers.start_soon(hurry_on_signal)
+        drain = partial(run_drain, daemon.tree.drain, limit=limit, now=hurry)
+        helpers.start_soon(partial(drain, report=reporter.report))
+        try:
+            await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
+        except StoreUnavailable as exc:  # a full disk must not keep the daemon up
+            log.warning("daemon.stopped not recorded: %s", exc.message)
+        daemon.store.health.give_up()  # saves waiting for space stop waiting: drain
+        await root.stop()
+        helpers.cancel_scope.cancel()
+    interrupted = tuple(daemon.tree.drain.interrupted)
+    reporter.report(attrs.evolve(reporter.last, waiting=(), interrupted=interrupted), done=True)
 
 
 def _host(daemon: Daemon) -> str:

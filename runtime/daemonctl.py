@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -76,26 +77,42 @@ def start_failure(log_path: Path) -> str | None:
     )
 
 
-def wait_gone(pid: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` seconds for ``pid`` to exit (reaping it if it is our child)."""
+#: Seconds a stopping daemon has beyond its drain limit (to interrupt and record its
+#: runs, stop the store) before ``stop`` kills it.
+STOP_SLACK = 30.0
+
+
+def wait_gone(pid: int, timeout: float, tick: Callable[[], None] | None = None) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` to exit (reaping it if it is our child);
+    ``tick`` is called every 50 ms meanwhile."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         if not pid_alive(pid):
             return True
+        if tick is not None:
+            tick()
         time.sleep(0.05)
     return not pid_alive(pid)
 
 
-def stop(pid: int, *, drain: float, force: bool) -> str:
-    """SIGTERM, wait for the drain, then SIGKILL (at once after a short wait with
-    ``force``). Returns ``"stopped"``, ``"killed"`` or ``"not running"``."""
+def stop(
+    pid: int,
+    *,
+    drain: float,
+    force: bool,
+    now: bool = False,
+    tick: Callable[[], None] | None = None,
+) -> str:
+    """SIGTERM (SIGQUIT with ``now``: running actions are interrupted at once), wait for
+    the drain, then SIGKILL (at once after a short wait with ``force``); ``tick`` is
+    called while waiting. Returns ``"stopped"``, ``"killed"`` or ``"not running"``."""
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, signal.SIGQUIT if now else signal.SIGTERM)
     except ProcessLookupError:
         return "not running"
-    if wait_gone(pid, 2.0 if force else drain + 5.0):
+    if wait_gone(pid, 2.0 if force else drain + STOP_SLACK, tick):
         return "stopped"
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGKILL)

@@ -209,6 +209,23 @@ class Home:
     def remove_daemon_json(self) -> None:
         self.daemon_json.unlink(missing_ok=True)
 
+    @property
+    def stop_json(self) -> Path:
+        """The last planned stop's progress: what it waits for, what it interrupted
+        (written while the daemon stops, left behind for ``gnomon daemon stop``)."""
+        return self.root / "stop.json"
+
+    def read_stop_json(self, pid: int) -> dict[str, Any] | None:
+        """``stop.json`` of the daemon ``pid``, or ``None`` (absent, unreadable, older)."""
+        try:
+            data = json.loads(self.stop_json.read_text())
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) and data.get("pid") == pid else None
+
+    def write_stop_json(self, data: Mapping[str, Any]) -> None:
+        write_private(self.stop_json, json.dumps(dict(data), indent=2) + "\n")
+
 
 def write_private(path: Path, text: str) -> None:
     """Write ``text`` atomically to ``path`` with mode 0600."""

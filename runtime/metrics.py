@@ -17,8 +17,10 @@ Event payload keys read here (producers must set them):
 * ``job.retry_queued``: ``action_type``. ``job.skipped``: ``reason``.
 * ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``).
 
-Label values are bounded sets; breaker keys, the one exception, are capped at
-:data:`MAX_BREAKER_KEYS` distinct values (further keys are folded into ``other``).
+Label values are bounded sets; breaker keys are capped at :data:`MAX_BREAKER_KEYS`
+distinct values (further keys are folded into ``other``), and the per-job series
+(``gnomon_job_*{job_name}``, :mod:`gnomon.runtime.job_metrics`) at ``metrics.per_job_max``
+jobs plus those tagged ``metrics=on``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from gnomon.runtime.job_metrics import DEFAULT_MAX, DEFAULT_TAG, JobSeries
 from gnomon.runtime.model.events import Event, EventType
 
 MAX_BREAKER_KEYS = 200
@@ -72,8 +75,16 @@ class _SumCollector(Collector):
 class Metrics:
     """The daemon's metrics; one instance per daemon (tests make their own)."""
 
-    def __init__(self, mailbox_depths: MailboxDepths | None = None) -> None:
+    def __init__(
+        self,
+        mailbox_depths: MailboxDepths | None = None,
+        *,
+        per_job_max: int = DEFAULT_MAX,
+        per_job_tag: str = DEFAULT_TAG,
+    ) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
+        self.job_series = JobSeries(per_job_max, per_job_tag)
+        r.register(self.job_series)
         self.jobs_created = Counter(
             "gnomon_jobs_created", "Jobs admitted", ["owner_kind", "action_type"], registry=r
         )
@@ -170,9 +181,14 @@ class Metrics:
         if handler is not None:
             handler(self, event, p)
         if "run_id" in p and event.outcome is not None and "duration" in p:
-            action = str(p.get("action_type", "unknown"))
-            self.jobs_fired.labels(action, event.outcome.value).inc()
-            self.action_duration.labels(action, event.outcome.value).observe(float(p["duration"]))
+            action, outcome, duration = (
+                str(p.get("action_type", "unknown")),
+                event.outcome.value,
+                float(p["duration"]),
+            )
+            self.jobs_fired.labels(action, outcome).inc()
+            self.action_duration.labels(action, outcome).observe(duration)
+            self.job_series.run_ended(event.job_id, event.name, outcome, event.timestamp, duration)
 
     def breaker_label(self, key: str) -> str:
         """``key`` itself while fewer than the cap are known, else ``other``."""

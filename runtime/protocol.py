@@ -27,7 +27,11 @@ Scope = Literal["read", "write", "admin"]
 
 @attrs.frozen(kw_only=True)
 class JobView:
-    """A job as clients see it (``schedule``/``action``/``wait`` as DSL text)."""
+    """A job as clients see it (``schedule``/``action``/``wait`` as DSL text).
+
+    ``hold`` says what keeps ``next_fire_at`` from happening as shown (``paused``,
+    ``blocked by smoke``, ``waiting for COND``); ``None`` when it is on time.
+    """
 
     id: str
     name: str
@@ -53,6 +57,7 @@ class JobView:
     parent_id: str | None = None
     expires_at: datetime | None = None
     spec: JobSpec
+    hold: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -445,7 +450,13 @@ METHODS: dict[str, Method] = {
             "admin",
             "a one-time dashboard login ticket (gnomon dashboard)",
         ),
-        _m("system.session", Empty, SessionGrant, "read", "a session token for this caller"),
+        _m(
+            "system.session",
+            Empty,
+            SessionGrant,
+            "read",
+            "a session token for a dashboard login (ticket or session callers only)",
+        ),
         _m("system.stats", Empty, Stats, "read", "counts of jobs, events, connections"),
         _m("rpc.discover", Empty, dict[str, Any], "read", "every method with its JSON schemas"),
         _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),
@@ -503,11 +514,24 @@ METHODS: dict[str, Method] = {
     )
 }
 SCOPE_RANK = {"read": 0, "write": 1, "admin": 2}
+#: How a caller authenticated: the token itself, a dashboard login ticket, a session
+#: token, or a job credential (the derived credential a ``slash_cmd`` run gets).
+Via = Literal["token", "login", "session", "job"]
+
+
+def lower_scope(a: Scope, b: Scope) -> Scope:
+    """The narrower of two scopes."""
+    return a if SCOPE_RANK[a] <= SCOPE_RANK[b] else b
 
 
 @attrs.frozen(kw_only=True)
 class Caller:
-    """Who is calling: resolved from the token by the gateway, passed to every method."""
+    """Who is calling: resolved from the credential by the gateway, passed to every method.
+
+    ``token_id`` is always the *token* the credential stands for (``admin`` for the home's
+    admin token): a session or job credential carries its parent token's id, owner, agent
+    flag and limits, and ``scope`` is never broader than that token's.
+    """
 
     token_id: str
     scope: Scope
@@ -517,6 +541,11 @@ class Caller:
     client_version: str | None = None
     parent_job: str | None = None  # the job whose run made this call (its slash command)
     parent_run: str | None = None
+    via: Via = "token"
 
     def may(self, needed: Scope) -> bool:
         return SCOPE_RANK[self.scope] >= SCOPE_RANK[needed]
+
+    def narrowed(self, scope: Scope, via: Via) -> Caller:
+        """This caller reached through a credential of ``scope`` (never broader)."""
+        return attrs.evolve(self, scope=lower_scope(self.scope, scope), via=via)

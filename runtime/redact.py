@@ -12,7 +12,9 @@ Three sources of secrets, each replaced by :data:`MASK`:
    ``X-Api-Key: …``, ``Cookie: …``), a ``name=value`` or ``"name": "value"`` field whose
    name looks secret (``password=…``, ``"api_key": "…"``, ``?token=…``; but not token
    *counts* such as ``prompt_tokens: 11``) and the password
-   of a URL (``https://user:***@host``);
+   of a URL (``https://user:***@host``), and gnomon's own credentials by their prefixes
+   (``gnm_`` token secrets, ``glt_`` login tickets, ``gds1.`` session tokens, ``gjc1.``
+   job credentials: docs/security.md);
 3. *header maps* — :meth:`Redactor.headers` masks the values of sensitive header names.
 
 Output arrives in chunks; a secret split across two chunks must still be caught.
@@ -51,6 +53,10 @@ _NAME = (
     r"[A-Za-z0-9_.-]*"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # gnomon's own credentials wherever they appear: token secrets (gnm_…), dashboard
+    # login tickets (glt_…), session tokens (gds1.…) and job credentials (gjc1.…)
+    (re.compile(r"\b(gnm_|glt_)[A-Za-z0-9_-]{8,}"), r"\1" + MASK),
+    (re.compile(r"\b(gds1\.|gjc1\.)[A-Za-z0-9_.-]{8,}"), r"\1" + MASK),
     # Authorization: Bearer abc / Cookie: a=b / X-Api-Key: abc  (to the end of the line)
     (
         re.compile(

@@ -314,6 +314,7 @@ def clone_job(
         owner=template.owner,
         created_by=CreatedBy(
             token_id=template.created_by.token_id,
+            scope=template.created_by.scope,
             client=template.created_by.client,
             parent_job=parent_id,
             parent_run=parent_run,

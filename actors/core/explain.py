@@ -79,6 +79,23 @@ def explain(
     return Reason("idle", "nothing scheduled")
 
 
+def hold(state: JobState) -> str | None:
+    """What keeps ``next_fire_at`` from happening as shown, in a few words —
+    ``paused``, ``blocked by smoke, lint``, ``waiting for tcp://db:5432`` — or ``None``
+    when the next fire is on time (or there is none)."""
+    s = state
+    if s.status.terminal:
+        return None
+    if s.status is JobStatus.PAUSED:
+        return "paused"
+    if s.status is JobStatus.BLOCKED:
+        left = [d.name for d in s.dependencies if d.status is None]
+        return f"blocked by {', '.join(left) or 'its dependencies'}"
+    if s.spec.wait is not None and any(f.phase is FirePhase.WAITING for f in s.fires):
+        return f"waiting for {format_condition(s.spec.wait.condition)}"
+    return None
+
+
 def _policy_refusal(s: JobState, now: datetime) -> Reason | None:
     """The shell policy refused the last run (re-checked at fire time), if it did."""
     refused = s.message.startswith("shell command") and (

@@ -14,6 +14,9 @@
   first — then the fire is skipped (reason ``breaker_open``).
 - A ``timeout`` outcome ends a fire ``timed_out``, never ``failed``; an unexpected
   ``cancelled`` (the machine did not kill it) counts as a failed attempt.
+- ``interrupted`` (a planned daemon stop killed the run) is not charged either: the fire
+  goes back to ``backoff`` with its retry due at once, so the next start runs the same
+  attempt again; failure and attempt counts stay as they were (``run.interrupted``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.backoff import may_retry, retry_delay
-from gnomon.actors.core.job_fires import dispatch, end_fire, fire_by_cycle, fire_by_run, iso, ref
+from gnomon.actors.core.job_fires import (
+    dispatch,
+    end_fire,
+    fire_by_cycle,
+    fire_by_run,
+    iso,
+    ref,
+    run_attempt,
+)
 from gnomon.actors.core.job_msgs import (
     RetryDue,
     RunFinished,
@@ -42,6 +53,7 @@ from gnomon.runtime.model.state import FirePhase, FireState
 #: The shortest deferral while a breaker is open, when it gave no reopen time.
 BREAKER_MIN_DELAY = 1.0
 ORPHAN_ERROR = "run orphaned: the daemon stopped while it ran"
+INTERRUPT_ERROR = "run interrupted: the daemon was stopped"
 
 
 def _waiting(tx: Tx, cycle: int) -> FireState:
@@ -135,6 +147,9 @@ def on_run_finished(tx: Tx, inp: RunFinished) -> None:
     fire = fire_by_run(tx, inp.run_id)
     if inp.outcome is Outcome.SKIPPED:
         raise Illegal(f"run {inp.run_id} cannot end skipped; skips are decided here")
+    if inp.outcome is Outcome.INTERRUPTED:
+        interrupted(tx, fire, inp.error or INTERRUPT_ERROR)
+        return
     error = inp.error or _default_error(inp)
     finished(tx, fire, inp.outcome, error, retry_after=inp.retry_after, transient=inp.transient)
 
@@ -171,6 +186,30 @@ def finished(
             _defer(tx, fire, retry_after)
         case _:
             _failed(tx, attrs.evolve(fire, error=error), outcome, retry_after, transient)
+
+
+def interrupted(tx: Tx, fire: FireState, error: str) -> None:
+    """A planned daemon stop ended ``fire``'s run: uncharged, the same attempt (or
+    fallback) is due again at once, i.e. at the next start (see the module docstring)."""
+    again = run_attempt(fire)
+    charged = fire.attempt if fire.fallback else fire.attempt - 1
+    back = attrs.evolve(
+        fire, phase=FirePhase.BACKOFF, retry_at=tx.now, attempt=charged, started=False, error=error
+    )
+    tx.replace_fire(back)
+    if not fire.fallback:
+        tx.evolve(attempts=charged)
+    msg = f"{error}; attempt {again} runs again at the next start"
+    tx.settle(msg)
+    tx.evolve(message=msg)
+    tx.emit(
+        EventType.RUN_INTERRUPTED,
+        msg,
+        outcome=Outcome.INTERRUPTED,
+        **ref(fire),
+        run_id=fire.run_id,
+        attempt=again,
+    )
 
 
 def _rng(tx: Tx, fire: FireState) -> random.Random:

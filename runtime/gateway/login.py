@@ -6,18 +6,21 @@ opens ``/#login=TICKET`` (a fragment, so it never reaches a server log or a ``Re
 strips it from the address bar, and calls ``system.hello {token: TICKET}``, which consumes
 the ticket. It then asks ``system.session`` for a session token and keeps that in the
 tab's ``sessionStorage`` to reconnect with, also across daemon restarts: a session token is
-``gds1.<claims>.<mac>``, an HMAC-SHA256 over its claims (scope, owner, expiry, nonce) keyed
-by a key derived from the admin token, so no server state is needed to check it and
-rotating the admin token revokes every dashboard session. The admin token itself never
-appears in a URL, in the page or in the browser.
+``gds1.<claims>.<mac>`` (:mod:`gnomon.runtime.gateway.credentials`), signed with a key
+derived from the admin token, so no server state is needed to check it and rotating the
+admin token revokes every dashboard session. The admin token itself never appears in a
+URL, in the page or in the browser.
+
+Tickets and sessions carry their *parent*: the token that issued the ticket. Each use
+resolves that token again, so a session is refused as soon as its token is revoked, is an
+agent's when its token is (the kill switch applies), and is never broader than the token
+(scope, owner, agent flag, limits). Only a caller that logged in with a ticket or a
+session may mint a session: a token caller reconnects with its own token.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
-import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,12 +29,12 @@ from typing import Any
 
 import attrs
 
-from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.errors import InvalidInput, Unauthorized
+from gnomon.runtime.gateway.credentials import SCOPES, Resolve, Signer, derive, parent_claims
 from gnomon.runtime.protocol import (
     Caller,
     LoginTicket,
     LoginUrlParams,
-    Scope,
     SessionGrant,
 )
 
@@ -40,23 +43,17 @@ SESSION_PREFIX = "gds1."
 MAX_TICKETS = 64
 MAX_TICKET_TTL = 600.0
 SESSION_TTL = 12 * 3600.0
-SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 Authenticate = Callable[[str, str | None, str | None], Caller | None]
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 
 
+MINTERS = ("login", "session")
+
+
 @attrs.frozen
 class _Ticket:
-    caller: Caller
+    claims: dict[str, Any]  # the issuer's token and the granted scope (parent_claims)
     expires: float  # time.monotonic()
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 class LoginStore:
@@ -65,21 +62,24 @@ class LoginStore:
     def __init__(
         self,
         key: bytes,
+        resolve: Resolve,
         *,
         wall: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         session_ttl: float = SESSION_TTL,
     ) -> None:
-        self._key = key
+        self._signer = Signer(key, SESSION_PREFIX, wall=wall)
+        self._resolve = resolve
         self._wall, self._monotonic = wall, monotonic
         self._session_ttl = session_ttl
         self._tickets: dict[str, _Ticket] = {}
 
     @classmethod
-    def keyed(cls, admin_token: str, **kw: Any) -> LoginStore:
-        """A store whose session tokens are signed with a key derived from ``admin_token``."""
+    def keyed(cls, admin_token: str, resolve: Resolve, **kw: Any) -> LoginStore:
+        """A store whose session tokens are signed with a key derived from ``admin_token``
+        and whose parents ``resolve`` finds."""
         key = hmac.new(admin_token.encode(), b"gnomon dashboard sessions v1", "sha256").digest()
-        return cls(key, **kw)
+        return cls(key, resolve, **kw)
 
     # -- tickets --------------------------------------------------------------------------
 
@@ -105,19 +105,18 @@ class LoginStore:
         while len(self._tickets) >= MAX_TICKETS:
             self._tickets.pop(next(iter(self._tickets)))
         ticket = TICKET_PREFIX + secrets.token_urlsafe(24)
-        caller = attrs.evolve(
-            issuer, token_id=f"login:{ticket[4:12]}", scope=params.scope, agent=False
-        )
-        self._tickets[ticket] = _Ticket(caller, self._monotonic() + params.ttl)
+        claims = parent_claims(issuer.narrowed(params.scope, "login"))
+        self._tickets[ticket] = _Ticket(claims, self._monotonic() + params.ttl)
         expires_at = datetime.fromtimestamp(self._wall() + params.ttl, UTC)
         return LoginTicket(ticket=ticket, path=f"/#login={ticket}", expires_at=expires_at)
 
     def redeem(self, ticket: str) -> Caller | None:
-        """The caller a live ticket stands for; the ticket is spent either way."""
+        """The caller a live ticket of a live token stands for; the ticket is spent
+        either way."""
         entry = self._tickets.pop(ticket, None)
         if entry is None or entry.expires <= self._monotonic():
             return None
-        return entry.caller
+        return derive(entry.claims, self._resolve, "login")
 
     def _expire(self) -> None:
         now = self._monotonic()
@@ -127,44 +126,32 @@ class LoginStore:
     # -- session tokens -------------------------------------------------------------------
 
     def mint(self, caller: Caller) -> SessionGrant:
-        """A session token standing for ``caller`` (its scope and owner)."""
-        expires = int(self._wall() + self._session_ttl)
-        claims = {
-            "scope": caller.scope,
-            "owner": caller.owner,
-            "exp": expires,
-            "nonce": secrets.token_hex(8),
-        }
-        body = _b64(json.dumps(claims, separators=(",", ":"), sort_keys=True).encode())
-        token = f"{SESSION_PREFIX}{body}.{self._mac(body)}"
+        """A session token standing for ``caller`` (its token, scope, owner, agent flag).
+
+        Raises:
+            Unauthorized: ``caller`` did not log in with a ticket or a session (a token
+                caller reconnects with its token; a session would only copy it).
+        """
+        if caller.via not in MINTERS:
+            raise Unauthorized(
+                "unauthorized: system.session is for dashboard logins (a login ticket or a "
+                f"session); this caller authenticated with a {caller.via}, which it can "
+                "reconnect with itself",
+                hint="gnomon dashboard prints a login URL",
+            )
+        token, expires = self._signer.seal(parent_claims(caller), self._session_ttl)
         return SessionGrant(
             session=token, scope=caller.scope, expires_at=datetime.fromtimestamp(expires, UTC)
         )
 
     def verify(self, token: str, client: str | None, version: str | None) -> Caller | None:
-        """The caller a well-signed, unexpired session token stands for, else ``None``."""
-        if not token.startswith(SESSION_PREFIX):
+        """The caller a well-signed, unexpired session token of a live token stands for,
+        else ``None``."""
+        claims = self._signer.open(token)
+        caller = None if claims is None else derive(claims, self._resolve, "session")
+        if caller is None:
             return None
-        body, _, mac = token[len(SESSION_PREFIX) :].partition(".")
-        if not hmac.compare_digest(mac.encode(), self._mac(body).encode()):
-            return None
-        try:
-            claims = json.loads(_unb64(body))
-        except ValueError:
-            return None
-        if not isinstance(claims, dict) or float(claims.get("exp", 0)) <= self._wall():
-            return None
-        scope: Scope = next((s for s in SCOPES if s == claims.get("scope")), "read")
-        return Caller(
-            token_id=f"session:{str(claims.get('nonce', ''))[:8]}",
-            scope=scope,
-            owner=str(claims.get("owner", "user:unknown")),
-            client=client,
-            client_version=version,
-        )
-
-    def _mac(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+        return attrs.evolve(caller, client=client, client_version=version)
 
     # -- gateway hooks ----------------------------------------------------------------------
 

@@ -203,6 +203,12 @@ def transport() -> list[str]:
         + ", ".join(f"`{s}`" for s in SCOPE_RANK)
         + " (each includes the ones before it);",
         "  a method needing more answers -32003.",
+        "- Credentials derived from a token — dashboard login tickets (`glt_…`), session",
+        "  tokens (`gds1.…`), the job credentials of slash commands (`gjc1.…`) — stand for",
+        "  that token: its owner, agent flag and limits, at most its scope. Every call",
+        "  checks the token again: once it is revoked, each of them answers -32003.",
+        "  `system.session` answers only a caller that logged in with a ticket or a",
+        "  session (-32003 for a token: it reconnects with its token). docs/security.md.",
         "- Requests on one connection run concurrently; answers carry the request's `id`.",
         f"- Batches (up to {rpc.MAX_BATCH} calls) run concurrently and are answered with one",
         "  array in request order; notifications get no entry, and a batch of only",

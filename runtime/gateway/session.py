@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import trio
 
+from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
 from gnomon.runtime.gateway import rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
@@ -238,21 +239,26 @@ class Session:
                 'unauthorized: send a bearer token or call system.hello with {"token": …} first',
             )
         if not self.caller.may(scope):
+            kind = {"job": "job credential", "login": "login ticket"}.get(
+                self.caller.via, self.caller.via
+            )
             raise rpc.RpcFault(
                 -32003,
-                f"unauthorized: this token's scope is {self.caller.scope}, "
+                f"unauthorized: this {kind}'s scope is {self.caller.scope}, "
                 f"the method needs {scope}",
             )
         return self.caller
 
     def _hello(self, params: HelloParams) -> Any:
+        caller = self.caller
         if params.token is not None:
             caller = self.deps.authenticate(params.token, params.client, params.client_version)
             if caller is None:
                 raise rpc.RpcFault(-32003, "unauthorized: unknown or revoked token")
-            self.caller = caller
-        if self.caller is None:
+        if caller is None:
             raise rpc.RpcFault(-32003, "unauthorized: system.hello needs a token")
+        self.deps.gate(caller, "system.hello")  # a revoked parent, agents switched off
+        self.caller = caller
         return wire.unstructure(
             Hello(
                 server_version=self.deps.server_version,
@@ -264,6 +270,16 @@ class Session:
         )
 
     # -- subscriptions ------------------------------------------------------------------
+
+    def _still_allowed(self) -> bool:
+        """Whether the gate still lets this session's caller read events."""
+        if self.caller is None:
+            return False
+        try:
+            self.deps.gate(self.caller, "events.subscribe")
+        except GnomonError:
+            return False
+        return True
 
     def _subscribe(self, params: SubscribeParams) -> Subscribed:
         assert self._nursery is not None
@@ -287,6 +303,8 @@ class Session:
         with scope:
             async with self.deps.bus.subscribe(flt, since_seq=since) as events:
                 async for item in events:
+                    if not self._still_allowed():
+                        return  # its token was revoked, or agents were switched off
                     if isinstance(item, Lagged):
                         last = item.resume_from
                         break

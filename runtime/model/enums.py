@@ -48,6 +48,7 @@ class Outcome(StrEnum):
     CANCELLED = "cancelled"
     BREAKER_OPEN = "breaker_open"
     SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"  # a planned daemon stop ended the run; re-run at next start
 
 
 class OnTimeout(StrEnum):

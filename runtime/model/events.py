@@ -44,6 +44,7 @@ class EventType(StrEnum):
     JOB_SKIPPED = "job.skipped"
     JOB_EXPIRED = "job.expired"
     RUN_ORPHANED = "run.orphaned"
+    RUN_INTERRUPTED = "run.interrupted"
     BREAKER_OPENED = "breaker.opened"
     BREAKER_HALF_OPEN = "breaker.half_open"
     BREAKER_CLOSED = "breaker.closed"

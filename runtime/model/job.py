@@ -8,7 +8,7 @@ live job is :class:`gnomon.runtime.model.state.JobState`.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 
@@ -90,9 +90,13 @@ class Owner:
 
 @attrs.frozen(kw_only=True)
 class CreatedBy:
-    """Provenance: the token and client that created a job, or the job/run that did."""
+    """Provenance and authority: the token and client that created a job, or the job/run
+    that did. ``scope`` is the scope the creator called with — a dashboard session or a
+    job credential can be narrower than its token — and bounds the job's slash commands
+    (``None`` on jobs stored before it was recorded: the token's own scope)."""
 
     token_id: str | None = None
+    scope: Literal["read", "write", "admin"] | None = None
     client: str | None = None
     client_version: str | None = None
     parent_job: str | None = None

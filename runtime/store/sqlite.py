@@ -50,6 +50,7 @@ from gnomon.runtime.store import (
     JobQuery,
     JobRow,
     sql,
+    sql_metrics,
     tokens_sql,
 )
 from gnomon.runtime.store.executor import StoreExecutor
@@ -316,6 +317,16 @@ class SqliteStore(StoreExecutor):
 
     async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]:
         return await self._run(lambda: sql.runs_of(self._conn, job_id, limit))
+
+    async def job_catalog(
+        self, tag_key: str, classify: Callable[[dict[str, str]], bool | None], limit: int
+    ) -> list[sql_metrics.CatalogRow]:
+        """The jobs that get per-job series, oldest first (see ``sql_metrics.catalog``)."""
+        return await self._run(lambda: sql_metrics.catalog(self._conn, tag_key, classify, limit))
+
+    async def job_history(self, ids: Sequence[str]) -> list[sql_metrics.HistoryRow]:
+        """Next fire, last success and last run of the jobs ``ids`` (per-job metrics)."""
+        return await self._run(lambda: sql_metrics.history(self._conn, ids))
 
     async def open_runs(self, other_than_boot: str) -> list[RunRecord]:
         return await self._run(lambda: sql.open_runs(self._conn, other_than_boot))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import string
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from gnomon.runtime.redact import MASK, Redactor, looks_secret
 
 SECRET = "hunter2-very-secret"
@@ -85,3 +90,21 @@ def test_stream_redactor_line_patterns() -> None:
     assert s.feed("Authorization: Bea") == ""
     assert "xyz" not in s.feed("rer xyz\nnext")
     assert s.flush() == "next"
+
+
+@settings(max_examples=50)
+@given(
+    prefix=st.sampled_from(["gnm_", "glt_", "gds1.", "gjc1."]),
+    body=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=8, max_size=60),
+    mac=st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=8, max_size=43),
+    before=st.sampled_from(["", " ", "\n", "token: ", "GNOMON_TOKEN=", "(", "'"]),
+)
+def test_gnomon_credentials_are_masked_by_their_prefix(
+    prefix: str, body: str, mac: str, before: str
+) -> None:
+    """A token secret, login ticket, session token or job credential anywhere in a line is
+    masked whole, keeping only its prefix (with no configured value to match)."""
+    secret = prefix + body + ("." + mac if prefix.endswith(".") else "")
+    out = Redactor().redact(f"{before}{secret} (shown once)")
+    assert body not in out
+    assert f"{prefix}{MASK}" in out or MASK in out

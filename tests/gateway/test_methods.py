@@ -79,7 +79,9 @@ async def other_methods(call: Checked, token: str) -> None:
     assert (await call("system.health")).ok
     ticket = await call("system.login_url", {"scope": "read", "ttl": 30})
     assert ticket.ticket in ticket.path
-    assert (await call("system.session")).session
+    assert (await call("system.hello", {"token": ticket.ticket})).scope == "read"
+    assert (await call("system.session")).session  # a dashboard login may mint one
+    assert (await call("system.hello", {"token": token})).scope == "admin"
     assert (await call("system.stats")).connections >= 1
     names = [m["name"] for m in (await call("rpc.discover"))["methods"]]
     assert set(names) == {*METHODS, "$/cancelRequest"}

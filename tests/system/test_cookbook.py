@@ -381,10 +381,12 @@ def test_trouble_job_never_fires(world: World, tmp_path: Path) -> None:
     show = world.gnomon("jobs", "show", "weekly-report")
     why = " ".join(row(show.out, "why")[1:])
     assert why == "paused; `gnomon jobs resume weekly-report` continues it"
-    after = world.gnomon("schedule", "mail-report", "--depends-on", "weekly-report", "--do", "noop")
+    data = world.gnomon("schedule", "report-data", "--in", "1h", "--do", "noop")
+    assert data.code == 0, data.err
+    after = world.gnomon("schedule", "mail-report", "--depends-on", "report-data", "--do", "noop")
     assert after.code == 0, after.err
-    assert world.job("mail-report")["reason"] == "blocked: waiting for weekly-report"
-    world.gnomon("jobs", "cancel", "weekly-report", "mail-report")
+    assert world.job("mail-report")["reason"] == "blocked: waiting for report-data"
+    world.gnomon("jobs", "cancel", "weekly-report", "report-data", "mail-report")
     empty = world.gnomon("daemon", "status", env={"GNOMON_HOME": str(tmp_path / "nothing")})
     assert empty.code == 3
     assert "not running" in empty.out + empty.err

@@ -132,7 +132,8 @@ def test_bad_ttl_is_a_usage_error(daemon: RealDaemon) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (apt-get install chromium)")
 def test_live_dashboard_in_chromium(tmp_path: Path) -> None:
-    """Login strips the ticket; CLI jobs appear; a fire changes a row live; a daemon
+    """Login strips the ticket; CLI jobs appear; a paused one shows `— paused` as its next
+    fire; a fire changes a row live; a daemon
     restart is survived with no event missed; nothing but the daemon is contacted; a
     foreign origin cannot open /ws; a screenshot is saved."""
     from playwright.sync_api import sync_playwright
@@ -166,6 +167,10 @@ def _live_page(page: Any, home: Path, daemon: RealDaemon, out: Path) -> RealDaem
     assert daemon.token not in page.content()
     page.evaluate("window.notReloaded = true")
     page.wait_for_selector("tr[data-name=nightly][data-status=pending]", timeout=5_000)
+    ok(home, "jobs", "pause", "nightly")  # a held job shows what holds it, not a time
+    page.wait_for_selector("tr[data-name=nightly][data-status=paused]", timeout=5_000)
+    assert "— paused" in page.inner_text("tr[data-name=nightly]")
+    ok(home, "jobs", "resume", "nightly")
 
     ok(home, "schedule", "soon", "--do", "shell: sleep 0.5", "--in", "2s")
     page.wait_for_selector("tr[data-name=soon][data-status=pending]", timeout=5_000)

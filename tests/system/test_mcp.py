@@ -10,7 +10,8 @@ import sys
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import jsonschema
 import mcp_types as types
@@ -47,13 +48,16 @@ def agent_token(daemon: RealDaemon) -> str:
 
 @asynccontextmanager
 async def mcp_session(
-    daemon: RealDaemon, token: str, notes: list[Any] | None = None
+    daemon: RealDaemon,
+    token: str | None,
+    notes: list[Any] | None = None,
+    errlog: TextIO = sys.stderr,
 ) -> AsyncIterator[ClientSession]:
-    """A fresh ``gnomon mcp`` process and an initialized client session with it."""
+    """A fresh ``gnomon mcp`` process (``token=None``: without ``GNOMON_TOKEN``) and an
+    initialized client session with it; its stderr goes to ``errlog``."""
+    env = cli_env(daemon.home) if token is None else cli_env(daemon.home, GNOMON_TOKEN=token)
     params = StdioServerParameters(
-        command=sys.executable,
-        args=["-m", "gnomon.cli", "mcp"],
-        env=cli_env(daemon.home, GNOMON_TOKEN=token),
+        command=sys.executable, args=["-m", "gnomon.cli", "mcp"], env=env
     )
 
     async def handler(message: Any) -> None:
@@ -61,7 +65,7 @@ async def mcp_session(
             notes.append(message)
 
     async with (
-        stdio_client(params) as (read, write),
+        stdio_client(params, errlog=errlog) as (read, write),
         ClientSession(read, write, message_handler=handler) as session,
     ):
         await session.initialize()
@@ -153,3 +157,51 @@ async def test_recipe_6_async_wait_results_reach_the_next_session(
         assert (await call(second, "inbox", unread_only=True))["entries"] == []
         query = await call(second, "query", id="port-wait")
         assert query["job"]["status"] == "completed"
+
+
+async def inbox_of(session: ClientSession, name: str) -> list[dict[str, Any]]:
+    """The session's inbox entries for job ``name``, once there is one."""
+    with trio.fail_after(15):
+        while True:
+            box = await call(session, "inbox", ack=False)
+            entries = [e for e in box["entries"] if e["item"]["name"] == name]
+            if entries:
+                return entries
+            await trio.sleep(0.1)
+
+
+async def test_without_a_token_mcp_acts_as_the_default_agent(
+    daemon: RealDaemon, tmp_path: Path
+) -> None:
+    """No GNOMON_TOKEN: one stderr line names the agent token 'mcp'; a shell job is refused;
+    a job is owned by agent:mcp and its result reaches that inbox; the token is listed,
+    kept 0600 and reused; the kill switch stops it; once revoked, gnomon mcp exits 4
+    naming the token file."""
+    log = tmp_path / "mcp-stderr.txt"
+    with log.open("w") as errlog:
+        async with mcp_session(daemon, None, errlog=errlog) as session:
+            shell = await call(session, "schedule", name="mcp-sh", do="shell: id", every="1h")
+            assert "token limit shell" in shell["error"], shell
+            made = await call(session, "schedule", name="mcp-note", do="noop: hello")
+            assert made["ok"], made
+            query = await call(session, "query", id=made["job_id"])
+            assert query["job"]["owner"] == "agent:mcp"
+            entries = await inbox_of(session, "mcp-note")
+            assert entries[0]["item"]["output"] == "hello"
+    said = log.read_text().splitlines()
+    assert [line for line in said if "acting as agent token 'mcp'" in line] == said[:1], said
+    file = daemon.home / "mcp-token"
+    assert file.stat().st_mode & 0o777 == 0o600
+    async with mcp_session(daemon, None) as again:
+        assert (await call(again, "query", id="mcp-note"))["ok"]
+        assert gnomon(daemon.home, "agents", "off").code == 0
+        refused = await call(again, "list")
+        assert "agents are switched off" in refused["error"], refused
+        assert gnomon(daemon.home, "agents", "on").code == 0
+    tokens = gnomon(daemon.home, "token", "list", "--json").json()
+    mine = [t for t in tokens if t["name"] == "mcp" and t["revoked_at"] is None]
+    assert [(t["agent"], t["limits"]["shell"]) for t in mine] == [(True, False)]
+    assert gnomon(daemon.home, "token", "revoke", "mcp").code == 0
+    revoked = gnomon(daemon.home, "mcp")
+    assert revoked.code == 4, revoked.err
+    assert str(file) in revoked.err

@@ -163,13 +163,17 @@ def test_counts_agree_with_the_event_log(scenario: tuple[RealDaemon, dict[str, A
 
 
 def test_label_values_are_bounded(scenario: tuple[RealDaemon, dict[str, Any]]) -> None:
-    """No job id or job name appears as a label value."""
+    """No job id or job name appears as a label value, except job names in the bounded
+    per-job series (gnomon_job_*{job_name}), which never carry an id."""
     daemon, _ = scenario
     _, found = scrape(daemon)
     jobs = _ok(daemon.home, "jobs", "list", "--all", "--json").json()
     forbidden = {j["id"] for j in jobs} | {j["name"] for j in jobs}
-    values = {v for _, labels in found for _, v in labels}
+    values = {v for name, labels in found if not name.startswith("gnomon_job_") for _, v in labels}
     assert not values & forbidden
+    per_job = {v for name, labels in found if name.startswith("gnomon_job_") for _, v in labels}
+    assert per_job & {j["name"] for j in jobs}
+    assert not per_job & {j["id"] for j in jobs}
 
 
 def test_openmetrics_by_accept(scenario: tuple[RealDaemon, dict[str, Any]]) -> None:

@@ -4,7 +4,9 @@ const SVG = "http://www.w3.org/2000/svg";
 const MINUTES = 60;
 const WIDTH = 600;
 const HEIGHT = 120;
-const OUTCOME_ORDER = ["success", "failed", "timeout", "cancelled", "breaker_open", "skipped"];
+const OUTCOME_ORDER = [
+  "success", "failed", "timeout", "cancelled", "breaker_open", "skipped", "interrupted",
+];
 
 function svg(tag, attributes, ...children) {
   const el = document.createElementNS(SVG, tag);

@@ -46,12 +46,14 @@ export function jobRows(jobs, onPick) {
       h("td", {}, pill(job.status)),
       h("td", { class: "name" }, job.name, h("div", { class: "muted mono" }, job.id.slice(0, 12))),
       h("td", { class: "mono" }, job.schedule),
-      h(
-        "td",
-        {},
-        localTime(job.next_fire_at),
-        h("div", { class: "muted" }, relative(job.next_fire_at)),
-      ),
+      job.hold
+        ? h("td", { class: "muted" }, `— ${job.hold}`)
+        : h(
+            "td",
+            {},
+            localTime(job.next_fire_at),
+            h("div", { class: "muted" }, relative(job.next_fire_at)),
+          ),
       h("td", {}, pill(job.last_outcome)),
       h("td", {}, tags(job)),
       h("td", { class: "reason" }, job.reason || job.message),
@@ -117,11 +119,12 @@ export function jobDetail(detail, canWrite, act) {
       field("owner", job.owner),
       field("created by", createdBy(job.created_by || {})),
       field("tags", tags(job)),
+      field("next fire", job.hold ? `— ${job.hold}` : localTime(job.next_fire_at)),
       field("attempts / cycle", `${job.attempts} / ${job.cycle}`),
       field("message", job.message),
       field("created", localTime(job.created_at)),
     ),
-    h("h3", {}, "Next fires"),
+    h("h3", {}, job.hold ? `Next fires (on schedule; now ${job.hold})` : "Next fires"),
     detail.next_fires.length
       ? h("ul", {}, detail.next_fires.map((t) => h("li", {}, `${localTime(t)} (${relative(t)})`)))
       : h("p", { class: "muted" }, "none"),
