@@ -204,7 +204,19 @@ class Home:
         return data if isinstance(data, dict) else None
 
     def write_daemon_json(self, data: Mapping[str, Any]) -> None:
-        write_private(self.daemon_json, json.dumps(dict(data), indent=2) + "\n")
+        """Write ``daemon.json`` (0600).
+
+        Raises:
+            HomeUnusable: it cannot be written (a full disk): clients could not find the
+                daemon.
+        """
+        try:
+            write_private(self.daemon_json, json.dumps(dict(data), indent=2) + "\n")
+        except OSError as exc:
+            raise HomeUnusable(
+                f"{self.daemon_json} cannot be written ({exc.strerror or exc}): free space"
+                f" on {self.root} or fix its permissions"
+            ) from None
 
     def remove_daemon_json(self) -> None:
         self.daemon_json.unlink(missing_ok=True)
@@ -228,9 +240,17 @@ class Home:
 
 
 def write_private(path: Path, text: str) -> None:
-    """Write ``text`` atomically to ``path`` with mode 0600."""
+    """Write ``text`` atomically to ``path`` with mode 0600.
+
+    Raises:
+        OSError: it could not be written (a full disk); no temporary file is left.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
