@@ -39,6 +39,10 @@ def key_id(key: bytes) -> str:
     return hashlib.sha256(b"gnomon audit key id\0" + key).hexdigest()[:16]
 
 
+_IPAD = bytes(b ^ 0x36 for b in range(256))  # RFC 2104's pads, as translation tables
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 class EventMac:
     """``HMAC-SHA256(key, hash)`` of one event (32 bytes, stored as a BLOB), with the
     key's inner and outer SHA-256 states computed once (RFC 2104): two state copies per
@@ -48,12 +52,13 @@ class EventMac:
         if len(key) > 64:  # SHA-256's block
             key = hashlib.sha256(key).digest()
         padded = key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
+        self._inner = hashlib.sha256(padded.translate(_IPAD))
+        self._outer = hashlib.sha256(padded.translate(_OPAD))
 
-    def __call__(self, digest: str) -> bytes:
+    def __call__(self, text: str) -> bytes:
+        """The MAC of ``text`` (ASCII: an event's hash, or an anchor)."""
         inner = self._inner.copy()
-        inner.update(digest.encode("ascii"))
+        inner.update(text.encode("ascii"))
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.digest()
@@ -65,7 +70,12 @@ def event_mac(key: bytes, digest: str) -> bytes:
 
 
 def anchor_mac(key: bytes, kind: str, seq: int, digest: str) -> str:
-    return hmac.digest(key, f"{kind}|{seq}|{digest}".encode("ascii"), "sha256").hex()
+    return hmac.digest(key, anchor_text(kind, seq, digest).encode("ascii"), "sha256").hex()
+
+
+def anchor_text(kind: str, seq: int, digest: str) -> str:
+    """What an anchor's MAC covers."""
+    return f"{kind}|{seq}|{digest}"
 
 
 @attrs.frozen
@@ -118,8 +128,10 @@ class Chain:
         self.seq, self.hash = other.seq, other.hash
 
     def head_row(self) -> tuple[str, str]:
-        """The ``meta`` row of the head anchor, for :data:`PUT_META`."""
-        return "chain_head", Anchor.made(self.key, "head", self.seq, self.hash).text()
+        """The ``meta`` row of the head anchor, for :data:`PUT_META` (written by every
+        transaction that seals events: the precomputed MAC, the JSON by hand)."""
+        mac = self.mac(anchor_text("head", self.seq, self.hash)).hex()
+        return "chain_head", f'{{"seq": {self.seq}, "hash": "{self.hash}", "mac": "{mac}"}}'
 
 
 @attrs.frozen(kw_only=True)

@@ -211,7 +211,7 @@ def commit_batch(
     it proves that the disk takes a write. Any other error rolls the whole transaction
     back, rewinds ``chain`` to where it was, and propagates.
     """
-    start = chain.copy()
+    start = Chain(chain.seq, chain.hash)  # to rewind to (no key: cheap)
     results: list[tuple[Event, ...] | FireAlreadyClaimed] = []
     rows = _Rows()
     now = time.time()

@@ -22,7 +22,7 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import GENESIS_HASH, Event, chain_hash, seal
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.audit import Verifier
-from gnomon.runtime.store.chain import Anchor, Anchors, EventMac, event_mac, key_id
+from gnomon.runtime.store.chain import Anchor, Anchors, Chain, EventMac, event_mac, key_id
 from gnomon.runtime.store.sqlite import SqliteStore
 
 KEY = bytes(range(32))
@@ -297,8 +297,18 @@ def test_any_deleted_run_of_events_is_found_at_its_start(case: tuple[int, int, i
     assert span in report.problem
 
 
-@given(st.binary(min_size=0, max_size=100), st.text("0123456789abcdef", min_size=64, max_size=64))
-def test_the_event_mac_is_hmac_sha256(key: bytes, digest: str) -> None:
+@given(
+    st.binary(min_size=0, max_size=100),
+    st.text("0123456789abcdef", min_size=64, max_size=64),
+    st.integers(0, 2**40),
+)
+def test_the_event_mac_is_hmac_sha256(key: bytes, digest: str, seq: int) -> None:
     """The precomputed-state MAC of the seal equals the standard library's HMAC-SHA256,
-    for any key length (longer than SHA-256's block too)."""
+    for any key length (longer than SHA-256's block too); the head anchor written by every
+    transaction is the one the verifier checks."""
     assert EventMac(key)(digest) == event_mac(key, digest)
+    row = Chain(seq, digest, key).head_row()
+    text = row[1]
+    assert row[0] == "chain_head"
+    assert text == Anchor.made(key, "head", seq, digest).text()
+    assert Anchor.parse(text) == Anchor.made(key, "head", seq, digest)
