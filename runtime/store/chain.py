@@ -31,6 +31,9 @@ from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.events import GENESIS_HASH
 
 PUT_META = "INSERT OR REPLACE INTO meta (key, value) VALUES (?,?)"
+#: The head anchor, rewritten in place by every transaction that seals events (a REPLACE
+#: would rewrite the key's index page too: one more page in the WAL per transaction).
+SET_HEAD = "UPDATE meta SET value=? WHERE key='chain_head'"
 ANCHOR_KEYS = ("chain_first", "chain_head", "chain_keyed_from", "chain_key_id")
 
 
@@ -128,10 +131,14 @@ class Chain:
         self.seq, self.hash = other.seq, other.hash
 
     def head_row(self) -> tuple[str, str]:
-        """The ``meta`` row of the head anchor, for :data:`PUT_META` (written by every
-        transaction that seals events: the precomputed MAC, the JSON by hand)."""
+        """The ``meta`` row of the head anchor, for :data:`PUT_META`."""
+        return "chain_head", self.head_text()
+
+    def head_text(self) -> str:
+        """The head anchor's JSON (written by every transaction that seals events, with
+        :data:`SET_HEAD`: the precomputed MAC, the JSON by hand)."""
         mac = self.mac(anchor_text("head", self.seq, self.hash)).hex()
-        return "chain_head", f'{{"seq": {self.seq}, "hash": "{self.hash}", "mac": "{mac}"}}'
+        return f'{{"seq": {self.seq}, "hash": "{self.hash}", "mac": "{mac}"}}'
 
 
 @attrs.frozen(kw_only=True)

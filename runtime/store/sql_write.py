@@ -27,7 +27,7 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event, seal
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
 from gnomon.runtime.store import Changes, FireAlreadyClaimed
-from gnomon.runtime.store.chain import PUT_META, Chain
+from gnomon.runtime.store.chain import PUT_META, SET_HEAD, Chain
 
 CrashPoint = Callable[[str], None]
 
@@ -228,7 +228,7 @@ def commit_batch(
                 crash_point("mid_group_commit")
         rows.flush(cur)
         if chain.seq != start.seq:
-            cur.execute(PUT_META, chain.head_row())
+            cur.execute(SET_HEAD, (chain.head_text(),))
         elif not any(units):  # a probe: prove that a write reaches the disk
             cur.execute(PUT_META, ("probe_ts", repr(now)))
         cur.execute("COMMIT")
