@@ -132,8 +132,11 @@ def test_a_full_disk_refuses_writes_keeps_the_daemon_up_and_recovers(tmpfs: Path
             acked.add(made.json()["id"])
         assert refused is not None, "the full disk never refused a create"
         assert refused.code == 5, refused.err
-        assert refused.err.startswith(f"error: disk full: {home / 'gnomon.db'}: "), refused.err
-        assert "Traceback" not in refused.err
+        assert json.loads(refused.err)["error"]["message"].startswith("disk full: ")
+        plain = gnomon(home, "schedule", "later", "--in", "1h", "--do", "noop")
+        assert plain.code == 5
+        assert plain.err.startswith(f"error: disk full: {home / 'gnomon.db'}: "), plain.err
+        assert "Traceback" not in plain.err
         err = error_of(rpc_create(daemon, "rpc-late"), -32008)
         assert err["message"].startswith("disk full: ")
         status, report = healthz(daemon)
