@@ -124,12 +124,6 @@ class Chain:
     def __attrs_post_init__(self) -> None:
         self.mac = EventMac(self.key)
 
-    def copy(self) -> Chain:
-        return Chain(self.seq, self.hash, self.key)
-
-    def restore(self, other: Chain) -> None:
-        self.seq, self.hash = other.seq, other.hash
-
     def head_row(self) -> tuple[str, str]:
         """The ``meta`` row of the head anchor, for :data:`PUT_META`."""
         return "chain_head", self.head_text()

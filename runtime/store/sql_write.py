@@ -211,7 +211,7 @@ def commit_batch(
     it proves that the disk takes a write. Any other error rolls the whole transaction
     back, rewinds ``chain`` to where it was, and propagates.
     """
-    start = Chain(chain.seq, chain.hash)  # to rewind to (no key: cheap)
+    start_seq, start_hash = chain.seq, chain.hash  # to rewind to
     results: list[tuple[Event, ...] | FireAlreadyClaimed] = []
     rows = _Rows()
     now = time.time()
@@ -227,14 +227,14 @@ def commit_batch(
             if index == 0:
                 crash_point("mid_group_commit")
         rows.flush(cur)
-        if chain.seq != start.seq:
+        if chain.seq != start_seq:
             cur.execute(SET_HEAD, (chain.head_text(),))
         elif not any(units):  # a probe: prove that a write reaches the disk
             cur.execute(PUT_META, ("probe_ts", repr(now)))
         cur.execute("COMMIT")
     except BaseException:
         rollback(conn)
-        chain.restore(start)
+        chain.seq, chain.hash = start_seq, start_hash
         raise
     finally:
         cur.close()
