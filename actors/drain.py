@@ -135,7 +135,12 @@ class StopJournal:
     last: DrainReport
 
     def report(self, rep: DrainReport, *, done: bool = False) -> None:
-        self.write({**self.head, **rep.as_json(), "done": done})
+        """Write and log ``rep``; a ``stop.json`` that cannot be written (a full disk)
+        is logged, never an error: the stop goes on."""
+        try:
+            self.write({**self.head, **rep.as_json(), "done": done})
+        except OSError as exc:
+            log.warning("stop progress not written: %s", exc)
         if rep.line() != self.last.line() or done:
             log.info("%s", rep.line())
         self.last = rep

@@ -199,7 +199,7 @@ class Engine:
             for e in step.events
         )
         await self.persistence.save(
-            Save(job=step.state, claims=claims_of(state, step), events=events)
+            Save(job=step.state, claims=claims_of(state, step), events=events, client=True)
         )
         self._index_new(step.state)
         return step.state

@@ -107,8 +107,9 @@ class JobShell:
         A run the step dispatches is recorded as started in the same unit of work (see
         :meth:`~gnomon.actors.job_runs.RunTracker.started`): a crash after that commit
         finds it an orphan — at most once per attempt, never re-run blindly. The actor's
-        state moves on at once; if the commit fails the incarnation crashes and its
-        successor reloads the last committed state.
+        state moves on at once; a store that cannot write (a full disk) makes the commit
+        wait and retry the unit whole (docs/store.md), any other failure crashes the
+        incarnation and its successor reloads the last committed state.
         """
         step = fsm.step(self.state, inp)
         unit.runs += runs

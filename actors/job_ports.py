@@ -41,6 +41,9 @@ class Save:
     runs: tuple[RunRecord, ...] = ()
     events: tuple[EventDraft, ...] = ()
     urgent: bool = False  # a run's end: overtakes the claims queued in the store
+    #: A store that cannot write (a full disk) fails a client's save at once (the client
+    #: is answered); the engine's own saves wait until it can and are retried whole.
+    client: bool = False
 
 
 class Persistence(Protocol):
@@ -53,8 +56,12 @@ class Persistence(Protocol):
     async def save(self, save: Save) -> None:
         """Commit ``save`` atomically; events are published after the commit.
 
+        While the store cannot write (a full disk), an engine save waits and is retried
+        whole; a ``client`` save raises at once.
+
         Raises:
             Conflict: one of the claims exists already (nothing was written).
+            StoreUnavailable: a ``client`` save met a store that cannot write.
         """
         ...
 

@@ -9,6 +9,7 @@ from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
 from gnomon.actors.job_ports import Save
 from gnomon.runtime.batching import Coalescer
+from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import Changes, JobQuery, Store
 
@@ -32,19 +33,37 @@ class StorePersistence:
 
     async def save(self, save: Save) -> None:
         """One unit of work (with the inbox items of an agent job's results); a claim that
-        exists raises ``FireAlreadyClaimed`` (a Conflict)."""
+        exists raises ``FireAlreadyClaimed`` (a Conflict).
+
+        While the store cannot write (``StoreUnavailable``: a full disk), the unit waits
+        for it and is committed whole later — the job actor that made it has moved on and
+        performs no effect before it is saved — unless it is a client's (``save.client``),
+        which fails at once, or the daemon is stopping (the unit is dropped; recovery
+        replays from the last committed state).
+
+        Raises:
+            Conflict: a claim exists (nothing was written).
+            StoreUnavailable: a client's save, or a stopping daemon's.
+
+        Cancellation: abandons the unit (nothing of it was written).
+        """
         job_id = save.job.id if save.job is not None else save.job_id
         claims = tuple((job_id, t) for t in save.claims) if job_id else ()
-        await self.store.commit(
-            Changes(
-                jobs=(save.job,) if save.job is not None else (),
-                claims=claims,
-                runs=save.runs,
-                inbox=inbox_items(save.job, save.events, save.runs),
-                events=save.events,
-            ),
-            urgent=save.urgent,
+        changes = Changes(
+            jobs=(save.job,) if save.job is not None else (),
+            claims=claims,
+            runs=save.runs,
+            inbox=inbox_items(save.job, save.events, save.runs),
+            events=save.events,
         )
+        while True:
+            try:
+                await self.store.commit(changes, urgent=save.urgent)
+                return
+            except StoreUnavailable:
+                if save.client:
+                    raise
+            await self.store.wait_writable()
 
     async def job_index(self) -> Sequence[JobEntry]:
         return [

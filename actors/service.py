@@ -29,7 +29,14 @@ from gnomon.actors.job_ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound, Refused
+from gnomon.runtime.errors import (
+    Conflict,
+    GnomonError,
+    InvalidInput,
+    NotFound,
+    Refused,
+    StoreUnavailable,
+)
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
@@ -221,19 +228,22 @@ class Service:
     # -- system -------------------------------------------------------------------------
 
     async def health(self, caller: Caller, _: Any) -> Health:
-        writable = True
-        try:
-            await self.store.commit(Changes())
-            writable = await self.store.integrity_check() == "ok"
-        except GnomonError:
-            writable = False
+        """A real write through the store's writer (or its standing fault: a full disk,
+        corruption met at run time) and the engine's supervisor."""
+        store_problem = await self.store.problem()
         healthy = self.tree.core.running
+        problem = store_problem or (None if healthy else "the engine's supervisor stopped")
+        try:
+            lag = await self._last_fire_lag()
+        except GnomonError:  # a corrupt page under the last events: the reason says it
+            lag = None
         return Health(
-            ok=writable and healthy,
-            store_writable=writable,
+            ok=problem is None,
+            store_writable=store_problem is None,
             tree_healthy=healthy,
-            last_fire_lag=await self._last_fire_lag(),
+            last_fire_lag=lag,
             uptime=time.monotonic() - self.started,
+            reason=problem,
         )
 
     async def _last_fire_lag(self) -> float | None:
@@ -271,9 +281,13 @@ class Service:
             parent_run=caller.parent_run,
         )
         async with self.admit_job(caller, p) as expires_at:
-            state = await self.tree.engine.create(
-                p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
-            )
+            try:
+                state = await self.tree.engine.create(
+                    p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
+                )
+            except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
+                self.tree.ports.metrics.enqueue_errors.labels("store").inc()
+                raise
         return self.view(state)
 
     async def preview(self, caller: Caller, p: PreviewParams) -> Preview:

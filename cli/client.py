@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from importlib.metadata import version
 from typing import Any
 
@@ -34,6 +34,7 @@ from gnomon.runtime.errors import (
     NotFound,
     Refused,
     ShuttingDown,
+    StoreUnavailable,
     Unauthorized,
     sole_error,
 )
@@ -72,6 +73,7 @@ def _error(err: dict[str, Any]) -> GnomonError:
         -32005: AskTimeout,
         -32006: ActorCrashed,
         -32007: ShuttingDown,
+        -32008: StoreUnavailable,
     }
     return classes.get(code, GnomonError)(message, hint=hint)
 
@@ -190,8 +192,11 @@ def autostart(home: Home) -> str:
     """Start a detached daemon for ``home`` and wait until it answers; its URL.
 
     Raises:
-        DaemonUnreachable: it did not come up (the log's last lines are in the message).
+        InvalidInput: the home is not a directory.
+        DaemonUnreachable: the home cannot be used, or the daemon did not come up (the
+            error it logged is the message).
     """
+    home.preflight()
     env = {**os.environ, "GNOMON_DETACHED": "1"}
     pid = daemonctl.spawn_detached(daemonctl.daemon_argv(home.root, []), home.log, env)
     deadline = time.monotonic() + START_TIMEOUT
@@ -203,12 +208,10 @@ def autostart(home: Home) -> str:
         if not daemonctl.pid_alive(pid):
             break
         time.sleep(0.05)
-    tail = ""
-    with suppress(OSError):
-        tail = "\n".join(home.log.read_text().splitlines()[-5:])
-    raise DaemonUnreachable(
-        f"could not start a daemon (pid {pid}); daemon.log says:\n{tail}", hint=f"see {home.log}"
-    )
+    reason = daemonctl.start_failure(home.log)  # says what to do: one line
+    if reason is None:
+        raise DaemonUnreachable(f"could not start a daemon (pid {pid})", hint=f"see {home.log}")
+    raise DaemonUnreachable(f"could not start a daemon: {reason}")
 
 
 @asynccontextmanager

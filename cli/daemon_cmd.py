@@ -40,6 +40,11 @@ def _running(home: Home) -> dict[str, Any] | None:
 @click.option("--tls-cert", type=click.Path(dir_okay=False), help="certificate (PEM)")
 @click.option("--tls-key", type=click.Path(dir_okay=False), help="private key (PEM)")
 @click.option("--insecure-bind", is_flag=True, help="allow a non-loopback bind without TLS")
+@click.option(
+    "--new-audit-key",
+    is_flag=True,
+    help="key the event log anew (audit.key lost or replaced; older events lose their MACs)",
+)
 @reports_errors
 def start(
     home: str | None,
@@ -49,9 +54,10 @@ def start(
     tls_cert: str | None,
     tls_key: str | None,
     insecure_bind: bool,
+    new_audit_key: bool,
 ) -> None:
     """Start the daemon (in the foreground unless --detach)."""
-    where = home_of(home).create()
+    where = home_of(home).preflight()
     flags = {"daemon.host": host, "daemon.port": port}
     config = load_config(where.config_toml, os.environ, flags)
     if detach:
@@ -67,6 +73,7 @@ def start(
             for arg in (name, str(value))
         ]
         extra += ["--insecure-bind"] if insecure_bind else []
+        extra += ["--new-audit-key"] if new_audit_key else []
         _start_detached(where, extra)
         return
     from gnomon.runtime.daemon import DaemonOptions, run_daemon
@@ -79,6 +86,7 @@ def start(
         tls_cert=Path(tls_cert) if tls_cert else None,
         tls_key=Path(tls_key) if tls_key else None,
         insecure_bind=insecure_bind,
+        new_audit_key=new_audit_key,
     )
 
     def ready(info: Any) -> None:
@@ -108,12 +116,10 @@ def _start_detached(home: Home, extra: list[str]) -> None:
         if not daemonctl.pid_alive(pid):
             break
         time.sleep(0.05)
-    lines = home.log.read_text(errors="replace").splitlines() if home.log.exists() else []
-    reason = next(
-        (line.split("error: ", 1)[1] for line in reversed(lines[-20:]) if "error: " in line),
-        "it exited; see the log",
-    )
-    raise DaemonUnreachable(reason, hint=f"see {home.log}")
+    reason = daemonctl.start_failure(home.log)  # says what to do: one line
+    if reason is None:
+        raise DaemonUnreachable("the daemon exited at start", hint=f"see {home.log}")
+    raise DaemonUnreachable(reason)
 
 
 @daemon.command("stop")

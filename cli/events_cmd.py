@@ -5,9 +5,9 @@ like journalctl's (:mod:`gnomon.cli.event_window`: ``--since``, ``--until``, ``-
 ``--job``, ``--type``). ``--follow`` starts at the end — the last 10 events unless
 ``--since``/``--tail`` say otherwise — and keeps streaming live through a subscription
 that resumes after a lag marker, so nothing is skipped or printed twice. ``audit export``
-writes the same window as JSONL ready for log shippers; ``audit verify`` re-computes the
-hash chain over the events the store still holds (earlier ones may have been pruned by
-retention) and exits 1 on a broken link.
+writes the same window as JSONL ready for log shippers; ``audit verify`` asks the daemon
+(``audit.verify``, admin: it holds the audit key) to check the event log against its
+anchors and MACs, and exits 1 naming what is missing or wrong.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import attrs
 import click
 import trio
 
-from gnomon.cli.client import Client, connect
+from gnomon.cli.client import Client, connect, request
 from gnomon.cli.event_window import Bound, Window, make_window, query_params
 from gnomon.cli.output import client_options, home_of, reports_errors
 from gnomon.cli.table import Terminal
@@ -218,29 +218,23 @@ async def _export(home: str | None, url: str | None, window: Window, sink: IO[st
 @click.option("--json", "as_json", is_flag=True, help="machine output")
 @reports_errors
 def verify(home: str | None, url: str | None, as_json: bool) -> None:
-    """Re-compute the event hash chain; exit 1 naming the first bad seq."""
-    result = trio.run(_verify, home, url)
+    """Check the event log's hash chain, anchors and MACs; exit 1 naming the first bad seq."""
+    result = request(home_of(home), url, "audit.verify", {})
+    result["from"] = result["first_seq"]  # the field's name before anchors (scripts)
+    result["reason"] = result["problem"]
     if as_json:
         click.echo(json.dumps(result))
     elif result["ok"]:
-        click.echo(f"✔ hash chain intact: {result['checked']} event(s) from seq {result['from']}")
+        keyed = (
+            ""
+            if result["keyed_from"] <= result["first_seq"]
+            else (f"; keyed from seq {result['keyed_from']}")
+        )
+        click.echo(
+            f"✔ hash chain intact: {result['checked']} event(s) from seq {result['first_seq']}"
+            f" to {result['head_seq']}{keyed}"
+        )
     if not result["ok"]:
-        raise GnomonError(f"hash chain broken at seq {result['first_bad_seq']}: {result['reason']}")
-
-
-async def _verify(home: str | None, url: str | None) -> dict[str, Any]:
-    from gnomon.runtime.model import wire  # the converter: only verify structures events
-    from gnomon.runtime.model.events import Event, verify_chain
-
-    async with connect(home_of(home), url) as client:
-        events = [wire.structure(e, Event) async for e in pages(client)]
-    first = events[0] if events else None
-    anchor = (first.seq - 1, first.prev_hash) if first is not None and first.seq > 1 else None
-    check = verify_chain(events, anchor=anchor)
-    return {
-        "ok": check.ok,
-        "checked": check.checked,
-        "from": first.seq if first else 0,
-        "first_bad_seq": check.first_bad_seq,
-        "reason": check.reason,
-    }
+        at = result["first_bad_seq"]
+        where = f" at seq {at}" if at is not None else ""
+        raise GnomonError(f"hash chain broken{where}: {result['problem']}")

@@ -82,6 +82,12 @@ KEYS: dict[str, Key] = {
             "SQLite durability (full survives power loss)",
             choices=("normal", "full"),
         ),
+        _k(
+            "store.start_check",
+            "duration",
+            10.0,
+            "at most this long for SQLite's quick_check at start (0 skips it)",
+        ),
         _k("defaults.timeout", "duration", 300.0, "action timeout of new jobs"),
         _k("defaults.wait_timeout", "duration", 1800.0, "wait deadline of new jobs"),
         _k("defaults.poll", "duration", 5.0, "poll interval of new jobs"),

@@ -57,7 +57,7 @@ from gnomon.runtime import gc_tuning
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
-from gnomon.runtime.errors import DaemonUnreachable, sole_error
+from gnomon.runtime.errors import DaemonUnreachable, StoreUnavailable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
@@ -72,10 +72,10 @@ from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.protocol import Caller
+from gnomon.runtime.protocol import AuditCheck, Caller
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
-from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store.startup import open_store
 from gnomon.runtime.supervisor import ChildSpec, Restart, Strategy, Supervisor
 
 log = logging.getLogger("gnomon.daemon")
@@ -84,6 +84,11 @@ LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 
 class CannotStart(DaemonUnreachable):
     """The daemon could not start (exit 5)."""
+
+
+#: Methods that write job state through the engine: refused up front while the store
+#: cannot write (the job actors would otherwise hold the request until it can).
+STORE_WRITES = frozenset({"job.create", "job.cancel", "job.pause", "job.resume", "job.run"})
 
 
 @attrs.frozen(kw_only=True)
@@ -95,6 +100,7 @@ class DaemonOptions:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     insecure_bind: bool = False
+    new_audit_key: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -134,9 +140,10 @@ class Daemon:
         self.metrics = Metrics(
             per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
         )
-        self.store = SqliteStore(
-            str(home.db),
-            synchronous=config["store.synchronous"].upper(),
+        self.store = open_store(
+            home,
+            config,
+            new_audit_key=opts.new_audit_key,
             observe_commit=self.metrics.store_commit.observe,
         )
         self.bus = EventBus(self.store.events)
@@ -192,9 +199,13 @@ class Daemon:
         self.door = FrontDoor(
             FrontDoorDeps(
                 gateway=GatewayDeps(
-                    handlers={**self.service.handlers(), **self.agents.handlers()},
+                    handlers={
+                        **self.service.handlers(),
+                        **self.agents.handlers(),
+                        "audit.verify": self.audit_verify,
+                    },
                     authenticate=self.authenticate,
-                    gate=self.agents.gate,
+                    gate=self.gate,
                     bus=self.bus,
                     server_version=version("gnomon"),
                     max_message_bytes=config["gateway.max_message_bytes"],
@@ -234,6 +245,25 @@ class Daemon:
             self._hosts = allowed_hosts(host, self.port, extra)
         return self._hosts
 
+    def gate(self, caller: Caller, method: str) -> None:
+        """The agents' gate (revoked tokens, the kill switch), then the store's: a job
+        write is refused while the store cannot write.
+
+        Raises:
+            Unauthorized, Refused: see ``Agents.gate``.
+            StoreUnavailable: the store's standing fault (``disk full: …``).
+        """
+        self.agents.gate(caller, method)
+        if method in STORE_WRITES and self.store.health.fault is not None:
+            if method == "job.create":
+                self.metrics.enqueue_errors.labels("store").inc()
+            self.store.health.check()
+
+    async def audit_verify(self, caller: Caller, _: Any) -> AuditCheck:
+        """``audit.verify``: the event log against its anchors and MACs."""
+        report = await self.store.verify_audit()
+        return AuditCheck(**attrs.asdict(report))
+
     def origins(self) -> frozenset[str]:
         scheme = "https" if self.opts.tls_cert else "http"
         hosts = {self.opts.config["daemon.host"], "127.0.0.1", "localhost", "[::1]"}
@@ -246,6 +276,7 @@ class Daemon:
             "store_writable": report.store_writable,
             "tree_healthy": report.tree_healthy,
             "last_fire_lag": report.last_fire_lag,
+            "reason": report.reason,
             "uptime": round(report.uptime, 3),
             "jobs": await self.service.job_counts(),
         }
@@ -291,9 +322,12 @@ class Daemon:
         while True:
             if await ctx.inbox.receive_until(trio.current_time() + 60) is not None:
                 continue
-            while ids := await self.store.prune_ids(self.clock.now(), 500):
-                for job_id in ids:
-                    self.tree.directory.forget(job_id)
+            try:
+                while ids := await self.store.prune_ids(self.clock.now(), 500):
+                    for job_id in ids:
+                        self.tree.directory.forget(job_id)
+            except StoreUnavailable as exc:  # recorded by the store; pruning waits a minute
+                log.warning("pruning postponed: %s", exc.message)
 
     def root(self) -> Supervisor:
         infra = Supervisor(
@@ -343,7 +377,7 @@ async def run_daemon(
             bind is refused.
         SupervisorGaveUp: the tree could not keep itself alive (exit non-zero).
     """
-    home = opts.home.create()
+    home = opts.home.preflight()
     gc_tuning.tune()
     with HomeLock(home.root):
         home.remove_daemon_json()  # the lock is ours: any file left behind is stale
@@ -397,7 +431,10 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 break
             await _stop(daemon, root, signals, now=signum == signal.SIGQUIT, boot_id=boot_id)
             nursery.cancel_scope.cancel()
-    await daemon.store.end_boot(boot_id, daemon.clock.now())
+    try:
+        await daemon.store.end_boot(boot_id, daemon.clock.now())
+    except StoreUnavailable as exc:  # the next start treats this boot as unclean
+        log.warning("clean stop not recorded: %s", exc.message)
     daemon.store.close()
     home.remove_daemon_json()
 
@@ -425,7 +462,11 @@ async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, bo
         helpers.start_soon(hurry_on_signal)
         drain = partial(run_drain, daemon.tree.drain, limit=limit, now=hurry)
         helpers.start_soon(partial(drain, report=reporter.report))
-        await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
+        try:
+            await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
+        except StoreUnavailable as exc:  # a full disk must not keep the daemon up
+            log.warning("daemon.stopped not recorded: %s", exc.message)
+        daemon.store.health.give_up()  # saves waiting for space stop waiting: drain
         await root.stop()
         helpers.cancel_scope.cancel()
     interrupted = tuple(daemon.tree.drain.interrupted)

@@ -66,6 +66,17 @@ def spawn_detached(argv: list[str], log_path: Path, env: dict[str, str] | None =
     return proc.pid
 
 
+def start_failure(log_path: Path) -> str | None:
+    """Why a detached daemon exited at start: the last ``error: …`` line it logged."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()[-20:]
+    except OSError:
+        lines = []
+    return next(
+        (line.split("error: ", 1)[1] for line in reversed(lines) if "error: " in line), None
+    )
+
+
 #: Seconds a stopping daemon has beyond its drain limit (to interrupt and record its
 #: runs, stop the store) before ``stop`` kills it.
 STOP_SLACK = 30.0

@@ -15,7 +15,8 @@ the CLI into exit codes (CONTRACT §3.7), both read from the class attributes be
     ├── Refused                       policy deny/ask, rate limit, quota     exit 4  -32004
     │   └── Unauthorized              missing/bad token, scope too small     exit 4  -32003
     ├── DaemonUnreachable             no daemon answers                      exit 5
-    └── ShuttingDown                  the daemon is draining                 exit 5  -32007
+    ├── ShuttingDown                  the daemon is draining                 exit 5  -32007
+    └── StoreUnavailable              disk full, read-only, I/O error, corrupt exit 5  -32008
 
 ``InvalidInput`` carries the offending token and the accepted forms so that every
 message can say what was wrong *and* what would have been right.
@@ -178,6 +179,20 @@ class ShuttingDown(GnomonError):
 
     exit_code = 5
     rpc_code = -32007
+
+
+class StoreUnavailable(GnomonError):
+    """The store cannot do its work: the disk is full, read-only or failing, or the
+    database is corrupt. The message starts with the kind (``disk full: …``, ``database
+    corrupt: …``) and names the file; ``recoverable`` faults clear by themselves once a
+    write succeeds again (space freed), the others need the operator."""
+
+    exit_code = 5
+    rpc_code = -32008
+
+    def __init__(self, message: str, *, recoverable: bool = True, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.recoverable = recoverable
 
 
 def describe(exc: BaseException) -> str:

@@ -1,8 +1,9 @@
 """Named kill points for crash tests: ``GNOMON_CRASH_AT=<name>`` makes the process kill
 itself with SIGKILL when it reaches that point (ARCHITECTURE §4.5).
 
-Points: ``after_claim_commit`` and ``mid_group_commit`` (the store),
-``after_process_spawn`` and ``before_finish_commit`` (the engine). ``<name>@<n>`` dies
+Points: ``after_claim_commit``, ``mid_group_commit`` and ``creating_store`` (the store;
+the last while a first start builds its database), ``after_process_spawn`` and
+``before_finish_commit`` (the engine). ``<name>@<n>`` dies
 the ``n``-th time the point is reached instead of the first — a daemon passes
 ``mid_group_commit`` at its very first commit (``daemon.started``), so only a count lets
 it die there in the middle of a storm. The variable is read once, at import; unset, a
@@ -14,7 +15,13 @@ from __future__ import annotations
 import os
 import signal
 
-POINTS = ("after_claim_commit", "mid_group_commit", "after_process_spawn", "before_finish_commit")
+POINTS = (
+    "after_claim_commit",
+    "mid_group_commit",
+    "creating_store",
+    "after_process_spawn",
+    "before_finish_commit",
+)
 
 
 def parse(spec: str) -> tuple[str, int]:

@@ -163,6 +163,20 @@ class Health:
     tree_healthy: bool
     last_fire_lag: float | None
     uptime: float
+    reason: str | None = None  # why ok is false (the store's fault first)
+
+
+@attrs.frozen(kw_only=True)
+class AuditCheck:
+    """``audit.verify``: the event log checked against its anchors and keyed MACs."""
+
+    ok: bool
+    checked: int  # events verified
+    first_seq: int  # the first event the log should hold (after pruning)
+    head_seq: int  # the last committed event when the check started
+    keyed_from: int  # events from this seq on carry a MAC (older ones: sha256 chain only)
+    first_bad_seq: int | None = None
+    problem: str = ""  # e.g. "events 1-3 deleted (at the start of the chain)"
 
 
 @attrs.frozen(kw_only=True)
@@ -523,6 +537,13 @@ METHODS: dict[str, Method] = {
         ),
         _m("events.unsubscribe", UnsubscribeParams, Count, "read", "end a subscription"),
         _m("events.list", EventsParams, EventsResult, "read", "committed events, oldest first"),
+        _m(
+            "audit.verify",
+            Empty,
+            AuditCheck,
+            "admin",
+            "check the event log against its anchors and keyed MACs",
+        ),
         _m("breaker.list", Empty, tuple[BreakerInfo, ...], "read", "breakers with state"),
         _m("breaker.reset", BreakerParams, BreakerInfo, "admin", "close a breaker"),
         _m("policy.list", Empty, tuple[PolicyRule, ...], "read", "shell policy rules"),

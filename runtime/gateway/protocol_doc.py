@@ -43,6 +43,8 @@ ERROR_CODES: tuple[tuple[int, str, str], ...] = (
     (-32005, "timeout", "an actor or the request deadline did not answer in time"),
     (-32006, "actor crashed", "the actor serving the request crashed (it is restarted)"),
     (-32007, "shutting down", "the daemon is stopping"),
+    (-32008, "store unavailable", "the disk is full, read-only or failing, or the database "
+     "is corrupt; the message starts with the kind (`disk full: …`) and `/healthz` says why"),
     (rpc.CANCELLED, "request cancelled", "the client sent `$/cancelRequest` for this id"),
 )  # fmt: skip
 DATA_FIELDS = (

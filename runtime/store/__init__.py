@@ -116,6 +116,8 @@ class Store(Protocol):
 
         Raises:
             FireAlreadyClaimed: a claim existed; nothing was written.
+            StoreUnavailable: the disk is full, read-only or failing, or the database is
+                corrupt; nothing was written.
         """
         ...
 
@@ -148,3 +150,14 @@ class Store(Protocol):
     ) -> list[tuple[int, InboxItem, bool]]: ...
 
     async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int: ...
+
+    async def wait_writable(self) -> None:
+        """Return once the store can write again (at once when it can).
+
+        A storage failure (a full disk, a read-only file system) makes ``commit`` raise
+        ``StoreUnavailable`` until a write succeeds again.
+
+        Raises:
+            StoreUnavailable: the daemon is stopping and the store still cannot write.
+        """
+        ...

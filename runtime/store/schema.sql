@@ -1,4 +1,4 @@
--- gnomon store, schema version 1.
+-- gnomon store, schema version 2 (1 had no events.mac).
 -- Times are ISO 8601 UTC text (fire_time canonical: it is part of a unique key);
 -- *_ts columns are unix seconds for range queries.
 
@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS events (
     job_id    TEXT,
     event     TEXT NOT NULL,     -- the CONTRACT §6 event as JSON (hash included)
     prev_hash TEXT NOT NULL,
-    hash      TEXT NOT NULL
+    hash      TEXT NOT NULL,
+    mac       BLOB               -- HMAC-SHA256(audit key, hash); NULL before chain_keyed_from
 );
 CREATE INDEX IF NOT EXISTS events_job ON events (job_id, seq);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);

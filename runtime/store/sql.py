@@ -8,30 +8,39 @@ Nothing here knows about trio. Units of work are written only by :func:`commit_b
 from __future__ import annotations
 
 import fnmatch
+import glob
 import json
+import os
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
+from gnomon.runtime.faults import crash_point
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.stored import decode_state
 from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.store.chain import Chain, open_chain
 from gnomon.runtime.store.private import private_files
-from gnomon.runtime.store.sql_write import Chain, commit_batch, delete_job, iso
+from gnomon.runtime.store.sql_write import commit_batch, delete_job, iso, rollback
 
 __all__ = ["Chain", "commit_batch", "iso"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
-    """Open the database (WAL, explicit transactions, files 0600) and migrate it."""
+    """Open the database (WAL, explicit transactions, files 0600) and migrate it. A database
+    that does not exist yet is built beside it and renamed into place, so that a crash
+    during a first start never leaves an empty ``gnomon.db`` (which a start refuses)."""
     with private_files(path):
+        if path != ":memory:" and not os.path.exists(path):
+            _create(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -39,6 +48,21 @@ def connect(path: str, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     migrate(conn)
     return conn
+
+
+def _create(path: str) -> None:
+    folder, name = os.path.split(os.path.abspath(path))
+    for stale in glob.glob(os.path.join(glob.escape(folder), glob.escape(name) + ".new-*")):
+        os.unlink(stale)  # a draft of a first start that died
+    draft = f"{path}.new-{os.getpid()}"
+    conn = sqlite3.connect(draft, isolation_level=None)
+    try:
+        crash_point("creating_store")
+        conn.execute("PRAGMA journal_mode=WAL")
+        migrate(conn)
+    finally:
+        conn.close()  # checkpoints: the draft is whole, with no -wal beside it
+    os.replace(draft, path)
 
 
 def migrate(conn: sqlite3.Connection) -> None:
@@ -52,25 +76,23 @@ def migrate(conn: sqlite3.Connection) -> None:
             f"({SCHEMA_VERSION}); upgrade gnomon"
         )
     if version < 1:
-        conn.executescript(
-            "BEGIN;"
-            + files(__package__).joinpath("schema.sql").read_text()
-            + "INSERT OR REPLACE INTO meta VALUES ('schema_version', '1'); COMMIT;"
-        )
+        script = files(__package__).joinpath("schema.sql").read_text()
+    elif version < 2:  # events get their MAC (docs/store.md, "The hash chain")
+        script = "ALTER TABLE events ADD COLUMN mac BLOB;"
+    else:
+        return
+    conn.executescript(
+        f"BEGIN; {script} INSERT OR REPLACE INTO meta VALUES"
+        f" ('schema_version', '{SCHEMA_VERSION}'); COMMIT;"
+    )
 
 
 # -- the hash chain ------------------------------------------------------------------------
 
 
-def load_chain(conn: sqlite3.Connection) -> Chain:
-    row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-    if row is not None:
-        return Chain(int(row[0]), str(row[1]))
-    anchor = conn.execute("SELECT value FROM meta WHERE key='chain_anchor'").fetchone()
-    if anchor is not None:
-        seq, digest = json.loads(anchor[0])
-        return Chain(int(seq), str(digest))
-    return Chain()
+def load_chain(conn: sqlite3.Connection, key: bytes = b"") -> Chain:
+    """The chain to continue (anchored first if it never was); see :mod:`.chain`."""
+    return open_chain(conn, key, "the database")[0]
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -248,8 +270,7 @@ def prune(conn: sqlite3.Connection, now: datetime, batch: int) -> list[str]:
                 delete_job(conn, job_id)
             conn.execute("COMMIT")
         except BaseException:  # never leave the shared connection inside a transaction
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            rollback(conn)
             raise
     return ids
 
@@ -297,6 +318,32 @@ def ack_inbox(conn: sqlite3.Connection, owner: str, ids: Sequence[int], now: dat
         [(now.timestamp(), owner, i) for i in ids],
     )
     return cur.rowcount
+
+
+def event_rows(
+    conn: sqlite3.Connection, after_seq: int, limit: int
+) -> list[tuple[int, str, bytes | None]]:
+    """``(seq, event JSON, mac)`` after ``after_seq``, ascending (the audit's pages)."""
+    rows = conn.execute(
+        "SELECT seq, event, mac FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit)
+    )
+    return [(int(r[0]), str(r[1]), r[2]) for r in rows]
+
+
+def quick_check(conn: sqlite3.Connection, budget: float) -> list[str] | None:
+    """SQLite's ``quick_check``: ``[]`` when ok, its first problems, or ``None`` when it
+    ran out of ``budget`` seconds (interrupted by a progress handler)."""
+    deadline = time.monotonic() + budget
+    conn.set_progress_handler(lambda: time.monotonic() > deadline, 1000)
+    try:
+        rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check(5)")]
+    except sqlite3.OperationalError as exc:
+        if "interrupt" in str(exc):
+            return None
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+    return [] if rows == ["ok"] else rows
 
 
 def scalar(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = ()) -> Any:

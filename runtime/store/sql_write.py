@@ -13,6 +13,7 @@ keep their order. Every statement is a constant string (``sqlite3`` caches them 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
@@ -23,9 +24,10 @@ from typing import Any
 import attrs
 
 from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import GENESIS_HASH, Event, seal
+from gnomon.runtime.model.events import Event, seal
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
 from gnomon.runtime.store import Changes, FireAlreadyClaimed
+from gnomon.runtime.store.chain import PUT_META, SET_HEAD, Chain
 
 CrashPoint = Callable[[str], None]
 
@@ -45,7 +47,8 @@ PUT_RUN = (
     " finished_ts=excluded.finished_ts, record=excluded.record"
 )
 PUT_EVENT = (
-    "INSERT INTO events (seq, type, ts, job_id, event, prev_hash, hash) VALUES (?,?,?,?,?,?,?)"
+    "INSERT INTO events (seq, type, ts, job_id, event, prev_hash, hash, mac)"
+    " VALUES (?,?,?,?,?,?,?,?)"
 )
 PUT_INBOX = "INSERT INTO inbox (owner, job_id, created_ts, item) VALUES (?,?,?,?)"
 DELETE_JOB = (
@@ -58,20 +61,6 @@ DELETE_JOB = (
 def iso(t: datetime) -> str:
     """The canonical text of an instant (UTC, microseconds): part of unique keys."""
     return t.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-@attrs.define
-class Chain:
-    """The last sealed event: the next one gets ``seq + 1`` and links to ``hash``."""
-
-    seq: int = 0
-    hash: str = GENESIS_HASH
-
-    def copy(self) -> Chain:
-        return Chain(self.seq, self.hash)
-
-    def restore(self, other: Chain) -> None:
-        self.seq, self.hash = other.seq, other.hash
 
 
 def _wake(state: JobState) -> float | None:
@@ -123,6 +112,14 @@ def _run_row(run: RunRecord, boot_id: str) -> tuple[Any, ...]:
     finished = None if run.finished_at is None else run.finished_at.timestamp()
     started = run.started_at.timestamp()
     return (run.run_id, run.job_id, started, finished, boot_id, wire.to_json(run))
+
+
+def rollback(conn: sqlite3.Connection) -> None:
+    """Roll back an open transaction; a failing rollback (the disk gone) leaves the error
+    that caused it to propagate instead of its own."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def delete_job(cur: sqlite3.Cursor | sqlite3.Connection, job_id: str) -> None:
@@ -179,6 +176,7 @@ def _apply(
         created = item.created_at.timestamp()
         rows.inbox.append((item.owner, item.job_id, created, json.dumps(item.item)))
     sealed = []
+    mac = chain.mac
     for draft in unit.events:
         event = seal(draft, chain.seq + 1, chain.hash)
         rows.events.append(
@@ -190,6 +188,7 @@ def _apply(
                 wire.to_json(event),
                 event.prev_hash,
                 event.hash,
+                mac(event.hash),
             )
         )
         chain.seq, chain.hash = event.seq, event.hash
@@ -207,10 +206,12 @@ def commit_batch(
     """Group commit: every unit in one transaction; a unit whose claim exists writes
     nothing and gets its :class:`FireAlreadyClaimed`, the others commit.
 
-    ``chain`` advances only for committed units. Any other error rolls the whole
-    transaction back, rewinds ``chain`` to where it was, and propagates.
+    ``chain`` advances only for committed units, and the head anchor is rewritten in the
+    same transaction. A batch of empty units (the health probe) writes a timestamp, so
+    it proves that the disk takes a write. Any other error rolls the whole transaction
+    back, rewinds ``chain`` to where it was, and propagates.
     """
-    start = chain.copy()
+    start_seq, start_hash = chain.seq, chain.hash  # to rewind to
     results: list[tuple[Event, ...] | FireAlreadyClaimed] = []
     rows = _Rows()
     now = time.time()
@@ -226,11 +227,14 @@ def commit_batch(
             if index == 0:
                 crash_point("mid_group_commit")
         rows.flush(cur)
+        if chain.seq != start_seq:
+            cur.execute(SET_HEAD, (chain.head_text(),))
+        elif not any(units):  # a probe: prove that a write reaches the disk
+            cur.execute(PUT_META, ("probe_ts", repr(now)))
         cur.execute("COMMIT")
     except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        chain.restore(start)
+        rollback(conn)
+        chain.seq, chain.hash = start_seq, start_hash
         raise
     finally:
         cur.close()

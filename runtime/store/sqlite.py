@@ -1,11 +1,9 @@
-"""The SQLite store: one connection, a writer actor with group commit.
+"""The SQLite store: the writer actor with group commit, and the queries.
 
-Every database call runs through one executor: a worker thread behind a
-``CapacityLimiter(1)`` in production (the connection is used by one thread at a time),
-or **inline** on the trio thread in virtual-time tests (the autojump clock leaps while a
-thread runs, trio#456). Reads go straight through the executor; writes are units of work
-for the writer actor, which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to
-each caller after the commit, and only then publishes the sealed events.
+Database calls go through the executor (:mod:`.executor`): one connection, one thread at
+a time. Reads go straight through it; writes are units of work for the writer actor,
+which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to each caller after
+the commit, and only then publishes the sealed events.
 
 Two lanes feed the writer. Ordinary units are requests in its bounded mailbox (FIFO;
 senders wait for room). Urgent units (``commit(..., urgent=True)``) go to a deque the
@@ -14,24 +12,31 @@ unit (up to :data:`MAX_BATCH`) plus at most :data:`URGENT_ORDINARY` ordinary one
 to :data:`MAX_BATCH` ordinary ones when no urgent unit waits. An idle writer is woken by
 a marker in its mailbox. Like the mailbox, the deque survives a restart of the writer.
 
+Storage failures (a full disk, a read-only file system, an I/O error, corruption) are
+no crash: the executor turns them into :class:`~gnomon.runtime.errors.StoreUnavailable`,
+which :class:`~gnomon.runtime.store.health.StoreHealth` records; the writer fails the
+batch's callers with it and, while the fault is recoverable, probes the disk every
+second until a write succeeds again.
+
 Cancellation: a cancelled caller of ``commit`` abandons the answer, not the write; the
 executor never abandons a running database call.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import trio
 
 from gnomon.runtime.actor import ActorContext, ActorRef, Request, crash_error
-from gnomon.runtime.errors import ActorGone, ShuttingDown
+from gnomon.runtime.errors import ActorGone, GnomonError, ShuttingDown, StoreUnavailable
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
@@ -49,9 +54,10 @@ from gnomon.runtime.store import (
     sql_metrics,
     tokens_sql,
 )
+from gnomon.runtime.store.executor import StoreExecutor
+from gnomon.runtime.store.health import RETRY_EVERY
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
-T = TypeVar("T")
 MAX_BATCH = 256
 URGENT_ORDINARY = 64  # ordinary units joining a transaction that carries urgent ones
 Publish = Callable[[Sequence[Event]], None]
@@ -69,7 +75,7 @@ class _Wake:
 _WAKE = _Wake()
 
 
-class SqliteStore:
+class SqliteStore(StoreExecutor):
     """See the module docstring. Build it, then run :meth:`writer_spec` under a supervisor.
 
     Args:
@@ -77,6 +83,14 @@ class SqliteStore:
         inline: run database calls on the trio thread (virtual-time tests only).
         publish: called with the sealed events of every commit, after the commit.
         observe_commit: called with each transaction's duration in seconds.
+        audit_key: the key events are MAC'd with (the daemon's ``<home>/audit.key``;
+            tests and tools may leave it empty).
+        rekey: start a new keyed segment with ``audit_key`` (the old key is lost).
+        expect_anchors: the key is not new, so a chain without anchors is refused.
+
+    Raises:
+        StoreUnavailable: the file cannot be opened or read, or its chain is keyed with
+            another key.
     """
 
     def __init__(
@@ -88,12 +102,18 @@ class SqliteStore:
         publish: Publish | None = None,
         observe_commit: Callable[[float], None] | None = None,
         crash_point: Callable[[str], None] = default_crash_point,
+        audit_key: bytes = b"",
+        rekey: bool = False,
+        expect_anchors: bool = False,
     ) -> None:
-        self.path = path
-        self._inline = inline
-        self._limiter = trio.CapacityLimiter(1)
-        self._conn = sql.connect(path, synchronous=synchronous)
-        self._chain = sql.load_chain(self._conn)
+        super().__init__(
+            path,
+            inline=inline,
+            synchronous=synchronous,
+            audit_key=audit_key,
+            rekey=rekey,
+            expect_anchors=expect_anchors,
+        )
         self._committed_seq = self._chain.seq  # _chain runs ahead inside a transaction
         self._publish = publish or (lambda events: None)
         self._observe = observe_commit or (lambda seconds: None)
@@ -109,15 +129,12 @@ class SqliteStore:
         """Where sealed events go after each commit (the event bus)."""
         self._publish = publish
 
-    async def _run(self, fn: Callable[[], T]) -> T:
-        if self._inline:
-            await trio.lowlevel.checkpoint()
-            return fn()
-        return await trio.to_thread.run_sync(fn, limiter=self._limiter)
-
-    def close(self) -> None:
-        """Close the connection (the store is unusable afterwards)."""
-        self._conn.close()
+    def _on_fault(self) -> None:
+        """Wake an idle writer: it probes the disk while a fault stands."""
+        writer = self._writer
+        if writer is not None and self._idle and not self._woken:
+            # Fails only when the mailbox is full, and then the writer is not idle for long.
+            self._woken = writer.try_tell(_WAKE)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -139,10 +156,15 @@ class SqliteStore:
                 first: object = None
                 if not self._urgent:
                     self._idle = True
+                    retry = self.health.retrying
+                    until = trio.current_time() + RETRY_EVERY if retry else math.inf
                     try:
-                        first = await ctx.inbox.receive_until(math.inf, draining=True)
+                        first = await ctx.inbox.receive_until(until, draining=True)
                     finally:
                         self._idle = self._woken = False
+                    if first is None and retry and not self._urgent:
+                        await self._probe()
+                        continue
                 await self._commit_next(ctx, first)
             while await self._commit_next(ctx, None):  # asked to stop: commit both lanes
                 pass
@@ -176,6 +198,11 @@ class SqliteStore:
             return False
         try:
             await self._commit_batch(batch)
+        except StoreUnavailable as exc:  # recorded by the executor; the writer lives on
+            for msg in batch:
+                if not msg.reply.done:
+                    msg.reply.fail(StoreUnavailable(exc.message, recoverable=exc.recoverable))
+            return True
         except BaseException as exc:
             error: Exception = (
                 crash_error(ctx.ref.path, exc)
@@ -198,6 +225,7 @@ class SqliteStore:
         )
         self._committed_seq = self._chain.seq
         self.transactions += 1
+        self.health.wrote()
         self._observe(time.perf_counter() - started)
         for msg, result in zip(batch, results, strict=True):
             if isinstance(result, FireAlreadyClaimed):
@@ -229,10 +257,53 @@ class SqliteStore:
         if not urgent:
             return await writer.ask(msg, timeout=None)
         self._urgent.append(msg)
-        if self._idle and not self._woken:
-            # Fails only when the mailbox is full, and then the writer is not idle for long.
-            self._woken = writer.try_tell(_WAKE)
+        self._on_fault()
         return await msg.reply.wait()
+
+    async def _probe(self) -> None:
+        """The writer's own probe while a fault stands (a failure stays recorded)."""
+        with contextlib.suppress(StoreUnavailable):
+            await self._commit_batch([])
+
+    async def probe(self) -> None:
+        """Write through the writer, in its urgent lane: a timestamp in ``meta`` when
+        nothing else shares the transaction (``/healthz``'s ``store_writable``).
+
+        Raises:
+            StoreUnavailable: the write failed (the fault is recorded).
+            ShuttingDown: the writer is not running.
+            ActorCrashed: the transaction failed otherwise.
+        """
+        if self._writer is None:
+            raise ShuttingDown("the store is not running")
+        msg = _Commit(changes=Changes())
+        self._urgent.append(msg)
+        self._on_fault()
+        await msg.reply.wait()
+
+    async def problem(self, timeout: float = 5.0) -> str | None:
+        """Why the store cannot write now, or ``None`` when a probe write just succeeded.
+
+        Cancellation: the probe stays queued and is written later; nothing is lost.
+        """
+        if self.health.fault is not None:
+            return self.health.fault.message
+        try:
+            with trio.fail_after(timeout):
+                await self.probe()
+        except trio.TooSlowError:
+            return f"the store's writer did not answer a probe within {timeout:g} s"
+        except GnomonError as exc:
+            return exc.message
+        return None
+
+    async def wait_writable(self) -> None:
+        """Return once the store has no standing fault (see :class:`StoreHealth`).
+
+        Raises:
+            StoreUnavailable: the fault, when the daemon is stopping (``health.give_up``).
+        """
+        await self.health.wait_writable()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -340,7 +411,3 @@ class SqliteStore:
 
     async def set_switch(self, name: str, value: str) -> None:
         await self._run(lambda: tokens_sql.set_switch(self._conn, name, value))
-
-    async def integrity_check(self) -> str:
-        """``PRAGMA integrity_check`` (``ok`` when healthy)."""
-        return str(await self._run(lambda: sql.scalar(self._conn, "PRAGMA integrity_check")))

@@ -74,7 +74,7 @@ async def job_methods(call: Checked) -> None:
 
 
 async def other_methods(call: Checked, token: str) -> None:
-    """system.*, rpc.discover, events.*, policy.*, config.get, inbox.*."""
+    """system.*, rpc.discover, events.*, audit.verify, policy.*, config.get, inbox.*."""
     assert (await call("system.hello", {"token": token, "client": "rt"})).scope == "admin"
     assert (await call("system.health")).ok
     ticket = await call("system.login_url", {"scope": "read", "ttl": 30})
@@ -87,6 +87,8 @@ async def other_methods(call: Checked, token: str) -> None:
     assert set(names) == {*METHODS, "$/cancelRequest"}
     listed = await call("events.list", {"since_seq": 0, "limit": 5})
     assert [e.seq for e in listed.events] == list(range(1, len(listed.events) + 1))
+    audit = await call("audit.verify")
+    assert (audit.ok, audit.first_seq, audit.problem) == (True, 1, "")
     sub = await call("events.subscribe", {"since_seq": 0, "types": ["daemon.*"]})
     assert (await call("events.unsubscribe", {"subscription": sub.subscription})).count == 1
     rules = await call("policy.set", {"action": "deny", "pattern": "rt-forbidden *"})
