@@ -127,3 +127,30 @@ def test_integral_floats_and_odd_numbers_keep_the_converters_meaning() -> None:
     assert outcome(wire.structure, plain, JobSpec) == outcome(slow, plain, JobSpec)
     assert wire.structure(plain, JobSpec).budget.max_retries == 3
     assert '"ttl":-0.0' in wire.to_json(wire.structure(plain, JobSpec))
+
+
+def nested_too_deep(data: Any, limit: int) -> bool:
+    """The depth rule as first written: some value sits ``limit`` levels down."""
+    level: list[Any] = [data]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return False
+    return True
+
+
+@given(st.recursive(json_values, lambda inner: st.lists(inner, max_size=2), max_leaves=20),
+       st.integers(0, 12))  # fmt: skip
+def test_the_depth_check_keeps_its_rule(data: Any, limit: int) -> None:
+    """The faster depth check refuses exactly the inputs the level-by-level one did."""
+    try:
+        wire._check_depth(data, limit)
+        refused = False
+    except InvalidInput:
+        refused = True
+    assert refused == nested_too_deep(data, limit)
