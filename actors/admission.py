@@ -25,7 +25,7 @@ from gnomon.actors.directory import JobDirectory
 from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.enums import OwnerKind
-from gnomon.runtime.model.job import JobSpec, Owner
+from gnomon.runtime.model.job import JobSpec, Owner, check_new_name
 from gnomon.runtime.model.schedule import ManualSchedule, WhenReadySchedule, is_recurring
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.model.when import format_when
@@ -202,7 +202,9 @@ class Admission:
 
 
 def validate(spec: JobSpec) -> None:
-    """Checks that span several fields (single fields are checked by the types)."""
+    """Checks that span several fields (single fields are checked by the types), and the
+    rules only new jobs obey (a name that reads as a job id)."""
+    check_new_name(spec.name)
     if isinstance(spec.schedule, WhenReadySchedule) and spec.wait is None:
         raise InvalidInput(
             "a when-ready job needs a condition to wait for",

@@ -32,12 +32,13 @@ from gnomon.runtime.actor import ActorContext, ActorRef, Request
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import ActorGone, Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.job import MIN_ID_PREFIX
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import ChildSpec, Supervisor
 
 R = TypeVar("R")
 KIND = "job"
-MIN_PREFIX = 4
+MIN_PREFIX = MIN_ID_PREFIX
 ACTIVATION_RETRY_CAP = 60.0
 log = logging.getLogger("gnomon.directory")
 

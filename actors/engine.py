@@ -37,7 +37,7 @@ from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
-from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
+from gnomon.runtime.model.job import ID_HEX_DIGITS, CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
 
@@ -70,7 +70,7 @@ _Work = _Dependents | _Triggers | _Activate | _Record
 
 def new_job_id() -> str:
     """16 random hex characters: short enough to type, unique enough to never clash."""
-    return secrets.token_hex(8)
+    return secrets.token_hex(ID_HEX_DIGITS // 2)
 
 
 def entry_of(state: JobState, wake: datetime | None) -> JobEntry:

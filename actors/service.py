@@ -234,8 +234,13 @@ class Service:
         lag = fired[-1].payload.get("lag") if fired else None
         return None if lag is None else float(lag)
 
+    async def job_counts(self) -> dict[str, int]:
+        """Jobs per status as stored — finished ones from before a restart too, as the
+        dashboard counts them (the directory indexes only what this boot saw end)."""
+        return {s.value: n for s, n in sorted((await self.store.status_counts()).items()) if n}
+
     async def stats(self, caller: Caller, _: Any) -> Stats:
-        counts = {s.value: n for s, n in self.tree.directory.status_counts.items() if n}
+        counts = await self.job_counts()
         return Stats(
             jobs=counts,
             events=await self.store.last_seq(),
@@ -422,6 +427,8 @@ class Service:
                 types=p.types,
                 since=p.since,
                 until=p.until,
+                until_seq=p.until_seq,
+                newest=p.newest,
             )
         )
         return EventsResult(events=tuple(found), last_seq=await self.store.last_seq())

@@ -6,35 +6,52 @@ import sys
 from typing import Any
 
 import click
-from rich.table import Table
 
 from gnomon.cli.client import request
-from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
-from gnomon.cli.views import local_time
+from gnomon.cli.output import (
+    client_options,
+    home_of,
+    print_json,
+    reports_errors,
+    table_options,
+)
+from gnomon.cli.table import Cell, Column, Terminal, emit, paint
+from gnomon.cli.timefmt import ago, humanize, when_text
+from gnomon.cli.views import OUTCOME_STYLE, STATUS_STYLE, styled
 
 BREAKER_STYLE = {"closed": "green", "open": "bold red", "half_open": "yellow"}
 DECISION_STYLE = {"allow": "green", "ask": "yellow", "deny": "bold red"}
 
 
 @click.group("breakers", invoke_without_command=True)
-@client_options
+@table_options
 @click.pass_context
 @reports_errors
-def breakers(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool) -> None:
+def breakers(
+    ctx: click.Context, /, home: str | None, url: str | None, as_json: bool, wide: bool
+) -> None:
     """Circuit breakers per target (no subcommand = list)."""
     if ctx.invoked_subcommand is None:
-        _list_breakers(home, url, as_json)
+        _list_breakers(home, url, as_json, wide)
 
 
 @breakers.command("list")
-@client_options
+@table_options
 @reports_errors
-def list_breakers(home: str | None, url: str | None, as_json: bool) -> None:
+def list_breakers(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """Breakers that have seen failures, with their state."""
-    _list_breakers(home, url, as_json)
+    _list_breakers(home, url, as_json, wide)
 
 
-def _list_breakers(home: str | None, url: str | None, as_json: bool) -> None:
+BREAKER_COLUMNS = (
+    Column("KEY", flex=1),
+    Column("STATE"),
+    Column("RECENT FAILURES", right=True),
+    Column("REOPENS"),
+)
+
+
+def _list_breakers(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     found = request(home_of(home), url, "breaker.list", {})
     if as_json:
         print_json(found)
@@ -42,18 +59,16 @@ def _list_breakers(home: str | None, url: str | None, as_json: bool) -> None:
     if not found:
         click.echo("no breakers: every target is healthy")
         return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("KEY", "STATE", "RECENT FAILURES", "REOPENS"):
-        table.add_column(column)
-    for b in found:
-        style = BREAKER_STYLE.get(b["status"], "")
-        table.add_row(
+    rows = [
+        [
             b["key"],
-            f"[{style}]{b['status']}[/]",
+            Cell(b["status"], BREAKER_STYLE.get(b["status"], "")),
             str(b["recent_failures"]),
-            local_time(b.get("reopens_at")),
-        )
-    out.print(table)
+            when_text(b.get("reopens_at")),
+        ]
+        for b in found
+    ]
+    emit(BREAKER_COLUMNS, rows, wide=wide)
 
 
 @breakers.command("reset")
@@ -89,9 +104,10 @@ def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> None:
             "no rules: read-only commands (ls, cat, kubectl get, …) run, "
             "everything else asks (needs --i-know)"
         )
+    color = Terminal.detect().color
     for rule in rules:
-        style = DECISION_STYLE.get(rule["kind"], "")
-        out.print(f"[{style}]{rule['kind']:<5}[/] {rule['pattern']}", highlight=False)
+        kind = paint(f"{rule['kind']:<5}", DECISION_STYLE.get(rule["kind"], ""), color)
+        click.echo(f"{kind} {rule['pattern']}")
 
 
 @policy.command("list")
@@ -136,18 +152,60 @@ def check(command: str, home: str | None, url: str | None, as_json: bool) -> Non
     else:
         style = DECISION_STYLE.get(verdict["decision"], "")
         why = f" — {verdict['reason']}" if verdict["reason"] else ""
-        out.print(f"[{style}]{verdict['decision']}[/]{why}", highlight=False)
+        click.echo(paint(verdict["decision"], style, Terminal.detect().color) + why)
     if verdict["decision"] != "allow":
         sys.exit(4)
+
+
+INBOX_COLUMNS = (
+    Column(""),
+    Column("ID", right=True),
+    Column("AGE"),
+    Column("JOB", flex=1),
+    Column("STATUS"),
+    Column("OUTCOME"),
+    Column("MESSAGE", flex=2),
+    Column("CYCLE", wide=True, right=True),
+    Column("EXIT", wide=True, right=True),
+    Column("OUTPUT", wide=True),
+)
+
+
+def inbox_rows(entries: list[dict[str, Any]]) -> list[list[Any]]:
+    """One row per inbox entry (``●`` marks unread ones)."""
+    rows = []
+    for e in entries:
+        item = e["item"]
+        message = item.get("message") or item.get("summary") or ""
+        rows.append(
+            [
+                "" if e["read"] else "●",
+                str(e["id"]),
+                ago(e["created_at"]),
+                item.get("name") or item.get("job_id") or "—",
+                styled(item.get("status"), STATUS_STYLE),
+                styled(item.get("outcome"), OUTCOME_STYLE),
+                humanize(str(message)),
+                "" if item.get("cycle") is None else str(item["cycle"]),
+                "" if item.get("exit_code") is None else str(item["exit_code"]),
+                (item.get("output") or "").strip(),
+            ]
+        )
+    return rows
 
 
 @click.command("inbox")
 @click.option("--unread", is_flag=True, help="only unread entries")
 @click.option("--ack", "ack", multiple=True, type=int, metavar="ID", help="mark read")
-@client_options
+@table_options
 @reports_errors
 def inbox(
-    unread: bool, ack: tuple[int, ...], home: str | None, url: str | None, as_json: bool
+    unread: bool,
+    ack: tuple[int, ...],
+    home: str | None,
+    url: str | None,
+    as_json: bool,
+    wide: bool,
 ) -> None:
     """Results of jobs addressed to you, unread first."""
     if ack:
@@ -160,11 +218,7 @@ def inbox(
     entries = request(home_of(home), url, "inbox.list", {"unread_only": unread})
     if as_json:
         print_json(entries)
-        return
-    if not entries:
+    elif not entries:
         click.echo("inbox empty" if not unread else "no unread entries")
-    for e in entries:
-        mark = " " if e["read"] else "●"
-        item = e["item"]
-        summary = item.get("summary") or item.get("message") or item
-        out.print(f"{mark} {e['id']:>4} {local_time(e['created_at'])}  {summary}", highlight=False)
+    else:
+        emit(INBOX_COLUMNS, inbox_rows(entries), wide=wide)

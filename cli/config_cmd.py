@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 import trio
-from rich.table import Table
 
 from gnomon.cli.client import connect
-from gnomon.cli.output import home_of, home_option, out, print_json, reports_errors
+from gnomon.cli.output import home_of, home_option, output_option, print_json, reports_errors
+from gnomon.cli.table import Column, emit
 from gnomon.runtime.config import KEYS, load_config
 from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.home import Home
@@ -30,8 +30,9 @@ def config() -> None:
 @config.command("show")
 @home_option
 @click.option("--json", "as_json", is_flag=True, help="machine output")
+@output_option
 @reports_errors
-def show(home: str | None, as_json: bool) -> None:
+def show(home: str | None, as_json: bool, wide: bool) -> None:
     """Every config value, its source (default, file, env, flag) and meaning — the running
     daemon's when one runs, else what a daemon started from this shell would use."""
     where = home_of(home)
@@ -44,12 +45,15 @@ def show(home: str | None, as_json: bool) -> None:
         print_json(rows)
         return
     click.echo(caption)
-    table = Table(box=None, pad_edge=False)
-    for column in ("KEY", "VALUE", "SOURCE", "MEANING"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["key"], r["value"], r["source"], r["doc"])
-    out.print(table)
+    emit(CONFIG_COLUMNS, [[r["key"], r["value"], r["source"], r["doc"]] for r in rows], wide=wide)
+
+
+CONFIG_COLUMNS = (
+    Column("KEY"),
+    Column("VALUE", flex=1),
+    Column("SOURCE"),
+    Column("MEANING", flex=2),
+)
 
 
 def _row(key: str, value: str, source: str, doc: str) -> dict[str, Any]:

@@ -1,32 +1,38 @@
-"""``gnomon events`` and ``gnomon audit export|verify`` (CONTRACT §3.4, §6).
+"""``gnomon events`` and ``gnomon audit export|verify`` (``docs/commands.md``).
 
-``events`` prints committed events oldest first (NDJSON with ``--json``); ``--follow``
-keeps streaming them live through a subscription that resumes after a lag marker, so
-nothing is skipped or printed twice. ``audit export`` writes JSONL ready for log
-shippers; ``audit verify`` re-computes the hash chain over the events the store still
-holds (earlier ones may have been pruned by retention) and exits 1 on a broken link.
+``events`` prints committed events oldest first (NDJSON with ``--json``), within a window
+like journalctl's (:mod:`gnomon.cli.event_window`: ``--since``, ``--until``, ``--tail``,
+``--job``, ``--type``). ``--follow`` starts at the end — the last 10 events unless
+``--since``/``--tail`` say otherwise — and keeps streaming live through a subscription
+that resumes after a lag marker, so nothing is skipped or printed twice. ``audit export``
+writes the same window as JSONL ready for log shippers; ``audit verify`` re-computes the
+hash chain over the events the store still holds (earlier ones may have been pruned by
+retention) and exits 1 on a broken link.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
+import attrs
 import click
 import trio
 
 from gnomon.cli.client import Client, connect
-from gnomon.cli.output import client_options, home_of, out, reports_errors
+from gnomon.cli.event_window import Bound, Window, make_window, query_params
+from gnomon.cli.output import client_options, home_of, reports_errors
+from gnomon.cli.table import Terminal
 from gnomon.cli.views import event_line
 from gnomon.runtime.errors import GnomonError, InvalidInput
-from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event, verify_chain
-from gnomon.runtime.model.times import detect_local_zone, parse_time
+from gnomon.runtime.model.times import detect_local_zone
 
 PAGE = 1000
+FOLLOW_TAIL = 10
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 async def pages(client: Client, **params: Any) -> AsyncIterator[dict[str, Any]]:
@@ -41,61 +47,125 @@ async def pages(client: Client, **params: Any) -> AsyncIterator[dict[str, Any]]:
             return
 
 
-def _emit(event: dict[str, Any], as_json: bool) -> None:
+async def last_events(client: Client, count: int, **params: Any) -> list[dict[str, Any]]:
+    """The last ``count`` events matching ``params``, oldest first (pages of
+    :data:`PAGE`, newest first, walking back by ``until_seq``)."""
+    found: list[dict[str, Any]] = []
+    while len(found) < count:
+        want = min(PAGE, count - len(found))
+        page = await client.call("events.list", {**params, "limit": want, "newest": True})
+        found = page["events"] + found
+        if len(page["events"]) < want:
+            break
+        params = {**params, "until_seq": page["events"][0]["seq"] - 1}
+    return found
+
+
+async def horizon(client: Client) -> int:
+    """The seq of the last committed event now."""
+    answer = await client.call("events.list", {"limit": 1, "newest": True})
+    return int(answer["last_seq"])
+
+
+async def window_events(
+    client: Client, window: Window, job_id: str | None, until_seq: int | None
+) -> AsyncIterator[dict[str, Any]]:
+    """The events of ``window`` up to seq ``until_seq`` (when given), oldest first."""
+    params = query_params(window, job_id=job_id, horizon=until_seq)
+    if window.tail is not None:
+        for event in await last_events(client, window.tail, **params):
+            yield event
+        return
+    async for event in pages(client, **params):
+        yield event
+
+
+def window_options(fn: F) -> F:
+    """``--since``, ``--until``, ``--tail``, ``--job``, ``--type`` (the module docstring)."""
+    for option in reversed(
+        [
+            click.option(
+                "--since", metavar="WHEN", help="SEQ/seq:N (after it), 1h, 30m, today, TIME"
+            ),
+            click.option("--until", metavar="WHEN", help="seq:N (up to it), 1h, 30m, TIME"),
+            click.option(
+                "--tail", "-n", type=click.IntRange(0), metavar="N", help="the last N events"
+            ),
+            click.option("--job", metavar="REF", help="one job's events"),
+            click.option(
+                "--type", "types", multiple=True, metavar="GLOB", help="e.g. 'job.*' (repeatable)"
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def _window(flags: dict[str, Any]) -> Window:
+    return make_window(
+        since=flags["since"],
+        until=flags["until"],
+        tail=flags["tail"],
+        job=flags["job"],
+        types=tuple(flags["types"]),
+        now=datetime.now(UTC),
+        tz=detect_local_zone(),
+    )
+
+
+async def _job_id(client: Client, ref: str | None) -> str | None:
+    return None if ref is None else str((await client.call("job.get", {"ref": ref}))["job"]["id"])
+
+
+def _emit(event: dict[str, Any], as_json: bool, term: Terminal) -> None:
     if as_json:
         click.echo(json.dumps(event, ensure_ascii=False))
     else:
-        out.print(event_line(event))
+        click.echo(event_line(event, term.color, term.width))
 
 
 @click.command("events")
-@click.option("--follow", "-f", is_flag=True, help="keep streaming new events")
-@click.option(
-    "--since",
-    "since",
-    type=click.IntRange(0),
-    default=0,
-    metavar="SEQ",
-    help="events after this seq",
-)
-@click.option("--job", metavar="REF", help="one job's events")
-@click.option("--type", "types", multiple=True, metavar="GLOB", help="e.g. 'job.*' (repeatable)")
+@click.option("--follow", "-f", is_flag=True, help="keep streaming new events (from the end)")
+@window_options
 @client_options
 @reports_errors
-def events(
-    follow: bool,
-    since: int,
-    job: str | None,
-    types: tuple[str, ...],
-    home: str | None,
-    url: str | None,
-    as_json: bool,
-) -> None:
+def events(follow: bool, home: str | None, url: str | None, as_json: bool, **flags: Any) -> None:
     """Committed events, oldest first (NDJSON with --json)."""
-    trio.run(_events, home, url, follow, since, job, types, as_json)
+    window = _window(flags)
+    if follow and window.until != Bound():
+        raise InvalidInput(
+            "--follow streams new events: it cannot stop at --until",
+            token="--until",
+            accepted=("--follow", "--until WHEN"),
+        )
+    if follow and window.tail is None and window.since == Bound():
+        window = attrs.evolve(window, tail=FOLLOW_TAIL)  # start at the end, like journalctl -f
+    trio.run(_events, home, url, window, follow, as_json)
 
 
 async def _events(
-    home: str | None,
-    url: str | None,
-    follow: bool,
-    since: int,
-    job: str | None,
-    types: tuple[str, ...],
-    as_json: bool,
+    home: str | None, url: str | None, window: Window, follow: bool, as_json: bool
 ) -> None:
+    term = Terminal.detect()
     async with connect(home_of(home), url) as client:
-        job_id = None if job is None else (await client.call("job.get", {"ref": job}))["job"]["id"]
-        last = since
-        async for event in pages(client, since_seq=since, job=job_id, types=list(types)):
-            _emit(event, as_json)
-            last = event["seq"]
-        while follow:
-            last = await _follow(client, last, job_id, types, as_json)
+        job_id = await _job_id(client, window.job)
+        last = await horizon(client) if follow else None
+        async for event in window_events(client, window, job_id, last):
+            _emit(event, as_json, term)
+        if last is None:
+            return
+        last = max(last, window.since.seq or 0)
+        while True:
+            last = await _follow(client, last, job_id, window.types, as_json, term)
 
 
 async def _follow(
-    client: Client, since: int, job_id: str | None, types: tuple[str, ...], as_json: bool
+    client: Client,
+    since: int,
+    job_id: str | None,
+    types: tuple[str, ...],
+    as_json: bool,
+    term: Terminal,
 ) -> int:
     """Stream events after ``since`` until the subscription lags; the last seq printed."""
     async with client.subscribe(types=types, job=job_id, since_seq=since) as notes:
@@ -103,7 +173,7 @@ async def _follow(
             if "resume_from" in note:
                 return int(note["resume_from"])
             if note["seq"] > since:
-                _emit(note["event"], as_json)
+                _emit(note["event"], as_json, term)
                 since = note["seq"]
     raise GnomonError("the daemon closed the event stream", hint="gnomon daemon status")
 
@@ -113,30 +183,17 @@ def audit() -> None:
     """Export the audit trail (JSONL) and verify its hash chain."""
 
 
-def _time(text: str | None, flag: str) -> str | None:
-    if text is None:
-        return None
-    try:
-        return parse_time(text, now=datetime.now(UTC), tz=detect_local_zone()).isoformat()
-    except InvalidInput as exc:
-        exc.message = f"{flag}: {exc.message}"
-        raise
-
-
 @audit.command("export")
-@click.option("--since", metavar="TIME", help="events at or after TIME")
-@click.option("--until", metavar="TIME", help="events before TIME")
+@window_options
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, writable=True), help="file (stdout)"
 )
 @click.option("--home", metavar="DIR", help="gnomon home directory")
 @click.option("--url", metavar="WS_URL", help="daemon address (else daemon.json)")
 @reports_errors
-def export(
-    since: str | None, until: str | None, output: str | None, home: str | None, url: str | None
-) -> None:
+def export(output: str | None, home: str | None, url: str | None, **flags: Any) -> None:
     """Write events as JSON lines (type, timestamp, job_id, status, message, payload, …)."""
-    window = {"since": _time(since, "--since"), "until": _time(until, "--until")}
+    window = _window(flags)
     if output is None:
         trio.run(_export, home, url, window, sys.stdout)
         return
@@ -145,10 +202,11 @@ def export(
     click.echo(f"✔ {count} event(s) written to {output}", err=True)
 
 
-async def _export(home: str | None, url: str | None, window: dict[str, Any], sink: IO[str]) -> int:
+async def _export(home: str | None, url: str | None, window: Window, sink: IO[str]) -> int:
     count = 0
     async with connect(home_of(home), url) as client:
-        async for event in pages(client, **window):
+        job_id = await _job_id(client, window.job)
+        async for event in window_events(client, window, job_id, None):
             sink.write(json.dumps(event, ensure_ascii=False) + "\n")
             count += 1
     return count
@@ -171,6 +229,9 @@ def verify(home: str | None, url: str | None, as_json: bool) -> None:
 
 
 async def _verify(home: str | None, url: str | None) -> dict[str, Any]:
+    from gnomon.runtime.model import wire  # the converter: only verify structures events
+    from gnomon.runtime.model.events import Event, verify_chain
+
     async with connect(home_of(home), url) as client:
         events = [wire.structure(e, Event) async for e in pages(client)]
     first = events[0] if events else None

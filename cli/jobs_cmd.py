@@ -4,22 +4,34 @@ name; the daemon resolves it (exit 3 when nothing matches)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
 import trio
 
 from gnomon.cli.client import connect, request
-from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
+from gnomon.cli.output import (
+    client_options,
+    home_of,
+    print_json,
+    reports_errors,
+    table_options,
+)
+from gnomon.cli.table import Terminal, emit, paint
+from gnomon.cli.timefmt import local_time
 from gnomon.cli.views import (
     ID_WIDTH,
+    JOB_COLUMNS,
+    RUN_COLUMNS,
     STATUS_STYLE,
     event_line,
     job_rows,
-    jobs_table,
-    kv_table,
-    local_time,
-    runs_table,
+    jobs_rows,
+    kv_lines,
+    run_lines,
+    runs_rows,
+    transition_line,
 )
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.durations import parse_duration
@@ -45,16 +57,18 @@ def _list_options(fn: Any) -> Any:
 
 @click.group("jobs", invoke_without_command=True)
 @_list_options
-@client_options
+@table_options
 @click.pass_context
 @reports_errors
-def jobs(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
+def jobs(
+    ctx: click.Context, /, home: str | None, url: str | None, as_json: bool, wide: bool, **q: Any
+) -> None:
     """List and manage jobs (no subcommand = list, with list's options)."""
     if ctx.invoked_subcommand is None:
-        _list(home, url, as_json, **q)
+        _list(home, url, as_json, wide, **q)
 
 
-def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> None:
+def _list(home: str | None, url: str | None, as_json: bool, wide: bool, **query: Any) -> None:
     params = {
         "all": query["all_"],
         "statuses": list(query["statuses"]),
@@ -69,32 +83,32 @@ def _list(home: str | None, url: str | None, as_json: bool, **query: Any) -> Non
         what = "jobs" if params["all"] else "live jobs"
         click.echo(f"no {what} match" if any(query.values()) else f"no {what}")
     else:
-        out.print(jobs_table(found))
+        emit(JOB_COLUMNS, jobs_rows(found), wide=wide)
 
 
 @jobs.command("list")
 @_list_options
-@client_options
+@table_options
 @reports_errors
-def list_jobs(home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
+def list_jobs(home: str | None, url: str | None, as_json: bool, wide: bool, **q: Any) -> None:
     """Live jobs by next fire (--all adds finished ones)."""
-    _list(home, url, as_json, **q)
+    _list(home, url, as_json, wide, **q)
 
 
 @jobs.command("history")
 @_list_options
-@client_options
+@table_options
 @reports_errors
-def history(home: str | None, url: str | None, as_json: bool, **q: Any) -> None:
+def history(home: str | None, url: str | None, as_json: bool, wide: bool, **q: Any) -> None:
     """Every job, finished ones included (= list --all)."""
-    _list(home, url, as_json, **{**q, "all_": True})
+    _list(home, url, as_json, wide, **{**q, "all_": True})
 
 
 @jobs.command("show")
 @click.argument("ref")
-@client_options
+@table_options
 @reports_errors
-def show(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
+def show(ref: str, home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """A job's fields, schedule, next fires, last 10 runs and transitions."""
     detail = request(home_of(home), url, "job.get", {"ref": ref})
     if as_json:
@@ -107,23 +121,25 @@ def show(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
             }
         )
         return
-    out.print(kv_table(job_rows(detail["job"])))
+    _print_detail(detail, wide)
+
+
+def _print_detail(detail: dict[str, Any], wide: bool) -> None:
+    term, now = Terminal.detect(), datetime.now(UTC)
+    lines = kv_lines(job_rows(detail["job"], now), width=term.width, color=term.color)
     if detail["next_fires"]:
         held = detail["job"].get("hold")
-        out.print("\n[bold]next fires[/bold]" + (f" (on schedule; now {held})" if held else ""))
-        for fire in detail["next_fires"]:
-            out.print(f"  {local_time(fire)}")
+        title = paint("next fires", "bold", term.color)
+        lines += ["", title + (f" (on schedule; now {held})" if held else "")]
+        lines += [f"  {local_time(fire, now)}" for fire in detail["next_fires"]]
+    click.echo("\n".join(lines))
     if detail["runs"]:
-        out.print("\n[bold]runs[/bold] (newest first)")
-        out.print(runs_table(detail["runs"]))
+        click.echo("\n" + paint("runs", "bold", term.color) + " (newest first)")
+        emit(RUN_COLUMNS, runs_rows(detail["runs"], now), wide=wide)
     if detail["transitions"]:
-        out.print("\n[bold]transitions[/bold]")
+        click.echo("\n" + paint("transitions", "bold", term.color))
         for t in detail["transitions"][-10:]:
-            out.print(
-                f"  {local_time(t['at'], rel=False)}  {t['from_status']} → "
-                f"[{STATUS_STYLE.get(t['to_status'], '')}]{t['to_status']}[/]  {t['reason']}",
-                markup=True,
-            )
+            click.echo(transition_line(t, now, term.color))
 
 
 @jobs.command("tree")
@@ -149,13 +165,10 @@ def _print_tree(
 ) -> None:
     link = "" if root else ("└─ " if last else "├─ ")
     via = "" if root else (" (triggered)" if node["kind"] == "trigger" else " (after)")
-    style = STATUS_STYLE.get(node["status"], "")
-    out.print(
-        f"{prefix}{link}{node['name']} [dim]{node['id'][:ID_WIDTH]}[/dim] "
-        f"[{style}]{node['status']}[/]{via}",
-        markup=True,
-        highlight=False,
-    )
+    color = Terminal.detect().color
+    status = paint(node["status"], STATUS_STYLE.get(node["status"], ""), color)
+    ident = paint(node["id"][:ID_WIDTH], "dim", color)
+    click.echo(f"{prefix}{link}{node['name']} {ident} {status}{via}")
     children = [nodes[c] for c in node["children"] if c in nodes]
     for i, child in enumerate(children):
         deeper = prefix + ("" if root else ("   " if last else "│  "))
@@ -197,7 +210,8 @@ async def _logs(
                 if event is None:
                     continue
                 if not as_json:
-                    out.print(event_line(event))
+                    term = Terminal.detect()
+                    click.echo(event_line(event, term.color, term.width))
                 if event["type"] in _RUN_END:
                     for run in await client.call("job.logs", {"ref": job["id"], "cycle": cycle}):
                         key = (run["run_id"], run.get("finished_at"))
@@ -212,20 +226,8 @@ _RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", 
 def _print_run(run: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print_json(run)
-        return
-    outcome = run.get("outcome") or "running"
-    code = "" if run.get("exit_code") is None else f" exit {run['exit_code']}"
-    out.print(
-        f"[bold]── cycle {run['cycle']} attempt {run['attempt']}[/bold] "
-        f"[dim]{local_time(run['started_at'], rel=False)}[/dim] {outcome}{code}",
-        markup=True,
-        highlight=False,
-    )
-    text = run.get("output") or ""
-    if text:
-        out.print(text.rstrip("\n"), markup=False, highlight=False)
-    if run.get("error"):
-        out.print(f"[red]{run['error']}[/red]", markup=True, highlight=False)
+    else:
+        click.echo("\n".join(run_lines(run, Terminal.detect().color)))
 
 
 def _select_options(fn: Any) -> Any:
@@ -315,7 +317,7 @@ def run_now(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
 @click.option("--older-than", metavar="DUR", help="finished longer ago than DUR")
 @click.option("--name", metavar="SUBSTR")
 @click.option("--yes", is_flag=True, help="really delete (else: list what would go)")
-@client_options
+@table_options
 @reports_errors
 def clear(
     failed: bool,
@@ -329,6 +331,7 @@ def clear(
     home: str | None,
     url: str | None,
     as_json: bool,
+    wide: bool,
 ) -> None:
     """Delete finished job records; without --yes only lists what would go."""
     chosen = list(statuses)
@@ -353,7 +356,7 @@ def clear(
     if not result["jobs"]:
         click.echo("nothing to clear")
         return
-    out.print(jobs_table(result["jobs"]))
+    emit(JOB_COLUMNS, jobs_rows(result["jobs"]), wide=wide)
     if yes:
         click.echo(f"✔ {result['count']} job(s) cleared")
     else:

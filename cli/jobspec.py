@@ -29,7 +29,7 @@ from gnomon.runtime.model.enums import (
     TriggerRule,
     TriggersOn,
 )
-from gnomon.runtime.model.job import Budget, JobSpec, WaitSpec
+from gnomon.runtime.model.job import Budget, JobSpec, WaitSpec, check_new_name
 from gnomon.runtime.model.schedule import WhenReadySchedule
 from gnomon.runtime.model.times import detect_local_zone
 from gnomon.runtime.model.when import schedule_from_flags
@@ -264,6 +264,7 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
         value = duration(options, name)
         if value is not None:
             fields[name] = value
+    check_new_name(str(fields["name"]))
     try:
         return JobSpec(**fields)
     except ValueError as exc:

@@ -11,6 +11,7 @@ teaches the accepted forms; descriptions are short because they are prompt text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,16 @@ from gnomon.runtime.model import wire
 
 Duration = str | float | None
 RENAMED = {"in": "in_", "async": "async_"}  # MCP key → Python field
+#: ``tags`` as an agent may send them: an object, or a list of ``K=V`` (``K``) strings.
+TAGS_SCHEMA: dict[str, Any] = {
+    "description": 'labels: an object {"team": "ops", "urgent": ""} or a list '
+    '["team=ops", "urgent"] (K=V, or K alone)',
+    "anyOf": [
+        {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+        {"type": "array", "items": {"type": "string", "pattern": "^[^=]+(=.*)?$"}},
+    ],
+    "default": [],
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -150,6 +161,8 @@ def schema(params: type) -> dict[str, Any]:
     raw = wire.json_schema(params)
     back = {v: k for k, v in RENAMED.items()}
     raw["properties"] = {back.get(k, k): v for k, v in raw["properties"].items()}
+    if "tags" in raw["properties"]:
+        raw["properties"]["tags"] = dict(TAGS_SCHEMA)
     raw["required"] = [back.get(k, k) for k in raw.get("required", [])]
     raw.pop("$schema", None)
     return dict(raw)
@@ -158,7 +171,29 @@ def schema(params: type) -> dict[str, Any]:
 def parse(params: type, arguments: dict[str, Any] | None) -> Any:
     """The call's arguments as ``params`` (strict: unknown keys are refused)."""
     data = {RENAMED.get(k, k): v for k, v in (arguments or {}).items()}
+    if isinstance(data.get("tags"), dict):
+        data["tags"] = tag_list(data["tags"])
     return wire.structure(data, params)
+
+
+def tag_list(tags: dict[str, Any]) -> list[str]:
+    """An object of tags as ``K=V`` strings (``K`` alone for an empty value).
+
+    Raises:
+        InvalidInput: a value is not a string, number or boolean.
+    """
+    out = []
+    for key, value in tags.items():
+        if isinstance(value, dict | list) or value is None:
+            raise InvalidInput(
+                f"tags.{key}: a tag value is a string, got {json.dumps(value)}",
+                token=str(key),
+                field=f"tags.{key}",
+                accepted=TAGS_SCHEMA["description"].split(": ", 1)[1:],
+            )
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        out.append(f"{key}={text}" if text else str(key))
+    return out
 
 
 def _options(p: Any) -> dict[str, Any]:

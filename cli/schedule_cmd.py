@@ -17,7 +17,7 @@ import click
 from gnomon.cli.client import request
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
-from gnomon.cli.views import local_time
+from gnomon.cli.timefmt import local_time
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition

@@ -17,95 +17,14 @@ import click
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 
+from gnomon.cli.shell_snippets import BY_METAVAR, BY_OPTION, Snippet
+
 #: Words the shell itself understands besides the click commands.
 BUILTINS = {"help": "commands and keys", "exit": "leave the shell (also Ctrl-D)"}
 #: Top-level commands the shell does not offer (it is one already).
 HIDDEN = frozenset({"shell"})
 
 
-@attrs.frozen
-class Snippet:
-    """A DSL example: ``value`` is inserted; ``open`` leaves its quote open to type on."""
-
-    value: str
-    meta: str
-    open: bool = False
-    display: str | None = None
-
-
-def _s(value: str, meta: str, *, open: bool = False, display: str | None = None) -> Snippet:
-    return Snippet(value, meta, open, display)
-
-
-WHEN = (
-    _s("now", "fire once, now"),
-    _s("in 10m", "once, after a duration"),
-    _s("every 5m", "interval"),
-    _s("cron:0 9 * * mon-fri", "cron expression"),
-    _s("@daily", "cron shorthand (@hourly, @weekly, …)"),
-    _s("at 09:00", "once, at a time"),
-    _s("tomorrow 09:00", "once, tomorrow"),
-    _s("manual", "only by jobs run, a trigger or an agent"),
-    _s("when-ready", "as soon as its condition holds"),
-)
-CRON = (
-    _s("0 9 * * mon-fri", "09:00 on weekdays"),
-    _s("*/15 * * * *", "every 15 minutes"),
-    _s("0 0 * * *", "midnight"),
-    _s("@hourly", "every hour"),
-    _s("@daily", "every day"),
-)
-DURATION = (
-    _s("30s", "seconds"),
-    _s("5m", "minutes"),
-    _s("1h", "hours"),
-    _s("1h30m", "combined"),
-    _s("1d", "days"),
-)
-TIME = (
-    _s("09:00", "today, or tomorrow if passed"),
-    _s("tomorrow 09:00", "tomorrow"),
-    _s("2026-04-25T14:00", "ISO 8601"),
-    _s("now", "now"),
-)
-ACTION = (
-    _s("shell: ", "run a shell command", open=True),
-    _s("sh: ", "run a shell command", open=True),
-    _s("GET http://", "webhook", open=True, display="GET URL"),
-    _s("POST http://", "webhook with a body: URL | BODY", open=True, display="POST URL | BODY"),
-    _s("llm: ", "an LLM prompt", open=True),
-    _s("agent: ", "an agent task", open=True),
-    _s("/jobs ", "a gnomon command run by the daemon", open=True, display="/COMMAND ARGS"),
-    _s("hook:", "configured hook commands", display="hook:EVENT"),
-    _s("noop", "do nothing"),
-)
-CONDITION = (
-    _s("tcp://localhost:", "connect succeeds", display="tcp://HOST:PORT"),
-    _s("http://localhost/==200", "status equals 200", display="http://URL==200"),
-    _s("http://localhost/~=/ok/", "body matches a regex", display="http://URL~=/RE/"),
-    _s("file:", "a file exists", display="file:PATH"),
-    _s("shell: ", "exit code 0", open=True),
-    _s("docker:", "a container runs", display="docker:NAME[:running|:healthy]"),
-    _s("k8s:", "a Kubernetes object is ready", display="k8s:KIND[/NS]/NAME[:COND]"),
-    _s("llm: ", "an LLM answers yes", open=True),
-    _s("and(", "all of", open=True, display="and(A, B, …)"),
-    _s("or(", "any of", open=True, display="or(A, B, …)"),
-    _s("not ", "negation", open=True, display="not A"),
-)
-#: DSL snippets by option name, then by metavar.
-BY_OPTION: dict[str, tuple[Snippet, ...]] = {
-    "--when": WHEN,
-    "--cron": CRON,
-    "--every": DURATION,
-    "--in": DURATION,
-    "--at": TIME,
-    "--do": ACTION,
-    "--then": ACTION,
-    "--fallback": ACTION,
-    "--until": CONDITION,
-    "--wait": CONDITION,
-}
-BY_METAVAR: dict[str, tuple[Snippet, ...]] = {"DUR": DURATION, "TIME": TIME, "EXPR": CRON}
 #: A metavar listing the accepted values, e.g. ``skip|queue|allow``.
 CHOICES = re.compile(r"[\w-]+(\|[\w-]+)+")
 #: Parameters that name a job (``REF``): completed with live job names.
@@ -261,9 +180,8 @@ def _values(
         return _plain(sorted(job_names()), words, "job")
     if option.metavar and CHOICES.fullmatch(option.metavar):
         return _plain(option.metavar.split("|"), words, "choice")
-    flag = max(option.opts, key=len)
-    snippets = BY_OPTION.get(flag) or BY_METAVAR.get(option.metavar or "", ())
-    return _snippets(snippets, words)
+    snippets = BY_METAVAR.get(option.metavar or "") or BY_OPTION.get(max(option.opts, key=len))
+    return _snippets(snippets.items if snippets else (), words)
 
 
 def _arguments(

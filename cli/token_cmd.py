@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import click
-from rich.table import Table
 
 from gnomon.cli.client import request
-from gnomon.cli.jobspec import duration
-from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
-from gnomon.cli.views import local_time
+from gnomon.cli.output import client_options, home_of, print_json, reports_errors, table_options
+from gnomon.cli.table import Column, emit
+from gnomon.cli.timefmt import ago, parse_iso, short_local
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.actions import ACTION_TAGS
 from gnomon.runtime.model.durations import format_duration
@@ -24,6 +24,8 @@ def token() -> None:
 def limits_of(flags: dict[str, Any], agent: bool) -> dict[str, Any] | None:
     """``--max-jobs``, ``--min-interval``, ``--max-ttl``, ``--actions``, ``--shell`` as the
     wire form of ``TokenLimits``; ``None`` when no limit flag was given."""
+    from gnomon.cli.jobspec import duration  # the DSL parsers: only `token create` needs them
+
     given = {k: v for k, v in flags.items() if v not in (None, ())}
     if not given:
         return None
@@ -103,31 +105,51 @@ def describe_limits(limits: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+TOKEN_COLUMNS = (
+    Column("ID"),
+    Column("OWNER", flex=1),
+    Column("SCOPE"),
+    Column("LIMITS", flex=1),
+    Column("CREATED"),
+    Column("REVOKED"),
+    Column("CREATED AT", wide=True),
+    Column("REVOKED AT", wide=True),
+)
+
+
+def token_rows(found: list[dict[str, Any]]) -> list[list[Any]]:
+    """One row per token: id, owner, scope, limits, ages (local times with -o wide)."""
+    now = datetime.now(UTC)
+    rows = []
+    for t in found:
+        created, revoked = parse_iso(t["created_at"]), parse_iso(t.get("revoked_at"))
+        rows.append(
+            [
+                t["id"],
+                t["owner"],
+                t["scope"],
+                describe_limits(t["limits"]),
+                ago(t["created_at"], now),
+                "" if revoked is None else ago(t["revoked_at"], now),
+                "—" if created is None else short_local(created, now),
+                "" if revoked is None else short_local(revoked, now),
+            ]
+        )
+    return rows
+
+
 @token.command("list")
-@client_options
+@table_options
 @reports_errors
-def list_tokens(home: str | None, url: str | None, as_json: bool) -> None:
+def list_tokens(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """Every token (never the secrets)."""
     found = request(home_of(home), url, "token.list", {})
     if as_json:
         print_json(found)
-        return
-    if not found:
+    elif not found:
         click.echo("no tokens: only the home's admin token works")
-        return
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "OWNER", "SCOPE", "LIMITS", "CREATED", "REVOKED"):
-        table.add_column(column)
-    for t in found:
-        table.add_row(
-            t["id"],
-            t["owner"],
-            t["scope"],
-            describe_limits(t["limits"]),
-            local_time(t["created_at"]),
-            local_time(t.get("revoked_at")) if t.get("revoked_at") else "",
-        )
-    out.print(table)
+    else:
+        emit(TOKEN_COLUMNS, token_rows(found), wide=wide)
 
 
 @token.command("revoke")

@@ -1,20 +1,20 @@
 """Human views of the daemon's answers: job tables, a job's page, runs, events.
 
-Everything here takes the JSON the daemon sent (CONTRACT §3.6 keys) and renders it with
-rich; colour appears only on a terminal (rich checks, and honours ``NO_COLOR``). Times
-are shown in the local zone, with a relative hint ("in 5h12m", "3m ago").
+Everything here takes the JSON the daemon sent (the keys of ``docs/protocol.md``) and
+turns it into :mod:`gnomon.cli.table` rows or plain lines; colour is added only on a
+terminal. Times are relative ages and short local times (:mod:`gnomon.cli.timefmt`),
+including the ISO timestamps inside schedules, reasons and messages.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rich.table import Table
-from rich.text import Text
-
+from gnomon.cli.table import Cell, CellLike, Column, cell_width, clip, one_line, paint
+from gnomon.cli.timefmt import ago, humanize, local_time, parse_iso, short_local, when_text
 from gnomon.runtime.model.durations import format_duration
 
 STATUS_STYLE = {
@@ -39,112 +39,87 @@ OUTCOME_STYLE = {
     "interrupted": "yellow",
 }
 ID_WIDTH = 8
+Rows = list[list[CellLike]]
 
-
-def parse_iso(value: str | None) -> datetime | None:
-    """An ISO 8601 timestamp from the wire, or ``None``."""
-    return None if not value else datetime.fromisoformat(value)
-
-
-def relative(when: datetime, now: datetime) -> str:
-    """``in 5h12m`` / ``3m ago`` / ``now`` (whole seconds)."""
-    delta = (when - now).total_seconds()
-    if abs(delta) < 1:
-        return "now"
-    text = short_duration(abs(delta))
-    return f"in {text}" if delta > 0 else f"{text} ago"
-
-
-def short_duration(seconds: float) -> str:
-    """The two largest units of a duration (``5h12m``, ``3d4h``, ``42s``)."""
-    text = format_duration(float(int(seconds)) or 1.0)
-    parts = re.findall(r"\d+[a-z]+", text)
-    return "".join(parts[:2])
-
-
-def local_time(value: str | None, now: datetime | None = None, *, rel: bool = True) -> str:
-    """A wire timestamp in the local zone (``2026-11-25 14:00:00 CET (in 5h)``)."""
-    when = parse_iso(value)
-    if when is None:
-        return "—"
-    text = when.astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
-    if not rel:
-        return text
-    return f"{text} ({relative(when, now or datetime.now(UTC))})"
-
-
-def short_time(value: str | None, now: datetime) -> str:
-    """A compact local time for tables: ``11-25 14:00:00 (in 5h12m)``."""
-    when = parse_iso(value)
-    if when is None:
-        return "—"
-    return f"{when.astimezone().strftime('%m-%d %H:%M:%S')} ({relative(when, now)})"
+JOB_COLUMNS = (
+    Column("ID"),
+    Column("NAME", flex=1),
+    Column("STATUS"),
+    Column("NEXT FIRE"),
+    Column("LAST"),
+    Column("SCHEDULE", flex=1),
+    Column("TAGS", flex=2),
+    Column("NEXT FIRE AT", wide=True),
+    Column("OWNER", wide=True),
+    Column("CREATED", wide=True),
+    Column("DO", wide=True),
+)
 
 
 def next_fire_text(job: Mapping[str, Any], now: datetime, *, short: bool = True) -> str:
-    """The next fire as it will happen: its time, or ``— blocked by X`` / ``— paused`` /
-    ``— waiting for COND`` when something holds it (the daemon's ``hold``)."""
+    """The next fire as it will happen: its age (or full local time), or ``— blocked by X``
+    / ``— paused`` / ``— waiting for COND`` when something holds it (the daemon's
+    ``hold``)."""
     if job.get("hold"):
         return f"— {job['hold']}"
     value = job.get("next_fire_at")
-    return short_time(value, now) if short else local_time(value, now)
+    return ago(value, now) if short else local_time(value, now)
 
 
-def styled(value: str | None, styles: Mapping[str, str]) -> Text:
+def styled(value: str | None, styles: Mapping[str, str]) -> Cell:
     """``value`` in its style (``—`` when absent)."""
     if not value:
-        return Text("—", style="dim")
-    return Text(value, style=styles.get(value, ""))
+        return Cell("—", "dim")
+    return Cell(value, styles.get(value, ""))
 
 
 def tags_text(tags: Mapping[str, str]) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
 
 
-def jobs_table(jobs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Table:
-    """The ``jobs list`` table: one row per job, in the daemon's order."""
+def jobs_rows(jobs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Rows:
+    """The ``jobs list`` rows (columns :data:`JOB_COLUMNS`), in the daemon's order."""
     now = now or datetime.now(UTC)
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("ID", "NAME", "STATUS", "NEXT FIRE", "LAST"):
-        table.add_column(column, no_wrap=True)
-    for column in ("SCHEDULE", "TAGS"):
-        table.add_column(column, overflow="fold")
+    rows: Rows = []
     for job in jobs:
-        table.add_row(
-            job["id"][:ID_WIDTH],
-            job["name"],
-            styled(job["status"], STATUS_STYLE),
-            next_fire_text(job, now),
-            styled(job.get("last_outcome"), OUTCOME_STYLE),
-            job["schedule"],
-            tags_text(job.get("tags") or {}),
+        nxt = parse_iso(job.get("next_fire_at"))
+        rows.append(
+            [
+                job["id"][:ID_WIDTH],
+                job["name"],
+                styled(job["status"], STATUS_STYLE),
+                next_fire_text(job, now),
+                styled(job.get("last_outcome"), OUTCOME_STYLE),
+                humanize(job["schedule"], now),
+                tags_text(job.get("tags") or {}),
+                "—" if nxt is None else short_local(nxt, now),
+                job.get("owner") or "—",
+                ago(job.get("created_at"), now),
+                job.get("action") or "",
+            ]
         )
-    return table
+    return rows
 
 
-def job_rows(job: Mapping[str, Any], now: datetime | None = None) -> list[tuple[str, Any]]:
+def job_rows(job: Mapping[str, Any], now: datetime | None = None) -> list[tuple[str, CellLike]]:
     """Label/value rows of one job's page (``jobs show``)."""
-    rows: list[tuple[str, Any]] = [
+    now = now or datetime.now(UTC)
+    rows: list[tuple[str, CellLike]] = [
         ("id", job["id"]),
         ("name", job["name"]),
         ("status", styled(job["status"], STATUS_STYLE)),
     ]
-    if job.get("reason"):
-        rows.append(("why", job["reason"]))
-    if job.get("message"):
-        rows.append(("message", job["message"]))
-    rows += [
-        ("schedule", job["schedule"]),
-        ("do", job["action"]),
-    ]
+    for key, label in (("reason", "why"), ("message", "message")):
+        if job.get(key):
+            rows.append((label, humanize(job[key], now)))
+    rows += [("schedule", humanize(job["schedule"], now)), ("do", job["action"])]
     if job.get("wait"):
         rows.append(("wait", job["wait"]))
-    if job.get("depends_on"):
-        rows.append(("depends on", ", ".join(job["depends_on"])))
-    if job.get("triggers"):
-        rows.append(("triggers", ", ".join(job["triggers"])))
+    for key, label in (("depends_on", "depends on"), ("triggers", "triggers")):
+        if job.get(key):
+            rows.append((label, ", ".join(job[key])))
     rows += [
-        ("next fire", next_fire_text(job, now or datetime.now(UTC), short=False)),
+        ("next fire", next_fire_text(job, now, short=False)),
         ("last outcome", styled(job.get("last_outcome"), OUTCOME_STYLE)),
         ("cycle/attempts", f"{job['cycle']} / {job['attempts']}"),
         ("owner", job["owner"]),
@@ -172,31 +147,55 @@ def created_by_text(by: Mapping[str, Any]) -> str:
     return text
 
 
-def kv_table(rows: Iterable[tuple[str, Any]]) -> Table:
-    """A two-column label/value table without borders."""
-    table = Table(box=None, show_header=False, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
+def kv_lines(rows: Sequence[tuple[str, CellLike]], *, width: int | None, color: bool) -> list[str]:
+    """A label/value page: labels bold; in a terminal, long values are folded at word
+    boundaries under their column (never mid-word unless one word is wider than it)."""
+    label_width = max((cell_width(label) for label, _ in rows), default=0) + 2
+    room = None if width is None else max(20, width - label_width)
+    lines = []
     for label, value in rows:
-        table.add_row(label, value)
-    return table
+        cell = value if isinstance(value, Cell) else Cell(str(value))
+        text = one_line(cell.text)
+        parts = [text] if room is None else textwrap.wrap(text, room) or [""]
+        head = paint(label.ljust(label_width), "bold", color)
+        lines.append(head + paint(parts[0], cell.style, color))
+        lines += [" " * label_width + paint(p, cell.style, color) for p in parts[1:]]
+    return lines
 
 
-def runs_table(runs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Table:
-    """Runs, one row each: cycle, attempt, fire slot, outcome, exit code, duration."""
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("CYCLE", "TRY", "FIRE SLOT", "OUTCOME", "EXIT", "TOOK"):
-        table.add_column(column)
+RUN_COLUMNS = (
+    Column("CYCLE", right=True),
+    Column("TRY", right=True),
+    Column("FIRE SLOT"),
+    Column("OUTCOME"),
+    Column("EXIT", right=True),
+    Column("TOOK", right=True),
+    Column("ERROR", flex=1),
+    Column("RUN", wide=True),
+    Column("STARTED", wide=True),
+)
+
+
+def runs_rows(runs: Iterable[Mapping[str, Any]], now: datetime | None = None) -> Rows:
+    """Runs, one row each: cycle, attempt, fire slot, outcome, exit code, duration, error."""
+    now = now or datetime.now(UTC)
+    rows: Rows = []
     for run in runs:
-        table.add_row(
-            str(run["cycle"]),
-            str(run["attempt"]),
-            local_time(run["fire_time"], now, rel=False),
-            styled(run.get("outcome") or "running", OUTCOME_STYLE),
-            "—" if run.get("exit_code") is None else str(run["exit_code"]),
-            took(run),
+        slot, started = parse_iso(run["fire_time"]), parse_iso(run.get("started_at"))
+        rows.append(
+            [
+                str(run["cycle"]),
+                str(run["attempt"]),
+                "—" if slot is None else short_local(slot, now),
+                styled(run.get("outcome") or "running", OUTCOME_STYLE),
+                "—" if run.get("exit_code") is None else str(run["exit_code"]),
+                took(run),
+                humanize(run.get("error") or "", now),
+                run.get("run_id") or "",
+                "—" if started is None else short_local(started, now),
+            ]
         )
-    return table
+    return rows
 
 
 def took(run: Mapping[str, Any]) -> str:
@@ -208,18 +207,50 @@ def took(run: Mapping[str, Any]) -> str:
     return f"{seconds:.2f}s" if seconds < 60 else format_duration(float(int(seconds)))
 
 
-def event_line(event: Mapping[str, Any]) -> Text:
-    """One event as a log line: time, seq, type, job name, status, message."""
+def run_lines(run: Mapping[str, Any], color: bool) -> list[str]:
+    """One run as ``jobs logs`` prints it: a heading, the output as it was, the error."""
+    outcome = run.get("outcome") or "running"
+    code = "" if run.get("exit_code") is None else f" exit {run['exit_code']}"
+    head = paint(f"── cycle {run['cycle']} attempt {run['attempt']}", "bold", color)
+    when = paint(local_time(run.get("started_at"), rel=False), "dim", color)
+    lines = [f"{head} {when} {outcome}{code}"]
+    text = run.get("output") or ""
+    if text:
+        lines.append(text.rstrip("\n"))
+    if run.get("error"):
+        lines.append(paint(run["error"], "red", color))
+    return lines
+
+
+def transition_line(t: Mapping[str, Any], now: datetime, color: bool) -> str:
+    """One status transition: ``16:08:35  pending → running  fire 1 started``."""
+    at = parse_iso(t["at"])
+    stamp = "—" if at is None else short_local(at, now)
+    to = paint(t["to_status"], STATUS_STYLE.get(t["to_status"], ""), color)
+    return f"  {stamp}  {t['from_status']} → {to}  {humanize(t.get('reason') or '', now)}"
+
+
+def event_line(event: Mapping[str, Any], color: bool = False, width: int | None = None) -> str:
+    """One event as a log line: local time, seq, type, job name, status, message — cut
+    with ``…`` to ``width`` when given (a terminal), so an event is one line."""
     when = parse_iso(event.get("timestamp"))
     stamp = when.astimezone().strftime("%H:%M:%S") if when else "--:--:--"
-    line = Text(f"{stamp} #{event['seq']:<6} ", style="dim")
-    line.append(f"{event['type']:<22} ", style="bold")
+    head = [(f"{stamp} #{event['seq']:<6}", "dim"), (f"{event['type']:<22}", "bold")]
     if event.get("name"):
-        line.append(f"{event['name']} ")
+        head.append((str(event["name"]), ""))
     status = event.get("status")
     if status:
-        line.append(status, style=STATUS_STYLE.get(status, ""))
-        line.append(" ")
-    if event.get("message"):
-        line.append(str(event["message"]))
-    return line
+        head.append((status, STATUS_STYLE.get(status, "")))
+    message = one_line(humanize(str(event.get("message") or "")))
+    plain = " ".join(text for text, _ in head)
+    if width is not None:
+        room = width - cell_width(plain) - 1
+        if room < 1:
+            return clip(f"{plain} {message}".rstrip(), width)
+        message = clip(message, room)
+    return " ".join([*(paint(t, style, color) for t, style in head), message]).rstrip()
+
+
+def when_cell(value: str | None, now: datetime | None = None) -> str:
+    """A timestamp cell: short local time and age, ``—`` when absent."""
+    return when_text(value, now)

@@ -3,7 +3,9 @@
 Creates a job that fires when ready and, unless ``--async``, blocks following that job's
 events (a subscription that replays from the job's first event, so nothing between create
 and subscribe is missed; never by polling the daemon), with a live progress line on a
-terminal. Exit 0 when the condition held and the action succeeded, 1 otherwise. Ctrl-C
+terminal. With ``--then``, the action's runs and their output are printed at the end as
+``jobs logs`` prints them (``--json``: a ``runs`` key). Exit 0 when the condition held and
+the action succeeded, 1 otherwise. Ctrl-C
 stops following only: the job keeps running and its id is printed.
 """
 
@@ -21,6 +23,8 @@ import trio
 from gnomon.cli.client import Client, connect
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
+from gnomon.cli.table import Terminal
+from gnomon.cli.views import run_lines
 from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.model import wire
 
@@ -72,7 +76,9 @@ def wait(
     )
     job_id: list[str] = []
     try:
-        final = trio.run(_run, home, url, wire.unstructure(spec), detach, as_json, job_id)
+        final = trio.run(
+            _run, home, url, wire.unstructure(spec), detach, as_json, job_id, then is not None
+        )
     except KeyboardInterrupt:
         if job_id:
             click.echo(
@@ -92,6 +98,7 @@ async def _run(
     detach: bool,
     as_json: bool,
     job_id: list[str],
+    show_runs: bool,
 ) -> dict[str, Any] | None:
     async with connect(home_of(home), url) as client:
         job = await client.call("job.create", {"spec": spec})
@@ -103,10 +110,14 @@ async def _run(
                 click.echo(job["id"])
             return None
         final = await follow(client, job, quiet=as_json)
+        runs = await client.call("job.logs", {"ref": job["id"]}) if show_runs else []
     if as_json:
-        print_json(final)
-    else:
-        click.echo(summary(final))
+        print_json({**final, "runs": runs} if show_runs else final)
+        return final
+    color = Terminal.detect().color
+    for run in runs:  # the action's output, as `gnomon jobs logs` prints it
+        click.echo("\n".join(run_lines(run, color)))
+    click.echo(summary(final))
     return final
 
 

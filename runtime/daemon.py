@@ -227,7 +227,7 @@ class Daemon:
             "tree_healthy": report.tree_healthy,
             "last_fire_lag": report.last_fire_lag,
             "uptime": round(report.uptime, 3),
-            "jobs": {s.value: n for s, n in self.tree.directory.status_counts.items() if n},
+            "jobs": await self.service.job_counts(),
         }
 
     async def gateway(self, ctx: Any) -> None:

@@ -136,8 +136,13 @@ WantedBy=default.target
 """
 
 
+#: Libraries whose records below WARNING stay out of the daemon's log.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
 def setup_logging(log_path: Path, level: str, *, foreground: bool) -> None:
-    """Log to ``daemon.log`` (rotated at 10 MB, 5 kept) and, in the foreground, stderr."""
+    """Log to ``daemon.log`` (rotated at 10 MB, 5 kept) and, in the foreground, stderr;
+    the HTTP client libraries (:data:`QUIET_LOGGERS`) only from WARNING up."""
     import logging
     import logging.handlers
 
@@ -153,3 +158,5 @@ def setup_logging(log_path: Path, level: str, *, foreground: bool) -> None:
         handler.setFormatter(fmt)
         root.addHandler(handler)
     root.setLevel(level.upper())
+    for chatty in QUIET_LOGGERS:  # one INFO line per HTTP check/webhook otherwise
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -14,7 +14,8 @@ Event payload keys read here (producers must set them):
   ``duration``.
 * ``job.wait_tick``: ``condition_type``, ``result`` (``true|false|error|breaker_open``).
 * ``job.wait_satisfied`` and wait timeouts: ``condition_type``, ``waited``.
-* ``job.retry_queued``: ``action_type``. ``job.skipped``: ``reason``.
+* ``job.retry_queued``: ``action_type``. ``job.skipped``: ``reason``, and ``count`` when
+  one event stands for several slots (a pause's skipped slots).
 * ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``).
 
 Label values are bounded sets; breaker keys are capped at :data:`MAX_BREAKER_KEYS`
@@ -224,7 +225,8 @@ def _retry(m: Metrics, event: Event, p: dict[str, Any]) -> None:
 
 
 def _skipped(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    m.skips.labels(str(p.get("reason", "unknown"))).inc()
+    count = p.get("count", 1)  # a pause's coalesced event counts each of its slots
+    m.skips.labels(str(p.get("reason", "unknown"))).inc(count if isinstance(count, int) else 1)
 
 
 def _breaker(m: Metrics, event: Event, p: dict[str, Any]) -> None:

@@ -267,12 +267,18 @@ class UnsubscribeParams:
 
 @attrs.frozen(kw_only=True)
 class EventsParams:
+    """Events after ``since_seq`` up to ``until_seq`` (inclusive), at or after ``since`` and
+    before ``until``, of ``job`` and ``types`` (globs): the first ``limit``, or with
+    ``newest`` the last ``limit`` — always oldest first."""
+
     since_seq: int = 0
     limit: int = 1000
     job: str | None = None
     types: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    until_seq: int | None = None
+    newest: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -43,7 +43,9 @@ class BreakerConfig:
 
 @attrs.frozen(kw_only=True)
 class Breaker:
-    """The state of one breaker."""
+    """The state of one breaker. ``failures``: while closed, those within the window; while
+    open or half-open, the ones that opened it (a failed probe's included, at most
+    ``threshold``)."""
 
     status: BreakerStatus = BreakerStatus.CLOSED
     failures: tuple[float, ...] = ()
@@ -92,14 +94,15 @@ def record(
 ) -> Breaker:
     """Report how an allowed call went (``failure`` as the breaker counts failures)."""
     if probe and breaker.status is BreakerStatus.HALF_OPEN:
-        if failure:
-            return Breaker(status=BreakerStatus.OPEN, opened_at=now)
+        if failure:  # the failures behind this open streak: the last `threshold` of them
+            streak = (*breaker.failures, now)[-config.threshold :]
+            return Breaker(status=BreakerStatus.OPEN, opened_at=now, failures=streak)
         return Breaker()
     if breaker.status is not BreakerStatus.CLOSED or not failure:
         return breaker
     recent = (*(t for t in breaker.failures if now - t < config.window), now)
-    if len(recent) >= config.threshold:
-        return Breaker(status=BreakerStatus.OPEN, opened_at=now)
+    if len(recent) >= config.threshold:  # kept: `breakers` shows what opened it
+        return Breaker(status=BreakerStatus.OPEN, opened_at=now, failures=recent)
     return attrs.evolve(breaker, failures=recent)
 
 

@@ -27,11 +27,11 @@ import attrs
 
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, TriggerRule, TriggersOn
-from gnomon.runtime.model.job import CreatedBy, JobSpec
+from gnomon.runtime.model.job import MIN_ID_PREFIX, CreatedBy, JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
 from gnomon.runtime.model.state import Dependency, JobState
 
-MIN_PREFIX = 4
+MIN_PREFIX = MIN_ID_PREFIX
 MAX_NAME = 128
 
 #: Final statuses that count as a failure of a dependency (CONTRACT §5).

@@ -28,7 +28,7 @@ from gnomon.actors.core.job_msgs import (
 from gnomon.actors.core.job_tx import Illegal, Tx, is_manual, name_of, recurring
 from gnomon.runtime.model.enums import JobStatus, Outcome, SkipReason
 from gnomon.runtime.model.events import EventType
-from gnomon.runtime.model.state import FirePhase, FireState, WaitProgress
+from gnomon.runtime.model.state import FirePhase, FireState, SkipTally, WaitProgress
 
 FAILURES = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT})
 END_EVENTS = {
@@ -191,7 +191,9 @@ def final_status(tx: Tx, ended: JobStatus) -> JobStatus | None:
 
 
 def close(tx: Tx, status: JobStatus, message: str) -> None:
-    """Make the job terminal: abandon every fire, drop the queue and the next slot."""
+    """Make the job terminal: abandon every fire, drop the queue and the next slot (and
+    write the slots skipped while paused, if it ends paused)."""
+    flush_paused_skips(tx)
     for f in tx.state.fires:
         abandon(tx, f, f"job {status}: {message}")
     tx.evolve(fires=(), queued=None, next_fire_at=None)
@@ -273,6 +275,37 @@ def start_queued(tx: Tx) -> None:
         return
     tx.evolve(queued=None)
     start_fire(tx, q.fire_time, q.cycle, manual=q.manual, announce=False)
+
+
+def tally_paused_skip(tx: Tx, slot: datetime) -> None:
+    """A paused recurring job's ``slot`` passed: claim and count it, announce nothing yet
+    (:func:`flush_paused_skips` writes the pause's one ``job.skipped`` event)."""
+    tx.effect(RecordSkip(fire_time=slot, reason=SkipReason.PAUSED))
+    tally = tx.state.paused_skips
+    if tally is None:
+        tally = SkipTally(count=1, first=slot, last=slot)
+    else:
+        tally = attrs.evolve(tally, count=tally.count + 1, last=slot)
+    tx.evolve(paused_skips=tally)
+
+
+def flush_paused_skips(tx: Tx) -> None:
+    """The pause is ending: one ``job.skipped`` event (reason ``paused``) with the count and
+    the first and last slot skipped during it, if any was."""
+    tally = tx.state.paused_skips
+    if tally is None:
+        return
+    tx.evolve(paused_skips=None)
+    span = iso(tally.first) if tally.count == 1 else f"{iso(tally.first)} … {iso(tally.last)}"
+    tx.emit(
+        EventType.JOB_SKIPPED,
+        f"{tally.count} slot(s) skipped while paused ({span})",
+        outcome=Outcome.SKIPPED,
+        reason=SkipReason.PAUSED,
+        count=tally.count,
+        first_slot=tally.first,
+        last_slot=tally.last,
+    )
 
 
 def skip_slot(tx: Tx, slot: datetime, reason: SkipReason, message: str) -> None:

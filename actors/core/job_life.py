@@ -16,7 +16,13 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.dag import Readiness, Verdict, evaluate
-from gnomon.actors.core.job_fires import end_job, iso, start_queued, wait_effect
+from gnomon.actors.core.job_fires import (
+    end_job,
+    flush_paused_skips,
+    iso,
+    start_queued,
+    wait_effect,
+)
 from gnomon.actors.core.job_msgs import (
     Cancel,
     Created,
@@ -119,6 +125,7 @@ def on_resume(tx: Tx, inp: Resume) -> None:
     s, n = tx.state, name_of(tx.state)
     if s.status is not JobStatus.PAUSED:
         raise Illegal(f"cannot resume job {n}: it is {s.status}, not paused")
+    flush_paused_skips(tx)
     if s.paused_from is JobStatus.BLOCKED:
         tx.go(JobStatus.BLOCKED, f"resumed; still {_waiting_for(s)}")
         tx.emit(EventType.JOB_RESUMED, tx.state.message)

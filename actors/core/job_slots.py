@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gnomon.actors.core.job_fires import abandon, iso, skip_slot, start_fire
+from gnomon.actors.core.job_fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
 from gnomon.actors.core.job_msgs import FireDue, RunNow
 from gnomon.actors.core.job_tx import (
     Illegal,
@@ -52,7 +52,7 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
     nxt = inp.next_slot if recurring(s) else None
     tx.evolve(next_fire_at=nxt)
     if s.status is JobStatus.PAUSED:
-        skip_slot(tx, inp.slot, SkipReason.PAUSED, "slot skipped: the job is paused")
+        tally_paused_skip(tx, inp.slot)
         return
     late = (inp.now - inp.slot).total_seconds()
     if late > s.spec.misfire_grace:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
+from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import (
@@ -25,7 +26,39 @@ from gnomon.runtime.model.enums import (
 from gnomon.runtime.model.schedule import Schedule
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+-]{0,127}$")
-NAME_FORMS = ("1-128 characters: letters, digits and _ . : @ + -, starting with a letter or digit",)
+NAME_FORMS = (
+    "1-128 ASCII characters: letters A-Z a-z, digits and _ . : @ + -, starting with a letter "
+    "or digit",
+)
+#: Job ids are this many lowercase hex digits; a reference may give a prefix of at least
+#: :data:`MIN_ID_PREFIX` of them (``actors/directory.py``).
+ID_HEX_DIGITS = 16
+MIN_ID_PREFIX = 4
+_ID_LIKE = re.compile(rf"[0-9a-fA-F]{{{MIN_ID_PREFIX},{ID_HEX_DIGITS}}}")
+
+
+def looks_like_id(name: str) -> bool:
+    """Whether ``name`` reads as a job id or an id prefix a reference accepts (4-16 hex
+    digits alone): such a name would hide that job from ``jobs show`` and every REF."""
+    return _ID_LIKE.fullmatch(name) is not None
+
+
+def check_new_name(name: str) -> None:
+    """Refuse a new job's name that looks like a job id (stored jobs are not re-checked).
+
+    Raises:
+        InvalidInput: naming it, with a fix.
+    """
+    if looks_like_id(name):
+        raise InvalidInput(
+            f"job name {name!r} looks like a job id ({MIN_ID_PREFIX}-{ID_HEX_DIGITS} hex digits): "
+            "names are looked up before ids, so it would hide the job whose id begins so",
+            token=name,
+            field="name",
+            accepted=(*NAME_FORMS, "not hex digits alone"),
+            hint=f"add a letter outside a-f or a separator, e.g. 'job-{name}'",
+        )
+
 
 DEFAULT_TTL = 24 * 3600.0
 

@@ -101,6 +101,17 @@ class QueuedFire:
 
 
 @attrs.frozen(kw_only=True)
+class SkipTally:
+    """Slots a paused recurring job skipped so far in this pause: how many, the first and
+    the last. Written as one ``job.skipped`` event when the pause ends
+    (``docs/engine.md``)."""
+
+    count: int
+    first: datetime
+    last: datetime
+
+
+@attrs.frozen(kw_only=True)
 class Dependency:
     """A ``depends_on`` predecessor; ``status`` is its final status once it has ended."""
 
@@ -134,6 +145,7 @@ class JobState:
     last_outcome: Outcome | None = None
     message: str = ""
     paused_from: JobStatus | None = None
+    paused_skips: SkipTally | None = None
     parent_id: str | None = None
     dependencies: tuple[Dependency, ...] = ()
     trigger_ids: tuple[str, ...] = ()

@@ -31,6 +31,7 @@ WHEN_FORMS = (
     "every DUR / @every DUR ('every 5m')",
     "in DUR / after DUR / +DUR / DUR ('in 7d', '+90s', '30m')",
     "at TIME ('at 2026-04-25T14:00', 'at 14:00', 'at tomorrow 09:00')",
+    "tomorrow HH:MM ('tomorrow 09:00', the same as 'at tomorrow 09:00')",
     "now",
     "manual / triggered",
     "when-ready / on-condition",
@@ -87,6 +88,8 @@ def parse_when(
             return OnceSchedule(at=now + timedelta(seconds=delay))
     if low.startswith("at "):
         return OnceSchedule(at=parse_time(raw[3:], now=now, tz=tz))
+    if low.startswith("tomorrow "):
+        return OnceSchedule(at=parse_time(raw, now=now, tz=tz))
     cron = _cron_text(raw)
     if cron is not None:
         validate_cron(cron)

@@ -82,7 +82,9 @@ class JobQuery:
 
 @attrs.frozen(kw_only=True)
 class EventQuery:
-    """Which events ``events`` returns (``types`` are glob patterns)."""
+    """Which events ``events`` returns (``types`` are glob patterns): seqs after
+    ``since_seq`` up to ``until_seq`` (inclusive), times in ``[since, until)``; the first
+    ``limit`` matches, or with ``newest`` the last ``limit`` (still oldest first)."""
 
     since_seq: int = 0
     limit: int = 1000
@@ -90,6 +92,8 @@ class EventQuery:
     types: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
+    until_seq: int | None = None
+    newest: bool = False
 
 
 @attrs.frozen(kw_only=True)
@@ -128,6 +132,8 @@ class Store(Protocol):
     async def fire_claimed(self, job_id: str, fire_time: datetime) -> bool: ...
 
     async def events(self, query: EventQuery) -> list[Event]: ...
+
+    async def status_counts(self) -> dict[JobStatus, int]: ...
 
     async def last_seq(self) -> int: ...
 

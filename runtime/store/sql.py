@@ -151,6 +151,12 @@ def fire_claimed(conn: sqlite3.Connection, job_id: str, fire_time: datetime) -> 
     return row is not None
 
 
+def status_counts(conn: sqlite3.Connection) -> dict[JobStatus, int]:
+    """Stored jobs per status, finished ones included (until retention prunes them)."""
+    rows = conn.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall()
+    return {JobStatus(status): int(n) for status, n in rows}
+
+
 def events(conn: sqlite3.Connection, query: EventQuery) -> list[Event]:
     where, args = ["seq > ?"], list[Any]([query.since_seq])
     if query.job_id:
@@ -162,7 +168,11 @@ def events(conn: sqlite3.Connection, query: EventQuery) -> list[Event]:
     if query.until is not None:
         where.append("ts < ?")
         args.append(query.until.timestamp())
-    sql = f"SELECT type, event FROM events WHERE {' AND '.join(where)} ORDER BY seq"
+    if query.until_seq is not None:
+        where.append("seq <= ?")
+        args.append(query.until_seq)
+    order = "DESC" if query.newest else ""
+    sql = f"SELECT type, event FROM events WHERE {' AND '.join(where)} ORDER BY seq {order}"
     out = []
     for type_, text in conn.execute(sql, args):
         if query.types and not any(fnmatch.fnmatchcase(type_, p) for p in query.types):
@@ -170,7 +180,7 @@ def events(conn: sqlite3.Connection, query: EventQuery) -> list[Event]:
         out.append(wire.from_json(text, Event))
         if len(out) >= query.limit:
             break
-    return out
+    return out[::-1] if query.newest else out
 
 
 def prune(conn: sqlite3.Connection, now: datetime, batch: int) -> list[str]:

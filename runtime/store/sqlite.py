@@ -33,6 +33,7 @@ import trio
 from gnomon.runtime.actor import ActorContext, ActorRef, Request, crash_error
 from gnomon.runtime.errors import ActorGone, ShuttingDown
 from gnomon.runtime.faults import crash_point as default_crash_point
+from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.tokens import TokenRecord
@@ -265,6 +266,10 @@ class SqliteStore:
 
     async def events(self, query: EventQuery) -> list[Event]:
         return await self._run(lambda: sql.events(self._conn, query))
+
+    async def status_counts(self) -> dict[JobStatus, int]:
+        """Stored jobs per status (``/healthz``, ``daemon status``: the dashboard's view)."""
+        return await self._run(lambda: sql.status_counts(self._conn))
 
     async def last_seq(self) -> int:
         """The ``seq`` of the last *committed* event (never one of a batch in flight)."""

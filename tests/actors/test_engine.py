@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from prometheus_client import generate_latest
 from support.engine_world import EPOCH, make_world
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
@@ -116,10 +117,35 @@ async def test_pause_during_a_run_lets_it_finish_and_claims_nothing_more(
     assert call.ended == 110
     assert not call.cancelled
     assert await w.store.count("fires") == 11  # 1 run + 10 recorded as paused skips
-    assert [e.payload.get("reason") for e in await w.events(job.id) if e.type == "job.skipped"] == [
-        "paused"
-    ] * 10
+    # coalesced (docs/engine.md): the 10 paused skips are announced when the pause ends
+    assert [e for e in await w.events(job.id) if e.type == "job.skipped"] == []
     assert (await w.get(job.id)).status is JobStatus.PAUSED
+
+
+async def test_a_pause_announces_its_skipped_slots_once_and_counts_each(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """An hour paused on a 1-minute job: 60 slots claimed, one job.skipped at resume with
+    count 60 and the first and last slot; gnomon_skips_total{reason="paused"} is 60."""
+    w = await make_world(nursery, tmp_path)
+    job = await w.create(spec("p", schedule=IntervalSchedule(every=60, anchor=EPOCH)))
+    await trio.sleep(30)
+    await w.tree.engine.command(job.id, "pause", reason="maintenance")
+    await trio.sleep(3600)
+    assert [e for e in await w.events(job.id) if e.type == "job.skipped"] == []
+    await w.tree.engine.command(job.id, "resume")
+    await trio.testing.wait_all_tasks_blocked()
+    (skipped,) = [e for e in await w.events(job.id) if e.type == "job.skipped"]
+    assert skipped.payload == {
+        "reason": "paused",
+        "count": 60,
+        "first_slot": (EPOCH + timedelta(seconds=60)).isoformat(),
+        "last_slot": (EPOCH + timedelta(seconds=3600)).isoformat(),
+    }
+    assert await w.store.count("fires") == 60  # each paused slot claimed, once
+    text = generate_latest(w.metrics.registry).decode()
+    assert 'gnomon_skips_total{reason="paused"} 60.0' in text
+    assert (await w.get(job.id)).status is JobStatus.PENDING
 
 
 async def test_timeout_kills_at_thirty_seconds(

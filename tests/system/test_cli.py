@@ -283,7 +283,9 @@ def test_wait_blocks_until_a_tcp_port_opens(daemon: RealDaemon) -> None:
         "--name",
         "port-waiter",
     )
-    assert result.out.startswith("✔ port-waiter:")
+    *run, summary = result.out.splitlines()  # --then's run and output first (jobs logs form)
+    assert summary.startswith("✔ port-waiter:")
+    assert "port-open" in run
     job = show(daemon, "port-waiter")
     assert job["status"] == "completed"
     assert job["runs"][0]["output"].strip() == "port-open"

@@ -5,6 +5,7 @@ network beyond the daemon, foreign origins refused)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,9 +195,14 @@ def _live_page(page: Any, home: Path, daemon: RealDaemon, out: Path) -> RealDaem
     page.click("tr[data-name=soon]")
     page.wait_for_selector(".detail .run", timeout=5_000)
     assert "token admin via gnomon-cli" in page.inner_text(".detail")  # provenance shown
+    for panel in ("#jobs", ".detail", "#events"):  # schedules, why, transitions: short times
+        assert not RAW_ISO.search(page.inner_text(panel)), page.inner_text(panel)
     page.screenshot(path=str(out / "dashboard.png"), full_page=True)
     assert (out / "dashboard.png").stat().st_size > 10_000
     return daemon
+
+
+RAW_ISO = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def _seqs(page: Any) -> list[int]:

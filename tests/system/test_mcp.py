@@ -205,3 +205,23 @@ async def test_without_a_token_mcp_acts_as_the_default_agent(
     revoked = gnomon(daemon.home, "mcp")
     assert revoked.code == 4, revoked.err
     assert str(file) in revoked.err
+
+
+async def test_tags_as_an_object_or_a_list_of_k_v(daemon: RealDaemon, agent_token: str) -> None:
+    """`tags` takes {"team": "ops"} or ["team=ops"]; the schema documents and admits both."""
+    async with mcp_session(daemon, agent_token) as session:
+        tools = (await session.list_tools()).tools
+        schema = next(t for t in tools if t.name == "schedule").input_schema
+        assert "K=V" in schema["properties"]["tags"]["description"]
+        check = jsonschema.Draft202012Validator(schema)
+        for tags in ({"team": "ops", "urgent": ""}, ["team=ops", "urgent"]):
+            check.validate({"name": "t", "do": "noop", "tags": tags})
+            made = await call(session, "schedule", name=f"tagged-{len(tags)}-{type(tags).__name__}",
+                              do="noop", every="1h", tags=tags)  # fmt: skip
+            assert made["ok"], made
+            shown = gnomon(daemon.home, "jobs", "show", made["job_id"], "--json").json()
+            assert shown["tags"] == {"team": "ops", "urgent": ""}
+            await call(session, "cancel", id=made["job_id"])
+        bad = await call(session, "schedule", name="t2", do="noop", tags={"a": {"b": 1}})
+        assert bad["ok"] is False
+        assert "tags.a: a tag value is a string" in bad["error"]

@@ -40,7 +40,8 @@ def test_readme_quickstart_runs_line_by_line(tmp_path: Path) -> None:
             outputs.append(result.out)
         assert outputs[0].startswith("✔ job ")
         assert "(hello)" in outputs[0]
-        assert outputs[1].startswith("✔ ")
+        assert "the gateway port is open" in outputs[1]  # the --then action's output
+        assert outputs[1].splitlines()[-1].startswith("✔ ")
         assert "hello" in outputs[2]
         assert "every 10s" in outputs[3]
         assert "login" in outputs[4] or "http://" in outputs[4]

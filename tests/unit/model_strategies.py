@@ -54,7 +54,15 @@ from gnomon.runtime.model.enums import (
     TriggersOn,
 )
 from gnomon.runtime.model.events import Event, EventDraft, EventType
-from gnomon.runtime.model.job import NAME_RE, Budget, CreatedBy, JobSpec, Owner, WaitSpec
+from gnomon.runtime.model.job import (
+    NAME_RE,
+    Budget,
+    CreatedBy,
+    JobSpec,
+    Owner,
+    WaitSpec,
+    looks_like_id,
+)
 from gnomon.runtime.model.schedule import (
     CronSchedule,
     IntervalSchedule,
@@ -70,6 +78,7 @@ from gnomon.runtime.model.state import (
     JobState,
     QueuedFire,
     RunRecord,
+    SkipTally,
     Transition,
     WaitProgress,
 )
@@ -104,7 +113,7 @@ aware_datetimes = st.datetimes(
     timezones=st.just(UTC) | offsets,
 )
 opt_datetimes = st.none() | aware_datetimes
-names = st.from_regex(NAME_RE, fullmatch=True)
+names = st.from_regex(NAME_RE, fullmatch=True).filter(lambda n: not looks_like_id(n))
 str_dicts = st.dictionaries(text, text, max_size=3)
 headers = st.lists(st.tuples(text, text), max_size=3).map(tuple)
 json_values = st.recursive(
@@ -315,6 +324,7 @@ queued_fires = st.builds(
     QueuedFire, fire_time=aware_datetimes, cycle=small_ints, manual=st.booleans()
 )
 dependencies = st.builds(Dependency, id=text, name=text, status=opt_statuses)
+skip_tallies = st.builds(SkipTally, count=small_ints, first=aware_datetimes, last=aware_datetimes)
 
 
 def _tuples(strategy: Any) -> Any:
@@ -339,6 +349,7 @@ job_states = st.builds(
     last_outcome=opt_outcomes,
     message=text,
     paused_from=opt_statuses,
+    paused_skips=st.none() | skip_tallies,
     parent_id=opt_text,
     dependencies=_tuples(dependencies),
     trigger_ids=refs,

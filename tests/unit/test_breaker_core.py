@@ -36,6 +36,18 @@ def test_opens_after_five_failures_within_sixty_seconds() -> None:
     assert b.reopens_at(CONFIG) == 40.0
 
 
+def test_an_open_breaker_keeps_the_failures_that_opened_it() -> None:
+    """Opened by five failures, it counts five (not 0); a failed probe keeps the streak at
+    most threshold long; a good probe forgets them."""
+    b = fail_n(Breaker(), 5, 0.0, step=2.0)
+    assert (b.status, b.failures) == (BreakerStatus.OPEN, (0.0, 2.0, 4.0, 6.0, 8.0))
+    b, d = permit(b, CONFIG, 40.0)
+    b = record(b, CONFIG, 40.0, failure=True, probe=d.probe)
+    assert (b.status, b.failures) == (BreakerStatus.OPEN, (2.0, 4.0, 6.0, 8.0, 40.0))
+    b, d = permit(b, CONFIG, 80.0)
+    assert record(b, CONFIG, 80.0, failure=False, probe=d.probe).failures == ()
+
+
 def test_failures_outside_window_do_not_count() -> None:
     """Failures spread over more than the window never trip it."""
     b = fail_n(Breaker(), 20, 0.0, step=15.0)
@@ -114,14 +126,15 @@ class Reference:
     def tell(self, now: float, failure: bool, probe: bool) -> None:
         if probe and self.state == "half_open":
             if failure:
-                self.state, self.opened, self.failures = "open", now, []
+                self.state, self.opened = "open", now
+                self.failures = [*self.failures, now][-self.cfg.threshold :]
             else:
                 self.state, self.failures = "closed", []
             self.probe_out = None
         elif self.state == "closed" and failure:
             self.failures = [t for t in self.failures if now - t < self.cfg.window] + [now]
             if len(self.failures) >= self.cfg.threshold:
-                self.state, self.opened, self.failures = "open", now, []
+                self.state, self.opened = "open", now  # failures kept: what opened it
 
 
 @settings(max_examples=300)
@@ -144,3 +157,4 @@ def test_matches_reference_model(steps: list[tuple[float, bool, bool]]) -> None:
             ours = record(ours, cfg, now, failure=failure, probe=d.probe)
             ref.tell(now, failure, probe)
         assert ours.status.value == ref.state
+        assert list(ours.failures) == ref.failures

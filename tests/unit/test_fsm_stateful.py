@@ -34,6 +34,7 @@ from gnomon.actors.core.job_fsm import (
     JobInput,
     KillRun,
     Pause,
+    RecordSkip,
     Recover,
     Resume,
     RunFinished,
@@ -60,6 +61,7 @@ from gnomon.runtime.model.enums import (
     Outcome,
     Overlap,
     OwnerKind,
+    SkipReason,
     TriggerRule,
 )
 from gnomon.runtime.model.events import EventType as E
@@ -163,6 +165,8 @@ class JobMachine(RuleBasedStateMachine):
         self.steps = 0
         self.charged: dict[int, int] = {}
         self.seen_runs: set[str] = set()
+        self.paused_slots = 0  # RecordSkip(paused) effects: each slot skipped while paused
+        self.paused_announced = 0  # the counts of the job.skipped events that announce them
 
     # -- plumbing ---------------------------------------------------------------------
 
@@ -197,9 +201,13 @@ class JobMachine(RuleBasedStateMachine):
                     self.seen_runs.add(eff.run_id)
                 case KillRun():
                     self.runs.pop(eff.run_id, None)
+                case RecordSkip() if eff.reason is SkipReason.PAUSED:
+                    self.paused_slots += 1
                 case Emit():
                     ev = eff.event
                     canonical_json(ev.payload)  # the store hashes it: must be plain JSON
+                    if ev.type is E.JOB_SKIPPED and ev.payload.get("reason") == "paused":
+                        self.paused_announced += ev.payload["count"]
                     if ev.type in END_TYPES and ev.status is not None and ev.status.terminal:
                         self.end_events += 1
 
@@ -213,7 +221,9 @@ class JobMachine(RuleBasedStateMachine):
         if new.status.terminal and not old.status.terminal and not recover:
             self.check_last_fire(old, result)
         changed = normalized(new) != normalized(old)
-        assert bool(result.events) == changed, (result.event_types, changed)
+        # a slot skipped while paused is counted silently; the pause's end announces it
+        tallied = new.paused_skips is not None and new.paused_skips != old.paused_skips
+        assert bool(result.events) == (changed and not tallied), (result.event_types, changed)
         if not recover:
             types = result.event_types
             assert len(types) == len(set(types)), f"duplicate events {types}"
@@ -426,6 +436,14 @@ class JobMachine(RuleBasedStateMachine):
         elif s.status not in (JobStatus.PAUSED, JobStatus.BLOCKED):
             assert s.status is live_status(s)
         assert self.end_events == (1 if s.status.terminal else 0)
+
+    @invariant()
+    def every_slot_skipped_while_paused_is_announced_once(self) -> None:
+        """The paused skips' events count each slot once; only a paused job holds a tally."""
+        s = self.state
+        assert s.paused_skips is None or s.status is JobStatus.PAUSED
+        held = s.paused_skips.count if s.paused_skips is not None else 0
+        assert self.paused_slots == self.paused_announced + held
 
     @invariant()
     def recurring_jobs_keep_a_next_fire(self) -> None:

@@ -784,6 +784,41 @@ def test_paused_recurring_slots_are_recorded_as_paused_skips() -> None:
     assert sim.state.status is JobStatus.PAUSED
 
 
+def test_a_pause_writes_one_skipped_event_with_its_count_and_first_and_last_slot() -> None:
+    """Slots skipped while paused are claimed one by one but announced once, at resume:
+    one job.skipped (reason paused) with the count and the first and last slot."""
+    sim = Sim(job(EVERY), Created(now=T0, first_slot=t(60)), Pause(now=t(1)))
+    for n in range(1, 4):
+        sim(FireDue(now=t(60 * n), slot=t(60 * n), next_slot=t(60 * n + 60)))
+        assert sim.last.event_types == ()
+    assert sim.state.paused_skips is not None
+    assert sim.state.paused_skips.count == 3
+    sim(Resume(now=t(200), next_slot=t(240)))
+    assert sim.last.event_types == (E.JOB_SKIPPED, E.JOB_RESUMED)
+    skipped = sim.last.events[0]
+    assert skipped.payload == {
+        "reason": "paused",
+        "count": 3,
+        "first_slot": t(60).isoformat(),
+        "last_slot": t(180).isoformat(),
+    }
+    assert (skipped.status, skipped.outcome) == (JobStatus.PAUSED, Outcome.SKIPPED)
+    assert sim.state.paused_skips is None
+    sim(Pause(now=t(201)))
+    sim(Resume(now=t(202), next_slot=t(240)))
+    assert E.JOB_SKIPPED not in sim.last.event_types  # a pause that skipped nothing
+
+
+def test_a_job_ending_while_paused_writes_its_skipped_slots_first() -> None:
+    """Cancelled while paused: the pause's job.skipped comes before job.cancelled."""
+    sim = Sim(job(EVERY), Created(now=T0, first_slot=t(60)), Pause(now=t(1)))
+    sim(FireDue(now=t(60), slot=t(60), next_slot=t(120)))
+    sim(Cancel(now=t(90)))
+    assert sim.last.event_types == (E.JOB_SKIPPED, E.JOB_CANCELLED)
+    assert sim.last.events[0].payload["count"] == 1
+    assert sim.state.paused_skips is None
+
+
 def test_resumed_recurring_job_jumps_to_its_next_future_slot() -> None:
     """Resume of a recurring job whose slot passed goes to the next future slot: no storm."""
     paused = Sim(job(EVERY), Created(now=T0, first_slot=t(60)), Pause(now=t(1)))

@@ -145,3 +145,14 @@ def test_random_text_parses_or_raises_invalid_input(text: str) -> None:
     """No input makes the parser raise anything but InvalidInput."""
     with contextlib.suppress(InvalidInput):
         when(text)
+
+
+def test_tomorrow_hh_mm_is_a_once_schedule_like_at_and_at_flag() -> None:
+    """`--when 'tomorrow 09:00'` is the once-at schedule of `--at 'tomorrow 09:00'`."""
+    expected = OnceSchedule(at=datetime(2026, 4, 26, 7, 0, tzinfo=UTC))
+    assert when("tomorrow 09:00") == expected
+    assert when("Tomorrow  09:00") == expected
+    assert when("at tomorrow 09:00") == expected
+    assert schedule_from_flags(now=NOW, tz=TZ, at="tomorrow 09:00") == expected
+    with pytest.raises(InvalidInput, match="25:00"):
+        when("tomorrow 25:00")

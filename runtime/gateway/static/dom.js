@@ -39,6 +39,34 @@ export function localTime(iso) {
   );
 }
 
+/** A time as a short local one: "16:08:35" today (":SS" only when not 0), "tomorrow 09:00",
+ * "yesterday 17:30", "Dec 03 16:08" this year, else "2027-01-05 16:08". */
+export function shortTime(iso) {
+  if (!iso) return "—";
+  const d = iso instanceof Date ? iso : new Date(iso);
+  if (Number.isNaN(d.getTime())) return String(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const day = (x) => new Date(x.getFullYear(), x.getMonth(), x.getDate()).getTime();
+  const days = Math.round((day(d) - day(new Date())) / 86400000);
+  if (days === 0) return d.getSeconds() ? `${hm}:${pad(d.getSeconds())}` : hm;
+  if (days === 1) return `tomorrow ${hm}`;
+  if (days === -1) return `yesterday ${hm}`;
+  const month = d.toLocaleString("en", { month: "short" });
+  if (d.getFullYear() === new Date().getFullYear()) return `${month} ${pad(d.getDate())} ${hm}`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hm}`;
+}
+
+const ISO_IN_TEXT =
+  /\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/g;
+
+/** `text` with each ISO 8601 timestamp in it (schedules, reasons, messages) written as a
+ * short local time: "at 2026-12-03T16:08:35+00:00" → "at 17:08:35". */
+export function humanize(text) {
+  if (!text) return text;
+  return String(text).replace(ISO_IN_TEXT, (found) => shortTime(found.replace(" ", "T")));
+}
+
 /** Seconds as "1h2m", "5m3s", "42s", "350ms". */
 export function duration(seconds) {
   if (seconds === null || seconds === undefined) return "—";

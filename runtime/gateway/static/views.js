@@ -1,6 +1,6 @@
 // Rendering of each panel from plain data (no state here).
 
-import { duration, h, localTime, pill, relative } from "./dom.js";
+import { duration, h, humanize, localTime, pill, relative, shortTime } from "./dom.js";
 
 const LIVE = ["running", "waiting", "pending", "blocked", "paused"];
 
@@ -45,18 +45,18 @@ export function jobRows(jobs, onPick) {
       },
       h("td", {}, pill(job.status)),
       h("td", { class: "name" }, job.name, h("div", { class: "muted mono" }, job.id.slice(0, 12))),
-      h("td", { class: "mono" }, job.schedule),
+      h("td", { class: "mono", title: job.schedule }, humanize(job.schedule)),
       job.hold
         ? h("td", { class: "muted" }, `— ${job.hold}`)
         : h(
             "td",
-            {},
-            localTime(job.next_fire_at),
+            { title: localTime(job.next_fire_at) },
+            shortTime(job.next_fire_at),
             h("div", { class: "muted" }, relative(job.next_fire_at)),
           ),
       h("td", {}, pill(job.last_outcome)),
       h("td", {}, tags(job)),
-      h("td", { class: "reason" }, job.reason || job.message),
+      h("td", { class: "reason" }, humanize(job.reason || job.message)),
     ),
   );
 }
@@ -73,13 +73,13 @@ function runItem(run) {
       "summary",
       {},
       pill(run.outcome || "running"),
-      ` cycle ${run.cycle} · attempt ${run.attempt} · fired for ${localTime(run.fire_time)}`,
+      ` cycle ${run.cycle} · attempt ${run.attempt} · fired for ${shortTime(run.fire_time)}`,
       run.exit_code != null ? ` · exit ${run.exit_code}` : "",
       run.finished_at
         ? ` · took ${duration((new Date(run.finished_at) - new Date(run.started_at)) / 1000)}`
         : "",
     ),
-    run.error ? h("div", { class: "error" }, run.error) : null,
+    run.error ? h("div", { class: "error" }, humanize(run.error)) : null,
     h("pre", { class: "output" }, run.output || "(no output)"),
   );
 }
@@ -97,7 +97,7 @@ export function jobDetail(detail, canWrite, act) {
     "div",
     { class: "detail", "data-job-id": job.id },
     h("h2", {}, job.name, " ", pill(job.status)),
-    h("p", { class: "why" }, h("strong", {}, "Why: "), job.reason || job.message || "—"),
+    h("p", { class: "why" }, h("strong", {}, "Why: "), humanize(job.reason || job.message) || "—"),
     h(
       "div",
       { class: "actions" },
@@ -111,7 +111,7 @@ export function jobDetail(detail, canWrite, act) {
       "dl",
       {},
       field("id", job.id),
-      field("schedule", job.schedule),
+      field("schedule", humanize(job.schedule)),
       field("action", job.action),
       field("wait", job.wait),
       field("depends on", (job.depends_on || []).join(", ")),
@@ -121,7 +121,7 @@ export function jobDetail(detail, canWrite, act) {
       field("tags", tags(job)),
       field("next fire", job.hold ? `— ${job.hold}` : localTime(job.next_fire_at)),
       field("attempts / cycle", `${job.attempts} / ${job.cycle}`),
-      field("message", job.message),
+      field("message", humanize(job.message)),
       field("created", localTime(job.created_at)),
     ),
     h("h3", {}, job.hold ? `Next fires (on schedule; now ${job.hold})` : "Next fires"),
@@ -135,7 +135,12 @@ export function jobDetail(detail, canWrite, act) {
       "ol",
       { class: "transitions" },
       detail.transitions.map((t) =>
-        h("li", {}, `${localTime(t.at)} ${t.from_status} → ${t.to_status}`, t.reason ? ` — ${t.reason}` : ""),
+        h(
+          "li",
+          {},
+          `${shortTime(t.at)} ${t.from_status} → ${t.to_status}`,
+          t.reason ? ` — ${humanize(t.reason)}` : "",
+        ),
       ),
     ),
   );
@@ -178,7 +183,7 @@ export function eventLine(event) {
     h("span", { class: "ev-type" }, event.type),
     event.name ? ` ${event.name}` : "",
     event.outcome ? [" ", pill(event.outcome)] : "",
-    event.message ? h("span", { class: "muted" }, ` — ${event.message}`) : "",
+    event.message ? h("span", { class: "muted" }, ` — ${humanize(event.message)}`) : "",
   );
 }
 
@@ -192,7 +197,7 @@ export function breakerRows(breakers) {
       h("td", { class: "mono" }, b.key),
       h("td", {}, pill(b.status)),
       h("td", {}, String(b.recent_failures)),
-      h("td", {}, localTime(b.reopens_at)),
+      h("td", {}, b.reopens_at ? `${shortTime(b.reopens_at)} (${relative(b.reopens_at)})` : "—"),
     ),
   );
 }
