@@ -33,17 +33,20 @@ class StorePersistence:
     async def save(self, save: Save) -> None:
         """One unit of work (with the inbox items of an agent job's results); a claim that
         exists raises ``FireAlreadyClaimed`` (a Conflict)."""
-        job_id = save.job.id if save.job is not None else save.job_id
-        claims = tuple((job_id, t) for t in save.claims) if job_id else ()
+        await self.store.commit(_changes(save), urgent=save.urgent)
+
+    async def save_all(self, saves: Sequence[Save]) -> None:
+        """``saves`` as one unit of work (a bulk create: every new job or none)."""
+        changes = [_changes(save) for save in saves]
         await self.store.commit(
             Changes(
-                jobs=(save.job,) if save.job is not None else (),
-                claims=claims,
-                runs=save.runs,
-                inbox=inbox_items(save.job, save.events, save.runs),
-                events=save.events,
+                jobs=tuple(j for c in changes for j in c.jobs),
+                claims=tuple(k for c in changes for k in c.claims),
+                runs=tuple(r for c in changes for r in c.runs),
+                inbox=tuple(i for c in changes for i in c.inbox),
+                events=tuple(e for c in changes for e in c.events),
             ),
-            urgent=save.urgent,
+            urgent=any(save.urgent for save in saves),
         )
 
     async def job_index(self) -> Sequence[JobEntry]:
@@ -61,3 +64,16 @@ class StorePersistence:
 
     async def open_runs(self, other_than_boot: str) -> Sequence[RunRecord]:
         return await self.store.open_runs(other_than_boot)
+
+
+def _changes(save: Save) -> Changes:
+    """One save as a unit of work (with the inbox items of an agent job's results)."""
+    job_id = save.job.id if save.job is not None else save.job_id
+    claims = tuple((job_id, t) for t in save.claims) if job_id else ()
+    return Changes(
+        jobs=(save.job,) if save.job is not None else (),
+        claims=claims,
+        runs=save.runs,
+        inbox=inbox_items(save.job, save.events, save.runs),
+        events=save.events,
+    )
