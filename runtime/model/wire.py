@@ -157,7 +157,7 @@ def _reaches(container: Any, levels: int) -> bool:
     if levels <= 1:
         return len(container) > 0
     for value in container.values() if isinstance(container, dict) else container:
-        if isinstance(value, _CONTAINERS) and _reaches(value, levels - 1):
+        if value and isinstance(value, _CONTAINERS) and _reaches(value, levels - 1):
             return True
     return False
 
