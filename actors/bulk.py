@@ -267,15 +267,17 @@ def answer(
     jobs = []
     for item in items:
         state = item.state
-        shown = state is not None and not (dry_run and item.result == "created")
+        job_id = state.id if state is not None else None
         fire = state.next_fire_at if state is not None else None
+        if dry_run and item.result == "created":
+            job_id = None  # not taken yet
         if dry_run and item.result == "configured":
-            fire = first_slot(item.spec)
+            job_id, fire = item.holder, first_slot(item.spec)
         jobs.append(
             CreatedJob(
                 name=item.spec.name,
                 result=item.result or "refused",
-                id=state.id if shown and state is not None else None,
+                id=job_id,
                 next_fire_at=fire,
                 hold=hold(state) if state is not None else None,
                 error=SpecError.of(item.error) if item.error is not None else None,

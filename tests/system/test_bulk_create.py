@@ -1,29 +1,36 @@
-"""``job.create_many`` against a real daemon over a raw WebSocket: mixed valid and invalid
+"""``job.create_many`` against a real daemon over a raw WebSocket — mixed valid and invalid
 specs, token limits across one call and across concurrent calls, the rate limit charged
-once per call."""
+once per call — and ``gnomon apply -f`` through the real CLI."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
 from gateway.rawws import connect, error_of
-from support.daemon_proc import RealDaemon, cli_env, gnomon
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon
 
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.runtime.model import wire
 
 pytestmark = pytest.mark.slow
 OWNER_BURST = 20
-LIMITS = {"GNOMON_LIMITS_OWNER_RPS": "1", "GNOMON_LIMITS_OWNER_BURST": str(OWNER_BURST)}
+LIMITS = {
+    "GNOMON_LIMITS_OWNER_RPS": "1",
+    "GNOMON_LIMITS_OWNER_BURST": str(OWNER_BURST),
+    "GNOMON_LIMITS_GLOBAL_RPS": "1000",  # each test's owner bucket alone decides
+    "GNOMON_LIMITS_GLOBAL_BURST": "1000",
+}
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
-    """One daemon for the module (owners limited to 1 job/s, burst 20)."""
+    """One daemon for the module (owners limited to 1 job/s, burst 20; no global limit to
+    speak of)."""
     home = tmp_path_factory.mktemp("bulk") / "home"
     running = RealDaemon.start(home, env=cli_env(home, **LIMITS))
     try:
@@ -139,3 +146,55 @@ async def test_the_rate_limit_is_charged_once_for_a_call(daemon: RealDaemon) -> 
         names = {j["name"] for j in await conn.result("job.list", {})}
     assert not any(n.startswith(("rt2-", "rt4-")) for n in names)
     assert len(names) == 18
+
+
+APPLY_FILE = """\
+jobs:
+  - name: ap-nightly
+    cron: "0 3 * * *"
+    tz: UTC
+    do: noop
+    tags: {team: ops}
+  - name: ap-report
+    every: 1h
+    do: noop
+    description: v1
+"""
+
+
+def apply(daemon: RealDaemon, path: Path, *flags: str) -> Result:
+    return gnomon(daemon.home, "apply", "-f", str(path), *flags)
+
+
+def test_apply_creates_then_leaves_alone_then_updates(daemon: RealDaemon, tmp_path: Path) -> None:
+    """``gnomon apply -f``: the first run creates, a second changes nothing, an edit is
+    shown by --dry-run without being made, then configured in place (same id); a refused
+    job exits 4 without stopping the others."""
+    jobs = tmp_path / "jobs.yaml"
+    jobs.write_text(APPLY_FILE)
+    first = apply(daemon, jobs)
+    assert first.code == 0, first.err
+    assert first.out.splitlines()[-1] == "2 created, 0 configured, 0 unchanged, 0 refused"
+    assert first.out.startswith("job/ap-nightly created (id ")
+    again = apply(daemon, jobs, "--json")
+    assert [(j["name"], j["result"]) for j in again.json()["jobs"]] == [
+        ("ap-nightly", "unchanged"),
+        ("ap-report", "unchanged"),
+    ]
+    ids = {j["name"]: j["id"] for j in again.json()["jobs"]}
+    jobs.write_text(APPLY_FILE.replace("description: v1", "description: v2"))
+    dry = apply(daemon, jobs, "--dry-run")
+    assert dry.code == 0, dry.err
+    assert "job/ap-report configured (dry run)" in dry.out
+    assert dry.out.splitlines()[-1] == "would be: 0 created, 1 configured, 1 unchanged, 0 refused"
+    shown = gnomon(daemon.home, "jobs", "show", "ap-report", "--json").json()
+    assert shown["description"] == "v1"
+    done = apply(daemon, jobs)
+    assert done.out.splitlines()[-1] == "0 created, 1 configured, 1 unchanged, 0 refused"
+    shown = gnomon(daemon.home, "jobs", "show", "ap-report", "--json").json()
+    assert (shown["id"], shown["description"]) == (ids["ap-report"], "v2")
+    jobs.write_text(APPLY_FILE + "  - {name: ap-shell, do: 'shell: terraform apply'}\n")
+    refused = apply(daemon, jobs)
+    assert refused.code == 4
+    assert "job/ap-shell refused: action: shell command needs confirmation" in refused.out
+    assert refused.out.splitlines()[-1] == "0 created, 1 configured, 1 unchanged, 1 refused"
