@@ -190,42 +190,52 @@ class BulkCreator:
                 item.result, item.state = "unchanged", state
 
     async def _admit(self, item: SpecOutcome, req: BulkCreate, now: datetime, batch: Batch) -> None:
-        """Admit one spec against the batch so far; a refusal is recorded on ``item``."""
+        """Admit one spec against the batch so far; a refusal is recorded on ``item``. A
+        new job's name is reserved right after the name check (no await between)."""
         spec, holder = item.spec, item.holder
         try:
             self._owned(spec, holder, req.owner)
             expires_at = await req.limits(spec, holder is not None, batch.new)
             admitted = self.admission.check_spec(spec, replacing=holder, batch=batch)
-            await self.engine.check_dependencies(spec, admitted.depends_on, batch.specs)
         except GnomonError as exc:
             item.refuse(exc)
             return
-        deps = self.engine.dependencies(admitted.depends_on, batch.specs)
+        state = None
         if holder is None:
             state = self.engine.new_state(
-                spec,
-                req.owner,
-                req.created_by,
-                triggers=admitted.triggers,
-                now=now,
+                spec, req.owner, req.created_by, triggers=admitted.triggers, now=now,
                 expires_at=expires_at,
-            )
-            try:
+            )  # fmt: skip
+            self._hold(batch, spec.name, state.id)
+        try:
+            await self.engine.check_dependencies(spec, admitted.depends_on, batch.specs)
+            deps = self.engine.dependencies(admitted.depends_on, batch.specs)
+            if state is not None:
                 item.state, item.save = self.engine.first_save(state, deps, now)
-            except GnomonError as exc:
-                item.refuse(exc)
-                return
-            job_id, item.result = state.id, "created"
-            batch.new += 1
-            if batch.reserve:
-                self.admission.reserve(spec.name, state.id)
-                batch.reserved.append(spec.name)
-        else:
-            job_id, item.result = holder, "configured"
+        except GnomonError as exc:
+            self._unhold(batch, spec.name)
+            item.refuse(exc)
+            return
+        if state is None:
+            item.result = "configured"
             item.update = Update(deps=deps, triggers=admitted.triggers, expires_at=expires_at)
+        else:
+            item.result = "created"
+            batch.new += 1
+        job_id = holder or (state.id if state is not None else "")
         batch.names[spec.name] = job_id
         batch.edges[job_id] = admitted.depends_on
         batch.specs[job_id] = spec
+
+    def _hold(self, batch: Batch, name: str, job_id: str) -> None:
+        if batch.reserve:
+            self.admission.reserve(name, job_id)
+            batch.reserved.append(name)
+
+    def _unhold(self, batch: Batch, name: str) -> None:
+        if batch.reserve and name in batch.reserved:
+            batch.reserved.remove(name)
+            self.admission.release(name)
 
     def _owned(self, spec: JobSpec, holder: str | None, owner: Owner) -> None:
         """Refuse updating a live job of another owner (as ``replace`` does)."""

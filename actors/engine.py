@@ -168,18 +168,19 @@ class Engine:
         now = self.clock.now()
         holder = self.directory.live_name(spec.name) if replace else None
         admitted = self.admission.check(spec, owner, now, internal=internal, replacing=holder)
-        await self.check_dependencies(spec, admitted.depends_on)
-        deps = self.dependencies(admitted.depends_on)
         if holder is not None:
+            await self.check_dependencies(spec, admitted.depends_on)
+            deps = self.dependencies(admitted.depends_on)
             return await self.replace_live(
                 holder, spec, owner, deps, admitted.triggers, now, expires_at
             )
         state = template or self.new_state(
             spec, owner, created_by, triggers=admitted.triggers, now=now, expires_at=expires_at
         )
-        first, save = self.first_save(state, deps, now)
-        self.admission.reserve(spec.name, state.id)
+        self.admission.reserve(spec.name, state.id)  # with the check: no await between
         try:
+            await self.check_dependencies(spec, admitted.depends_on)
+            first, save = self.first_save(state, self.dependencies(admitted.depends_on), now)
             await self.persistence.save(save)
             self.index_new(first)
         finally:
