@@ -124,11 +124,12 @@ def refuse_duplicates(items: list[SpecOutcome]) -> None:
 
 
 def skip_all_if_refused(items: list[SpecOutcome]) -> bool:
-    """``atomic``: when a spec was refused, the others become ``skipped``; whether so."""
+    """``atomic``: when a spec was refused, the ones that would have been written become
+    ``skipped`` (``unchanged`` ones stay so); whether so."""
     if not any(item.result == "refused" for item in items):
         return False
     for item in items:
-        if item.result != "refused":
+        if item.result in ("created", "configured"):
             item.result, item.state, item.save = "skipped", None, None
     return True
 

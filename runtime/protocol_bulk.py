@@ -37,8 +37,8 @@ class CreateManyParams:
     job in place (as ``job.create`` with ``replace``); ``apply`` leaves it alone when its
     spec is the same (``unchanged``; an ``every`` schedule's anchor is not compared) and
     updates it otherwise. ``atomic``: a refused spec fails the whole call (nothing is
-    written, the others are ``skipped``). ``dry_run``: say what would happen, write
-    nothing, charge no rate limit.
+    written; the specs that would have been are ``skipped``). ``dry_run``: say what would
+    happen, write nothing, charge no rate limit.
     """
 
     specs: tuple[JobSpec, ...] = attrs.field(validator=attrs.validators.max_len(MAX_SPECS))

@@ -121,6 +121,9 @@ async def test_atomic_refusal_writes_nothing(
     assert w.store.transactions == before
     assert await live_names(w) == []
     assert (await many(w, spec("a"), spec("c"), atomic=True))[1].result == "created"
+    applied = await many(w, spec("a"), spec("d"), spec("e", depends_on=("nope",)),
+                         mode="apply", atomic=True)  # fmt: skip
+    assert results(applied) == ["unchanged", "skipped", "refused"]
 
 
 async def test_a_dry_run_writes_and_charges_nothing(
