@@ -10,6 +10,9 @@ from typing import Any
 import attrs
 import pytest
 import trio
+import trio.testing
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.engine_world import ALICE, EPOCH, World, make_world
 
 from gnomon.actors.admission import AdmissionConfig
@@ -221,3 +224,61 @@ async def test_a_reserved_name_is_taken_for_other_creates(
     assert item.result == "refused"
     w.tree.admission.release("busy")
     assert (await w.create(spec("busy"))).spec.name == "busy"
+
+
+NAMES = ("a", "b", "c", "d", "e", "f", "g")
+deps = st.sampled_from([[], [], [], *([n] for n in NAMES), ["zz"], ["a", "b"]])
+batches = st.lists(st.tuples(st.sampled_from(NAMES), deps), max_size=8)
+
+
+def model(live: set[str], specs: list[tuple[str, list[str]]], max_jobs: int) -> list[str]:
+    """What one create_many call must answer, spec by spec (the reference)."""
+    seen: set[str] = set()
+    created: list[str] = []
+    out = []
+    for name, deps in specs:
+        duplicate = name in seen
+        seen.add(name)
+        ok = (
+            not duplicate
+            and name not in live
+            and len(live) + len(created) < max_jobs
+            and all(d in live or d in created for d in deps)
+        )
+        out.append("created" if ok else "refused")
+        if ok:
+            created.append(name)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    live=st.sets(st.sampled_from(NAMES), max_size=2),
+    specs=batches,
+    max_jobs=st.integers(1, 8),
+)
+def test_batch_admission_matches_the_reference(
+    tmp_path_factory: pytest.TempPathFactory,
+    live: set[str],
+    specs: list[tuple[str, list[str]]],
+    max_jobs: int,
+) -> None:
+    """For random calls (duplicate names, clashes with live jobs, references to earlier,
+    later, refused and unknown specs, a full daemon) each spec's result is the reference
+    model's, and the store holds exactly the live jobs and the created ones."""
+    tmp = tmp_path_factory.mktemp("batch")
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            w = await world(nursery, tmp, max_jobs=max(max_jobs, len(live)))
+            for name in sorted(live):
+                await w.create(spec(name))
+            limit = max(max_jobs, len(live))
+            items = await many(w, *(spec(n, depends_on=tuple(d)) for n, d in specs))
+            expected = model(live, specs, limit)
+            assert results(items) == expected
+            made = [n for (n, _), r in zip(specs, expected, strict=True) if r == "created"]
+            assert await live_names(w) == sorted([*live, *made])
+            nursery.cancel_scope.cancel()
+
+    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
