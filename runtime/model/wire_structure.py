@@ -17,6 +17,7 @@ random values, valid and broken.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from enum import Enum
@@ -76,17 +77,26 @@ def reachable(roots: Iterable[type]) -> list[type]:
 class Structurers:
     """Compiled equivalents of ``converter``'s structure hooks (see the module docstring)."""
 
-    def __init__(self, converter: Converter) -> None:
+    def __init__(self, converter: Converter, *, roots: tuple[type, ...] = ()) -> None:
         self._conv = converter
+        self._roots = roots
+        self._lock = threading.Lock()  # the store's thread and the trio thread structure
+        self.ready = False
         self._ns: dict[str, Any] = {"_M": _Mismatch, "_aware": _aware}
         self._names: dict[Any, str] = {}  # attrs class or element type → its function's name
         self._tables: list[tuple[dict[str, Any], dict[str, type]]] = []  # tagged unions
         self.slow: dict[type, Hook] = {}
 
     def install(self, *roots: type) -> None:
-        """Compile a function for every attrs class of ``roots`` (recursively) and register
-        it, guarded by the converter's own hook, as that class's structure hook."""
-        classes = [c for c in reachable(roots) if c not in self.slow]
+        """Compile a function for every attrs class of ``roots`` (and of the roots given at
+        construction), recursively, and register it, guarded by the converter's own hook,
+        as that class's structure hook; then :attr:`ready` is true."""
+        with self._lock:
+            self._install(reachable((*self._roots, *roots)))
+            self.ready = True
+
+    def _install(self, found: list[type]) -> None:
+        classes = [c for c in found if c not in self.slow]
         for cls in classes:  # every slow hook first: they must not call a fast one
             self.slow[cls] = self._conv.get_structure_hook(cls)
         for cls in classes:
@@ -94,18 +104,23 @@ class Structurers:
         for cls in classes:
             self._define(self._names[cls], self._class_lines(cls))
         for table, members in self._tables:
-            table.update({tag: self.fast(cls) for tag, cls in members.items()})
+            table.update({tag: self._fn(cls) for tag, cls in members.items()})
         for cls in classes:
-            self._conv.register_structure_hook(cls, self.hook(cls))
+            self._conv.register_structure_hook(cls, self._hook(cls))
 
     def fast(self, cls: type) -> Callable[[Any], Any]:
         """The compiled function of ``cls`` alone (raises on anything it does not build)."""
+        if not self.ready:
+            self.install()
+        return self._fn(cls)
+
+    def _fn(self, cls: type) -> Callable[[Any], Any]:
         fn: Callable[[Any], Any] = self._ns[self._names[cls]]
         return fn
 
-    def hook(self, cls: type) -> Hook:
+    def _hook(self, cls: type) -> Hook:
         """``cls``'s fast function, falling back to the converter's hook on any failure."""
-        fast, slow = self.fast(cls), self.slow[cls]
+        fast, slow = self._fn(cls), self.slow[cls]
 
         def structure(value: Any, _: Any) -> Any:
             try:

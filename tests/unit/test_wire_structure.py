@@ -74,10 +74,14 @@ def broken(plain: Any, data: Any) -> Any:
 
 
 def test_the_compiled_hooks_are_the_converters_hooks() -> None:
-    """``wire.structure`` of a spec or a state goes through the compiled functions."""
+    """``wire.structure`` of a spec or a state goes through the compiled functions (made
+    by the first call)."""
+    wire.structure(json.loads(wire.to_json(JobSpec(name="n", schedule=IntervalSchedule(
+        every=5, anchor=T0), action=NoopAction()))), JobSpec)  # fmt: skip
+    assert wire.STRUCTURERS.ready
     for cls in (JobSpec, JobState, Budget, WaitSpec, IntervalSchedule, FireState):
         hook = wire.converter.get_structure_hook(cls)
-        assert hook.__qualname__ == "Structurers.hook.<locals>.structure", cls
+        assert hook.__qualname__ == "Structurers._hook.<locals>.structure", cls
 
 
 @settings(max_examples=200)
