@@ -4,6 +4,7 @@ once per call — and ``gnomon apply -f`` through the real CLI."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,3 +199,20 @@ def test_apply_creates_then_leaves_alone_then_updates(daemon: RealDaemon, tmp_pa
     assert refused.code == 4
     assert "job/ap-shell refused: action: shell command needs confirmation" in refused.out
     assert refused.out.splitlines()[-1] == "0 created, 1 configured, 1 unchanged, 1 refused"
+
+
+def test_apply_goes_through_the_rate_limit_in_smaller_calls(
+    daemon: RealDaemon, tmp_path: Path
+) -> None:
+    """25 jobs for an owner whose burst is 20: one call can never pass, so apply halves it
+    and waits out the refill the daemon names, and every job is created."""
+    secret = agent_token(daemon, "bulk-apply")
+    jobs = tmp_path / "many.json"
+    jobs.write_text(
+        json.dumps([{"name": f"ra-{i}", "every": "1h", "do": "noop"} for i in range(25)])
+    )
+    env = cli_env(daemon.home, GNOMON_TOKEN=secret)
+    done = gnomon(daemon.home, "apply", "-f", str(jobs), env=env, timeout=120)
+    assert done.code == 0, done.err
+    assert done.out.splitlines()[-1] == "25 created, 0 configured, 0 unchanged, 0 refused"
+    assert "rate limited: waiting" in done.err
