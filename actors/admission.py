@@ -11,10 +11,18 @@ same name (``duplicate_name``), and the DAG: unknown or ambiguous references and
 recurring or manual job (:meth:`Admission.check_dependencies`, ``invalid``). Internal
 creations (trigger clones) skip the rate limits — they must never be dropped — but nothing
 else.
+
+A bulk create (``job.create_many``) runs the same checks in one pass:
+:meth:`Admission.charge` once for the call (agents, then the rate limits charged one token
+per spec to write, all at once), then :meth:`Admission.check_spec` per spec in the light
+of a :class:`Batch` — the specs before it may be named by its ``depends_on`` and
+``triggers``, count towards ``max_jobs`` and hold their names. The names of jobs admitted
+but not yet indexed are *reserved*, so two concurrent creates cannot both take a name.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -55,6 +63,21 @@ class AdmissionConfig:
     agents_enabled: bool = True
 
 
+@attrs.define
+class Batch:
+    """The specs of one bulk create admitted so far (see the module docstring).
+
+    ``reserve``: their names are reserved for the call (not in a dry run).
+    """
+
+    names: dict[str, str] = attrs.field(factory=dict)  # name → job id (new or replaced)
+    edges: dict[str, tuple[str, ...]] = attrs.field(factory=dict)  # id → depends_on ids
+    specs: dict[str, JobSpec] = attrs.field(factory=dict)  # id → its spec in this call
+    new: int = 0
+    reserve: bool = True
+    reserved: list[str] = attrs.field(factory=list)  # names to release when the call ends
+
+
 @attrs.frozen(kw_only=True)
 class Admitted:
     """A job that passed admission, with its references resolved to ids."""
@@ -80,6 +103,7 @@ class Admission:
         self._policy = policy
         self._global = Bucket(rate=config.global_rps, burst=config.global_burst)
         self._owners: dict[str, Bucket] = {}
+        self._reserved: dict[str, str] = {}  # name → id of a job admitted, not yet indexed
 
     def check(
         self,
@@ -114,22 +138,64 @@ class Admission:
         self._allowed(spec)
         if not internal:
             self._rate(owner, now)
+        return self._spec(spec, replacing, None)
+
+    def _spec(self, spec: JobSpec, replacing: str | None, batch: Batch | None) -> Admitted:
         validate(spec)
         check_intervals(spec, self.config.min_interval)
         if self._policy is not None:
             self._policy(spec)
-        self._capacity(replacing)
-        self._name(spec, replacing)
-        return self._dag(spec, replacing)
+        self._capacity(replacing, batch)
+        self._name(spec, replacing, batch)
+        return self._dag(spec, replacing, batch)
 
-    def check_dependencies(self, spec: JobSpec, dependencies: Sequence[JobState]) -> None:
-        """Refuse ``depends_on`` a live job that never ends (after counting it).
+    def charge(self, owner: Owner, now: datetime, count: int) -> None:
+        """A bulk create's checks for the whole call: agents switched off, then the rate
+        limits charged ``count`` tokens at once, all or nothing (after counting a refusal).
+
+        Raises:
+            Refused: ``agents_disabled`` or ``rate_limited`` (a batch larger than a
+                bucket's burst can never pass: the message says how many fit).
+        """
+        try:
+            self._agents(owner)
+            if count:
+                self._rate(owner, now, count)
+        except GnomonError as exc:
+            self._metrics.enqueue_errors.labels(_reason(exc)).inc()
+            raise
+
+    def check_spec(self, spec: JobSpec, *, replacing: str | None, batch: Batch) -> Admitted:
+        """One spec of a bulk create: every check of :meth:`check` but the agents switch
+        and the rate limits (:meth:`charge`), in the light of ``batch``; raise the first
+        refusal (after counting it).
+        """
+        try:
+            self._allowed(spec)
+            return self._spec(spec, replacing, batch)
+        except GnomonError as exc:
+            self._metrics.enqueue_errors.labels(_reason(exc)).inc()
+            raise
+
+    def reserve(self, name: str, job_id: str) -> None:
+        """Hold ``name`` for a job admitted but not indexed yet (until :meth:`release`)."""
+        self._reserved[name] = job_id
+
+    def release(self, *names: str) -> None:
+        for name in names:
+            self._reserved.pop(name, None)
+
+    def check_dependencies(
+        self, spec: JobSpec, dependencies: Sequence[JobState], pending: Sequence[JobSpec] = ()
+    ) -> None:
+        """Refuse ``depends_on`` a live job that never ends (after counting it);
+        ``pending``: the specs of dependencies created earlier in the same bulk create.
 
         Raises:
             InvalidInput: a dependency is recurring or manual (see :func:`endless`).
         """
         try:
-            endless(spec, dependencies)
+            endless(spec, dependencies, pending)
         except GnomonError as exc:
             self._metrics.enqueue_errors.labels(_reason(exc)).inc()
             raise
@@ -155,24 +221,36 @@ class Admission:
                     reason="action_disallowed",
                 )
 
-    def _rate(self, owner: Owner, now: datetime) -> None:
+    def _rate(self, owner: Owner, now: datetime, count: int = 1) -> None:
         key = str(owner)
         t = now.timestamp()
         mine = self._owners.get(key) or Bucket(
             rate=self.config.owner_rps, burst=self.config.owner_burst
         )
-        (self._global, mine), decision = admit((self._global, mine), t)
+        (self._global, mine), decision = admit((self._global, mine), t, count)
         self._owners[key] = mine
-        if not decision.allowed:
+        if decision.allowed:
+            return
+        if math.isinf(decision.retry_after):
+            fits = int(min(b.burst for b in (self._global, mine) if b.rate > 0))
             raise Refused(
-                f"rate limited: too many new jobs; retry in {decision.retry_after:g}s",
+                f"rate limited: {count} new jobs at once are more than the rate limit's "
+                f"burst of {fits}; send at most {fits} per call",
                 reason="rate_limited",
-                retry_after=decision.retry_after,
-                hint="limits.global_rps / limits.owner_rps set the rates",
+                hint="limits.global_burst / limits.owner_burst set the bursts",
             )
+        raise Refused(
+            f"rate limited: too many new jobs; retry in {decision.retry_after:g}s",
+            reason="rate_limited",
+            retry_after=decision.retry_after,
+            hint="limits.global_rps / limits.owner_rps set the rates",
+        )
 
-    def _capacity(self, replacing: str | None) -> None:
-        live = self._directory.live_count - (1 if replacing is not None else 0)
+    def _capacity(self, replacing: str | None, batch: Batch | None = None) -> None:
+        pending = len(self._reserved) + (
+            batch.new if batch is not None and not batch.reserve else 0
+        )
+        live = self._directory.live_count + pending - (1 if replacing is not None else 0)
         if live >= self.config.max_jobs:
             raise Refused(
                 f"the daemon holds its maximum of {self.config.max_jobs} live jobs",
@@ -180,28 +258,34 @@ class Admission:
                 hint="cancel or finish jobs, or raise limits.max_jobs",
             )
 
-    def _name(self, spec: JobSpec, replacing: str | None) -> None:
-        holder = self._directory.live_name(spec.name)
+    def _name(self, spec: JobSpec, replacing: str | None, batch: Batch | None = None) -> None:
+        holder = self._directory.live_name(spec.name) or self._reserved.get(spec.name)
+        if holder is None and batch is not None:
+            holder = batch.names.get(spec.name)
         if holder is not None and holder != replacing:
             raise Conflict(
                 f"a live job is already named {spec.name!r} (id {holder})",
                 hint="pick another name, or pass --replace to update it",
             )
 
-    def _dag(self, spec: JobSpec, replacing: str | None) -> Admitted:
-        depends = self._resolve(spec.depends_on, "depends_on")
-        triggers = self._resolve(spec.triggers, "triggers")
+    def _dag(self, spec: JobSpec, replacing: str | None, batch: Batch | None = None) -> Admitted:
+        names = batch.names if batch is not None else {}
+        depends = self._resolve(spec.depends_on, "depends_on", names)
+        triggers = self._resolve(spec.triggers, "triggers", names)
         if replacing is not None and depends:  # a fresh id cannot close a cycle
             entries = self._directory.entries()
-            edges = {e.id: e.depends_on for e in entries} | {replacing: depends}
-            dag.check_acyclic(edges, {e.id: e.name for e in entries})
+            edges = {e.id: e.depends_on for e in entries}
+            edges |= (batch.edges if batch is not None else {}) | {replacing: depends}
+            named = {e.id: e.name for e in entries} | {i: n for n, i in names.items()}
+            dag.check_acyclic(edges, named)
         return Admitted(depends_on=depends, triggers=triggers)
 
-    def _resolve(self, refs: tuple[str, ...], field: str) -> tuple[str, ...]:
+    def _resolve(self, refs: tuple[str, ...], field: str, batch: dict[str, str]) -> tuple[str, ...]:
+        """``refs`` as job ids: a spec earlier in the batch by name, else a live job."""
         out: list[str] = []
         for ref in refs:
             try:
-                job_id = self._directory.resolve(ref)
+                job_id = batch[ref] if ref in batch else self._directory.resolve(ref)
             except GnomonError as exc:
                 exc.message = f"{field}: {exc.message}"
                 exc.args = (exc.message,)
@@ -229,21 +313,23 @@ def validate(spec: JobSpec) -> None:
         )
 
 
-def endless(spec: JobSpec, dependencies: Sequence[JobState]) -> None:
+def endless(
+    spec: JobSpec, dependencies: Sequence[JobState], pending: Sequence[JobSpec] = ()
+) -> None:
     """Refuse a dependency that never ends by itself: a recurring job (cron, interval)
-    or a manual one would keep the new job blocked forever.
+    or a manual one would keep the new job blocked forever. ``pending``: specs of
+    dependencies not stored yet (earlier in the same bulk create).
 
     Raises:
         InvalidInput: naming the dependency and the two ways to get what was meant.
     """
-    for dep in dependencies:
-        schedule = dep.spec.schedule
-        if dep.status.terminal or not (
-            is_recurring(schedule) or isinstance(schedule, ManualSchedule)
-        ):
+    live = [d.spec for d in dependencies if not d.status.terminal] + list(pending)
+    for dep in live:
+        schedule = dep.schedule
+        if not (is_recurring(schedule) or isinstance(schedule, ManualSchedule)):
             continue
         kind = "manual" if isinstance(schedule, ManualSchedule) else "recurring"
-        name, this = dep.spec.name, spec.name
+        name, this = dep.name, spec.name
         raise InvalidInput(
             f"depends_on: {name} is a {kind} job ({format_when(schedule)}) and never ends, "
             f"so {this} would stay blocked forever",

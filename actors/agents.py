@@ -5,8 +5,9 @@ The tokens themselves are :class:`~gnomon.actors.token_book.TokenBook`'s.
 :data:`KILL_REASON`) and makes :meth:`Agents.gate` refuse agent calls — sessions and job
 credentials of agent tokens included; on resumes exactly the jobs the switch paused.
 :meth:`Agents.admitting` checks a new job against its token's limits, atomically per
-owner. The config key sets the switch at start; ``gnomon agents on|off`` stores it and
-wins over the config until changed again.
+owner; :meth:`Agents.admitting_many` does the same for a bulk create's specs. The config
+key sets the switch at start; ``gnomon agents on|off`` stores it and wins over the config
+until changed again.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ import attrs
 import trio
 
 from gnomon.actors.admission import Admission
+from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core import agent_limits
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused, Unauthorized
 from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.state import JobState
+from gnomon.runtime.model.tokens import TokenRecord
 from gnomon.runtime.protocol import (
     AgentsParams,
     AgentsState,
@@ -182,16 +186,50 @@ class Agents:
         record = self.book.get(caller.token_id)
         if record is None:
             return None
+        replacing = p.replace and self.switch.tree.directory.live_name(p.spec.name) is not None
+        return await self._limits(record, p.spec, replacing, self._live_jobs(caller))
+
+    @asynccontextmanager
+    async def admitting_many(self, caller: Caller) -> AsyncIterator[SpecLimits]:
+        """Token limits for a bulk create (``job.create_many``): yields the check of one
+        spec and holds the owner's admission, as :meth:`admitting` does, until the block
+        ends — the owner's live jobs are counted once, and each new job the engine admits
+        in the batch counts for the specs after it, so ``max_jobs`` holds for the whole
+        call atomically. The lock is released however the block ends.
+        """
+        record = self.book.get(caller.token_id)
+        if record is None:
+            yield no_limits
+            return
+        if record.limits.max_jobs is None:
+            yield self._spec_limits(caller, record)
+            return
+        async with self._locks.setdefault(caller.owner, trio.Lock()):
+            yield self._spec_limits(caller, record)
+
+    def _spec_limits(self, caller: Caller, record: TokenRecord) -> SpecLimits:
+        live = self._live_jobs(caller)
+
+        async def check(spec: JobSpec, replacing: bool, new: int) -> datetime | None:
+            return await self._limits(record, spec, replacing, live + new)
+
+        return check
+
+    def _live_jobs(self, caller: Caller) -> int:
         directory = self.switch.tree.directory
-        live = [e for e in directory.entries() if e.owner == caller.owner]
-        replacing = p.replace and directory.live_name(p.spec.name) is not None
-        templates = [t.spec for ref in p.spec.triggers if (t := await self._template(ref))]
+        return sum(e.owner == caller.owner and not e.status.terminal for e in directory.entries())
+
+    async def _limits(
+        self, record: TokenRecord, spec: JobSpec, replacing: bool, live: int
+    ) -> datetime | None:
+        """``spec`` against ``record``'s limits with ``live`` jobs; its ``expires_at``."""
+        templates = [t.spec for ref in spec.triggers if (t := await self._template(ref))]
         try:
             return agent_limits.check_job(
                 record.limits,
-                p.spec,
+                spec,
                 now=self.now(),
-                live_jobs=sum(not e.status.terminal for e in live),
+                live_jobs=live,
                 templates=templates,
                 replacing=replacing,
             )

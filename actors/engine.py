@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ import attrs
 import trio
 
 from gnomon.actors.admission import Admission
+from gnomon.actors.bulk import BulkCreate, BulkCreator, SpecOutcome
 from gnomon.actors.core import dag
 from gnomon.actors.core import job_fsm as fsm
 from gnomon.actors.core.job_msgs import StartTriggers
@@ -68,9 +69,28 @@ class _Record:
 _Work = _Dependents | _Triggers | _Activate | _Record
 
 
-def new_job_id() -> str:
-    """16 random hex characters: short enough to type, unique enough to never clash."""
-    return secrets.token_hex(ID_HEX_DIGITS // 2)
+class _JobIds:
+    """Random hex ids of ``ID_HEX_DIGITS`` characters: short enough to type, unique enough
+    to never clash.
+
+    The bytes come from ``os.urandom`` (as ``secrets.token_hex``'s do), read 4 KiB at a
+    time: one system call per few hundred ids instead of one each (a bulk create makes
+    thousands at once). Called on the trio thread only.
+    """
+
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+
+    def __call__(self) -> str:
+        size = ID_HEX_DIGITS // 2
+        if self._at + size > len(self._pool):
+            self._pool, self._at = os.urandom(4096), 0
+        start, self._at = self._at, self._at + size
+        return self._pool[start : self._at].hex()
+
+
+new_job_id = _JobIds()
 
 
 def entry_of(state: JobState, wake: datetime | None) -> JobEntry:
@@ -167,25 +187,72 @@ class Engine:
         now = self.clock.now()
         holder = self.directory.live_name(spec.name) if replace else None
         admitted = self.admission.check(spec, owner, now, internal=internal, replacing=holder)
-        await self._check_dependencies(spec, admitted.depends_on)
-        deps = tuple(
-            Dependency(id=d, name=self._name_of(d), status=self._final_status(d))
-            for d in admitted.depends_on
-        )
         if holder is not None:
-            return await self._replace(
+            await self.check_dependencies(spec, admitted.depends_on)
+            deps = self.dependencies(admitted.depends_on)
+            return await self.replace_live(
                 holder, spec, owner, deps, admitted.triggers, now, expires_at
             )
-        state = template or JobState(
+        state = template or self.new_state(
+            spec, owner, created_by, triggers=admitted.triggers, now=now, expires_at=expires_at
+        )
+        self.admission.reserve(spec.name, state.id)  # with the check: no await between
+        try:
+            await self.check_dependencies(spec, admitted.depends_on)
+            first, save = self.first_save(state, self.dependencies(admitted.depends_on), now)
+            await self.persistence.save(save)
+            self.index_new(first)
+        finally:
+            self.admission.release(spec.name)
+        return first
+
+    def dependencies(
+        self, dep_ids: tuple[str, ...], pending: Mapping[str, JobSpec] | None = None
+    ) -> tuple[Dependency, ...]:
+        """The ``Dependency`` records of admitted dependency ids (final status if ended);
+        ``pending``: specs of a bulk create not indexed yet, by id (for their names)."""
+        pending = pending or {}
+        return tuple(
+            Dependency(
+                id=d,
+                name=pending[d].name if d in pending else self._name_of(d),
+                status=self._final_status(d),
+            )
+            for d in dep_ids
+        )
+
+    def new_state(
+        self,
+        spec: JobSpec,
+        owner: Owner,
+        created_by: CreatedBy | None,
+        *,
+        triggers: tuple[str, ...],
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> JobState:
+        """A new job's state before its ``Created`` step (a fresh id)."""
+        return JobState(
             id=self._ids(),
             spec=spec,
             owner=owner,
             created_by=created_by or CreatedBy(),
             created_at=now,
             updated_at=now,
-            trigger_ids=admitted.triggers,
+            trigger_ids=triggers,
             expires_at=expires_at,
         )
+
+    def first_save(
+        self, state: JobState, deps: tuple[Dependency, ...], now: datetime
+    ) -> tuple[JobState, Save]:
+        """The ``Created`` step of ``state``: its first state, and the save of it with its
+        claims and events.
+
+        Raises:
+            Conflict: the state machine refused the step.
+        """
+        spec = state.spec
         inp = fsm.Created(
             now=now, first_slot=self.first_slot(spec.schedule, now), dependencies=deps
         )
@@ -198,13 +265,10 @@ class Engine:
             else e
             for e in step.events
         )
-        await self.persistence.save(
-            Save(job=step.state, claims=claims_of(state, step), events=events, client=True)
-        )
-        self._index_new(step.state)
-        return step.state
+        save = Save(job=step.state, claims=claims_of(state, step), events=events, client=True)
+        return step.state, save
 
-    async def _replace(
+    async def replace_live(
         self,
         job_id: str,
         spec: JobSpec,
@@ -234,13 +298,23 @@ class Engine:
             raise Conflict(result.error)
         return result.state
 
-    async def _check_dependencies(self, spec: JobSpec, dep_ids: tuple[str, ...]) -> None:
-        """Refuse live dependencies that never end (recurring, manual); see admission."""
-        live = [d for d in dep_ids if not self._final_status(d)]
+    async def check_dependencies(
+        self,
+        spec: JobSpec,
+        dep_ids: tuple[str, ...],
+        pending: Mapping[str, JobSpec] | None = None,
+    ) -> None:
+        """Refuse live dependencies that never end (recurring, manual); see admission.
+        ``pending``: specs of a bulk create not stored yet, by job id (they win over the
+        store: a replaced job's new spec counts)."""
+        pending = pending or {}
+        live = [d for d in dep_ids if d not in pending and not self._final_status(d)]
         states = [s for s in [await self.persistence.load(d) for d in live] if s is not None]
-        self.admission.check_dependencies(spec, states)
+        ahead = [pending[d] for d in dep_ids if d in pending]
+        self.admission.check_dependencies(spec, states, ahead)
 
-    def _index_new(self, state: JobState) -> None:
+    def index_new(self, state: JobState) -> None:
+        """Index a job just stored (and activate it if it has something to do now)."""
         timers = fsm.timers(state)
         wake = min(timers.values(), default=None)
         busy = bool(state.fires or state.queued)
@@ -255,6 +329,14 @@ class Engine:
     def _final_status(self, job_id: str) -> JobStatus | None:
         entry = self.directory.get(job_id)
         return entry.status if entry is not None and entry.status.terminal else None
+
+    async def create_many(self, request: BulkCreate) -> list[SpecOutcome]:
+        """Admit and store many jobs in one pass (``job.create_many``; actors/bulk.py).
+
+        Raises:
+            Refused: agents are switched off, or the rate limits refuse the batch.
+        """
+        return await BulkCreator(self).run(request)
 
     # -- operating ----------------------------------------------------------------------
 

@@ -65,6 +65,14 @@ class Persistence(Protocol):
         """
         ...
 
+    async def save_all(self, saves: Sequence[Save]) -> None:
+        """Commit ``saves`` (of different jobs) as *one* unit: all of them or none.
+
+        Raises:
+            Conflict: one of the claims exists already (nothing was written).
+        """
+        ...
+
 
 @attrs.frozen(kw_only=True)
 class JobDeps:

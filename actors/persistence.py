@@ -47,15 +47,7 @@ class StorePersistence:
 
         Cancellation: abandons the unit (nothing of it was written).
         """
-        job_id = save.job.id if save.job is not None else save.job_id
-        claims = tuple((job_id, t) for t in save.claims) if job_id else ()
-        changes = Changes(
-            jobs=(save.job,) if save.job is not None else (),
-            claims=claims,
-            runs=save.runs,
-            inbox=inbox_items(save.job, save.events, save.runs),
-            events=save.events,
-        )
+        changes = _changes(save)
         while True:
             try:
                 await self.store.commit(changes, urgent=save.urgent)
@@ -64,6 +56,21 @@ class StorePersistence:
                 if save.client:
                     raise
             await self.store.wait_writable()
+
+    async def save_all(self, saves: Sequence[Save]) -> None:
+        """``saves`` as one unit of work (a bulk create: every new job or none); a client's
+        call, so a store that cannot write fails it at once (``StoreUnavailable``)."""
+        changes = [_changes(save) for save in saves]
+        await self.store.commit(
+            Changes(
+                jobs=tuple(j for c in changes for j in c.jobs),
+                claims=tuple(k for c in changes for k in c.claims),
+                runs=tuple(r for c in changes for r in c.runs),
+                inbox=tuple(i for c in changes for i in c.inbox),
+                events=tuple(e for c in changes for e in c.events),
+            ),
+            urgent=any(save.urgent for save in saves),
+        )
 
     async def job_index(self) -> Sequence[JobEntry]:
         return [
@@ -80,3 +87,16 @@ class StorePersistence:
 
     async def open_runs(self, other_than_boot: str) -> Sequence[RunRecord]:
         return await self.store.open_runs(other_than_boot)
+
+
+def _changes(save: Save) -> Changes:
+    """One save as a unit of work (with the inbox items of an agent job's results)."""
+    job_id = save.job.id if save.job is not None else save.job_id
+    claims = tuple((job_id, t) for t in save.claims) if job_id else ()
+    return Changes(
+        jobs=(save.job,) if save.job is not None else (),
+        claims=claims,
+        runs=save.runs,
+        inbox=inbox_items(save.job, save.events, save.runs),
+        events=save.events,
+    )

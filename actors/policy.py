@@ -7,11 +7,13 @@
     deny = ["rm -rf *", "curl * | sh"]
     builtin = true          # the built-in read-only allowlist (ls, cat, kubectl get, …)
 
-The rules are re-read whenever the file changes (size, mtime or inode), so a deny added
-with ``gnomon policy deny`` stops the very next fire of a job admitted before it. An
-unreadable or malformed file *fails closed*: every shell command is refused with a message
-naming the file, until it is fixed. The pure rules are in
-:mod:`gnomon.actors.core.policy_rules`.
+The file is looked at (one ``stat``) at most once per :data:`RECHECK` second and re-read
+when it changed (size, mtime or inode): a burst of admissions costs one ``stat``, not one
+each. An edit through this object (``gnomon policy deny`` goes through the daemon's) is
+seen at once, so such a deny stops the very next fire of a job admitted before it; an
+edit by hand is seen within a second. An unreadable or malformed file *fails closed*:
+every shell command is refused with a message naming the file, until it is fixed. The
+pure rules are in :mod:`gnomon.actors.core.policy_rules`.
 
 :meth:`ShellPolicy.check_job` is the admission hook (``Admission(policy=…)``): it checks
 every command of a job — the shell action, shell and regex conditions, LLM context
@@ -26,8 +28,9 @@ import contextlib
 import fcntl
 import json
 import os
+import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -52,9 +55,10 @@ from gnomon.runtime.model.conditions import (
 )
 from gnomon.runtime.model.job import JobSpec
 
-__all__ = ["POLICY_FILE", "ShellCommand", "ShellPolicy", "shell_commands"]
+__all__ = ["POLICY_FILE", "RECHECK", "ShellCommand", "ShellPolicy", "shell_commands"]
 
 POLICY_FILE = "policy.toml"
+RECHECK = 1.0  # seconds between two looks at the file
 _HEADER = (
     "# gnomon shell policy (docs/security.md): deny patterns always win, allow patterns run,\n"
     "# everything else asks (refused unless the job says --i-know). Patterns are globs.\n"
@@ -114,21 +118,39 @@ class ShellPolicy:
     Args:
         allow_bypass: the operator's ``GNOMON_SHELL_ALLOW_BYPASS`` (config
             ``shell.allow_bypass``); only then does a job's ``bypass_safety`` count.
+        clock: monotonic seconds (tests inject a fake one).
+        recheck: the least time between two looks at the file.
     """
 
-    def __init__(self, path: Path, *, allow_bypass: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        allow_bypass: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+        recheck: float = RECHECK,
+    ) -> None:
         self.path = path
         self.allow_bypass = allow_bypass
+        self._clock = clock
+        self._recheck = recheck
         self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
+        self._looked: float | None = None  # when the file was last looked at
 
     @classmethod
-    def in_home(cls, home: Path, *, allow_bypass: bool = False) -> ShellPolicy:
-        return cls(home / POLICY_FILE, allow_bypass=allow_bypass)
+    def in_home(
+        cls,
+        home: Path,
+        *,
+        allow_bypass: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> ShellPolicy:
+        return cls(home / POLICY_FILE, allow_bypass=allow_bypass, clock=clock)
 
     # --- reading -----------------------------------------------------------------------
 
     def rules(self) -> PolicyRules:
-        """The current rules, re-read if the file changed.
+        """The current rules, re-read if the file changed (looked at once a second).
 
         Raises:
             Refused: the file is unreadable or malformed (``reason="policy"``).
@@ -143,16 +165,31 @@ class ShellPolicy:
         return loaded.rules
 
     def _reload(self) -> _Loaded:
+        """The rules as last loaded, looking at the file again once :data:`RECHECK` has
+        passed since the last look (an unreadable file is remembered as such, failing
+        closed, until the next look)."""
+        now = self._clock()
+        if self._looked is not None and now - self._looked < self._recheck:
+            return self._loaded
+        self._looked = now
         try:
             st = os.stat(self.path)
             sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
             sig = None
         except OSError as exc:
-            return _Loaded(signature=None, rules=None, error=f"cannot read {self.path}: {exc}")
+            self._loaded = _Loaded(
+                signature=(-1, -1, -1), rules=None, error=f"cannot read {self.path}: {exc}"
+            )
+            return self._loaded
         if sig != self._loaded.signature:
             self._loaded = self._parse(sig)
         return self._loaded
+
+    def _forget(self) -> None:
+        """Read the file again at the next check (it was just edited through this object)."""
+        self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
+        self._looked = None
 
     def _parse(self, sig: tuple[int, int, int] | None) -> _Loaded:
         if sig is None:
@@ -247,9 +284,10 @@ class ShellPolicy:
         fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
+            self._forget()
             yield self.listing()
         finally:
+            self._forget()  # what was written counts from the next check on
             os.close(fd)
 
     def _write(self, rules: PolicyRules) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 
 import attrs
 
+from gnomon.actors.bulk import BulkCreate, SpecLimits, answer, no_limits
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import (
     encoded_size,
@@ -79,6 +80,7 @@ from gnomon.runtime.protocol import (
     Tree,
     TreeNode,
 )
+from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import Changes, EventQuery, JobQuery
@@ -91,10 +93,32 @@ Handler = Callable[[Caller, Any], Awaitable[Any]]
 AdmitJob = Callable[[Caller, CreateParams], AbstractAsyncContextManager[datetime | None]]
 
 
+#: The same around a bulk create: yields the check of one spec (``Agents.admitting_many``).
+AdmitJobs = Callable[[Caller], AbstractAsyncContextManager[SpecLimits]]
+
+
 @asynccontextmanager
 async def _unlimited(caller: Caller, p: CreateParams) -> AsyncIterator[datetime | None]:
     """The default token-limit check: none (the job does not expire)."""
     yield None
+
+
+@asynccontextmanager
+async def _unlimited_many(caller: Caller) -> AsyncIterator[SpecLimits]:
+    """The default token-limit check of a bulk create: none."""
+    yield no_limits
+
+
+def created_by_of(caller: Caller) -> CreatedBy:
+    """The provenance a caller's new jobs record."""
+    return CreatedBy(
+        token_id=caller.token_id,
+        scope=caller.scope,
+        client=caller.client,
+        client_version=caller.client_version,
+        parent_job=caller.parent_job,
+        parent_run=caller.parent_run,
+    )
 
 
 def owner_of(caller: Caller) -> Owner:
@@ -132,6 +156,7 @@ class Service:
     published: Callable[[], int] = lambda: 0
     admit_job: AdmitJob = _unlimited  # token limits, before the engine (actors/agents.py)
     redactor: Redactor = attrs.field(factory=Redactor)  # the daemon's secrets, for views
+    admit_jobs: AdmitJobs = _unlimited_many
 
     @property
     def clock(self) -> Any:
@@ -143,6 +168,7 @@ class Service:
             "system.health": self.health,
             "system.stats": self.stats,
             "job.create": self.create,
+            "job.create_many": self.create_many,
             "job.preview": self.preview,
             "job.get": self.get,
             "job.list": self.list_jobs,
@@ -272,23 +298,36 @@ class Service:
     # -- jobs ---------------------------------------------------------------------------
 
     async def create(self, caller: Caller, p: CreateParams) -> JobView:
-        created_by = CreatedBy(
-            token_id=caller.token_id,
-            scope=caller.scope,
-            client=caller.client,
-            client_version=caller.client_version,
-            parent_job=caller.parent_job,
-            parent_run=caller.parent_run,
-        )
         async with self.admit_job(caller, p) as expires_at:
             try:
                 state = await self.tree.engine.create(
-                    p.spec, owner_of(caller), created_by, replace=p.replace, expires_at=expires_at
+                    p.spec,
+                    owner_of(caller),
+                    created_by_of(caller),
+                    replace=p.replace,
+                    expires_at=expires_at,
                 )
             except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
                 self.tree.ports.metrics.enqueue_errors.labels("store").inc()
                 raise
         return self.view(state)
+
+    async def create_many(self, caller: Caller, p: CreateManyParams) -> CreateManyResult:
+        """``job.create_many`` (actors/bulk.py): the token's limits held for the call."""
+        async with self.admit_jobs(caller) as limits:
+            request = BulkCreate(
+                specs=p.specs,
+                owner=owner_of(caller),
+                created_by=created_by_of(caller),
+                mode=p.mode,
+                atomic=p.atomic,
+                dry_run=p.dry_run,
+                limits=limits,
+            )
+            items = await self.tree.engine.create_many(request)
+        now = self.clock.now()
+        first = self.tree.engine.first_slot
+        return answer(items, dry_run=p.dry_run, first_slot=lambda s: first(s.schedule, now))
 
     async def preview(self, caller: Caller, p: PreviewParams) -> Preview:
         return Preview(

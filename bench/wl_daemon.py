@@ -1,9 +1,11 @@
 """Workloads through a real daemon (a child process) and its public WebSocket API.
 
 - ``W5``: ``--creates`` jobs created through ``job.create``, pipelined over one WebSocket
-  (``--pipeline`` calls in flight), then more up to ``--restart`` jobs; the daemon is
-  stopped, one more job is made due, and a cold start is timed from spawn to the first
-  ``job.fired`` event in the database.
+  (``--pipeline`` calls in flight), then as many through ``job.create_many`` in calls of
+  ``--batch`` specs (``--pipeline`` calls in flight too), side by side in one daemon, each
+  with the daemon's CPU per create; then more single creates up to ``--restart`` jobs; the
+  daemon is stopped, one more job is made due, and a cold start is timed from spawn to the
+  first ``job.fired`` event in the database.
 - ``E2E``: ``gnomon schedule`` (the real CLI process) of a job due now, timed to its
   ``job.fired`` event, ``--n`` times in a row.
 
@@ -95,14 +97,26 @@ def spec(name: str, at: datetime) -> dict[str, Any]:
     return dict(wire.unstructure(value))
 
 
-async def create_many(home: Path, url: str, names: range, at: datetime, pipeline: int) -> float:
-    """Create jobs ``bench-<i>`` over one WebSocket, ``pipeline`` calls in flight; seconds."""
-    it = iter(names)
+async def create_many(
+    home: Path, url: str, names: range, at: datetime, pipeline: int, batch: int = 0
+) -> float:
+    """Create jobs ``bench-<i>`` over one WebSocket, ``pipeline`` calls in flight — one
+    ``job.create`` each, or ``job.create_many`` calls of ``batch`` specs; seconds."""
+    calls: Iterator[range] = (
+        iter(names[i : i + batch] for i in range(0, len(names), batch))
+        if batch
+        else iter(range(i, i + 1) for i in names)
+    )
     async with client.connect(Home(home), url, start=False) as conn:
 
         async def worker() -> None:
-            for i in it:
-                await conn.call("job.create", {"spec": spec(f"bench-{i}", at)})
+            for chunk in calls:
+                if not batch:
+                    await conn.call("job.create", {"spec": spec(f"bench-{chunk[0]}", at)})
+                    continue
+                specs = [spec(f"bench-{i}", at) for i in chunk]
+                answer = await conn.call("job.create_many", {"specs": specs})
+                assert answer["created"] == len(specs), answer
 
         started = time.perf_counter()
         async with trio.open_nursery() as n:
@@ -122,13 +136,32 @@ def first_fired(db: Path) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(pid: int, fn: Any, *args: Any) -> tuple[float, float]:
+    """``fn(*args)``'s wall seconds (its return) and the daemon's CPU seconds meanwhile."""
+    before = cpu_seconds(pid)
+    secs = trio.run(fn, *args)
+    return float(secs), cpu_seconds(pid) - before
+
+
 def w5(a: argparse.Namespace, home: Path) -> dict[str, Any]:
     later = datetime.now(UTC) + timedelta(days=1)
-    with daemon(home) as (_, url):
-        secs = trio.run(create_many, home, url, range(a.creates), later, a.pipeline)
-        rest = trio.run(create_many, home, url, range(a.creates, a.restart), later, a.pipeline)
+    n = a.creates
+    with daemon(home) as (proc, url):
+        secs, cpu = timed(proc.pid, create_many, home, url, range(n), later, a.pipeline)
+        bulk, bulk_cpu = timed(
+            proc.pid, create_many, home, url, range(n, 2 * n), later, a.pipeline, a.batch
+        )
+        start = 2 * n
+        rest = trio.run(create_many, home, url, range(start, a.restart), later, a.pipeline)
         due = datetime.now(UTC) + timedelta(seconds=2)
-        trio.run(create_many, home, url, range(a.restart, a.restart + 1), due, 1)
+        last = max(a.restart, start)
+        trio.run(create_many, home, url, range(last, last + 1), due, 1)
     time.sleep(max(0.0, due.timestamp() - now()) + 0.5)  # due while the daemon is down
     db = home / "gnomon.db"
     size = db.stat().st_size
@@ -141,11 +174,15 @@ def w5(a: argparse.Namespace, home: Path) -> dict[str, Any]:
             time.sleep(0.01)
         seen = now()
     return {
-        "creates": a.creates,
+        "creates": n,
         "pipeline": a.pipeline,
-        "creates_per_s": a.creates / secs,
-        "more_creates_per_s": (a.restart - a.creates) / rest if a.restart > a.creates else None,
-        "restart_jobs": a.restart + 1,
+        "creates_per_s": n / secs,
+        "daemon_cpu_us_per_create": cpu / n * 1e6,
+        "bulk_batch": a.batch,
+        "bulk_creates_per_s": n / bulk,
+        "bulk_daemon_cpu_us_per_create": bulk_cpu / n * 1e6,
+        "more_creates_per_s": (a.restart - start) / rest if a.restart > start else None,
+        "restart_jobs": last + 1,
         "db_mib": size / 2**20,
         "restart_up_s": up - spawned,
         "restart_first_fire_s": (seen - spawned) if fired is not None else None,
@@ -198,6 +235,7 @@ def main() -> None:
     p.add_argument("--creates", type=int, default=10_000)
     p.add_argument("--restart", type=int, default=100_000)
     p.add_argument("--pipeline", type=int, default=64)
+    p.add_argument("--batch", type=int, default=1000, help="W5: specs per job.create_many")
     p.add_argument("--n", type=int, default=50)
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="gnomon-daemon-bench-") as tmp:

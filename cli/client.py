@@ -47,7 +47,8 @@ NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start
 START_TIMEOUT = 20.0
 
 
-def _error(err: dict[str, Any]) -> GnomonError:
+def error_from(err: dict[str, Any]) -> GnomonError:
+    """A JSON-RPC error object as gnomon's exception class (exit code per CONTRACT §3.7)."""
     code, message = int(err.get("code", -32603)), str(err.get("message", "error"))
     raw = err.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -135,7 +136,7 @@ class Client:
         finally:
             self._pending.pop(ident, None)
         if "error" in answer:
-            raise _error(answer["error"])
+            raise error_from(answer["error"])
         return answer.get("result")
 
     async def collect(self, method: str, params: dict[str, Any], key: str) -> list[Any]:

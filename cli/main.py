@@ -18,6 +18,7 @@ import click
 #: Top-level command → ``module:attribute`` of its click command.
 COMMANDS = {
     "schedule": "gnomon.cli.schedule_cmd:schedule",
+    "apply": "gnomon.cli.apply_cmd:apply",
     "wait": "gnomon.cli.wait_cmd:wait",
     "daemon": "gnomon.cli.daemon_cmd:daemon",
     "dashboard": "gnomon.cli.dashboard_cmd:dashboard",

@@ -192,6 +192,7 @@ class Daemon:
             now=self.clock.now,
         )
         self.service.admit_job = self.agents.admitting
+        self.service.admit_jobs = self.agents.admitting_many
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
         check_hosts(config["gateway.allowed_hosts"])

@@ -25,7 +25,7 @@ message can say what was wrong *and* what would have been right.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class GnomonError(Exception):
@@ -193,6 +193,23 @@ class StoreUnavailable(GnomonError):
     def __init__(self, message: str, *, recoverable: bool = True, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.recoverable = recoverable
+
+
+def wire_data(exc: GnomonError) -> dict[str, Any]:
+    """The ``data`` of ``exc``'s JSON-RPC error object (docs/protocol.md, "Errors")."""
+    data: dict[str, Any] = {"kind": type(exc).__name__}
+    if exc.hint:
+        data["hint"] = exc.hint
+    if isinstance(exc, InvalidInput):
+        data.update(
+            token=exc.token,
+            accepted=list(exc.accepted),
+            field=exc.field,
+            details=list(getattr(exc, "details", ()) or ()),
+        )
+    if isinstance(exc, Refused):
+        data.update(reason=exc.reason, retry_after=exc.retry_after)
+    return data
 
 
 def describe(exc: BaseException) -> str:

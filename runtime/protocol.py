@@ -17,6 +17,7 @@ from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.job import CreatedBy, JobSpec
 from gnomon.runtime.model.tokens import TokenLimits
+from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
 
 PROTOCOL_VERSION = 1
 Scope = Literal["read", "write", "admin"]
@@ -518,6 +519,13 @@ METHODS: dict[str, Method] = {
         _m("system.stats", Empty, Stats, "read", "counts of jobs, events, connections"),
         _m("rpc.discover", Empty, dict[str, Any], "read", "every method with its JSON schemas"),
         _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),
+        _m(
+            "job.create_many",
+            CreateManyParams,
+            CreateManyResult,
+            "write",
+            "admit many jobs in one pass and one store write (apply: idempotent by name)",
+        ),
         _m("job.preview", PreviewParams, Preview, "read", "validate a spec, list its next fires"),
         _m("job.get", RefParams, JobDetail, "read", "a job, its runs, transitions, next fires"),
         _m("job.list", ListParams, JobPage, "read", "jobs, one page at a time"),

@@ -14,11 +14,7 @@ from typing import Any
 
 import attrs
 
-from gnomon.runtime.errors import (
-    GnomonError,
-    InvalidInput,
-    Refused,
-)
+from gnomon.runtime.errors import GnomonError, wire_data
 
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND = -32700, -32600, -32601
 INVALID_PARAMS, INTERNAL = -32602, -32603
@@ -107,17 +103,5 @@ def fault_of(exc: BaseException) -> RpcFault:
     if isinstance(exc, RpcFault):
         return exc
     if isinstance(exc, GnomonError):
-        data: dict[str, Any] = {"kind": type(exc).__name__}
-        if exc.hint:
-            data["hint"] = exc.hint
-        if isinstance(exc, InvalidInput):
-            data.update(
-                token=exc.token,
-                accepted=list(exc.accepted),
-                field=exc.field,
-                details=list(getattr(exc, "details", ()) or ()),
-            )
-        if isinstance(exc, Refused):
-            data.update(reason=exc.reason, retry_after=exc.retry_after)
-        return RpcFault(exc.rpc_code, exc.message, data)
+        return RpcFault(exc.rpc_code, exc.message, wire_data(exc))
     return RpcFault(INTERNAL, f"internal error: {type(exc).__name__}")

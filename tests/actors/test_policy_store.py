@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,13 +43,74 @@ def test_allow_deny_remove_and_list_round_trip(tmp_path: Path) -> None:
     assert ShellPolicy.in_home(tmp_path).listing().deny == ()
 
 
+class FakeClock:
+    """Monotonic seconds that move only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_deny_added_later_takes_effect_at_once(tmp_path: Path) -> None:
-    """The file is re-read when it changes, so a new deny stops the next check."""
-    policy = ShellPolicy.in_home(tmp_path)
+    """A deny added through the policy object (the daemon's ``policy.set``) stops the very
+    next check, however soon."""
+    clock = FakeClock()
+    policy = ShellPolicy.in_home(tmp_path, clock=clock)
     policy.check("terraform apply", i_know=True)
-    ShellPolicy.in_home(tmp_path).deny("terraform apply")
+    policy.deny("terraform apply")
     with pytest.raises(Refused, match="deny"):
         policy.check("terraform apply", i_know=True)
+
+
+def test_a_hand_edit_is_seen_within_a_second(tmp_path: Path) -> None:
+    """Another writer's change is picked up at the first check a second after the last
+    look at the file, not before (one ``stat`` a second at most)."""
+    clock = FakeClock()
+    policy = ShellPolicy.in_home(tmp_path, clock=clock)
+    policy.check("terraform apply", i_know=True)
+    ShellPolicy.in_home(tmp_path).deny("terraform apply")
+    clock.now += 0.5
+    policy.check("terraform apply", i_know=True)  # not looked at again yet
+    clock.now += 0.5
+    with pytest.raises(Refused, match="deny"):
+        policy.check("terraform apply", i_know=True)
+
+
+def test_the_file_is_looked_at_once_a_second(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A thousand checks within a second cost one ``stat`` of policy.toml."""
+    clock = FakeClock()
+    policy = ShellPolicy.in_home(tmp_path, clock=clock)
+    looks: list[object] = []
+    real_stat = os.stat
+
+    def counting_stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        looks.append(path)
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting_stat)
+    for _ in range(1000):
+        policy.check("ls")
+    assert looks == [tmp_path / "policy.toml"]
+    clock.now += 1.0
+    policy.check("ls")
+    assert len(looks) == 2
+
+
+def test_a_file_broken_later_fails_closed_within_a_second(tmp_path: Path) -> None:
+    """A policy.toml that becomes malformed refuses every shell command from the next look
+    on."""
+    clock = FakeClock()
+    policy = ShellPolicy.in_home(tmp_path, clock=clock)
+    policy.allow("make")
+    policy.check("make")
+    (tmp_path / "policy.toml").write_text("allow = [\n")
+    clock.now += 1.0
+    with pytest.raises(Refused, match=r"policy\.toml"):
+        policy.check("make")
 
 
 def test_malformed_policy_fails_closed(tmp_path: Path) -> None:

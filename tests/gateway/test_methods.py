@@ -71,6 +71,13 @@ async def job_methods(call: Checked) -> None:
     assert (await call("job.cancel", {"refs": ["rt-job"]})).jobs[0].status.value == "cancelled"
     cleared = await call("job.clear", {"statuses": ["cancelled"], "name": "rt-job", "yes": True})
     assert [j.id for j in cleared.jobs] == [job.id]
+    specs = [spec("rt-many-a"), spec("rt-many-b")]
+    many = await call("job.create_many", {"specs": specs, "mode": "apply"})
+    assert [(j.name, j.result) for j in many.jobs] == [
+        ("rt-many-a", "created"),
+        ("rt-many-b", "created"),
+    ]
+    await call("job.cancel", {"refs": [j.id for j in many.jobs]})
 
 
 async def other_methods(call: Checked, token: str) -> None:

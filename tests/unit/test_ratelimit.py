@@ -53,3 +53,35 @@ def test_never_more_than_burst_plus_rate_times_elapsed(gaps: list[float]) -> Non
         bucket, decision = admit(bucket, now)
         admitted += decision.allowed
         assert admitted <= 5 + 2 * now + 1e-9
+
+
+def test_a_batch_is_charged_all_at_once() -> None:
+    """``count`` tokens are taken together: a batch of 8 leaves 2 of an owner's 10, and a
+    batch of 3 then waits for the missing one without spending anything."""
+    buckets, decision = admit((GLOBAL, OWNER), 0.0, count=8)
+    assert decision.allowed
+    assert buckets[1].level(0.0) == 2.0
+    after, refused = admit(buckets, 0.0, count=3)
+    assert (refused.allowed, refused.retry_after) == (False, 1.0)
+    assert after == buckets
+    _, later = admit(buckets, 1.0, count=3)
+    assert later.allowed
+
+
+def test_a_batch_over_the_burst_can_never_pass() -> None:
+    """More tokens than a bucket's burst is refused with an infinite retry time."""
+    _, decision = admit((GLOBAL, OWNER), 0.0, count=11)
+    assert not decision.allowed
+    assert decision.retry_after == float("inf")
+
+
+@given(st.lists(st.tuples(st.floats(0, 2), st.integers(1, 6)), max_size=100))
+def test_batches_never_exceed_burst_plus_rate_times_elapsed(steps: list[tuple[float, int]]) -> None:
+    """Over any run of batches, admitted jobs never exceed burst + rate × elapsed time."""
+    bucket: tuple[Bucket, ...] = (Bucket(rate=2, burst=5),)
+    now, admitted = 0.0, 0
+    for gap, count in steps:
+        now += gap
+        bucket, decision = admit(bucket, now, count=count)
+        admitted += count if decision.allowed else 0
+        assert admitted <= 5 + 2 * now + 1e-9
