@@ -15,6 +15,7 @@ from gnomon.cli.output import (
     client_options,
     home_of,
     print_json,
+    print_json_line,
     reports_errors,
     table_options,
 )
@@ -242,7 +243,7 @@ _RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", 
 
 def _print_run(run: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print_json(run)
+        print_json_line(run)  # NDJSON: one run per line (docs/commands.md)
     else:
         click.echo("\n".join(run_lines(run, Terminal.detect().color)))
 

@@ -160,6 +160,13 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     return trio.run(fn, *args)
 
 
+def print_json_line(value: Any) -> None:
+    """One JSON document on one line of stdout: an NDJSON stream's item."""
+    from gnomon.runtime.model import wire
+
+    click.echo(json.dumps(wire.unstructure(value), ensure_ascii=False))
+
+
 def print_json(value: Any) -> None:
     """One JSON document on stdout (attrs values through the wire converter)."""
     from gnomon.runtime.model import wire
