@@ -509,12 +509,15 @@ class Service:
                 newest=p.newest,
             )
         )
+        last_seq = await self.store.last_seq()
+        if p.newest:  # the newest ``limit`` (the store gave one older to tell ``more``)
+            newest = found[-p.limit :] if p.limit else []
+            shown = self._fit(newest[::-1])
+            kept = newest[len(newest) - shown :]
+            more = len(found) > len(kept)
+            return EventsResult(events=tuple(kept), last_seq=last_seq, more=more)
         shown = self._fit(found[: p.limit])
-        return EventsResult(
-            events=tuple(found[:shown]),
-            last_seq=await self.store.last_seq(),
-            more=shown < len(found),
-        )
+        return EventsResult(events=tuple(found[:shown]), last_seq=last_seq, more=shown < len(found))
 
     async def breakers(self, caller: Caller, _: Any) -> tuple[BreakerInfo, ...]:
         return tuple(

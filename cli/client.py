@@ -155,6 +155,27 @@ class Client:
             if cursor is None:
                 return items
 
+    async def recent_runs(
+        self, job_id: str, cycle: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` runs of a job (of one ``cycle``), oldest first
+        (``job.logs`` pages go back in time).
+
+        Raises:
+            GnomonError: as :meth:`call`.
+        """
+        pages: list[list[dict[str, Any]]] = []
+        cursor, got = None, 0
+        while got < limit:
+            params = {"ref": job_id, "cycle": cycle, "limit": limit - got, "cursor": cursor}
+            page = await self.call("job.logs", params)
+            pages.append(page["runs"])
+            got += len(page["runs"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return [run for runs in reversed(pages) for run in runs]
+
     @asynccontextmanager
     async def subscribe(
         self,

@@ -55,7 +55,7 @@ async def last_events(client: Client, count: int, **params: Any) -> list[dict[st
         want = min(PAGE, count - len(found))
         page = await client.call("events.list", {**params, "limit": want, "newest": True})
         found = page["events"] + found
-        if len(page["events"]) < want:
+        if not page["more"] or not page["events"]:
             break
         params = {**params, "until_seq": page["events"][0]["seq"] - 1}
     return found

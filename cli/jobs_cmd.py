@@ -10,7 +10,7 @@ from typing import Any
 import click
 import trio
 
-from gnomon.cli.client import Client, connect, request, request_all
+from gnomon.cli.client import connect, request, request_all
 from gnomon.cli.output import (
     client_options,
     home_of,
@@ -197,7 +197,7 @@ async def _logs(
         job = (await client.call("job.get", {"ref": ref}))["job"]
         # the event horizon first: a run ending while we list runs is still followed
         since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
-        runs = await _runs(client, job["id"], cycle)
+        runs = await client.recent_runs(job["id"], cycle, RUNS_SHOWN)
         for run in runs:
             _print_run(run, as_json)
         if not follow:
@@ -215,26 +215,11 @@ async def _logs(
                     term = Terminal.detect()
                     click.echo(event_line(event, term.color, term.width))
                 if event["type"] in _RUN_END:
-                    for run in await _runs(client, job["id"], cycle):
+                    for run in await client.recent_runs(job["id"], cycle, RUNS_SHOWN):
                         key = (run["run_id"], run.get("finished_at"))
                         if key not in seen and run.get("finished_at"):
                             seen.add(key)
                             _print_run(run, as_json)
-
-
-async def _runs(client: Client, job_id: str, cycle: int | None) -> list[dict[str, Any]]:
-    """The newest ``RUNS_SHOWN`` runs, oldest first (``job.logs`` pages go back in time)."""
-    pages: list[list[dict[str, Any]]] = []
-    cursor, got = None, 0
-    while got < RUNS_SHOWN:
-        params = {"ref": job_id, "cycle": cycle, "limit": RUNS_SHOWN - got, "cursor": cursor}
-        page = await client.call("job.logs", params)
-        pages.append(page["runs"])
-        got += len(page["runs"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    return [run for runs in reversed(pages) for run in runs]
 
 
 RUNS_SHOWN = 100

@@ -110,7 +110,7 @@ async def _run(
                 click.echo(job["id"])
             return None
         final = await follow(client, job, quiet=as_json)
-        runs = await client.call("job.logs", {"ref": job["id"]}) if show_runs else []
+        runs = await client.recent_runs(job["id"]) if show_runs else []
     if as_json:
         print_json({**final, "runs": runs} if show_runs else final)
         return final

@@ -125,7 +125,7 @@ async def test_token_limits_hold_across_a_call_and_concurrent_calls(daemon: Real
     refused = [j["error"]["data"]["reason"] for j in jobs if j["result"] == "refused"]
     assert refused == ["max_jobs"] * 4
     async with connect(daemon, token=secret) as conn:
-        listed = await conn.result("job.list", {})
+        listed = (await conn.result("job.list", {}))["jobs"]
     assert len(listed) == 4
 
 
@@ -144,7 +144,7 @@ async def test_the_rate_limit_is_charged_once_for_a_call(daemon: RealDaemon) -> 
     huge = error_of(await many(daemon, [spec(f"rt4-{i}") for i in range(21)], secret), -32004)
     assert "more than the rate limit's burst of 20" in huge["message"]
     async with connect(daemon, token=secret) as conn:
-        names = {j["name"] for j in await conn.result("job.list", {})}
+        names = {j["name"] for j in (await conn.result("job.list", {}))["jobs"]}
     assert not any(n.startswith(("rt2-", "rt4-")) for n in names)
     assert len(names) == 18
 

@@ -33,7 +33,9 @@ COMMANDS = [
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
-    running = RealDaemon.start(tmp_path_factory.mktemp("policy") / "home")
+    home = tmp_path_factory.mktemp("policy") / "home"
+    rates = {"GNOMON_LIMITS_OWNER_RPS": "1000", "GNOMON_LIMITS_OWNER_BURST": "1000"}
+    running = RealDaemon.start(home, env=cli_env(home, **rates))  # 21+ creates in a row
     yield running
     assert running.stop() == 0
 
