@@ -48,9 +48,12 @@ _SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|CREDENTIAL", re.IGN
 _SENSITIVE_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"}
 )
+#: A secret-looking field name, from its keyword on. Matching starts at the keyword (what
+#: precedes it in the name does not matter), never at every letter of a long word: a name
+#: pattern with a run before the keyword is quadratic on long words, and redaction runs on
+#: the daemon's event loop. The rest of the name is bounded for the same reason.
 _NAME = (
-    r"[A-Za-z0-9_.-]*(?:token(?!s\b)|secret|password|passwd|api[_-]?key|apikey|credential)"
-    r"[A-Za-z0-9_.-]*"
+    r"(?:token(?!s\b)|secret|password|passwd|api[_-]?key|apikey|credential)[A-Za-z0-9_.-]{0,64}"
 )
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # gnomon's own credentials wherever they appear: token secrets (gnm_…), dashboard
@@ -60,7 +63,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Authorization: Bearer abc / Cookie: a=b / X-Api-Key: abc  (to the end of the line)
     (
         re.compile(
-            r"(?im)^(\s*(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key)\s*:\s*"
+            r"(?im)^([ \t]*(?:proxy-)?(?:authorization|cookie|set-cookie|x-api-key|api-key)"
+            r"[ \t]*:[ \t]*"
             r"(?:(?:bearer|basic|token|digest)\s+)?)[^\r\n]+"
         ),
         r"\1" + MASK,
@@ -71,11 +75,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1" + MASK,
     ),
     # "api_key": "abc"  /  'password': 'abc'
-    (re.compile(rf"(?i)([\"']{_NAME}[\"']\s*:\s*[\"'])[^\"']*"), r"\1" + MASK),
+    (re.compile(rf"(?i)({_NAME}[\"']\s*:\s*[\"'])[^\"']*"), r"\1" + MASK),
     # password=abc  /  ?token=abc&  /  API_KEY: abc
-    (re.compile(rf"(?i)(\b{_NAME}\s*[=:]\s*)(?![\"'\s]|\*\*\*)[^\s&;,\"']+"), r"\1" + MASK),
+    (re.compile(rf"(?i)({_NAME}\s*[=:]\s*)(?![\"'\s]|\*\*\*)[^\s&;,\"']+"), r"\1" + MASK),
     # scheme://user:password@host
-    (re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^\s/:@]+:)[^\s/@]+@"), r"\1" + MASK + "@"),
+    (re.compile(r"(?i)([a-z][a-z0-9+.-]{0,31}://[^\s/:@]+:)[^\s/@]+@"), r"\1" + MASK + "@"),
+)
+
+
+#: Every pattern above needs one of these (a linear scan lets most output skip them all).
+_HINT = re.compile(
+    r"(?i)gnm_|glt_|gds1\.|gjc1\.|authorization|cookie|api-key|token|secret|passw|apikey"
+    r"|api_key|credential|://"
 )
 
 
@@ -125,7 +136,7 @@ class Redactor:
         for value in self.values:
             if value in text:
                 text = text.replace(value, MASK)
-        if self.patterns:
+        if self.patterns and _HINT.search(text):
             for pattern, repl in _PATTERNS:
                 text = pattern.sub(repl, text)
         return text

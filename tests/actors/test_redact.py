@@ -108,3 +108,42 @@ def test_gnomon_credentials_are_masked_by_their_prefix(
     out = Redactor().redact(f"{before}{secret} (shown once)")
     assert body not in out
     assert f"{prefix}{MASK}" in out or MASK in out
+
+
+ADVERSARIAL = {
+    "letters": "x" * 200_000,
+    "newlines": "\n" * 200_000,
+    "dotted words": "x." * 100_000,
+    "a long name before a secret": "x" * 200_000 + "token=abc",
+    "dotted name before a quoted secret": '"x.' * 60_000 + 'token": "abc"',
+    "spaces": " \t" * 100_000,
+    "url-like": "a://" + "b:" * 100_000,
+}
+
+
+def test_redaction_stays_linear_on_adversarial_output() -> None:
+    """Output built to make the patterns backtrack (each ~200k characters) is redacted by a
+    child process within a generous liveness bound; the quadratic patterns of before took
+    minutes on 40k characters, on the daemon's event loop (a liveness bound, not a timing
+    measurement: linear redaction needs well under a second here)."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys\n"
+        "from gnomon.runtime.redact import Redactor\n"
+        "cases = json.load(sys.stdin)\n"
+        "print(json.dumps({k: Redactor.of([]).redact(v)[-12:] for k, v in cases.items()}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(ADVERSARIAL),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    tails = json.loads(done.stdout)
+    assert tails["a long name before a secret"].endswith("token=" + MASK)
+    assert tails["dotted name before a quoted secret"].endswith(f'": "{MASK}"')
