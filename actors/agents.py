@@ -216,8 +216,37 @@ class Agents:
         return check
 
     def _live_jobs(self, caller: Caller) -> int:
+        return self._live_of(caller.owner)
+
+    def _live_of(self, owner: str) -> int:
         directory = self.switch.tree.directory
-        return sum(e.owner == caller.owner and not e.status.terminal for e in directory.entries())
+        return sum(e.owner == owner and not e.status.terminal for e in directory.entries())
+
+    @asynccontextmanager
+    async def admitting_clone(self, template: JobState) -> AsyncIterator[None]:
+        """A trigger clone of ``template`` counts against the ``max_jobs`` of the token that
+        created the template, as if that token created it: checked and created under the
+        owner's lock (see :meth:`admitting`). The other limits were checked on the template
+        when it was created (clones keep its spec, owner and expiry).
+
+        Raises:
+            Refused: the owner already holds its maximum (``reason`` ``max_jobs``).
+        """
+        record = self.book.get(template.created_by.token_id or "")
+        if record is None or record.limits.max_jobs is None:
+            yield
+            return
+        owner = str(template.owner)
+        async with self._locks.setdefault(owner, trio.Lock()):
+            live = self._live_of(owner)
+            if live >= record.limits.max_jobs:
+                self.switch.tree.ports.metrics.enqueue_errors.labels("quota").inc()
+                raise Refused(
+                    f"token limit max_jobs: {owner} holds {live} live job(s), the most its "
+                    f"token allows; the trigger clone of {template.spec.name!r} was not started",
+                    reason="max_jobs",
+                )
+            yield
 
     async def _limits(
         self, record: TokenRecord, spec: JobSpec, replacing: bool, live: int

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -35,7 +36,7 @@ from gnomon.actors.job_events import claims_of
 from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Persistence, Save
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
-from gnomon.runtime.errors import Conflict, GnomonError, NotFound
+from gnomon.runtime.errors import Conflict, GnomonError, NotFound, Refused
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.job import ID_HEX_DIGITS, CreatedBy, JobSpec, Owner
@@ -105,6 +106,25 @@ def entry_of(state: JobState, wake: datetime | None) -> JobEntry:
     )
 
 
+@asynccontextmanager
+async def _no_limits(_: JobState) -> AsyncIterator[None]:
+    yield
+
+
+def _clone_refused(template: JobState, exc: Refused, *, now: datetime) -> EventDraft:
+    """``job.skipped`` on a trigger template whose clone a limit refused."""
+    return EventDraft(
+        type=EventType.JOB_SKIPPED,
+        timestamp=now,
+        job_id=template.id,
+        name=template.spec.name,
+        owner=str(template.owner),
+        status=template.status,
+        message=exc.message,
+        payload={"reason": exc.reason, "trigger": True},
+    )
+
+
 class Engine:
     """See the module docstring."""
 
@@ -126,6 +146,9 @@ class Engine:
         self.next_slot = next_slot
         self._ids = ids
         self._observe = observe
+        #: held around creating a trigger clone: the template's token limits (the daemon
+        #: installs Agents.admitting_clone; see docs/agents.md)
+        self.admit_clone: Callable[[JobState], AbstractAsyncContextManager[None]] = _no_limits
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
@@ -406,17 +429,24 @@ class Engine:
         template = await self.persistence.load(template_id)
         if template is None:
             raise NotFound(f"trigger template {template_id} is gone")
-        now = self.clock.now()
-        taken = [e.name for e in self.directory.entries() if not e.status.terminal]
-        name = dag.clone_name(template.spec.name, taken)
-        clone = dag.clone_job(
-            template, job_id=self._ids(), name=name, parent_id=effect.parent_id, now=now
-        )
-        await self.create(
-            clone.spec,
-            clone.owner,
-            clone.created_by,
-            internal=True,
-            expires_at=clone.expires_at,
-            template=clone,
-        )
+        try:
+            async with self.admit_clone(template):
+                now = self.clock.now()
+                taken = [e.name for e in self.directory.entries() if not e.status.terminal]
+                name = dag.clone_name(template.spec.name, taken)
+                clone = dag.clone_job(
+                    template, job_id=self._ids(), name=name, parent_id=effect.parent_id, now=now
+                )
+                await self.create(
+                    clone.spec,
+                    clone.owner,
+                    clone.created_by,
+                    internal=True,
+                    expires_at=clone.expires_at,
+                    template=clone,
+                )
+        except Refused as exc:  # announced on the template, then logged by _safely
+            await self.persistence.save(
+                Save(events=(_clone_refused(template, exc, now=self.clock.now()),))
+            )
+            raise

@@ -193,6 +193,7 @@ class Daemon:
         )
         self.service.admit_job = self.agents.admitting
         self.service.admit_jobs = self.agents.admitting_many
+        self.tree.engine.admit_clone = self.agents.admitting_clone
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
         check_hosts(config["gateway.allowed_hosts"])

@@ -52,9 +52,7 @@ _SENSITIVE_HEADERS = frozenset(
 #: precedes it in the name does not matter), never at every letter of a long word: a name
 #: pattern with a run before the keyword is quadratic on long words, and redaction runs on
 #: the daemon's event loop. The rest of the name is bounded for the same reason.
-_NAME = (
-    r"(?:token(?!s\b)|secret|password|passwd|api[_-]?key|apikey|credential)[A-Za-z0-9_.-]{0,64}"
-)
+_NAME = r"(?:token(?!s\b)|secret|password|passwd|api[_-]?key|apikey|credential)[A-Za-z0-9_.-]{0,64}"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # gnomon's own credentials wherever they appear: token secrets (gnm_…), dashboard
     # login tickets (glt_…), session tokens (gds1.…) and job credentials (gjc1.…)

@@ -6,6 +6,7 @@ token's max_jobs holds for a batch and for concurrent connections."""
 from __future__ import annotations
 
 import getpass
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +26,7 @@ from support.authority import (
     session_of,
     spec,
 )
-from support.daemon_proc import RealDaemon, cli_env
+from support.daemon_proc import RealDaemon, cli_env, until
 from support.local_http import LocalHTTPServer, Reply
 
 pytestmark = pytest.mark.slow
@@ -202,3 +203,25 @@ async def test_concurrent_creates_on_several_connections_respect_max_jobs(
         assert error_of(refused, -32004)["data"]["reason"] == "max_jobs"
     assert len(names(daemon, "--owner", "agent:racer")) == 3
     admin(daemon, "jobs", "cancel", "race-tpl")
+
+
+async def test_trigger_clones_count_against_max_jobs(daemon: RealDaemon) -> None:
+    """An agent at max 2 live jobs (a manual template and a recurring job that triggers it)
+    gets no clone beyond its limit: each refused clone is a job.skipped (reason max_jobs)
+    on the template, and the agent never holds more than 2 live jobs."""
+    secret, _ = new_token(daemon, "cloner", "--agent", "--max-jobs", "2")
+    tpl = spec("clone-tpl", when="manual", do="noop")
+    await result(daemon, "job.create", {"spec": tpl}, token=secret)
+    source = spec("clone-src", every="1s", do="noop", triggers=["clone-tpl"])
+    await result(daemon, "job.create", {"spec": source}, token=secret)
+
+    def refused() -> list[dict[str, Any]]:
+        out = admin(daemon, "events", "--json", "--type", "job.skipped", "--job", "clone-tpl")
+        return [e for e in map(json.loads, out.out.splitlines()) if e["payload"].get("trigger")]
+
+    until(lambda: len(refused()) >= 2, "two refused clones")
+    skips = refused()
+    assert {e["payload"]["reason"] for e in skips} == {"max_jobs"}
+    assert "token limit max_jobs" in skips[0]["message"]
+    assert sorted(names(daemon, "--owner", "agent:cloner")) == ["clone-src", "clone-tpl"]
+    admin(daemon, "jobs", "cancel", "clone-src")
