@@ -152,6 +152,8 @@ class FrontDoor:
             deps = attrs.evolve(deps, gateway=gateway)
         self.deps = deps
         self._slots: set[_Slot] = set()
+        #: connections still sending their request head, oldest first (see _read_head)
+        self._heads: dict[trio.CancelScope, None] = {}
 
     @property
     def connections(self) -> int:
@@ -188,9 +190,30 @@ class FrontDoor:
                 await stream.aclose()
 
     async def _read_head(self, stream: trio.abc.Stream) -> tuple[h11.Request, bytes] | None:
+        """The request head, or ``None`` (closed, malformed, too slow, or pushed out).
+
+        At most ``max_connections`` connections may be sending their head at once; a new
+        one pushes out the oldest (a client sends its head at once, so the oldest is the
+        likeliest to be a socket held open on purpose: holding sockets open then cannot
+        lock new clients out, nor run the daemon out of file descriptors).
+        """
+        while len(self._heads) >= self.deps.max_connections:
+            oldest = next(iter(self._heads))
+            oldest.cancel()
+            del self._heads[oldest]
+        scope = trio.move_on_after(self.deps.auth_timeout)
+        self._heads[scope] = None
+        try:
+            return await self._read_head_within(stream, scope)
+        finally:
+            self._heads.pop(scope, None)
+
+    async def _read_head_within(
+        self, stream: trio.abc.Stream, scope: trio.CancelScope
+    ) -> tuple[h11.Request, bytes] | None:
         conn = h11.Connection(h11.SERVER)
         buffered = b""
-        with trio.move_on_after(self.deps.auth_timeout):
+        with scope:
             while len(buffered) <= HEAD_LIMIT:
                 event = conn.next_event()
                 if isinstance(event, h11.Request):

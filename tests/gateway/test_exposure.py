@@ -5,6 +5,7 @@ answered."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -155,3 +156,35 @@ async def test_cli_prints_one_line_when_the_daemon_answers_503(
     assert "gateway.max_connections" in lines[0]
     assert "b'" not in lines[0]
     assert "(503," not in lines[0]
+
+
+def _open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+async def test_silent_tcp_sockets_are_bounded_and_lock_nobody_out(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """100 TCP connections that never send a request head, against a daemon with
+    gateway.max_connections 16 and a long deadline: the daemon holds at most 16 of them
+    (its open file descriptors say so; the older ones are pushed out and see EOF) and a
+    new client is answered meanwhile."""
+    home = tmp_path_factory.mktemp("slowloris") / "home"
+    env = cli_env(home, GNOMON_GATEWAY_MAX_CONNECTIONS="16", GNOMON_GATEWAY_AUTH_TIMEOUT="60s")
+    daemon = RealDaemon.start(home, env=env)
+    silent: list[trio.SocketStream] = []
+    try:
+        await answered(daemon)
+        before = _open_fds(daemon.proc.pid)
+        for _ in range(100):
+            silent.append(await trio.open_tcp_stream("127.0.0.1", daemon.port))
+        await answered(daemon)
+        with trio.fail_after(20):  # liveness: the pushed-out sockets are closed by the daemon
+            while _open_fds(daemon.proc.pid) > before + 16 + 2:  # noqa: ASYNC110 (polled)
+                await trio.sleep(0.05)
+        with trio.fail_after(20):
+            assert await silent[0].receive_some(1) == b""  # the oldest was pushed out
+    finally:
+        for stream in silent:
+            await stream.aclose()
+        assert daemon.stop() == 0
