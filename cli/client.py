@@ -284,6 +284,8 @@ async def connect(
                 raise sole_error(group) from None
     except trio_websocket.ConnectionRejected as exc:
         raise _rejected(target, exc) from None
+    except BrokenPipeError:
+        raise  # our stdout closed (`gnomon events | head`), not the daemon's socket
     except (OSError, trio_websocket.HandshakeError) as exc:
         raise DaemonUnreachable(
             f"cannot reach the daemon at {target}: {exc}", hint="gnomon daemon status"
