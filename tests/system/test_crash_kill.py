@@ -262,7 +262,9 @@ def test_daemon_killed_at_a_named_point_recovers_with_invariants(home: Path, poi
     db = home / "gnomon.db"
     daemon = start(home, GNOMON_CRASH_AT=point)
     acked: set[str] = set()
-    trio.run(create_jobs, daemon, [long_spec(), *storm_specs("storm", STORM)], acked)
+    # the storm first: a kill at the long job's first claim must not leave no job to fire
+    # after the restart (the long one runs once, without retries)
+    trio.run(create_jobs, daemon, [*storm_specs("storm", STORM), long_spec()], acked)
     assert daemon.proc.wait(timeout=20) == -signal.SIGKILL
     crashed_runs = open_runs_now(db)
     if point in ("after_process_spawn", "before_finish_commit"):
