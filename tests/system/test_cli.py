@@ -22,11 +22,21 @@ from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 
 pytestmark = pytest.mark.slow
 
+UNLIMITED_CREATES = {
+    "GNOMON_LIMITS_OWNER_RPS": "1000",
+    "GNOMON_LIMITS_OWNER_BURST": "1000",
+    "GNOMON_LIMITS_GLOBAL_RPS": "1000",
+    "GNOMON_LIMITS_GLOBAL_BURST": "1000",
+}
+
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
     home = tmp_path_factory.mktemp("cli") / "home"
-    running = RealDaemon.start(home, env=cli_env(home, GNOMON_LIMITS_MIN_INTERVAL="100ms"))
+    # The module creates ~60 jobs in a few seconds from one owner: rates that admit them
+    # (the rate limits themselves are tested in test_agents and test_metrics_health).
+    env = cli_env(home, GNOMON_LIMITS_MIN_INTERVAL="100ms", **UNLIMITED_CREATES)
+    running = RealDaemon.start(home, env=env)
     yield running
     assert running.stop() == 0
 
