@@ -51,6 +51,7 @@ class Proxy:
         for s in (src, dst):
             with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
+            s.close()
 
     def cut(self) -> None:
         """Close the listener and every forwarded connection: connects are refused."""
