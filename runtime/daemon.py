@@ -72,7 +72,7 @@ from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.protocol import AuditCheck, Caller
+from gnomon.runtime.protocol import AuditCheck, Caller, ClusterNodes
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
 from gnomon.runtime.store.startup import open_store
@@ -205,6 +205,7 @@ class Daemon:
                         **self.service.handlers(),
                         **self.agents.handlers(),
                         "audit.verify": self.audit_verify,
+                        "cluster.nodes": self.cluster_nodes,
                     },
                     authenticate=self.authenticate,
                     gate=self.gate,
@@ -226,6 +227,7 @@ class Daemon:
             )
         )
         self.service.connections = lambda: self.door.connections
+        self.cluster: Any = None  # a runtime.cluster Membership when clustered
 
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
@@ -260,6 +262,14 @@ class Daemon:
             if method == "job.create":
                 self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
+
+    async def cluster_nodes(self, caller: Caller, _: Any) -> ClusterNodes:
+        """The cluster's members (docs/cluster.md); ``clustered: false`` when alone."""
+        if self.cluster is None:
+            return ClusterNodes(clustered=False)
+        from gnomon.runtime.cluster.nodes import list_members  # needs psycopg
+
+        return await list_members(self.cluster)
 
     async def audit_verify(self, caller: Caller, _: Any) -> AuditCheck:
         """``audit.verify``: the event log against its anchors and MACs."""

@@ -3,6 +3,7 @@ run (real clock), each with its own connections. Skipped without a server."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,11 +15,14 @@ from support.pg import dsn, fresh_database, require_postgres
 
 psycopg = pytest.importorskip("psycopg")
 
+from gnomon.cli.nodes_cmd import node_rows  # noqa: E402
 from gnomon.runtime.cluster import sql  # noqa: E402
 from gnomon.runtime.cluster.core import LeaseTimes, fair_share  # noqa: E402
 from gnomon.runtime.cluster.fence import store_fence  # noqa: E402
 from gnomon.runtime.cluster.membership import Membership  # noqa: E402
 from gnomon.runtime.cluster.metrics import ClusterMetrics  # noqa: E402
+from gnomon.runtime.cluster.nodes import list_members  # noqa: E402
+from gnomon.runtime.model.wire import to_json  # noqa: E402
 
 P = 16
 pytestmark = pytest.mark.slow
@@ -77,6 +81,15 @@ async def test_three_members_split_the_partitions_and_a_graceful_stop_hands_over
         await until(balanced)
         for m in members:  # what each believes is what the database says
             assert dict(m.held) == {p: e for p, (o, e) in owners(db).items() if o == m.boot_id}
+        listed = await list_members(members[1])  # cluster.nodes
+        assert listed.clustered
+        assert listed.partitions == P
+        assert sorted(n.node for n in listed.nodes) == ["n0", "n1", "n2"]
+        assert [n.node for n in listed.nodes if n.this] == ["n1"]
+        assert sum(n.partitions for n in listed.nodes) == P
+        assert all(n.live and 0 <= n.lease_age < n.lease_left for n in listed.nodes)
+        rows = node_rows([json.loads(to_json(n)) for n in listed.nodes])
+        assert [r[0] for r in rows] == ["n0", "n1 *", "n2"]
 
         leaving = members[0]
         handed = set(leaving.held)
