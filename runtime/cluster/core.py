@@ -27,6 +27,8 @@ __all__ = [
 
 #: Partitions in a new cluster database (fixed for its lifetime; stored in ``cluster_meta``).
 DEFAULT_PARTITIONS = 64
+#: The least time between the end of a self-fence's kills and the lease's expiry.
+MIN_SLACK = 0.1
 
 
 def partition_of(job_id: str, partitions: int) -> int:
@@ -80,10 +82,11 @@ class LeaseTimes:
     def __attrs_post_init__(self) -> None:
         if not 0 < self.beat < self.ttl:
             raise ValueError(f"cluster beat {self.beat}s must be > 0 and < the TTL {self.ttl}s")
-        if not self.kill_grace < self.margin < self.ttl - self.beat:
+        if not self.kill_grace + MIN_SLACK <= self.margin < self.ttl - self.beat:
             raise ValueError(
                 f"cluster margin {self.margin}s must exceed the kill grace {self.kill_grace}s"
-                f" and leave at least one beat ({self.beat}s) of the TTL {self.ttl}s"
+                f" by {MIN_SLACK}s and leave more than one beat ({self.beat}s) of the TTL"
+                f" {self.ttl}s"
             )
 
     def trusted_until(self, sent_at: float) -> float:
