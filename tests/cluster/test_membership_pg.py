@@ -17,6 +17,7 @@ psycopg = pytest.importorskip("psycopg")
 
 from gnomon.cli.nodes_cmd import node_rows  # noqa: E402
 from gnomon.runtime.cluster import sql  # noqa: E402
+from gnomon.runtime.cluster.clock import DbClock  # noqa: E402
 from gnomon.runtime.cluster.core import LeaseTimes, fair_share  # noqa: E402
 from gnomon.runtime.cluster.fence import store_fence  # noqa: E402
 from gnomon.runtime.cluster.membership import Membership  # noqa: E402
@@ -128,4 +129,15 @@ async def test_the_fence_refuses_a_write_at_an_old_epoch_and_counts_it(db: str) 
         # the next renewal drops it and takes it again, at a new epoch
         await until(lambda: a.held.get(p, 0) > epoch + 1)
         await trio.to_thread.run_sync(write, {p})
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_30s_fast_reads_the_database_clock_from_its_renewals(db: str) -> None:
+    clock = DbClock(wall=lambda: time.time() + 30)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(member(db, "fast", clock=clock).run)
+        with psycopg.connect(db) as conn:
+            row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+        assert row is not None
+        assert abs(clock.now().timestamp() - row[0]) < 0.5
         nursery.cancel_scope.cancel()
