@@ -29,6 +29,10 @@ class DbClock(SystemClock):
         self.estimate = OffsetEstimator()
         super().__init__(wall=self._db_wall)
 
+    def local(self) -> float:
+        """The local wall clock, unix seconds (what samples are taken against)."""
+        return self._local()
+
     def _db_wall(self) -> float:
         return self._local() + self.estimate.offset
 

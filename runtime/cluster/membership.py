@@ -49,6 +49,24 @@ async def _nothing(*_: Any) -> None:
     return None
 
 
+async def _open(dsn: str) -> psycopg.Connection[Any]:
+    """:func:`sql.connect` in a worker thread; if cancelled meanwhile, that thread closes
+    the connection it made."""
+    abandoned: list[bool] = []
+
+    def job() -> psycopg.Connection[Any]:
+        conn = sql.connect(dsn)
+        if abandoned:
+            conn.close()
+        return conn
+
+    try:
+        return await trio.to_thread.run_sync(job, abandon_on_cancel=True)
+    except BaseException:
+        abandoned.append(True)
+        raise
+
+
 async def kill_own_groups(grace: float) -> None:
     """Stop every process group this process started (:func:`procs.child_groups`)."""
     async with trio.open_nursery() as nursery:
@@ -165,7 +183,8 @@ class Membership:
 
     async def _tick(self) -> None:
         """Renew, reconcile with the database, then take or release per the plan."""
-        sent, sent_wall = trio.current_time(), time.time()
+        wall = time.time if self.clock is None else self.clock.local
+        sent, sent_wall = trio.current_time(), wall()
         try:
             snap = await self._db(lambda c: sql.renew(c, self.boot_id, self.times.ttl))
             if snap is None:  # our row was removed as long dead: join again
@@ -178,7 +197,7 @@ class Membership:
         if self.metrics is not None:
             self.metrics.renew_seconds.observe(trio.current_time() - sent)
         if self.clock is not None:
-            self.clock.observe(sent_wall, snap.db_time, time.time())
+            self.clock.observe(sent_wall, snap.db_time, wall())
         self._trust(sent)
         self._next_tick = self._delay(snap)
         if trio.current_time() >= self._trusted_until:
@@ -329,7 +348,7 @@ class Membership:
     async def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is not None and not self._conn.closed:
             return self._conn
-        conn = await trio.to_thread.run_sync(sql.connect, self.dsn, abandon_on_cancel=True)
+        conn = await _open(self.dsn)
         self._conn = conn
         return conn
 
@@ -337,7 +356,7 @@ class Membership:
         """Wake the planner on every NOTIFY; reconnect after a beat when the link drops."""
         while True:
             try:
-                conn = await trio.to_thread.run_sync(sql.connect, self.dsn, abandon_on_cancel=True)
+                conn = await _open(self.dsn)
             except (psycopg.Error, OSError):
                 await trio.sleep(self.times.beat)
                 continue
