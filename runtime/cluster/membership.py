@@ -115,6 +115,7 @@ class Membership:
         self.kill_groups = kill_groups
         self.fenced = True  # until the first renewal
         self._joined = False
+        self._failing = False  # the last renewal failed (logged once per outage)
         self._held: dict[int, int] = {}
         self._trusted_until = -float("inf")
         self._trusted_mono = -float("inf")  # the same instant on time.monotonic()
@@ -191,9 +192,12 @@ class Membership:
                 await self._db(self._register)
                 return
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
-            log.warning("cluster lease renewal failed: %s", exc)
+            level = logging.DEBUG if self._failing else logging.WARNING
+            log.log(level, "cluster lease renewal failed (retrying every beat): %s", exc)
+            self._failing = True
             self._next_tick = self.times.beat
             return
+        self._failing = False
         if self.metrics is not None:
             self.metrics.renew_seconds.observe(trio.current_time() - sent)
         if self.clock is not None:
@@ -202,12 +206,12 @@ class Membership:
         self._next_tick = self._delay(snap)
         if trio.current_time() >= self._trusted_until:
             return  # a renewal that came back too late: the watchdog fences
-        if self.fenced:
-            self.fenced = False
-            if self._joined:
-                log.warning("cluster lease renewed again: taking partitions at new epochs")
-        self._joined = True
+        back = self.fenced and self._joined
+        self.fenced, self._joined = False, True
         try:
+            if back:  # tell the others at once, so they give this node its share back
+                log.warning("cluster lease renewed again: taking partitions at new epochs")
+                await self._db(lambda c: sql.notify(c, f"join {self.boot_id}"))
             await self._reconcile(snap)
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             log.warning("cluster partition planning failed: %s", exc)
