@@ -52,9 +52,10 @@ from gnomon.runtime.store import (
 from gnomon.runtime.store.audit import AuditReport, Verifier
 from gnomon.runtime.store.chain import EventMac
 from gnomon.runtime.store.health import StoreHealth, log
-from gnomon.runtime.store.pg_conn import Conn, Slots, connect, safe_url, storage_error
+from gnomon.runtime.store.pg_conn import Conn, Slots, connect, storage_error
 from gnomon.runtime.store.pg_write import Fence
 from gnomon.runtime.store.sql_metrics import CatalogRow, HistoryRow
+from gnomon.runtime.store.urls import safe_url
 from gnomon.runtime.store.writer import GroupWriter, Publish, UnitResult
 
 T = TypeVar("T")

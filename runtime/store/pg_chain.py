@@ -57,7 +57,8 @@ def open_chain(
     with conn.transaction():
         conn.execute("LOCK TABLE chain_head IN EXCLUSIVE MODE")
         anchors = read_anchors(conn)
-        if anchors.key_id is None and expect_anchors and not rekey:
+        used = conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+        if anchors.key_id is None and expect_anchors and used and not rekey:
             raise StoreUnavailable(
                 f"audit anchors missing: {where} has no chain anchors although its home has"
                 " an audit key (the anchors were deleted, or another database is named)",

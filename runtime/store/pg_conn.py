@@ -19,48 +19,17 @@ import os
 import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg.errors
 import trio
 
-from gnomon.runtime.errors import InvalidInput, StoreUnavailable
+from gnomon.runtime.errors import StoreUnavailable
+from gnomon.runtime.store.urls import safe_url
 
 T = TypeVar("T")
 Conn = psycopg.Connection[Any]
-SCHEMES = ("postgresql", "postgres")
-URL_FORMS = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?OPTIONS]"
 CONNECT_TIMEOUT = 5  # seconds
-
-
-def is_pg_url(url: str) -> bool:
-    return urlsplit(url).scheme in SCHEMES
-
-
-def check_url(url: str, source: str = "store.url") -> str:
-    """``url`` if it is a PostgreSQL URL.
-
-    Raises:
-        InvalidInput: anything else, naming it and the accepted form.
-    """
-    if not is_pg_url(url) or not urlsplit(url).path.strip("/"):
-        raise InvalidInput(
-            f"{source}: {safe_url(url)!r} is not a PostgreSQL URL: expected {URL_FORMS}"
-            " (or nothing, for SQLite in the home)"
-        )
-    return url
-
-
-def safe_url(url: str) -> str:
-    """``url`` without its password (in the netloc or as a ``password=`` option)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = f"{user.split(':', 1)[0]}@{host}"
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def application_name() -> str:
@@ -99,7 +68,7 @@ def storage_error(exc: BaseException, url: str) -> StoreUnavailable | None:
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return StoreUnavailable(
             f"database unreachable: {where}: {first}; check that PostgreSQL runs and accepts"
-            " this URL; gnomon retries by itself"
+            " this URL"
         )
     return None
 
