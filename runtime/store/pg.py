@@ -107,6 +107,7 @@ class PgStore(GroupWriter):
         self._fence = fence
         self._crash_point = crash_point
         self._lock: Conn | None = None
+        first: Conn | None = None
         try:
             first = connect(url)
             self._lock = self._hold_exclusive() if exclusive else None
@@ -114,12 +115,14 @@ class PgStore(GroupWriter):
             head = pg_chain.open_chain(
                 first, audit_key, self.path, rekey=rekey, expect_anchors=expect_anchors
             )
-        except psycopg.Error as exc:
+        except BaseException as exc:
+            if first is not None:
+                first.close()
             self.close()
-            raise storage_error(exc, url) or exc from None
-        except BaseException:
-            self.close()
-            raise
+            error = storage_error(exc, url) if isinstance(exc, psycopg.Error) else None
+            if error is None:
+                raise
+            raise error from None
         self._writes = Slots(url, 1, inline=inline, first=first)
         self._reads = Slots(url, readers, inline=inline)
         self._init_writer(publish, observe_commit, head)

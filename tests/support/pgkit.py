@@ -45,15 +45,8 @@ def fresh_database() -> Iterator[str]:
         pytest.skip(f"no PostgreSQL at {url} (set GNOMON_TEST_PG_URL): {first}")
     name = f"gnomon_test_{uuid.uuid4().hex[:12]}"
     with admin:
-        admin.execute(f'CREATE DATABASE "{name}" ENCODING \'UTF8\' TEMPLATE template0')
+        admin.execute(f"CREATE DATABASE \"{name}\" ENCODING 'UTF8' TEMPLATE template0")
         try:
             yield _with_db(url, name)
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh database's URL (see :func:`fresh_database`)."""
-    with fresh_database() as url:
-        yield url
