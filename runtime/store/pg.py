@@ -52,7 +52,7 @@ from gnomon.runtime.store import (
 from gnomon.runtime.store.audit import AuditReport, Verifier
 from gnomon.runtime.store.chain import EventMac
 from gnomon.runtime.store.health import StoreHealth, log
-from gnomon.runtime.store.pg_conn import Conn, Slots, connect, storage_error
+from gnomon.runtime.store.pg_conn import Conn, Slots, alive, connect, storage_error
 from gnomon.runtime.store.pg_write import Fence
 from gnomon.runtime.store.sql_metrics import CatalogRow, HistoryRow
 from gnomon.runtime.store.urls import safe_url
@@ -106,6 +106,7 @@ class PgStore(GroupWriter):
         self._mac = EventMac(audit_key)
         self._fence = fence
         self._crash_point = crash_point
+        self._exclusive = exclusive
         self._lock: Conn | None = None
         first: Conn | None = None
         try:
@@ -140,6 +141,7 @@ class PgStore(GroupWriter):
         holder = conn.execute(
             "SELECT a.application_name, a.client_addr FROM pg_locks l"
             " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             " AND l.classid = %s AND l.objid = %s AND l.granted",
             EXCLUSIVE_LOCK,
         ).fetchone()
@@ -150,6 +152,25 @@ class PgStore(GroupWriter):
             " it, or give this daemon another database",
             recoverable=False,
         )
+
+    def _keep_exclusive(self) -> None:
+        """Take the exclusive lock again if its connection was lost (a server restart, a
+        terminated backend: an idle connection with something to read was closed by the
+        server). On the writer's thread, before each transaction.
+
+        Raises:
+            StoreUnavailable: another daemon took the database meanwhile (not recoverable:
+                this daemon must not write to it again).
+            psycopg.OperationalError: the server cannot be reached (yet).
+        """
+        lock = self._lock
+        if not self._exclusive or (lock is not None and alive(lock)):
+            return
+        if lock is not None:
+            lock.close()
+            log.warning("exclusive lock on %s lost with its connection; taking it again", self.path)
+        self._lock = None
+        self._lock = self._hold_exclusive()
 
     def close(self) -> None:
         """Close every connection (the exclusive lock goes with its connection)."""
@@ -168,6 +189,9 @@ class PgStore(GroupWriter):
         """
         try:
             return await slots.run(fn)
+        except StoreUnavailable as exc:  # the exclusive lock taken by another daemon
+            self.health.failed(exc)
+            raise
         except psycopg.Error as exc:
             error = storage_error(exc, self.url)
             if error is None:
@@ -185,12 +209,14 @@ class PgStore(GroupWriter):
 
     async def _write_units(self, units: list[Changes]) -> tuple[list[UnitResult], int]:
         """One transaction of ``units`` (:func:`.pg_write.commit_batch`)."""
-        results, head = await self._call(
-            self._writes,
-            lambda c: pg_write.commit_batch(
-                c, units, self._mac, self.boot_id, self._crash_point, self._fence
-            ),
-        )
+
+        def write(conn: Conn) -> tuple[list[UnitResult], int | None]:
+            self._keep_exclusive()
+            return pg_write.commit_batch(
+                conn, units, self._mac, self.boot_id, self._crash_point, self._fence
+            )
+
+        results, head = await self._call(self._writes, write)
         return results, self._committed_seq if head is None else max(head, self._committed_seq)
 
     # -- reading ------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 psycopg 3's synchronous connections are driven from trio worker threads (its async API
 needs asyncio). A :class:`Slots` is a few connections with a ``CapacityLimiter`` of the
 same size: each database call takes a free connection, runs on a worker thread (inline
-on the trio thread in virtual-time tests) and gives it back. A connection found closed
-or broken is replaced at its next use, so the store outlives a restart of the server.
+on the trio thread in virtual-time tests) and gives it back. A connection found closed,
+broken or closed by the server while idle is replaced at its next use, so the store
+outlives a restart of the server.
 
 Failures become :class:`~gnomon.runtime.errors.StoreUnavailable` (:func:`storage_error`):
 the server unreachable or gone, a full disk, corruption — each naming the URL without its
@@ -16,6 +17,7 @@ Cancellation: a running database call is never abandoned (trio waits for the thr
 from __future__ import annotations
 
 import os
+import select
 import socket
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -73,6 +75,14 @@ def storage_error(exc: BaseException, url: str) -> StoreUnavailable | None:
     return None
 
 
+def alive(conn: Conn) -> bool:
+    """An idle connection is alive unless closed, broken, or readable: the server sent its
+    goodbye (a restart, a terminated backend), as an idle session gets nothing else."""
+    if conn.closed or conn.broken:
+        return False
+    return not select.select([conn.fileno()], [], [], 0)[0]
+
+
 class Slots:
     """``size`` connections to ``url``, one database call at a time on each."""
 
@@ -83,7 +93,7 @@ class Slots:
         self._free: list[Conn | None] = [first] + [None] * (size - 1)
 
     def _ready(self, conn: Conn | None) -> Conn:
-        if conn is None or conn.closed or conn.broken:
+        if conn is None or not alive(conn):
             if conn is not None:
                 conn.close()
             return connect(self.url)

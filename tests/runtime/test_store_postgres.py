@@ -203,6 +203,34 @@ def test_a_second_exclusive_store_is_refused_naming_the_url(pg_url: str) -> None
     PgStore(pg_url).close()
 
 
+async def test_lost_connections_are_a_store_fault_that_heals(
+    nursery: trio.Nursery, pg_url: str
+) -> None:
+    """Every connection of the store terminated by the server (a restart, an operator):
+    a commit meets ``database unreachable`` (a recorded, recoverable fault), the writer's
+    probe reconnects within seconds, the exclusive lock is taken again, and commits
+    continue the chain."""
+    store = await running_store(nursery, pg_url, inline=False, audit_key=KEY)
+    await store.commit(Changes(events=(draft("j", "before"),)))
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    try:
+        await store.commit(Changes(events=(draft("j", "maybe"),)))
+    except StoreUnavailable as exc:
+        assert exc.message.startswith("database unreachable: ")
+        assert store.health.fault is not None
+    with trio.fail_after(20):  # liveness bound: the probe runs every second
+        await store.wait_writable()
+    events = await store.commit(Changes(events=(draft("j", "after"),)))
+    assert verify_chain(await store.events(EventQuery())).ok
+    assert events[0].seq == await store.last_seq()
+    with pytest.raises(StoreUnavailable, match="database in use"):
+        PgStore(pg_url)
+
+
 def test_an_unreachable_server_is_a_clear_store_error() -> None:
     """Nothing listens: ``database unreachable`` naming the URL (exit 5 at the CLI)."""
     with socket.socket() as s:
