@@ -207,9 +207,9 @@ async def test_lost_connections_are_a_store_fault_that_heals(
     nursery: trio.Nursery, pg_url: str
 ) -> None:
     """Every connection of the store terminated by the server (a restart, an operator):
-    a commit meets ``database unreachable`` (a recorded, recoverable fault), the writer's
-    probe reconnects within seconds, the exclusive lock is taken again, and commits
-    continue the chain."""
+    the next commit either finds them gone and reconnects, or meets ``database
+    unreachable`` (a recorded, recoverable fault) and the writer's probe reconnects within
+    seconds; the exclusive lock is taken again, and commits continue the chain."""
     store = await running_store(nursery, pg_url, inline=False, audit_key=KEY)
     await store.commit(Changes(events=(draft("j", "before"),)))
     with psycopg.connect(pg_url, autocommit=True) as conn:
@@ -217,11 +217,11 @@ async def test_lost_connections_are_a_store_fault_that_heals(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-    try:
-        await store.commit(Changes(events=(draft("j", "maybe"),)))
+    try:  # replaced before use when the server's goodbye arrived first, else a fault
+        outcome = str(await store.commit(Changes(events=(draft("j", "maybe"),))))
     except StoreUnavailable as exc:
-        assert exc.message.startswith("database unreachable: ")
-        assert store.health.fault is not None
+        outcome = exc.message
+    assert outcome.startswith(("(Event(", "database unreachable: "))
     with trio.fail_after(20):  # liveness bound: the probe runs every second
         await store.wait_writable()
     events = await store.commit(Changes(events=(draft("j", "after"),)))
