@@ -45,6 +45,12 @@ def _running(home: Home) -> dict[str, Any] | None:
     is_flag=True,
     help="key the event log anew (audit.key lost or replaced; older events lose their MACs)",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    help="PostgreSQL store postgresql://USER@HOST[:PORT]/DB (config store.url, $GNOMON_STORE;"
+    " default: SQLite in the home)",
+)
 @reports_errors
 def start(
     home: str | None,
@@ -55,10 +61,11 @@ def start(
     tls_key: str | None,
     insecure_bind: bool,
     new_audit_key: bool,
+    store: str | None,
 ) -> None:
     """Start the daemon (in the foreground unless --detach)."""
     where = home_of(home).preflight()
-    flags = {"daemon.host": host, "daemon.port": port}
+    flags = {"daemon.host": host, "daemon.port": port, "store.url": store}
     config = load_config(where.config_toml, os.environ, flags)
     if detach:
         extra = [
@@ -74,7 +81,7 @@ def start(
         ]
         extra += ["--insecure-bind"] if insecure_bind else []
         extra += ["--new-audit-key"] if new_audit_key else []
-        _start_detached(where, extra)
+        _start_detached(where, extra, store=config["store.url"] if store else None)
         return
     from gnomon.runtime.daemon import DaemonOptions, run_daemon
 
@@ -97,7 +104,9 @@ def start(
     run(lambda: run_daemon(opts, ready=ready))
 
 
-def _start_detached(home: Home, extra: list[str]) -> None:
+def _start_detached(home: Home, extra: list[str], *, store: str | None = None) -> None:
+    """Start a detached daemon with ``extra`` arguments; ``store`` (a ``--store`` URL) goes
+    through its environment, never its command line (``ps`` would show a password)."""
     running = _running(home)
     if running is not None:
         raise DaemonUnreachable(
@@ -106,6 +115,8 @@ def _start_detached(home: Home, extra: list[str]) -> None:
             hint="gnomon daemon stop, or use another --home",
         )
     env = {**os.environ, "GNOMON_DETACHED": "1"}
+    if store:
+        env["GNOMON_STORE_URL"] = store
     pid = daemonctl.spawn_detached(daemonctl.daemon_argv(home.root, extra), home.log, env)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -176,6 +187,7 @@ def status(home: str | None, as_json: bool) -> None:
         f"gnomon daemon: running (pid={info['pid']})\n  url     {info['url']}\n"
         f"  uptime  {data['uptime']:.0f}s\n  jobs    {jobs}\n"
         f"  events  {data['events']}\n  clients {data['connections']}\n"
+        f"  store   {info.get('store') or where.db}\n"
         f"  log     {info.get('log', where.log)}"
     )
 

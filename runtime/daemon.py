@@ -75,7 +75,7 @@ from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.protocol import AuditCheck, Caller, ClusterNodes
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
-from gnomon.runtime.store.startup import open_store
+from gnomon.runtime.store.startup import open_store, store_name
 from gnomon.runtime.supervisor import ChildSpec, Restart, Strategy, Supervisor
 
 log = logging.getLogger("gnomon.daemon")
@@ -113,6 +113,7 @@ class DaemonInfo:
     started_at: str
     boot_id: str
     log: str
+    store: str = ""  # the database file, or the PostgreSQL URL without its password
 
 
 def check_bind(host: str, opts: DaemonOptions) -> ssl.SSLContext | None:
@@ -433,6 +434,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 started_at=datetime.now(UTC).isoformat(),
                 boot_id=boot_id,
                 log=str(home.log),
+                store=store_name(home, daemon.opts.config["store.url"]),
             )
             home.write_daemon_json(attrs.asdict(started))
             log.info("ready at %s (pid %d)", url, os.getpid())
