@@ -17,6 +17,8 @@ import attrs
 import psycopg
 from psycopg.rows import TupleRow
 
+from gnomon.runtime.store import UnitRejected
+
 __all__ = [
     "CHANNEL",
     "ClusterConfigError",
@@ -41,7 +43,7 @@ Conn = psycopg.Connection[TupleRow]
 _SCHEMA_LOCK = 0x676E6F6D6F6E  # "gnomon": serialises concurrent schema creation
 
 
-class Fenced(Exception):
+class Fenced(UnitRejected):
     """A write refused: this node no longer holds a partition at the epoch it took it with
     (or its lease ran out). Raised by :func:`cluster_fence`; the unit fails alone."""
 

@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from support.pg import HOST, PORT, dsn, fresh_database, require_postgres
+from support.pgkit import fresh_database
 from support.tcp_proxy import Proxy
 
 psycopg = pytest.importorskip("psycopg")
@@ -67,9 +68,8 @@ class Node:
 
 @pytest.fixture
 def db() -> Iterator[str]:
-    require_postgres()
-    with fresh_database("gnomon_failover") as name:
-        yield name
+    with fresh_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def split(url: str, boots: set[str]) -> bool:
 def test_a_sigkilled_nodes_partitions_are_taken_over_when_its_lease_expires(
     db: str, nodes: list[Node]
 ) -> None:
-    url = dsn(db)
+    url = db
     a, b = Node(url, "a"), Node(url, "b")
     nodes += [a, b]
     boot_a, boot_b = a.wait_for("ready")["boot_id"], b.wait_for("ready")["boot_id"]
@@ -127,10 +127,12 @@ def test_a_sigkilled_nodes_partitions_are_taken_over_when_its_lease_expires(
 def test_a_node_cut_from_the_database_fences_itself_before_takeover_then_rejoins(
     db: str, nodes: list[Node]
 ) -> None:
-    proxy = Proxy(HOST, int(PORT))
+    server = urlsplit(db)
+    proxy = Proxy(server.hostname or "127.0.0.1", server.port or 5432)
     try:
-        a = Node(dsn(db, host="127.0.0.1", port=proxy.port), "a", child=True)
-        url = dsn(db)
+        via = server._replace(netloc=f"{server.username}@127.0.0.1:{proxy.port}")
+        a = Node(urlunsplit(via), "a", child=True)
+        url = db
         b = Node(url, "b")
         nodes += [a, b]
         child = a.wait_for("child")["pid"]

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import trio
 from prometheus_client import CollectorRegistry
-from support.pg import dsn, fresh_database, require_postgres
+from support.pgkit import fresh_database
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -31,9 +31,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def db() -> Iterator[str]:
-    require_postgres()
-    with fresh_database("gnomon_cluster") as name:
-        yield dsn(name)
+    with fresh_database() as url:
+        yield url
 
 
 def owners(url: str) -> dict[int, tuple[str | None, int]]:
