@@ -51,6 +51,12 @@ def _running(home: Home) -> dict[str, Any] | None:
     help="PostgreSQL store postgresql://USER@HOST[:PORT]/DB (config store.url, $GNOMON_STORE;"
     " default: SQLite in the home)",
 )
+@click.option(
+    "--cluster",
+    is_flag=True,
+    default=None,
+    help="share the --store database with other daemons (config cluster.enabled; docs/cluster.md)",
+)
 @reports_errors
 def start(
     home: str | None,
@@ -62,10 +68,16 @@ def start(
     insecure_bind: bool,
     new_audit_key: bool,
     store: str | None,
+    cluster: bool | None,
 ) -> None:
     """Start the daemon (in the foreground unless --detach)."""
     where = home_of(home).preflight()
-    flags = {"daemon.host": host, "daemon.port": port, "store.url": store}
+    flags = {
+        "daemon.host": host,
+        "daemon.port": port,
+        "store.url": store,
+        "cluster.enabled": cluster,
+    }
     config = load_config(where.config_toml, os.environ, flags)
     if detach:
         extra = [
@@ -81,6 +93,7 @@ def start(
         ]
         extra += ["--insecure-bind"] if insecure_bind else []
         extra += ["--new-audit-key"] if new_audit_key else []
+        extra += ["--cluster"] if cluster else []
         _start_detached(where, extra, store=config["store.url"] if store else None)
         return
     from gnomon.runtime.daemon import DaemonOptions, run_daemon

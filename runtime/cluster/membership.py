@@ -131,6 +131,10 @@ class Membership:
         """The partitions held now, ``p -> epoch`` (a copy; empty while fenced)."""
         return dict(self._held)
 
+    def holds(self, p: int) -> bool:
+        """Whether partition ``p`` is held now (cheap; any thread)."""
+        return p in self._held
+
     def epochs(self, ps: Iterable[int]) -> dict[int, int]:
         """The epochs of ``ps``, for a fenced write.
 
@@ -312,11 +316,11 @@ class Membership:
         )
         if self.metrics is not None:
             self.metrics.self_fences.inc()
+        if self.kill_groups:  # first: the kills must end before the lease can expire
+            await kill_own_groups(self.times.kill_grace)
         await self.on_fenced()
         if dropped:
             await self.on_releasing(dropped)
-        if self.kill_groups:
-            await kill_own_groups(self.times.kill_grace)
 
     # -- plumbing -------------------------------------------------------------------------
 

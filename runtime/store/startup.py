@@ -14,6 +14,7 @@ that cannot be reached, or a database another daemon uses, is refused the same w
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from gnomon.runtime.config import Config
 from gnomon.runtime.errors import StoreUnavailable
@@ -31,6 +32,7 @@ def open_store(
     *,
     new_audit_key: bool = False,
     observe_commit: Callable[[float], None] | None = None,
+    fence: Any = None,
 ) -> DaemonStore:
     """The home's store, keyed with its audit key and checked (``PRAGMA quick_check``,
     bounded by ``store.start_check``), or the PostgreSQL store of ``store.url``.
@@ -39,13 +41,16 @@ def open_store(
         HomeUnusable: the audit key is missing or wrong, or the database is corrupt or
             cannot be opened, or (PostgreSQL) cannot be reached or is in use by another
             daemon (one line naming the file or URL and what to do).
+
+    ``fence`` (PostgreSQL only): the cluster's fence (docs/cluster.md); with it the store
+    is not exclusive, so that other daemons may share the database.
     """
     key, created = home.audit_key()
     url = config["store.url"]
     try:
         store: DaemonStore
         if url:
-            store = _pg_store(url, key, new_audit_key, not created, observe_commit)
+            store = _pg_store(url, key, new_audit_key, not created, observe_commit, fence)
         else:
             store = SqliteStore(
                 str(home.db),
@@ -76,6 +81,7 @@ def _pg_store(
     rekey: bool,
     expect_anchors: bool,
     observe_commit: Callable[[float], None] | None,
+    fence: Any = None,
 ) -> DaemonStore:
     """The PostgreSQL store (psycopg is the optional ``gnomon[postgres]``).
 
@@ -96,6 +102,8 @@ def _pg_store(
         audit_key=key,
         rekey=rekey,
         expect_anchors=expect_anchors,
+        fence=fence,
+        exclusive=fence is None,
     )
 
 
