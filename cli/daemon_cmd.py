@@ -189,11 +189,11 @@ def status(home: str | None, as_json: bool) -> None:
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:
-            return await client.call("system.stats")
+            return await client.call("system.stats"), await client.call("cluster.nodes")
 
-    data = run(stats)
+    data, cluster = run(stats)
     if as_json:
-        print_json({"running": True, **info, "stats": data})
+        print_json({"running": True, **info, "stats": data, **_cluster_json(cluster)})
         return
     jobs = ", ".join(f"{n} {s}" for s, n in sorted(data["jobs"].items())) or "none"
     click.echo(
@@ -201,7 +201,34 @@ def status(home: str | None, as_json: bool) -> None:
         f"  uptime  {data['uptime']:.0f}s\n  jobs    {jobs}\n"
         f"  events  {data['events']}\n  clients {data['connections']}\n"
         f"  store   {info.get('store') or where.db}\n"
-        f"  log     {info.get('log', where.log)}"
+        f"  log     {info.get('log', where.log)}" + _cluster_line(cluster)
+    )
+
+
+def _cluster_json(cluster: dict[str, Any]) -> dict[str, Any]:
+    """``daemon status --json``'s ``cluster`` (this node and the live count), if clustered."""
+    if not cluster["clustered"]:
+        return {}
+    me = next((n for n in cluster["nodes"] if n.get("this")), None)
+    return {
+        "cluster": {
+            "node": me and me["node"],
+            "boot_id": me and me["boot_id"],
+            "partitions": me["partitions"] if me else 0,
+            "of": cluster["partitions"],
+            "live_nodes": sum(1 for n in cluster["nodes"] if n["live"]),
+        }
+    }
+
+
+def _cluster_line(cluster: dict[str, Any]) -> str:
+    """``  cluster node-a: 32 of 64 partitions, 2 live node(s)``, if clustered."""
+    data = _cluster_json(cluster).get("cluster")
+    if data is None:
+        return ""
+    return (
+        f"\n  cluster {data['node']}: {data['partitions']} of {data['of']} partitions,"
+        f" {data['live_nodes']} live node(s) (gnomon nodes)"
     )
 
 

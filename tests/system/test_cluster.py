@@ -63,6 +63,9 @@ def test_two_daemons_share_the_jobs_and_one_takes_over_when_the_other_dies(
         try:
             until(lambda: held(a_home) == {"node-a": 32, "node-b": 32}, "an even split")
             assert ok(b_home, "nodes").out.splitlines()[-1] == "2 live node(s), 64 partitions"
+            status = ok(b_home, "daemon", "status")
+            assert "cluster node-b: 32 of 64 partitions, 2 live node(s)" in status.out
+            assert ok(a_home, "daemon", "status", "--json").json()["cluster"]["node"] == "node-a"
             ok(a_home, "schedule", "from-a", "--every", "1s", "--do", "noop")
             ok(b_home, "schedule", "from-b", "--every", "1s", "--do", "noop")
             until(lambda: fires(url, "from-a") and fires(url, "from-b"), "both jobs fire")
