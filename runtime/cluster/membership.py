@@ -7,10 +7,11 @@ A :class:`Membership` runs three tasks on its own database connections:
   partitions the database says it lost, then takes free or expired partitions up to the
   fair share or releases extras (:func:`.core.plan`);
 - the **watchdog** fences the node when no renewal succeeded for ``ttl - margin`` seconds
-  since it was sent (:class:`.core.LeaseTimes`): partitions are dropped, ``on_fenced``
-  runs (the daemon stops committing) and the node's process groups are killed, all before
-  the lease can expire for the others. After the next successful renewal the node takes
-  partitions again, each at a new epoch;
+  since it was sent (:class:`.core.LeaseTimes`): writes are refused from then on,
+  partitions are dropped, the node's process groups are killed, then ``on_fenced`` and
+  ``on_releasing`` run — the kills end before the lease can expire for the others.
+  After the next successful renewal the node takes partitions again, each at a new
+  epoch;
 - the **listener** waits for NOTIFYs on :data:`.sql.CHANNEL` and wakes the planner.
 
 Database errors never escape: a failed renewal is retried at the next beat on a new
@@ -33,9 +34,9 @@ from typing import Any, TypeVar
 import psycopg
 import trio
 
-from gnomon.runtime import procs
 from gnomon.runtime.cluster import core, sql
 from gnomon.runtime.cluster.clock import DbClock
+from gnomon.runtime.cluster.links import kill_own_groups, open_connection
 from gnomon.runtime.cluster.metrics import ClusterMetrics
 
 log = logging.getLogger(__name__)
@@ -49,31 +50,6 @@ async def _nothing(*_: Any) -> None:
     return None
 
 
-async def _open(dsn: str) -> psycopg.Connection[Any]:
-    """:func:`sql.connect` in a worker thread; if cancelled meanwhile, that thread closes
-    the connection it made."""
-    abandoned: list[bool] = []
-
-    def job() -> psycopg.Connection[Any]:
-        conn = sql.connect(dsn)
-        if abandoned:
-            conn.close()
-        return conn
-
-    try:
-        return await trio.to_thread.run_sync(job, abandon_on_cancel=True)
-    except BaseException:
-        abandoned.append(True)
-        raise
-
-
-async def kill_own_groups(grace: float) -> None:
-    """Stop every process group this process started (:func:`procs.child_groups`)."""
-    async with trio.open_nursery() as nursery:
-        for pgid in procs.child_groups():
-            nursery.start_soon(procs.kill_group, pgid, grace)
-
-
 class Membership:
     """One node's membership (see the module docstring).
 
@@ -84,7 +60,9 @@ class Membership:
         times: beat, TTL, fence margin and kill grace.
         on_acquired: awaited with ``{p: epoch}`` after partitions were taken.
         on_releasing: awaited with the partitions about to be released or just lost.
-        on_fenced: awaited when the node fences itself (before its groups are killed).
+        on_fenced: awaited when the node fences itself (after its groups were killed).
+            A callback that raises is logged; a failed ``on_acquired`` releases what it
+            was given (taken again at a later tick).
         kill_groups: whether fencing kills this process's process groups.
     """
 
@@ -243,7 +221,7 @@ class Membership:
             for p in lost:
                 del self._held[p]
             log.warning("cluster partitions lost to another node: %s", sorted(lost))
-            await self.on_releasing(frozenset(lost))
+            await self._releasing(frozenset(lost))
         stray = [p for p in snap.held if p not in self._held]
         if stray:  # taken by a transaction whose answer never came: nobody writes them
             await self._db(lambda c: sql.release(c, self.boot_id, stray))
@@ -262,18 +240,22 @@ class Membership:
         self._held.update(got)
         if self.metrics is not None:
             self.metrics.takeovers.inc(sum(1 for *_, prev in rows if prev is not None))
-        await self.on_acquired(got)
+        try:
+            await self.on_acquired(got)
+        except Exception:  # recovery failed (the store, say): give them back, retry later
+            log.exception("cluster: taking partitions %s failed; releasing them", sorted(got))
+            await self._release(got)
 
     async def _release(self, ps: Iterable[int]) -> None:
         gone = frozenset(ps)
-        await self.on_releasing(gone)
+        await self._releasing(gone)
         for p in gone:
             self._held.pop(p, None)
         await self._db(lambda c: sql.release(c, self.boot_id, gone))
 
     async def _leave(self) -> None:
         if self._held:
-            await self.on_releasing(frozenset(self._held))
+            await self._releasing(frozenset(self._held))
         self._held.clear()
         self._gauge()
         try:
@@ -283,6 +265,13 @@ class Membership:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    async def _releasing(self, ps: frozenset[int]) -> None:
+        """``on_releasing``; its failure is logged, never fatal (the fence still holds)."""
+        try:
+            await self.on_releasing(ps)
+        except Exception:
+            log.exception("cluster: letting go of partitions %s failed", sorted(ps))
 
     # -- the self-fence -------------------------------------------------------------------
 
@@ -318,9 +307,12 @@ class Membership:
             self.metrics.self_fences.inc()
         if self.kill_groups:  # first: the kills must end before the lease can expire
             await kill_own_groups(self.times.kill_grace)
-        await self.on_fenced()
+        try:
+            await self.on_fenced()
+        except Exception:
+            log.exception("cluster: on_fenced failed")
         if dropped:
-            await self.on_releasing(dropped)
+            await self._releasing(dropped)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -356,7 +348,7 @@ class Membership:
     async def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is not None and not self._conn.closed:
             return self._conn
-        conn = await _open(self.dsn)
+        conn = await open_connection(self.dsn)
         self._conn = conn
         return conn
 
@@ -364,7 +356,7 @@ class Membership:
         """Wake the planner on every NOTIFY; reconnect after a beat when the link drops."""
         while True:
             try:
-                conn = await _open(self.dsn)
+                conn = await open_connection(self.dsn)
             except (psycopg.Error, OSError):
                 await trio.sleep(self.times.beat)
                 continue
