@@ -38,7 +38,10 @@ class Node:
 
     def __init__(self, url: str, name: str, *, child: bool = False) -> None:
         args = [sys.executable, str(NODE), url, name, *(["--child"] if child else [])]
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.log: list[str] = []  # its log lines (stderr), for a failure's report
         self.lines: queue.Queue[dict[str, Any]] = queue.Queue()
         self.seen: list[dict[str, Any]] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -47,7 +50,10 @@ class Node:
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
-            self.lines.put(json.loads(line))
+            if line.startswith("{"):
+                self.lines.put(json.loads(line))
+            else:
+                self.log.append(line)
 
     def wait_for(self, event: str, limit: float = 10.0) -> dict[str, Any]:
         deadline = time.monotonic() + limit
