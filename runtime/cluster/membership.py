@@ -166,6 +166,8 @@ class Membership:
 
     async def _tick(self) -> None:
         """Renew, reconcile with the database, then take or release per the plan."""
+        if not self.fenced and trio.current_time() >= self._trusted_until:
+            await self._fence()  # woke up past the trust (frozen, starved): fence first
         wall = time.time if self.clock is None else self.clock.local
         sent, sent_wall = trio.current_time(), wall()
         try:
@@ -234,8 +236,8 @@ class Membership:
 
     async def _take(self, want: int) -> None:
         rows = await self._db(lambda c: sql.take(c, self.boot_id, want))
-        if not rows or self.fenced:
-            return
+        if not rows or self.fenced or trio.current_time() >= self._trusted_until:
+            return  # an answer from before a freeze: the next tick fences, then frees them
         got = {p: epoch for p, epoch, _ in rows}
         self._held.update(got)
         if self.metrics is not None:

@@ -168,3 +168,26 @@ def test_a_node_cut_from_the_database_fences_itself_before_takeover_then_rejoins
         assert rejoined - back < 10
     finally:
         proxy.close()
+
+
+def test_a_frozen_node_fences_itself_as_it_wakes_after_losing_its_partitions(
+    db: str, nodes: list[Node]
+) -> None:
+    """SIGSTOP past the TTL (a slow node, not a dead one): the other node takes over; on
+    SIGCONT the frozen one fences itself and kills its process group before anything
+    else, then rejoins at new epochs."""
+    a, b = Node(db, "a", child=True), Node(db, "b")
+    nodes += [a, b]
+    child = a.wait_for("child")["pid"]
+    boot_a, boot_b = a.wait_for("ready")["boot_id"], b.wait_for("ready")["boot_id"]
+    poll(lambda: split(db, {boot_a, boot_b}))
+    before = owners(db)
+
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    poll(lambda: all(owner == boot_b for owner, _ in owners(db).values()))
+    os.kill(a.proc.pid, signal.SIGCONT)
+    a.wait_for("fenced", limit=2.0)  # at once: its lease ran out while it was frozen
+    poll(lambda: not procs.group_alive(child), limit=2.0)
+    poll(lambda: split(db, {boot_a, boot_b}))  # back, at new epochs
+    after = owners(db)
+    assert all(after[p][1] > before[p][1] for p, (o, _) in after.items() if o == boot_a)
