@@ -457,6 +457,8 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 await daemon.agents.switch.pause_all()
             gc_tuning.freeze_boot_objects()
             url = f"ws://{_host(daemon)}:{daemon.port}/ws"
+            if daemon.cluster is not None:
+                daemon.cluster.url = url  # shown by gnomon nodes from the next renewal
             await daemon.announce(
                 EventType.DAEMON_STARTED,
                 f"gnomon {version('gnomon')} started",

@@ -171,7 +171,7 @@ class Membership:
         wall = time.time if self.clock is None else self.clock.local
         sent, sent_wall = trio.current_time(), wall()
         try:
-            snap = await self._db(lambda c: sql.renew(c, self.boot_id, self.times.ttl))
+            snap = await self._db(lambda c: sql.renew(c, self.boot_id, self.times.ttl, self.url))
             if snap is None:  # our row was removed as long dead: join again
                 await self._db(self._register)
                 return

@@ -157,8 +157,9 @@ def register(
         conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"join {boot_id}"))
 
 
-def renew(conn: Conn, boot_id: str, ttl: float) -> Snapshot | None:
-    """Extend this boot's lease to ``now() + ttl`` and read the membership.
+def renew(conn: Conn, boot_id: str, ttl: float, url: str = "") -> Snapshot | None:
+    """Extend this boot's lease to ``now() + ttl`` (noting its ``url``) and read the
+    membership.
 
     Returns None when this boot has no row any more (removed as long dead): the caller
     registers again, holding nothing.
@@ -166,9 +167,9 @@ def renew(conn: Conn, boot_id: str, ttl: float) -> Snapshot | None:
     with conn.transaction():
         row = conn.execute(
             "UPDATE cluster_nodes SET lease_until = now() + make_interval(secs => %s),"
-            " beat_at = now() WHERE boot_id = %s"
+            " beat_at = now(), url = %s WHERE boot_id = %s"
             " RETURNING extract(epoch FROM clock_timestamp())::float8",
-            (ttl, boot_id),
+            (ttl, url, boot_id),
         ).fetchone()
         if row is None:
             return None

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 from support.pgkit import fresh_database
@@ -63,6 +64,8 @@ def test_two_daemons_share_the_jobs_and_one_takes_over_when_the_other_dies(
         try:
             until(lambda: held(a_home) == {"node-a": 32, "node-b": 32}, "an even split")
             assert ok(b_home, "nodes").out.splitlines()[-1] == "2 live node(s), 64 partitions"
+            listed = lambda: ok(a_home, "nodes", "--json").json()["nodes"]  # noqa: E731
+            until(lambda: {n["url"] for n in listed()} == {a.info["url"], b.info["url"]}, "urls")
             status = ok(b_home, "daemon", "status")
             assert "cluster node-b: 32 of 64 partitions, 2 live node(s)" in status.out
             assert ok(a_home, "daemon", "status", "--json").json()["cluster"]["node"] == "node-a"
@@ -82,6 +85,10 @@ def test_two_daemons_share_the_jobs_and_one_takes_over_when_the_other_dies(
             )
             assert fired[0][0] == fired[0][1] > 4  # no slot fired twice
             assert "hash chain intact" in ok(a_home, "audit", "verify").out
+            metrics = httpx.get(a.http + "/metrics").text
+            assert "gnomon_cluster_partitions_held 64.0" in metrics
+            assert "gnomon_cluster_takeovers_total 32.0" in metrics
+            assert "gnomon_cluster_lease_renew_seconds_count" in metrics
         finally:
             assert a.stop() == 0
             b.kill()
