@@ -126,8 +126,9 @@ class Store(Protocol):
 
         Raises:
             FireAlreadyClaimed: a claim existed; nothing was written.
-            StoreUnavailable: the disk is full, read-only or failing, or the database is
-                corrupt; nothing was written.
+            UnitRejected: the store's fence refused the unit; nothing was written.
+            StoreUnavailable: the disk is full, read-only or failing, the database is
+                corrupt or its server unreachable; nothing was written.
         """
         ...
 

@@ -1,38 +1,27 @@
 """The store contract: units of work, slot claims, group commit, the chain, queries, boots.
 
-The tests taking ``db`` run against both stores: SQLite (a file in the test's directory)
-and PostgreSQL (a fresh database per test, ``support/pgkit.py``; skipped with the reason
-where no server answers). The others use SQLite's own file and tools."""
+The tests taking ``db`` (``conftest.py``) run against both stores: SQLite (a file in the
+test's directory) and PostgreSQL (a fresh database per test, ``support/pgkit.py``;
+skipped with the reason where no server answers). The others use SQLite's own file and tools."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import pytest
 import trio
 import trio.testing
-from support.pgkit import fresh_database
 from support.storekit import T0, draft, later, running_store, state
 
+from gnomon.runtime.job_metrics import JobSeries
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import Event, verify_chain
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, RunRecord
 from gnomon.runtime.store import Changes, EventQuery, FireAlreadyClaimed, JobQuery
 from gnomon.runtime.store.lock import HomeLock, HomeLocked
 from gnomon.runtime.store.sqlite import SqliteStore
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Where a store lives: an SQLite file, or a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        yield str(tmp_path / "g.db")
-        return
-    with fresh_database() as url:
-        yield url
 
 
 def reopen(db: str) -> SqliteStore:
@@ -289,3 +278,30 @@ def test_last_seq_never_reports_a_batch_in_flight(tmp_path: Path) -> None:
 
     trio.run(main)
     assert seen == [0]
+
+
+async def test_metrics_catalog_and_history_read_the_chosen_jobs(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
+) -> None:
+    """The per-job metrics' start-up reads: the first untagged jobs (oldest first) plus
+    every tagged-on one, then their next fire, last success and last finished run."""
+    store = await running_store(nursery, db)
+    jobs = []
+    for i in range(6):
+        job = state(f"j{i}", next_fire_at=later(60) if i == 1 else None)
+        tags = {"metrics": "on"} if i == 5 else {"metrics": "off"} if i == 4 else {}
+        jobs.append(attrs.evolve(job, spec=attrs.evolve(job.spec, tags=tags)))
+    run = RunRecord(
+        run_id="j1.1.1", job_id="j1", cycle=1, attempt=1, fire_time=T0, started_at=T0,
+        finished_at=later(2), outcome=Outcome.SUCCESS,
+    )  # fmt: skip
+    await store.commit(Changes(jobs=tuple(jobs), runs=(run,)))
+    series = JobSeries(max_jobs=2)
+    chosen = [r.id for r in await store.job_catalog("metrics", series.classify, 2)]
+    assert chosen == ["j0", "j1", "j5"]
+    history = {h.id: h for h in await store.job_history(["j1", "j5", "gone"])}
+    assert set(history) == {"j1", "j5"}
+    assert history["j1"].next_fire_at == later(60).isoformat()
+    assert history["j1"].last_success_ts == later(2).timestamp()
+    assert history["j1"].last_run == run
+    assert history["j5"].last_run is None
