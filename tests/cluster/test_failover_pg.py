@@ -67,9 +67,14 @@ class Node:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        for item in self.seen + list(self.lines.queue):  # a child left by a failed test
+            if item["event"] == "child" and procs.group_alive(item["pid"]):
+                os.killpg(item["pid"], signal.SIGKILL)
         self.reader.join(5)
         assert self.proc.stdout is not None
-        self.proc.stdout.close()
+        if not self.reader.is_alive():
+            self.proc.stdout.close()
+        print(f"--- node log ({self.proc.args[3]}):\n{''.join(self.log)}")  # shown on failure
 
 
 @pytest.fixture

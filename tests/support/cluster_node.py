@@ -39,7 +39,12 @@ async def main(dsn: str, node: str, child: bool) -> None:
         dsn, node=node, on_acquired=acquired, on_releasing=releasing, on_fenced=fenced
     )
     if child:
-        proc = subprocess.Popen(["sleep", "600"], start_new_session=True)  # noqa: ASYNC220
+        proc = subprocess.Popen(  # noqa: ASYNC220 - started once, before the trio work
+            ["sleep", "600"],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,  # never holds the test's pipe open
+            stderr=subprocess.DEVNULL,
+        )
         say("child", pid=proc.pid)
     async with trio.open_nursery() as nursery:
         await nursery.start(member.run)
