@@ -14,7 +14,7 @@ from gnomon.cli.client import NO_DAEMON, connect
 from gnomon.cli.output import home_of, home_option, print_json, reports_errors, run
 from gnomon.runtime import daemonctl
 from gnomon.runtime.config import load_config
-from gnomon.runtime.errors import DaemonUnreachable, NotFound
+from gnomon.runtime.errors import DaemonUnreachable, NotFound, StoreUnavailable
 from gnomon.runtime.home import Home
 
 START_TIMEOUT = 20.0
@@ -189,7 +189,12 @@ def status(home: str | None, as_json: bool) -> None:
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:
-            return await client.call("system.stats"), await client.call("cluster.nodes")
+            data = await client.call("system.stats")
+            try:
+                cluster = await client.call("cluster.nodes")
+            except StoreUnavailable:  # a clustered daemon that lost its database
+                cluster = {"clustered": False}
+            return data, cluster
 
     data, cluster = run(stats)
     if as_json:
