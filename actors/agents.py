@@ -42,7 +42,7 @@ from gnomon.runtime.protocol import (
     TokenRevokeParams,
 )
 from gnomon.runtime.store import JobQuery
-from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store.daemon_store import DaemonStore
 
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
@@ -53,7 +53,7 @@ Handler = Callable[[Caller, Any], Awaitable[Any]]
 class AgentSwitch:
     """``agents.enabled``: mirrored into admission, applied to agent-owned jobs."""
 
-    def __init__(self, tree: EngineTree, store: SqliteStore, *, configured: bool) -> None:
+    def __init__(self, tree: EngineTree, store: DaemonStore, *, configured: bool) -> None:
         self.tree = tree
         self._store = store
         stored = store.switch_now("agents.enabled")

@@ -84,7 +84,7 @@ from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import Changes, EventQuery, JobQuery
-from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store.daemon_store import DaemonStore
 
 T = TypeVar("T")
 Handler = Callable[[Caller, Any], Awaitable[Any]]
@@ -148,7 +148,7 @@ class Service:
     """See the module docstring."""
 
     tree: EngineTree
-    store: SqliteStore
+    store: DaemonStore
     config: Config
     policy: ShellPolicy
     started: float = attrs.field(factory=time.monotonic)

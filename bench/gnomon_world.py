@@ -20,6 +20,7 @@ import attrs
 import trio
 
 from bench.common import now
+from bench.pg import open_store
 from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
@@ -38,7 +39,7 @@ from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.schedule import Schedule
 from gnomon.runtime.model.state import JobState
-from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store.daemon_store import DaemonStore
 
 OWNER = Owner(kind=OwnerKind.USER, id="bench")
 NOOP = ShellAction(command="true")
@@ -81,7 +82,7 @@ class NeverEvaluator:
 @attrs.define
 class World:
     tree: EngineTree
-    store: SqliteStore
+    store: DaemonStore
     bus: EventBus
     executor: RecordingExecutor
 
@@ -92,17 +93,18 @@ class World:
 
 @asynccontextmanager
 async def world(
-    db: Path, *, max_concurrency: int = 64, boot_id: str = "bench"
+    db: Path | str, *, max_concurrency: int = 64, boot_id: str = "bench"
 ) -> AsyncIterator[World]:
-    """A running engine over the store at ``db`` (fresh, or left by an earlier world: then
-    pass another ``boot_id``, and the engine boots on its jobs as a restarted daemon
-    would); the boot is ended cleanly and everything cancelled on exit.
+    """A running engine over the store at ``db`` (an SQLite file or a PostgreSQL URL;
+    fresh, or left by an earlier world: then pass another ``boot_id``, and the engine boots
+    on its jobs as a restarted daemon would); the boot is ended cleanly and everything
+    cancelled on exit.
 
     The collector is tuned as the daemon tunes it (:mod:`gnomon.runtime.gc_tuning`).
     """
     gc_tuning.tune()
     metrics = Metrics()
-    store = SqliteStore(str(db), observe_commit=metrics.store_commit.observe)
+    store = open_store(db, observe_commit=metrics.store_commit.observe)
     bus = EventBus(store.events)
     bus.add_listener(metrics.observe_event)
     store.set_publisher(bus.publish)

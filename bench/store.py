@@ -27,6 +27,7 @@ from typing import Any
 
 import trio
 
+from bench.pg import fresh_pg, open_store
 from bench.store_units import OWNER, T0, bench_lanes, bench_units, job
 from gnomon.runtime import Supervisor
 from gnomon.runtime.events import EventBus, Lagged
@@ -53,10 +54,23 @@ def fired(job_id: str, slot: datetime, cycle: int) -> EventDraft:
 
 
 async def with_store(
-    path: Path, sync: str, body: Callable[[SqliteStore, Path], Awaitable[dict[str, float]]]
+    path: Path,
+    sync: str,
+    body: Callable[[SqliteStore, Path], Awaitable[dict[str, float]]],
+    pg: str = "",
 ) -> dict[str, float]:
-    """Run ``body`` against a store whose writer runs under a supervisor; close it after."""
-    store = SqliteStore(str(path), synchronous=sync.upper())
+    """Run ``body`` against a store whose writer runs under a supervisor; close it after.
+    ``pg``: a PostgreSQL server URL — the store is then a fresh database there."""
+    if pg:
+        with fresh_pg(pg) as url:
+            store: Any = open_store(url)
+            return await _with(store, path, body)
+    return await _with(SqliteStore(str(path), synchronous=sync.upper()), path, body)
+
+
+async def _with(
+    store: SqliteStore, path: Path, body: Callable[[SqliteStore, Path], Awaitable[dict[str, float]]]
+) -> dict[str, float]:
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
@@ -185,7 +199,7 @@ async def run_all(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     report: dict[str, Any] = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"synchronous={args.sync}",
+        + (f"PostgreSQL at {args.store}" if args.store else f"synchronous={args.sync}"),
     }
     bodies: dict[str, Callable[[SqliteStore, Path], Awaitable[dict[str, float]]]] = {
         "commits": lambda s, p: bench_commits(s, args.single, args.grouped),
@@ -200,7 +214,7 @@ async def run_all(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         report.update(bench_units(folder / "units.db", args.transitions))
     for name, body in bodies.items():
         if name in only:
-            report.update(await with_store(folder / f"{name}.db", args.sync, body))
+            report.update(await with_store(folder / f"{name}.db", args.sync, body, args.store))
     return report
 
 
@@ -251,6 +265,9 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated sections to run")
     parser.add_argument("--sync", choices=("normal", "full"), default="normal")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--store", default="", help="PostgreSQL server URL: each section on a fresh database"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as folder:
         report = trio.run(run_all, args, Path(folder))

@@ -19,7 +19,7 @@ from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.schedule import IntervalSchedule
 from gnomon.runtime.model.state import FirePhase, FireState, JobState, RunRecord, Transition
 from gnomon.runtime.store import Changes, sql
-from gnomon.runtime.store import sqlite as sqlite_store
+from gnomon.runtime.store import writer as writer_module
 from gnomon.runtime.store.sqlite import SqliteStore
 
 T0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
@@ -176,11 +176,11 @@ async def bench_lanes(store: SqliteStore, flood: int, probes: int) -> dict[str, 
     report: dict[str, float] = {}
     modes = (("fifo", 0), ("urgent64", 64), ("urgent128", 128), ("urgent256", 256))
     for index, (mode, cap) in enumerate(modes):
-        sqlite_store.URGENT_ORDINARY = cap or 64
+        writer_module.URGENT_ORDINARY = cap or 64
         base = 1_000_000 * (index + 1)
         latencies, rate = await lane_round(store, flood, probes, urgent=cap > 0, base=base)
         report[f"{mode}_p50_ms"] = latencies[len(latencies) // 2] * 1000
         report[f"{mode}_p99_ms"] = latencies[int(len(latencies) * 0.99)] * 1000
         report[f"{mode}_ordinary_per_s"] = rate
-    sqlite_store.URGENT_ORDINARY = 64
+    writer_module.URGENT_ORDINARY = 64
     return report

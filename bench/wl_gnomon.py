@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import trio
 
 from bench.common import emit, lateness_stats, memory_result, now, rss_bytes, sample, storm_result
 from bench.gnomon_world import create_all, world
+from bench.pg import fresh_pg
 from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
 
 
@@ -24,7 +26,7 @@ def wall(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-async def w1_storm(db: Path, n: int) -> dict[str, Any]:
+async def w1_storm(db: Path | str, n: int) -> dict[str, Any]:
     """``n`` one-shot jobs due at the same instant: time until all fired, lateness."""
     async with world(db) as w:
         t0 = now()
@@ -44,7 +46,7 @@ async def w1_storm(db: Path, n: int) -> dict[str, Any]:
         return out
 
 
-async def w2_precision(db: Path, n: int, spread: float) -> dict[str, Any]:
+async def w2_precision(db: Path | str, n: int, spread: float) -> dict[str, Any]:
     """``n`` one-shot jobs spread evenly over ``spread`` seconds: lateness."""
     async with world(db) as w:
         start = now() + 3.0 + n / 2500
@@ -62,7 +64,7 @@ async def w2_precision(db: Path, n: int, spread: float) -> dict[str, Any]:
         }
 
 
-async def w3_memory(db: Path, n: int) -> dict[str, Any]:
+async def w3_memory(db: Path | str, n: int) -> dict[str, Any]:
     """``n`` pending jobs (due in a day, so passivated): RSS delta per job."""
     async with world(db) as w:
         await trio.sleep(0.5)
@@ -77,7 +79,7 @@ async def w3_memory(db: Path, n: int) -> dict[str, Any]:
         return out
 
 
-async def w4_churn(db: Path, n: int, every: float, duration: float) -> dict[str, Any]:
+async def w4_churn(db: Path | str, n: int, every: float, duration: float) -> dict[str, Any]:
     """``n`` interval jobs every ``every`` s for ``duration`` s: fires/s achieved, lateness."""
     async with world(db) as w:
         anchor = wall(now() + 3.0 + n / 2500)
@@ -99,7 +101,7 @@ async def w4_churn(db: Path, n: int, every: float, duration: float) -> dict[str,
         }
 
 
-async def cron_lag(db: Path, n: int, minutes: float) -> dict[str, Any]:
+async def cron_lag(db: Path | str, n: int, minutes: float) -> dict[str, Any]:
     """``n`` hourly cron schedules spread over the minutes of the hour (``M * * * *`` with
     ``M = i mod 60``, like a large crontab): every minute boundary ~n/60 of them are due
     together. Fire lag over ``minutes`` of wall time."""
@@ -143,9 +145,12 @@ def main() -> None:
     p.add_argument("--every", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--minutes", type=float, default=2.0)
+    p.add_argument("--store", default="", help="PostgreSQL server URL (W1 on a fresh database)")
     a = p.parse_args()
-    with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp:
-        db = Path(tmp) / "gnomon.db"
+    with tempfile.TemporaryDirectory(prefix="gnomon-bench-") as tmp, ExitStack() as stack:
+        db: Path | str = Path(tmp) / "gnomon.db"
+        if a.store:
+            db = stack.enter_context(fresh_pg(a.store))
         started = time.perf_counter()
         if a.workload == "W1":
             res = trio.run(w1_storm, db, a.n)
@@ -157,7 +162,7 @@ def main() -> None:
             res = trio.run(cron_lag, db, a.n, a.minutes)
         else:
             res = trio.run(w4_churn, db, a.n, a.every, a.duration)
-    res.update(system="gnomon", store="sqlite", workload=a.workload)
+    res.update(system="gnomon", store="postgresql" if a.store else "sqlite", workload=a.workload)
     res["wall_s"] = time.perf_counter() - started
     emit(res)
 

@@ -14,7 +14,7 @@ from gnomon.cli.client import NO_DAEMON, connect
 from gnomon.cli.output import home_of, home_option, print_json, reports_errors, run
 from gnomon.runtime import daemonctl
 from gnomon.runtime.config import load_config
-from gnomon.runtime.errors import DaemonUnreachable, NotFound
+from gnomon.runtime.errors import DaemonUnreachable, NotFound, StoreUnavailable
 from gnomon.runtime.home import Home
 
 START_TIMEOUT = 20.0
@@ -45,6 +45,18 @@ def _running(home: Home) -> dict[str, Any] | None:
     is_flag=True,
     help="key the event log anew (audit.key lost or replaced; older events lose their MACs)",
 )
+@click.option(
+    "--store",
+    metavar="URL",
+    help="PostgreSQL store postgresql://USER@HOST[:PORT]/DB (config store.url, $GNOMON_STORE;"
+    " default: SQLite in the home)",
+)
+@click.option(
+    "--cluster",
+    is_flag=True,
+    default=None,
+    help="share the --store database with other daemons (config cluster.enabled; docs/cluster.md)",
+)
 @reports_errors
 def start(
     home: str | None,
@@ -55,10 +67,17 @@ def start(
     tls_key: str | None,
     insecure_bind: bool,
     new_audit_key: bool,
+    store: str | None,
+    cluster: bool | None,
 ) -> None:
     """Start the daemon (in the foreground unless --detach)."""
     where = home_of(home).preflight()
-    flags = {"daemon.host": host, "daemon.port": port}
+    flags = {
+        "daemon.host": host,
+        "daemon.port": port,
+        "store.url": store,
+        "cluster.enabled": cluster,
+    }
     config = load_config(where.config_toml, os.environ, flags)
     if detach:
         extra = [
@@ -74,7 +93,8 @@ def start(
         ]
         extra += ["--insecure-bind"] if insecure_bind else []
         extra += ["--new-audit-key"] if new_audit_key else []
-        _start_detached(where, extra)
+        extra += ["--cluster"] if cluster else []
+        _start_detached(where, extra, store=config["store.url"] if store else None)
         return
     from gnomon.runtime.daemon import DaemonOptions, run_daemon
 
@@ -97,7 +117,9 @@ def start(
     run(lambda: run_daemon(opts, ready=ready))
 
 
-def _start_detached(home: Home, extra: list[str]) -> None:
+def _start_detached(home: Home, extra: list[str], *, store: str | None = None) -> None:
+    """Start a detached daemon with ``extra`` arguments; ``store`` (a ``--store`` URL) goes
+    through its environment, never its command line (``ps`` would show a password)."""
     running = _running(home)
     if running is not None:
         raise DaemonUnreachable(
@@ -106,6 +128,8 @@ def _start_detached(home: Home, extra: list[str]) -> None:
             hint="gnomon daemon stop, or use another --home",
         )
     env = {**os.environ, "GNOMON_DETACHED": "1"}
+    if store:
+        env["GNOMON_STORE_URL"] = store
     pid = daemonctl.spawn_detached(daemonctl.daemon_argv(home.root, extra), home.log, env)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -165,18 +189,51 @@ def status(home: str | None, as_json: bool) -> None:
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:
-            return await client.call("system.stats")
+            data = await client.call("system.stats")
+            try:
+                cluster = await client.call("cluster.nodes")
+            except StoreUnavailable:  # a clustered daemon that lost its database
+                cluster = {"clustered": False}
+            return data, cluster
 
-    data = run(stats)
+    data, cluster = run(stats)
     if as_json:
-        print_json({"running": True, **info, "stats": data})
+        print_json({"running": True, **info, "stats": data, **_cluster_json(cluster)})
         return
     jobs = ", ".join(f"{n} {s}" for s, n in sorted(data["jobs"].items())) or "none"
     click.echo(
         f"gnomon daemon: running (pid={info['pid']})\n  url     {info['url']}\n"
         f"  uptime  {data['uptime']:.0f}s\n  jobs    {jobs}\n"
         f"  events  {data['events']}\n  clients {data['connections']}\n"
-        f"  log     {info.get('log', where.log)}"
+        f"  store   {info.get('store') or where.db}\n"
+        f"  log     {info.get('log', where.log)}" + _cluster_line(cluster)
+    )
+
+
+def _cluster_json(cluster: dict[str, Any]) -> dict[str, Any]:
+    """``daemon status --json``'s ``cluster`` (this node and the live count), if clustered."""
+    if not cluster["clustered"]:
+        return {}
+    me = next((n for n in cluster["nodes"] if n.get("this")), None)
+    return {
+        "cluster": {
+            "node": me and me["node"],
+            "boot_id": me and me["boot_id"],
+            "partitions": me["partitions"] if me else 0,
+            "of": cluster["partitions"],
+            "live_nodes": sum(1 for n in cluster["nodes"] if n["live"]),
+        }
+    }
+
+
+def _cluster_line(cluster: dict[str, Any]) -> str:
+    """``  cluster node-a: 32 of 64 partitions, 2 live node(s)``, if clustered."""
+    data = _cluster_json(cluster).get("cluster")
+    if data is None:
+        return ""
+    return (
+        f"\n  cluster {data['node']}: {data['partitions']} of {data['of']} partitions,"
+        f" {data['live_nodes']} live node(s) (gnomon nodes)"
     )
 
 

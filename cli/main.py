@@ -32,6 +32,7 @@ COMMANDS = {
     "inbox": "gnomon.cli.admin_cmd:inbox",
     "token": "gnomon.cli.token_cmd:token",
     "agents": "gnomon.cli.token_cmd:agents",
+    "nodes": "gnomon.cli.nodes_cmd:nodes",
     "mcp": "gnomon.cli.mcp_cmd:mcp",
     "shell": "gnomon.cli.shell:shell",
 }

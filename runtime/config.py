@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -21,12 +22,13 @@ from gnomon.runtime.model.bounds import DEFAULT_MIN_INTERVAL, INTERVAL_FLOOR
 from gnomon.runtime.model.durations import DURATION_FORMS, format_duration, parse_duration
 
 SOURCES = ("default", "file", "env", "flag")
+STORE_URL_FORM = "postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE"
 
 
 @attrs.frozen(kw_only=True)
 class Key:
-    """One configuration key. ``kind``: str, int, float, bool, duration, choice or list
-    (of command strings)."""
+    """One configuration key. ``kind``: str, int, float, bool, duration, choice, list
+    (of command strings) or store_url (empty or a PostgreSQL URL)."""
 
     name: str
     kind: str
@@ -35,6 +37,7 @@ class Key:
     choices: tuple[str, ...] = ()
     secret: bool = False
     minimum: float | None = None
+    env_alias: str = ""  # a shorter environment name, read when ``env`` is not set
 
     @property
     def env(self) -> str:
@@ -87,6 +90,28 @@ KEYS: dict[str, Key] = {
             "duration",
             10.0,
             "at most this long for SQLite's quick_check at start (0 skips it)",
+        ),
+        _k(
+            "store.url",
+            "store_url",
+            "",
+            "PostgreSQL database of the store (postgresql://…); empty: SQLite in the home",
+            secret=True,
+            env_alias="GNOMON_STORE",
+        ),
+        _k(
+            "cluster.enabled",
+            "bool",
+            False,
+            "share store.url's database with other daemons: partitions, leases (cluster.md)",
+        ),
+        _k("cluster.node", "str", "", "this daemon's name in gnomon nodes (default: the host)"),
+        _k(
+            "cluster.partitions",
+            "int",
+            64,
+            "partitions of a new cluster database (fixed once created)",
+            minimum=1,
         ),
         _k("defaults.timeout", "duration", 300.0, "action timeout of new jobs"),
         _k("defaults.wait_timeout", "duration", 1800.0, "wait deadline of new jobs"),
@@ -211,6 +236,12 @@ def coerce(key: Key, value: Any, source: str) -> Any:
         if key.minimum is not None and number < key.minimum:
             raise _bad(key, value, source, (f"a number >= {key.minimum:g}",))
         return number
+    if key.kind == "store_url":
+        parts = urlsplit(text)
+        if text and (parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/")):
+            shown = parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()
+            raise _bad(key, shown, source, (STORE_URL_FORM, '"" (SQLite in the home)'))
+        return text
     if key.kind == "list":
         if isinstance(value, str) and text:
             return (text,)
@@ -322,9 +353,11 @@ def load_config(
         key = _key(name, "config.toml")
         settings[name] = Setting(key, coerce(key, value, "config.toml"), "file")
     for key in KEYS.values():
-        raw = (env or {}).get(key.env)
-        if raw is not None:
-            settings[key.name] = Setting(key, coerce(key, raw, key.env), "env")
+        for name in (key.env, key.env_alias) if key.env_alias else (key.env,):
+            raw = (env or {}).get(name)
+            if raw is not None:
+                settings[key.name] = Setting(key, coerce(key, raw, name), "env")
+                break
     for name, value in (flags or {}).items():
         if value is None:
             continue

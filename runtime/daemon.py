@@ -46,6 +46,7 @@ from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
+from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
@@ -72,10 +73,10 @@ from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.protocol import AuditCheck, Caller
+from gnomon.runtime.protocol import AuditCheck, Caller, ClusterNodes
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
-from gnomon.runtime.store.startup import open_store
+from gnomon.runtime.store.startup import open_store, store_name
 from gnomon.runtime.supervisor import ChildSpec, Restart, Strategy, Supervisor
 
 log = logging.getLogger("gnomon.daemon")
@@ -113,6 +114,7 @@ class DaemonInfo:
     started_at: str
     boot_id: str
     log: str
+    store: str = ""  # the database file, or the PostgreSQL URL without its password
 
 
 def check_bind(host: str, opts: DaemonOptions) -> ssl.SSLContext | None:
@@ -140,11 +142,18 @@ class Daemon:
         self.metrics = Metrics(
             per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
         )
+        self.link: PartitionLink | None = None
+        #: a runtime.cluster Membership when clustered, and its fence for the store
+        self.cluster: Any = None
+        fence: Any = None
+        if config["cluster.enabled"]:
+            self.cluster, fence = self._cluster(config)
         self.store = open_store(
             home,
             config,
             new_audit_key=opts.new_audit_key,
             observe_commit=self.metrics.store_commit.observe,
+            fence=fence,
         )
         self.bus = EventBus(self.store.events)
         self.bus.add_listener(self.metrics.observe_event)
@@ -159,7 +168,7 @@ class Daemon:
         self.executors = Executors(
             settings, http=http_client, policy=self.policy, spent=stored_spend(self.store.runs)
         )
-        self.clock = SystemClock()
+        self.clock = SystemClock() if self.cluster is None else self.cluster.clock
         self.tree = EngineTree(
             EnginePorts(
                 persistence=StorePersistence(self.store),
@@ -172,9 +181,17 @@ class Daemon:
                 condition_key=job_condition_key,
                 policy=self.policy.check_job,
                 crash_point=crash_point,
+                ids=None if self.cluster is None else lambda: self._link().new_id(),
             ),
             engine_config(config),
         )
+        if self.cluster is not None:
+            self.link = PartitionLink(
+                self.tree,
+                StorePersistence(self.store),
+                partitions=self.cluster.partitions,
+                held=lambda: self.cluster.held,
+            )
         self.service = Service(
             self.tree,
             self.store,
@@ -205,6 +222,7 @@ class Daemon:
                         **self.service.handlers(),
                         **self.agents.handlers(),
                         "audit.verify": self.audit_verify,
+                        "cluster.nodes": self.cluster_nodes,
                     },
                     authenticate=self.authenticate,
                     gate=self.gate,
@@ -226,6 +244,24 @@ class Daemon:
             )
         )
         self.service.connections = lambda: self.door.connections
+
+    def _cluster(self, config: Any) -> tuple[Any, Any]:
+        """The membership and the store's fence (docs/cluster.md)."""
+        from gnomon.runtime.cluster.setup import membership  # needs psycopg
+
+        async def acquired(epochs: Any) -> None:
+            await self._link().acquired(epochs)
+
+        async def releasing(ps: frozenset[int]) -> None:
+            await self._link().releasing(ps)
+
+        return membership(
+            config, self.metrics.registry, on_acquired=acquired, on_releasing=releasing
+        )
+
+    def _link(self) -> PartitionLink:
+        assert self.link is not None
+        return self.link
 
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
@@ -260,6 +296,14 @@ class Daemon:
             if method == "job.create":
                 self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
+
+    async def cluster_nodes(self, caller: Caller, _: Any) -> ClusterNodes:
+        """The cluster's members (docs/cluster.md); ``clustered: false`` when alone."""
+        if self.cluster is None:
+            return ClusterNodes(clustered=False)
+        from gnomon.runtime.cluster.nodes import list_members  # needs psycopg
+
+        return await list_members(self.cluster)
 
     async def audit_verify(self, caller: Caller, _: Any) -> AuditCheck:
         """``audit.verify``: the event log against its anchors and MACs."""
@@ -398,14 +442,23 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
     root = daemon.root()
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGQUIT) as signals:
         async with trio.open_nursery() as nursery:
+            if daemon.cluster is not None:  # membership first (docs/cluster.md)
+                from gnomon.runtime.cluster.setup import join
+
+                await nursery.start(partial(join, daemon.cluster))
             await nursery.start(root.run)
-            report = await recover(
-                daemon.tree.directory, StorePersistence(daemon.store), boot_id=boot_id
-            )
+            if daemon.link is not None:
+                report = await daemon.link.boot(boot_id)
+            else:
+                report = await recover(
+                    daemon.tree.directory, StorePersistence(daemon.store), boot_id=boot_id
+                )
             if not daemon.agents.switch.enabled:
                 await daemon.agents.switch.pause_all()
             gc_tuning.freeze_boot_objects()
             url = f"ws://{_host(daemon)}:{daemon.port}/ws"
+            if daemon.cluster is not None:
+                daemon.cluster.url = url  # shown by gnomon nodes from the next renewal
             await daemon.announce(
                 EventType.DAEMON_STARTED,
                 f"gnomon {version('gnomon')} started",
@@ -423,6 +476,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 started_at=datetime.now(UTC).isoformat(),
                 boot_id=boot_id,
                 log=str(home.log),
+                store=store_name(home, daemon.opts.config["store.url"]),
             )
             home.write_daemon_json(attrs.asdict(started))
             log.info("ready at %s (pid %d)", url, os.getpid())

@@ -48,6 +48,7 @@ __all__ = [
     "TailBuffer",
     "boot_id",
     "child_env",
+    "child_groups",
     "group_alive",
     "group_members",
     "identify",
@@ -298,6 +299,22 @@ def group_members(pgid: int) -> list[int]:
         if fields and len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
             members.append(int(name))
     return members
+
+
+def child_groups(parent: int | None = None) -> list[int]:
+    """The process groups led by a child of ``parent`` (default: this process) — the
+    groups :func:`run_group` started and that still run. Read from ``/proc``."""
+    ppid = str(os.getpid() if parent is None else parent)
+    groups = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        fields = _stat_fields(name)
+        if not fields or len(fields) < 3 or fields[0] in ("Z", "X"):
+            continue
+        if fields[1] == ppid and fields[2] == name:
+            groups.append(int(name))
+    return groups
 
 
 def group_alive(pgid: int) -> bool:

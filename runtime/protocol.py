@@ -479,6 +479,38 @@ class AgentsState:
     agent_jobs: int = 0
 
 
+@attrs.frozen(kw_only=True)
+class NodeInfo:
+    """One cluster member (a daemon boot) as the database sees it (docs/cluster.md).
+
+    ``lease_age`` is the time since its last renewal and ``lease_left`` the time until its
+    lease runs out (negative: expired), both by the database clock; ``this`` marks the
+    daemon that answered.
+    """
+
+    node: str
+    boot_id: str
+    host: str
+    pid: int
+    url: str = ""
+    started_at: datetime
+    lease_age: float
+    lease_left: float
+    partitions: int
+    live: bool
+    this: bool = False
+
+
+@attrs.frozen(kw_only=True)
+class ClusterNodes:
+    """The cluster's members; ``clustered`` is false (and the rest empty) on a daemon that
+    runs alone. ``partitions`` is the database's fixed partition count."""
+
+    clustered: bool
+    partitions: int = 0
+    nodes: tuple[NodeInfo, ...] = ()
+
+
 # -- the method table ----------------------------------------------------------------------
 
 
@@ -570,6 +602,13 @@ METHODS: dict[str, Method] = {
         _m("token.list", Empty, tuple[TokenInfo, ...], "admin", "every token, without secrets"),
         _m("token.revoke", TokenRevokeParams, tuple[TokenInfo, ...], "admin", "revoke tokens"),
         _m("agents.status", Empty, AgentsState, "read", "the agents kill switch"),
+        _m(
+            "cluster.nodes",
+            Empty,
+            ClusterNodes,
+            "read",
+            "cluster members with lease age and partitions (docs/cluster.md)",
+        ),
         _m(
             "agents.set",
             AgentsParams,

@@ -6,19 +6,19 @@ all. A claim that already exists rolls its unit back and raises
 :class:`FireAlreadyClaimed`: ``UNIQUE(job_id, fire_time)`` is what makes "a slot fires
 exactly once" hold across crashes. Events get a gap-free ``seq`` and their hash chain in
 the same transaction, and are published only after the commit. SQLite implements it
-today (:mod:`.sqlite`); the protocol is shaped so that a PostgreSQL store with leases can
-follow unchanged. Design notes: ``docs/store.md``.
+(:mod:`.sqlite`, the zero-setup default) and PostgreSQL (:mod:`.pg`) implement it, with
+the same writer actor (:mod:`.writer`). Design notes: ``docs/store.md``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import attrs
 
-from gnomon.runtime.errors import Conflict
+from gnomon.runtime.errors import Conflict, GnomonError
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event, EventDraft
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -26,6 +26,16 @@ from gnomon.runtime.model.state import JobState, RunRecord
 
 class FireAlreadyClaimed(Conflict):
     """A slot of the unit of work was claimed before; nothing of the unit was written."""
+
+
+class UnitRejected(GnomonError):
+    """A store's fence refused one unit of work (its writer no longer owns what the unit
+    writes); nothing of the unit was written, the other units of its batch commit.
+    Fences raise it or a subclass (``PgStore(fence=…)``, docs/store.md). Not a
+    ``StoreUnavailable``: waiting for the store to write again would not help."""
+
+    exit_code: ClassVar[int] = 5
+    rpc_code: ClassVar[int] = -32008
 
 
 @attrs.frozen(kw_only=True)
@@ -116,8 +126,9 @@ class Store(Protocol):
 
         Raises:
             FireAlreadyClaimed: a claim existed; nothing was written.
-            StoreUnavailable: the disk is full, read-only or failing, or the database is
-                corrupt; nothing was written.
+            UnitRejected: the store's fence refused the unit; nothing was written.
+            StoreUnavailable: the disk is full, read-only or failing, the database is
+                corrupt or its server unreachable; nothing was written.
         """
         ...
 

@@ -5,12 +5,8 @@ a time. Reads go straight through it; writes are units of work for the writer ac
 which groups them into one ``BEGIN IMMEDIATE … COMMIT``, replies to each caller after
 the commit, and only then publishes the sealed events.
 
-Two lanes feed the writer. Ordinary units are requests in its bounded mailbox (FIFO;
-senders wait for room). Urgent units (``commit(..., urgent=True)``) go to a deque the
-store owns, which the writer empties first: each transaction takes every waiting urgent
-unit (up to :data:`MAX_BATCH`) plus at most :data:`URGENT_ORDINARY` ordinary ones, or up
-to :data:`MAX_BATCH` ordinary ones when no urgent unit waits. An idle writer is woken by
-a marker in its mailbox. Like the mailbox, the deque survives a restart of the writer.
+The writer actor and its two lanes are :mod:`.writer`'s (shared with the PostgreSQL
+store); this class supplies the transaction (:func:`.sql_write.commit_batch`).
 
 Storage failures (a full disk, a read-only file system, an I/O error, corruption) are
 no crash: the executor turns them into :class:`~gnomon.runtime.errors.StoreUnavailable`,
@@ -24,19 +20,9 @@ executor never abandons a running database call.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
 
-import attrs
-import trio
-
-from gnomon.runtime.actor import ActorContext, ActorRef, Request, crash_error
-from gnomon.runtime.errors import ActorGone, GnomonError, ShuttingDown, StoreUnavailable
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
@@ -46,7 +32,6 @@ from gnomon.runtime.store import (
     BootInfo,
     Changes,
     EventQuery,
-    FireAlreadyClaimed,
     InboxItem,
     JobQuery,
     JobRow,
@@ -55,27 +40,18 @@ from gnomon.runtime.store import (
     tokens_sql,
 )
 from gnomon.runtime.store.executor import StoreExecutor
-from gnomon.runtime.store.health import RETRY_EVERY
-from gnomon.runtime.supervisor import ChildSpec, Restart
+from gnomon.runtime.store.writer import (
+    MAX_BATCH,
+    URGENT_ORDINARY,
+    GroupWriter,
+    Publish,
+    UnitResult,
+)
 
-MAX_BATCH = 256
-URGENT_ORDINARY = 64  # ordinary units joining a transaction that carries urgent ones
-Publish = Callable[[Sequence[Event]], None]
-
-
-@attrs.frozen(kw_only=True)
-class _Commit(Request[tuple[Event, ...]]):
-    changes: Changes
+__all__ = ["MAX_BATCH", "URGENT_ORDINARY", "SqliteStore"]
 
 
-class _Wake:
-    """Sent to an idle writer when an urgent unit arrives (skipped when drained)."""
-
-
-_WAKE = _Wake()
-
-
-class SqliteStore(StoreExecutor):
+class SqliteStore(GroupWriter, StoreExecutor):
     """See the module docstring. Build it, then run :meth:`writer_spec` under a supervisor.
 
     Args:
@@ -114,196 +90,17 @@ class SqliteStore(StoreExecutor):
             rekey=rekey,
             expect_anchors=expect_anchors,
         )
-        self._committed_seq = self._chain.seq  # _chain runs ahead inside a transaction
-        self._publish = publish or (lambda events: None)
-        self._observe = observe_commit or (lambda seconds: None)
+        self._init_writer(publish, observe_commit, self._chain.seq)
         self._crash_point = crash_point
-        self.boot_id = "unbooted"
-        self.transactions = 0
-        self._writer: ActorRef[Any] | None = None
-        self._urgent: deque[_Commit] = deque()
-        self._idle = False  # the writer waits in its mailbox
-        self._woken = False  # a _WAKE is on its way to the idle writer
 
-    def set_publisher(self, publish: Publish) -> None:
-        """Where sealed events go after each commit (the event bus)."""
-        self._publish = publish
-
-    def _on_fault(self) -> None:
-        """Wake an idle writer: it probes the disk while a fault stands."""
-        writer = self._writer
-        if writer is not None and self._idle and not self._woken:
-            # Fails only when the mailbox is full, and then the writer is not idle for long.
-            self._woken = writer.try_tell(_WAKE)
-
-    # -- writing ------------------------------------------------------------------------
-
-    def writer_spec(self, *, restart: Restart = Restart.PERMANENT) -> ChildSpec:
-        """The writer actor's child spec (kind and id ``store``)."""
-        return ChildSpec(
-            id="store",
-            kind="store",
-            start=self._writer_actor,
-            restart=restart,
-            mailbox_size=MAX_BATCH,
-            shutdown=30.0,
-        )
-
-    async def _writer_actor(self, ctx: ActorContext[Any]) -> None:
-        self._writer = ctx.ref
-        try:
-            while not ctx.stop_requested:
-                first: object = None
-                if not self._urgent:
-                    self._idle = True
-                    retry = self.health.retrying
-                    until = trio.current_time() + RETRY_EVERY if retry else math.inf
-                    try:
-                        first = await ctx.inbox.receive_until(until, draining=True)
-                    finally:
-                        self._idle = self._woken = False
-                    if first is None and retry and not self._urgent:
-                        await self._probe()
-                        continue
-                await self._commit_next(ctx, first)
-            while await self._commit_next(ctx, None):  # asked to stop: commit both lanes
-                pass
-        finally:
-            self._writer = None
-            if ctx.stop_requested:  # cut short (shutdown timeout): answer every unit
-                gone = ActorGone(f"actor {ctx.ref.path} stopped before answering")
-                while self._urgent:
-                    self._urgent.popleft().reply.fail(gone)
-
-    async def _commit_next(self, ctx: ActorContext[Any], first: object) -> bool:
-        """Commit the next transaction: waiting urgent units first, then ordinary ones
-        from the mailbox (``first`` already received). Returns ``False`` if none waited.
-
-        Raises whatever the commit raised, after failing the urgent units in hand (the
-        kernel answers the ordinary ones, which it saw received).
-        """
-        urgent = [self._urgent.popleft() for _ in range(min(len(self._urgent), MAX_BATCH))]
-        batch = list(urgent)
-        if isinstance(first, _Commit):
-            batch.append(first)
-        limit = len(urgent) + (URGENT_ORDINARY if urgent else MAX_BATCH)
-        while len(batch) < limit:
-            try:
-                msg = ctx.inbox.receive_nowait()
-            except trio.WouldBlock:
-                break
-            if isinstance(msg, _Commit):
-                batch.append(msg)
-        if not batch:
-            return False
-        try:
-            await self._commit_batch(batch)
-        except StoreUnavailable as exc:  # recorded by the executor; the writer lives on
-            for msg in batch:
-                if not msg.reply.done:
-                    msg.reply.fail(StoreUnavailable(exc.message, recoverable=exc.recoverable))
-            return True
-        except BaseException as exc:
-            error: Exception = (
-                crash_error(ctx.ref.path, exc)
-                if isinstance(exc, Exception)
-                else ActorGone(f"actor {ctx.ref.path} stopped before answering")
-            )
-            for msg in urgent:
-                if not msg.reply.done:
-                    msg.reply.fail(error)
-            raise
-        return True
-
-    async def _commit_batch(self, batch: list[_Commit]) -> None:
-        units = [msg.changes for msg in batch]
-        started = time.perf_counter()
+    async def _write_units(self, units: list[Changes]) -> tuple[list[UnitResult], int]:
+        """One ``BEGIN IMMEDIATE … COMMIT`` of ``units`` (:func:`sql.commit_batch`)."""
         results = await self._run(
             lambda: sql.commit_batch(
                 self._conn, units, self._chain, self.boot_id, self._crash_point
             )
         )
-        self._committed_seq = self._chain.seq
-        self.transactions += 1
-        self.health.wrote()
-        self._observe(time.perf_counter() - started)
-        for msg, result in zip(batch, results, strict=True):
-            if isinstance(result, FireAlreadyClaimed):
-                msg.reply.fail(result)
-            else:
-                msg.reply.send(result)
-        sealed = [e for r in results if not isinstance(r, FireAlreadyClaimed) for e in r]
-        if sealed:
-            self._publish(sealed)
-
-    async def commit(self, changes: Changes, *, urgent: bool = False) -> tuple[Event, ...]:
-        """Write ``changes`` atomically (group-committed); see :class:`~gnomon.runtime.store.Store`.
-
-        ``urgent`` units skip the queue of ordinary ones: they enter the writer's next
-        transaction. Each caller's own commits stay in order as long as it awaits each
-        one before the next.
-
-        Raises:
-            FireAlreadyClaimed: a claim existed; nothing of ``changes`` was written.
-            ShuttingDown: the writer is not running.
-            ActorCrashed: the transaction failed (nothing of its units was written).
-        """
-        if not changes:
-            return ()
-        writer = self._writer
-        if writer is None:
-            raise ShuttingDown("the store is not running")
-        msg = _Commit(changes=changes)
-        if not urgent:
-            return await writer.ask(msg, timeout=None)
-        self._urgent.append(msg)
-        self._on_fault()
-        return await msg.reply.wait()
-
-    async def _probe(self) -> None:
-        """The writer's own probe while a fault stands (a failure stays recorded)."""
-        with contextlib.suppress(StoreUnavailable):
-            await self._commit_batch([])
-
-    async def probe(self) -> None:
-        """Write through the writer, in its urgent lane: a timestamp in ``meta`` when
-        nothing else shares the transaction (``/healthz``'s ``store_writable``).
-
-        Raises:
-            StoreUnavailable: the write failed (the fault is recorded).
-            ShuttingDown: the writer is not running.
-            ActorCrashed: the transaction failed otherwise.
-        """
-        if self._writer is None:
-            raise ShuttingDown("the store is not running")
-        msg = _Commit(changes=Changes())
-        self._urgent.append(msg)
-        self._on_fault()
-        await msg.reply.wait()
-
-    async def problem(self, timeout: float = 5.0) -> str | None:
-        """Why the store cannot write now, or ``None`` when a probe write just succeeded.
-
-        Cancellation: the probe stays queued and is written later; nothing is lost.
-        """
-        if self.health.fault is not None:
-            return self.health.fault.message
-        try:
-            with trio.fail_after(timeout):
-                await self.probe()
-        except trio.TooSlowError:
-            return f"the store's writer did not answer a probe within {timeout:g} s"
-        except GnomonError as exc:
-            return exc.message
-        return None
-
-    async def wait_writable(self) -> None:
-        """Return once the store has no standing fault (see :class:`StoreHealth`).
-
-        Raises:
-            StoreUnavailable: the fault, when the daemon is stopping (``health.give_up``).
-        """
-        await self.health.wait_writable()
+        return list(results), self._chain.seq
 
     # -- reading ------------------------------------------------------------------------
 
@@ -360,10 +157,6 @@ class SqliteStore(StoreExecutor):
     async def status_counts(self) -> dict[JobStatus, int]:
         """Stored jobs per status (``/healthz``, ``daemon status``: the dashboard's view)."""
         return await self._run(lambda: sql.status_counts(self._conn))
-
-    async def last_seq(self) -> int:
-        """The ``seq`` of the last *committed* event (never one of a batch in flight)."""
-        return self._committed_seq
 
     async def count(self, table: str) -> int:
         """Rows in ``table`` (tests and stats)."""

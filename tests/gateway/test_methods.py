@@ -110,6 +110,7 @@ async def other_methods(call: Checked, token: str) -> None:
     )
     entries = await call("inbox.list", {"unread_only": True})
     assert (await call("inbox.ack", {"ids": [e.id for e in entries]})).count == len(entries)
+    assert (await call("cluster.nodes")).clustered is False  # a lone daemon (cluster.md)
 
 
 async def agent_methods(call: Checked) -> None:

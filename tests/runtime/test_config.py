@@ -111,3 +111,19 @@ def test_open_sections_refuse_bad_values_by_name(tmp_path: Path, text: str, toke
     with pytest.raises(InvalidInput) as caught:
         load_config(toml, {})
     assert token in caught.value.message
+
+
+def test_store_url_from_flag_env_or_alias_and_bad_urls_refused() -> None:
+    """``store.url``: empty (SQLite) by default; ``$GNOMON_STORE_URL`` wins over the short
+    ``$GNOMON_STORE``; anything but a PostgreSQL URL with a database is refused naming the
+    accepted forms, without echoing a password."""
+    assert load_config()["store.url"] == ""
+    url = "postgresql://gnomon@db:5432/gnomon"
+    assert load_config(env={"GNOMON_STORE": url})["store.url"] == url
+    both = {"GNOMON_STORE": "postgresql://a@x/one", "GNOMON_STORE_URL": url}
+    assert load_config(env=both).settings["store.url"].value == url
+    assert load_config(flags={"store.url": url})["store.url"] == url
+    for bad in ("mysql://u:hunter2@db/gnomon", "postgresql://u:hunter2@db", "gnomon.db"):
+        with pytest.raises(InvalidInput, match="postgresql://USER") as refused:
+            load_config(env={"GNOMON_STORE": bad})
+        assert "hunter2" not in str(refused.value)

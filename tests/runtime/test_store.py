@@ -1,4 +1,8 @@
-"""The SQLite store: units of work, slot claims, group commit, the chain, queries, boots."""
+"""The store contract: units of work, slot claims, group commit, the chain, queries, boots.
+
+The tests taking ``db`` (``conftest.py``) run against both stores: SQLite (a file in the
+test's directory) and PostgreSQL (a fresh database per test, ``support/pgkit.py``;
+skipped with the reason where no server answers). The others use SQLite's own file and tools."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import trio
 import trio.testing
 from support.storekit import T0, draft, later, running_store, state
 
+from gnomon.runtime.job_metrics import JobSeries
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import Event, verify_chain
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, RunRecord
@@ -19,12 +24,21 @@ from gnomon.runtime.store.lock import HomeLock, HomeLocked
 from gnomon.runtime.store.sqlite import SqliteStore
 
 
+def reopen(db: str) -> SqliteStore:
+    """The store at ``db`` without its writer (boots and reads only)."""
+    if db.startswith("postgresql://"):
+        from gnomon.runtime.store.pg import PgStore
+
+        return PgStore(db, inline=True)  # type: ignore[return-value]
+    return SqliteStore(db, inline=True)
+
+
 async def test_unit_of_work_commits_state_claims_and_sealed_events(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """A unit writes its job, claims and events together; events are sealed and chained."""
     published: list[Event] = []
-    store = await running_store(nursery, tmp_path / "g.db", publish=published.extend)
+    store = await running_store(nursery, db, publish=published.extend)
     events = await store.commit(
         Changes(jobs=(state("j1"),), claims=(("j1", T0),), events=(draft("j1"), draft("j1")))
     )
@@ -37,12 +51,12 @@ async def test_unit_of_work_commits_state_claims_and_sealed_events(
 
 
 async def test_duplicate_claim_rolls_back_only_its_unit(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """In one group commit, the unit whose slot was claimed writes nothing; others commit;
     seq stays gap-free and only committed events are published."""
     published: list[Event] = []
-    store = await running_store(nursery, tmp_path / "g.db", publish=published.extend)
+    store = await running_store(nursery, db, publish=published.extend)
     await store.commit(Changes(claims=(("j", T0),), events=(draft("j", "first"),)))
     results: dict[str, object] = {}
 
@@ -68,10 +82,10 @@ async def test_duplicate_claim_rolls_back_only_its_unit(
 
 
 async def test_group_commit_batches_concurrent_units(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """Many concurrent commits share few transactions; each caller gets its own events."""
-    store = await running_store(nursery, tmp_path / "g.db")
+    store = await running_store(nursery, db)
     before = store.transactions
     got: list[tuple[Event, ...]] = []
 
@@ -87,10 +101,10 @@ async def test_group_commit_batches_concurrent_units(
 
 
 async def test_big_records_survive_and_outputs_are_capped(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """Records far above 4 KiB round-trip (reference bug 16.1.2); outputs keep their tail."""
-    store = await running_store(nursery, tmp_path / "g.db")
+    store = await running_store(nursery, db)
     big = state("big", command="echo " + "x" * 100_000)
     output = "".join(f"line {i}\n" for i in range(20_000))
     run = RunRecord(
@@ -106,7 +120,7 @@ async def test_big_records_survive_and_outputs_are_capped(
     )
     await store.commit(Changes(jobs=(big,), runs=(run,)))
     store.close()
-    reopened = await running_store(nursery, tmp_path / "g.db")
+    reopened = await running_store(nursery, db)
     assert await reopened.get_job("big") == big
     (stored,) = await reopened.runs("big")
     assert len(stored.output.encode()) <= OUTPUT_TAIL_BYTES
@@ -114,10 +128,10 @@ async def test_big_records_survive_and_outputs_are_capped(
 
 
 async def test_queries_index_runs_and_open_runs(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """The boot index lists live jobs cheaply; list_jobs filters; open runs by boot."""
-    store = await running_store(nursery, tmp_path / "g.db", boot="boot-1")
+    store = await running_store(nursery, db, boot="boot-1")
     tagged = state("a", "backup")
     tagged = attrs.evolve(
         tagged, spec=attrs.evolve(tagged.spec, tags={"env": "prod"}), next_fire_at=later(3600)
@@ -138,10 +152,10 @@ async def test_queries_index_runs_and_open_runs(
 
 
 async def test_prune_removes_expired_terminal_jobs_in_batches(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """Terminal jobs go once finished_at + ttl passes, with their runs and slots."""
-    store = await running_store(nursery, tmp_path / "g.db")
+    store = await running_store(nursery, db)
     jobs = tuple(state(f"d{i}", status=JobStatus.COMPLETED, finished_at=T0) for i in range(5))
     await store.commit(Changes(jobs=(*jobs, state("live")), claims=(("d0", T0),)))
     assert await store.prune(later(3600)) == 0
@@ -152,14 +166,13 @@ async def test_prune_removes_expired_terminal_jobs_in_batches(
 
 
 async def test_boots_and_chain_continue_across_reopen(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """A boot without end_boot is unclean; a reopened store continues seq and chain."""
-    path = tmp_path / "g.db"
-    first = await running_store(nursery, path)
+    first = await running_store(nursery, db)
     await first.commit(Changes(events=(draft("j"),)))
     first.close()
-    second = SqliteStore(str(path), inline=True)
+    second = reopen(db)
     info = await second.begin_boot("boot-2", later(5))
     assert not info.first_boot
     assert not info.previous_clean
@@ -167,7 +180,7 @@ async def test_boots_and_chain_continue_across_reopen(
     assert (await second.begin_boot("boot-3", later(7))).previous_clean
     assert await second.last_seq() == 1
     second.close()
-    third = await running_store(nursery, path)
+    third = await running_store(nursery, db)
     await third.commit(Changes(events=(draft("j"),)))
     assert verify_chain(await third.events(EventQuery())).ok
 
@@ -265,3 +278,30 @@ def test_last_seq_never_reports_a_batch_in_flight(tmp_path: Path) -> None:
 
     trio.run(main)
     assert seen == [0]
+
+
+async def test_metrics_catalog_and_history_read_the_chosen_jobs(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
+) -> None:
+    """The per-job metrics' start-up reads: the first untagged jobs (oldest first) plus
+    every tagged-on one, then their next fire, last success and last finished run."""
+    store = await running_store(nursery, db)
+    jobs = []
+    for i in range(6):
+        job = state(f"j{i}", next_fire_at=later(60) if i == 1 else None)
+        tags = {"metrics": "on"} if i == 5 else {"metrics": "off"} if i == 4 else {}
+        jobs.append(attrs.evolve(job, spec=attrs.evolve(job.spec, tags=tags)))
+    run = RunRecord(
+        run_id="j1.1.1", job_id="j1", cycle=1, attempt=1, fire_time=T0, started_at=T0,
+        finished_at=later(2), outcome=Outcome.SUCCESS,
+    )  # fmt: skip
+    await store.commit(Changes(jobs=tuple(jobs), runs=(run,)))
+    series = JobSeries(max_jobs=2)
+    chosen = [r.id for r in await store.job_catalog("metrics", series.classify, 2)]
+    assert chosen == ["j0", "j1", "j5"]
+    history = {h.id: h for h in await store.job_history(["j1", "j5", "gone"])}
+    assert set(history) == {"j1", "j5"}
+    assert history["j1"].next_fire_at == later(60).isoformat()
+    assert history["j1"].last_success_ts == later(2).timestamp()
+    assert history["j1"].last_run == run
+    assert history["j5"].last_run is None

@@ -1,11 +1,10 @@
 """Store pages behind ``job.list`` and ``job.logs``: keyed by what never changes (a job's
 row id, a run's start), so paging visits each item once even when items change between
-pages, with every filter applied."""
+pages, with every filter applied. Both stores (``db``, ``conftest.py``)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import attrs
 import trio
@@ -30,11 +29,11 @@ async def _all_pages(store: SqliteStore, query: JobQuery, limit: int) -> list[li
 
 
 async def test_job_pages_visit_each_matching_job_once(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """Pages of 3 over 10 jobs (some finished, some tagged) list each match once, in the
     order they were stored, updates between pages notwithstanding."""
-    store = await running_store(nursery, tmp_path / "g.db")
+    store = await running_store(nursery, db)
     jobs = []
     for i in range(10):
         job = state(f"j{i}", status=JobStatus.COMPLETED if i % 4 == 0 else JobStatus.PENDING)
@@ -50,10 +49,10 @@ async def test_job_pages_visit_each_matching_job_once(
 
 
 async def test_run_pages_go_back_in_time_by_cycle(
-    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
 ) -> None:
     """Runs page newest first below a (start, id) key, optionally one cycle's only."""
-    store = await running_store(nursery, tmp_path / "g.db")
+    store = await running_store(nursery, db)
     runs = tuple(
         RunRecord(
             run_id=f"a.{i}", job_id="a", cycle=1 + i // 3, attempt=1 + i % 3,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import trio
 
@@ -42,11 +43,30 @@ def draft(job_id: str, message: str = "", at: datetime = T0) -> EventDraft:
 async def running_store(
     nursery: trio.Nursery, path: Path | str, *, boot: str | None = None, **kw: object
 ) -> SqliteStore:
-    """A store with its writer actor running under a supervisor in ``nursery``."""
-    store = SqliteStore(str(path), inline=kw.pop("inline", True), **kw)  # type: ignore[arg-type]
+    """A store with its writer actor running under a supervisor in ``nursery``: SQLite at
+    ``path``, or PostgreSQL when ``path`` is a ``postgresql://`` URL (typed as the SQLite
+    store: both have the same methods)."""
+    inline = kw.pop("inline", True)
+    if str(path).startswith("postgresql://"):
+        from gnomon.runtime.store.pg import PgStore
+
+        pg = PgStore(str(path), inline=inline, **kw)  # type: ignore[arg-type]
+        await nursery.start(Supervisor("infra", children=[pg.writer_spec()]).run)
+        await pg.begin_boot(boot or f"boot-{uuid.uuid4().hex[:8]}", T0)
+        nursery.start_soon(_close_at_end, pg)
+        return pg  # type: ignore[return-value]
+    store = SqliteStore(str(path), inline=inline, **kw)  # type: ignore[arg-type]
     await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
     await store.begin_boot(boot or f"boot-{uuid.uuid4().hex[:8]}", T0)
     return store
+
+
+async def _close_at_end(store: Any) -> None:
+    """Close ``store``'s connections when the test's nursery ends."""
+    try:
+        await trio.sleep_forever()
+    finally:
+        store.close()
 
 
 def later(seconds: float) -> datetime:

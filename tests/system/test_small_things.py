@@ -1,7 +1,8 @@
 """Small things an operator hit, against a real daemon: `wait --then` shows the action's
-output; `daemon status` and `/healthz` count finished jobs from before a restart (as the
-dashboard does); an open breaker shows the failures that opened it; HTTP checks leave no
-httpx INFO lines in the daemon log."""
+output (and `gnomon nodes` says a lone daemon is no cluster); `daemon status` and
+`/healthz` count finished jobs from before a restart (as the dashboard does); an open
+breaker shows the failures that opened it; HTTP checks leave no httpx INFO lines in the
+daemon log."""
 
 from __future__ import annotations
 
@@ -42,6 +43,11 @@ def test_wait_then_prints_the_actions_output(tmp_path: Path) -> None:
         done = ok(daemon.home, "wait", "--until", f"file:{tmp_path}", "--then",
                   "shell: echo in json", "--i-know", "--json").json()  # fmt: skip
         assert [r["output"] for r in done["runs"]] == ["in json\n"]
+        # a daemon that runs alone is no cluster (docs/cluster.md)
+        assert ok(daemon.home, "nodes").out.startswith("not clustered")
+        assert ok(daemon.home, "nodes", "--json").json() == {
+            "clustered": False, "partitions": 0, "nodes": []
+        }  # fmt: skip
     finally:
         assert daemon.stop() == 0
 

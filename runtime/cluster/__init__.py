@@ -1,0 +1,12 @@
+"""Several daemons on one PostgreSQL: partitions with leases and epochs (docs/cluster.md).
+
+- :mod:`.core` — the pure rules: fair share, lease trust, clock offset (no trio).
+- :mod:`.sql` and ``schema.sql`` — members, partitions, takes, hand-overs, the fence check.
+- :mod:`.membership` — the actor keeping one node's lease and partitions; self-fencing
+  (:mod:`.links`: its connections and kills).
+- :mod:`.fence` — the ``PgStore`` fence; :mod:`.clock` — the database clock;
+  :mod:`.metrics` — the Prometheus metrics; :mod:`.nodes` — ``cluster.nodes``;
+  :mod:`.setup` — a daemon's parts from ``cluster.*``.
+
+Importing this package needs psycopg (the ``gnomon[postgres]`` extra).
+"""

@@ -1,0 +1,37 @@
+"""``cluster.nodes``: the members as the database sees them (``gnomon nodes``)."""
+
+from __future__ import annotations
+
+import attrs
+import psycopg
+import trio
+
+from gnomon.runtime.cluster import sql
+from gnomon.runtime.cluster.membership import Membership
+from gnomon.runtime.errors import StoreUnavailable
+from gnomon.runtime.protocol import ClusterNodes, NodeInfo
+
+
+async def list_members(member: Membership) -> ClusterNodes:
+    """Live members and those whose lease ran out in the last minute, on a connection of
+    its own (a worker thread; cancelling abandons the answer, not the read).
+
+    Raises:
+        StoreUnavailable: the database cannot be reached (exit 5).
+    """
+
+    def read() -> list[sql.NodeRow]:
+        with sql.connect(member.dsn) as conn:
+            return sql.list_nodes(conn)
+
+    try:
+        rows = await trio.to_thread.run_sync(read, abandon_on_cancel=True)
+    except (psycopg.Error, OSError) as exc:
+        raise StoreUnavailable(f"cluster database unreachable: {exc}".strip()) from exc
+    return ClusterNodes(
+        clustered=True,
+        partitions=member.partitions,
+        nodes=tuple(
+            NodeInfo(**attrs.asdict(row), this=row.boot_id == member.boot_id) for row in rows
+        ),
+    )

@@ -1,0 +1,31 @@
+-- gnomon cluster membership (docs/cluster.md). Idempotent: run by every node at start
+-- under an advisory lock. Times are the database's (timestamptz, now()).
+CREATE TABLE IF NOT EXISTS cluster_meta (
+    key   text PRIMARY KEY,
+    value text NOT NULL
+);
+
+-- One row per daemon boot: a restarted daemon is a new member with a new boot_id, so a
+-- lease or a partition can never be confused with an earlier life of the same node.
+CREATE TABLE IF NOT EXISTS cluster_nodes (
+    boot_id     text PRIMARY KEY,
+    node        text NOT NULL,         -- the node's name (cluster.node, default the host)
+    host        text NOT NULL,
+    pid         integer NOT NULL,
+    url         text NOT NULL DEFAULT '',
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    beat_at     timestamptz NOT NULL DEFAULT now(),
+    lease_until timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cluster_nodes_lease ON cluster_nodes (lease_until);
+
+-- A fixed set of partitions; a job belongs to crc32(id) % count. The owner is a boot, and
+-- epoch grows by one at every take, so a write fenced by (p, epoch) is refused once the
+-- partition has moved on, even if it came back to the same node.
+CREATE TABLE IF NOT EXISTS cluster_partitions (
+    p           integer PRIMARY KEY,
+    owner_boot  text,                  -- NULL: free
+    epoch       bigint NOT NULL DEFAULT 0,
+    acquired_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS cluster_partitions_owner ON cluster_partitions (owner_boot);

@@ -1,0 +1,70 @@
+"""A daemon's cluster parts from its configuration (``cluster.*``, docs/cluster.md).
+
+Imported by the daemon only when ``cluster.enabled`` is set (it needs psycopg).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import psycopg
+from prometheus_client import CollectorRegistry
+
+from gnomon.runtime.cluster import sql
+from gnomon.runtime.cluster.clock import DbClock
+from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
+from gnomon.runtime.cluster.membership import Membership
+from gnomon.runtime.cluster.metrics import ClusterMetrics
+from gnomon.runtime.config import Config
+from gnomon.runtime.home import HomeUnusable
+from gnomon.runtime.store import Changes
+from gnomon.runtime.store.urls import safe_url
+
+
+def membership(
+    config: Config,
+    registry: CollectorRegistry,
+    *,
+    on_acquired: Callable[[Mapping[int, int]], Awaitable[None]],
+    on_releasing: Callable[[frozenset[int]], Awaitable[None]],
+) -> tuple[Membership, Fence[Changes]]:
+    """This daemon's membership (with a :class:`DbClock` and the metrics) and the fence
+    for its store.
+
+    Raises:
+        HomeUnusable: ``cluster.enabled`` without a PostgreSQL ``store.url``.
+    """
+    url = config["store.url"]
+    if not url:
+        raise HomeUnusable(
+            "cluster.enabled needs a PostgreSQL store: start with"
+            " --store postgresql://USER@HOST/DB --cluster (docs/cluster.md)"
+        )
+    member = Membership(
+        url,
+        node=config["cluster.node"] or None,
+        partitions=config["cluster.partitions"],
+        clock=DbClock(),
+        metrics=ClusterMetrics(registry),
+        on_acquired=on_acquired,
+        on_releasing=on_releasing,
+    )
+    return member, store_fence(member, changes_partitions(member.partitions))
+
+
+async def join(member: Membership, *, task_status: Any) -> None:
+    """Run ``member`` (:meth:`Membership.run`), failing the start in one line.
+
+    Raises:
+        HomeUnusable: the database cannot be reached, or its partition count differs.
+    """
+    try:
+        await member.run(task_status=task_status)
+    except sql.ClusterConfigError as exc:
+        raise HomeUnusable(str(exc)) from None
+    except (psycopg.Error, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise HomeUnusable(
+            f"cluster database unreachable: {safe_url(member.dsn)}: {first}"
+        ) from None

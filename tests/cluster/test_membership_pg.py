@@ -1,0 +1,142 @@
+"""Cluster membership on a real PostgreSQL (docs/cluster.md): several members in one trio
+run (real clock), each with its own connections. Skipped without a server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import trio
+from prometheus_client import CollectorRegistry
+from support.pgkit import fresh_database
+
+psycopg = pytest.importorskip("psycopg")
+
+from gnomon.cli.nodes_cmd import node_rows  # noqa: E402
+from gnomon.runtime.cluster import sql  # noqa: E402
+from gnomon.runtime.cluster.clock import DbClock  # noqa: E402
+from gnomon.runtime.cluster.core import LeaseTimes, fair_share  # noqa: E402
+from gnomon.runtime.cluster.fence import store_fence  # noqa: E402
+from gnomon.runtime.cluster.membership import Membership  # noqa: E402
+from gnomon.runtime.cluster.metrics import ClusterMetrics  # noqa: E402
+from gnomon.runtime.cluster.nodes import list_members  # noqa: E402
+from gnomon.runtime.model.wire import to_json  # noqa: E402
+
+P = 16
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db() -> Iterator[str]:
+    with fresh_database() as url:
+        yield url
+
+
+def owners(url: str) -> dict[int, tuple[str | None, int]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT p, owner_boot, epoch FROM cluster_partitions").fetchall()
+    return {p: (owner, epoch) for p, owner, epoch in rows}
+
+
+def member(url: str, name: str, **kw: Any) -> Membership:
+    return Membership(url, node=name, partitions=P, kill_groups=False, **kw)
+
+
+async def until(check: Any, limit: float = 10.0) -> float:
+    """Poll ``check()`` every 20 ms; the seconds it took to hold (fails after ``limit``)."""
+    start = time.monotonic()
+    with trio.fail_after(limit):
+        while not await trio.to_thread.run_sync(check):  # noqa: ASYNC110 - polls the database
+            await trio.sleep(0.02)
+    return time.monotonic() - start
+
+
+async def test_three_members_split_the_partitions_and_a_graceful_stop_hands_over(
+    db: str,
+) -> None:
+    members = [member(db, f"n{i}") for i in range(3)]
+    async with trio.open_nursery() as nursery:
+        scopes = []
+        for m in members:
+            scope = trio.CancelScope()
+            scopes.append(scope)
+
+            async def run(
+                m: Membership = m, scope: trio.CancelScope = scope, *, task_status: Any
+            ) -> None:
+                with scope:
+                    await m.run(task_status=task_status)
+
+            await nursery.start(run)
+        share = fair_share(P, 3)
+
+        def balanced() -> bool:
+            o = owners(db)
+            counts = [sum(1 for owner, _ in o.values() if owner == m.boot_id) for m in members]
+            return sum(counts) == P and max(counts) <= share
+
+        await until(balanced)
+        for m in members:  # what each believes is what the database says
+            assert dict(m.held) == {p: e for p, (o, e) in owners(db).items() if o == m.boot_id}
+        listed = await list_members(members[1])  # cluster.nodes
+        assert listed.clustered
+        assert listed.partitions == P
+        assert sorted(n.node for n in listed.nodes) == ["n0", "n1", "n2"]
+        assert [n.node for n in listed.nodes if n.this] == ["n1"]
+        assert sum(n.partitions for n in listed.nodes) == P
+        assert all(n.live and 0 <= n.lease_age < n.lease_left for n in listed.nodes)
+        rows = node_rows([json.loads(to_json(n)) for n in listed.nodes])
+        assert [r[0] for r in rows] == ["n0", "n1 *", "n2"]
+
+        leaving = members[0]
+        handed = set(leaving.held)
+        stopped = time.monotonic()
+        scopes[0].cancel()
+        took = await until(
+            lambda: all(
+                owners(db)[p][0] in {members[1].boot_id, members[2].boot_id} for p in handed
+            )
+        )
+        print(f"graceful hand-over of {len(handed)} partitions: {time.monotonic() - stopped:.3f}s")
+        assert took < LeaseTimes().ttl  # by NOTIFY, not by the lease running out
+        nursery.cancel_scope.cancel()
+    assert all(owner is None for owner, _ in owners(db).values())
+
+
+async def test_the_fence_refuses_a_write_at_an_old_epoch_and_counts_it(db: str) -> None:
+    metrics = ClusterMetrics(CollectorRegistry())
+    a = member(db, "a", metrics=metrics)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(a.run)
+        fence = store_fence(a, lambda unit: unit)
+        p = min(a.held)
+        epoch = a.held[p]
+
+        def write(ps: set[int]) -> None:
+            with psycopg.connect(db) as conn, conn.transaction():
+                fence(conn, ps)
+
+        await trio.to_thread.run_sync(write, {p})  # held: passes
+        with psycopg.connect(db, autocommit=True) as conn:  # someone took it meanwhile
+            conn.execute("UPDATE cluster_partitions SET epoch = epoch + 1 WHERE p = %s", (p,))
+        with pytest.raises(sql.Fenced, match=f"partition\\(s\\) {p} at the epoch"):
+            await trio.to_thread.run_sync(write, {p})
+        assert metrics.fenced_writes._value.get() == 1
+        # the next renewal drops it and takes it again, at a new epoch
+        await until(lambda: a.held.get(p, 0) > epoch + 1)
+        await trio.to_thread.run_sync(write, {p})
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_30s_fast_reads_the_database_clock_from_its_renewals(db: str) -> None:
+    clock = DbClock(wall=lambda: time.time() + 30)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(member(db, "fast", clock=clock).run)
+        with psycopg.connect(db) as conn:
+            row = conn.execute("SELECT extract(epoch FROM clock_timestamp())::float8").fetchone()
+        assert row is not None
+        assert abs(clock.now().timestamp() - row[0]) < 0.5
+        nursery.cancel_scope.cancel()
