@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import trio
@@ -44,6 +44,18 @@ from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
 
 log = logging.getLogger("gnomon.engine")
+
+
+class EnginePersistence(Persistence, Protocol):
+    """The job actors' persistence, and deleting finished jobs' records (``job.clear``)."""
+
+    async def delete(self, job_ids: Sequence[str]) -> None:
+        """Delete the jobs' records (state, runs, claims) in one unit of work.
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted.
+        """
+        ...
 
 
 @attrs.frozen
@@ -131,7 +143,7 @@ class Engine:
     def __init__(
         self,
         *,
-        persistence: Persistence,
+        persistence: EnginePersistence,
         directory: JobDirectory,
         admission: Admission,
         clock: Clock,
@@ -380,6 +392,19 @@ class Engine:
         if result.error is not None:
             raise Conflict(result.error)
         return result.state
+
+    async def clear(self, job_ids: Sequence[str]) -> None:
+        """Delete finished jobs' records and drop them from the directory (``job.clear``);
+        an id the directory holds as live is left alone.
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted or forgotten.
+        """
+        gone = [j for j in job_ids if (e := self.directory.get(j)) is None or e.status.terminal]
+        if gone:
+            await self.persistence.delete(gone)
+        for job_id in gone:
+            self.directory.forget(job_id)
 
     async def get(self, ref: str) -> JobState:
         """The job's committed state.

@@ -72,6 +72,15 @@ class StorePersistence:
             urgent=any(save.urgent for save in saves),
         )
 
+    async def delete(self, job_ids: Sequence[str]) -> None:
+        """Delete the jobs' records in one unit of work (``job.clear``: a client's call, so
+        a store that cannot write fails it at once).
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted.
+        """
+        await self.store.commit(Changes(deleted_jobs=tuple(job_ids)))
+
     async def job_index(self) -> Sequence[JobEntry]:
         return [
             JobEntry(
