@@ -325,7 +325,9 @@ def render() -> str:
         "",
         "CONTRACT §7 in full: every method with its scope, params and result types, the",
         "notifications, the error codes and an example session. `rpc.discover` returns the",
-        "same methods with JSON Schemas at run time.",
+        "same methods with JSON Schemas at run time, as an OpenRPC document (the same as",
+        "[`openrpc.json`](openrpc.json), for generating clients in other languages); the",
+        "Python client is [`gnomon.client`](client.md).",
         "",
     ]
     parts = [head, transport(), methods_table(), error_section(), notifications()]

@@ -13,6 +13,7 @@ Nothing a client sends can crash the session: every failure becomes a JSON-RPC e
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -24,7 +25,7 @@ import trio
 
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
-from gnomon.runtime.gateway import rpc
+from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
@@ -373,26 +374,8 @@ class Session:
         self._subs.pop(sub_id, None)
 
 
+@functools.cache
 def discover() -> dict[str, Any]:
-    """``rpc.discover``: every method with its params and result JSON schemas."""
-    return {
-        "openrpc": "1.2.6",
-        "info": {"title": "gnomon", "version": str(PROTOCOL_VERSION)},
-        "methods": [
-            {
-                "name": m.name,
-                "summary": m.doc,
-                "x-scope": m.scope,
-                "params": wire.json_schema(m.params),
-                "result": wire.json_schema(m.result),
-            }
-            for m in METHODS.values()
-        ]
-        + [
-            {
-                "name": "$/cancelRequest",
-                "summary": "notification: cancel request {id}",
-                "x-scope": "read",
-            }
-        ],
-    }
+    """``rpc.discover``: the protocol as an OpenRPC document (runtime/gateway/openrpc.py,
+    the same as docs/openrpc.json), built once."""
+    return openrpc.document()
