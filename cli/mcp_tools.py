@@ -23,6 +23,7 @@ from gnomon.cli.client import Client
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.views import by_next_fire
 from gnomon.cli.wait_cmd import TERMINAL, follow, wait_options
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model import wire
 
@@ -234,7 +235,9 @@ class Tools:
 
     async def _create(self, options: dict[str, Any]) -> dict[str, Any]:
         spec = spec_from_options(options, now=datetime.now(UTC))
-        job: dict[str, Any] = await self.client.call("job.create", {"spec": wire.unstructure(spec)})
+        job: dict[str, Any] = await self.client.call(
+            methods.JOB_CREATE, {"spec": wire.unstructure(spec)}
+        )
         return job
 
     async def _schedule(self, p: ScheduleTool) -> dict[str, Any]:
@@ -267,7 +270,7 @@ class Tools:
         return await self._ended(job)
 
     async def _ended(self, job: dict[str, Any]) -> dict[str, Any]:
-        detail = await self.client.call("job.get", {"ref": job["id"]})
+        detail = await self.client.call(methods.JOB_GET, {"ref": job["id"]})
         runs = detail["runs"]
         return {
             "ok": job["status"] == "completed",
@@ -278,7 +281,7 @@ class Tools:
         }
 
     async def _query(self, p: QueryTool) -> dict[str, Any]:
-        detail = await self.client.call("job.get", {"ref": p.id})
+        detail = await self.client.call(methods.JOB_GET, {"ref": p.id})
         runs = [
             {k: r[k] for k in ("attempt", "started_at", "finished_at", "outcome", "output")}
             for r in detail["runs"][:3]
@@ -288,7 +291,7 @@ class Tools:
     async def _list(self, p: ListTool) -> dict[str, Any]:
         params = {"statuses": list(p.status), "tags": list(p.tag), "all": p.all}
         params |= {"owner": p.owner, "name": p.name}
-        jobs = by_next_fire(await self.client.collect("job.list", params, "jobs"))
+        jobs = by_next_fire(await self.client.collect(methods.JOB_LIST, params, "jobs"))
         return {"ok": True, "jobs": [_brief(j) for j in jobs]}
 
     async def _cancel(self, p: CancelTool) -> dict[str, Any]:
@@ -302,14 +305,14 @@ class Tools:
             "tags": [p.tag] if p.tag else [],
             "reason": p.reason or "agent-cancelled",
         }
-        done = await self.client.call("job.cancel", params)
+        done = await self.client.call(methods.JOB_CANCEL, params)
         return {"ok": True, "summary": f"{done['count']} job(s) cancelled"}
 
     async def _inbox(self, p: InboxTool) -> dict[str, Any]:
-        entries = await self.client.call("inbox.list", {"unread_only": p.unread_only})
+        entries = await self.client.call(methods.INBOX_LIST, {"unread_only": p.unread_only})
         unread = [e["id"] for e in entries if not e["read"]]
         if p.ack and unread:
-            await self.client.call("inbox.ack", {"ids": unread})
+            await self.client.call(methods.INBOX_ACK, {"ids": unread})
         return {"ok": True, "entries": entries, "acked": len(unread) if p.ack else 0}
 
 
