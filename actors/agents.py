@@ -26,6 +26,7 @@ from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core import agent_limits
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EngineTree
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused, Unauthorized
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
@@ -40,7 +41,7 @@ from gnomon.runtime.store.sqlite import SqliteStore
 
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
-AGENT_METHODS_BARRED = frozenset({"system.login_url"})
+AGENT_METHODS_BARRED = frozenset({names.SYSTEM_LOGIN_URL})
 
 
 class AgentSwitch:

@@ -21,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import trio
@@ -33,7 +33,8 @@ from gnomon.actors.core import job_fsm as fsm
 from gnomon.actors.core.job_msgs import StartTriggers
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.job_events import claims_of
-from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Persistence, Save
+from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Save
+from gnomon.actors.persistence import EnginePersistence
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, Refused
@@ -44,18 +45,6 @@ from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
 
 log = logging.getLogger("gnomon.engine")
-
-
-class EnginePersistence(Persistence, Protocol):
-    """The job actors' persistence, and deleting finished jobs' records (``job.clear``)."""
-
-    async def delete(self, job_ids: Sequence[str]) -> None:
-        """Delete the jobs' records (state, runs, claims) in one unit of work.
-
-        Raises:
-            StoreUnavailable: the store cannot write; nothing was deleted.
-        """
-        ...
 
 
 @attrs.frozen

@@ -20,10 +20,11 @@ from gnomon.actors.breakers import Breakers
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
-from gnomon.actors.engine import Engine, EnginePersistence, new_job_id
+from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
 from gnomon.actors.job_ports import JobDeps, Save
+from gnomon.actors.persistence import EnginePersistence
 from gnomon.actors.runs import RunDeps
 from gnomon.actors.supervision import supervision_observer
 from gnomon.runtime.clock import Clock
