@@ -190,12 +190,15 @@ class AsyncClient:
             raise TimeoutError(f"job {job.name} ({job.id}) unfinished after {timeout:g}s") from None
 
     async def _until_finished(self, job: JobView) -> JobView:
-        async with self.conn.subscribe(job=job.id) as notes:
-            job = (await self.get(job.id)).job  # it may have finished before we subscribed
-            while not job.status.terminal:
-                try:
-                    await notes.receive()
-                except trio.EndOfChannel:
-                    raise DaemonUnreachable("the daemon closed the connection") from None
-                job = (await self.get(job.id)).job
-        return job
+        while True:  # a lagged subscription is ended by the daemon: subscribe again
+            async with self.conn.subscribe(job=job.id) as notes:
+                while True:
+                    job = (await self.get(job.id)).job  # first: it may have ended already
+                    if job.status.terminal:
+                        return job
+                    try:
+                        note = await notes.receive()
+                    except trio.EndOfChannel:
+                        raise DaemonUnreachable("the daemon closed the connection") from None
+                    if "resume_from" in note:
+                        break
