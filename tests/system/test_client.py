@@ -3,6 +3,9 @@ synchronous code and from trio; errors come back as gnomon's classes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,3 +74,26 @@ def test_errors_are_gnomons_classes(daemon: RealDaemon, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as bad:
         job_spec("x", when="someday", do="noop")
     assert bad.value.token == "someday"
+
+
+def doc_examples() -> list[tuple[str, str]]:
+    """docs/client.md's ``python`` blocks, each with the ``text`` block that follows it."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text()
+    pairs = []
+    for chunk in text.split("```python\n")[1:]:
+        code, rest = chunk.split("\n```", 1)
+        printed = rest.split("```text\n", 1)[1].split("\n```", 1)[0]
+        pairs.append((code, printed))
+    return pairs
+
+
+@pytest.mark.parametrize(("code", "printed"), doc_examples())
+def test_the_docs_examples_print_what_they_say(daemon: RealDaemon, code: str, printed: str) -> None:
+    """Each example of docs/client.md, run as a script with $GNOMON_URL/$GNOMON_TOKEN."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GNOMON_")}
+    env.update(GNOMON_URL=daemon.url, GNOMON_TOKEN=daemon.token)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == printed + "\n"
