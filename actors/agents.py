@@ -36,8 +36,7 @@ from gnomon.runtime.protocol import (
     Caller,
     CreateParams,
 )
-from gnomon.runtime.store import JobQuery
-from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store import JobQuery, Store
 
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
@@ -47,7 +46,7 @@ AGENT_METHODS_BARRED = frozenset({names.SYSTEM_LOGIN_URL})
 class AgentSwitch:
     """``agents.enabled``: mirrored into admission, applied to agent-owned jobs."""
 
-    def __init__(self, tree: EngineTree, store: SqliteStore, *, configured: bool) -> None:
+    def __init__(self, tree: EngineTree, store: Store, *, configured: bool) -> None:
         self.tree = tree
         self._store = store
         stored = store.switch_now("agents.enabled")

@@ -22,6 +22,7 @@ from gnomon.runtime.errors import Conflict
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event, EventDraft
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.tokens import TokenRecord
 
 if TYPE_CHECKING:
     from gnomon.runtime.store.audit import AuditReport
@@ -186,6 +187,22 @@ class Store(Protocol):
         Raises:
             StoreUnavailable: the store cannot read.
         """
+        ...
+
+    def tokens_now(self) -> list[TokenRecord]:
+        """Every token, read synchronously (the daemon's start, before the tree runs)."""
+        ...
+
+    async def put_tokens(self, records: Sequence[TokenRecord]) -> None:
+        """Insert or update ``records`` atomically (a new token, or revocations)."""
+        ...
+
+    def switch_now(self, name: str) -> str | None:
+        """A stored switch (``gnomon agents off``), read synchronously at start."""
+        ...
+
+    async def set_switch(self, name: str, value: str) -> None:
+        """Store switch ``name`` (it wins over the config until changed again)."""
         ...
 
     async def wait_writable(self) -> None:
