@@ -13,6 +13,7 @@ from support.engine_world import EPOCH, make_world
 from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.service import Service
+from gnomon.runtime import Supervisor
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.config import load_config
 from gnomon.runtime.errors import NotFound
@@ -21,6 +22,7 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
 from gnomon.runtime.protocol import METHODS, Caller, ClearParams
+from gnomon.runtime.store.sqlite import SqliteStore
 
 ADMIN = Caller(token_id="admin", scope="admin", owner="user:alice")
 #: Served by the gateway itself, not by a method family.
@@ -74,3 +76,23 @@ async def test_clear_deletes_through_the_engine(
     assert w.tree.directory.get(job.id) is None
     with pytest.raises(NotFound):
         await w.get(job.id)
+
+
+async def test_health_writes_through_the_writer_and_sees_it_stopped(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """system.health's probe is a real write (a transaction of the writer); once the
+    writer stops, the store is reported not writable, with the reason."""
+    w = await make_world(nursery, tmp_path)
+    store = SqliteStore(str(tmp_path / "probed.db"), inline=True)
+    writer = Supervisor("infra", children=[store.writer_spec()])
+    await nursery.start(writer.run)
+    ctx = MethodContext(w.tree, store, load_config(), ShellPolicy(tmp_path / "policy"))
+    health = Service(ctx).handlers()[names.SYSTEM_HEALTH]
+    before = store.transactions
+    report = await health(ADMIN, None)
+    assert (report.ok, report.store_writable, store.transactions) == (True, True, before + 1)
+    await writer.stop()
+    report = await health(ADMIN, None)
+    assert (report.ok, report.store_writable) == (False, False)
+    assert report.reason == "the store is not running"
