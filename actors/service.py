@@ -13,15 +13,7 @@ import attrs
 
 from gnomon.actors.methods.breakers import BreakerMethods
 from gnomon.actors.methods.config import ConfigMethods
-from gnomon.actors.methods.context import (
-    AdmitJob,
-    AdmitJobs,
-    Handler,
-    MethodContext,
-    created_by_of,
-    owner_of,
-    run_view,
-)
+from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.actors.methods.events import EventMethods
 from gnomon.actors.methods.inbox import InboxMethods
 from gnomon.actors.methods.jobs import JobMethods
@@ -30,8 +22,6 @@ from gnomon.actors.methods.policy import PolicyMethods
 from gnomon.actors.methods.system import SystemMethods
 from gnomon.actors.methods.tokens import TokenMethods
 from gnomon.runtime.protocol import Health
-
-__all__ = ["AdmitJob", "AdmitJobs", "Handler", "Service", "created_by_of", "owner_of", "run_view"]
 
 FAMILIES = (
     SystemMethods,
@@ -53,10 +43,17 @@ class Service:
     ctx: MethodContext
 
     def handlers(self) -> dict[str, Handler]:
-        """Method name → handler, for the gateway (every family's)."""
+        """Method name → handler, for the gateway (every family's).
+
+        Raises:
+            ValueError: two families serve the same method (a wiring bug).
+        """
         table: dict[str, Handler] = {}
         for family in FAMILIES:
-            table.update(family(self.ctx).handlers())
+            for name, handler in family(self.ctx).handlers().items():
+                if name in table:
+                    raise ValueError(f"method {name} is served by two families")
+                table[name] = handler
         return table
 
     async def health(self) -> Health:
