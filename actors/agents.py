@@ -1,5 +1,5 @@
-"""Tokens and the agents kill switch behind ``token.*`` and ``agents.*`` (CONTRACT §3.4, §9;
-the methods themselves: actors/methods/tokens.py).
+"""Tokens and the agents kill switch behind ``token.*`` and ``agents.*``
+(docs/commands.md, docs/agents.md; the methods themselves: actors/methods/tokens.py).
 
 The tokens themselves are :class:`~gnomon.actors.token_book.TokenBook`'s.
 :class:`AgentSwitch` is ``agents.enabled``: off pauses every live agent-owned job (with

@@ -126,7 +126,7 @@ def request(home: Home, url: str | None, method: str, params: dict[str, Any] | N
     """One call from synchronous CLI code: connect (autostarting), call, close; the result.
 
     Raises:
-        GnomonError: the daemon's error as its class (exit code per CONTRACT §3.7).
+        GnomonError: the daemon's error as its class (exit code per docs/commands.md).
     """
 
     async def one() -> Any:
