@@ -186,7 +186,7 @@ async def open_connection(
     client: str = "gnomon-client",
     extra_headers: Sequence[tuple[bytes, bytes]] = (),
 ) -> AsyncIterator[Connection]:
-    """A connection to the daemon at ``url`` (``ws://host:port/rpc``), closed with the
+    """A connection to the daemon at ``url`` (``ws://host:port/ws``), closed with the
     block.
 
     Raises:

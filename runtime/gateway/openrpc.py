@@ -97,9 +97,17 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "gnomon",
             "version": str(PROTOCOL_VERSION),
-            "description": "JSON-RPC 2.0 over WebSocket (ws://HOST:PORT/rpc, a bearer token); "
+            "description": "JSON-RPC 2.0 over WebSocket (ws://HOST:PORT/ws, a bearer token); "
             "see docs/protocol.md.",
         },
+        "servers": [
+            {
+                "name": "a local daemon",
+                "url": "ws://127.0.0.1:{port}/ws",
+                "summary": "Authorization: Bearer TOKEN on the upgrade request",
+                "variables": {"port": {"default": "8765", "description": "daemon.port"}},
+            }
+        ],
         "methods": [*methods, _CANCEL],
         "components": {
             "schemas": dict(sorted(shared.items())),
