@@ -13,8 +13,10 @@ import pytest
 from support.daemon_proc import RealDaemon
 
 from gnomon.client import AsyncClient, Client, job_spec
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, Outcome
+from gnomon.runtime.protocol import PolicyCheckParams, PolicyVerdict
 
 pytestmark = pytest.mark.slow
 
@@ -53,6 +55,11 @@ async def test_trio_code_schedules_waits_and_reads(daemon: RealDaemon) -> None:
         assert [r.output.strip() for r in detail.runs] == ["from trio"]
         fired = await gn.events(job=job.id, types=["job.fired"])
         assert [e.type for e in fired.events] == ["job.fired"]
+        verdict = await gn.call(names.POLICY_CHECK, PolicyCheckParams(command="ls -l"))
+        assert isinstance(verdict, PolicyVerdict)
+        assert verdict.command == "ls -l"
+        with pytest.raises(InvalidInput, match=r"unknown method 'job\.nope'"):
+            await gn.call("job.nope")
 
 
 async def test_waiting_on_a_later_job_times_out(daemon: RealDaemon) -> None:
