@@ -18,12 +18,12 @@ from typing import Any
 import click
 import trio
 
-from gnomon.cli.client import connect, error_from
+from gnomon.cli.client import connect
 from gnomon.cli.jobfile import read_file, specs_of
 from gnomon.cli.output import client_options, home_of, reports_errors, run
 from gnomon.cli.timefmt import local_time
 from gnomon.runtime import protocol_names as methods
-from gnomon.runtime.errors import Conflict, Refused
+from gnomon.runtime.errors import Conflict, Refused, from_wire
 from gnomon.runtime.home import Home
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.job import JobSpec
@@ -104,7 +104,7 @@ def exit_code(jobs: list[dict[str, Any]]) -> int:
     """0 when nothing was refused, else the first refusal's exit code (2, 3 or 4)."""
     for job in jobs:
         if job.get("error"):
-            return error_from(job["error"]).exit_code
+            return from_wire(job["error"]).exit_code
     return 0
 
 

@@ -21,15 +21,12 @@ import trio
 
 from gnomon.client.rpc import Connection, open_connection
 from gnomon.runtime import daemonctl
-from gnomon.runtime.errors import DaemonUnreachable, from_wire
+from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.home import Home
 
 #: The CLI's name for a connection (gnomon.client's): ``call``, ``collect``,
 #: ``recent_runs``, ``subscribe``.
 Client = Connection
-#: A JSON-RPC error object as gnomon's exception class (the one error table:
-#: runtime/errors.py ``RPC_ERRORS``).
-error_from = from_wire
 NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start --detach"
 START_TIMEOUT = 20.0
 
