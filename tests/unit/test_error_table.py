@@ -19,6 +19,7 @@ from gnomon.runtime.errors import (
     from_wire,
     wire_data,
 )
+from gnomon.runtime.gateway.protocol_doc import ERROR_CODES
 
 SAMPLES: list[GnomonError] = [
     InvalidInput("bad --when 'someday'", token="someday", field="when", hint="see --help"),
@@ -67,3 +68,8 @@ def test_an_unknown_or_malformed_error_is_a_plain_gnomon_error() -> None:
     assert type(from_wire({})) is GnomonError
     odd = from_wire({"code": -1, "message": "odd", "data": "not a dict"})
     assert (type(odd), odd.message) == (GnomonError, "odd")
+
+
+def test_docs_protocol_lists_every_code_of_the_table() -> None:
+    """docs/protocol.md's error table (and the OpenRPC document's) holds each code."""
+    assert set(RPC_ERRORS) <= {code for code, _, _ in ERROR_CODES}
