@@ -1,5 +1,5 @@
-"""Tokens and the agents kill switch: ``token.*`` and ``agents.*``
-(docs/commands.md, docs/agents.md).
+"""Tokens and the agents kill switch behind ``token.*`` and ``agents.*``
+(docs/commands.md, docs/agents.md; the methods themselves: actors/methods/tokens.py).
 
 The tokens themselves are :class:`~gnomon.actors.token_book.TokenBook`'s.
 :class:`AgentSwitch` is ``agents.enabled``: off pauses every live agent-owned job (with
@@ -13,7 +13,7 @@ until changed again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -26,34 +26,27 @@ from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core import agent_limits
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EngineTree
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused, Unauthorized
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.model.tokens import TokenRecord
 from gnomon.runtime.protocol import (
-    AgentsParams,
-    AgentsState,
     Caller,
     CreateParams,
-    TokenCreated,
-    TokenCreateParams,
-    TokenInfo,
-    TokenRevokeParams,
 )
-from gnomon.runtime.store import JobQuery
-from gnomon.runtime.store.daemon_store import DaemonStore
+from gnomon.runtime.store import JobQuery, Store
 
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
-AGENT_METHODS_BARRED = frozenset({"system.login_url"})
-Handler = Callable[[Caller, Any], Awaitable[Any]]
+AGENT_METHODS_BARRED = frozenset({names.SYSTEM_LOGIN_URL})
 
 
 class AgentSwitch:
     """``agents.enabled``: mirrored into admission, applied to agent-owned jobs."""
 
-    def __init__(self, tree: EngineTree, store: DaemonStore, *, configured: bool) -> None:
+    def __init__(self, tree: EngineTree, store: Store, *, configured: bool) -> None:
         self.tree = tree
         self._store = store
         stored = store.switch_now("agents.enabled")
@@ -117,21 +110,13 @@ class AgentSwitch:
 
 @attrs.define
 class Agents:
-    """The ``token.*`` and ``agents.*`` handlers, and the per-call gate."""
+    """The token book, the kill switch, token limits at admission and the per-call gate
+    (their protocol methods: actors/methods/tokens.py)."""
 
     book: TokenBook
     switch: AgentSwitch
     now: Callable[[], datetime]
     _locks: dict[str, trio.Lock] = attrs.field(factory=dict, init=False)  # per owner
-
-    def handlers(self) -> dict[str, Handler]:
-        return {
-            "token.create": self.token_create,
-            "token.list": self.token_list,
-            "token.revoke": self.token_revoke,
-            "agents.status": self.status,
-            "agents.set": self.set,
-        }
 
     def gate(self, caller: Caller, method: str) -> None:
         """Refuse a call from a revoked token, or from an agent while agents are off.
@@ -273,24 +258,3 @@ class Agents:
             return await self.switch.tree.engine.get(ref)
         except (NotFound, InvalidInput, Conflict):
             return None  # admission names the bad reference
-
-    async def token_create(self, caller: Caller, p: TokenCreateParams) -> TokenCreated:
-        return await self.book.create(p, self.now())
-
-    async def token_list(self, caller: Caller, _: Any) -> tuple[TokenInfo, ...]:
-        return self.book.listing()
-
-    async def token_revoke(self, caller: Caller, p: TokenRevokeParams) -> tuple[TokenInfo, ...]:
-        revoked = await self.book.revoke(p, self.now())
-        if p.all_agents:  # the kill switch's other form: their jobs stop too
-            await self.switch.pause_all()
-        return revoked
-
-    async def status(self, caller: Caller, _: Any) -> AgentsState:
-        return AgentsState(enabled=self.switch.enabled, agent_jobs=self.switch.agent_jobs())
-
-    async def set(self, caller: Caller, p: AgentsParams) -> AgentsState:
-        changed = await self.switch.set(p.enabled)
-        return AgentsState(
-            enabled=self.switch.enabled, changed=changed, agent_jobs=self.switch.agent_jobs()
-        )

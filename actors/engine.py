@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,8 @@ from gnomon.actors.core import job_fsm as fsm
 from gnomon.actors.core.job_msgs import StartTriggers
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.job_events import claims_of
-from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Persistence, Save
+from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Save
+from gnomon.actors.persistence import EnginePersistence
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, Refused
@@ -131,7 +132,7 @@ class Engine:
     def __init__(
         self,
         *,
-        persistence: Persistence,
+        persistence: EnginePersistence,
         directory: JobDirectory,
         admission: Admission,
         clock: Clock,
@@ -380,6 +381,19 @@ class Engine:
         if result.error is not None:
             raise Conflict(result.error)
         return result.state
+
+    async def clear(self, job_ids: Sequence[str]) -> None:
+        """Delete finished jobs' records and drop them from the directory (``job.clear``);
+        an id the directory holds as live is left alone.
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted or forgotten.
+        """
+        gone = [j for j in job_ids if (e := self.directory.get(j)) is None or e.status.terminal]
+        if gone:
+            await self.persistence.delete(gone)
+        for job_id in gone:
+            self.directory.forget(job_id)
 
     async def get(self, ref: str) -> JobState:
         """The job's committed state.

@@ -4,14 +4,27 @@ index for recovery."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job_ports import Persistence, Save
 from gnomon.runtime.batching import Coalescer
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import Changes, JobQuery, Store
+
+
+class EnginePersistence(Persistence, Protocol):
+    """The job actors' persistence, and deleting finished jobs' records (``job.clear``)."""
+
+    async def delete(self, job_ids: Sequence[str]) -> None:
+        """Delete the jobs' records (state, runs, claims) in one unit of work.
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted.
+        """
+        ...
 
 
 class StorePersistence:
@@ -71,6 +84,15 @@ class StorePersistence:
             ),
             urgent=any(save.urgent for save in saves),
         )
+
+    async def delete(self, job_ids: Sequence[str]) -> None:
+        """Delete the jobs' records in one unit of work (``job.clear``: a client's call, so
+        a store that cannot write fails it at once).
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing was deleted.
+        """
+        await self.store.commit(Changes(deleted_jobs=tuple(job_ids)))
 
     async def job_index(self) -> Sequence[JobEntry]:
         return [

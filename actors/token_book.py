@@ -30,7 +30,7 @@ from gnomon.runtime.protocol import (
     TokenInfo,
     TokenRevokeParams,
 )
-from gnomon.runtime.store.daemon_store import DaemonStore
+from gnomon.runtime.store import Store
 
 ADMIN_ID = "admin"
 
@@ -61,7 +61,7 @@ def limits_for(params: TokenCreateParams) -> TokenLimits:
 class TokenBook:
     """Every token by hash (see the module docstring)."""
 
-    def __init__(self, store: DaemonStore, *, admin_token: str, admin_owner: str) -> None:
+    def __init__(self, store: Store, *, admin_token: str, admin_owner: str) -> None:
         self._store = store
         self._admin = admin_token
         self._admin_owner = admin_owner

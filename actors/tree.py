@@ -23,7 +23,8 @@ from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job import job_spec
-from gnomon.actors.job_ports import JobDeps, Persistence, Save
+from gnomon.actors.job_ports import JobDeps, Save
+from gnomon.actors.persistence import EnginePersistence
 from gnomon.actors.runs import RunDeps
 from gnomon.actors.supervision import supervision_observer
 from gnomon.runtime.clock import Clock
@@ -59,7 +60,7 @@ class EngineConfig:
 class EnginePorts:
     """What the daemon (or a test) plugs into the engine."""
 
-    persistence: Persistence
+    persistence: EnginePersistence
     executor: Executor
     evaluator: Evaluator
     clock: Clock

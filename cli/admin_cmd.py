@@ -18,6 +18,7 @@ from gnomon.cli.output import (
 from gnomon.cli.table import Cell, Column, Terminal, emit, paint
 from gnomon.cli.timefmt import ago, humanize, when_text
 from gnomon.cli.views import OUTCOME_STYLE, STATUS_STYLE, styled
+from gnomon.runtime import protocol_names as methods
 
 BREAKER_STYLE = {"closed": "green", "open": "bold red", "half_open": "yellow"}
 DECISION_STYLE = {"allow": "green", "ask": "yellow", "deny": "bold red"}
@@ -52,7 +53,7 @@ BREAKER_COLUMNS = (
 
 
 def _list_breakers(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
-    found = request(home_of(home), url, "breaker.list", {})
+    found = request(home_of(home), url, methods.BREAKER_LIST, {})
     if as_json:
         print_json(found)
         return
@@ -77,7 +78,7 @@ def _list_breakers(home: str | None, url: str | None, as_json: bool, wide: bool)
 @reports_errors
 def reset(key: str, home: str | None, url: str | None, as_json: bool) -> None:
     """Close breaker KEY now (admin)."""
-    found = request(home_of(home), url, "breaker.reset", {"key": key})
+    found = request(home_of(home), url, methods.BREAKER_RESET, {"key": key})
     if as_json:
         print_json(found)
     else:
@@ -92,7 +93,7 @@ def policy(ctx: click.Context, /, home: str | None, url: str | None, as_json: bo
     """The shell safety policy: deny wins, allow runs, anything else asks (no subcommand =
     list)."""
     if ctx.invoked_subcommand is None:
-        _print_rules(request(home_of(home), url, "policy.list", {}), as_json)
+        _print_rules(request(home_of(home), url, methods.POLICY_LIST, {}), as_json)
 
 
 def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> None:
@@ -115,7 +116,7 @@ def _print_rules(rules: list[dict[str, Any]], as_json: bool) -> None:
 @reports_errors
 def list_rules(home: str | None, url: str | None, as_json: bool) -> None:
     """Deny and allow patterns (policy.toml)."""
-    _print_rules(request(home_of(home), url, "policy.list", {}), as_json)
+    _print_rules(request(home_of(home), url, methods.POLICY_LIST, {}), as_json)
 
 
 def _policy_set(action: str) -> Any:
@@ -123,7 +124,9 @@ def _policy_set(action: str) -> Any:
     @client_options
     @reports_errors
     def command(pattern: str, home: str | None, url: str | None, as_json: bool) -> None:
-        rules = request(home_of(home), url, "policy.set", {"action": action, "pattern": pattern})
+        rules = request(
+            home_of(home), url, methods.POLICY_SET, {"action": action, "pattern": pattern}
+        )
         if not as_json:
             click.echo(f"✔ {action} {pattern!r}")
         _print_rules(rules, as_json)
@@ -146,7 +149,7 @@ policy.command("remove", help="Remove rule PATTERN (admin).")(_policy_set("remov
 @reports_errors
 def check(command: str, home: str | None, url: str | None, as_json: bool) -> None:
     """Classify COMMAND: allow (exit 0), ask or deny (exit 4)."""
-    verdict = request(home_of(home), url, "policy.check", {"command": command})
+    verdict = request(home_of(home), url, methods.POLICY_CHECK, {"command": command})
     if as_json:
         print_json(verdict)
     else:
@@ -209,13 +212,13 @@ def inbox(
 ) -> None:
     """Results of jobs addressed to you, unread first."""
     if ack:
-        count = request(home_of(home), url, "inbox.ack", {"ids": list(ack)})["count"]
+        count = request(home_of(home), url, methods.INBOX_ACK, {"ids": list(ack)})["count"]
         if as_json:
             print_json({"acked": count})
         else:
             click.echo(f"✔ {count} entr{'y' if count == 1 else 'ies'} marked read")
         return
-    entries = request(home_of(home), url, "inbox.list", {"unread_only": unread})
+    entries = request(home_of(home), url, methods.INBOX_LIST, {"unread_only": unread})
     if as_json:
         print_json(entries)
     elif not entries:

@@ -18,11 +18,12 @@ from typing import Any
 import click
 import trio
 
-from gnomon.cli.client import connect, error_from
+from gnomon.cli.client import connect
 from gnomon.cli.jobfile import read_file, specs_of
 from gnomon.cli.output import client_options, home_of, reports_errors, run
 from gnomon.cli.timefmt import local_time
-from gnomon.runtime.errors import Conflict, Refused
+from gnomon.runtime import protocol_names as methods
+from gnomon.runtime.errors import Conflict, Refused, from_wire
 from gnomon.runtime.home import Home
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.job import JobSpec
@@ -63,7 +64,7 @@ async def _send(conn: Any, specs: list[Any], kw: dict[str, Any]) -> list[Any]:
     params = {"specs": specs, "mode": "apply", **kw}
     while True:
         try:
-            answer: dict[str, Any] = await conn.call("job.create_many", params)
+            answer: dict[str, Any] = await conn.call(methods.JOB_CREATE_MANY, params)
             return list(answer["jobs"])
         except Refused as exc:
             if exc.reason != "rate_limited" or kw.get("atomic"):
@@ -103,7 +104,7 @@ def exit_code(jobs: list[dict[str, Any]]) -> int:
     """0 when nothing was refused, else the first refusal's exit code (2, 3 or 4)."""
     for job in jobs:
         if job.get("error"):
-            return error_from(job["error"]).exit_code
+            return from_wire(job["error"]).exit_code
     return 0
 
 

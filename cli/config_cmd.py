@@ -17,6 +17,7 @@ import trio
 from gnomon.cli.client import connect
 from gnomon.cli.output import home_of, home_option, output_option, print_json, reports_errors
 from gnomon.cli.table import Column, emit
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.config import KEYS, load_config
 from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.home import Home
@@ -71,7 +72,7 @@ def _daemon_rows(home: Home) -> list[dict[str, Any]] | None:
 
     async def ask() -> Any:
         async with connect(home, start=False) as client:
-            return await client.call("config.get", {})
+            return await client.call(methods.CONFIG_GET, {})
 
     try:
         found = trio.run(ask)

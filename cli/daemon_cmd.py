@@ -13,6 +13,7 @@ import click
 from gnomon.cli.client import NO_DAEMON, connect
 from gnomon.cli.output import home_of, home_option, print_json, reports_errors, run
 from gnomon.runtime import daemonctl
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.config import load_config
 from gnomon.runtime.errors import DaemonUnreachable, NotFound, StoreUnavailable
 from gnomon.runtime.home import Home
@@ -189,9 +190,9 @@ def status(home: str | None, as_json: bool) -> None:
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:
-            data = await client.call("system.stats")
+            data = await client.call(methods.SYSTEM_STATS)
             try:
-                cluster = await client.call("cluster.nodes")
+                cluster = await client.call(methods.CLUSTER_NODES)
             except StoreUnavailable:  # a clustered daemon that lost its database
                 cluster = {"clustered": False}
             return data, cluster
@@ -246,7 +247,7 @@ def ping(home: str | None, url: str | None) -> None:
 
     async def call() -> None:
         async with connect(home_of(home), url, start=False) as client:
-            await client.call("system.health")
+            await client.call(methods.SYSTEM_HEALTH)
 
     try:
         run(call)

@@ -18,6 +18,7 @@ import click
 
 from gnomon.cli.client import endpoint, request
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.durations import parse_duration
 
@@ -59,7 +60,7 @@ def dashboard(
     """Print (and open) a one-time login URL for the live dashboard."""
     where = home_of(home)
     params = {"scope": "read" if read_only else "write", "ttl": _ttl(ttl)}
-    ticket: dict[str, Any] = request(where, url, "system.login_url", params)
+    ticket: dict[str, Any] = request(where, url, methods.SYSTEM_LOGIN_URL, params)
     target, _ = endpoint(where, url)
     login_url = http_base(target or "ws://127.0.0.1:8765/ws") + ticket["path"]
     if as_json:

@@ -27,6 +27,7 @@ from gnomon.cli.event_window import Bound, Window, make_window, query_params
 from gnomon.cli.output import client_options, home_of, reports_errors
 from gnomon.cli.table import Terminal
 from gnomon.cli.views import event_line
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model.times import detect_local_zone
 
@@ -39,7 +40,7 @@ async def pages(client: Client, **params: Any) -> AsyncIterator[dict[str, Any]]:
     """Every committed event matching ``params`` (``events.list``), oldest first."""
     since = int(params.pop("since_seq", 0) or 0)
     while True:
-        page = await client.call("events.list", {**params, "since_seq": since, "limit": PAGE})
+        page = await client.call(methods.EVENTS_LIST, {**params, "since_seq": since, "limit": PAGE})
         for event in page["events"]:
             yield event
             since = event["seq"]
@@ -53,7 +54,7 @@ async def last_events(client: Client, count: int, **params: Any) -> list[dict[st
     found: list[dict[str, Any]] = []
     while len(found) < count:
         want = min(PAGE, count - len(found))
-        page = await client.call("events.list", {**params, "limit": want, "newest": True})
+        page = await client.call(methods.EVENTS_LIST, {**params, "limit": want, "newest": True})
         found = page["events"] + found
         if not page["more"] or not page["events"]:
             break
@@ -63,7 +64,7 @@ async def last_events(client: Client, count: int, **params: Any) -> list[dict[st
 
 async def horizon(client: Client) -> int:
     """The seq of the last committed event now."""
-    answer = await client.call("events.list", {"limit": 1, "newest": True})
+    answer = await client.call(methods.EVENTS_LIST, {"limit": 1, "newest": True})
     return int(answer["last_seq"])
 
 
@@ -114,7 +115,11 @@ def _window(flags: dict[str, Any]) -> Window:
 
 
 async def _job_id(client: Client, ref: str | None) -> str | None:
-    return None if ref is None else str((await client.call("job.get", {"ref": ref}))["job"]["id"])
+    return (
+        None
+        if ref is None
+        else str((await client.call(methods.JOB_GET, {"ref": ref}))["job"]["id"])
+    )
 
 
 def _emit(event: dict[str, Any], as_json: bool, term: Terminal) -> None:
@@ -219,7 +224,7 @@ async def _export(home: str | None, url: str | None, window: Window, sink: IO[st
 @reports_errors
 def verify(home: str | None, url: str | None, as_json: bool) -> None:
     """Check the event log's hash chain, anchors and MACs; exit 1 naming the first bad seq."""
-    result = request(home_of(home), url, "audit.verify", {})
+    result = request(home_of(home), url, methods.AUDIT_VERIFY, {})
     result["from"] = result["first_seq"]  # the field's name before anchors (scripts)
     result["reason"] = result["problem"]
     if as_json:

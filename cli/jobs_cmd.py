@@ -35,6 +35,7 @@ from gnomon.cli.views import (
     runs_rows,
     transition_line,
 )
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.durations import parse_duration
 from gnomon.runtime.model.enums import JobStatus
@@ -78,7 +79,7 @@ def _list(home: str | None, url: str | None, as_json: bool, wide: bool, **query:
         "owner": query["owner"],
         "name": query["name"],
     }
-    found = by_next_fire(request_all(home_of(home), url, "job.list", params, "jobs"))
+    found = by_next_fire(request_all(home_of(home), url, methods.JOB_LIST, params, "jobs"))
     if as_json:
         print_json(found)
     elif not found:
@@ -112,7 +113,7 @@ def history(home: str | None, url: str | None, as_json: bool, wide: bool, **q: A
 @reports_errors
 def show(ref: str, home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """A job's fields, schedule, next fires, last 10 runs and transitions."""
-    detail = request(home_of(home), url, "job.get", {"ref": ref})
+    detail = request(home_of(home), url, methods.JOB_GET, {"ref": ref})
     if as_json:
         print_json(
             {
@@ -149,7 +150,7 @@ def _print_detail(detail: dict[str, Any], wide: bool) -> None:
 @reports_errors
 def tree(home: str | None, url: str | None, as_json: bool) -> None:
     """The DAG (depends-on) and trigger lineage, roots first."""
-    found = request(home_of(home), url, "job.tree", {})
+    found = request(home_of(home), url, methods.JOB_TREE, {})
     if as_json:
         print_json(found)
         return
@@ -194,9 +195,9 @@ async def _logs(
     home: str | None, url: str | None, ref: str, cycle: int | None, follow: bool, as_json: bool
 ) -> None:
     async with connect(home_of(home), url) as client:
-        job = (await client.call("job.get", {"ref": ref}))["job"]
+        job = (await client.call(methods.JOB_GET, {"ref": ref}))["job"]
         # the event horizon first: a run ending while we list runs is still followed
-        since = (await client.call("events.list", {"limit": 1, "since_seq": 0}))["last_seq"]
+        since = (await client.call(methods.EVENTS_LIST, {"limit": 1, "since_seq": 0}))["last_seq"]
         runs = await client.recent_runs(job["id"], cycle, RUNS_SHOWN)
         for run in runs:
             _print_run(run, as_json)
@@ -300,10 +301,15 @@ def _bulk_command(name: str, method: str, verb: str, doc: str) -> None:
 
 
 _bulk_command(
-    "cancel", "job.cancel", "cancelled", "Cancel jobs, killing running actions' process groups."
+    "cancel",
+    methods.JOB_CANCEL,
+    "cancelled",
+    "Cancel jobs, killing running actions' process groups.",
 )
-_bulk_command("pause", "job.pause", "paused", "Pause jobs (works in every non-terminal state).")
-_bulk_command("resume", "job.resume", "resumed", "Resume paused jobs.")
+_bulk_command(
+    "pause", methods.JOB_PAUSE, "paused", "Pause jobs (works in every non-terminal state)."
+)
+_bulk_command("resume", methods.JOB_RESUME, "resumed", "Resume paused jobs.")
 
 
 @jobs.command("run")
@@ -312,7 +318,7 @@ _bulk_command("resume", "job.resume", "resumed", "Resume paused jobs.")
 @reports_errors
 def run_now(ref: str, home: str | None, url: str | None, as_json: bool) -> None:
     """Fire a job now (its schedule is not disturbed)."""
-    job = request(home_of(home), url, "job.run", {"ref": ref})
+    job = request(home_of(home), url, methods.JOB_RUN, {"ref": ref})
     if as_json:
         print_json(job)
     else:
@@ -360,7 +366,7 @@ def clear(
         "name": name,
         "yes": yes,
     }
-    result = request(home_of(home), url, "job.clear", params)
+    result = request(home_of(home), url, methods.JOB_CLEAR, params)
     if as_json:
         print_json(result)
         return

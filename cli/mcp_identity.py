@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from gnomon.cli.client import connect
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import Conflict
 from gnomon.runtime.home import Home, write_private
 
@@ -43,7 +44,7 @@ async def _create(home: Home, url: str | None) -> str:
     """
     try:
         async with connect(home, url, client="gnomon-mcp", token=home.read_token()) as admin:
-            made = await admin.call("token.create", {"name": NAME, "agent": True})
+            made = await admin.call(methods.TOKEN_CREATE, {"name": NAME, "agent": True})
     except Conflict:
         raise Conflict(
             f"a live token named {NAME!r} exists but {token_file(home)} does not hold it",

@@ -31,6 +31,7 @@ from gnomon.cli.client import Client, connect
 from gnomon.cli.mcp_identity import default_token
 from gnomon.cli.mcp_tools import TOOLS, Tools, schema
 from gnomon.cli.output import home_of
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import Unauthorized
 from gnomon.runtime.home import Home
 
@@ -92,7 +93,7 @@ class Bridge:
     ) -> types.ReadResourceResult:
         if str(params.uri) != INBOX_URI:
             raise ValueError(f"unknown resource {params.uri}; the one resource is {INBOX_URI}")
-        entries = await self.client.call("inbox.list", {"unread_only": False})
+        entries = await self.client.call(methods.INBOX_LIST, {"unread_only": False})
         contents = types.TextResourceContents(
             uri=INBOX_URI, mime_type="application/json", text=_text(entries)
         )

@@ -23,11 +23,15 @@ from gnomon.cli.client import Client
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.views import by_next_fire
 from gnomon.cli.wait_cmd import TERMINAL, follow, wait_options
+from gnomon.client.aio import AsyncClient
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model import wire
+from gnomon.runtime.protocol import JobView, RunView
 
 Duration = str | float | None
 RENAMED = {"in": "in_", "async": "async_"}  # MCP key → Python field
+RUN_KEYS = ("attempt", "started_at", "finished_at", "outcome", "output")  # query's runs
 #: ``tags`` as an agent may send them: an object, or a list of ``K=V`` (``K``) strings.
 TAGS_SCHEMA: dict[str, Any] = {
     "description": 'labels: an object {"team": "ops", "urgent": ""} or a list '
@@ -206,6 +210,11 @@ def _options(p: Any) -> dict[str, Any]:
     return out
 
 
+def _run_brief(run: RunView) -> dict[str, Any]:
+    data = wire.unstructure(run)
+    return {k: data[k] for k in RUN_KEYS}
+
+
 def _brief(job: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "name", "status", "owner", "schedule", "action", "wait", "next_fire_at", "hold")
     more = ("last_outcome", "message", "reason", "expires_at")
@@ -217,6 +226,7 @@ class Tools:
 
     def __init__(self, client: Client, *, wait_limit: float = 1800.0) -> None:
         self.client = client
+        self.api = AsyncClient(client)  # the typed calls (gnomon.client)
         self.wait_limit = wait_limit
         self.on_inbox_read: Callable[[], Awaitable[None]] | None = None
 
@@ -232,28 +242,27 @@ class Tools:
         except GnomonError as exc:
             return {"ok": False, "error": teach(exc)}
 
-    async def _create(self, options: dict[str, Any]) -> dict[str, Any]:
-        spec = spec_from_options(options, now=datetime.now(UTC))
-        job: dict[str, Any] = await self.client.call("job.create", {"spec": wire.unstructure(spec)})
-        return job
+    async def _create(self, options: dict[str, Any]) -> JobView:
+        return await self.api.create(spec_from_options(options, now=datetime.now(UTC)))
 
     async def _schedule(self, p: ScheduleTool) -> dict[str, Any]:
         job = await self._create(_options(p))
-        summary = f"scheduled {job['name']} ({job['id']}): {job['schedule']} → {job['action']}"
-        return {"ok": True, "job_id": job["id"], "status": job["status"], "summary": summary}
+        summary = f"scheduled {job.name} ({job.id}): {job.schedule} → {job.action}"
+        return {"ok": True, "job_id": job.id, "status": job.status.value, "summary": summary}
 
     async def _wait(self, p: WaitTool) -> dict[str, Any]:
         flags = {k: v for k, v in _options(p).items() if k not in ("until", "then", "async")}
         options = wait_options(p.until, p.then, **flags)
         options["triggers"] = p.triggers
-        job = await self._create(options)
+        view = await self._create(options)
         if p.async_:
             return {
                 "ok": True,
-                "job_id": job["id"],
-                "status": job["status"],
-                "summary": f"waiting for {job['wait']}; the result will be in your inbox",
+                "job_id": view.id,
+                "status": view.status.value,
+                "summary": f"waiting for {view.wait}; the result will be in your inbox",
             }
+        job = wire.unstructure(view)
         with trio.move_on_after(self.wait_limit):
             job = await follow(self.client, job, quiet=True)
         if job["status"] not in TERMINAL:
@@ -267,28 +276,24 @@ class Tools:
         return await self._ended(job)
 
     async def _ended(self, job: dict[str, Any]) -> dict[str, Any]:
-        detail = await self.client.call("job.get", {"ref": job["id"]})
-        runs = detail["runs"]
+        runs = (await self.api.get(job["id"])).runs
         return {
             "ok": job["status"] == "completed",
             "job_id": job["id"],
             "status": job["status"],
             "outcome": job["last_outcome"],
-            "details": runs[0]["output"] if runs else job["message"],
+            "details": runs[0].output if runs else job["message"],
         }
 
     async def _query(self, p: QueryTool) -> dict[str, Any]:
-        detail = await self.client.call("job.get", {"ref": p.id})
-        runs = [
-            {k: r[k] for k in ("attempt", "started_at", "finished_at", "outcome", "output")}
-            for r in detail["runs"][:3]
-        ]
-        return {"ok": True, "job": _brief(detail["job"]), "runs": runs}
+        detail = await self.api.get(p.id)
+        runs = [_run_brief(r) for r in detail.runs[:3]]
+        return {"ok": True, "job": _brief(wire.unstructure(detail.job)), "runs": runs}
 
     async def _list(self, p: ListTool) -> dict[str, Any]:
         params = {"statuses": list(p.status), "tags": list(p.tag), "all": p.all}
         params |= {"owner": p.owner, "name": p.name}
-        jobs = by_next_fire(await self.client.collect("job.list", params, "jobs"))
+        jobs = by_next_fire(await self.client.collect(methods.JOB_LIST, params, "jobs"))
         return {"ok": True, "jobs": [_brief(j) for j in jobs]}
 
     async def _cancel(self, p: CancelTool) -> dict[str, Any]:
@@ -302,14 +307,14 @@ class Tools:
             "tags": [p.tag] if p.tag else [],
             "reason": p.reason or "agent-cancelled",
         }
-        done = await self.client.call("job.cancel", params)
-        return {"ok": True, "summary": f"{done['count']} job(s) cancelled"}
+        done = await self.api.call(methods.JOB_CANCEL, params)
+        return {"ok": True, "summary": f"{done.count} job(s) cancelled"}
 
     async def _inbox(self, p: InboxTool) -> dict[str, Any]:
-        entries = await self.client.call("inbox.list", {"unread_only": p.unread_only})
+        entries = await self.client.call(methods.INBOX_LIST, {"unread_only": p.unread_only})
         unread = [e["id"] for e in entries if not e["read"]]
         if p.ack and unread:
-            await self.client.call("inbox.ack", {"ids": unread})
+            await self.client.call(methods.INBOX_ACK, {"ids": unread})
         return {"ok": True, "entries": entries, "acked": len(unread) if p.ack else 0}
 
 

@@ -9,6 +9,7 @@ import click
 from gnomon.cli.client import request
 from gnomon.cli.output import home_of, print_json, reports_errors, table_options
 from gnomon.cli.table import Cell, Column, emit
+from gnomon.runtime import protocol_names as methods
 
 COLUMNS = (
     Column("NODE", flex=1),
@@ -46,7 +47,7 @@ def node_rows(nodes: list[dict[str, Any]]) -> list[list[Any]]:
 @reports_errors
 def nodes(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """Cluster members: lease age, partitions held, live or expired (* = this daemon)."""
-    found = request(home_of(home), url, "cluster.nodes", {})
+    found = request(home_of(home), url, methods.CLUSTER_NODES, {})
     if as_json:
         print_json(found)
         return

@@ -18,6 +18,7 @@ from gnomon.cli.client import request
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
 from gnomon.cli.timefmt import local_time
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
@@ -196,7 +197,7 @@ def schedule(
         print_dry_run(spec, after, count, as_json)
         return
     job = request(
-        home_of(home), url, "job.create", {"spec": wire.unstructure(spec), "replace": replace}
+        home_of(home), url, methods.JOB_CREATE, {"spec": wire.unstructure(spec), "replace": replace}
     )
     if as_json:
         print_json(job)

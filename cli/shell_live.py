@@ -21,6 +21,7 @@ from typing import Any
 import trio
 
 from gnomon.cli.client import Client, connect
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import DaemonUnreachable, GnomonError
 from gnomon.runtime.home import Home
 
@@ -161,7 +162,7 @@ async def _stream(
     colour = use_colour()
     while True:
         async with client.subscribe() as notes:
-            state.reset(await client.collect("job.list", {}, "jobs"))
+            state.reset(await client.collect(methods.JOB_LIST, {}, "jobs"))
             wake()
             async for note in notes:
                 if "resume_from" in note:

@@ -11,6 +11,7 @@ from gnomon.cli.client import request
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors, table_options
 from gnomon.cli.table import Column, emit
 from gnomon.cli.timefmt import ago, parse_iso, short_local
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.actions import ACTION_TAGS
 from gnomon.runtime.model.durations import format_duration
@@ -80,7 +81,7 @@ def create(
 ) -> None:
     """Create a token; its secret is printed once."""
     params = {"name": name, "scope": scope, "agent": agent, "limits": limits_of(flags, agent)}
-    made = request(home_of(home), url, "token.create", params)
+    made = request(home_of(home), url, methods.TOKEN_CREATE, params)
     if as_json:
         print_json(made)
         return
@@ -143,7 +144,7 @@ def token_rows(found: list[dict[str, Any]]) -> list[list[Any]]:
 @reports_errors
 def list_tokens(home: str | None, url: str | None, as_json: bool, wide: bool) -> None:
     """Every token (never the secrets)."""
-    found = request(home_of(home), url, "token.list", {})
+    found = request(home_of(home), url, methods.TOKEN_LIST, {})
     if as_json:
         print_json(found)
     elif not found:
@@ -162,7 +163,7 @@ def revoke(
 ) -> None:
     """Revoke tokens by id or name (connections using them are refused from now on)."""
     params = {"ids": list(ids), "all_agents": all_agents}
-    done = request(home_of(home), url, "token.revoke", params)
+    done = request(home_of(home), url, methods.TOKEN_REVOKE, params)
     if as_json:
         print_json(done)
         return
@@ -178,7 +179,7 @@ def revoke(
 def agents(ctx: click.Context, /, home: str | None, url: str | None, as_json: bool) -> None:
     """The kill switch for every agent token and agent job (no subcommand = status)."""
     if ctx.invoked_subcommand is None:
-        _show(request(home_of(home), url, "agents.status", {}), as_json)
+        _show(request(home_of(home), url, methods.AGENTS_STATUS, {}), as_json)
 
 
 def _show(state: dict[str, Any], as_json: bool, verb: str = "") -> None:
@@ -194,7 +195,7 @@ def _switch(enabled: bool, verb: str) -> Any:
     @client_options
     @reports_errors
     def command(home: str | None, url: str | None, as_json: bool) -> None:
-        state = request(home_of(home), url, "agents.set", {"enabled": enabled})
+        state = request(home_of(home), url, methods.AGENTS_SET, {"enabled": enabled})
         _show(state, as_json, verb)
 
     return command

@@ -25,6 +25,7 @@ from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, out, print_json, reports_errors
 from gnomon.cli.table import Terminal
 from gnomon.cli.views import run_lines
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.model import wire
 
@@ -101,7 +102,7 @@ async def _run(
     show_runs: bool,
 ) -> dict[str, Any] | None:
     async with connect(home_of(home), url) as client:
-        job = await client.call("job.create", {"spec": spec})
+        job = await client.call(methods.JOB_CREATE, {"spec": spec})
         job_id.append(job["id"])
         if detach:
             if as_json:
@@ -149,7 +150,9 @@ async def follow(client: Client, job: dict[str, Any], *, quiet: bool) -> dict[st
                             f"waiting for {job['wait']} — {checks} check(s), {took}s {last}"
                         )
                     if event.get("status") in TERMINAL and event["type"] != "job.created":
-                        ended: dict[str, Any] = await client.call("job.get", {"ref": job["id"]})
+                        ended: dict[str, Any] = await client.call(
+                            methods.JOB_GET, {"ref": job["id"]}
+                        )
                         return dict(ended["job"])
                 else:
                     raise DaemonUnreachable(

@@ -46,6 +46,7 @@ from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
+from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
@@ -55,6 +56,7 @@ from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime import gc_tuning
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
@@ -73,7 +75,7 @@ from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.firing import next_fire
-from gnomon.runtime.protocol import AuditCheck, Caller, ClusterNodes
+from gnomon.runtime.protocol import Caller, ClusterNodes
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.lock import HomeLock
 from gnomon.runtime.store.startup import open_store, store_name
@@ -192,14 +194,6 @@ class Daemon:
                 partitions=self.cluster.partitions,
                 held=lambda: self.cluster.held,
             )
-        self.service = Service(
-            self.tree,
-            self.store,
-            config,
-            self.policy,
-            published=lambda: self.bus.published,
-            redactor=settings.redactor(),
-        )
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
         self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
@@ -208,8 +202,19 @@ class Daemon:
             AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
             now=self.clock.now,
         )
-        self.service.admit_job = self.agents.admitting
-        self.service.admit_jobs = self.agents.admitting_many
+        self.service = Service(
+            MethodContext(
+                self.tree,
+                self.store,
+                config,
+                self.policy,
+                redactor=settings.redactor(),
+                connections=lambda: self.door.connections,
+                admit_job=self.agents.admitting,
+                admit_jobs=self.agents.admitting_many,
+                agents=self.agents,
+            )
+        )
         self.tree.engine.admit_clone = self.agents.admitting_clone
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
@@ -220,9 +225,7 @@ class Daemon:
                 gateway=GatewayDeps(
                     handlers={
                         **self.service.handlers(),
-                        **self.agents.handlers(),
-                        "audit.verify": self.audit_verify,
-                        "cluster.nodes": self.cluster_nodes,
+                        names.CLUSTER_NODES: self.cluster_nodes,
                     },
                     authenticate=self.authenticate,
                     gate=self.gate,
@@ -243,7 +246,6 @@ class Daemon:
                 login=LoginStore.keyed(self.admin_token, self.tokens.principal),
             )
         )
-        self.service.connections = lambda: self.door.connections
 
     def _cluster(self, config: Any) -> tuple[Any, Any]:
         """The membership and the store's fence (docs/cluster.md)."""
@@ -305,18 +307,13 @@ class Daemon:
 
         return await list_members(self.cluster)
 
-    async def audit_verify(self, caller: Caller, _: Any) -> AuditCheck:
-        """``audit.verify``: the event log against its anchors and MACs."""
-        report = await self.store.verify_audit()
-        return AuditCheck(**attrs.asdict(report))
-
     def origins(self) -> frozenset[str]:
         scheme = "https" if self.opts.tls_cert else "http"
         hosts = {self.opts.config["daemon.host"], "127.0.0.1", "localhost", "[::1]"}
         return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts)
 
     async def health(self) -> dict[str, Any]:
-        report = await self.service.health(None, None)  # type: ignore[arg-type]
+        report = await self.service.health()
         return {
             "ok": report.ok,
             "store_writable": report.store_writable,

@@ -212,6 +212,49 @@ def wire_data(exc: GnomonError) -> dict[str, Any]:
     return data
 
 
+#: The error table: JSON-RPC error code → the class a client raises for it. The gateway
+#: sends each class's ``rpc_code`` (:func:`wire_data` its ``data``); :func:`from_wire` reads
+#: them back. Codes shared by several classes map to the one a client can act on.
+RPC_ERRORS: dict[int, type[GnomonError]] = {
+    InvalidInput.rpc_code: InvalidInput,
+    NotFound.rpc_code: NotFound,
+    Conflict.rpc_code: Conflict,
+    Unauthorized.rpc_code: Unauthorized,
+    Refused.rpc_code: Refused,
+    AskTimeout.rpc_code: AskTimeout,
+    ActorCrashed.rpc_code: ActorCrashed,
+    ShuttingDown.rpc_code: ShuttingDown,
+    StoreUnavailable.rpc_code: StoreUnavailable,
+}
+
+
+def from_wire(err: dict[str, Any]) -> GnomonError:
+    """A JSON-RPC error object (docs/protocol.md, "Errors") as its class of
+    :data:`RPC_ERRORS` (else :class:`GnomonError`), with the fields its ``data`` carries;
+    the message is kept verbatim (it already names the accepted forms). Never raises."""
+    code, message = int(err.get("code", GnomonError.rpc_code)), str(err.get("message", "error"))
+    raw = err.get("data")
+    data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    hint = data.get("hint")
+    cls = RPC_ERRORS.get(code, GnomonError)
+    exc: GnomonError
+    if cls is InvalidInput:
+        exc = InvalidInput(message, token=data.get("token"), field=data.get("field"), hint=hint)
+        exc.message = message
+    elif cls is Unauthorized:
+        exc = Unauthorized(message, hint=hint)
+    elif cls is Refused:
+        exc = Refused(
+            message,
+            reason=str(data.get("reason", "refused")),
+            retry_after=data.get("retry_after"),
+            hint=hint,
+        )
+    else:
+        exc = cls(message, hint=hint)
+    return exc
+
+
 def describe(exc: BaseException) -> str:
     """``Type: message`` of ``exc``, looking through exception groups that hold a single
     exception (a nursery's wrapping adds nothing for a human)."""

@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"actors": "gnomon.actors", "runtime": "gnomon.runtime", "cli": "gnomon.cli"}
+FOLDERS = {
+    "actors": "gnomon.actors",
+    "runtime": "gnomon.runtime",
+    "cli": "gnomon.cli",
+    "client": "gnomon.client",
+}
 
 #: The parts of gnomon.runtime the CLI may import (its public client-side API).
 CLI_MAY_IMPORT = (
@@ -17,8 +22,19 @@ CLI_MAY_IMPORT = (
     "gnomon.runtime.config",
     "gnomon.runtime.home",
     "gnomon.runtime.protocol",
+    "gnomon.runtime.protocol_bulk",
+    "gnomon.runtime.protocol_names",
     "gnomon.runtime.daemon",  # `gnomon daemon start` runs the daemon in the foreground
     "gnomon.runtime.daemonctl",  # process control: start detached, stop, port holders
+)
+#: The parts of gnomon.runtime the public client may import (no daemon, no process control).
+CLIENT_MAY_IMPORT = (
+    "gnomon.runtime.errors",
+    "gnomon.runtime.model",
+    "gnomon.runtime.home",
+    "gnomon.runtime.protocol",
+    "gnomon.runtime.protocol_bulk",
+    "gnomon.runtime.protocol_names",
 )
 #: Packages whose modules are pure decision code: no trio, no I/O, not even indirectly.
 PURE_PACKAGES = ("gnomon.runtime.model", "gnomon.actors.core")
@@ -106,6 +122,22 @@ def test_cli_uses_only_the_public_runtime_api() -> None:
                 is_under(imp, "gnomon.runtime")
                 and imp != "gnomon.runtime"
                 and not any(is_under(imp, allowed) for allowed in CLI_MAY_IMPORT)
+            ):
+                bad.add((name, imp))
+    assert not bad
+
+
+def test_the_client_uses_only_the_protocol_and_model() -> None:
+    """gnomon.client (the public Python API) imports no actors, CLI, store or daemon."""
+    bad = set()
+    for name, imps in IMPORTS.items():
+        if not is_under(name, "gnomon.client"):
+            continue
+        for imp in imps:
+            if any(is_under(imp, p) for p in ("gnomon.actors", "gnomon.cli")) or (
+                is_under(imp, "gnomon.runtime")
+                and imp != "gnomon.runtime"
+                and not any(is_under(imp, allowed) for allowed in CLIENT_MAY_IMPORT)
             ):
                 bad.add((name, imp))
     assert not bad

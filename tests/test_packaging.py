@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"actors": "gnomon/actors", "runtime": "gnomon/runtime", "cli": "gnomon/cli"}
+FOLDERS = {
+    "actors": "gnomon/actors",
+    "runtime": "gnomon/runtime",
+    "cli": "gnomon/cli",
+    "client": "gnomon/client",
+}
 DATA_SUFFIXES = {".py", ".typed", ".sql", ".html", ".js", ".css", ".svg", ".json"}
 
 

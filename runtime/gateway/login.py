@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import InvalidInput, Unauthorized
 from gnomon.runtime.gateway.credentials import SCOPES, Resolve, Signer, derive, parent_claims
 from gnomon.runtime.protocol import (
@@ -181,4 +182,4 @@ class LoginStore:
         async def session(caller: Caller, _: Any) -> SessionGrant:
             return self.mint(caller)
 
-        return {"system.login_url": login_url, "system.session": session}
+        return {names.SYSTEM_LOGIN_URL: login_url, names.SYSTEM_SESSION: session}

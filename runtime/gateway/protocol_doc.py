@@ -19,6 +19,16 @@ from typing import Any
 import attrs
 
 from gnomon.runtime import errors
+from gnomon.runtime.errors import (
+    ActorCrashed,
+    AskTimeout,
+    Conflict,
+    NotFound,
+    Refused,
+    ShuttingDown,
+    StoreUnavailable,
+    Unauthorized,
+)
 from gnomon.runtime.gateway import rpc
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event
@@ -27,7 +37,7 @@ from gnomon.runtime.protocol import METHODS, PROTOCOL_VERSION, SCOPE_RANK
 REGENERATE = "python -m gnomon.runtime.gateway.protocol_doc > docs/protocol.md"
 ANY = "…"  # in EXAMPLE answers: a value that differs from run to run
 
-# (code, name, meaning); app codes name the gnomon error classes that map to them
+# (code, name, meaning); app codes are the error classes' (runtime/errors.py RPC_ERRORS)
 ERROR_CODES: tuple[tuple[int, str, str], ...] = (
     (rpc.PARSE_ERROR, "parse error", "the frame is not JSON (or nests too deeply)"),
     (rpc.INVALID_REQUEST, "invalid request", "not a JSON-RPC 2.0 request, a binary frame, "
@@ -36,15 +46,20 @@ ERROR_CODES: tuple[tuple[int, str, str], ...] = (
     (rpc.INVALID_PARAMS, "invalid params", "params do not fit the method's type, or a value "
      "is invalid; `data` names the field"),
     (rpc.INTERNAL, "internal error", "a bug in gnomon: please report it"),
-    (-32001, "not found", "no such job, run, breaker or subscription"),
-    (-32002, "conflict", "the operation does not fit the object's state (e.g. a live name)"),
-    (-32003, "unauthorized", "no token, an unknown token, or a scope below the method's"),
-    (-32004, "refused", "policy, rate limit or quota (`data.reason`, `data.retry_after`)"),
-    (-32005, "timeout", "an actor or the request deadline did not answer in time"),
-    (-32006, "actor crashed", "the actor serving the request crashed (it is restarted)"),
-    (-32007, "shutting down", "the daemon is stopping"),
-    (-32008, "store unavailable", "the disk is full, read-only or failing, or the database "
-     "is corrupt; the message starts with the kind (`disk full: …`) and `/healthz` says why"),
+    (NotFound.rpc_code, "not found", "no such job, run, breaker or subscription"),
+    (Conflict.rpc_code, "conflict",
+     "the operation does not fit the object's state (e.g. a live name)"),
+    (Unauthorized.rpc_code, "unauthorized",
+     "no token, an unknown token, or a scope below the method's"),
+    (Refused.rpc_code, "refused",
+     "policy, rate limit or quota (`data.reason`, `data.retry_after`)"),
+    (AskTimeout.rpc_code, "timeout", "an actor or the request deadline did not answer in time"),
+    (ActorCrashed.rpc_code, "actor crashed",
+     "the actor serving the request crashed (it is restarted)"),
+    (ShuttingDown.rpc_code, "shutting down", "the daemon is stopping"),
+    (StoreUnavailable.rpc_code, "store unavailable",
+     "the disk is full, read-only or failing, or the database is corrupt; the message "
+     "starts with the kind (`disk full: …`) and `/healthz` says why"),
     (rpc.CANCELLED, "request cancelled", "the client sent `$/cancelRequest` for this id"),
 )  # fmt: skip
 DATA_FIELDS = (
@@ -325,7 +340,9 @@ def render() -> str:
         "",
         "The gateway protocol in full: every method with its scope, params and result types, the",
         "notifications, the error codes and an example session. `rpc.discover` returns the",
-        "same methods with JSON Schemas at run time.",
+        "same methods with JSON Schemas at run time, as an OpenRPC document (the same as",
+        "[`openrpc.json`](openrpc.json), for generating clients in other languages); the",
+        "Python client is [`gnomon.client`](client.md).",
         "",
     ]
     parts = [head, transport(), methods_table(), error_section(), notifications()]

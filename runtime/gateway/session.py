@@ -13,6 +13,7 @@ Nothing a client sends can crash the session: every failure becomes a JSON-RPC e
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import secrets
@@ -22,9 +23,10 @@ from typing import Any
 import attrs
 import trio
 
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
-from gnomon.runtime.gateway import rpc
+from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
@@ -64,7 +66,12 @@ def _text(message: Outbound) -> str:
 
 #: Frames the writer sends in one go (one socket write for a burst of pipelined answers).
 WRITE_BATCH = 64
-SESSION_METHODS = ("system.hello", "events.subscribe", "events.unsubscribe", "rpc.discover")
+SESSION_METHODS = (
+    names.SYSTEM_HELLO,
+    names.EVENTS_SUBSCRIBE,
+    names.EVENTS_UNSUBSCRIBE,
+    names.RPC_DISCOVER,
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -108,7 +115,7 @@ def _fit_batch(texts: list[str], budget: int) -> list[str]:
 
 def _occupies(entry: rpc.RpcRequest | dict[str, Any]) -> bool:
     """Whether a parsed entry takes an in-flight slot (a request other than a cancel)."""
-    return isinstance(entry, rpc.RpcRequest) and entry.method != "$/cancelRequest"
+    return isinstance(entry, rpc.RpcRequest) and entry.method != names.CANCEL_REQUEST
 
 
 class Session:
@@ -223,7 +230,7 @@ class Session:
 
     async def call(self, req: rpc.RpcRequest) -> dict[str, Any] | None:
         """Run one request; its response, or ``None`` for a notification."""
-        if req.method == "$/cancelRequest":
+        if req.method == names.CANCEL_REQUEST:
             ident = req.params.get("id") if isinstance(req.params, dict) else None
             scope = self._inflight.get(ident)
             if scope is not None:
@@ -268,16 +275,16 @@ class Session:
                 f"method not found: {req.method!r}",
                 {"hint": "rpc.discover lists the methods"},
             )
-        if req.method == "system.hello":
+        if req.method == names.SYSTEM_HELLO:
             return self._hello(wire.structure(req.params, HelloParams))
         caller = self._require(method.scope)
         self.deps.gate(caller, req.method)
         params: Any = wire.structure(req.params or {}, method.params)
-        if req.method == "rpc.discover":
+        if req.method == names.RPC_DISCOVER:
             return discover()
-        if req.method == "events.subscribe":
+        if req.method == names.EVENTS_SUBSCRIBE:
             return wire.unstructure(self._subscribe(params))
-        if req.method == "events.unsubscribe":
+        if req.method == names.EVENTS_UNSUBSCRIBE:
             return wire.unstructure(self._unsubscribe(params))
         handler = self.deps.handlers.get(req.method)
         if handler is None:
@@ -309,7 +316,7 @@ class Session:
                 raise rpc.RpcFault(-32003, "unauthorized: unknown or revoked token")
         if caller is None:
             raise rpc.RpcFault(-32003, "unauthorized: system.hello needs a token")
-        self.deps.gate(caller, "system.hello")  # a revoked parent, agents switched off
+        self.deps.gate(caller, names.SYSTEM_HELLO)  # a revoked parent, agents switched off
         self.caller = caller
         return wire.unstructure(
             Hello(
@@ -328,7 +335,7 @@ class Session:
         if self.caller is None:
             return False
         try:
-            self.deps.gate(self.caller, "events.subscribe")
+            self.deps.gate(self.caller, names.EVENTS_SUBSCRIBE)
         except GnomonError:
             return False
         return True
@@ -367,32 +374,14 @@ class Session:
                 else:
                     return
             lagged = rpc.notification(
-                "events.lagged", {"subscription": sub_id, "resume_from": last}
+                names.EVENTS_LAGGED, {"subscription": sub_id, "resume_from": last}
             )
             await self._queue(lagged)
         self._subs.pop(sub_id, None)
 
 
+@functools.cache
 def discover() -> dict[str, Any]:
-    """``rpc.discover``: every method with its params and result JSON schemas."""
-    return {
-        "openrpc": "1.2.6",
-        "info": {"title": "gnomon", "version": str(PROTOCOL_VERSION)},
-        "methods": [
-            {
-                "name": m.name,
-                "summary": m.doc,
-                "x-scope": m.scope,
-                "params": wire.json_schema(m.params),
-                "result": wire.json_schema(m.result),
-            }
-            for m in METHODS.values()
-        ]
-        + [
-            {
-                "name": "$/cancelRequest",
-                "summary": "notification: cancel request {id}",
-                "x-scope": "read",
-            }
-        ],
-    }
+    """``rpc.discover``: the protocol as an OpenRPC document (runtime/gateway/openrpc.py,
+    the same as docs/openrpc.json), built once."""
+    return openrpc.document()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
@@ -22,6 +22,10 @@ from gnomon.runtime.errors import Conflict, GnomonError
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event, EventDraft
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.tokens import TokenRecord
+
+if TYPE_CHECKING:
+    from gnomon.runtime.store.audit import AuditReport
 
 
 class FireAlreadyClaimed(Conflict):
@@ -138,7 +142,24 @@ class Store(Protocol):
 
     async def list_jobs(self, query: JobQuery) -> list[JobState]: ...
 
+    async def page_jobs(self, query: JobQuery, after: int = 0) -> list[tuple[int, JobState]]:
+        """Matching jobs stored after row ``after``, in storage order, with their row ids
+        (``job.list`` pages: a job's row id never changes while it exists)."""
+        ...
+
     async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]: ...
+
+    async def runs_page(
+        self,
+        job_id: str,
+        limit: int,
+        *,
+        cycle: int | None = None,
+        before: tuple[float, str] | None = None,
+    ) -> list[tuple[float, RunRecord]]:
+        """A job's runs newest first, older than ``before`` (``(started_ts, run_id)``),
+        with their ``started_ts`` (``job.logs`` pages)."""
+        ...
 
     async def open_runs(self, other_than_boot: str) -> list[RunRecord]: ...
 
@@ -161,6 +182,39 @@ class Store(Protocol):
     ) -> list[tuple[int, InboxItem, bool]]: ...
 
     async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int: ...
+
+    async def problem(self, timeout: float = 5.0) -> str | None:
+        """Why the store cannot write now, or ``None`` when a probe write just reached
+        the disk (``system.health``'s ``store_writable``): the probe is a real write through
+        the writer, so a stopped writer or a failing disk is noticed.
+
+        Cancellation: the probe stays queued and is written later.
+        """
+        ...
+
+    async def verify_audit(self) -> AuditReport:
+        """Check the event log against its anchors and MACs (``audit.verify``).
+
+        Raises:
+            StoreUnavailable: the store cannot read.
+        """
+        ...
+
+    def tokens_now(self) -> list[TokenRecord]:
+        """Every token, read synchronously (the daemon's start, before the tree runs)."""
+        ...
+
+    async def put_tokens(self, records: Sequence[TokenRecord]) -> None:
+        """Insert or update ``records`` atomically (a new token, or revocations)."""
+        ...
+
+    def switch_now(self, name: str) -> str | None:
+        """A stored switch (``gnomon agents off``), read synchronously at start."""
+        ...
+
+    async def set_switch(self, name: str, value: str) -> None:
+        """Store switch ``name`` (it wins over the config until changed again)."""
+        ...
 
     async def wait_writable(self) -> None:
         """Return once the store can write again (at once when it can).

@@ -1,0 +1,185 @@
+"""What every method family shares: the engine, the store, config, and the job view.
+
+Views follow docs/protocol.md (``schedule``, ``action`` and ``wait`` as DSL text;
+``reason`` is the one-line "why isn't it running?"; specs masked by
+runtime/spec_mask.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from gnomon.actors.bulk import SpecLimits, no_limits
+from gnomon.actors.core.explain import explain, hold
+from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
+from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.tree import EngineTree
+from gnomon.runtime.clock import Clock
+from gnomon.runtime.config import Config
+from gnomon.runtime.errors import NotFound
+from gnomon.runtime.model.action_dsl import format_action
+from gnomon.runtime.model.condition_dsl import format_condition
+from gnomon.runtime.model.enums import OwnerKind
+from gnomon.runtime.model.job import CreatedBy, Owner
+from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.model.when import format_when
+from gnomon.runtime.protocol import Caller, CreateParams, JobView, RunView
+from gnomon.runtime.redact import Redactor
+from gnomon.runtime.spec_mask import masked_spec
+from gnomon.runtime.store import JobQuery, Store
+
+if TYPE_CHECKING:
+    from gnomon.actors.agents import Agents
+
+T = TypeVar("T")
+Handler = Callable[[Caller, Any], Awaitable[Any]]
+#: Token limits around a job's creation: yields its ``expires_at`` and stays open while
+#: the engine creates it (actors/agents.py ``Agents.admitting``).
+AdmitJob = Callable[[Caller, CreateParams], AbstractAsyncContextManager[datetime | None]]
+#: The same around a bulk create: yields the check of one spec (``Agents.admitting_many``).
+AdmitJobs = Callable[[Caller], AbstractAsyncContextManager[SpecLimits]]
+
+
+@asynccontextmanager
+async def unlimited(caller: Caller, p: CreateParams) -> AsyncIterator[datetime | None]:
+    """The default token-limit check: none (the job does not expire)."""
+    yield None
+
+
+@asynccontextmanager
+async def unlimited_many(caller: Caller) -> AsyncIterator[SpecLimits]:
+    """The default token-limit check of a bulk create: none."""
+    yield no_limits
+
+
+@attrs.define
+class MethodContext:
+    """The daemon's parts the methods work on (built once by the composition root)."""
+
+    tree: EngineTree
+    store: Store
+    config: Config
+    policy: ShellPolicy
+    redactor: Redactor = attrs.field(factory=Redactor)  # the daemon's secrets, for views
+    started: float = attrs.field(factory=time.monotonic)
+    connections: Callable[[], int] = lambda: 0
+    admit_job: AdmitJob = unlimited  # token limits, before the engine (actors/agents.py)
+    admit_jobs: AdmitJobs = unlimited_many
+    agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
+
+    @property
+    def clock(self) -> Clock:
+        return self.tree.ports.clock
+
+    def name(self, job_id: str) -> str:
+        """The job's name as the directory knows it (its id when it does not)."""
+        entry = self.tree.directory.get(job_id)
+        return job_id if entry is None else entry.name
+
+    def view(self, state: JobState) -> JobView:
+        """The job as clients see it: every spec it shows is masked."""
+        breaker_key = self.tree.ports.action_key(state.spec, state.spec.action)
+        spec = masked_spec(state.spec, self.redactor)
+        now = self.clock.now()
+        opened = {k: t or now for k, t in self.tree.breakers.reopen_times().items()}
+        return JobView(
+            id=state.id,
+            name=state.spec.name,
+            status=state.status,
+            owner=str(state.owner),
+            created_by=state.created_by,
+            tags=dict(state.spec.tags),
+            description=state.spec.description,
+            schedule=format_when(state.spec.schedule),
+            action=format_action(spec.action),
+            wait=None if spec.wait is None else format_condition(spec.wait.condition),
+            depends_on=tuple(d.name for d in state.dependencies),
+            triggers=tuple(self.name(t) for t in state.trigger_ids),
+            next_fire_at=state.next_fire_at,
+            last_outcome=state.last_outcome,
+            attempts=state.attempts,
+            cycle=state.cycle,
+            message=state.message,
+            reason=explain(
+                state, self.clock.now(), open_breakers=opened, breaker_key=breaker_key
+            ).text,
+            created_at=state.created_at,
+            updated_at=state.updated_at,
+            finished_at=state.finished_at,
+            parent_id=state.parent_id,
+            expires_at=state.expires_at,
+            spec=spec,
+            hold=hold(state),
+        )
+
+    async def state(self, ref: str) -> JobState:
+        """A live job by id, prefix or name; else a finished one by id or name (the most
+        recently updated of that name).
+
+        Raises:
+            NotFound: neither.
+        """
+        try:
+            return await self.tree.engine.get(ref)
+        except NotFound:
+            state = await self.store.get_job(ref)
+            if state is None:
+                query = JobQuery(include_terminal=True, name=ref)
+                named = [s for s in await self.store.list_jobs(query) if s.spec.name == ref]
+                state = max(named, key=lambda s: s.updated_at) if named else None
+            if state is None:
+                raise
+            return state
+
+    def fit(self, items: Sequence[T]) -> int:
+        """How many leading ``items`` fit in one reply (at least one, if any)."""
+        budget = reply_budget(self.config["gateway.max_message_bytes"])
+        return fitting((encoded_size(i) for i in items), budget)
+
+
+def created_by_of(caller: Caller) -> CreatedBy:
+    """The provenance a caller's new jobs record."""
+    return CreatedBy(
+        token_id=caller.token_id,
+        scope=caller.scope,
+        client=caller.client,
+        client_version=caller.client_version,
+        parent_job=caller.parent_job,
+        parent_run=caller.parent_run,
+    )
+
+
+def owner_of(caller: Caller) -> Owner:
+    """The owner a caller's new jobs get (``user:alice`` → kind user, id alice)."""
+    kind, _, ident = caller.owner.partition(":")
+    return Owner(kind=OwnerKind(kind), id=ident or "unknown")
+
+
+def run_view(run: RunRecord) -> RunView:
+    """A run as clients see it."""
+    return RunView(
+        run_id=run.run_id,
+        job_id=run.job_id,
+        cycle=run.cycle,
+        attempt=run.attempt,
+        fire_time=run.fire_time,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        outcome=run.outcome,
+        exit_code=run.exit_code,
+        output=run.output,
+        error=run.error,
+        fallback=run.fallback,
+    )
+
+
+def tag_filter(text: str) -> tuple[str, str | None]:
+    """``k=v`` → ``(k, v)``; a bare ``k`` → ``(k, None)`` (any value)."""
+    key, sep, value = text.partition("=")
+    return key, (value if sep else None)

@@ -1,0 +1,233 @@
+"""One JSON-RPC 2.0 connection to the daemon over WebSocket (docs/protocol.md).
+
+:func:`open_connection` connects with a bearer token; :class:`Connection` sends requests
+and routes the answers and ``events.*`` notifications back by id and subscription.
+Answers are JSON (dicts and lists) here; :class:`~gnomon.client.aio.AsyncClient` types
+them. Errors come back as gnomon's own exception classes (``errors.from_wire``); a
+connection that drops mid-call is :class:`~gnomon.runtime.errors.DaemonUnreachable`,
+never a success.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from importlib.metadata import version
+from typing import Any
+
+import trio
+import trio_websocket
+
+from gnomon.runtime import protocol_names as names
+from gnomon.runtime.errors import (
+    DaemonUnreachable,
+    GnomonError,
+    Unauthorized,
+    from_wire,
+    sole_error,
+)
+
+#: The largest answer read: the daemon pages lists to 1 MiB, but one item (a job with a
+#: huge spec, a run with its output) may be larger on its own.
+MAX_MESSAGE = 16 << 20
+NOTES = (names.EVENTS_NOTIFY, names.EVENTS_LAGGED)
+
+
+class Connection:
+    """One WebSocket connection; use :func:`open_connection`."""
+
+    def __init__(self, ws: Any) -> None:
+        self._ws = ws
+        self._ids = itertools.count(1)
+        self._pending: dict[int, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._subs: dict[str, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._early: dict[str, list[dict[str, Any]]] = {}
+        self._ended: set[str] = set()
+        self._closed = False
+
+    async def reader(self) -> None:
+        """Route every incoming frame until the connection closes (run it in a nursery);
+        then every waiting call and subscription ends."""
+        try:
+            while True:
+                message = json.loads(await self._ws.get_message())
+                for item in message if isinstance(message, list) else [message]:
+                    self._route(item)
+        except trio_websocket.ConnectionClosed:
+            pass
+        finally:
+            self._closed = True
+            for chan in [*self._pending.values(), *self._subs.values()]:
+                chan.close()
+
+    def _route(self, item: dict[str, Any]) -> None:
+        if "id" in item and item["id"] in self._pending:
+            self._pending.pop(item["id"]).send_nowait(item)
+        elif item.get("method") in NOTES:
+            sub = item["params"]["subscription"]
+            chan = self._subs.get(sub)
+            if chan is not None:
+                chan.send_nowait(item["params"])  # unbounded: the daemon bounds what it sends us
+            elif sub not in self._ended:  # replay can overtake the answer to events.subscribe
+                self._early.setdefault(sub, []).append(item["params"])
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
+        """Call ``method``; its result as JSON.
+
+        Raises:
+            GnomonError: the daemon's error, as its class; DaemonUnreachable if the
+                connection drops before the answer.
+
+        Cancellation: the answer, if it comes, is dropped.
+        """
+        if self._closed:
+            raise DaemonUnreachable("the connection to the daemon is closed")
+        ident = next(self._ids)
+        send, recv = trio.open_memory_channel[dict[str, Any]](1)
+        self._pending[ident] = send
+        frame = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params or {}}
+        try:
+            await self._ws.send_message(json.dumps(frame))
+            answer = await recv.receive()
+        except (trio.EndOfChannel, trio_websocket.ConnectionClosed):
+            raise DaemonUnreachable("the daemon closed the connection before answering") from None
+        finally:
+            self._pending.pop(ident, None)
+        if "error" in answer:
+            raise from_wire(answer["error"])
+        return answer.get("result")
+
+    async def collect(self, method: str, params: dict[str, Any], key: str) -> list[Any]:
+        """Every item of a paged method (``job.list``): the ``key`` list of each page,
+        following ``next_cursor`` until it is ``null``.
+
+        Raises:
+            GnomonError: as :meth:`call`.
+        """
+        items: list[Any] = []
+        cursor = None
+        while True:
+            page = await self.call(method, {**params, "cursor": cursor})
+            items.extend(page[key])
+            cursor = page.get("next_cursor")
+            if cursor is None:
+                return items
+
+    async def recent_runs(
+        self, job_id: str, cycle: int | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` runs of a job (of one ``cycle``), oldest first
+        (``job.logs`` pages go back in time).
+
+        Raises:
+            GnomonError: as :meth:`call`.
+        """
+        pages: list[list[dict[str, Any]]] = []
+        cursor, got = None, 0
+        while got < limit:
+            params = {"ref": job_id, "cycle": cycle, "limit": limit - got, "cursor": cursor}
+            page = await self.call(names.JOB_LOGS, params)
+            pages.append(page["runs"])
+            got += len(page["runs"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        return [run for runs in reversed(pages) for run in runs]
+
+    @asynccontextmanager
+    async def subscribe(
+        self,
+        *,
+        types: Sequence[str] = (),
+        job: str | None = None,
+        since_seq: int | None = None,
+    ) -> AsyncIterator[trio.MemoryReceiveChannel[dict[str, Any]]]:
+        """``events.notify``/``events.lagged`` params, as they arrive (the subscription
+        ends with the block; the daemon keeps it until the connection closes).
+
+        Raises:
+            GnomonError: as :meth:`call` (a bad type pattern: InvalidInput).
+        """
+        send, recv = trio.open_memory_channel[dict[str, Any]](math.inf)
+        params: dict[str, Any] = {"types": list(types), "job": job, "since_seq": since_seq}
+        answer = await self.call(names.EVENTS_SUBSCRIBE, params)
+        sub = answer["subscription"]
+        for early in self._early.pop(sub, []):
+            send.send_nowait(early)
+        self._subs[sub] = send
+        try:
+            yield recv
+        finally:
+            self._subs.pop(sub, None)
+            self._ended.add(sub)
+
+
+def headers_for(
+    token: str | None, client: str, extra: Sequence[tuple[bytes, bytes]] = ()
+) -> list[tuple[bytes, bytes]]:
+    """The upgrade request's headers: the client's name and version, the bearer token."""
+    out = [
+        (b"x-gnomon-client", client.encode()),
+        (b"x-gnomon-client-version", version("gnomon").encode()),
+    ]
+    if token:
+        out.append((b"authorization", f"Bearer {token}".encode()))
+    return [*out, *extra]
+
+
+@asynccontextmanager
+async def open_connection(
+    url: str,
+    token: str | None,
+    *,
+    client: str = "gnomon-client",
+    extra_headers: Sequence[tuple[bytes, bytes]] = (),
+) -> AsyncIterator[Connection]:
+    """A connection to the daemon at ``url`` (``ws://host:port/ws``), closed with the
+    block.
+
+    Raises:
+        DaemonUnreachable: nothing answers at ``url``, or it refused the upgrade.
+        Unauthorized: the daemon refused the token (HTTP 401/403).
+        GnomonError: raised inside the block, as itself (not in an exception group).
+    """
+    headers = headers_for(token, client, extra_headers)
+    try:
+        async with trio_websocket.open_websocket_url(
+            url, extra_headers=headers, max_message_size=MAX_MESSAGE
+        ) as ws:
+            conn = Connection(ws)
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(conn.reader)
+                    yield conn
+                    nursery.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise sole_error(group) from None
+    except trio_websocket.ConnectionRejected as exc:
+        raise rejected(url, exc) from None
+    except BrokenPipeError:
+        raise  # our stdout closed (`gnomon events | head`), not the daemon's socket
+    except (OSError, trio_websocket.HandshakeError) as exc:
+        raise DaemonUnreachable(
+            f"cannot reach the daemon at {url}: {exc}", hint="gnomon daemon status"
+        ) from None
+
+
+def rejected(target: str, exc: trio_websocket.ConnectionRejected) -> GnomonError:
+    """The error for an upgrade the daemon answered with an HTTP status: one line."""
+    lines = (exc.body or b"").decode(errors="replace").strip().splitlines()
+    body = lines[0] if lines else ""
+    status = exc.status_code
+    if status == 401:
+        return Unauthorized(
+            f"unauthorized: {body or 'the daemon refused the token'}",
+            hint="check $GNOMON_TOKEN (gnomon token list shows the tokens)",
+        )
+    if status == 403:
+        return Unauthorized(f"refused by the daemon at {target}: {body or 'HTTP 403'}")
+    phrase = f"HTTP {status}" + (f": {body}" if body else "")
+    return DaemonUnreachable(f"the daemon at {target} refused the connection ({phrase})")
