@@ -372,13 +372,16 @@ class Service:
             owner=p.owner or (caller.owner if caller.agent else None),
             name=p.name,
             limit=p.limit + 1,
+            search=p.search,
         )
         rows = await self.store.page_jobs(query, read_jobs_cursor(p.cursor))
         views = [self.view(state) for _, state in rows[: p.limit]]
         shown = self._fit(views)
         more = shown < len(rows)
         return JobPage(
-            jobs=tuple(views[:shown]), next_cursor=jobs_cursor(rows[shown - 1][0]) if more else None
+            jobs=tuple(views[:shown]),
+            next_cursor=jobs_cursor(rows[shown - 1][0]) if more else None,
+            total=await self.store.count_jobs(query) if p.with_total else None,
         )
 
     async def job_tree(self, caller: Caller, _: Any) -> Tree:

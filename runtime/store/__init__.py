@@ -78,6 +78,8 @@ class JobQuery:
     name: str | None = None
     ids: tuple[str, ...] = ()
     limit: int = 10_000
+    #: Text found (case-insensitively) in the name, the id or a tag's ``key=value``.
+    search: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -95,7 +95,7 @@ async def test_a_ticket_buys_one_session_once(daemon: RealDaemon) -> None:
         resumed = await rpc(ws, "system.hello", {"token": grant["session"]})
         assert resumed["result"]["scope"] == "write"
         listed = await rpc(ws, "job.list", {})
-        assert listed["result"] == {"jobs": [], "next_cursor": None}
+        assert listed["result"] == {"jobs": [], "next_cursor": None, "total": None}
 
 
 async def test_a_read_only_login_cannot_act_and_cannot_issue_logins(daemon: RealDaemon) -> None:
