@@ -42,8 +42,17 @@ function showState(name, hello) {
   }
 }
 
+/** After each login: the table and the events first, then what may cost the daemon more
+ * (the first stats.fires reads the last hour from the store; job.tree reads every job,
+ * so only while its panel is open). */
 async function ready() {
-  await Promise.all([events.ready(), refreshAll()]);
+  await Promise.all([events.ready(), refreshJobs(), refreshBreakers()]);
+  await refreshCharts();
+  if (treeOpen()) await refreshTree();
+}
+
+function treeOpen() {
+  return document.getElementById("tree-panel").open;
 }
 
 const FIRE_OR_RUN = /^job\.(fired|completed|failed|timed_out|skipped|retry_queued)$|^run\./;
@@ -54,7 +63,7 @@ function notified(method, params) {
   if (method !== "events.notify") return;
   const type = params.event.type;
   if (type.startsWith("job.") || type.startsWith("run.")) later("jobs", refreshJobs, 1000);
-  if (TREE_CHANGES.includes(type)) later("tree", refreshTree, 3000);
+  if (TREE_CHANGES.includes(type) && treeOpen()) later("tree", refreshTree, 3000);
   if (FIRE_OR_RUN.test(type)) later("charts", refreshCharts, 2000);
   if (type.startsWith("breaker.")) later("breakers", refreshBreakers, 150);
   if (type === "daemon.started") later("all", refreshAll, 150);
@@ -70,7 +79,8 @@ function later(key, fn, ms) {
 }
 
 async function refreshAll() {
-  await Promise.all([refreshJobs(), refreshBreakers(), refreshCharts(), refreshTree()]);
+  await Promise.all([refreshJobs(), refreshBreakers(), refreshCharts()]);
+  if (treeOpen()) await refreshTree();
 }
 
 async function refreshJobs() {
@@ -147,6 +157,9 @@ document.getElementById("close-detail").addEventListener("click", () => {
   showSelection();
 });
 window.addEventListener("popstate", () => showSelection());
+document.getElementById("tree-panel").addEventListener("toggle", () => {
+  if (treeOpen()) later("tree", refreshTree, 0);
+});
 setInterval(() => later("charts", refreshCharts, 0), 15000);
 setInterval(() => later("jobs", refreshJobs, 0), 15000); // "in 5m" labels age
 conn.start();
