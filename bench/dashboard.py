@@ -33,10 +33,11 @@ import trio
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the test kit's daemon runner and bulk loader
 
-from bench.common import emit  # noqa: E402
 from gateway.rawws import connect  # noqa: E402
 from support.bulk_load import LIMITS, fill  # noqa: E402
 from support.daemon_proc import RealDaemon, cli_env, gnomon  # noqa: E402
+
+from bench.common import emit  # noqa: E402
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 
