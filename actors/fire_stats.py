@@ -21,6 +21,19 @@ from gnomon.runtime.store import EventQuery
 
 PAGE = 5000
 MAX_PRIMED = 200_000
+#: The event types the window counts (job.fired, and those a run's end is recorded with:
+#: actors/core/job_fires.py END_EVENTS, retries, cancels, run.*); the store decodes only
+#: these while priming.
+COUNTED = (
+    "job.fired",
+    "job.completed",
+    "job.failed",
+    "job.timed_out",
+    "job.skipped",
+    "job.retry_queued",
+    "job.cancelled",
+    "run.*",
+)
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 
 
@@ -86,7 +99,9 @@ class FireStatsMethods:
             scratch.boundary = upto
             while start < upto:
                 page = await self._events(
-                    EventQuery(since_seq=start, until_seq=upto, since=since, limit=PAGE)
+                    EventQuery(
+                        since_seq=start, until_seq=upto, since=since, limit=PAGE, types=COUNTED
+                    )
                 )
                 if not page:
                     break

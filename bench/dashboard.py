@@ -9,7 +9,8 @@ A real daemon is filled with ``--jobs`` hourly no-op jobs and twice as many even
   timed alone; later ones answer from memory), ``job.tree``;
 - Chromium (Debian's, headless) loading the page ``--repeat`` times (a login, then
   reloads with the session): milliseconds from navigation to the connection being live,
-  to the first job rows, and to the first events.
+  to the first job rows, and to the first events;
+- the daemon restarted: its first ``stats.fires`` reads the hour's events from the store.
 
 Run: ``python -m bench.dashboard --jobs 10000``. A benchmark, not a test: nothing here
 asserts; the numbers go to stdout (and a ``RESULT`` JSON line) for docs/performance.md.
@@ -50,6 +51,14 @@ async def _timed(call: Callable[[], Awaitable[Any]], repeat: int) -> float:
         await call()
         spent.append((time.perf_counter() - t0) * 1000)
     return statistics.median(spent)
+
+
+async def first_fires(daemon: RealDaemon) -> dict[str, float]:
+    """Milliseconds of the first ``stats.fires`` of a daemon (the prime)."""
+    async with connect(daemon) as conn:
+        t0 = time.perf_counter()
+        await conn.result("stats.fires", {})
+        return {"stats_fires_primed_ms": (time.perf_counter() - t0) * 1000}
 
 
 async def rpc_times(daemon: RealDaemon, repeat: int) -> dict[str, float]:
@@ -114,6 +123,9 @@ def main() -> None:
         result["fill_s"] = round(time.perf_counter() - t0, 2)
         result.update(trio.run(rpc_times, daemon, args.repeat))
         result.update(page_times(daemon, args.repeat))
+        daemon.stop()
+        daemon = RealDaemon.start(home, env=cli_env(home, **LIMITS))
+        result.update(trio.run(first_fires, daemon))
     finally:
         daemon.stop()
     for key, value in result.items():
