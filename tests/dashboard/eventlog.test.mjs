@@ -1,4 +1,5 @@
-// Property tests of the events panel's pure core (runtime/gateway/static/eventlog.js),
+// Property tests of the events panel's pure core (runtime/gateway/static/eventlog.js)
+// and the job table's params (jobs_panel.js listParams),
 // run by tests/dashboard/test_eventlog_js.py under node's test runner. Random cases from
 // a seeded generator (no npm packages): a failure prints its seed and case.
 
@@ -118,4 +119,17 @@ test("the end of one fire of a job that goes on reads as the fire's outcome", ()
   assert.equal(headline({ ...fire, type: "job.failed" }), "fire 55 failed");
   assert.equal(headline({ ...fire, status: "completed" }), "job.completed");
   assert.equal(headline({ type: "job.created", status: "pending", payload: {} }), "job.created");
+});
+
+test("the job table's status filter and search become job.list params", async () => {
+  const { listParams, PAGE_ROWS } = await import("../../runtime/gateway/static/jobs_panel.js");
+  const base = { limit: PAGE_ROWS, cursor: null, with_total: true };
+  assert.deepEqual(listParams("all", "", null), { ...base, all: true });
+  assert.deepEqual(listParams("live", "", null), base);
+  assert.deepEqual(listParams("failed", "db", "c2"), {
+    ...base,
+    cursor: "c2",
+    statuses: ["failed"],
+    search: "db",
+  });
 });
