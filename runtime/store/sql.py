@@ -148,17 +148,18 @@ def _job_filter(query: JobQuery) -> tuple[list[str], list[Any]]:
         args += list(query.ids)
     if query.search:
         where.append(f"({' OR '.join(_SEARCHED)})")
-        args += [query.search.lower()] * len(_SEARCHED)
+        args += [query.search] * len(_SEARCHED)
     return where, args
 
 
-#: Where ``JobQuery.search`` looks: the name, the id, and each tag as ``key=value`` (the
-#: tags column is a JSON object, so a tag's key and value are matched as JSON text).
+#: Where ``JobQuery.search`` looks: the name, the id, and each tag as ``key=value`` (one
+#: row per tag from ``json_each`` over the tags column); SQLite's ``lower`` on both sides
+#: ignores the case of ASCII letters.
 _SEARCHED = (
-    "instr(lower(name), ?) > 0",
-    "instr(lower(id), ?) > 0",
+    "instr(lower(name), lower(?)) > 0",
+    "instr(lower(id), lower(?)) > 0",
     "EXISTS (SELECT 1 FROM json_each(jobs.tags) AS t"
-    " WHERE instr(lower(t.key || '=' || t.value), ?) > 0)",
+    " WHERE instr(lower(t.key || '=' || t.value), lower(?)) > 0)",
 )
 
 
