@@ -9,7 +9,7 @@ transitions, events, timers), ``job_fires`` (fire primitives), ``job_slots`` (sl
 misfire, overlap), ``job_runs`` (waits, runs, retries), ``job_life`` (creation, pause,
 resume, cancel, expiry, dependencies), ``job_recover`` (restart).
 
-Statuses (CONTRACT §5)::
+Statuses (docs/engine.md)::
 
     created ─▶ pending ◀──▶ waiting ──▶ running ──▶ completed | failed | timed_out
        │          ▲  └──────────────────────▲ (retry backoff = pending)
