@@ -48,6 +48,7 @@ class FireWindow:
 
     def __init__(self) -> None:
         self._minutes: dict[int, Minute] = {}
+        self._newest = -(1 << 62)  # the newest minute counted
         self.boundary: int | None = None  # events at or below it are the prime's
         self.primed = False
 
@@ -76,27 +77,33 @@ class FireWindow:
             for name, n in theirs.outcomes.items():
                 mine.outcomes[name] = mine.outcomes.get(name, 0) + n
         if self._minutes:
-            self._drop_before(max(self._minutes) - MINUTES + 1)
+            self._newest = max(self._minutes)
+            self._drop_before(self._newest - MINUTES + 1)
         self.primed = True
 
     def _count(self, event: Event) -> None:
+        p = event.payload
+        fired = event.type is EventType.JOB_FIRED
+        ended = "run_id" in p and event.outcome is not None and "duration" in p
+        if not (fired or ended):
+            return
         key = _minute_of(event.timestamp)
-        newest = max(self._minutes, default=key)
-        if key <= newest - MINUTES:
+        if key <= self._newest - MINUTES:
             return  # older than the window
         minute = self._minutes.get(key)
         if minute is None:
             minute = self._minutes[key] = Minute()
-            self._drop_before(max(newest, key) - MINUTES + 1)
-        p = event.payload
-        if event.type is EventType.JOB_FIRED:
+            if key > self._newest:
+                self._newest = key
+                self._drop_before(key - MINUTES + 1)
+        if fired:
             minute.fired += 1
             lag = p.get("lag")
             if isinstance(lag, (int, float)):
                 minute.lag_samples += 1
                 minute.lag_sum += float(lag)
                 minute.worst_lag = max(minute.worst_lag, float(lag))
-        if "run_id" in p and event.outcome is not None and "duration" in p:
+        if ended and event.outcome is not None:
             name = event.outcome.value
             minute.outcomes[name] = minute.outcomes.get(name, 0) + 1
 
