@@ -9,7 +9,8 @@ A real daemon is filled with ``--jobs`` hourly no-op jobs and twice as many even
   timed alone; later ones answer from memory), ``job.tree``;
 - Chromium (Debian's, headless) loading the page ``--repeat`` times (a login, then
   reloads with the session): milliseconds from navigation to the connection being live,
-  to the first job rows, and to the first events;
+  to the first job rows, and to the first events; then from a click on *next* to the
+  second page, and from typing a search to its rows;
 - the daemon restarted: its first ``stats.fires`` reads the hour's events from the store.
 
 Run: ``python -m bench.dashboard --jobs 10000``. A benchmark, not a test: nothing here
@@ -105,8 +106,26 @@ def page_times(daemon: RealDaemon, repeat: int) -> dict[str, float]:
             ):
                 page.wait_for_selector(selector, timeout=60_000)
                 marks[key].append((time.perf_counter() - t0) * 1000)
+        result = {k: statistics.median(v) for k, v in marks.items()}
+        result.update(_table_times(page))
         browser.close()
-    return {k: statistics.median(v) for k, v in marks.items()}
+    return result
+
+
+def _table_times(page: Any) -> dict[str, float]:
+    """Milliseconds from a click on *next* to rows 51–100 shown, and from typing a search
+    to its page shown (the 250 ms typing pause included)."""
+    out = {}
+    for key, act, done in (
+        ("next_page_ms", lambda: page.click("#jobs-next"), "rows 51–100"),
+        ("search_ms", lambda: page.fill("#search", "scale-0004"), "rows 1–10 of 10"),
+    ):
+        t0 = time.perf_counter()
+        act()
+        while not page.inner_text("#jobs-range").startswith(done):
+            time.sleep(0.005)
+        out[key] = (time.perf_counter() - t0) * 1000
+    return out
 
 
 def main() -> None:
