@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 import trio
+from support.browser import CHROMIUM, CHROMIUM_ARGS, login_url
 from support.bulk_load import LIMITS, fill, job_name
 from support.daemon_proc import RealDaemon, cli_env, gnomon, until
-
-from .test_dashboard import CHROMIUM, CHROMIUM_ARGS, login_url
 
 pytestmark = pytest.mark.slow
 JOBS = 10_000
