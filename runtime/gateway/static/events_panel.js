@@ -36,8 +36,9 @@ export class EventsPanel {
     document.getElementById("events-newest").addEventListener("click", () => this.newest());
   }
 
-  /** After each login: the newest page (first time, or when paged back), else what was
-   * missed; then a subscription from the last seq held. */
+  /** After each login: the newest page (the first time, when paged back, or when more
+   * than MAX_SHOWN events went by), else the run held; then a subscription from its last
+   * seq, which replays what was missed. */
   async ready() {
     if (this.run.length && this.following) {
       const top = await this.conn.call("events.list", { newest: true, limit: 1 });
@@ -93,27 +94,29 @@ export class EventsPanel {
     this.draw();
   }
 
-  /** Fetch the events between the run and what waits beyond a gap (or after the run's
-   * end, after a reconnect), page by page, until the run reaches the newest. */
+  /** Fetch the events missing between the run and what waits beyond a gap, page by page,
+   * until the gap is closed (the subscription brings the rest: this never chases it). */
   async fill() {
     if (this.filling || !this.following || !this.run.length) return;
     this.filling = true;
     try {
       for (;;) {
         const gap = gapBefore(this.run, this.rest);
-        const after = this.run[this.run.length - 1].seq;
-        if (!gap && (this.rest.length || after >= this.latest)) break;
-        if ((gap ? gap.upto : this.latest) - after > MAX_SHOWN) {
+        if (!gap) break;
+        if (gap.upto - gap.after > MAX_SHOWN) {
           await this.loadNewest(); // too far behind: start again from the newest page
           return;
         }
         const found = await this.conn.call("events.list", {
-          since_seq: after,
-          until_seq: gap ? gap.upto : null,
+          since_seq: gap.after,
+          until_seq: gap.upto,
           limit: PAGE,
         });
         this.latest = Math.max(this.latest, found.last_seq);
-        if (!found.events.length) break;
+        if (!found.events.length) {
+          await this.loadNewest(); // the gap is not in the store (pruned): start again
+          return;
+        }
         this.apply(merge(this.run, found.events.concat(this.rest), { max: MAX_SHOWN }));
         this.draw();
       }
