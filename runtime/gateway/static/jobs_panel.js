@@ -28,6 +28,8 @@ export class JobsPanel {
     this.onPick = onPick;
     this.cursors = [null]; // the cursor of each page up to the one shown
     this.page = null;
+    this.asked = 0; // questions asked, to drop stale answers
+    this.moving = false;
     this.status = document.getElementById("filter-status");
     this.search = document.getElementById("search");
     this.status.addEventListener("change", () => this.first());
@@ -45,21 +47,32 @@ export class JobsPanel {
     this.refresh().catch((err) => console.warn("jobs", err.message));
   }
 
+  /** One page on or back (a click while a page is being read is ignored). */
   async move(step) {
+    if (this.moving) return;
     if (step > 0 && this.page && this.page.next_cursor) this.cursors.push(this.page.next_cursor);
     else if (step < 0 && this.cursors.length > 1) this.cursors.pop();
     else return;
-    await this.refresh();
+    this.moving = true;
+    try {
+      await this.refresh();
+    } finally {
+      this.moving = false;
+    }
   }
 
-  /** Read the page shown again (its rows change as jobs do) and the status counts. */
+  /** Read the page shown again (its rows change as jobs do) and the status counts; only
+   * the answer to the latest question is drawn. */
   async refresh() {
+    this.asked += 1;
+    const asked = this.asked;
     const cursor = this.cursors[this.cursors.length - 1];
     const params = listParams(this.status.value, this.search.value.trim(), cursor);
     const [page, stats] = await Promise.all([
       this.conn.call("job.list", params),
       this.conn.call("system.stats", {}),
     ]);
+    if (asked !== this.asked) return; // a newer question (page, filter, search) was asked
     this.page = page;
     fill("jobs", jobRows(page.jobs, this.onPick));
     this.mark();
