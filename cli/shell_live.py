@@ -60,17 +60,28 @@ def use_colour() -> bool:
     return "NO_COLOR" not in os.environ and os.isatty(1)
 
 
+#: How the end of one fire reads when the job goes on (a recurring job back to pending).
+FIRE_ENDS = {"job.completed": "succeeded", "job.failed": "failed", "job.timed_out": "timed out"}
+
+
 def notice_text(event: Mapping[str, Any], colour: bool = False) -> str | None:
-    """One line for an event worth noticing (``None`` for the others)."""
+    """One line for an event worth noticing (``None`` for the others): ``job NAME
+    completed``, but ``NAME: fire 55 succeeded`` for one fire of a job that goes on."""
     kind = str(event.get("type", ""))
     if kind not in NOTICES:
         return None
     glyph, sgr = NOTICES[kind]
     stamp = _clock(event.get("timestamp"))
-    subject = event.get("name") or event.get("payload", {}).get("key") or ""
+    payload = event.get("payload") or {}
+    subject = event.get("name") or payload.get("key") or ""
     label = kind.split(".", 1)[1].replace("_", " ")
     head = f"{glyph} {kind.split('.')[0]} {subject} {label}".replace("  ", " ")
     message = str(event.get("message") or "")
+    status, cycle = event.get("status"), payload.get("cycle")
+    if kind in FIRE_ENDS and cycle is not None and status and status not in TERMINAL:
+        fire = f"fire {cycle} {FIRE_ENDS[kind]}"
+        head = f"{glyph} {subject}: {fire}"
+        message = "" if message == fire else message
     line = f"{stamp} {head}" + (f" — {message}" if message else "")
     return f"\x1b[{sgr}m{line}\x1b[0m" if colour else line
 

@@ -46,6 +46,7 @@ from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
+from gnomon.actors.fire_stats import FireStatsMethods
 from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
@@ -63,6 +64,7 @@ from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import DaemonUnreachable, StoreUnavailable, sole_error
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.faults import crash_point
+from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.hosts import AllowedHosts, allowed_hosts
 from gnomon.runtime.gateway.hosts import check_config as check_hosts
@@ -159,6 +161,8 @@ class Daemon:
         )
         self.bus = EventBus(self.store.events)
         self.bus.add_listener(self.metrics.observe_event)
+        self.fire_window = FireWindow()
+        self.bus.add_listener(self.fire_window.observe)
         self.store.set_publisher(self.bus.publish)
         allow_bypass = (
             config["shell.allow_bypass"]
@@ -226,6 +230,9 @@ class Daemon:
                     handlers={
                         **self.service.handlers(),
                         names.CLUSTER_NODES: self.cluster_nodes,
+                        **FireStatsMethods(
+                            self.fire_window, self.store.events, self.store.last_seq, self.clock.now
+                        ).handlers(),
                     },
                     authenticate=self.authenticate,
                     gate=self.gate,

@@ -18,6 +18,7 @@ from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.job import CreatedBy, JobSpec
 from gnomon.runtime.model.tokens import TokenLimits
 from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
+from gnomon.runtime.protocol_stats import FiresParams, FireStats
 
 PROTOCOL_VERSION = 1
 Scope = Literal["read", "write", "admin"]
@@ -238,7 +239,9 @@ def _page_limit(default: int) -> Any:
 @attrs.frozen(kw_only=True)
 class ListParams:
     """Jobs matching every filter given, at most ``limit`` (1–5000) in one page;
-    ``cursor`` is a previous page's ``next_cursor``."""
+    ``cursor`` is a previous page's ``next_cursor``. ``search``: text found, ignoring
+    case, in the name, the id or a tag's ``key=value``. ``with_total``: also count every
+    match (the page's ``total``)."""
 
     statuses: tuple[JobStatus, ...] = ()
     all: bool = False
@@ -247,15 +250,19 @@ class ListParams:
     name: str | None = None
     limit: int = _page_limit(PAGE_LIMIT)
     cursor: str | None = None
+    search: str | None = None
+    with_total: bool = False
 
 
 @attrs.frozen(kw_only=True)
 class JobPage:
     """One page of jobs, oldest first (creation order, so paging never repeats or skips
-    a job); ``next_cursor`` (pass it as ``cursor``) is ``null`` on the last page."""
+    a job); ``next_cursor`` (pass it as ``cursor``) is ``null`` on the last page;
+    ``total``: how many jobs match in all (``null`` unless ``with_total`` was asked)."""
 
     jobs: tuple[JobView, ...]
     next_cursor: str | None = None
+    total: int | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -549,6 +556,13 @@ METHODS: dict[str, Method] = {
             "a session token for a dashboard login (ticket or session callers only)",
         ),
         _m("system.stats", Empty, Stats, "read", "counts of jobs, events, connections"),
+        _m(
+            "stats.fires",
+            FiresParams,
+            FireStats,
+            "read",
+            "fires, fire lag and run outcomes per minute over the last hour",
+        ),
         _m("rpc.discover", Empty, dict[str, Any], "read", "every method with its JSON schemas"),
         _m("job.create", CreateParams, JobView, "write", "admit a job (replace: update in place)"),
         _m(

@@ -148,6 +148,7 @@ class JobMethods:
             tags=tuple(tag_filter(t) for t in p.tags),
             owner=p.owner or (caller.owner if caller.agent else None),
             name=p.name,
+            search=p.search,
             limit=p.limit + 1,
         )
         rows = await ctx.store.page_jobs(query, read_jobs_cursor(p.cursor))
@@ -155,7 +156,9 @@ class JobMethods:
         shown = ctx.fit(views)
         more = shown < len(rows)
         return JobPage(
-            jobs=tuple(views[:shown]), next_cursor=jobs_cursor(rows[shown - 1][0]) if more else None
+            jobs=tuple(views[:shown]),
+            next_cursor=jobs_cursor(rows[shown - 1][0]) if more else None,
+            total=await ctx.store.count_jobs(query) if p.with_total else None,
         )
 
     async def tree(self, caller: Caller, _: Any) -> Tree:

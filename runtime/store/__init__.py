@@ -92,6 +92,8 @@ class JobQuery:
     name: str | None = None
     ids: tuple[str, ...] = ()
     limit: int = 10_000
+    #: Text found (case-insensitively) in the name, the id or a tag's ``key=value``.
+    search: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -141,6 +143,10 @@ class Store(Protocol):
     async def job_index(self) -> list[JobRow]: ...
 
     async def list_jobs(self, query: JobQuery) -> list[JobState]: ...
+
+    async def count_jobs(self, query: JobQuery) -> int:
+        """How many jobs match ``query``, its ``limit`` aside (``job.list``'s ``total``)."""
+        ...
 
     async def page_jobs(self, query: JobQuery, after: int = 0) -> list[tuple[int, JobState]]:
         """Matching jobs stored after row ``after``, in storage order, with their row ids

@@ -230,6 +230,10 @@ class PgStore(GroupWriter):
     async def list_jobs(self, query: JobQuery) -> list[JobState]:
         return [s for _, s in await self._read(lambda c: pg_sql.matching_jobs(c, query, None))]
 
+    async def count_jobs(self, query: JobQuery) -> int:
+        """How many jobs match ``query`` (``job.list``'s ``total``)."""
+        return await self._read(lambda c: pg_sql.count_jobs(c, query))
+
     async def page_jobs(self, query: JobQuery, after: int = 0) -> list[tuple[int, JobState]]:
         """Matching jobs stored after row ``after``, in storage order, with their row ids."""
         return await self._read(lambda c: pg_sql.matching_jobs(c, query, after))

@@ -105,7 +105,29 @@ def _job_filter(query: JobQuery) -> tuple[list[str], list[Any]]:
     if query.ids:
         where.append("id = ANY(%s)")
         args.append(list(query.ids))
+    if query.search:
+        where.append(_SEARCHED)
+        args += [query.search] * 3
     return where, args
+
+
+#: Where ``JobQuery.search`` looks, as in :mod:`.sql`: the name, the id, and each tag as
+#: ``key=value`` (the tags column holds a JSON object as text).
+_SEARCHED = (
+    "(strpos(lower(name), lower(%s)) > 0 OR strpos(lower(id), lower(%s)) > 0"
+    " OR EXISTS (SELECT 1 FROM json_each_text(jobs.tags::json) AS t"
+    " WHERE strpos(lower(t.key || '=' || t.value), lower(%s)) > 0))"
+)
+
+
+def count_jobs(conn: Conn, query: JobQuery) -> int:
+    """How many jobs match ``query`` (its ``limit`` aside)."""
+    where, args = _job_filter(query)
+    clause = " WHERE " + " AND ".join(where) if where else ""
+    if not query.tags:
+        return int(scalar(conn, "SELECT count(*) FROM jobs" + clause, args))
+    rows = conn.execute("SELECT tags FROM jobs" + clause, args).fetchall()
+    return sum(1 for (tags,) in rows if _tags_match(json.loads(tags), query.tags))
 
 
 def matching_jobs(conn: Conn, query: JobQuery, after: int | None) -> list[tuple[int, JobState]]:

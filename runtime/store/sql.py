@@ -146,7 +146,31 @@ def _job_filter(query: JobQuery) -> tuple[list[str], list[Any]]:
     if query.ids:
         where.append(f"id IN ({','.join('?' * len(query.ids))})")
         args += list(query.ids)
+    if query.search:
+        where.append(f"({' OR '.join(_SEARCHED)})")
+        args += [query.search] * len(_SEARCHED)
     return where, args
+
+
+#: Where ``JobQuery.search`` looks: the name, the id, and each tag as ``key=value`` (one
+#: row per tag from ``json_each`` over the tags column); SQLite's ``lower`` on both sides
+#: ignores the case of ASCII letters.
+_SEARCHED = (
+    "instr(lower(name), lower(?)) > 0",
+    "instr(lower(id), lower(?)) > 0",
+    "EXISTS (SELECT 1 FROM json_each(jobs.tags) AS t"
+    " WHERE instr(lower(t.key || '=' || t.value), lower(?)) > 0)",
+)
+
+
+def count_jobs(conn: sqlite3.Connection, query: JobQuery) -> int:
+    """How many jobs match ``query`` (its ``limit`` aside)."""
+    where, args = _job_filter(query)
+    clause = " WHERE " + " AND ".join(where) if where else ""
+    if not query.tags:
+        return int(conn.execute("SELECT count(*) FROM jobs" + clause, args).fetchone()[0])
+    rows = conn.execute("SELECT tags FROM jobs" + clause, args)
+    return sum(1 for (tags,) in rows if _tags_match(json.loads(tags), query.tags))
 
 
 def list_jobs(conn: sqlite3.Connection, query: JobQuery) -> list[JobState]:

@@ -118,6 +118,10 @@ class SqliteStore(GroupWriter, StoreExecutor):
         (``job.list`` pages: a job's row id never changes while it exists)."""
         return await self._run(lambda: sql.page_jobs(self._conn, query, after))
 
+    async def count_jobs(self, query: JobQuery) -> int:
+        """How many jobs match ``query`` (``job.list``'s ``total``)."""
+        return await self._run(lambda: sql.count_jobs(self._conn, query))
+
     async def runs(self, job_id: str, limit: int = 100) -> list[RunRecord]:
         return await self._run(lambda: sql.runs_of(self._conn, job_id, limit))
 

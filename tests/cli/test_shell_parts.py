@@ -211,6 +211,11 @@ def test_notice_text() -> None:
     assert breaker is not None
     assert "breaker http:x opened" in breaker
     assert notice_text(event("job.fired")) is None
+    fire = event("job.completed", None, "pending", message="fire 55 succeeded", timestamp="x")
+    fire["payload"] = {"cycle": 55}  # a recurring job: the job goes on, pending
+    assert notice_text(fire) == "--:--:-- ✔ a: fire 55 succeeded"
+    fire.update(type="job.failed", message="exit code 1")
+    assert notice_text(fire) == "--:--:-- ✘ a: fire 55 failed — exit code 1"
     coloured = notice_text(event("job.failed"), colour=True)
     assert coloured is not None
     assert coloured.startswith("\x1b[31m")

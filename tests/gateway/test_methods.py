@@ -59,6 +59,8 @@ async def job_methods(call: Checked) -> None:
     assert (job.name, job.tags) == ("rt-job", {"suite": "rt"})
     assert (await call("job.get", {"ref": "rt-job"})).job.id == job.id
     assert job.id in {j.id for j in (await call("job.list", {"tags": ["suite=rt"]})).jobs}
+    searched = await call("job.list", {"search": "RT-JO", "with_total": True, "limit": 1})
+    assert ([j.id for j in searched.jobs], searched.total) == ([job.id], 1)
     assert job.id in {n.id for n in (await call("job.tree")).nodes}
     assert (await call("job.run", {"ref": job.id})).id == job.id
     assert (await until_runs(call, job.id))[-1].job_id == job.id
@@ -90,6 +92,9 @@ async def other_methods(call: Checked, token: str) -> None:
     assert (await call("system.session")).session  # a dashboard login may mint one
     assert (await call("system.hello", {"token": token})).scope == "admin"
     assert (await call("system.stats")).connections >= 1
+    fires = await call("stats.fires", {"minutes": 5})  # job_methods ran rt-job once
+    assert len(fires.minutes) == 5
+    assert sum(m.fired for m in fires.minutes) >= 1
     names = [m["name"] for m in (await call("rpc.discover"))["methods"]]
     assert set(names) == {*METHODS, "$/cancelRequest"}
     listed = await call("events.list", {"since_seq": 0, "limit": 5})

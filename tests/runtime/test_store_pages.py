@@ -68,3 +68,31 @@ async def test_run_pages_go_back_in_time_by_cycle(
     assert seen == [f"a.{i}" for i in reversed(range(7))]
     second = await store.runs_page("a", 10, cycle=2)
     assert [r.run_id for _, r in second] == ["a.5", "a.4", "a.3"]
+
+
+async def test_search_matches_name_id_or_tag_and_counts_every_match(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, db: str
+) -> None:
+    """``search`` finds text in a name, an id or a tag's ``key=value``, ignoring case;
+    ``count_jobs`` counts every match whatever the limit (tags filtered too)."""
+    store = await running_store(nursery, db)
+    jobs = []
+    for i, (name, tags) in enumerate(
+        [("Backup-db", {}), ("report", {"team": "Backup"}), ("sync", {"env": "prod"})]
+    ):
+        job = state(name, status=JobStatus.COMPLETED if i == 2 else JobStatus.PENDING)
+        jobs.append(attrs.evolve(job, spec=attrs.evolve(job.spec, tags=tags)))
+    await store.commit(Changes(jobs=tuple(jobs)))
+
+    async def found(**kw: object) -> list[str]:
+        rows = await store.page_jobs(JobQuery(include_terminal=True, **kw), 0)  # type: ignore[arg-type]
+        return [s.spec.name for _, s in rows]
+
+    assert await found(search="backup") == ["Backup-db", "report"]
+    assert await found(search="ENV=PR") == ["sync"]
+    assert await found(search="team=backup") == ["report"]
+    assert await found(search="nothing") == []
+    assert await store.count_jobs(JobQuery(include_terminal=True, search="backup", limit=1)) == 2
+    assert await store.count_jobs(JobQuery(search="backup")) == 2  # live only: both pending
+    assert await store.count_jobs(JobQuery(include_terminal=True, tags=(("env", None),))) == 1
+    assert await store.count_jobs(JobQuery()) == 2

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,19 +14,10 @@ import httpx
 import pytest
 import trio
 import trio_websocket
+from support.browser import CHROMIUM, CHROMIUM_ARGS, login_url, ok
 from support.daemon_proc import RealDaemon, gnomon, until
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FOREIGN_PAGE = """<!doctype html><script>
 const ws = new WebSocket("WS_URL");
 ws.onopen = () => { document.title = "opened"; };
@@ -40,19 +30,6 @@ def daemon(tmp_path: Path) -> Iterator[RealDaemon]:
     running = RealDaemon.start(tmp_path / "home")
     yield running
     running.stop()
-
-
-def ok(home: Path, *args: str) -> str:
-    """Run ``gnomon ARGS``, require exit 0, return stdout."""
-    result = gnomon(home, *args)
-    assert result.code == 0, f"gnomon {' '.join(args)} → {result.code}: {result.err}"
-    return result.out
-
-
-def login_url(home: Path, *flags: str) -> str:
-    url = json.loads(ok(home, "dashboard", "--no-open", "--json", *flags))["url"]
-    assert isinstance(url, str)
-    return url
 
 
 async def rpc(ws: trio_websocket.WebSocketConnection, method: str, params: Any) -> Any:
@@ -95,7 +72,7 @@ async def test_a_ticket_buys_one_session_once(daemon: RealDaemon) -> None:
         resumed = await rpc(ws, "system.hello", {"token": grant["session"]})
         assert resumed["result"]["scope"] == "write"
         listed = await rpc(ws, "job.list", {})
-        assert listed["result"] == {"jobs": [], "next_cursor": None}
+        assert listed["result"] == {"jobs": [], "next_cursor": None, "total": None}
 
 
 async def test_a_read_only_login_cannot_act_and_cannot_issue_logins(daemon: RealDaemon) -> None:

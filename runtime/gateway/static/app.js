@@ -1,27 +1,14 @@
-// The dashboard: state, the daemon connection, and which panel to redraw when.
+// The dashboard: the daemon connection, and which panel to redraw when.
 
 import { HourCharts } from "./charts.js";
-import { fill, h } from "./dom.js";
+import { fill } from "./dom.js";
+import { EventsPanel } from "./events_panel.js";
+import { JobsPanel, jobInUrl } from "./jobs_panel.js";
 import { Connection, takeTicket } from "./rpc.js";
-import {
-  breakerRows,
-  byNextFire,
-  eventLine,
-  jobDetail,
-  jobRows,
-  matches,
-  tree,
-} from "./views.js";
+import { breakerRows, jobDetail, tree } from "./views.js";
 
-const MAX_EVENTS = 200;
-const HISTORY_EVENTS = 50000; // the last hour's events read for the charts, at most
 const state = {
-  jobs: [],
-  selected: null,
   scope: "read",
-  lastSeq: null,
-  subscription: null,
-  events: [],
   charts: new HourCharts(),
   timers: {},
 };
@@ -39,6 +26,10 @@ const conn = new Connection({
   onReady: ready,
   onNotify: notified,
 });
+const events = new EventsPanel(conn, (seq) => {
+  document.getElementById("seq").textContent = `seq ${seq}`;
+});
+const jobs = new JobsPanel(conn, pick);
 
 function showState(name, hello) {
   const badge = document.getElementById("conn");
@@ -51,53 +42,31 @@ function showState(name, hello) {
   }
 }
 
+/** After each login: the table and the events first, then what may cost the daemon more
+ * (the first stats.fires reads the last hour from the store; job.tree reads every job,
+ * so only while its panel is open). */
 async function ready() {
-  if (state.lastSeq === null) await loadHistory();
-  await refreshAll();
-  await subscribe(state.lastSeq);
+  await Promise.all([events.ready(), refreshJobs(), refreshBreakers()]);
+  await refreshCharts();
+  if (treeOpen()) await refreshTree();
 }
 
-/** The last hour of events, for the charts and the stream; sets lastSeq. */
-async function loadHistory() {
-  const since = new Date(Date.now() - 3600 * 1000).toISOString();
-  let found = { events: [], more: true };
-  let sinceSeq = 0;
-  const events = [];
-  while (found.more && events.length < HISTORY_EVENTS) {
-    found = await conn.call("events.list", { since, since_seq: sinceSeq, limit: 5000 });
-    events.push(...found.events);
-    if (found.events.length) sinceSeq = found.events[found.events.length - 1].seq;
-  }
-  for (const event of events) state.charts.add(event);
-  state.events = events.slice(-MAX_EVENTS);
-  state.lastSeq = found.last_seq;
-  drawEvents();
-  drawCharts();
+function treeOpen() {
+  return document.getElementById("tree-panel").open;
 }
 
-async function subscribe(since) {
-  const answer = await conn.call("events.subscribe", { since_seq: since });
-  state.subscription = answer.subscription;
-}
+const FIRE_OR_RUN = /^job\.(fired|completed|failed|timed_out|skipped|retry_queued)$|^run\./;
+const TREE_CHANGES = ["job.created", "job.triggered", "job.cancelled", "daemon.started"];
 
 function notified(method, params) {
-  if (method === "events.lagged" && params.subscription === state.subscription) {
-    subscribe(params.resume_from).catch(console.error);
-    return;
-  }
-  if (method !== "events.notify" || params.subscription !== state.subscription) return;
-  const event = params.event;
-  if (state.lastSeq !== null && event.seq <= state.lastSeq) return;
-  state.lastSeq = event.seq;
-  state.events.push(event);
-  if (state.events.length > MAX_EVENTS) state.events.shift();
-  state.charts.add(event);
-  document.getElementById("seq").textContent = `seq ${event.seq}`;
-  later("events", drawEvents, 50);
-  later("charts", drawCharts, 500);
-  if (event.type.startsWith("job.") || event.type.startsWith("run.")) later("jobs", refreshJobs, 150);
-  if (event.type.startsWith("breaker.")) later("breakers", refreshBreakers, 150);
-  if (event.type === "daemon.started") later("all", refreshAll, 150);
+  events.notified(method, params);
+  if (method !== "events.notify") return;
+  const type = params.event.type;
+  if (type.startsWith("job.") || type.startsWith("run.")) later("jobs", refreshJobs, 1000);
+  if (TREE_CHANGES.includes(type) && treeOpen()) later("tree", refreshTree, 3000);
+  if (FIRE_OR_RUN.test(type)) later("charts", refreshCharts, 2000);
+  if (type.startsWith("breaker.")) later("breakers", refreshBreakers, 150);
+  if (type === "daemon.started") later("all", refreshAll, 150);
 }
 
 /** Run `fn` once, `ms` from now, however often this is asked meanwhile. */
@@ -110,65 +79,57 @@ function later(key, fn, ms) {
 }
 
 async function refreshAll() {
-  await Promise.all([refreshJobs(), refreshBreakers()]);
-  document.getElementById("seq").textContent = `seq ${state.lastSeq}`;
+  await Promise.all([refreshJobs(), refreshBreakers(), refreshCharts()]);
+  if (treeOpen()) await refreshTree();
 }
 
 async function refreshJobs() {
-  state.jobs = byNextFire(await allJobs());
-  drawJobs();
-  const found = await conn.call("job.tree", {});
-  fill("tree", tree(found.nodes, pick));
-  if (state.selected) await drawDetail();
+  await jobs.refresh();
+  if (jobInUrl()) await drawDetail();
 }
 
-/** Every job: `job.list` pages, followed to the end. */
-async function allJobs() {
-  const jobs = [];
-  let cursor = null;
-  do {
-    const page = await conn.call("job.list", { all: true, cursor });
-    jobs.push(...page.jobs);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return jobs;
+async function refreshTree() {
+  const found = await conn.call("job.tree", {});
+  fill("tree", tree(found.nodes, pick));
+}
+
+async function refreshCharts() {
+  state.charts.set(await conn.call("stats.fires", {}));
+  fill("charts", state.charts.lagChart(), state.charts.outcomeChart());
 }
 
 async function refreshBreakers() {
   fill("breakers", breakerRows(await conn.call("breaker.list", {})));
 }
 
-function drawJobs() {
-  const status = document.getElementById("filter-status").value;
-  const search = document.getElementById("search").value.trim();
-  const shown = state.jobs.filter((job) => matches(job, status, search));
-  fill("jobs", jobRows(shown, pick));
-  const counts = {};
-  for (const job of state.jobs) counts[job.status] = (counts[job.status] || 0) + 1;
-  fill(
-    "counts",
-    Object.entries(counts).map(([s, n]) => h("span", { class: `count s-${s}` }, `${s} ${n}`)),
-  );
-}
-
-function drawEvents() {
-  fill("events", state.events.slice().reverse().map(eventLine));
-}
-
-function drawCharts() {
-  fill("charts", state.charts.lagChart(), state.charts.outcomeChart());
-}
-
+/** Select `jobId` (a new history entry, so the back button deselects it). */
 function pick(jobId) {
-  state.selected = jobId;
-  drawDetail().catch((err) => toast(err.message, true));
+  if (jobInUrl() !== jobId) history.pushState({ job: jobId }, "", `?job=${encodeURIComponent(jobId)}`);
+  showSelection(true);
+}
+
+/** Show the detail of the job in the address bar (scrolled into view if asked: a narrow
+ * window shows it above the table), or hide the panel. */
+function showSelection(scroll = false) {
+  jobs.mark();
+  if (!jobInUrl()) {
+    document.getElementById("detail-panel").hidden = true;
+    document.body.classList.remove("with-detail");
+    return;
+  }
+  drawDetail()
+    .then(() => scroll && document.getElementById("detail-panel").scrollIntoView({ block: "nearest" }))
+    .catch((err) => toast(err.message, true));
 }
 
 async function drawDetail() {
-  const detail = await conn.call("job.get", { ref: state.selected });
+  const ref = jobInUrl();
+  const detail = await conn.call("job.get", { ref });
+  if (jobInUrl() !== ref) return; // another job was picked meanwhile
   const canWrite = state.scope === "write" || state.scope === "admin";
   fill("detail", jobDetail(detail, canWrite, act));
   document.getElementById("detail-panel").hidden = false;
+  document.body.classList.add("with-detail");
 }
 
 async function act(op, job) {
@@ -191,12 +152,14 @@ function toast(text, bad = false) {
   state.timers.toast = setTimeout(() => (el.textContent = ""), 5000);
 }
 
-document.getElementById("filter-status").addEventListener("change", drawJobs);
-document.getElementById("search").addEventListener("input", drawJobs);
 document.getElementById("close-detail").addEventListener("click", () => {
-  state.selected = null;
-  document.getElementById("detail-panel").hidden = true;
+  history.pushState({}, "", window.location.pathname);
+  showSelection();
 });
-setInterval(() => later("charts", drawCharts, 0), 15000);
-setInterval(() => later("clock", drawJobs, 0), 5000); // "in 5m" labels age
+window.addEventListener("popstate", () => showSelection());
+document.getElementById("tree-panel").addEventListener("toggle", () => {
+  if (treeOpen()) later("tree", refreshTree, 0);
+});
+setInterval(() => later("charts", refreshCharts, 0), 15000);
+setInterval(() => later("jobs", refreshJobs, 0), 15000); // "in 5m" labels age
 conn.start();

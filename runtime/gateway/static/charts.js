@@ -1,7 +1,6 @@
 // The last hour in one-minute buckets, drawn as inline SVG (no library, no network).
 
 const SVG = "http://www.w3.org/2000/svg";
-const MINUTES = 60;
 const WIDTH = 600;
 const HEIGHT = 120;
 const OUTCOME_ORDER = [
@@ -21,60 +20,41 @@ function title(text) {
   return t;
 }
 
-/** Fire lags and run outcomes of the last hour, fed from events. */
+/** Fire lags and run outcomes of the last hour, from the daemon's per-minute aggregate
+ * (stats.fires: every committed event, not the page of events this tab holds). */
 export class HourCharts {
   constructor() {
-    this.lags = []; // [ms timestamp, seconds]
-    this.outcomes = []; // [ms timestamp, outcome]
+    this.minutes = []; // stats.fires minutes, oldest first
   }
 
-  /** Take one event into account (job.fired lag, or a run's outcome). */
-  add(event) {
-    const at = new Date(event.timestamp).getTime();
-    const p = event.payload || {};
-    if (event.type === "job.fired" && typeof p.lag === "number") this.lags.push([at, p.lag]);
-    if (p.run_id && event.outcome && "duration" in p) this.outcomes.push([at, event.outcome]);
-    this.trim();
+  /** Take a stats.fires answer. */
+  set(stats) {
+    this.minutes = stats.minutes || [];
   }
 
-  trim() {
-    const cutoff = Date.now() - MINUTES * 60000;
-    this.lags = this.lags.filter(([at]) => at >= cutoff);
-    this.outcomes = this.outcomes.filter(([at]) => at >= cutoff);
-  }
-
-  bucket(at) {
-    return MINUTES - 1 - Math.floor((Date.now() - at) / 60000);
+  ago(i) {
+    return this.minutes.length - 1 - i;
   }
 
   /** An SVG of the worst fire lag per minute. */
   lagChart() {
-    this.trim();
-    const worst = new Array(MINUTES).fill(0);
-    for (const [at, lag] of this.lags) {
-      const i = this.bucket(at);
-      if (i >= 0 && i < MINUTES) worst[i] = Math.max(worst[i], lag);
-    }
+    const worst = this.minutes.map((m) => m.worst_lag);
     const top = Math.max(0.01, ...worst);
     const bars = worst.map((lag, i) => {
       const height = (lag / top) * (HEIGHT - 14);
       return svg(
         "rect",
         { class: "bar lag", x: i * 10 + 1, y: HEIGHT - height, width: 8, height },
-        title(`${MINUTES - 1 - i} min ago: worst lag ${lag.toFixed(3)} s`),
+        title(`${this.ago(i)} min ago: ${this.minutes[i].fired} fires, worst lag ${lag.toFixed(3)} s`),
       );
     });
-    return this.frame("fire lag", `max ${top.toFixed(3)} s`, bars, this.lags.length);
+    const fired = this.minutes.reduce((n, m) => n + m.fired, 0);
+    return this.frame("fire lag", `max ${top.toFixed(3)} s`, bars, `${fired} fires`);
   }
 
   /** An SVG of run outcomes per minute, stacked. */
   outcomeChart() {
-    this.trim();
-    const counts = Array.from({ length: MINUTES }, () => ({}));
-    for (const [at, outcome] of this.outcomes) {
-      const i = this.bucket(at);
-      if (i >= 0 && i < MINUTES) counts[i][outcome] = (counts[i][outcome] || 0) + 1;
-    }
+    const counts = this.minutes.map((m) => m.outcomes || {});
     const totals = counts.map((c) => Object.values(c).reduce((a, b) => a + b, 0));
     const top = Math.max(1, ...totals);
     const bars = [];
@@ -88,17 +68,18 @@ export class HourCharts {
           svg(
             "rect",
             { class: `bar o-${outcome}`, x: i * 10 + 1, y, width: 8, height },
-            title(`${MINUTES - 1 - i} min ago: ${c[outcome]} ${outcome}`),
+            title(`${this.ago(i)} min ago: ${c[outcome]} ${outcome}`),
           ),
         );
       }
     });
-    return this.frame("outcomes", `max ${top}/min`, bars, this.outcomes.length);
+    const runs = totals.reduce((a, b) => a + b, 0);
+    return this.frame("outcomes", `max ${top}/min`, bars, `${runs} runs`);
   }
 
-  frame(name, scale, bars, samples) {
+  frame(name, scale, bars, total) {
     const label = svg("text", { x: 4, y: 11, class: "chart-label" });
-    label.textContent = `${name} · last hour · ${scale} · ${samples} samples`;
+    label.textContent = `${name} · last hour · ${scale} · ${total}`;
     return svg(
       "svg",
       {

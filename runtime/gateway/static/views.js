@@ -1,8 +1,9 @@
 // Rendering of each panel from plain data (no state here).
 
 import { duration, h, humanize, localTime, pill, relative, shortTime } from "./dom.js";
+import { headline } from "./eventlog.js";
 
-const LIVE = ["running", "waiting", "pending", "blocked", "paused"];
+const TERMINAL = ["completed", "failed", "cancelled", "timed_out", "skipped"];
 
 function tags(job) {
   return Object.entries(job.tags || {}).map(([k, v]) =>
@@ -10,39 +11,12 @@ function tags(job) {
   );
 }
 
-/** Does `job` pass the status filter and the search text? */
 /** Provenance in one line: token, client and version, parent job/run. */
 function createdBy(by) {
   let text = `token ${by.token_id || "?"}`;
   if (by.client) text += ` via ${by.client}${by.client_version ? " " + by.client_version : ""}`;
   if (by.parent_job) text += `, from job ${by.parent_job}${by.parent_run ? " run " + by.parent_run : ""}`;
   return text;
-}
-
-export function matches(job, status, search) {
-  if (status === "live" && !LIVE.includes(job.status)) return false;
-  if (status && status !== "live" && status !== "all" && job.status !== status) return false;
-  if (!search) return true;
-  const haystack = [job.id, job.name, job.action, job.schedule, job.description]
-    .concat(Object.entries(job.tags || {}).map(([k, v]) => `${k}=${v}`))
-    .join(" ")
-    .toLowerCase();
-  return haystack.includes(search.toLowerCase());
-}
-
-const TERMINAL = ["completed", "failed", "cancelled", "timed_out", "skipped"];
-
-/** Live jobs first, each group by next fire (none last), then by creation. */
-export function byNextFire(jobs) {
-  const key = (job) => [
-    TERMINAL.includes(job.status) ? 1 : 0,
-    job.next_fire_at ? Date.parse(job.next_fire_at) : Infinity,
-    Date.parse(job.created_at),
-  ];
-  return jobs
-    .map((job) => [key(job), job])
-    .sort(([a], [b]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
-    .map(([, job]) => job);
 }
 
 /** The job table body rows. */
@@ -160,9 +134,11 @@ export function jobDetail(detail, canWrite, act) {
   );
 }
 
-/** The DAG and trigger lineage as an indented tree. */
+/** The DAG and trigger lineage as an indented tree: the jobs with a parent or children
+ * (standalone jobs are the job table's; they are counted, not listed). */
 export function tree(nodes, onPick) {
   const byId = new Map(nodes.map((n) => [n.id, n]));
+  const linked = (n) => (n.parent && byId.has(n.parent)) || n.children.some((c) => byId.has(c));
   const item = (node, depth) =>
     h(
       "li",
@@ -183,21 +159,27 @@ export function tree(nodes, onPick) {
           )
         : null,
     );
-  const roots = nodes.filter((n) => !n.parent || !byId.has(n.parent));
-  if (!roots.length) return h("p", { class: "muted" }, "no jobs");
-  return h("ul", { class: "tree" }, roots.map((n) => item(n, 0)));
+  const roots = nodes.filter((n) => (!n.parent || !byId.has(n.parent)) && linked(n));
+  const alone = nodes.filter((n) => !linked(n)).length;
+  const note = alone ? h("p", { class: "muted" }, `${alone} job(s) without dependencies or triggers`) : null;
+  if (!roots.length) return note || h("p", { class: "muted" }, "no jobs");
+  return [h("ul", { class: "tree" }, roots.map((n) => item(n, 0))), note];
 }
 
-/** One line of the live event stream. */
+/** One line of the event stream ("fire 55 succeeded" for the end of one fire of a job
+ * that goes on: eventlog.js headline). */
 export function eventLine(event) {
+  const head = headline(event);
   return h(
     "li",
     { "data-seq": event.seq, class: `ev ev-${event.type.replace(".", "-")}` },
     h("span", { class: "mono muted" }, `#${event.seq} ${localTime(event.timestamp)} `),
-    h("span", { class: "ev-type" }, event.type),
+    h("span", { class: "ev-type", title: event.type }, head),
     event.name ? ` ${event.name}` : "",
     event.outcome ? [" ", pill(event.outcome)] : "",
-    event.message ? h("span", { class: "muted" }, ` — ${humanize(event.message)}`) : "",
+    event.message && event.message !== head
+      ? h("span", { class: "muted" }, ` — ${humanize(event.message)}`)
+      : "",
   );
 }
 
