@@ -17,6 +17,7 @@ import trio
 
 from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breakers import Breakers
+from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
@@ -72,6 +73,7 @@ class EnginePorts:
     fault: Callable[[str], None] = lambda name: None
     observer: Observer | None = None
     ids: Callable[[], str] | None = None
+    exclusions: ExclusionBook = attrs.field(factory=ExclusionBook)
 
 
 class EngineTree:
@@ -150,6 +152,7 @@ class EngineTree:
             dependency_statuses=self.engine.dependency_statuses,
             crash_point=ports.crash_point,
             fault=ports.fault,
+            exclusion=ports.exclusions.excluded,
             passivate_after=cfg.passivate_after,
             drain=self.drain,
         )

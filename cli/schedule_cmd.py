@@ -33,8 +33,8 @@ CHOICE = {"case_sensitive": False}
 
 
 SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
-    ("--when", "DSL", "when to fire: cron, every DUR, in DUR, at TIME, now, manual, when-ready"),
-    ("--cron", "EXPR", "5-field cron expression (names, 7 = Sunday, @daily …)"),
+    ("--when", "DSL", "when to fire: cron, calendar, every DUR, in DUR, at TIME, now, manual …"),
+    ("--cron", "EXPR", "cron: 5 fields (names, 7 = Sunday, @daily …) or 6 with seconds first"),
     ("--every", "DUR", "interval, anchored at creation (e.g. 5m)"),
     ("--at", "TIME", "once at TIME (ISO 8601, HH:MM, tomorrow HH:MM)"),
     ("--in", "DUR", "once after DUR"),
@@ -52,12 +52,13 @@ SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
     ("--backoff", "DUR", "first retry delay (1s)"),
     ("--backoff-max", "DUR", "longest retry delay (5m)"),
     ("--backoff-mult", "F", "delay multiplier per retry (2.0)"),
-    ("--jitter", "F", "random spread of retry delays, 0..1 (0.2)"),
+    ("--backoff-jitter", "F", "random spread of retry delays, 0..1 (0.2)"),
+    ("--jitter", "DUR", "delay each fire by a fixed per-slot amount within DUR (0)"),
     ("--trigger-rule", "RULE", "all_success|all_done|one_success|one_failed|none_failed"),
     ("--triggers-on", "success|failure|done", "when --triggers templates start (success)"),
     ("--ttl", "DUR", "how long the finished record is kept (24h)"),
     ("--description", "TEXT", "free text shown by jobs show"),
-    ("--tz", "IANA", "time zone of cron and --at (the local zone)"),
+    ("--tz", "IANA", "time zone of cron, calendar and --at (the local zone)"),
     ("--dst-gap", "shift|skip", "a cron slot inside a spring-forward gap (shift)"),
     ("--dst-fold", "first|last|both", "a cron slot inside a fall-back fold (first)"),
     ("--misfire", "fire_once|fire_all|skip", "slots missed while down or late (fire_once)"),
@@ -67,6 +68,8 @@ SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
     ("--cwd", "DIR", "working directory of shell/agent actions"),
 ]
 REPEATABLE_FLAGS: list[tuple[str, str, str]] = [
+    ("--calendar", "EXPR", "systemd calendar expression, 'Mon..Fri *-*-* 09:00' (repeatable)"),
+    ("--exclude", "NAME", "skip slots covered by exclusion calendar NAME (repeatable)"),
     ("--depends-on", "REF", "DAG predecessor by name or id (repeatable)"),
     ("--triggers", "REF", "template job to start when this one ends (repeatable)"),
     ("--tag", "K[=V]", "tag (repeatable)"),

@@ -210,15 +210,16 @@ class JobShell:
         newest ``MAX_CATCH_UP`` dropped at once (found arithmetically, never slot by slot;
         ``newest`` caches the oldest of those for the rest of this ring)."""
         schedule = self.state.spec.schedule
+        due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
         nxt = self.deps.next_slot(schedule, at)
         if nxt is None or nxt > now:
-            return fsm.FireDue(now=now, slot=at, next_slot=nxt)
+            return self.one_slot(at, nxt, now, due)
         if not newest:
             recent = latest_slots(schedule, now, MAX_CATCH_UP)
             newest.append(recent[0] if recent else None)
         resume = newest[0]
         if resume is None or resume <= nxt:
-            return fsm.FireDue(now=now, slot=at, next_slot=nxt)
+            return self.one_slot(at, nxt, now, due)
         counted = count_between(schedule, at, resume)
         return fsm.FireDue(
             now=now,
@@ -228,6 +229,13 @@ class JobShell:
             missed=None if counted is None else counted - 1,
             last_missed=prev_fire(schedule, resume - timedelta(microseconds=1)),
         )
+
+    def one_slot(
+        self, slot: datetime, nxt: datetime | None, now: datetime, due: datetime
+    ) -> JobInput:
+        """The input of one due slot, with the exclusion calendar that covers it."""
+        excluded = self.deps.exclusion(self.state.spec, slot)
+        return fsm.FireDue(now=now, slot=slot, next_slot=nxt, due=due, excluded=excluded)
 
     # -- waits ------------------------------------------------------------------------
 

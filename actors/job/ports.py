@@ -92,6 +92,8 @@ class JobDeps:
     dependency_statuses: Callable[[JobState], tuple[Dependency, ...]]
     crash_point: Callable[[str], None] = lambda name: None
     fault: Callable[[str], None] = lambda name: None
+    #: the exclusion calendar covering a slot of the job (actors/calendars.py), or None
+    exclusion: Callable[[JobSpec, datetime], str | None] = lambda spec, slot: None
     passivate_after: float = 30.0
     linger: float = 1.0
     drain: Drain = attrs.field(factory=Drain)

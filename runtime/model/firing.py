@@ -372,7 +372,8 @@ def slots_between(schedule: Schedule, start: datetime, end: datetime, limit: int
 
 def jittered(job_id: str, slot: datetime, next_slot: datetime | None, jitter: float) -> datetime:
     """``slot`` delayed by a deterministic amount in ``[0, jitter)`` from a hash of
-    ``(job_id, slot)``, never reaching ``next_slot``."""
+    ``(job_id, slot)``, never reaching ``next_slot``. The engine keys it by the job's name
+    (stable across restarts and nodes, and known to ``--dry-run`` before the job exists)."""
     if jitter <= 0:
         return slot
     digest = hashlib.sha256(f"{job_id}|{slot.isoformat()}".encode()).digest()
@@ -382,3 +383,13 @@ def jittered(job_id: str, slot: datetime, next_slot: datetime | None, jitter: fl
         room = (next_slot - slot).total_seconds()
         delay = min(delay, max(0.0, room * 0.5))
     return slot + timedelta(seconds=delay)
+
+
+def fire_at(key: str, schedule: Schedule, slot: datetime) -> datetime:
+    """When ``slot`` of the job named ``key`` fires: the slot plus its deterministic
+    ``--jitter`` delay (:func:`jittered`, kept under half the gap to the next slot), or
+    the slot itself when the schedule has no jitter."""
+    jitter = getattr(schedule, "jitter", 0.0)
+    if not jitter:
+        return slot
+    return jittered(key, slot, next_fire(schedule, slot), jitter)

@@ -48,6 +48,8 @@ class FireDue:
     ``bulk``: the job is so far behind that ``slot`` and every slot before ``next_slot``
     (``missed`` of them, when counted; the last is ``last_missed``) are dropped at once;
     ``next_slot`` is then the oldest of the newest slots still handled one by one.
+    ``due``: when the timer rang for it (the slot plus its ``--jitter`` delay); lateness
+    is counted from it. ``excluded``: the exclusion calendar that covers the slot.
     """
 
     now: datetime
@@ -56,6 +58,8 @@ class FireDue:
     bulk: bool = False
     missed: int | None = None
     last_missed: datetime | None = None
+    due: datetime | None = None
+    excluded: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -64,7 +64,10 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
     if s.status is JobStatus.PAUSED:
         tally_paused_skip(tx, inp.slot)
         return
-    late = (inp.now - inp.slot).total_seconds()
+    if inp.excluded is not None:
+        skip_excluded(tx, inp.slot, inp.excluded)
+        return
+    late = (inp.now - (inp.due or inp.slot)).total_seconds()
     if late > s.spec.misfire_grace:
         coalesce = s.spec.misfire is Misfire.FIRE_ONCE and nxt is not None and nxt <= inp.now
         if s.spec.misfire is Misfire.SKIP or coalesce:
@@ -72,6 +75,13 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
             skip_slot(tx, inp.slot, SkipReason.MISFIRE, f"slot missed by {late:.0f}s; {why}")
             return
     offer_fire(tx, inp.slot, manual=False)
+
+
+def skip_excluded(tx: Tx, slot: datetime, calendar: str) -> None:
+    """Record ``slot`` skipped: exclusion calendar ``calendar`` covers it."""
+    message = f"excluded: {calendar}"
+    tx.evolve(message=message)
+    skip_slot(tx, slot, SkipReason.EXCLUDED, message, calendar=calendar)
 
 
 def _drop_backlog(tx: Tx, inp: FireDue, resume: datetime) -> None:
