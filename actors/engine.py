@@ -364,7 +364,13 @@ class Engine:
     # -- operating ----------------------------------------------------------------------
 
     async def command(
-        self, ref: str, op: Op, *, reason: str = "", trigger: str | None = None
+        self,
+        ref: str,
+        op: Op,
+        *,
+        reason: str = "",
+        trigger: str | None = None,
+        slot: datetime | None = None,
     ) -> JobState:
         """Apply ``op`` to the job ``ref`` (id, unique prefix or live name).
 
@@ -375,7 +381,7 @@ class Engine:
         """
         job_id = self.directory.resolve(ref)
         result: CommandResult = await self.directory.ask(
-            job_id, lambda: JobCommand(op=op, reason=reason, trigger=trigger)
+            job_id, lambda: JobCommand(op=op, reason=reason, trigger=trigger, slot=slot)
         )
         if result.error is not None:
             raise Conflict(result.error)

@@ -39,6 +39,8 @@ import attrs
 import trio
 
 from gnomon.actors.agents import Agents, AgentSwitch
+from gnomon.actors.calendars import SWITCH as CALENDARS
+from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
@@ -49,6 +51,7 @@ from gnomon.actors.executors import Executors
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
+from gnomon.actors.schedule_methods import ScheduleMethods
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.token_book import TokenBook
@@ -172,9 +175,11 @@ class Daemon:
                 condition_key=job_condition_key,
                 policy=self.policy.check_job,
                 crash_point=crash_point,
+                exclusions=ExclusionBook.load(self.store.switch_now(CALENDARS)),
             ),
             engine_config(config),
         )
+        self.schedules = ScheduleMethods(self.tree, self.store, self.tree.ports.exclusions)
         self.service = Service(
             self.tree,
             self.store,
@@ -204,6 +209,7 @@ class Daemon:
                     handlers={
                         **self.service.handlers(),
                         **self.agents.handlers(),
+                        **self.schedules.handlers(),
                         "audit.verify": self.audit_verify,
                     },
                     authenticate=self.authenticate,

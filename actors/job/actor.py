@@ -316,6 +316,9 @@ class JobShell:
                 inp = fsm.Cancel(now=now, reason=msg.reason)
             case "run_now":
                 inp = fsm.RunNow(now=now, trigger=msg.trigger)
+            case "backfill":
+                assert msg.slot is not None
+                inp = fsm.Backfill(now=now, slot=msg.slot)
             case "dependency_ended":
                 assert msg.dep_id is not None
                 assert msg.dep_status is not None

@@ -99,7 +99,9 @@ class JobDeps:
     drain: Drain = attrs.field(factory=Drain)
 
 
-Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace"]
+Op = Literal[
+    "pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace", "backfill"
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -124,6 +126,7 @@ class JobCommand(Request[CommandResult]):
     trigger_ids: tuple[str, ...] = ()
     first_slot: datetime | None = None
     expires_at: datetime | None = None  # replace: a renewed TTL (None keeps the old one)
+    slot: datetime | None = None  # backfill: the past slot to fire
 
 
 @attrs.frozen(kw_only=True)

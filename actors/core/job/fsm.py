@@ -41,6 +41,7 @@ from gnomon.actors.core.job.life import (
 )
 from gnomon.actors.core.job.msgs import (
     ArmTimer,
+    Backfill,
     Cancel,
     CancelTimer,
     Created,
@@ -79,7 +80,7 @@ from gnomon.actors.core.job.runs import (
     on_wait_polled,
     on_wait_timed_out,
 )
-from gnomon.actors.core.job.slots import on_fire_due, on_run_now
+from gnomon.actors.core.job.slots import on_backfill, on_fire_due, on_run_now
 from gnomon.actors.core.job.tx import Illegal, Tx, live_status, timers
 from gnomon.runtime.model.state import Dependency, JobState
 
@@ -102,6 +103,8 @@ def _apply(tx: Tx, inp: JobInput) -> None:
             on_fire_due(tx, inp)
         case RunNow():
             on_run_now(tx, inp)
+        case Backfill():
+            on_backfill(tx, inp)
         case WaitPolled():
             on_wait_polled(tx, inp)
         case WaitTimedOut():
@@ -129,6 +132,7 @@ def _apply(tx: Tx, inp: JobInput) -> None:
 __all__ = [
     "ORPHAN_ERROR",
     "ArmTimer",
+    "Backfill",
     "Cancel",
     "CancelTimer",
     "Created",

@@ -63,6 +63,15 @@ class FireDue:
 
 
 @attrs.frozen(kw_only=True)
+class Backfill:
+    """Fire past slot ``slot`` now (``gnomon jobs backfill``), alongside any fire in flight;
+    the fire claims the slot like a scheduled one."""
+
+    now: datetime
+    slot: datetime
+
+
+@attrs.frozen(kw_only=True)
 class RunNow:
     """Fire now, outside the schedule (``jobs run``, or a trigger when ``trigger`` names
     the parent job); the schedule is not disturbed."""
@@ -181,6 +190,7 @@ JobInput = (
     Created
     | FireDue
     | RunNow
+    | Backfill
     | WaitPolled
     | WaitTimedOut
     | RunStarted

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gnomon.actors.core.job.fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
-from gnomon.actors.core.job.msgs import FireDue, RunNow
+from gnomon.actors.core.job.msgs import Backfill, FireDue, RunNow
 from gnomon.actors.core.job.tx import (
     Illegal,
     Tx,
@@ -115,6 +115,26 @@ def on_run_now(tx: Tx, inp: RunNow) -> None:
     if s.status is JobStatus.PAUSED:
         raise Illegal(f"cannot run job {n} now: it is paused; resume it first")
     offer_fire(tx, inp.now, manual=True, trigger=inp.trigger)
+
+
+def on_backfill(tx: Tx, inp: Backfill) -> None:
+    """``jobs backfill``: fire past slot ``inp.slot`` now, whatever the overlap policy (the
+    caller bounds how many run at once).
+
+    Raises:
+        Illegal: the job is terminal, paused, blocked or not recurring, or that slot's
+            fire is in flight.
+    """
+    s, n = tx.state, name_of(tx.state)
+    if s.status.terminal:
+        raise Illegal(f"cannot backfill job {n}: it ended {s.status}")
+    if not recurring(s):
+        raise Illegal(f"cannot backfill job {n}: only recurring schedules have past slots")
+    if s.status is JobStatus.PAUSED or awaits_deps(s):
+        raise Illegal(f"cannot backfill job {n}: it is {s.status}")
+    if any(f.fire_time == inp.slot for f in s.fires):
+        raise Illegal(f"slot {iso(inp.slot)} of job {n} is already in flight")
+    start_fire(tx, inp.slot, s.cycle + 1, manual=False, backfill=True)
 
 
 def offer_fire(tx: Tx, fire_time: datetime, *, manual: bool, trigger: str | None = None) -> None:
