@@ -10,6 +10,7 @@ from typing import Any
 import click
 import trio
 
+from gnomon.cli.backfill_cmd import backfill
 from gnomon.cli.client import connect, request, request_all
 from gnomon.cli.output import (
     client_options,
@@ -304,6 +305,9 @@ _bulk_command(
 )
 _bulk_command("pause", "job.pause", "paused", "Pause jobs (works in every non-terminal state).")
 _bulk_command("resume", "job.resume", "resumed", "Resume paused jobs.")
+
+
+jobs.add_command(backfill)
 
 
 @jobs.command("run")
