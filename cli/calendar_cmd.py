@@ -6,14 +6,37 @@ A job names them with ``--exclude NAME``; a slot a calendar covers is skipped wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
+import trio
 
-from gnomon.cli.client import request
+from gnomon.cli.client import connect, request
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
-from gnomon.runtime.model.exclusions import make_calendar
+from gnomon.runtime.errors import GnomonError
+from gnomon.runtime.model import wire
+from gnomon.runtime.model.exclusions import ExclusionCalendar, make_calendar
 from gnomon.runtime.model.times import detect_local_zone
+
+
+def known_calendars(
+    home: str | None, url: str | None, names: Sequence[str]
+) -> dict[str, ExclusionCalendar] | None:
+    """The calendars of a running daemon, for ``--dry-run`` (which starts none): ``{}``
+    when ``names`` is empty, ``None`` when no daemon answers."""
+    if not names:
+        return {}
+
+    async def fetch() -> Any:
+        async with connect(home_of(home), url, start=False) as client:
+            return await client.call("calendar.list", {})
+
+    try:
+        result = trio.run(fetch)
+    except (GnomonError, OSError):
+        return None
+    return {c["name"]: wire.structure(c, ExclusionCalendar) for c in result["calendars"]}
 
 
 @click.group("calendar")

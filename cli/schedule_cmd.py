@@ -7,13 +7,14 @@ its next fire times after ``--from`` (now) in UTC and local time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
+from gnomon.cli.calendar_cmd import known_calendars
 from gnomon.cli.client import request
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
@@ -22,14 +23,15 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.durations import format_duration
-from gnomon.runtime.model.firing import preview
+from gnomon.runtime.model.fire_plan import plan_fires
 from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.model.schedule import CronSchedule
+from gnomon.runtime.model.schedule import CalendarSchedule, CronSchedule
 from gnomon.runtime.model.times import detect_local_zone, parse_time
 from gnomon.runtime.model.when import format_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHOICE = {"case_sensitive": False}
+ZONED = (CronSchedule, CalendarSchedule)
 
 
 SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
@@ -105,20 +107,43 @@ def options_of(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def next_fires(spec: JobSpec, after: datetime, count: int) -> list[dict[str, str]]:
-    """The next ``count`` fires as ``{"utc": ISO, "local": ISO}`` pairs."""
-    tz = spec.schedule.tz if isinstance(spec.schedule, CronSchedule) else detect_local_zone()
+def next_fires(
+    spec: JobSpec, after: datetime, count: int, calendars: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The next ``count`` fires: ``{"utc", "local"}`` (when it fires, jitter included, in
+    UTC and the job's zone), ``"slot"`` and, when a calendar skips it, ``"excluded"``."""
+    tz = spec.schedule.tz if isinstance(spec.schedule, ZONED) else detect_local_zone()
     zone = ZoneInfo(tz)
-    return [
-        {"utc": slot.astimezone(UTC).isoformat(), "local": slot.astimezone(zone).isoformat()}
-        for slot in preview(spec.schedule, after, count)
-    ]
+    plan = plan_fires(
+        spec.name, spec.schedule, after, count, exclude=spec.exclude, calendars=calendars
+    )
+    out: list[dict[str, Any]] = []
+    for p in plan:
+        fire = {
+            "utc": p.fires_at.astimezone(UTC).isoformat(),
+            "local": p.fires_at.astimezone(zone).isoformat(),
+            "slot": p.slot.astimezone(UTC).isoformat(),
+        }
+        if p.excluded is not None:
+            fire["excluded"] = p.excluded
+        out.append(fire)
+    return out
+
+
+def _fire_line(fire: dict[str, Any]) -> str:
+    line = f"  {fire['utc']}   {fire['local']}"
+    if fire["slot"] != fire["utc"]:
+        delay = datetime.fromisoformat(fire["utc"]) - datetime.fromisoformat(fire["slot"])
+        line += f"   (slot {fire['slot']} + {format_duration(delay.total_seconds())} jitter)"
+    if "excluded" in fire:
+        line += f"   skipped — excluded: {fire['excluded']}"
+    return line
 
 
 def describe(spec: JobSpec) -> list[tuple[str, str]]:
     """Rows of the human dry-run view."""
     rows = [("name", spec.name), ("when", format_when(spec.schedule))]
-    if isinstance(spec.schedule, CronSchedule):
+    if isinstance(spec.schedule, ZONED):
         rows.append(
             (
                 "zone",
@@ -126,6 +151,11 @@ def describe(spec: JobSpec) -> list[tuple[str, str]]:
                 f"fold {spec.schedule.dst_fold})",
             )
         )
+    jitter = getattr(spec.schedule, "jitter", 0.0)
+    if jitter:
+        rows.append(("jitter", f"up to {format_duration(jitter)} per fire (fixed per slot)"))
+    if spec.exclude:
+        rows.append(("exclude", ", ".join(spec.exclude)))
     rows.append(("do", format_action(spec.action)))
     if spec.wait is not None:
         rows.append(
@@ -151,9 +181,15 @@ def describe(spec: JobSpec) -> list[tuple[str, str]]:
     return rows
 
 
-def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> None:
+def print_dry_run(
+    spec: JobSpec,
+    after: datetime,
+    count: int,
+    as_json: bool,
+    calendars: Mapping[str, Any] | None = None,
+) -> None:
     """The parsed job and its next fires, as text or JSON (CONTRACT §3.6)."""
-    fires = next_fires(spec, after, count)
+    fires = next_fires(spec, after, count, calendars)
     if as_json:
         click.echo(json.dumps({"job": wire.unstructure(spec), "next_fires": fires}, indent=2))
         return
@@ -166,7 +202,13 @@ def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> 
         else "no fire: the schedule fires only on demand (or has no slot left)"
     )
     for fire in fires:
-        click.echo(f"  {fire['utc']}   {fire['local']}")
+        click.echo(_fire_line(fire))
+    missing = [n for n in spec.exclude if calendars is None or n not in calendars]
+    if missing:
+        click.echo(
+            f"note: calendar(s) {', '.join(missing)} unknown here (daemon not reachable, "
+            "or not added yet): their slots are not marked"
+        )
 
 
 @click.command("schedule")
@@ -196,7 +238,7 @@ def schedule(
     if dry_run:
         zone = options.get("tz") or detect_local_zone()
         after = parse_time(from_, now=now, tz=zone) if from_ else now
-        print_dry_run(spec, after, count, as_json)
+        print_dry_run(spec, after, count, as_json, known_calendars(home, url, spec.exclude))
         return
     job = request(
         home_of(home), url, "job.create", {"spec": wire.unstructure(spec), "replace": replace}

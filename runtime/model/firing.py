@@ -379,6 +379,8 @@ def jittered(job_id: str, slot: datetime, next_slot: datetime | None, jitter: fl
     digest = hashlib.sha256(f"{job_id}|{slot.isoformat()}".encode()).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64
     delay = fraction * jitter
+    if jitter >= 1:  # whole seconds: readable fire times
+        delay = float(math.floor(delay))
     if next_slot is not None:
         room = (next_slot - slot).total_seconds()
         delay = min(delay, max(0.0, room * 0.5))
