@@ -70,7 +70,7 @@ SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
     ("--cwd", "DIR", "working directory of shell/agent actions"),
 ]
 REPEATABLE_FLAGS: list[tuple[str, str, str]] = [
-    ("--calendar", "EXPR", "systemd calendar expression, 'Mon..Fri *-*-* 09:00' (repeatable)"),
+    ("--calendar", "CALENDAR", "systemd calendar expression, 'Mon..Fri *-*-* 09:00' (repeatable)"),
     ("--exclude", "NAME", "skip slots covered by exclusion calendar NAME (repeatable)"),
     ("--depends-on", "REF", "DAG predecessor by name or id (repeatable)"),
     ("--triggers", "REF", "template job to start when this one ends (repeatable)"),
