@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import attrs
 
@@ -212,8 +213,10 @@ def _split_tokens(text: str) -> tuple[str | None, list[str]]:
     return "".join(parts).rstrip(","), tokens
 
 
+@lru_cache(maxsize=4096)
 def parse_calendar(text: str) -> CalendarSpec:
-    """The :class:`CalendarSpec` of one calendar expression ``text``.
+    """The :class:`CalendarSpec` of one calendar expression ``text`` (cached: stored jobs
+    validate their expressions each time they are read).
 
     Raises:
         InvalidInput: a bad or out-of-range field (named), a zone suffix, or an

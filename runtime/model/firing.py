@@ -33,7 +33,7 @@ import hashlib
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
@@ -189,13 +189,8 @@ def _walls(schedule: ZonedSchedule, back: bool) -> list[Walls]:
     if isinstance(schedule, CronSchedule):
         cron = _wall_times_back if back else _wall_times
         return [(partial(cron, schedule.expr), _hourly_or_finer(schedule.expr))]
-    specs = [_calendar(text) for text in schedule.exprs]
+    specs = [parse_calendar(text) for text in schedule.exprs]
     return [(partial(_calendar_walls, spec, back=back), spec.hourly_or_finer) for spec in specs]
-
-
-@lru_cache(maxsize=1024)
-def _calendar(text: str) -> CalendarSpec:
-    return parse_calendar(text)
 
 
 def _zoned_next(schedule: ZonedSchedule, after: datetime) -> datetime | None:
