@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.enums import DstFold, DstGap
+from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.schedule import (
     CronSchedule,
     IntervalSchedule,
@@ -192,3 +194,32 @@ def test_tomorrow_and_bare_clock() -> None:
         parse_when("14:00", now=now, tz="UTC")
     with pytest.raises(InvalidInput, match="takes day names"):
         parse_when("every blursday at 09:00", now=now, tz="UTC")
+
+
+DAY_WORDS = ["monday", "tue", "Wednesday", "thu", "fridays", "sat", "sunday"]
+
+
+@given(
+    st.sets(st.integers(0, 6), min_size=1, max_size=7),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Australia/Sydney"]),
+)
+def test_every_days_at_fires_on_those_days_at_that_time(
+    days: set[int], hour: int, minute: int, tz: str
+) -> None:
+    """``every DAYS at HH:MM`` fires only on those weekdays, at that local time (DST gaps
+    aside), whatever the zone."""
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+    words = " and ".join(DAY_WORDS[d] for d in sorted(days))
+    schedule = parse_when(f"every {words} at {hour}:{minute:02}", now=now, tz=tz)
+    zone = ZoneInfo(tz)
+    cursor = now
+    for _ in range(8):
+        slot = next_fire(schedule, cursor)
+        assert slot is not None
+        local = slot.astimezone(zone)
+        assert local.weekday() in days
+        shifted = local.utcoffset() != (slot - timedelta(hours=3)).astimezone(zone).utcoffset()
+        assert (local.hour, local.minute) == (hour, minute) or shifted
+        cursor = slot
