@@ -120,7 +120,11 @@ def _parse_when(
         if low.startswith(prefix):
             duration = spoken_duration(raw[len(prefix) :])
             if " at " in f" {low} ":
-                raise _bad(text, f"{raw[len(prefix) :]!r}: 'every DAYS at HH:MM' takes day names")
+                raise _bad(
+                    text,
+                    f"{raw[len(prefix) :]!r}: 'every DAYS at HH:MM' takes day names "
+                    "and a time HH:MM",
+                )
             every = _positive(raw, duration, floor=bounds.INTERVAL_FLOOR)
             return IntervalSchedule(every=every, anchor=now)
     if low in ("every", "@every"):
