@@ -1,4 +1,4 @@
-"""Admission: the checks a new job passes before anything is stored (CONTRACT §5).
+"""Admission: the checks a new job passes before anything is stored (docs/engine.md).
 
 Order (each refusal names its ``gnomon_enqueue_errors_total`` reason): agents switched
 off (``agents_disabled``), action type not allowed (``action_disallowed``), rate limits —

@@ -1,4 +1,5 @@
-"""Tokens and the agents kill switch: ``token.*`` and ``agents.*`` (CONTRACT §3.4, §9).
+"""Tokens and the agents kill switch: ``token.*`` and ``agents.*``
+(docs/commands.md, docs/agents.md).
 
 The tokens themselves are :class:`~gnomon.actors.token_book.TokenBook`'s.
 :class:`AgentSwitch` is ``agents.enabled``: off pauses every live agent-owned job (with

@@ -1,6 +1,6 @@
 """What executors and evaluators are configured with (the daemon builds it from config).
 
-Config keys (CONTRACT §1: each is also ``GNOMON_A_B``) map onto these fields:
+Config keys (docs/operations.md: each is also ``GNOMON_A_B``) map onto these fields:
 ``llm.base_url``/``llm.api_key``/``llm.model``/``llm.timeout``/``llm.prices``,
 ``agents.<profile>.cmd``/``.task_via``, ``hooks.<event>``, ``webhook.secrets.<name>``,
 ``secrets.env``, ``shell.allow_bypass`` (``GNOMON_SHELL_ALLOW_BYPASS``),

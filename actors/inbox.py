@@ -1,5 +1,5 @@
 """Inbox items: the final results of agent-owned jobs, written with the event that ends
-them (CONTRACT §9).
+them (docs/agents.md).
 
 Each fire of an agent's job that ends for good (``job.completed``, ``job.failed``,
 ``job.timed_out``) becomes one item for the job's owner, and so does the end of the job

@@ -1,7 +1,7 @@
 """The protocol's methods, implemented over the engine: what the gateway calls.
 
 Each handler takes the :class:`~gnomon.runtime.protocol.Caller` and the structured params
-and returns a protocol type. Views follow CONTRACT §3.6 (``schedule``, ``action`` and
+and returns a protocol type. Views follow docs/protocol.md (``schedule``, ``action`` and
 ``wait`` as DSL text; ``reason`` is the one-line "why isn't it running?").
 """
 

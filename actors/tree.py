@@ -1,4 +1,4 @@
-"""The engine's supervisor subtree, assembled (ARCHITECTURE §3.4 ``core``).
+"""The engine's supervisor subtree, assembled (docs/architecture.md ``core``).
 
 ``core`` (one_for_one, 5 restarts / 60 s) starts, in order: the breakers, waiters and
 jobs supervisors (``simple_one_for_one``), the directory's timer and the engine's worker.

@@ -1,4 +1,4 @@
-"""``gnomon breakers``, ``gnomon policy`` and ``gnomon inbox`` (CONTRACT §3.4)."""
+"""``gnomon breakers``, ``gnomon policy`` and ``gnomon inbox`` (docs/commands.md)."""
 
 from __future__ import annotations
 

@@ -48,7 +48,7 @@ START_TIMEOUT = 20.0
 
 
 def error_from(err: dict[str, Any]) -> GnomonError:
-    """A JSON-RPC error object as gnomon's exception class (exit code per CONTRACT §3.7)."""
+    """A JSON-RPC error object as gnomon's exception class (exit code per docs/commands.md)."""
     code, message = int(err.get("code", -32603)), str(err.get("message", "error"))
     raw = err.get("data")
     data: dict[str, Any] = raw if isinstance(raw, dict) else {}
@@ -329,7 +329,7 @@ def request(home: Home, url: str | None, method: str, params: dict[str, Any] | N
     """One call from synchronous CLI code: connect (autostarting), call, close; the result.
 
     Raises:
-        GnomonError: the daemon's error as its class (exit code per CONTRACT §3.7).
+        GnomonError: the daemon's error as its class (exit code per docs/commands.md).
     """
 
     async def one() -> Any:

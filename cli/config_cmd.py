@@ -1,5 +1,5 @@
 """``gnomon config show [--json]`` (alias ``gnomon config scheduler``): every effective
-value and where it came from (CONTRACT §1).
+value and where it came from (docs/operations.md).
 
 When a daemon runs for the home, its values are shown (``config.get``): they are the
 ones in force, including the environment it was started with. Otherwise the values a

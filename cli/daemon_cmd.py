@@ -1,4 +1,4 @@
-"""``gnomon daemon start|stop|status|ping|install`` (CONTRACT §2)."""
+"""``gnomon daemon start|stop|status|ping|install`` (docs/commands.md)."""
 
 from __future__ import annotations
 

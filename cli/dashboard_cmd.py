@@ -1,4 +1,4 @@
-"""``gnomon dashboard``: a one-time login URL for the daemon's live page (CONTRACT §3.4).
+"""``gnomon dashboard``: a one-time login URL for the daemon's live page (docs/commands.md).
 
 The admin token stays in the CLI: the daemon issues a short-lived ticket
 (``system.login_url``) that the page exchanges for a session and strips from the address

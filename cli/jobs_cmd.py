@@ -1,4 +1,4 @@
-"""``gnomon jobs …`` (CONTRACT §3.3): list, show, tree, history, logs, cancel, pause,
+"""``gnomon jobs …`` (docs/commands.md): list, show, tree, history, logs, cancel, pause,
 resume, run, clear. ``REF`` is an id, a unique id prefix (4+ characters) or a live job's
 name; the daemon resolves it (exit 3 when nothing matches)."""
 

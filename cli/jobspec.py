@@ -1,5 +1,5 @@
 """Options → :class:`JobSpec`, shared by ``gnomon schedule``, ``gnomon wait``, the REPL and
-the MCP tools (which mirror the CLI flags with underscores: CONTRACT §9).
+the MCP tools (which mirror the CLI flags with underscores: docs/agents.md).
 
 Every value is validated here and every error names its option (``--timeout: bad
 duration 'x'…``), so nothing reaches the daemon that the client could have refused.

@@ -1,4 +1,4 @@
-"""``gnomon mcp``: an MCP server on stdio for AI agents (CONTRACT §9).
+"""``gnomon mcp``: an MCP server on stdio for AI agents (docs/agents.md).
 
 The server lives in :mod:`gnomon.cli.mcp_server`, imported only here (the MCP SDK is
 heavy; no other command pays for it).

@@ -1,5 +1,5 @@
 """The MCP server of ``gnomon mcp``: a client of the daemon on one side, MCP on stdio on
-the other (CONTRACT §9).
+the other (docs/agents.md).
 
 One trio program: the MCP SDK's low-level server (anyio, on trio's backend) serves the
 tools of :mod:`gnomon.cli.mcp_tools` and the resource ``gnomon://inbox`` over stdin and

@@ -1,5 +1,5 @@
 """The MCP tools of ``gnomon mcp``: their parameter types, JSON schemas and handlers
-(CONTRACT §9).
+(docs/agents.md).
 
 Parameters mirror the CLI flags with underscores and go through the same
 :func:`~gnomon.cli.jobspec.spec_from_options`, so DSL strings and flags mean exactly what

@@ -1,4 +1,4 @@
-"""``gnomon schedule NAME --do ACTION [when] [flags]`` (CONTRACT §3.1).
+"""``gnomon schedule NAME --do ACTION [when] [flags]`` (docs/commands.md).
 
 ``--dry-run`` needs no daemon: it validates everything, then prints the parsed job and
 its next fire times after ``--from`` (now) in UTC and local time.
@@ -80,7 +80,7 @@ REPEATABLE_FLAGS: list[tuple[str, str, str]] = [
 
 
 def schedule_options(fn: F) -> F:
-    """Every ``gnomon schedule`` flag of CONTRACT §3.1."""
+    """Every ``gnomon schedule`` flag (docs/commands.md)."""
     opts = [
         click.option(flag, *(["in_"] if flag == "--in" else []), metavar=meta, help=text)
         for flag, meta, text in SCHEDULE_FLAGS
@@ -188,7 +188,7 @@ def print_dry_run(
     as_json: bool,
     calendars: Mapping[str, Any] | None = None,
 ) -> None:
-    """The parsed job and its next fires, as text or JSON (CONTRACT §3.6)."""
+    """The parsed job and its next fires, as text or JSON (docs/protocol.md)."""
     fires = next_fires(spec, after, count, calendars)
     if as_json:
         click.echo(json.dumps({"job": wire.unstructure(spec), "next_fires": fires}, indent=2))

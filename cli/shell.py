@@ -1,4 +1,4 @@
-"""``gnomon shell``: an interactive REPL (CONTRACT §3.5).
+"""``gnomon shell``: an interactive REPL (docs/shell.md).
 
 Every command runs as a slash command (``/schedule …``, ``/jobs list``, ``/policy check …``)
 through the same click commands, in-process: a command's exit never ends the shell, and

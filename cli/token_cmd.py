@@ -1,4 +1,4 @@
-"""``gnomon token …`` and ``gnomon agents on|off`` (CONTRACT §3.4, §9)."""
+"""``gnomon token …`` and ``gnomon agents on|off`` (docs/commands.md, docs/agents.md)."""
 
 from __future__ import annotations
 

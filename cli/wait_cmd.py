@@ -1,4 +1,4 @@
-"""``gnomon wait --until COND [--then ACTION]`` (CONTRACT §3.2).
+"""``gnomon wait --until COND [--then ACTION]`` (docs/commands.md).
 
 Creates a job that fires when ready and, unless ``--async``, blocks following that job's
 events (a subscription that replays from the job's first event, so nothing between create

@@ -1,6 +1,6 @@
 """Configuration: every key typed, documented and validated, with its source.
 
-Precedence (CONTRACT §1): CLI flag > environment (``GNOMON_A_B`` for key ``a.b``) >
+Precedence (docs/operations.md): CLI flag > environment (``GNOMON_A_B`` for key ``a.b``) >
 ``config.toml`` in the home > built-in default. ``gnomon config show`` prints each
 effective value and where it came from. An unknown key or a bad value is refused with the
 key named and the accepted forms — nothing is silently ignored.

@@ -1,7 +1,7 @@
 """gnomon's exception tree — every error a caller may see, in one place.
 
 Errors are translated at boundaries: the gateway turns them into JSON-RPC error codes,
-the CLI into exit codes (CONTRACT §3.7), both read from the class attributes below::
+the CLI into exit codes (docs/commands.md), both read from the class attributes below::
 
     GnomonError                       internal error          exit 1   rpc -32603
     ├── ActorError                    kernel failures

@@ -1,5 +1,5 @@
 """Named kill points for crash tests: ``GNOMON_CRASH_AT=<name>`` makes the process kill
-itself with SIGKILL when it reaches that point (ARCHITECTURE §4.5).
+itself with SIGKILL when it reaches that point (docs/development.md).
 
 Points: ``after_claim_commit``, ``mid_group_commit`` and ``creating_store`` (the store;
 the last while a first start builds its database), ``after_process_spawn`` and

@@ -1,6 +1,6 @@
 """The gnomon home: where the store, the daemon's files and the admin token live.
 
-Resolution (CONTRACT §1): ``--home DIR``, else ``$GNOMON_HOME``, else
+Resolution (docs/operations.md): ``--home DIR``, else ``$GNOMON_HOME``, else
 ``$XDG_DATA_HOME/gnomon``, else ``~/.local/share/gnomon``. The directory is created mode
 0700; secrets in it (``token``, ``audit.key``, ``daemon.json``) are 0600.
 

@@ -73,6 +73,10 @@ def parse_tag(text: str) -> tuple[str, str]:
     return key, value
 
 
+#: How many forgotten job ids are remembered (a late save of one admits no series).
+GONE_KEPT = 4096
+
+
 class JobSeries(Collector):
     """The per-job gauges (see the module docstring), computed at scrape time.
 
@@ -87,6 +91,7 @@ class JobSeries(Collector):
         self._jobs: dict[str, JobSample] = {}
         self._order = itertools.count()
         self._untagged = 0
+        self._gone: dict[str, None] = {}  # recently forgotten ids, oldest first (bounded)
 
     # -- feeding ---------------------------------------------------------------------
 
@@ -115,7 +120,10 @@ class JobSeries(Collector):
         return sample
 
     def note_state(self, state: JobState) -> None:
-        """A job state was saved: its name, tags, status and next fire."""
+        """A job state was saved: its name, tags, status and next fire. A save that lands
+        after the job was forgotten (its actor's last write racing a clear) is ignored."""
+        if state.id in self._gone:
+            return
         sample = self._admit(state.id, state.spec.name, state.spec.tags)
         if sample is None:
             return
@@ -140,6 +148,9 @@ class JobSeries(Collector):
         sample = self._jobs.pop(job_id, None)
         if sample is not None and sample.opt is None:
             self._untagged -= 1
+        self._gone[job_id] = None
+        if len(self._gone) > GONE_KEPT:
+            del self._gone[next(iter(self._gone))]
 
     def chosen(self) -> list[JobSample]:
         """The jobs that have series, in the order they were admitted."""

@@ -1,4 +1,4 @@
-"""Every metric of CONTRACT §8, on an explicit registry (never the global one).
+"""Every metric of docs/operations.md, on an explicit registry (never the global one).
 
 Most metrics are derived from committed events by :meth:`Metrics.observe_event`, so the
 numbers can never disagree with the audit trail. The rest are set directly by their

@@ -1,9 +1,9 @@
-"""The gateway protocol: JSON-RPC 2.0 methods, their params and results (CONTRACT §7).
+"""The gateway protocol: JSON-RPC 2.0 methods, their params and results (docs/protocol.md).
 
 One table, :data:`METHODS`, names every method with its params and result types and a
 one-line description; the gateway structures params with the wire converter (unknown
 keys refused), ``rpc.discover`` and ``docs/protocol.md`` are generated from it, and the
-CLI and MCP server build the same types. The views follow CONTRACT §3.6's stable keys.
+CLI and MCP server build the same types. The views follow docs/protocol.md's stable keys.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class JobView:
 
 @attrs.frozen(kw_only=True)
 class RunView:
-    """One execution (CONTRACT §3.6 run keys)."""
+    """One execution (docs/protocol.md run keys)."""
 
     run_id: str
     job_id: str
@@ -435,7 +435,7 @@ class Count:
 @attrs.frozen(kw_only=True)
 class TokenCreateParams:
     """A new token; an agent token's scope is read or write, its limits default to
-    CONTRACT §9's (no shell, a 7 d TTL)."""
+    docs/agents.md's (no shell, a 7 d TTL)."""
 
     name: str
     scope: Scope = "write"

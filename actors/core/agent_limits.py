@@ -1,4 +1,4 @@
-"""Token limits on a new job, decided without I/O (CONTRACT §9).
+"""Token limits on a new job, decided without I/O (docs/agents.md).
 
 A job is judged by everything it could make run: its action, its fallback, the actions
 and conditions inside a ``slash_cmd`` (``/schedule … --do "shell: …"``), and the trigger

@@ -1,4 +1,4 @@
-"""A circuit breaker per target, as a pure state machine (CONTRACT §5).
+"""A circuit breaker per target, as a pure state machine (docs/engine.md).
 
 closed ──(threshold failures within window)──▶ open ──(cooldown elapsed, next permit)──▶
 half_open ──(probe succeeds)──▶ closed, or ──(probe fails)──▶ open again.

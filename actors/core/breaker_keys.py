@@ -1,4 +1,4 @@
-"""Circuit-breaker keys: one breaker per *target* (CONTRACT §5), pure.
+"""Circuit-breaker keys: one breaker per *target* (docs/engine.md), pure.
 
 ==========================  =============================================================
 action / condition          key (example)

@@ -34,7 +34,7 @@ from gnomon.runtime.model.state import Dependency, JobState
 MIN_PREFIX = MIN_ID_PREFIX
 MAX_NAME = 128
 
-#: Final statuses that count as a failure of a dependency (CONTRACT §5).
+#: Final statuses that count as a failure of a dependency (docs/engine.md).
 FAILED_ENDS = frozenset({JobStatus.FAILED, JobStatus.TIMED_OUT, JobStatus.CANCELLED})
 REF_FORMS = ("a full job id", "a longer id prefix", "a live job's name")
 

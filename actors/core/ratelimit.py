@@ -1,4 +1,4 @@
-"""Token buckets for admission rate limits (CONTRACT §5: global 5/s burst 20, per owner
+"""Token buckets for admission rate limits (docs/engine.md: global 5/s burst 20, per owner
 1/s burst 10), as pure values.
 
 A request is admitted only when *every* bucket it is charged to has its tokens — one per

@@ -4,7 +4,7 @@ the WebSocket gateway (``/ws``).
 trio-websocket answers a plain GET with an empty 400 before any handler runs, so the
 request head is read here with h11; an ``Upgrade: websocket`` request is handed to
 ``trio_websocket.wrap_server_stream`` over a stream that first replays the bytes already
-read (ARCHITECTURE §2.9, verified). Every connection handler catches everything: one
+read (docs/architecture.md, verified). Every connection handler catches everything: one
 failing connection never affects another, and ``serve_listeners`` (which does not catch
 handler errors) never sees one.
 

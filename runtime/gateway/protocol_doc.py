@@ -323,7 +323,7 @@ def render() -> str:
         "",
         f"<!-- Generated from gnomon.runtime.protocol; do not edit. Regenerate: {REGENERATE} -->",
         "",
-        "CONTRACT §7 in full: every method with its scope, params and result types, the",
+        "The gateway protocol in full: every method with its scope, params and result types, the",
         "notifications, the error codes and an example session. `rpc.discover` returns the",
         "same methods with JSON Schemas at run time.",
         "",

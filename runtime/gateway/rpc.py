@@ -1,7 +1,7 @@
 """JSON-RPC 2.0 framing and errors: pure functions, no I/O.
 
 Error codes: the specification's (-32700 parse error, -32600 invalid request, -32601
-method not found, -32602 invalid params, -32603 internal) plus CONTRACT §7's -32001 not
+method not found, -32602 invalid params, -32603 internal) plus docs/protocol.md's -32001 not
 found, -32002 conflict, -32003 unauthorized, -32004 refused, -32005 timeout, -32006 actor
 crashed, -32007 shutting down, and LSP's -32800 for a request cancelled by the client.
 ``data`` carries field-level details, the offending token, accepted forms and hints.

@@ -1,4 +1,4 @@
-"""One WebSocket connection speaking JSON-RPC 2.0 (CONTRACT §7, ARCHITECTURE §3.6).
+"""One WebSocket connection speaking JSON-RPC 2.0 (docs/protocol.md, docs/architecture.md).
 
 Each request runs as its own task (requests on one connection are concurrent) under a
 cancel scope with a deadline; the notification ``$/cancelRequest {"id": …}`` cancels one

@@ -1,4 +1,5 @@
-"""The action DSL of ``--do`` / ``--then`` / ``--fallback`` (CONTRACT §4.4): parse and format.
+"""The action DSL of ``--do`` / ``--then`` / ``--fallback``
+(docs/actions-and-conditions.md): parse and format.
 
 Forms (keywords, prefixes and HTTP methods are case-insensitive)::
 

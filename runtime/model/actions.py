@@ -1,4 +1,4 @@
-"""Action types: what a fire does (CONTRACT §4.4).
+"""Action types: what a fire does (docs/actions-and-conditions.md).
 
 Pure descriptions; executors live in the actors. The DSL is in
 :mod:`gnomon.runtime.model.action_dsl`. ``TAG`` is the public ``action_type`` (metric

@@ -1,4 +1,4 @@
-"""The condition DSL of ``--wait`` / ``--until`` (CONTRACT §4.3): parse and format.
+"""The condition DSL of ``--wait`` / ``--until`` (docs/actions-and-conditions.md): parse and format.
 
 Forms (keywords and prefixes are case-insensitive)::
 

@@ -1,4 +1,4 @@
-"""Condition types: what a wait polls for (CONTRACT §4.3).
+"""Condition types: what a wait polls for (docs/actions-and-conditions.md).
 
 Evaluation is three-valued — true, false or error — and lives in the actors; these are
 pure descriptions. The DSL is in :mod:`gnomon.runtime.model.condition_dsl`. Every type

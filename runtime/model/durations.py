@@ -1,7 +1,7 @@
 """Durations: ``500ms``, ``90s``, ``5m``, ``1h30m``, ``7d``, ``2w``, or a bare number of
-seconds (CONTRACT §4.1). Values are float seconds; parsing is exact to the millisecond.
+seconds (docs/commands.md). Values are float seconds; parsing is exact to the millisecond.
 
-The predecessor rejected ``1d``/``7d`` (Go durations stop at hours, reference 16.1.16);
+The predecessor rejected ``1d``/``7d`` (Go durations stop at hours, docs/lessons.md item 16);
 here every unit up to weeks works, in any combination, each unit at most once.
 """
 

@@ -1,4 +1,4 @@
-"""The closed vocabularies of the job model (CONTRACT §3.1, §5, §6).
+"""The closed vocabularies of the job model (docs/commands.md, docs/engine.md, docs/protocol.md).
 
 Every value here is public: it appears in flags, JSON and events. Add, never rename.
 """

@@ -1,4 +1,4 @@
-"""Events: the audit trail, the live feed and the metrics source (CONTRACT §6).
+"""Events: the audit trail, the live feed and the metrics source (docs/protocol.md).
 
 Producers build an :class:`EventDraft`; the store seals it into an :class:`Event` with a
 gap-free ``seq`` and the hash chain ``hash = sha256(prev_hash + canonical JSON of the

@@ -1,9 +1,9 @@
 """When schedules fire: ``next_fire(schedule, after)`` and friends. Pure.
 
 **Cron and daylight saving time.** croniter alone fires a daily ``30 1 * * *`` twice on a
-fall-back day and silently moves ``30 2 * * *`` on a spring-forward day (ARCHITECTURE
-§2.5). Here cron is matched against local *wall-clock* times (naive), and each matching
-wall time is then mapped to instants under the schedule's DST policy:
+fall-back day and silently moves ``30 2 * * *`` on a spring-forward day (docs/engine.md).
+Here cron is matched against local *wall-clock* times (naive), and each matching wall time
+is then mapped to instants under the schedule's DST policy:
 
 * a wall time inside a spring-forward **gap** does not exist: ``gap: shift`` (default)
   fires at the first instant after the gap (03:00 on a 02:00→03:00 day, what cronie does);

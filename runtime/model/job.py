@@ -1,6 +1,6 @@
 """The job as a user submits it (:class:`JobSpec`) and who submitted it.
 
-Defaults are CONTRACT §3.1's. Durations are seconds (floats). A ``JobSpec`` is what
+Defaults are docs/commands.md's. Durations are seconds (floats). A ``JobSpec`` is what
 ``job.create`` receives and what ``schedule --dry-run`` prints; the daemon's view of a
 live job is :class:`gnomon.runtime.model.state.JobState`.
 """
@@ -143,7 +143,7 @@ def _exclusion_names(_inst: object, _attribute: object, value: tuple[str, ...]) 
 
 @attrs.frozen(kw_only=True)
 class JobSpec:
-    """Everything a user says about a job (CONTRACT §3.1).
+    """Everything a user says about a job (docs/commands.md).
 
     ``depends_on`` and ``triggers`` hold references as given (names or ids); admission
     resolves them to ids. ``tags`` values may be empty (``--tag k``). ``exclude`` names

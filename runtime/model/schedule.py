@@ -1,4 +1,4 @@
-"""Schedule types: *when* a job fires (CONTRACT §4.2).
+"""Schedule types: *when* a job fires (docs/commands.md).
 
 Relative forms (``in 5m``, ``+90s``, ``now``) are resolved to absolute times when the DSL
 is parsed, and naive times are resolved in the schedule's zone, so a stored schedule never

@@ -1,4 +1,4 @@
-"""Times and zones (CONTRACT §4.1): ``--at`` values, ``at …`` in ``--when``, ``--from``.
+"""Times and zones (docs/commands.md): ``--at`` values, ``at …`` in ``--when``, ``--from``.
 
 Accepted: ISO 8601 with or without seconds and offset (``2026-04-25T14:00``,
 ``2026-04-25 14:00:05+02:00``, ``…Z``), a date alone (local midnight), ``HH:MM[:SS]``

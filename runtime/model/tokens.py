@@ -1,5 +1,5 @@
 """Access tokens: who may call the daemon, and the limits an agent token carries
-(CONTRACT §9).
+(docs/agents.md).
 
 A token is shown once when it is created; the store keeps only its SHA-256. An agent
 token's owner is ``agent:NAME``, a user token's ``user:NAME``. Limits apply to every job

@@ -1,4 +1,4 @@
-"""The ``--when`` DSL (CONTRACT §4.2) and the ``--cron/--every/--at/--in`` flags.
+"""The ``--when`` DSL (docs/commands.md) and the ``--cron/--every/--at/--in`` flags.
 
 Relative forms are resolved against ``now`` when parsed and naive times in ``tz``, so a
 stored schedule means the same thing whenever it is read. ``format_when`` writes the

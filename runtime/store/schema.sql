@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS events (
     type      TEXT NOT NULL,
     ts        REAL NOT NULL,
     job_id    TEXT,
-    event     TEXT NOT NULL,     -- the CONTRACT §6 event as JSON (hash included)
+    event     TEXT NOT NULL,     -- the docs/protocol.md event as JSON (hash included)
     prev_hash TEXT NOT NULL,
     hash      TEXT NOT NULL,
     mac       BLOB               -- HMAC-SHA256(audit key, hash); NULL before chain_keyed_from

@@ -1,4 +1,4 @@
-"""Breaker keys per target (CONTRACT §5), derived without I/O."""
+"""Breaker keys per target (docs/engine.md), derived without I/O."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error codes, batches and ``$/cancelRequest`` on a real daemon (CONTRACT §7)."""
+"""Error codes, batches and ``$/cancelRequest`` on a real daemon (docs/protocol.md)."""
 
 from __future__ import annotations
 

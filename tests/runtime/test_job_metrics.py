@@ -134,6 +134,18 @@ def test_forgotten_jobs_lose_their_series_and_free_their_place() -> None:
     assert names(m) == {"b"}
 
 
+def test_a_save_after_the_clear_does_not_bring_the_series_back() -> None:
+    """A finished job's last state, saved after its clear, admits no series; a live job's
+    does (its place is free again)."""
+    m = Metrics(per_job_max=2)
+    m.job_series.note_state(state("a"))
+    m.job_series.forget("id-a")
+    m.job_series.note_state(state("a", status=JobStatus.CANCELLED))
+    assert names(m) == set()
+    m.job_series.note_state(state("b", status=JobStatus.PENDING))
+    assert names(m) == {"b"}
+
+
 @pytest.mark.parametrize("bad", ["metrics", "=on", "metrics=", "metrics=off"])
 def test_a_bad_tag_setting_is_refused(bad: str) -> None:
     """metrics.per_job_tag must be KEY=VALUE (VALUE not off), named in the error."""

@@ -31,7 +31,7 @@ def samples(m: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_every_contract_metric_is_exposed() -> None:
-    """All CONTRACT §8 metric names appear in the exposition."""
+    """All docs/operations.md metric names appear in the exposition."""
     m = Metrics(mailbox_depths=lambda: [("job", 3), ("job", 2), ("store", 1)])
     m.active_jobs.labels("pending").set(1)
     m.breaker_state.labels("x").set(0)

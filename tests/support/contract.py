@@ -1,8 +1,9 @@
-"""Names the contract fixes (CONTRACT.md), shared by the tests that check them."""
+"""Names the public interface fixes (docs/operations.md, docs/protocol.md), shared by the
+tests that check them."""
 
 from __future__ import annotations
 
-# CONTRACT §8, in its order.
+# docs/operations.md, in its order.
 CONTRACT_METRICS = (
     "gnomon_jobs_created_total",
     "gnomon_jobs_fired_total",

@@ -1,5 +1,5 @@
 """Agent tokens against a real daemon through the real CLI: limits, no escalation, the
-inbox, TTL expiry and the kill switch (issue 10's acceptance, CONTRACT §9)."""
+inbox, TTL expiry and the kill switch (issue 10's acceptance, docs/agents.md)."""
 
 from __future__ import annotations
 

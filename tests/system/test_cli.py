@@ -1,6 +1,6 @@
 """The real CLI, as subprocesses, against one real daemon (temp home, port 0).
 
-Covers CONTRACT §3's client commands with their flags, ``--json`` parsed and checked,
+Covers docs/commands.md's client commands with their flags, ``--json`` parsed and checked,
 and the exit codes of §3.7 (0 ok, 1 failed, 2 usage, 3 not found, 4 refused, 5 no daemon).
 """
 
@@ -457,7 +457,7 @@ def test_slash_command_action_runs_a_gnomon_command(daemon: RealDaemon) -> None:
 
 def test_bug_16_1_1_and_waits_hold_no_worker(daemon: RealDaemon) -> None:
     """The daemon runs jobs (reference bug 16.1.1), and 8 waits in flight do not stall a
-    job that is due (reference 16.2: four waits held all four workers)."""
+    job that is due (docs/lessons.md: four waits held all four workers)."""
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
@@ -495,7 +495,7 @@ def test_ctrl_c_during_wait_leaves_the_job_running(daemon: RealDaemon) -> None:
 
 
 def test_every_schedule_flag_reaches_the_daemon(daemon: RealDaemon) -> None:
-    """One job created with every `schedule` flag (CONTRACT §3.1): the daemon's stored spec
+    """One job created with every `schedule` flag (docs/commands.md): the daemon's stored spec
     carries each value (env values hidden in the view)."""
     ok(daemon, "schedule", "flag-pre", "--in", "1h", "--do", "noop")
     ok(daemon, "schedule", "flag-template", "--when", "manual", "--do", "noop")

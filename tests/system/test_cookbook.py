@@ -146,10 +146,12 @@ def test_recipe_2_compose_health_and_smoke(world: World) -> None:
     ticks = [e for e in world.events("smoke-tests") if e["type"] == "job.wait_tick"]
     assert any("503" in e["message"] for e in ticks), [e["message"] for e in ticks]
     assert "job.wait_satisfied" in events.out
-    app = world.servers.app.requests
-    assert [r.path for r in app].count("/healthz") == 3
-    assert [r.path for r in app].count("/smoke") == 1
-    assert app[-1].path == "/smoke"
+    paths = [r.path for r in world.servers.app.requests]
+    # Two 503s, then 200. A poll whose docker side errs on a loaded machine (the fake's
+    # process start) may ask /healthz once more; the smoke request still comes once, last.
+    assert paths.count("/healthz") >= 3
+    assert paths.count("/smoke") == 1
+    assert paths[-1] == "/smoke"
     assert ("docker", ["compose", "-f", "compose.yaml", "up", "-d"]) in recorded_argv(world.tmp)
 
 

@@ -1,5 +1,5 @@
 """``/metrics`` and ``/healthz`` of a real daemon after a scenario that exercises every
-CONTRACT §8 metric: parsed with prometheus_client's parsers, values checked against what
+docs/operations.md metric: parsed with prometheus_client's parsers, values checked against what
 the scenario did (fires, retries, an open breaker, refusals by reason, skips)."""
 
 from __future__ import annotations

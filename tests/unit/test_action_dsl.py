@@ -1,4 +1,4 @@
-"""The action DSL (CONTRACT §4.4): every form, errors, regressions and round-trips."""
+"""The action DSL (docs/actions-and-conditions.md): forms, errors, regressions, round-trips."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def refused(text: str) -> InvalidInput:
     ],
 )
 def test_every_form_parses(text: str, expected: Action) -> None:
-    """Each form of CONTRACT §4.4 gives the documented action."""
+    """Each form of docs/actions-and-conditions.md gives the documented action."""
     assert parse_action(text) == expected
 
 
@@ -132,7 +132,7 @@ def test_path_that_looks_like_a_slash_command_gets_a_shell_hint() -> None:
     assert hint == "to run a program, write: shell: /usr/local/bin/backup"
 
 
-# --- regressions named after the predecessor's bugs (reference §5.1, §16) ---------------
+# --- regressions named after the predecessor's bugs (docs/lessons.md) ---------------
 
 
 def test_bug_5_1_delete_is_recognised() -> None:

@@ -1,4 +1,4 @@
-"""The pure circuit breaker: defaults of CONTRACT §5 and a model-based property test."""
+"""The pure circuit breaker: defaults of docs/engine.md and a model-based property test."""
 
 from __future__ import annotations
 

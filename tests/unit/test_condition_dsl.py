@@ -1,4 +1,5 @@
-"""The condition DSL (CONTRACT §4.3): every form, errors, injection refusal, round-trips."""
+"""The condition DSL (docs/actions-and-conditions.md): forms, errors, injection refusal,
+round-trips."""
 
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def refused(text: str) -> InvalidInput:
     ],
 )
 def test_every_leaf_form_parses(text: str, expected: Condition) -> None:
-    """Each leaf form of CONTRACT §4.3 gives the documented condition."""
+    """Each leaf form of docs/actions-and-conditions.md gives the documented condition."""
     assert parse_condition(text) == expected
 
 
@@ -255,7 +256,7 @@ def test_nesting_is_bounded() -> None:
         parse_condition("and(" * 500 + "sh: true" + ")" * 500)
 
 
-# --- regressions named after the predecessor's bugs (reference §4.2, §16) ---------------
+# --- regressions named after the predecessor's bugs (docs/lessons.md) ---------------
 
 
 def test_bug_16_1_8_not_form_with_parentheses_parses() -> None:

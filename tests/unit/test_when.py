@@ -53,7 +53,7 @@ def when(text: str) -> Schedule:
     ],
 )
 def test_every_form(text: str, expected: Schedule) -> None:
-    """Each CONTRACT §4.2 form parses to its schedule."""
+    """Each docs/commands.md form parses to its schedule."""
     got = when(text)
     assert got == expected or (
         isinstance(got, OnceSchedule)

@@ -9,7 +9,7 @@ transitions, events, timers), ``fires`` (fire primitives), ``slots`` (slots,
 misfire, overlap), ``runs`` (waits, runs, retries), ``life`` (creation, pause,
 resume, cancel, expiry, dependencies), ``recover`` (restart).
 
-Statuses (CONTRACT §5)::
+Statuses (docs/engine.md)::
 
     created ─▶ pending ◀──▶ waiting ──▶ running ──▶ completed | failed | timed_out
        │          ▲  └──────────────────────▲ (retry backoff = pending)

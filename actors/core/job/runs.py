@@ -7,8 +7,9 @@
   (``fallback=True``), and the fire ends ``timed_out`` whatever it did (bug 16.1.12).
 - A failed or timed-out attempt is retried after :func:`~gnomon.actors.core.backoff.
   retry_delay` while attempts ≤ ``max_retries + 1``; retries rerun the action only, not the
-  wait. Every failure is retried, transient or not (reference 16.2). The jitter comes from
-  an rng seeded by ``(job id, cycle, attempt)``, so a replay computes the same delay.
+  wait. Every failure is retried, transient or not (docs/lessons.md, design
+  weaknesses). The jitter comes from an rng seeded by ``(job id, cycle, attempt)``, so a
+  replay computes the same delay.
 - ``breaker_open`` (the breaker refused, the target was not touched) is not charged: the
   attempt is deferred until the breaker reopens, unless a recurring job's next slot comes
   first — then the fire is skipped (reason ``breaker_open``).
