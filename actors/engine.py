@@ -29,11 +29,11 @@ import trio
 from gnomon.actors.admission import Admission
 from gnomon.actors.bulk import BulkCreate, BulkCreator, SpecOutcome
 from gnomon.actors.core import dag
-from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import StartTriggers
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import StartTriggers
 from gnomon.actors.directory import JobDirectory, JobEntry
-from gnomon.actors.job_events import claims_of
-from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Save
+from gnomon.actors.job.events import claims_of
+from gnomon.actors.job.ports import CommandResult, JobCommand, Op, Save
 from gnomon.actors.persistence import EnginePersistence
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
@@ -365,7 +365,13 @@ class Engine:
     # -- operating ----------------------------------------------------------------------
 
     async def command(
-        self, ref: str, op: Op, *, reason: str = "", trigger: str | None = None
+        self,
+        ref: str,
+        op: Op,
+        *,
+        reason: str = "",
+        trigger: str | None = None,
+        slot: datetime | None = None,
     ) -> JobState:
         """Apply ``op`` to the job ``ref`` (id, unique prefix or live name).
 
@@ -376,7 +382,7 @@ class Engine:
         """
         job_id = self.directory.resolve(ref)
         result: CommandResult = await self.directory.ask(
-            job_id, lambda: JobCommand(op=op, reason=reason, trigger=trigger)
+            job_id, lambda: JobCommand(op=op, reason=reason, trigger=trigger, slot=slot)
         )
         if result.error is not None:
             raise Conflict(result.error)

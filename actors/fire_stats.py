@@ -22,7 +22,7 @@ from gnomon.runtime.store import EventQuery
 PAGE = 5000
 MAX_PRIMED = 200_000
 #: The event types the window counts (job.fired, and those a run's end is recorded with:
-#: actors/core/job_fires.py END_EVENTS, retries, cancels, run.*); the store decodes only
+#: actors/core/job/fires.py END_EVENTS, retries, cancels, run.*); the store decodes only
 #: these while priming.
 COUNTED = (
     "job.fired",

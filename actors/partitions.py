@@ -20,7 +20,7 @@ import trio
 
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.engine import new_job_id
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job.ports import Save
 from gnomon.actors.recovery import BootPort, RecoveryReport, recover
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.cluster.core import partition_of

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
-from gnomon.actors.job_ports import Persistence, Save
+from gnomon.actors.job.ports import Persistence, Save
 from gnomon.runtime.batching import Coalescer
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -28,7 +28,7 @@ class EnginePersistence(Persistence, Protocol):
 
 
 class StorePersistence:
-    """:class:`~gnomon.actors.job_ports.Persistence` and
+    """:class:`~gnomon.actors.job.ports.Persistence` and
     :class:`~gnomon.actors.recovery.BootPort` over a :class:`~gnomon.runtime.store.Store`."""
 
     def __init__(self, store: Store) -> None:

@@ -17,15 +17,16 @@ import trio
 
 from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breakers import Breakers
+from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.core.breaker import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
-from gnomon.actors.job import job_spec
-from gnomon.actors.job_ports import JobDeps, Save
+from gnomon.actors.job.actor import job_spec
+from gnomon.actors.job.perform import RunDeps
+from gnomon.actors.job.ports import JobDeps, Save
 from gnomon.actors.persistence import EnginePersistence
-from gnomon.actors.runs import RunDeps
 from gnomon.actors.supervision import supervision_observer
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
@@ -73,6 +74,7 @@ class EnginePorts:
     fault: Callable[[str], None] = lambda name: None
     observer: Observer | None = None
     ids: Callable[[], str] | None = None
+    exclusions: ExclusionBook = attrs.field(factory=ExclusionBook)
 
 
 class EngineTree:
@@ -151,6 +153,7 @@ class EngineTree:
             dependency_statuses=self.engine.dependency_statuses,
             crash_point=ports.crash_point,
             fault=ports.fault,
+            exclusion=ports.exclusions.excluded,
             passivate_after=cfg.passivate_after,
             drain=self.drain,
         )

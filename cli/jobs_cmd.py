@@ -10,6 +10,7 @@ from typing import Any
 import click
 import trio
 
+from gnomon.cli.backfill_cmd import backfill
 from gnomon.cli.client import connect, request, request_all
 from gnomon.cli.output import (
     client_options,
@@ -310,6 +311,9 @@ _bulk_command(
     "pause", methods.JOB_PAUSE, "paused", "Pause jobs (works in every non-terminal state)."
 )
 _bulk_command("resume", methods.JOB_RESUME, "resumed", "Resume paused jobs.")
+
+
+jobs.add_command(backfill)
 
 
 @jobs.command("run")

@@ -8,6 +8,7 @@ Durations may be DSL strings (``5m``) or numbers of seconds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,7 +31,7 @@ from gnomon.runtime.model.enums import (
     TriggersOn,
 )
 from gnomon.runtime.model.job import Budget, JobSpec, WaitSpec, check_new_name
-from gnomon.runtime.model.schedule import WhenReadySchedule
+from gnomon.runtime.model.schedule import WhenReadySchedule, with_jitter
 from gnomon.runtime.model.times import detect_local_zone
 from gnomon.runtime.model.when import schedule_from_flags
 
@@ -223,7 +224,7 @@ def _budget(options: Options) -> Budget:
         ("max_retries", "max_retries", int),
         ("max_polls", "max_polls", int),
         ("backoff_mult", "backoff_mult", float),
-        ("jitter", "backoff_jitter", float),
+        ("backoff_jitter", "backoff_jitter", float),
     ):
         value = _number(options, name, kind)
         if value is not None:
@@ -232,6 +233,41 @@ def _budget(options: Options) -> Budget:
         return Budget(**changes)
     except ValueError as exc:
         raise InvalidInput(f"bad budget: {exc}", field="budget") from None
+
+
+_BARE_NUMBER = re.compile(r"\s*\d+(\.\d*)?\s*")
+
+
+def fire_jitter(options: Options) -> float:
+    """``--jitter DUR``: the fire spread in seconds (0 when absent).
+
+    Raises:
+        InvalidInput: a bare number (the retry jitter fraction is ``--backoff-jitter``), or
+            a bad duration.
+    """
+    value = options.get("jitter")
+    if value is None:
+        return 0.0
+    if isinstance(value, int | float) or _BARE_NUMBER.fullmatch(str(value)):
+        raise InvalidInput(
+            f"--jitter: {value!r} is a bare number; --jitter takes a duration that spreads "
+            "each fire (e.g. --jitter 10m); the retry jitter fraction is --backoff-jitter "
+            f"{value}",
+            token=str(value),
+            accepted=("--jitter 10m", "--jitter 90s", "--backoff-jitter 0.2"),
+            field="jitter",
+        )
+    return duration(options, "jitter") or 0.0
+
+
+def _texts(options: Options, name: str) -> tuple[str, ...]:
+    """A repeatable text option (one string or a list of them)."""
+    value = options.get(name)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
 
 
 def spec_from_options(options: Options, *, now: datetime, tz: str | None = None) -> JobSpec:
@@ -249,9 +285,16 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
         every=options.get("every"),
         at=options.get("at"),
         in_=options.get("in"),
+        calendar=_texts(options, "calendar"),
         dst_gap=_choice(options, "dst_gap", DstGap) or DstGap.SHIFT,
         dst_fold=_choice(options, "dst_fold", DstFold) or DstFold.FIRST,
     )
+    try:
+        schedule = with_jitter(schedule, fire_jitter(options))
+    except InvalidInput:
+        raise
+    except ValueError as exc:
+        raise InvalidInput(f"--jitter: {exc}", token="--jitter", field="jitter") from None
     wait = _wait(options)
     if isinstance(schedule, WhenReadySchedule) and wait is None:
         raise InvalidInput("--when when-ready needs --wait/--until COND", field="when")
@@ -270,6 +313,7 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
         "cwd": options.get("cwd"),
         "i_know": bool(options.get("i_know")),
         "stop_on_failure": bool(options.get("stop_on_failure")),
+        "exclude": _texts(options, "exclude"),
     }
     for name, enum in (
         ("trigger_rule", TriggerRule),

@@ -25,6 +25,7 @@ COMMANDS = {
     "config": "gnomon.cli.config_cmd:config",
     "completion": "gnomon.cli.completion_cmd:completion",
     "jobs": "gnomon.cli.jobs_cmd:jobs",
+    "calendar": "gnomon.cli.calendar_cmd:calendar",
     "events": "gnomon.cli.events_cmd:events",
     "audit": "gnomon.cli.events_cmd:audit",
     "breakers": "gnomon.cli.admin_cmd:breakers",

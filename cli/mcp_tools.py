@@ -46,12 +46,13 @@ TAGS_SCHEMA: dict[str, Any] = {
 
 @attrs.frozen(kw_only=True)
 class ScheduleTool:
-    """Schedule a job: exactly one of when/cron/every/at/in, and what to do."""
+    """Schedule a job: exactly one of when/cron/every/at/in/calendar, and what to do."""
 
     name: str
     do: str
     when: str | None = None
     cron: str | None = None
+    calendar: tuple[str, ...] = ()
     every: Duration = None
     at: str | None = None
     in_: Duration = None
@@ -69,6 +70,8 @@ class ScheduleTool:
     tags: tuple[str, ...] = ()
     description: str | None = None
     tz: str | None = None
+    jitter: str | None = None
+    exclude: tuple[str, ...] = ()
     i_know: bool = False
 
 
@@ -135,8 +138,11 @@ TOOLS = (
     ToolDef(
         "schedule",
         ScheduleTool,
-        "Schedule a job. when/cron/every/at/in (one) and do are DSL, e.g. "
-        'every="5m", do="POST https://x/hook", until="tcp://db:5432". '
+        "Schedule a job. when/cron/every/at/in/calendar (one) and do are DSL, e.g. "
+        'every="5m", do="POST https://x/hook", until="tcp://db:5432"; '
+        'when="every weekday at 18:30", calendar=["Mon..Fri *-*-* 09:00"] (systemd '
+        'calendar expressions, in tz), cron="*/10 * * * * *" (seconds first); '
+        'jitter="10m" spreads each fire, exclude=["holidays"] skips a calendar\'s days. '
         "Durations: 90s, 5m, 1h30m or seconds.",
         False,
     ),

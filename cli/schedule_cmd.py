@@ -7,13 +7,14 @@ its next fire times after ``--from`` (now) in UTC and local time.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import click
 
+from gnomon.cli.calendar_cmd import known_calendars
 from gnomon.cli.client import request
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
@@ -23,19 +24,20 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.durations import format_duration
-from gnomon.runtime.model.firing import preview
+from gnomon.runtime.model.fire_plan import plan_fires
 from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.model.schedule import CronSchedule
+from gnomon.runtime.model.schedule import CalendarSchedule, CronSchedule
 from gnomon.runtime.model.times import detect_local_zone, parse_time
 from gnomon.runtime.model.when import format_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 CHOICE = {"case_sensitive": False}
+ZONED = (CronSchedule, CalendarSchedule)
 
 
 SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
-    ("--when", "DSL", "when to fire: cron, every DUR, in DUR, at TIME, now, manual, when-ready"),
-    ("--cron", "EXPR", "5-field cron expression (names, 7 = Sunday, @daily …)"),
+    ("--when", "DSL", "when to fire: cron, calendar, every DUR, in DUR, at TIME, now, manual …"),
+    ("--cron", "EXPR", "cron: 5 fields (names, 7 = Sunday, @daily …) or 6 with seconds first"),
     ("--every", "DUR", "interval, anchored at creation (e.g. 5m)"),
     ("--at", "TIME", "once at TIME (ISO 8601, HH:MM, tomorrow HH:MM)"),
     ("--in", "DUR", "once after DUR"),
@@ -53,12 +55,13 @@ SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
     ("--backoff", "DUR", "first retry delay (1s)"),
     ("--backoff-max", "DUR", "longest retry delay (5m)"),
     ("--backoff-mult", "F", "delay multiplier per retry (2.0)"),
-    ("--jitter", "F", "random spread of retry delays, 0..1 (0.2)"),
+    ("--backoff-jitter", "F", "random spread of retry delays, 0..1 (0.2)"),
+    ("--jitter", "DUR", "delay each fire by a fixed per-slot amount within DUR (0)"),
     ("--trigger-rule", "RULE", "all_success|all_done|one_success|one_failed|none_failed"),
     ("--triggers-on", "success|failure|done", "when --triggers templates start (success)"),
     ("--ttl", "DUR", "how long the finished record is kept (24h)"),
     ("--description", "TEXT", "free text shown by jobs show"),
-    ("--tz", "IANA", "time zone of cron and --at (the local zone)"),
+    ("--tz", "IANA", "time zone of cron, calendar and --at (the local zone)"),
     ("--dst-gap", "shift|skip", "a cron slot inside a spring-forward gap (shift)"),
     ("--dst-fold", "first|last|both", "a cron slot inside a fall-back fold (first)"),
     ("--misfire", "fire_once|fire_all|skip", "slots missed while down or late (fire_once)"),
@@ -68,6 +71,8 @@ SCHEDULE_FLAGS: list[tuple[str, str, str]] = [
     ("--cwd", "DIR", "working directory of shell/agent actions"),
 ]
 REPEATABLE_FLAGS: list[tuple[str, str, str]] = [
+    ("--calendar", "CALENDAR", "systemd calendar expression, 'Mon..Fri *-*-* 09:00' (repeatable)"),
+    ("--exclude", "NAME", "skip slots covered by exclusion calendar NAME (repeatable)"),
     ("--depends-on", "REF", "DAG predecessor by name or id (repeatable)"),
     ("--triggers", "REF", "template job to start when this one ends (repeatable)"),
     ("--tag", "K[=V]", "tag (repeatable)"),
@@ -103,20 +108,43 @@ def options_of(name: str, params: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def next_fires(spec: JobSpec, after: datetime, count: int) -> list[dict[str, str]]:
-    """The next ``count`` fires as ``{"utc": ISO, "local": ISO}`` pairs."""
-    tz = spec.schedule.tz if isinstance(spec.schedule, CronSchedule) else detect_local_zone()
+def next_fires(
+    spec: JobSpec, after: datetime, count: int, calendars: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The next ``count`` fires: ``{"utc", "local"}`` (when it fires, jitter included, in
+    UTC and the job's zone), ``"slot"`` and, when a calendar skips it, ``"excluded"``."""
+    tz = spec.schedule.tz if isinstance(spec.schedule, ZONED) else detect_local_zone()
     zone = ZoneInfo(tz)
-    return [
-        {"utc": slot.astimezone(UTC).isoformat(), "local": slot.astimezone(zone).isoformat()}
-        for slot in preview(spec.schedule, after, count)
-    ]
+    plan = plan_fires(
+        spec.name, spec.schedule, after, count, exclude=spec.exclude, calendars=calendars
+    )
+    out: list[dict[str, Any]] = []
+    for p in plan:
+        fire = {
+            "utc": p.fires_at.astimezone(UTC).isoformat(),
+            "local": p.fires_at.astimezone(zone).isoformat(),
+            "slot": p.slot.astimezone(UTC).isoformat(),
+        }
+        if p.excluded is not None:
+            fire["excluded"] = p.excluded
+        out.append(fire)
+    return out
+
+
+def _fire_line(fire: dict[str, Any]) -> str:
+    line = f"  {fire['utc']}   {fire['local']}"
+    if fire["slot"] != fire["utc"]:
+        delay = datetime.fromisoformat(fire["utc"]) - datetime.fromisoformat(fire["slot"])
+        line += f"   (slot {fire['slot']} + {format_duration(delay.total_seconds())} jitter)"
+    if "excluded" in fire:
+        line += f"   skipped — excluded: {fire['excluded']}"
+    return line
 
 
 def describe(spec: JobSpec) -> list[tuple[str, str]]:
     """Rows of the human dry-run view."""
     rows = [("name", spec.name), ("when", format_when(spec.schedule))]
-    if isinstance(spec.schedule, CronSchedule):
+    if isinstance(spec.schedule, ZONED):
         rows.append(
             (
                 "zone",
@@ -124,6 +152,11 @@ def describe(spec: JobSpec) -> list[tuple[str, str]]:
                 f"fold {spec.schedule.dst_fold})",
             )
         )
+    jitter = getattr(spec.schedule, "jitter", 0.0)
+    if jitter:
+        rows.append(("jitter", f"up to {format_duration(jitter)} per fire (fixed per slot)"))
+    if spec.exclude:
+        rows.append(("exclude", ", ".join(spec.exclude)))
     rows.append(("do", format_action(spec.action)))
     if spec.wait is not None:
         rows.append(
@@ -149,9 +182,15 @@ def describe(spec: JobSpec) -> list[tuple[str, str]]:
     return rows
 
 
-def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> None:
+def print_dry_run(
+    spec: JobSpec,
+    after: datetime,
+    count: int,
+    as_json: bool,
+    calendars: Mapping[str, Any] | None = None,
+) -> None:
     """The parsed job and its next fires, as text or JSON (docs/protocol.md)."""
-    fires = next_fires(spec, after, count)
+    fires = next_fires(spec, after, count, calendars)
     if as_json:
         click.echo(json.dumps({"job": wire.unstructure(spec), "next_fires": fires}, indent=2))
         return
@@ -164,7 +203,13 @@ def print_dry_run(spec: JobSpec, after: datetime, count: int, as_json: bool) -> 
         else "no fire: the schedule fires only on demand (or has no slot left)"
     )
     for fire in fires:
-        click.echo(f"  {fire['utc']}   {fire['local']}")
+        click.echo(_fire_line(fire))
+    missing = [n for n in spec.exclude if calendars is None or n not in calendars]
+    if missing:
+        click.echo(
+            f"note: calendar(s) {', '.join(missing)} unknown here (daemon not reachable, "
+            "or not added yet): their slots are not marked"
+        )
 
 
 @click.command("schedule")
@@ -194,7 +239,7 @@ def schedule(
     if dry_run:
         zone = options.get("tz") or detect_local_zone()
         after = parse_time(from_, now=now, tz=zone) if from_ else now
-        print_dry_run(spec, after, count, as_json)
+        print_dry_run(spec, after, count, as_json, known_calendars(home, url, spec.exclude))
         return
     job = request(
         home_of(home), url, methods.JOB_CREATE, {"spec": wire.unstructure(spec), "replace": replace}

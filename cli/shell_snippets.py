@@ -52,6 +52,11 @@ WHEN = Snippets(
         _s("every 5m", "interval"),
         _s("cron:0 9 * * mon-fri", "cron expression"),
         _s("@daily", "cron shorthand (@hourly, @weekly, …)"),
+        _s("Mon..Fri *-*-* 09:00", "calendar expression: 09:00 on weekdays"),
+        _s("*:0/15", "calendar expression: every quarter hour"),
+        _s("every monday at 09:00", "every week, on a day"),
+        _s("every weekday at 18:30", "Monday to Friday"),
+        _s("every 15 minutes", "interval, spelled out"),
         _s("at 09:00", "once, at a time"),
         _s("tomorrow 09:00", "once, tomorrow"),
         _s("manual", "only by jobs run, a trigger or an agent"),
@@ -66,6 +71,18 @@ CRON = Snippets(
         _s("0 0 * * *", "midnight"),
         _s("@hourly", "every hour"),
         _s("@daily", "every day"),
+        _s("*/10 * * * * *", "every 10 seconds (6 fields, seconds first)"),
+    ),
+)
+CALENDAR = Snippets(
+    "calendar",
+    (
+        _s("Mon..Fri *-*-* 09:00", "09:00 on weekdays"),
+        _s("*-*-* 06:00", "every day at 06:00"),
+        _s("*:0/15", "every quarter hour"),
+        _s("*-*~01 23:00", "the last day of each month"),
+        _s("Sat,Sun 10:00", "weekends"),
+        _s("quarterly", "1 Jan, Apr, Jul, Oct"),
     ),
 )
 DURATION = Snippets(
@@ -171,6 +188,7 @@ CONDITION = Snippets(
 BY_METAVAR: dict[str, Snippets] = {
     "DSL": WHEN,
     "EXPR": CRON,
+    "CALENDAR": CALENDAR,
     "DUR": DURATION,
     "TIME": TIME,
     "WHEN": BOUND,

@@ -39,6 +39,8 @@ import attrs
 import trio
 
 from gnomon.actors.agents import Agents, AgentSwitch
+from gnomon.actors.calendars import SWITCH as CALENDARS
+from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.evaluators import Evaluators
@@ -52,6 +54,7 @@ from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
+from gnomon.actors.schedule_methods import ScheduleMethods
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.token_book import TokenBook
@@ -188,6 +191,7 @@ class Daemon:
                 policy=self.policy.check_job,
                 crash_point=crash_point,
                 ids=None if self.cluster is None else lambda: self._link().new_id(),
+                exclusions=ExclusionBook.load(self.store.switch_now(CALENDARS)),
             ),
             engine_config(config),
         )
@@ -198,6 +202,7 @@ class Daemon:
                 partitions=self.cluster.partitions,
                 held=lambda: self.cluster.held,
             )
+        self.schedules = ScheduleMethods(self.tree, self.store, self.tree.ports.exclusions)
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
         self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
@@ -233,6 +238,7 @@ class Daemon:
                         **FireStatsMethods(
                             self.fire_window, self.store.events, self.store.last_seq, self.clock.now
                         ).handlers(),
+                        **self.schedules.handlers(),
                     },
                     authenticate=self.authenticate,
                     gate=self.gate,

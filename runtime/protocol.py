@@ -15,9 +15,17 @@ import attrs
 
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import Event
+from gnomon.runtime.model.exclusions import ExclusionCalendar
 from gnomon.runtime.model.job import CreatedBy, JobSpec
 from gnomon.runtime.model.tokens import TokenLimits
 from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
+from gnomon.runtime.protocol_schedules import (
+    BackfillParams,
+    BackfillResult,
+    CalendarAddParams,
+    CalendarList,
+    CalendarNameParams,
+)
 from gnomon.runtime.protocol_stats import FiresParams, FireStats
 
 PROTOCOL_VERSION = 1
@@ -582,6 +590,22 @@ METHODS: dict[str, Method] = {
         _m("job.resume", SelectParams, JobsResult, "write", "resume paused jobs"),
         _m("job.run", RefParams, JobView, "write", "fire now, outside the schedule"),
         _m("job.clear", ClearParams, JobsResult, "write", "delete finished records (yes: really)"),
+        _m(
+            "job.backfill",
+            BackfillParams,
+            BackfillResult,
+            "write",
+            "fire a job's unclaimed past slots in a range, each claimed once",
+        ),
+        _m(
+            "calendar.add",
+            CalendarAddParams,
+            ExclusionCalendar,
+            "write",
+            "add an exclusion calendar",
+        ),
+        _m("calendar.list", Empty, CalendarList, "read", "the exclusion calendars"),
+        _m("calendar.remove", CalendarNameParams, Count, "write", "remove an exclusion calendar"),
         _m(
             "events.subscribe",
             SubscribeParams,

@@ -74,6 +74,9 @@ def explain(
         return Reason("breaker_open", f"breaker {breaker_key} open until {until.isoformat()}")
     if isinstance(s.spec.schedule, ManualSchedule):
         return Reason("manual", "manual: fires only by `gnomon jobs run`, a trigger or an agent")
+    if s.next_fire_at is not None and s.message.startswith("excluded: "):
+        nxt = _when(s.next_fire_at, now)
+        return Reason("excluded", f"last slot {s.message}; next fire at {nxt}")
     if s.next_fire_at is not None:
         return Reason("scheduled", f"next fire at {_when(s.next_fire_at, now)}")
     return Reason("idle", "nothing scheduled")

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import attrs
 
-from gnomon.actors.job_ports import Op
+from gnomon.actors.job.ports import Op
 from gnomon.actors.methods.context import Handler, MethodContext, tag_filter
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, Refused

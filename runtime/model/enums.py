@@ -130,3 +130,4 @@ class SkipReason(StrEnum):
     DEPENDENCY_FAILED = "dependency_failed"
     POLICY = "policy"
     CONCURRENCY = "concurrency"
+    EXCLUDED = "excluded"

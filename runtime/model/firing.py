@@ -16,34 +16,44 @@ instead of the policy: in a fold both passes fire (``*/30 * * * *`` fires at 01:
 01:30 twice), in a gap nothing does. Under the default policy every other expression fires
 at most once per matching local wall time — a daily job exactly once per calendar day.
 
-Only standard 5-field expressions (names, ranges, steps, ``7`` = Sunday, the ``@hourly
+Standard 5-field expressions (names, ranges, steps, ``7`` = Sunday, the ``@hourly
 @daily @midnight @weekly @monthly @yearly @annually`` aliases, and croniter's ``L``/``#``
-extensions) are accepted; a 6-field (seconds) form or an expression that never fires is
-refused.
+extensions) are accepted, and a 6-field form whose *first* field is the second
+(``*/10 * * * * *``, as in Quartz and Spring); an expression that never fires is refused.
+
+Calendar expressions (:class:`CalendarSchedule`, systemd.time(7) syntax) are matched the
+same way: their wall times come from :mod:`~gnomon.runtime.model.calendar_expr`, and an
+expression whose hours are all 24 follows elapsed time, like cron's ``*`` hour. A
+schedule with several expressions fires at the union of their slots.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 from gnomon.runtime.errors import InvalidInput
+from gnomon.runtime.model.calendar_expr import CalendarSpec, next_match, parse_calendar, prev_match
 from gnomon.runtime.model.enums import DstFold, DstGap
 from gnomon.runtime.model.schedule import (
+    CalendarSchedule,
     CronSchedule,
     IntervalSchedule,
     OnceSchedule,
     Schedule,
+    ZonedSchedule,
 )
 from gnomon.runtime.model.times import exists, is_ambiguous, resolve_zone
 
 CRON_FORMS = (
     "5 fields: minute hour day-of-month month day-of-week (e.g. '30 2 * * mon-fri')",
+    "6 fields: second first, then the five (e.g. '*/10 * * * * *')",
     "@hourly",
     "@daily",
     "@midnight",
@@ -64,6 +74,8 @@ ALIASES = {
 _FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
 _WINDOW = timedelta(hours=4)  # larger than any UTC offset change
 _MAX_SCAN = 100_000
+WallFn = Callable[[datetime], Iterator[datetime]]
+Walls = tuple[WallFn, bool]
 
 
 def expand(expr: str) -> str:
@@ -80,15 +92,15 @@ def validate_cron(expr: str) -> None:
     """
     text = expand(expr)
     fields = text.split(" ")
-    if len(fields) != 5:
+    if len(fields) not in (5, 6):
         raise InvalidInput(
             f"cron expression {expr!r} has {len(fields)} fields, not 5 "
-            "(no seconds field; @every is written --every DUR)",
+            "(or 6 with a leading seconds field; @every is written --every DUR)",
             token=expr,
             accepted=CRON_FORMS,
         )
     try:
-        it = croniter(text, datetime(2000, 1, 1))
+        it = croniter(text, datetime(2000, 1, 1), second_at_beginning=True)
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         raise InvalidInput(
             f"bad cron expression {expr!r}: {_which_field(fields)}{exc}",
@@ -106,18 +118,20 @@ def validate_cron(expr: str) -> None:
 
 
 def _which_field(fields: list[str]) -> str:
-    for name, field in zip(_FIELDS, fields, strict=True):
-        probe = ["*"] * 5
-        probe[_FIELDS.index(name)] = field
+    names = _FIELDS if len(fields) == 5 else ("second", *_FIELDS)
+    for index, (name, field) in enumerate(zip(names, fields, strict=True)):
+        probe = ["*"] * len(fields)
+        probe[index] = field
         try:
-            croniter(" ".join(probe), datetime(2000, 1, 1))
+            croniter(" ".join(probe), datetime(2000, 1, 1), second_at_beginning=True)
         except (CroniterBadCronError, ValueError, KeyError):
             return f"{name} field {field!r}: "
     return ""
 
 
 def _hourly_or_finer(expr: str) -> bool:
-    return expand(expr).split(" ")[1] == "*"
+    fields = expand(expr).split(" ")
+    return fields[len(fields) - 4] == "*"
 
 
 def _instants(naive: datetime, zone: ZoneInfo, gap: DstGap, fold: DstFold) -> list[datetime]:
@@ -151,7 +165,7 @@ def _offset_stable(zone: ZoneInfo, around: datetime) -> bool:
 
 
 def _wall_times(expr: str, start: datetime) -> Iterator[datetime]:
-    it = croniter(expand(expr), start)
+    it = croniter(expand(expr), start, second_at_beginning=True)
     for _ in range(_MAX_SCAN):
         try:
             yield it.get_next(datetime)
@@ -159,20 +173,54 @@ def _wall_times(expr: str, start: datetime) -> Iterator[datetime]:
             return
 
 
-def _cron_next(schedule: CronSchedule, after: datetime) -> datetime | None:
+def _calendar_walls(spec: CalendarSpec, start: datetime, back: bool) -> Iterator[datetime]:
+    step = prev_match if back else next_match
+    wall = start
+    for _ in range(_MAX_SCAN):
+        found = step(spec, wall)
+        if found is None:
+            return
+        yield found
+        wall = found
+
+
+def _walls(schedule: ZonedSchedule, back: bool) -> list[Walls]:
+    """One wall-time iterator factory per expression, with its elapsed-time flag."""
+    if isinstance(schedule, CronSchedule):
+        cron = _wall_times_back if back else _wall_times
+        return [(partial(cron, schedule.expr), _hourly_or_finer(schedule.expr))]
+    specs = [parse_calendar(text) for text in schedule.exprs]
+    return [(partial(_calendar_walls, spec, back=back), spec.hourly_or_finer) for spec in specs]
+
+
+def _zoned_next(schedule: ZonedSchedule, after: datetime) -> datetime | None:
+    found = [_one_next(schedule, walls, flag, after) for walls, flag in _walls(schedule, False)]
+    return min((f for f in found if f is not None), default=None)
+
+
+def _zoned_prev(schedule: ZonedSchedule, at: datetime) -> datetime | None:
+    found = [_one_prev(schedule, walls, flag, at) for walls, flag in _walls(schedule, True)]
+    return max((f for f in found if f is not None), default=None)
+
+
+def _policy(schedule: ZonedSchedule, elapsed: bool) -> tuple[DstGap, DstFold]:
+    return (DstGap.SKIP, DstFold.BOTH) if elapsed else (schedule.dst_gap, schedule.dst_fold)
+
+
+def _one_next(
+    schedule: ZonedSchedule, walls: WallFn, elapsed: bool, after: datetime
+) -> datetime | None:
     zone = resolve_zone(schedule.tz)
-    gap, fold = schedule.dst_gap, schedule.dst_fold
-    if _hourly_or_finer(schedule.expr):
-        gap, fold = DstGap.SKIP, DstFold.BOTH
+    gap, fold = _policy(schedule, elapsed)
     local_after = after.astimezone(zone).replace(tzinfo=None)
     if _offset_stable(zone, after):  # no transition near `after`: the first match wins
-        for wall in _wall_times(schedule.expr, local_after):
+        for wall in walls(local_after):
             found = [i for i in _instants(wall, zone, gap, fold) if i > after]
             if found:
                 return min(found)
         return None
     best: datetime | None = None
-    for wall in _wall_times(schedule.expr, local_after - _WINDOW):
+    for wall in walls(local_after - _WINDOW):
         if best is not None and wall > best.astimezone(zone).replace(tzinfo=None) + _WINDOW:
             break
         for instant in _instants(wall, zone, gap, fold):
@@ -182,7 +230,7 @@ def _cron_next(schedule: CronSchedule, after: datetime) -> datetime | None:
 
 
 def _wall_times_back(expr: str, start: datetime) -> Iterator[datetime]:
-    it = croniter(expand(expr), start)
+    it = croniter(expand(expr), start, second_at_beginning=True)
     for _ in range(_MAX_SCAN):
         try:
             yield it.get_prev(datetime)
@@ -190,21 +238,21 @@ def _wall_times_back(expr: str, start: datetime) -> Iterator[datetime]:
             return
 
 
-def _cron_prev(schedule: CronSchedule, at: datetime) -> datetime | None:
-    """The mirror of :func:`_cron_next`: the last instant at or before ``at``."""
+def _one_prev(
+    schedule: ZonedSchedule, walls: WallFn, elapsed: bool, at: datetime
+) -> datetime | None:
+    """The mirror of :func:`_one_next`: the last instant at or before ``at``."""
     zone = resolve_zone(schedule.tz)
-    gap, fold = schedule.dst_gap, schedule.dst_fold
-    if _hourly_or_finer(schedule.expr):
-        gap, fold = DstGap.SKIP, DstFold.BOTH
+    gap, fold = _policy(schedule, elapsed)
     local_at = at.astimezone(zone).replace(tzinfo=None) + timedelta(seconds=1)
     if _offset_stable(zone, at):  # no transition near `at`: the first match wins
-        for wall in _wall_times_back(schedule.expr, local_at):
+        for wall in walls(local_at):
             found = [i for i in _instants(wall, zone, gap, fold) if i <= at]
             if found:
                 return max(found)
         return None
     best: datetime | None = None
-    for wall in _wall_times_back(schedule.expr, local_at + _WINDOW):
+    for wall in walls(local_at + _WINDOW):
         if best is not None and wall < best.astimezone(zone).replace(tzinfo=None) - _WINDOW:
             break
         for instant in _instants(wall, zone, gap, fold):
@@ -221,8 +269,8 @@ def next_fire(schedule: Schedule, after: datetime) -> datetime | None:
     computed arithmetically, however far ``after`` is from the anchor.
     """
     try:
-        if isinstance(schedule, CronSchedule):
-            return _cron_next(schedule, after)
+        if isinstance(schedule, CronSchedule | CalendarSchedule):
+            return _zoned_next(schedule, after)
         if isinstance(schedule, IntervalSchedule):
             return _interval_slot(schedule, _slot_index(schedule, after) + 1)
         if isinstance(schedule, OnceSchedule):
@@ -239,8 +287,8 @@ def prev_fire(schedule: Schedule, at: datetime) -> datetime | None:
     unless ``at`` is near a UTC offset change).
     """
     try:
-        if isinstance(schedule, CronSchedule):
-            return _cron_prev(schedule, at)
+        if isinstance(schedule, CronSchedule | CalendarSchedule):
+            return _zoned_prev(schedule, at)
         if isinstance(schedule, IntervalSchedule):
             n = _slot_index(schedule, at)
             return _interval_slot(schedule, n) if n >= 1 else None
@@ -319,13 +367,26 @@ def slots_between(schedule: Schedule, start: datetime, end: datetime, limit: int
 
 def jittered(job_id: str, slot: datetime, next_slot: datetime | None, jitter: float) -> datetime:
     """``slot`` delayed by a deterministic amount in ``[0, jitter)`` from a hash of
-    ``(job_id, slot)``, never reaching ``next_slot``."""
+    ``(job_id, slot)``, never reaching ``next_slot``. The engine keys it by the job's name
+    (stable across restarts and nodes, and known to ``--dry-run`` before the job exists)."""
     if jitter <= 0:
         return slot
     digest = hashlib.sha256(f"{job_id}|{slot.isoformat()}".encode()).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64
     delay = fraction * jitter
+    if jitter >= 1:  # whole seconds: readable fire times
+        delay = float(math.floor(delay))
     if next_slot is not None:
         room = (next_slot - slot).total_seconds()
         delay = min(delay, max(0.0, room * 0.5))
     return slot + timedelta(seconds=delay)
+
+
+def fire_at(key: str, schedule: Schedule, slot: datetime) -> datetime:
+    """When ``slot`` of the job named ``key`` fires: the slot plus its deterministic
+    ``--jitter`` delay (:func:`jittered`, kept under half the gap to the next slot), or
+    the slot itself when the schedule has no jitter."""
+    jitter = getattr(schedule, "jitter", 0.0)
+    if not jitter:
+        return slot
+    return jittered(key, slot, next_fire(schedule, slot), jitter)

@@ -135,12 +135,19 @@ def _name(_inst: object, _attribute: attrs.Attribute[str], value: str) -> None:
         raise ValueError(f"bad job name {value!r}; accepted: {NAME_FORMS[0]}")
 
 
+def _exclusion_names(_inst: object, _attribute: object, value: tuple[str, ...]) -> None:
+    for name in value:
+        if not NAME_RE.match(name):
+            raise ValueError(f"bad exclusion calendar name {name!r}; accepted: {NAME_FORMS[0]}")
+
+
 @attrs.frozen(kw_only=True)
 class JobSpec:
     """Everything a user says about a job (docs/commands.md).
 
     ``depends_on`` and ``triggers`` hold references as given (names or ids); admission
-    resolves them to ids. ``tags`` values may be empty (``--tag k``).
+    resolves them to ids. ``tags`` values may be empty (``--tag k``). ``exclude`` names
+    exclusion calendars (``gnomon calendar add``): a slot they cover is skipped.
     """
 
     name: str = attrs.field(validator=_name)
@@ -163,3 +170,4 @@ class JobSpec:
     cwd: str | None = None
     env: dict[str, str] = attrs.field(factory=dict)
     i_know: bool = False
+    exclude: tuple[str, ...] = attrs.field(default=(), validator=_exclusion_names)

@@ -14,6 +14,7 @@ from typing import ClassVar
 import attrs
 
 from gnomon.runtime.model import bounds
+from gnomon.runtime.model.calendar_expr import parse_calendar
 from gnomon.runtime.model.enums import DstFold, DstGap
 
 
@@ -33,6 +34,32 @@ class CronSchedule:
 
     TAG: ClassVar[str] = "cron"
     expr: str
+    tz: str
+    dst_gap: DstGap = DstGap.SHIFT
+    dst_fold: DstFold = DstFold.FIRST
+    jitter: float = attrs.field(default=0.0, validator=bounds.any_duration)
+
+
+def _calendar_exprs(_inst: object, _attribute: object, value: tuple[str, ...]) -> None:
+    if not value:
+        raise ValueError("a calendar schedule needs at least one expression")
+    for expr in value:
+        parse_calendar(expr)
+
+
+@attrs.frozen(kw_only=True)
+class CalendarSchedule:
+    """Fires at each wall time matching any of ``exprs``, calendar expressions in
+    systemd.time(7) syntax (:mod:`~gnomon.runtime.model.calendar_expr`), in zone ``tz``,
+    under the same DST policy as cron.
+
+    Attributes:
+        exprs: the expressions as written (validated on construction).
+        tz, dst_gap, dst_fold, jitter: as for :class:`CronSchedule`.
+    """
+
+    TAG: ClassVar[str] = "calendar"
+    exprs: tuple[str, ...] = attrs.field(validator=_calendar_exprs)
     tz: str
     dst_gap: DstGap = DstGap.SHIFT
     dst_fold: DstFold = DstFold.FIRST
@@ -71,9 +98,18 @@ class WhenReadySchedule:
     TAG: ClassVar[str] = "when_ready"
 
 
-Schedule = CronSchedule | IntervalSchedule | OnceSchedule | ManualSchedule | WhenReadySchedule
+Schedule = (
+    CronSchedule
+    | CalendarSchedule
+    | IntervalSchedule
+    | OnceSchedule
+    | ManualSchedule
+    | WhenReadySchedule
+)
+ZonedSchedule = CronSchedule | CalendarSchedule
 SCHEDULE_TYPES: tuple[type, ...] = (
     CronSchedule,
+    CalendarSchedule,
     IntervalSchedule,
     OnceSchedule,
     ManualSchedule,
@@ -82,5 +118,18 @@ SCHEDULE_TYPES: tuple[type, ...] = (
 
 
 def is_recurring(schedule: Schedule) -> bool:
-    """True for schedules with more than one slot (cron and interval)."""
-    return isinstance(schedule, CronSchedule | IntervalSchedule)
+    """True for schedules with more than one slot (cron, calendar and interval)."""
+    return isinstance(schedule, CronSchedule | CalendarSchedule | IntervalSchedule)
+
+
+def with_jitter(schedule: Schedule, jitter: float) -> Schedule:
+    """``schedule`` with its fire jitter set (only recurring schedules have one).
+
+    Raises:
+        ValueError: ``jitter`` on a schedule that is not recurring.
+    """
+    if not jitter:
+        return schedule
+    if not isinstance(schedule, CronSchedule | CalendarSchedule | IntervalSchedule):
+        raise ValueError("--jitter applies to recurring schedules (cron, calendar, every)")
+    return attrs.evolve(schedule, jitter=jitter)

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import bounds
 from gnomon.runtime.model.durations import format_duration, parse_duration
 from gnomon.runtime.model.enums import DstFold, DstGap
 from gnomon.runtime.model.firing import ALIASES, validate_cron
+from gnomon.runtime.model.natural import (
+    CLOCK_ONLY,
+    looks_like_calendar,
+    natural_calendar,
+    split_calendars,
+    spoken_duration,
+)
 from gnomon.runtime.model.schedule import (
+    CalendarSchedule,
     CronSchedule,
     IntervalSchedule,
     ManualSchedule,
@@ -28,7 +37,10 @@ from gnomon.runtime.model.times import format_time, parse_time, resolve_zone
 from gnomon.runtime.model.wire_errors import WireValueError
 
 WHEN_FORMS = (
-    "cron:EXPR or a 5-field cron expression ('30 2 * * *')",
+    "cron:EXPR or a 5-field cron expression ('30 2 * * *'), 6 with seconds first",
+    "calendar:EXPR[; EXPR…] or a calendar expression ('Mon..Fri *-*-* 09:00', '*:0/15')",
+    "every monday at 09:00 / every weekday at 18:30 / every day at 07:00",
+    "every 15 minutes / every hour",
     "@hourly @daily @midnight @weekly @monthly @yearly @annually",
     "every DUR / @every DUR ('every 5m')",
     "in DUR / after DUR / +DUR / DUR ('in 7d', '+90s', '30m')",
@@ -100,9 +112,20 @@ def _parse_when(
         return ManualSchedule()
     if low in ("when-ready", "on-condition", "oncondition", "when_ready"):
         return WhenReadySchedule()
+    zoned: dict[str, Any] = {"tz": tz, "dst_gap": dst_gap, "dst_fold": dst_fold}
+    natural = natural_calendar(raw)
+    if natural is not None:
+        return CalendarSchedule(exprs=(natural,), **zoned)
     for prefix in ("@every ", "every "):
         if low.startswith(prefix):
-            every = _positive(raw, raw[len(prefix) :], floor=bounds.INTERVAL_FLOOR)
+            duration = spoken_duration(raw[len(prefix) :])
+            if " at " in f" {low} ":
+                raise _bad(
+                    text,
+                    f"{raw[len(prefix) :]!r}: 'every DAYS at HH:MM' takes day names "
+                    "and a time HH:MM",
+                )
+            every = _positive(raw, duration, floor=bounds.INTERVAL_FLOOR)
             return IntervalSchedule(every=every, anchor=now)
     if low in ("every", "@every"):
         raise _bad(text, "'every' needs a duration, e.g. 'every 5m'")
@@ -114,6 +137,8 @@ def _parse_when(
         return OnceSchedule(at=parse_time(raw[3:], now=now, tz=tz))
     if low.startswith("tomorrow "):
         return OnceSchedule(at=parse_time(raw, now=now, tz=tz))
+    if low.startswith("calendar:"):
+        return CalendarSchedule(exprs=split_calendars(raw[9:]), **zoned)
     cron = _cron_text(raw)
     if cron is not None:
         validate_cron(cron)
@@ -121,8 +146,20 @@ def _parse_when(
     try:
         parse_duration(raw)
     except InvalidInput:
-        raise _bad(text, "not a schedule") from None
+        return _calendar_or_bad(text, raw, zoned)
     return OnceSchedule(at=now + timedelta(seconds=_positive(raw, raw)))
+
+
+def _calendar_or_bad(text: str, raw: str, zoned: dict[str, Any]) -> Schedule:
+    """A bare calendar expression, or the error of a text that is no schedule at all."""
+    if CLOCK_ONLY.fullmatch(raw):
+        raise _bad(
+            text,
+            f"say 'at {raw}' for once, or 'every day at {raw}' (or 'calendar:{raw}') for daily",
+        )
+    if not looks_like_calendar(raw):
+        raise _bad(text, "not a schedule")
+    return CalendarSchedule(exprs=split_calendars(raw), **zoned)
 
 
 def _cron_text(raw: str) -> str | None:
@@ -138,6 +175,8 @@ def _cron_text(raw: str) -> str | None:
 
 def format_when(schedule: Schedule) -> str:
     """The canonical ``--when`` text of ``schedule`` (see the module docstring)."""
+    if isinstance(schedule, CalendarSchedule):
+        return "calendar:" + "; ".join(schedule.exprs)
     if isinstance(schedule, CronSchedule):
         return schedule.expr if schedule.expr.startswith("@") else f"cron:{schedule.expr}"
     if isinstance(schedule, IntervalSchedule):
@@ -158,11 +197,13 @@ def schedule_from_flags(
     every: str | None = None,
     at: str | None = None,
     in_: str | None = None,
+    calendar: tuple[str, ...] = (),
     dst_gap: DstGap = DstGap.SHIFT,
     dst_fold: DstFold = DstFold.FIRST,
 ) -> Schedule:
     """The schedule of ``gnomon schedule``'s flags: at most one of ``--when --cron --every
-    --at --in`` (``--when now`` when none is given).
+    --at --in --calendar`` (``--when now`` when none is given; ``--calendar`` may be
+    repeated, the schedule firing at the union of its expressions).
 
     Raises:
         InvalidInput: two of them are given, or the value is bad.
@@ -175,15 +216,23 @@ def schedule_from_flags(
             ("--every", every),
             ("--at", at),
             ("--in", in_),
+            ("--calendar", "; ".join(calendar) or None),
         )
         if value is not None
     }
     if len(given) > 1:
         names = " and ".join(given)
         raise InvalidInput(
-            f"{names} both say when; give one of --when, --cron, --every, --at, --in",
+            f"{names} both say when; give one of --when, --cron, --every, --at, --in, --calendar",
             token=names,
-            accepted=("--when DSL", "--cron EXPR", "--every DUR", "--at TIME", "--in DUR"),
+            accepted=(
+                "--when DSL",
+                "--cron EXPR",
+                "--every DUR",
+                "--at TIME",
+                "--in DUR",
+                "--calendar EXPR",
+            ),
         )
     text = {
         "--when": when,
@@ -191,5 +240,6 @@ def schedule_from_flags(
         "--every": f"every {every}",
         "--at": f"at {at}",
         "--in": f"in {in_}",
+        "--calendar": "calendar:" + "; ".join(calendar),
     }[next(iter(given), "--when")] or "now"
     return parse_when(text, now=now, tz=tz, dst_gap=dst_gap, dst_fold=dst_fold)

@@ -25,6 +25,7 @@ NOW = datetime(2026, 4, 25, 12, 0, tzinfo=UTC)
 PARSERS: dict[str, Callable[[str], Any]] = {
     "when": lambda v: parse_when(v, now=NOW, tz="Europe/Berlin"),
     "cron": lambda v: parse_when(f"cron:{v}", now=NOW, tz="Europe/Berlin"),
+    "calendar": lambda v: parse_when(f"calendar:{v}", now=NOW, tz="Europe/Berlin"),
     "duration": parse_duration,
     "time": lambda v: parse_time(v, now=NOW, tz="Europe/Berlin"),
     "bound": lambda v: parse_bound(v, now=NOW, tz="Europe/Berlin", flag="--since"),

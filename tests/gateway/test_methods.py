@@ -133,11 +133,31 @@ async def agent_methods(call: Checked) -> None:
     assert revoked[0].revoked_at is not None
 
 
+async def schedule_methods(call: Checked) -> None:
+    """calendar.* and job.backfill: add, list, remove a calendar; backfill two days."""
+    cal = {"name": "rt-cal", "tz": "UTC", "dates": ["2026-01-01"], "windows": []}
+    assert (await call("calendar.add", cal)).dates == ("2026-01-01",)
+    assert "rt-cal" in {c.name for c in (await call("calendar.list")).calendars}
+    daily = spec("rt-daily", every=None, calendar=["*-*-* 06:00"], do="noop", exclude=["rt-cal"])
+    job: JobView = await call("job.create", {"spec": daily})
+    span = {"ref": job.id, "start": "2025-12-31T00:00:00+00:00", "end": "2026-01-01T23:00:00Z"}
+    plan = await call("job.backfill", {**span, "dry_run": True})
+    assert [(s.status, s.calendar) for s in plan.slots] == [
+        ("pending", None),
+        ("excluded", "rt-cal"),
+    ]
+    done = await call("job.backfill", {**span, "max_parallel": 2})
+    assert [s.status for s in done.slots] == ["fired", "excluded"]
+    assert (await call("calendar.remove", {"name": "rt-cal"})).count == 1
+    await call("job.cancel", {"refs": [job.id]})
+
+
 async def test_every_method_round_trips(daemon: RealDaemon) -> None:
     """Each method in METHODS is called at least once and its result has the declared type."""
     async with connect(daemon) as conn:
         call = Checked(conn)
         await job_methods(call)
+        await schedule_methods(call)
         await other_methods(call, daemon.token)
         await agent_methods(call)
     assert call.seen == set(METHODS)

@@ -504,7 +504,7 @@ def test_every_schedule_flag_reaches_the_daemon(daemon: RealDaemon) -> None:
         "--until", "file:/tmp/never-there", "--timeout", "2m", "--wait-timeout", "10m",
         "--poll", "30s", "--max-polls", "7", "--on-timeout", "fallback",
         "--fallback", "noop: fell back", "--max-retries", "2", "--backoff", "5s",
-        "--backoff-max", "1m", "--backoff-mult", "3", "--jitter", "0.1",
+        "--backoff-max", "1m", "--backoff-mult", "3", "--backoff-jitter", "0.1",
         "--depends-on", "flag-pre", "--trigger-rule", "all_done", "--triggers", "flag-template",
         "--triggers-on", "done", "--ttl", "3d", "--tag", "team=ops", "--tag", "solo",
         "--description", "every flag", "--tz", "Europe/Berlin", "--dst-gap", "skip",

@@ -106,7 +106,7 @@ def backup(world: World) -> list[Result]:
 def test_every_block_is_a_gnomon_command() -> None:
     """Each recipe has a block, and every tagged line parses as a gnomon command."""
     found = blocks()
-    for n in range(1, 11):
+    for n in range(1, 13):
         assert f"recipe-{n}" in found, f"recipe {n} has no ```sh recipe-{n} block"
     for lines in found.values():
         assert lines
@@ -506,3 +506,36 @@ def test_trouble_full_bypass(
         assert row(shown.out, "shell.allow_bypass")[1:3] == ["true", "env"]
     finally:
         daemon.stop()
+
+
+def test_recipe_11_calendars_holidays_and_jitter(world: World) -> None:
+    """Every new schedule form is admitted; the dry run marks the holiday and shows each
+    fire's jitter within 10 minutes of its 09:00 Paris slot."""
+    results = world.run("recipe-11")
+    assert "✔ calendar holidays saved (2 date(s), 1 window(s), in Europe/Paris)" in results[0].out
+    assert all("created" in r.out for r in results[1:7])
+    fires = [line for line in results[-1].out.splitlines() if line.startswith("  20")]
+    assert len(fires) == 4
+    assert ["excluded: holidays" in line for line in fires] == [False, True, False, False]
+    for line in fires:
+        utc, local = line.split()[:2]
+        assert local.startswith(("2026-12-2", "2026-12-3")), line
+        assert "T09:0" in local, line
+        assert datetime.fromisoformat(utc) == datetime.fromisoformat(local)
+    assert world.job("month-end")["spec"]["schedule"]["exprs"] == ["*-*~01 23:00", "*-*-15 12:00"]
+    assert world.job("evening-sync")["spec"]["schedule"]["exprs"] == ["Mon..Fri *-*-* 18:30"]
+    listing, show = world.run("recipe-11-check")
+    assert "window  Fri 18:00..Mon 06:00" in listing.out
+    assert "standup-report" in show.out
+
+
+def test_recipe_12_backfill_runs_each_day_once(world: World) -> None:
+    """Ten daily slots fire once each; the second backfill fires nothing."""
+    _create, first, again = world.run("recipe-12")
+    assert "10 slot(s) in range, 10 to fire, 0 already claimed or excluded" in first.out
+    assert first.out.strip().endswith("✔ 10 slot(s) fired")
+    assert "0 to fire, 10 already claimed or excluded" in again.out
+    assert again.out.strip().endswith("✔ 0 slot(s) fired")
+    runs = world.job("daily-report")["runs"]
+    assert sorted(r["fire_time"][:10] for r in runs) == [f"2026-11-{d:02}" for d in range(1, 11)]
+    world.run("recipe-12-check")

@@ -225,3 +225,28 @@ async def test_tags_as_an_object_or_a_list_of_k_v(daemon: RealDaemon, agent_toke
         bad = await call(session, "schedule", name="t2", do="noop", tags={"a": {"b": 1}})
         assert bad["ok"] is False
         assert "tags.a: a tag value is a string" in bad["error"]
+
+
+async def test_schedule_takes_calendar_natural_forms_jitter_and_exclude(
+    daemon: RealDaemon, agent_token: str
+) -> None:
+    """The schedule tool admits calendar expressions, natural phrases, a six-field cron,
+    a jitter and exclusion calendars, exactly as the CLI flags do."""
+    async with mcp_session(daemon, agent_token) as session:
+        made = await call(session, "schedule", name="cal-mcp", do="noop",
+                          calendar=["Mon..Fri *-*-* 09:00"], tz="UTC", jitter="10m",
+                          exclude=["holidays"])  # fmt: skip
+        assert made["ok"], made
+        shown = gnomon(daemon.home, "jobs", "show", made["job_id"], "--json").json()
+        schedule = shown["spec"]["schedule"]
+        assert (schedule["type"], schedule["exprs"], schedule["jitter"]) == (
+            "calendar",
+            ["Mon..Fri *-*-* 09:00"],
+            600.0,
+        )
+        assert shown["spec"]["exclude"] == ["holidays"]
+        for when in ("every weekday at 18:30", "*/10 * * * * *", "every 15 minutes"):
+            ok = await call(session, "schedule", name=f"w-{len(when)}", do="noop", when=when)
+            assert ok["ok"], (when, ok)
+        bad = await call(session, "schedule", name="j", do="noop", every="1h", jitter="0.2")
+        assert "--backoff-jitter" in bad["error"]

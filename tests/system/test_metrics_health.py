@@ -24,7 +24,7 @@ SETTINGS = {
     "GNOMON_LIMITS_OWNER_BURST": "12",
     "GNOMON_LIMITS_MIN_INTERVAL": "100ms",  # a 200 ms poll
 }
-FLAKY_RETRY = ("--max-retries", "1", "--backoff", "100ms", "--jitter", "0")
+FLAKY_RETRY = ("--max-retries", "1", "--backoff", "100ms", "--backoff-jitter", "0")
 REASONS = (
     "agents_disabled",
     "action_disallowed",

@@ -116,8 +116,10 @@ def test_seven_is_sunday_and_aliases() -> None:
 @pytest.mark.parametrize(
     ("expr", "says"),
     [
-        ("* * * * * *", "6 fields"),
+        ("* * * * * * *", "7 fields"),
         ("0 25 * * *", "hour field"),
+        ("0 0 25 * * *", "hour field"),
+        ("61 * * * * *", "second field"),
         ("0 0 30 2 *", "never fires"),
         ("every", "1 fields"),
     ],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.enums import DstFold, DstGap
+from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.schedule import (
     CronSchedule,
     IntervalSchedule,
@@ -73,7 +75,7 @@ def test_bug_16_1_18_at_every_is_an_interval() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["every", "+0s", "in -5m", "sometime", "61 * * * *", "* * * * * *", ""]
+    "text", ["every", "+0s", "in -5m", "sometime", "61 * * * *", "* * * * * * *", ""]
 )
 def test_errors_list_the_accepted_forms(text: str) -> None:
     """Bad --when values exit with the token and the accepted forms."""
@@ -156,3 +158,68 @@ def test_tomorrow_hh_mm_is_a_once_schedule_like_at_and_at_flag() -> None:
     assert schedule_from_flags(now=NOW, tz=TZ, at="tomorrow 09:00") == expected
     with pytest.raises(InvalidInput, match="25:00"):
         when("tomorrow 25:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("every monday at 09:00", "calendar:Mon *-*-* 09:00"),
+        ("every weekday at 18:30", "calendar:Mon..Fri *-*-* 18:30"),
+        ("every weekend at 10:00", "calendar:Sat,Sun *-*-* 10:00"),
+        ("every mon and fri at 7:30", "calendar:Mon,Fri *-*-* 7:30"),
+        ("every day at 06:00", "calendar:*-*-* 06:00"),
+        ("every 15 minutes", "every 15m"),
+        ("every hour", "every 1h"),
+        ("Mon..Fri *-*-* 09:00", "calendar:Mon..Fri *-*-* 09:00"),
+        ("*:0/15", "calendar:*:0/15"),
+        ("calendar:Mon 09:00; Fri 17:00", "calendar:Mon 09:00; Fri 17:00"),
+        ("*/10 * * * * *", "cron:*/10 * * * * *"),
+    ],
+)
+def test_natural_and_calendar_forms(text: str, canonical: str) -> None:
+    """Natural phrases and calendar expressions map onto calendar/interval schedules, and
+    the canonical text parses back to an equal schedule."""
+    now = datetime(2026, 12, 4, 5, tzinfo=UTC)
+    schedule = parse_when(text, now=now, tz="Europe/Paris")
+    assert format_when(schedule) == canonical
+    assert parse_when(canonical, now=now, tz="Europe/Paris") == schedule
+
+
+def test_tomorrow_and_bare_clock() -> None:
+    now = datetime(2026, 12, 4, 5, tzinfo=UTC)
+    assert format_when(parse_when("tomorrow 09:00", now=now, tz="UTC")) == (
+        "at 2026-12-05T09:00:00+00:00"
+    )
+    with pytest.raises(InvalidInput, match="'at 14:00' for once, or 'every day at 14:00'"):
+        parse_when("14:00", now=now, tz="UTC")
+    with pytest.raises(InvalidInput, match="takes day names"):
+        parse_when("every blursday at 09:00", now=now, tz="UTC")
+
+
+DAY_WORDS = ["monday", "tue", "Wednesday", "thu", "fridays", "sat", "sunday"]
+
+
+@given(
+    st.sets(st.integers(0, 6), min_size=1, max_size=7),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.sampled_from(["UTC", "Europe/Paris", "America/New_York", "Australia/Sydney"]),
+)
+def test_every_days_at_fires_on_those_days_at_that_time(
+    days: set[int], hour: int, minute: int, tz: str
+) -> None:
+    """``every DAYS at HH:MM`` fires only on those weekdays, at that local time (DST gaps
+    aside), whatever the zone."""
+    now = datetime(2026, 3, 20, tzinfo=UTC)
+    words = " and ".join(DAY_WORDS[d] for d in sorted(days))
+    schedule = parse_when(f"every {words} at {hour}:{minute:02}", now=now, tz=tz)
+    zone = ZoneInfo(tz)
+    cursor = now
+    for _ in range(8):
+        slot = next_fire(schedule, cursor)
+        assert slot is not None
+        local = slot.astimezone(zone)
+        assert local.weekday() in days
+        shifted = local.utcoffset() != (slot - timedelta(hours=3)).astimezone(zone).utcoffset()
+        assert (local.hour, local.minute) == (hour, minute) or shifted
+        cursor = slot

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gnomon.actors.core.job_fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
-from gnomon.actors.core.job_msgs import FireDue, RunNow
-from gnomon.actors.core.job_tx import (
+from gnomon.actors.core.job.fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
+from gnomon.actors.core.job.msgs import Backfill, FireDue, RunNow
+from gnomon.actors.core.job.tx import (
     Illegal,
     Tx,
     awaits_deps,
@@ -64,7 +64,10 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
     if s.status is JobStatus.PAUSED:
         tally_paused_skip(tx, inp.slot)
         return
-    late = (inp.now - inp.slot).total_seconds()
+    if inp.excluded is not None:
+        skip_excluded(tx, inp.slot, inp.excluded)
+        return
+    late = (inp.now - (inp.due or inp.slot)).total_seconds()
     if late > s.spec.misfire_grace:
         coalesce = s.spec.misfire is Misfire.FIRE_ONCE and nxt is not None and nxt <= inp.now
         if s.spec.misfire is Misfire.SKIP or coalesce:
@@ -72,6 +75,13 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
             skip_slot(tx, inp.slot, SkipReason.MISFIRE, f"slot missed by {late:.0f}s; {why}")
             return
     offer_fire(tx, inp.slot, manual=False)
+
+
+def skip_excluded(tx: Tx, slot: datetime, calendar: str) -> None:
+    """Record ``slot`` skipped: exclusion calendar ``calendar`` covers it."""
+    message = f"excluded: {calendar}"
+    tx.evolve(message=message)
+    skip_slot(tx, slot, SkipReason.EXCLUDED, message, calendar=calendar)
 
 
 def _drop_backlog(tx: Tx, inp: FireDue, resume: datetime) -> None:
@@ -105,6 +115,26 @@ def on_run_now(tx: Tx, inp: RunNow) -> None:
     if s.status is JobStatus.PAUSED:
         raise Illegal(f"cannot run job {n} now: it is paused; resume it first")
     offer_fire(tx, inp.now, manual=True, trigger=inp.trigger)
+
+
+def on_backfill(tx: Tx, inp: Backfill) -> None:
+    """``jobs backfill``: fire past slot ``inp.slot`` now, whatever the overlap policy (the
+    caller bounds how many run at once).
+
+    Raises:
+        Illegal: the job is terminal, paused, blocked or not recurring, or that slot's
+            fire is in flight.
+    """
+    s, n = tx.state, name_of(tx.state)
+    if s.status.terminal:
+        raise Illegal(f"cannot backfill job {n}: it ended {s.status}")
+    if not recurring(s):
+        raise Illegal(f"cannot backfill job {n}: only recurring schedules have past slots")
+    if s.status is JobStatus.PAUSED or awaits_deps(s):
+        raise Illegal(f"cannot backfill job {n}: it is {s.status}")
+    if any(f.fire_time == inp.slot for f in s.fires):
+        raise Illegal(f"slot {iso(inp.slot)} of job {n} is already in flight")
+    start_fire(tx, inp.slot, s.cycle + 1, manual=False, backfill=True)
 
 
 def offer_fire(tx: Tx, fire_time: datetime, *, manual: bool, trigger: str | None = None) -> None:

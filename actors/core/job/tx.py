@@ -16,9 +16,10 @@ from typing import Any
 
 import attrs
 
-from gnomon.actors.core.job_msgs import ArmTimer, CancelTimer, Effect, Emit, Step, TimerKind
+from gnomon.actors.core.job.msgs import ArmTimer, CancelTimer, Effect, Emit, Step, TimerKind
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.firing import fire_at
 from gnomon.runtime.model.schedule import (
     ManualSchedule,
     OnceSchedule,
@@ -77,7 +78,7 @@ def timers(state: JobState) -> dict[TimerKey, datetime]:
     Nothing for terminal jobs; no fire timer while blocked, for manual jobs, or for a
     paused one-shot job (its slot is held until resume); no retry or wait timers while
     paused. A paused recurring job keeps its fire timer so missed slots are recorded as
-    ``paused`` skips.
+    ``paused`` skips. The fire timer rings at the slot plus its ``--jitter`` delay.
     """
     out: dict[TimerKey, datetime] = {}
     if state.status.terminal:
@@ -88,7 +89,7 @@ def timers(state: JobState) -> dict[TimerKey, datetime]:
     slot = state.next_fire_at
     held = awaits_deps(state) or is_manual(state) or (paused and not recurring(state))
     if slot is not None and not held:
-        out[TimerKind.FIRE, None] = slot
+        out[TimerKind.FIRE, None] = fire_at(state.spec.name, state.spec.schedule, slot)
     if not paused:
         for f in state.fires:
             if f.phase is FirePhase.BACKOFF and f.retry_at is not None:

@@ -1,4 +1,4 @@
-"""Inputs and effects of the job state machine (:mod:`gnomon.actors.core.job_fsm`).
+"""Inputs and effects of the job state machine (:mod:`gnomon.actors.core.job.fsm`).
 
 Every input carries ``now`` (the machine never reads a clock) and, where calendar math is
 needed, the next slot computed by the caller (``next_slot``). Fires in flight are named
@@ -48,6 +48,8 @@ class FireDue:
     ``bulk``: the job is so far behind that ``slot`` and every slot before ``next_slot``
     (``missed`` of them, when counted; the last is ``last_missed``) are dropped at once;
     ``next_slot`` is then the oldest of the newest slots still handled one by one.
+    ``due``: when the timer rang for it (the slot plus its ``--jitter`` delay); lateness
+    is counted from it. ``excluded``: the exclusion calendar that covers the slot.
     """
 
     now: datetime
@@ -56,6 +58,17 @@ class FireDue:
     bulk: bool = False
     missed: int | None = None
     last_missed: datetime | None = None
+    due: datetime | None = None
+    excluded: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Backfill:
+    """Fire past slot ``slot`` now (``gnomon jobs backfill``), alongside any fire in flight;
+    the fire claims the slot like a scheduled one."""
+
+    now: datetime
+    slot: datetime
 
 
 @attrs.frozen(kw_only=True)
@@ -177,6 +190,7 @@ JobInput = (
     Created
     | FireDue
     | RunNow
+    | Backfill
     | WaitPolled
     | WaitTimedOut
     | RunStarted

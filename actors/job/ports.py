@@ -14,10 +14,10 @@ from typing import Literal, Protocol
 
 import attrs
 
-from gnomon.actors.core.job_msgs import StartRun, StartTriggers
+from gnomon.actors.core.job.msgs import StartRun, StartTriggers
 from gnomon.actors.drain import Drain
 from gnomon.actors.execution import Evaluator
-from gnomon.actors.runs import RunDeps, RunEnd
+from gnomon.actors.job.perform import RunDeps, RunEnd
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import Request
 from gnomon.runtime.clock import Clock
@@ -92,12 +92,16 @@ class JobDeps:
     dependency_statuses: Callable[[JobState], tuple[Dependency, ...]]
     crash_point: Callable[[str], None] = lambda name: None
     fault: Callable[[str], None] = lambda name: None
+    #: the exclusion calendar covering a slot of the job (actors/calendars.py), or None
+    exclusion: Callable[[JobSpec, datetime], str | None] = lambda spec, slot: None
     passivate_after: float = 30.0
     linger: float = 1.0
     drain: Drain = attrs.field(factory=Drain)
 
 
-Op = Literal["pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace"]
+Op = Literal[
+    "pause", "resume", "cancel", "run_now", "dependency_ended", "inspect", "replace", "backfill"
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -122,6 +126,7 @@ class JobCommand(Request[CommandResult]):
     trigger_ids: tuple[str, ...] = ()
     first_slot: datetime | None = None
     expires_at: datetime | None = None  # replace: a renewed TTL (None keeps the old one)
+    slot: datetime | None = None  # backfill: the past slot to fire
 
 
 @attrs.frozen(kw_only=True)
