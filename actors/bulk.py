@@ -29,7 +29,7 @@ import trio
 
 from gnomon.actors.admission import Batch
 from gnomon.actors.core.explain import hold
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job.ports import Save
 from gnomon.runtime.errors import Conflict, GnomonError
 from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import IntervalSchedule

@@ -29,11 +29,11 @@ import trio
 from gnomon.actors.admission import Admission
 from gnomon.actors.bulk import BulkCreate, BulkCreator, SpecOutcome
 from gnomon.actors.core import dag
-from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import StartTriggers
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import StartTriggers
 from gnomon.actors.directory import JobDirectory, JobEntry
-from gnomon.actors.job_events import claims_of
-from gnomon.actors.job_ports import CommandResult, JobCommand, Op, Persistence, Save
+from gnomon.actors.job.events import claims_of
+from gnomon.actors.job.ports import CommandResult, JobCommand, Op, Persistence, Save
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, Refused

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job.ports import Save
 from gnomon.runtime.batching import Coalescer
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -15,7 +15,7 @@ from gnomon.runtime.store import Changes, JobQuery, Store
 
 
 class StorePersistence:
-    """:class:`~gnomon.actors.job_ports.Persistence` and
+    """:class:`~gnomon.actors.job.ports.Persistence` and
     :class:`~gnomon.actors.recovery.BootPort` over a :class:`~gnomon.runtime.store.Store`."""
 
     def __init__(self, store: Store) -> None:

@@ -26,9 +26,9 @@ from typing import Protocol
 
 import attrs
 
-from gnomon.actors.core.job_runs import ORPHAN_ERROR
+from gnomon.actors.core.job.runs import ORPHAN_ERROR
 from gnomon.actors.directory import JobDirectory, JobEntry
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job.ports import Save
 from gnomon.runtime import procs
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model.enums import JobStatus, Outcome

@@ -26,7 +26,7 @@ from gnomon.actors.core.paging import (
     reply_budget,
     runs_cursor,
 )
-from gnomon.actors.job_ports import Op
+from gnomon.actors.job.ports import Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.config import Config

@@ -22,9 +22,9 @@ from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
-from gnomon.actors.job import job_spec
-from gnomon.actors.job_ports import JobDeps, Persistence, Save
-from gnomon.actors.runs import RunDeps
+from gnomon.actors.job.actor import job_spec
+from gnomon.actors.job.perform import RunDeps
+from gnomon.actors.job.ports import JobDeps, Persistence, Save
 from gnomon.actors.supervision import supervision_observer
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics

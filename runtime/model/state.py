@@ -1,12 +1,12 @@
 """The daemon's record of a live job and of its runs.
 
-:class:`JobState` is what the job state machine (``gnomon.actors.core.job_fsm``)
+:class:`JobState` is what the job state machine (``gnomon.actors.core.job.fsm``)
 transforms and what the store persists; a restart rebuilds the job actor from it, so it
 holds everything needed to resume: the fires in flight (several under ``overlap=allow``),
 the fire queued behind them (``overlap=queue``), each fire's attempt number, wait
 progress and retry instant, the dependencies' final statuses and the failure streak.
 Timers are not stored: they are a function of the state
-(``gnomon.actors.core.job_fsm.timers``).
+(``gnomon.actors.core.job.fsm.timers``).
 """
 
 from __future__ import annotations

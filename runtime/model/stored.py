@@ -7,7 +7,7 @@ engine. So :func:`decode_state` repairs such a spec — each refused field is re
 default, a refused schedule becomes ``manual``, a refused action ``noop`` — and marks the
 state: its ``message`` starts with :data:`SPEC_REFUSED`, and it has no next fire and no
 fire in flight. The engine then fails the job when it next loads it (``job.failed`` with
-that message, see :mod:`gnomon.actors.core.job_recover`); views show it as it is.
+that message, see :mod:`gnomon.actors.core.job.recover`); views show it as it is.
 """
 
 from __future__ import annotations

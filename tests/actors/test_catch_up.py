@@ -13,7 +13,7 @@ from support.engine_world import EPOCH, World, make_world
 from support.scripted import ScriptedExecutor
 
 from gnomon.actors.admission import AdmissionConfig
-from gnomon.actors.core.job_slots import MAX_CATCH_UP
+from gnomon.actors.core.job.slots import MAX_CATCH_UP
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig

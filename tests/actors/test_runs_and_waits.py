@@ -11,7 +11,7 @@ from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
 from gnomon.actors.breakers import Breakers
 from gnomon.actors.execution import ActionResult, RunContext, Verdict
-from gnomon.actors.runs import RunDeps, RunPlan, perform_run
+from gnomon.actors.job.perform import RunDeps, RunPlan, perform_run
 from gnomon.actors.waiter import PollReport, WaitPlan, poller_spec
 from gnomon.runtime import Registry, Strategy, Supervisor, VirtualClock
 from gnomon.runtime.model.actions import NoopAction

@@ -16,7 +16,7 @@ import trio
 import trio.testing
 from support.storekit import draft, running_store, state
 
-from gnomon.actors.job_ports import Save
+from gnomon.actors.job.ports import Save
 from gnomon.actors.persistence import StorePersistence
 from gnomon.runtime import Supervisor
 from gnomon.runtime.errors import StoreUnavailable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gnomon.actors.core.explain import explain
-from gnomon.actors.core.job_fsm import Created, FireDue, Pause, RunFinished, step
+from gnomon.actors.core.job.fsm import Created, FireDue, Pause, RunFinished, step
 from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.conditions import TcpCondition
 from gnomon.runtime.model.enums import JobStatus, Outcome, OwnerKind

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from gnomon.actors.core.job_fsm import (
+from gnomon.actors.core.job.fsm import (
     ORPHAN_ERROR,
     ArmTimer,
     Cancel,
@@ -51,7 +51,7 @@ from gnomon.actors.core.job_fsm import (
     step,
     timers,
 )
-from gnomon.actors.core.job_tx import awaits_deps
+from gnomon.actors.core.job.tx import awaits_deps
 from gnomon.runtime.model.actions import NoopAction, ShellAction
 from gnomon.runtime.model.conditions import FileCondition
 from gnomon.runtime.model.enums import (

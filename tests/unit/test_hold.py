@@ -11,7 +11,7 @@ from unit.test_explain import T0, created, state
 
 from gnomon.actors.admission import endless
 from gnomon.actors.core.explain import hold
-from gnomon.actors.core.job_fsm import Cancel, DependencyEnded, FireDue, Pause, RunFinished, step
+from gnomon.actors.core.job.fsm import Cancel, DependencyEnded, FireDue, Pause, RunFinished, step
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.conditions import TcpCondition
 from gnomon.runtime.model.enums import JobStatus, Outcome

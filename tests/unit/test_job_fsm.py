@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import attrs
 import pytest
 
-from gnomon.actors.core.job_fsm import (
+from gnomon.actors.core.job.fsm import (
     ORPHAN_ERROR,
     ArmTimer,
     Cancel,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from unit.test_job_fsm import EVERY, Sim, fired, job, of, t, waiting
 
-from gnomon.actors.core.job_fsm import (
+from gnomon.actors.core.job.fsm import (
     FireDue,
     Recover,
     RetryDue,

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from unit.model_strategies import job_states, opt_datetimes, statuses, text
 
-from gnomon.actors.core.job_tx import evolved, same_state
+from gnomon.actors.core.job.tx import evolved, same_state
 from gnomon.runtime.model.state import JobState
 
 changes = st.fixed_dictionaries(

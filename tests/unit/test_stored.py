@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gnomon.actors.core.job_fsm import FireDue, Pause, Recover, Resume, step
-from gnomon.actors.core.job_msgs import RecordSkip
+from gnomon.actors.core.job.fsm import FireDue, Pause, Recover, Resume, step
+from gnomon.actors.core.job.msgs import RecordSkip
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.actions import NoopAction, WebhookAction

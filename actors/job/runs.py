@@ -1,7 +1,7 @@
 """The runs of one job actor: start tasks, kill them, and turn their ends into inputs.
 
 Each run is a task in the job actor's nursery under its own cancel scope
-(:func:`gnomon.actors.runs.perform_run`). A run is recorded as started in the same unit
+(:func:`gnomon.actors.job.perform.perform_run`). A run is recorded as started in the same unit
 of work as the step that dispatched it (:meth:`RunTracker.started`: the claim of its slot,
 its retry, its satisfied wait), before its task exists — so a daemon killed at any later
 moment finds the attempt started, an orphan to kill and retry per policy, and never runs
@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import StartRun, Step
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import StartRun, Step
 from gnomon.actors.drain import InFlight
 from gnomon.actors.execution import OutputTap, RunContext
-from gnomon.actors.job_ports import RunEnded, Save
-from gnomon.actors.runs import RunEnd, RunPlan, perform_run, spawn_recorder
+from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
+from gnomon.actors.job.ports import RunEnded, Save
 from gnomon.runtime import procs
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.model.state import RunRecord
 
 if TYPE_CHECKING:
-    from gnomon.actors.job import JobShell
+    from gnomon.actors.job.actor import JobShell
 
 
 @attrs.define

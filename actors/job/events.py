@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
-from gnomon.actors.core.job_msgs import Effect, JobInput, RecordSkip, StartRun, Step
-from gnomon.actors.runs import RunEnd
+from gnomon.actors.core.job.msgs import Effect, JobInput, RecordSkip, StartRun, Step
+from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.state import JobState, RunRecord

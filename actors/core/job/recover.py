@@ -1,7 +1,7 @@
 """Recovery of the job state machine: rebuild a job actor from its persisted state.
 
 After a crash, a restart or a shutdown, ``Recover`` re-arms every timer of
-:func:`~gnomon.actors.core.job_tx.timers` (the previous incarnation's are gone), resumes
+:func:`~gnomon.actors.core.job.tx.timers` (the previous incarnation's are gone), resumes
 waits with their remaining budget and poll count (reference bugs 16.1.4 and 16.1.5: a
 restart never turns a wait into a timeout), and re-applies dependency statuses that may
 have been lost. A job whose stored spec was refused (see
@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import attrs
 
-from gnomon.actors.core.job_fires import end_job, fire_by_cycle, ref, run_effect, wait_effect
-from gnomon.actors.core.job_life import on_expire, resolve
-from gnomon.actors.core.job_msgs import Recover
-from gnomon.actors.core.job_runs import ORPHAN_ERROR, finished
-from gnomon.actors.core.job_tx import Tx, awaits_deps
+from gnomon.actors.core.job.fires import end_job, fire_by_cycle, ref, run_effect, wait_effect
+from gnomon.actors.core.job.life import on_expire, resolve
+from gnomon.actors.core.job.msgs import Recover
+from gnomon.actors.core.job.runs import ORPHAN_ERROR, finished
+from gnomon.actors.core.job.tx import Tx, awaits_deps
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import FirePhase, FireState

@@ -1,13 +1,13 @@
 """The job state machine: ``step(state, input) -> Step(new_state, effects)``, pure.
 
 No trio, no I/O, no clock: every input carries ``now`` and, where calendar math is needed,
-the next slot. The job actor feeds inputs (:mod:`~gnomon.actors.core.job_msgs`) and
+the next slot. The job actor feeds inputs (:mod:`~gnomon.actors.core.job.msgs`) and
 interprets effects; it is the only writer of its job's state.
 
-Modules: :mod:`~gnomon.actors.core.job_msgs` (inputs, effects), ``job_tx`` (status,
-transitions, events, timers), ``job_fires`` (fire primitives), ``job_slots`` (slots,
-misfire, overlap), ``job_runs`` (waits, runs, retries), ``job_life`` (creation, pause,
-resume, cancel, expiry, dependencies), ``job_recover`` (restart).
+Modules: :mod:`~gnomon.actors.core.job.msgs` (inputs, effects), :mod:`.tx` (status,
+transitions, events, timers), ``fires`` (fire primitives), ``slots`` (slots,
+misfire, overlap), ``runs`` (waits, runs, retries), ``life`` (creation, pause,
+resume, cancel, expiry, dependencies), ``recover`` (restart).
 
 Statuses (CONTRACT §5)::
 
@@ -17,7 +17,7 @@ Statuses (CONTRACT §5)::
     any live status ──▶ paused ──▶ back where it was;  any live status ──▶ cancelled
 
 While live and neither paused nor blocked, the status follows the fires in flight
-(:func:`~gnomon.actors.core.job_tx.live_status`). Pause stops new fires, retries and
+(:func:`~gnomon.actors.core.job.tx.live_status`). Pause stops new fires, retries and
 wait polling (a wait's remaining budget is frozen) but lets runs in flight finish; their
 results are recorded and may end the job. Resume returns to where the job was: a blocked
 job stays blocked, a recurring job jumps to its next future slot, a one-shot job whose slot
@@ -31,7 +31,7 @@ says what the job is, e.g. ``cannot resume job x: it is running, not paused``.
 
 from __future__ import annotations
 
-from gnomon.actors.core.job_life import (
+from gnomon.actors.core.job.life import (
     on_cancel,
     on_created,
     on_dependency_ended,
@@ -39,7 +39,7 @@ from gnomon.actors.core.job_life import (
     on_pause,
     on_resume,
 )
-from gnomon.actors.core.job_msgs import (
+from gnomon.actors.core.job.msgs import (
     ArmTimer,
     Cancel,
     CancelTimer,
@@ -70,8 +70,8 @@ from gnomon.actors.core.job_msgs import (
     WaitTimedOut,
     due,
 )
-from gnomon.actors.core.job_recover import on_recover
-from gnomon.actors.core.job_runs import (
+from gnomon.actors.core.job.recover import on_recover
+from gnomon.actors.core.job.runs import (
     ORPHAN_ERROR,
     on_retry_due,
     on_run_finished,
@@ -79,8 +79,8 @@ from gnomon.actors.core.job_runs import (
     on_wait_polled,
     on_wait_timed_out,
 )
-from gnomon.actors.core.job_slots import on_fire_due, on_run_now
-from gnomon.actors.core.job_tx import Illegal, Tx, live_status, timers
+from gnomon.actors.core.job.slots import on_fire_due, on_run_now
+from gnomon.actors.core.job.tx import Illegal, Tx, live_status, timers
 from gnomon.runtime.model.state import Dependency, JobState
 
 

@@ -7,16 +7,16 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import Emit
-from gnomon.actors.job_ports import CommandResult, JobCommand, Save
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import Emit
+from gnomon.actors.job.ports import CommandResult, JobCommand, Save
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.state import MAX_TRANSITIONS, JobState
 
 if TYPE_CHECKING:
-    from gnomon.actors.job import JobShell
+    from gnomon.actors.job.actor import JobShell
 
 
 async def replace(shell: JobShell, msg: JobCommand) -> CommandResult:

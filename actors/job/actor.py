@@ -2,7 +2,7 @@
 
 One incarnation: load the job's state, feed it ``Recover`` (so a restart is
 indistinguishable from a boot), then loop — the next message or the next timer becomes an
-input of :func:`~gnomon.actors.core.job_fsm.step`; each step's new state, claimed slots,
+input of :func:`~gnomon.actors.core.job.fsm.step`; each step's new state, claimed slots,
 run records and events are saved in one transaction *before* its effects are performed.
 Runs are tasks in the actor's nursery; waits are poller actors. When the job is idle the
 actor records its next wake time with the directory and returns (passivation). On a stop
@@ -21,8 +21,8 @@ from typing import Any
 
 import trio
 
-from gnomon.actors.core import job_fsm as fsm
-from gnomon.actors.core.job_msgs import (
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import (
     ArmTimer,
     CancelTimer,
     Effect,
@@ -37,10 +37,10 @@ from gnomon.actors.core.job_msgs import (
     StopWait,
     TimerKind,
 )
-from gnomon.actors.core.job_slots import MAX_CATCH_UP
-from gnomon.actors.core.job_tx import same_state
-from gnomon.actors.job_events import Unit, claims_of, enrich
-from gnomon.actors.job_ports import (
+from gnomon.actors.core.job.slots import MAX_CATCH_UP
+from gnomon.actors.core.job.tx import same_state
+from gnomon.actors.job.events import Unit, claims_of, enrich
+from gnomon.actors.job.ports import (
     CommandResult,
     JobCommand,
     JobDeps,
@@ -49,8 +49,8 @@ from gnomon.actors.job_ports import (
     RunEnded,
     Save,
 )
-from gnomon.actors.job_replace import replace
-from gnomon.actors.job_runs import RunTracker
+from gnomon.actors.job.replace import replace
+from gnomon.actors.job.runs import RunTracker
 from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
@@ -105,7 +105,7 @@ class JobShell:
         """Step the state machine into ``unit`` (saved by :meth:`commit`).
 
         A run the step dispatches is recorded as started in the same unit of work (see
-        :meth:`~gnomon.actors.job_runs.RunTracker.started`): a crash after that commit
+        :meth:`~gnomon.actors.job.runs.RunTracker.started`): a crash after that commit
         finds it an orphan — at most once per attempt, never re-run blindly. The actor's
         state moves on at once; a store that cannot write (a full disk) makes the commit
         wait and retry the unit whole (docs/store.md), any other failure crashes the
@@ -321,7 +321,7 @@ class JobShell:
         msg.reply.send(CommandResult(state=self.state, error=step.error))
 
     async def replace(self, msg: JobCommand) -> CommandResult:
-        """``--replace`` (see :func:`~gnomon.actors.job_replace.replace`)."""
+        """``--replace`` (see :func:`~gnomon.actors.job.replace.replace`)."""
         return await replace(self, msg)
 
     async def polled(self, msg: Polled) -> None:

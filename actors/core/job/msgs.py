@@ -1,4 +1,4 @@
-"""Inputs and effects of the job state machine (:mod:`gnomon.actors.core.job_fsm`).
+"""Inputs and effects of the job state machine (:mod:`gnomon.actors.core.job.fsm`).
 
 Every input carries ``now`` (the machine never reads a clock) and, where calendar math is
 needed, the next slot computed by the caller (``next_slot``). Fires in flight are named

@@ -16,14 +16,14 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.dag import Readiness, Verdict, evaluate
-from gnomon.actors.core.job_fires import (
+from gnomon.actors.core.job.fires import (
     end_job,
     flush_paused_skips,
     iso,
     start_queued,
     wait_effect,
 )
-from gnomon.actors.core.job_msgs import (
+from gnomon.actors.core.job.msgs import (
     Cancel,
     Created,
     DependencyEnded,
@@ -32,8 +32,8 @@ from gnomon.actors.core.job_msgs import (
     Resume,
     StopWait,
 )
-from gnomon.actors.core.job_slots import fire_held_slot
-from gnomon.actors.core.job_tx import (
+from gnomon.actors.core.job.slots import fire_held_slot
+from gnomon.actors.core.job.tx import (
     Illegal,
     Tx,
     awaits_deps,

@@ -14,10 +14,10 @@ from typing import Literal, Protocol
 
 import attrs
 
-from gnomon.actors.core.job_msgs import StartRun, StartTriggers
+from gnomon.actors.core.job.msgs import StartRun, StartTriggers
 from gnomon.actors.drain import Drain
 from gnomon.actors.execution import Evaluator
-from gnomon.actors.runs import RunDeps, RunEnd
+from gnomon.actors.job.perform import RunDeps, RunEnd
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import Request
 from gnomon.runtime.clock import Clock

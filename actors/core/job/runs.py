@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.backoff import may_retry, retry_delay
-from gnomon.actors.core.job_fires import (
+from gnomon.actors.core.job.fires import (
     dispatch,
     end_fire,
     fire_by_cycle,
@@ -37,7 +37,7 @@ from gnomon.actors.core.job_fires import (
     ref,
     run_attempt,
 )
-from gnomon.actors.core.job_msgs import (
+from gnomon.actors.core.job.msgs import (
     RetryDue,
     RunFinished,
     RunStarted,
@@ -45,7 +45,7 @@ from gnomon.actors.core.job_msgs import (
     WaitPolled,
     WaitTimedOut,
 )
-from gnomon.actors.core.job_tx import Illegal, Tx, name_of, recurring
+from gnomon.actors.core.job.tx import Illegal, Tx, name_of, recurring
 from gnomon.runtime.model.enums import JobStatus, OnTimeout, Outcome, SkipReason
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import FirePhase, FireState

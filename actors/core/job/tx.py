@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from gnomon.actors.core.job_msgs import ArmTimer, CancelTimer, Effect, Emit, Step, TimerKind
+from gnomon.actors.core.job.msgs import ArmTimer, CancelTimer, Effect, Emit, Step, TimerKind
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.schedule import (

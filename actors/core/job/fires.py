@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from gnomon.actors.core.dag import should_trigger
-from gnomon.actors.core.job_msgs import (
+from gnomon.actors.core.job.msgs import (
     KillRun,
     NotifyDependents,
     RecordSkip,
@@ -25,7 +25,7 @@ from gnomon.actors.core.job_msgs import (
     StartWait,
     StopWait,
 )
-from gnomon.actors.core.job_tx import Illegal, Tx, is_manual, name_of, recurring
+from gnomon.actors.core.job.tx import Illegal, Tx, is_manual, name_of, recurring
 from gnomon.runtime.model.enums import JobStatus, Outcome, SkipReason
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import FirePhase, FireState, SkipTally, WaitProgress

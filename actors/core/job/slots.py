@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gnomon.actors.core.job_fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
-from gnomon.actors.core.job_msgs import FireDue, RunNow
-from gnomon.actors.core.job_tx import (
+from gnomon.actors.core.job.fires import abandon, iso, skip_slot, start_fire, tally_paused_skip
+from gnomon.actors.core.job.msgs import FireDue, RunNow
+from gnomon.actors.core.job.tx import (
     Illegal,
     Tx,
     awaits_deps,
