@@ -149,6 +149,9 @@ class Engine:
         #: held around creating a trigger clone: the template's token limits (the daemon
         #: installs Agents.admitting_clone; see docs/agents.md)
         self.admit_clone: Callable[[JobState], AbstractAsyncContextManager[None]] = _no_limits
+        #: the committed state with what only memory knows laid over it: the poll count
+        #: and last result of its waits (the tree installs WaitPollers.overlay)
+        self.overlay: Callable[[JobState], JobState] = lambda state: state
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
@@ -382,7 +385,7 @@ class Engine:
         return result.state
 
     async def get(self, ref: str) -> JobState:
-        """The job's committed state.
+        """The job's committed state, with its waits' in-memory progress laid over it.
 
         Raises:
             NotFound: no such job.
@@ -391,7 +394,7 @@ class Engine:
         state = await self.persistence.load(job_id)
         if state is None:
             raise NotFound(f"no job {ref!r}")
-        return state
+        return self.overlay(state)
 
     # -- the worker ---------------------------------------------------------------------
 

@@ -88,6 +88,12 @@ KEYS: dict[str, Key] = {
             10.0,
             "at most this long for SQLite's quick_check at start (0 skips it)",
         ),
+        _k(
+            "store.wait_save_every",
+            "duration",
+            300.0,
+            "an unchanged wait poll is saved (count, last result) at most this often",
+        ),
         _k("defaults.timeout", "duration", 300.0, "action timeout of new jobs"),
         _k("defaults.wait_timeout", "duration", 1800.0, "wait deadline of new jobs"),
         _k("defaults.poll", "duration", 5.0, "poll interval of new jobs"),

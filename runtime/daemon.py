@@ -172,6 +172,7 @@ class Daemon:
                 condition_key=job_condition_key,
                 policy=self.policy.check_job,
                 crash_point=crash_point,
+                notify=self.bus.notify,
             ),
             engine_config(config),
         )
