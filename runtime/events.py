@@ -12,8 +12,9 @@ history is read, and events are de-duplicated on ``seq``.
 
 :meth:`EventBus.notify` delivers a *non-durable* event to live subscribers (not to
 the listeners: metrics count what the log holds) without a commit: an unchanged wait
-poll (``job.wait_tick`` whose payload says ``"ephemeral": true``). It carries the ``seq`` of the last committed event,
-is never replayed, and is not de-duplicated (see docs/protocol.md, "Ephemeral events").
+poll (``job.wait_tick`` whose payload says ``"ephemeral": true``). It carries the
+``seq`` of the last committed event, is never replayed, and is not de-duplicated (see
+docs/protocol.md, "Ephemeral events").
 """
 
 from __future__ import annotations
