@@ -75,8 +75,9 @@ class EnginePorts:
     fault: Callable[[str], None] = lambda name: None
     observer: Observer | None = None
     ids: Callable[[], str] | None = None
-    #: Publishes a non-durable event (an unchanged wait poll) to live subscribers.
-    notify: Callable[[EventDraft], None] = lambda draft: None
+    #: Publishes a non-durable event (an unchanged wait poll) to live subscribers; the
+    #: draft is made only when someone listens.
+    notify: Callable[[Callable[[], EventDraft]], None] = lambda make: None
 
 
 class EngineTree:
@@ -137,7 +138,7 @@ class EngineTree:
             breakers=self.breakers,
             clock=ports.clock,
             deliver=self._deliver_poll,
-            notify=lambda plan, report: ports.notify(tick_draft(plan, report)),
+            notify=lambda plan, report: ports.notify(lambda: tick_draft(plan, report)),
             save_every=cfg.wait_save_every,
         )
         self.engine.overlay = self.waits.overlay

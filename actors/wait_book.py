@@ -5,10 +5,13 @@ not a task. The poller shell (:mod:`gnomon.actors.wait_pollers`) asks the book w
 waits are due (:meth:`WaitBook.due`), polls them, and hands each result back
 (:meth:`WaitBook.record`), which decides whether the job must hear of it:
 
-- **deliver** (``Decision.DELIVER``): the result differs from the last one the job saved
-  (another value, transient flag, breaker refusal or summary), or it ends the wait (the
-  condition held, a permanent error, ``max_polls`` reached): the job steps its state
-  machine and saves a ``job.wait_tick`` or the wait's end;
+- **deliver** (``Decision.DELIVER``): the poll reached the target and its result differs
+  from the last one the job saved (another value, transient flag or summary), or it ends
+  the wait (the condition held, a permanent error, ``max_polls`` reached): the job steps
+  its state machine and saves a ``job.wait_tick`` or the wait's end. A poll an open
+  breaker refused says nothing new about the target: never a change by itself (when a
+  shared target's breaker opens and half-opens, its waits would otherwise all flip
+  between "refused" and "breaker open");
 - **save** (``Decision.SAVE``): unchanged, but ``save_every`` seconds have passed since
   the job last saved this wait: the job saves its poll count and last result quietly,
   with no event;
@@ -54,15 +57,9 @@ class PollResult:
     transient: bool = False
     breaker_open: bool = False
 
-    def key(self) -> tuple[bool | None, bool, bool, str]:
-        """What must differ for a result to count as a change (a breaker refusal's
-        summary names its reopen time, which moves every cycle: not compared)."""
-        return (
-            self.value,
-            self.transient,
-            self.breaker_open,
-            "" if self.breaker_open else self.summary,
-        )
+    def key(self) -> tuple[bool | None, bool, str]:
+        """What must differ for a result to count as a change."""
+        return (self.value, self.transient, self.summary)
 
     def ends_wait(self) -> bool:
         """The condition held or cannot be evaluated: the wait is over."""
@@ -85,7 +82,7 @@ class WaitEntry:
     n: int = 0
     last: PollResult | None = None
     last_at: datetime | None = None
-    saved_key: tuple[bool | None, bool, bool, str] | None = None
+    saved_key: tuple[bool | None, bool, str] | None = None
     in_flight: bool = False
     removed: bool = False
 
@@ -228,12 +225,8 @@ class WaitBook:
         entry.polls += 1
         entry.n += 1
         entry.last, entry.last_at = result, at
-        key = result.key()
-        if (
-            result.ends_wait()
-            or (entry.max_polls and entry.polls >= entry.max_polls)
-            or key != entry.saved_key
-        ):
+        changed = not result.breaker_open and result.key() != entry.saved_key
+        if result.ends_wait() or (entry.max_polls and entry.polls >= entry.max_polls) or changed:
             decision = Decision.DELIVER
         elif now - entry.saved_at >= self.save_every:
             decision = Decision.SAVE
@@ -246,7 +239,7 @@ class WaitBook:
         """The job saved ``entry``'s progress (its count and last result) at ``now``."""
         entry.saved_polls = entry.polls
         entry.saved_at = now
-        if entry.last is not None:
+        if entry.last is not None and not entry.last.breaker_open:
             entry.saved_key = entry.last.key()
 
     def unsaved(self, job_id: str) -> list[WaitEntry]:

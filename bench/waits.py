@@ -1,7 +1,7 @@
 """W6: many waits polling a closed TCP port, through a real daemon (a child process).
 
 ``python -m bench.waits --n 3000 --n 10000 --window 60 --json`` creates ``n`` jobs due in
-two seconds whose wait polls ``tcp`` 127.0.0.1:<a closed port> every ``--interval``
+two seconds (or spread over ``--spread`` seconds from then) whose wait polls ``tcp`` 127.0.0.1:<a closed port> every ``--interval``
 seconds (``wait_timeout`` one hour), waits until every one of them has started its wait,
 lets the polls settle for ``--settle`` seconds, then measures for ``--window`` seconds:
 
@@ -68,23 +68,31 @@ def spec(name: str, at: datetime, port: int, interval: float) -> dict[str, Any]:
     return dict(wire.unstructure(value))
 
 
-async def create(home: Path, url: str, n: int, at: datetime, port: int, interval: float) -> None:
+async def create(
+    home: Path, url: str, n: int, at: datetime, port: int, interval: float, spread: float
+) -> None:
     async with client.connect(Home(home), url, start=False) as conn:
         for lo in range(0, n, BATCH):
-            specs = [spec(f"w-{i}", at, port, interval) for i in range(lo, min(n, lo + BATCH))]
+            specs = [
+                spec(f"w-{i}", at + timedelta(seconds=i * spread / n), port, interval)
+                for i in range(lo, min(n, lo + BATCH))
+            ]
             answer = await conn.call("job.create_many", {"specs": specs})
             assert answer["created"] == len(specs), answer
 
 
 def query(db: Path, sql: str) -> int:
-    with suppress(sqlite3.Error):
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
-        try:
-            row = conn.execute(sql).fetchone()
-        finally:
-            conn.close()
-        return int(row[0] or 0)
-    return -1
+    """One number from the daemon's database (read-only; retried while it is busy)."""
+    for _ in range(50):
+        with suppress(sqlite3.Error):
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5.0)
+            try:
+                row = conn.execute(sql).fetchone()
+            finally:
+                conn.close()
+            return int(row[0] or 0)
+        time.sleep(0.1)
+    raise RuntimeError(f"cannot read {db}")
 
 
 def db_bytes(home: Path) -> int:
@@ -100,7 +108,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
             time.sleep(1.0)
             rss0 = rss_kb(proc.pid)
             at = datetime.now(UTC) + timedelta(seconds=2)
-            trio.run(create, home, url, n, at, port, a.interval)
+            trio.run(create, home, url, n, at, port, a.interval, a.spread)
             started = time.monotonic()
             waiting = 0
             while time.monotonic() < started + 300:
@@ -109,16 +117,20 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             all_waiting_s = time.monotonic() - started
-            time.sleep(a.settle)
+            time.sleep(a.settle + a.spread)
             seq0 = query(db, "SELECT max(seq) FROM events")
             size0, cpu0, t0 = db_bytes(home), cpu_seconds(proc.pid), time.monotonic()
             time.sleep(a.window)
             cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
             seq1, size1 = query(db, "SELECT max(seq) FROM events"), db_bytes(home)
+            ticks = query(
+                db, f"SELECT count(*) FROM events WHERE seq > {seq0} AND type='job.wait_tick'"
+            )
             rss1 = rss_kb(proc.pid)
     minutes = (t1 - t0) / 60
     return {
         "waits": n,
+        "spread_s": a.spread,
         "waiting": waiting,
         "interval_s": a.interval,
         "polls_per_s": n / a.interval,
@@ -128,6 +140,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
         "rss_kb_per_wait": round((rss1 - rss0) / n, 2),
         "rss_mib": round(rss1 / 1024, 1),
         "durable_events_per_min": round((seq1 - seq0) / minutes, 1),
+        "durable_ticks_per_min": round(ticks / minutes, 1),
         "db_kib_per_min": round((size1 - size0) / 1024 / minutes, 1),
     }
 
@@ -137,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, action="append", help="waits (repeatable; default 3000)")
     p.add_argument("--interval", type=float, default=5.0)
     p.add_argument("--settle", type=float, default=10.0)
+    p.add_argument("--spread", type=float, default=0.0, help="due times spread over S seconds")
     p.add_argument("--window", type=float, default=60.0)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     a = p.parse_args(argv)

@@ -107,9 +107,13 @@ class EventBus:
                 if sub.filter.matches(event):
                     self._offer(sub, event)
 
-    def notify(self, draft: EventDraft) -> None:
-        """Deliver a non-durable event now (see the module docstring); never blocks."""
+    def notify(self, make: Callable[[], EventDraft]) -> None:
+        """Deliver the non-durable event ``make()`` now (see the module docstring);
+        ``make`` is called only when someone subscribes. Never blocks."""
         self.notified += 1
+        if not self._subscribers:
+            return
+        draft = make()
         event = Event(
             seq=self._last_seq,
             type=draft.type,
@@ -122,10 +126,9 @@ class EventBus:
             message=draft.message,
             payload=draft.payload,
         )
-        if self._subscribers:
-            for sub in list(self._subscribers):
-                if sub.filter.matches(event):
-                    self._offer(sub, event)
+        for sub in list(self._subscribers):
+            if sub.filter.matches(event):
+                self._offer(sub, event)
 
     def _offer(self, sub: _Subscriber, event: Event) -> None:
         try:

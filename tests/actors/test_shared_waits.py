@@ -47,7 +47,7 @@ async def test_unchanged_polls_are_kept_in_memory_and_saved_at_the_bound(
         evaluator=evaluator,
         executor=ScriptedExecutor(duration=0),
         config=EngineConfig(wait_save_every=60),
-        notify=notified.append,
+        notify=lambda make: notified.append(make()),
     )
     job = await w.create(waiting("gate"))
     await trio.sleep(52)  # polls at 0, 5, …, 50
