@@ -1,8 +1,9 @@
 """W6: many waits polling a closed TCP port, through a real daemon (a child process).
 
 ``python -m bench.waits --n 3000 --n 10000 --window 60 --json`` creates ``n`` jobs due in
-two seconds (or spread over ``--spread`` seconds from then) whose wait polls ``tcp`` 127.0.0.1:<a closed port> every ``--interval``
-seconds (``wait_timeout`` one hour), waits until every one of them has started its wait,
+two seconds (or spread over ``--spread`` seconds from then) whose wait polls ``tcp``
+127.0.0.1:<a closed port> every ``--interval`` seconds (``wait_timeout`` one hour),
+waits until every one of them has started its wait,
 lets the polls settle for ``--settle`` seconds, then measures for ``--window`` seconds:
 
 - ``cpu_core``: the daemon's CPU seconds per wall second (1.0 = one core busy);
