@@ -179,6 +179,7 @@ class WaitPollers:
         """The poller of ``kind``: start due polls, sleep until the next is due (or a
         rearm: a new wait, or a freed slot when all ``max_in_flight`` were taken)."""
         book = self._books[kind]
+        self._refs[kind] = ctx.ref  # a restarted incarnation is the one to wake
         book.requeue_in_flight(trio.current_time())
         ctx.ready()
         room = _Room(self._max_in_flight, ctx.ref)

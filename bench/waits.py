@@ -4,7 +4,8 @@
 two seconds (or spread over ``--spread`` seconds from then) whose wait polls ``tcp``
 127.0.0.1:<a closed port> every ``--interval`` seconds (``wait_timeout`` one hour),
 waits until every one of them has started its wait,
-lets the polls settle for ``--settle`` seconds, then measures for ``--window`` seconds:
+lets the polls settle for ``--settle`` seconds (each wait's first poll is a durable
+tick), then measures for ``--window`` seconds:
 
 - ``cpu_core``: the daemon's CPU seconds per wall second (1.0 = one core busy);
 - ``rss_kb_per_wait``: the daemon's RSS growth from before the creates to the end of the
@@ -62,7 +63,7 @@ def spec(name: str, at: datetime, port: int, interval: float) -> dict[str, Any]:
         name=name,
         schedule=OnceSchedule(at=at),
         action=ShellAction(command="true"),
-        wait=WaitSpec(condition=TcpCondition(host="127.0.0.1", port=port, timeout=1.0)),
+        wait=WaitSpec(condition=TcpCondition(host="127.0.0.1", port=port)),
         budget=Budget(poll_interval=interval, wait_timeout=3600.0),
         i_know=True,
     )
@@ -150,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m bench.waits", description=__doc__)
     p.add_argument("--n", type=int, action="append", help="waits (repeatable; default 3000)")
     p.add_argument("--interval", type=float, default=5.0)
-    p.add_argument("--settle", type=float, default=10.0)
+    p.add_argument("--settle", type=float, default=20.0)
     p.add_argument("--spread", type=float, default=0.0, help="due times spread over S seconds")
     p.add_argument("--window", type=float, default=60.0)
     p.add_argument("--json", action="store_true", help="one JSON object per line")

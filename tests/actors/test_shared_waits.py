@@ -111,3 +111,24 @@ async def test_many_waits_share_one_poller_and_stay_on_their_grid(
     assert kinds.count("wait") == 1
     assert kinds.count("job") == 0
     assert len(w.tree.waits) == 300
+
+
+async def test_a_crashed_poller_is_restarted_and_polls_on(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """An evaluator bug crashes the kind's poller; its supervisor restarts it and every
+    wait in the book goes on being polled (the crash report is an event)."""
+
+    def decide(n: int) -> Verdict:
+        if n == 2:
+            raise RuntimeError("evaluator bug")
+        return Verdict(value=n >= 6, summary="held" if n >= 6 else "refused")
+
+    w = await make_world(nursery, tmp_path, evaluator=ScriptedEvaluator(decide=decide))
+    job = await w.create(waiting("survivor"))
+    await trio.sleep(60)
+    assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    types = await w.types()
+    assert "actor.crashed" in types
+    (held,) = [e for e in await w.events(job.id) if e.type == "job.wait_satisfied"]
+    assert held.payload["poll"] >= 5
