@@ -13,7 +13,9 @@ tick), then measures for ``--window`` seconds:
 - ``durable_events_per_min``: rows appended to the event log per minute in the window;
 - ``db_kib_per_min``: growth of the database (and its WAL) per minute in the window.
 
-Each ``n`` runs in a fresh daemon and home. A benchmark, not a test: nothing here asserts.
+``--control`` creates the same jobs due in a day (so none waits): the RSS a job costs
+before its wait starts. Each ``n`` runs in a fresh daemon and home. A benchmark, not a
+test: nothing here asserts.
 """
 
 from __future__ import annotations
@@ -109,11 +111,11 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
         with daemon(home) as (proc, url):
             time.sleep(1.0)
             rss0 = rss_kb(proc.pid)
-            at = datetime.now(UTC) + timedelta(seconds=2)
+            at = datetime.now(UTC) + timedelta(seconds=86400 if a.control else 2)
             trio.run(create, home, url, n, at, port, a.interval, a.spread)
             started = time.monotonic()
             waiting = 0
-            while time.monotonic() < started + 300:
+            while not a.control and time.monotonic() < started + 300:
                 waiting = query(db, "SELECT count(*) FROM events WHERE type='job.wait_started'")
                 if waiting >= n:
                     break
@@ -122,6 +124,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
             time.sleep(a.settle + a.spread)
             seq0 = query(db, "SELECT max(seq) FROM events")
             size0, cpu0, t0 = db_bytes(home), cpu_seconds(proc.pid), time.monotonic()
+            rss_start = rss_kb(proc.pid)
             time.sleep(a.window)
             cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
             seq1, size1 = query(db, "SELECT max(seq) FROM events"), db_bytes(home)
@@ -132,6 +135,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
     minutes = (t1 - t0) / 60
     return {
         "waits": n,
+        "control": a.control,
         "spread_s": a.spread,
         "waiting": waiting,
         "interval_s": a.interval,
@@ -141,6 +145,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
         "cpu_core": round((cpu1 - cpu0) / (t1 - t0), 3),
         "rss_kb_per_wait": round((rss1 - rss0) / n, 2),
         "rss_mib": round(rss1 / 1024, 1),
+        "rss_kib_per_min_in_window": round((rss1 - rss_start) / minutes, 1),
         "durable_events_per_min": round((seq1 - seq0) / minutes, 1),
         "durable_ticks_per_min": round(ticks / minutes, 1),
         "db_kib_per_min": round((size1 - size0) / 1024 / minutes, 1),
@@ -154,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--settle", type=float, default=20.0)
     p.add_argument("--spread", type=float, default=0.0, help="due times spread over S seconds")
     p.add_argument("--window", type=float, default=60.0)
+    p.add_argument(
+        "--control", action="store_true", help="the same jobs due in a day: what a job costs"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     a = p.parse_args(argv)
     for n in a.n or [3000]:
