@@ -1,6 +1,6 @@
 """Shared wait pollers: one actor per condition kind serves every wait of that kind.
 
-A wait is an entry in its kind's poll book (:mod:`gnomon.actors.wait_book`), not a task:
+A wait is an entry in its kind's poll book (:mod:`gnomon.actors.core.wait_book`), not a task:
 the kind's poller actor sleeps until the earliest poll is due, starts the due polls (at
 most ``max_in_flight`` at once, each a short task bounded by its per-poll timeout and
 gated by the target's breaker, :func:`~gnomon.actors.waiter.poll_once`), and hands each
@@ -31,8 +31,8 @@ import attrs
 import trio
 
 from gnomon.actors.breakers import Breakers
+from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, WaitEntry
 from gnomon.actors.execution import Evaluator
-from gnomon.actors.wait_book import Decision, PollResult, WaitBook, WaitEntry
 from gnomon.actors.waiter import PollReport, WaitPlan, poll_once
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.clock import Clock

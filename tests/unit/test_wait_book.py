@@ -1,4 +1,4 @@
-"""Properties of the pure poll book (actors/wait_book.py)."""
+"""Properties of the pure poll book (actors/core/wait_book.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gnomon.actors.wait_book import Decision, PollResult, WaitBook
+from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 SAVE_EVERY = 60.0

@@ -73,7 +73,7 @@ class WaitPolled:
     that is ``transient`` (poll again) or permanent (the fire fails).
 
     ``polls`` is the wait's poll count including this one when the poller counted polls
-    the job did not hear of (unchanged results, ``actors/wait_book.py``); ``None`` counts
+    the job did not hear of (unchanged results, ``actors/core/wait_book.py``); ``None`` counts
     this one. ``quiet``: an unchanged result, saved without a ``job.wait_tick``.
     """
 
