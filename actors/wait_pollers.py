@@ -114,11 +114,6 @@ class WaitPollers:
         for book in self._books.values():
             book.remove(job_id, cycle)
 
-    def stop_job(self, job_id: str) -> None:
-        """Stop polling every wait of a job."""
-        for book in self._books.values():
-            book.remove_job(job_id)
-
     def entries(self, job_id: str) -> list[WaitEntry]:
         """The job's waits in the books (their in-memory progress)."""
         return [e for book in self._books.values() for e in book.of_job(job_id)]
@@ -129,8 +124,7 @@ class WaitPollers:
 
     def mark_saved(self, entry: WaitEntry) -> None:
         """The job saved ``entry``'s progress."""
-        entry.saved_polls = entry.polls
-        entry.saved_at = trio.current_time()
+        self._books[entry.plan.condition.TAG].mark_saved(entry, trio.current_time())
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._books.values())

@@ -172,11 +172,6 @@ class WaitBook:
         self._count -= 1
         return entry
 
-    def remove_job(self, job_id: str) -> None:
-        """Stop every wait of a job."""
-        for entry in self.of_job(job_id):
-            self.remove(entry.job_id, entry.cycle)
-
     def of_job(self, job_id: str) -> list[WaitEntry]:
         """The job's waits in the book."""
         return list(self._jobs.get(job_id, ()))
