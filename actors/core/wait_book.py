@@ -12,9 +12,11 @@ waits are due (:meth:`WaitBook.due`), polls them, and hands each result back
   breaker refused says nothing new about the target: never a change by itself (when a
   shared target's breaker opens and half-opens, its waits would otherwise all flip
   between "refused" and "breaker open");
-- **save** (``Decision.SAVE``): unchanged, but ``save_every`` seconds have passed since
-  the job last saved this wait: the job saves its poll count and last result quietly,
-  with no event;
+- **save** (``Decision.SAVE``): unchanged, but the wait's ``save_after`` seconds have
+  passed since the job last saved it: the job saves its poll count and last result
+  quietly, with no event. ``save_after`` is ``save_every`` stretched by up to half of
+  itself, fixed per job (a hash of its id), so waits that started together do not all
+  wake their jobs in the same second;
 - **quiet** (``Decision.QUIET``): unchanged; the count and last result live here only
   (a crash loses at most ``save_every`` seconds of poll counts, never the wait: its
   deadline is absolute and saved).
@@ -31,6 +33,7 @@ from __future__ import annotations
 import enum
 import heapq
 import itertools
+import zlib
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -79,6 +82,7 @@ class WaitEntry:
     polls: int
     saved_polls: int
     saved_at: float
+    save_after: float
     n: int = 0
     last: PollResult | None = None
     last_at: datetime | None = None
@@ -93,6 +97,11 @@ class WaitEntry:
     def next_due(self, now: float) -> float:
         """The next anchored slot, or ``now`` when the schedule is behind."""
         return max(now, self.start + self.n * self.interval)
+
+
+def spread(job_id: str) -> float:
+    """A factor in [1, 1.5) fixed by ``job_id``."""
+    return 1.0 + (zlib.crc32(job_id.encode()) % 512) / 1024
 
 
 class WaitBook:
@@ -153,6 +162,7 @@ class WaitBook:
             polls=polls,
             saved_polls=polls,
             saved_at=now,
+            save_after=self.save_every * spread(job_id),
         )
         self._jobs.setdefault(job_id, []).append(entry)
         self._count += 1
@@ -223,7 +233,7 @@ class WaitBook:
         changed = not result.breaker_open and result.key() != entry.saved_key
         if result.ends_wait() or (entry.max_polls and entry.polls >= entry.max_polls) or changed:
             decision = Decision.DELIVER
-        elif now - entry.saved_at >= self.save_every:
+        elif now - entry.saved_at >= entry.save_after:
             decision = Decision.SAVE
         else:
             return Decision.QUIET

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook
+from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, spread
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 SAVE_EVERY = 60.0
@@ -41,7 +41,7 @@ def test_only_a_change_an_end_or_the_save_bound_reaches_the_job(
         ends = result.ends_wait() or (max_polls and count >= max_polls)
         if ends or (not result.breaker_open and result.key() != saved_key):
             assert decision is Decision.DELIVER
-        elif now - saved_at >= SAVE_EVERY:
+        elif now - saved_at >= entry.save_after:
             assert decision is Decision.SAVE
         else:
             assert decision is Decision.QUIET
@@ -97,3 +97,11 @@ def test_removed_waits_are_never_due_and_re_adding_keeps_progress(
         )
         assert again is entry
         assert again.polls == 1
+
+
+@given(st.text(min_size=1, max_size=16))
+def test_the_save_bound_is_stretched_by_less_than_half_and_fixed_per_job(job_id: str) -> None:
+    book = WaitBook(save_every=SAVE_EVERY)
+    entry = book.add(job_id=job_id, cycle=1, plan=None, interval=5, max_polls=0, polls=0, now=0)
+    assert SAVE_EVERY <= entry.save_after < 1.5 * SAVE_EVERY
+    assert entry.save_after == SAVE_EVERY * spread(job_id)
