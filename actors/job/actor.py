@@ -160,9 +160,9 @@ class JobShell:
             case CancelTimer():
                 self.timers.pop((effect.kind, effect.cycle), None)
             case StartWait():
-                waits.start(self, effect)
+                waits.start(self.deps, self.state, effect)
             case StopWait():
-                waits.stop(self, effect.cycle)
+                waits.stop(self.deps, self.state.id, effect.cycle)
             case StartRun():
                 self.runs.start(effect)
             case KillRun():
@@ -280,7 +280,9 @@ class JobShell:
     def idle(self) -> bool:
         """No message queued, nothing in flight but waits the shared pollers hold,
         nothing due within ``passivate_after``."""
-        if self.ctx.inbox.depth or not waits.only_polled(self) or self.state.queued:
+        if self.ctx.inbox.depth or self.state.queued:
+            return False
+        if not waits.only_polled(self.deps, self.state):
             return False
         if self.runs or self.held is not None:
             return False

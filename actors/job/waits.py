@@ -15,18 +15,19 @@ from typing import TYPE_CHECKING
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import JobInput, StartWait
 from gnomon.actors.job.events import Unit
-from gnomon.actors.job.ports import Polled
+from gnomon.actors.job.ports import JobDeps, Polled
 from gnomon.actors.waiter import WaitPlan
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.state import FirePhase
+from gnomon.runtime.model.state import FirePhase, JobState
 
 if TYPE_CHECKING:
     from gnomon.actors.job.actor import JobShell
 
 
-def start(shell: JobShell, effect: StartWait) -> None:
-    """Put fire ``effect.cycle``'s wait in the shared pollers (kept if already there)."""
-    state, deps = shell.state, shell.deps
+def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
+    """Put fire ``effect.cycle``'s wait in the shared pollers (kept if already there).
+    Needs no job actor: whoever steps the job (its actor, or any other shell of the
+    state machine) may call it after the step's commit."""
     spec = state.spec
     plan = WaitPlan(
         job_id=state.id,
@@ -44,21 +45,22 @@ def start(shell: JobShell, effect: StartWait) -> None:
     deps.waits.start(plan, max_polls=spec.budget.max_polls)
 
 
-def stop(shell: JobShell, cycle: int) -> None:
-    shell.deps.waits.stop(shell.state.id, cycle)
+def stop(deps: JobDeps, job_id: str, cycle: int) -> None:
+    """Stop polling fire ``cycle``'s wait (a poll in flight is dropped)."""
+    deps.waits.stop(job_id, cycle)
 
 
-def only_polled(shell: JobShell) -> bool:
+def only_polled(deps: JobDeps, state: JobState) -> bool:
     """Every fire in flight (if any) is a wait the shared pollers hold, or a suspended
-    one (paused): nothing the job actor itself must be there for."""
-    fires = shell.state.fires
+    one (paused): nothing a job actor must be there for."""
+    fires = state.fires
     if not fires:
         return True
     if any(f.phase is not FirePhase.WAITING for f in fires):
         return False
-    if shell.state.status is JobStatus.PAUSED:
+    if state.status is JobStatus.PAUSED:
         return True
-    held = {e.cycle for e in shell.deps.waits.entries(shell.state.id)}
+    held = {e.cycle for e in deps.waits.entries(state.id)}
     return all(f.cycle in held for f in fires)
 
 
