@@ -225,7 +225,9 @@ class JobDirectory:
             return ref
         raise ActorGone(f"job {job_id} could not be activated")
 
-    async def ask(self, job_id: str, make: Callable[[], Request[R]], timeout: float = 30.0) -> R:
+    async def ask(
+        self, job_id: str, make: Callable[[], Request[R]], timeout: float | None = 30.0
+    ) -> R:
         """Ask job ``job_id``'s actor, activating it; retried once across a passivation."""
         for attempt in range(2):
             ref = await self.activate(job_id)

@@ -150,6 +150,9 @@ class Engine:
         #: held around creating a trigger clone: the template's token limits (the daemon
         #: installs Agents.admitting_clone; see docs/agents.md)
         self.admit_clone: Callable[[JobState], AbstractAsyncContextManager[None]] = _no_limits
+        #: the committed state with what only memory knows laid over it: the poll count
+        #: and last result of its waits (the tree installs WaitPollers.overlay)
+        self.overlay: Callable[[JobState], JobState] = lambda state: state
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
@@ -402,7 +405,7 @@ class Engine:
             self.directory.forget(job_id)
 
     async def get(self, ref: str) -> JobState:
-        """The job's committed state.
+        """The job's committed state, with its waits' in-memory progress laid over it.
 
         Raises:
             NotFound: no such job.
@@ -411,7 +414,7 @@ class Engine:
         state = await self.persistence.load(job_id)
         if state is None:
             raise NotFound(f"no job {ref!r}")
-        return state
+        return self.overlay(state)
 
     # -- the worker ---------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ logged and turned into a permanent error verdict instead of crashing the wait (1
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import httpx
@@ -50,6 +51,10 @@ from gnomon.runtime.model.conditions import (
     TcpCondition,
 )
 from gnomon.runtime.redact import Redactor
+
+#: Seconds the daemon-wide redactor is reused (a secret added to the daemon's environment
+#: at run time is masked from the next rebuild on).
+REDACTOR_TTL = 1.0
 
 __all__ = ["Evaluators", "combine_all", "combine_any", "negate"]
 
@@ -125,10 +130,21 @@ class Evaluators:
         self.docker = DockerEvaluator(settings)
         self.k8s = K8sEvaluator(settings)
         self.llm = LlmEvaluator(settings, http, self.shell)
+        self._redactor: tuple[float, Redactor] | None = None
+
+    def _daemon_redactor(self) -> Redactor:
+        """The daemon-wide redactor, rebuilt at most once a second: building it walks the
+        daemon's environment, which 2,000 polls a second cannot afford each."""
+        now = time.monotonic()
+        if self._redactor is None or now - self._redactor[0] >= REDACTOR_TTL:
+            self._redactor = (now, self.settings.redactor())
+        return self._redactor[1]
 
     async def evaluate(self, condition: Condition, ctx: PollContext) -> Verdict:
         """Evaluate once; never raises except ``trio.Cancelled``."""
-        redactor = self.settings.redactor().with_env(ctx.env)
+        redactor = self._daemon_redactor()
+        if ctx.env:
+            redactor = redactor.with_env(ctx.env)
         return await self._eval(condition, ctx, redactor)
 
     async def _eval(self, cond: Condition, ctx: PollContext, redactor: Redactor) -> Verdict:

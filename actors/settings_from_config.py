@@ -98,5 +98,6 @@ def engine_config(config: Config) -> EngineConfig:
             cooldown=config["breaker.cooldown"],
         ),
         max_concurrency=config["limits.max_concurrency"],
+        wait_save_every=config["store.wait_save_every"],
         job_shutdown=config["daemon.drain_timeout"] + STOP_MARGIN,
     )

@@ -25,9 +25,11 @@ from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job.actor import job_spec
 from gnomon.actors.job.perform import RunDeps
-from gnomon.actors.job.ports import JobDeps, Save
+from gnomon.actors.job.ports import JobDeps, Polled, Save
 from gnomon.actors.persistence import EnginePersistence
 from gnomon.actors.supervision import supervision_observer
+from gnomon.actors.wait_pollers import WaitPollers, tick_draft
+from gnomon.actors.waiter import PollReport
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.actions import Action
@@ -55,6 +57,7 @@ class EngineConfig:
     passivate_after: float = 30.0
     activation_lead: float = 5.0
     job_shutdown: float = 30.0
+    wait_save_every: float = 300.0
 
 
 @attrs.frozen(kw_only=True)
@@ -75,6 +78,9 @@ class EnginePorts:
     observer: Observer | None = None
     ids: Callable[[], str] | None = None
     exclusions: ExclusionBook = attrs.field(factory=ExclusionBook)
+    #: Publishes a non-durable event (an unchanged wait poll) to live subscribers; the
+    #: draft is made only when someone listens.
+    notify: Callable[[Callable[[], EventDraft]], None] = lambda make: None
 
 
 class EngineTree:
@@ -129,6 +135,16 @@ class EngineTree:
             ids=ports.ids or new_job_id,
             observe=ports.metrics.job_series.note_state,
         )
+        self.waits = WaitPollers(
+            supervisor=self.waiters,
+            evaluator=ports.evaluator,
+            breakers=self.breakers,
+            clock=ports.clock,
+            deliver=self._deliver_poll,
+            notify=lambda plan, report: ports.notify(lambda: tick_draft(plan, report)),
+            save_every=cfg.wait_save_every,
+        )
+        self.engine.overlay = self.waits.overlay
         self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
         self.drain = Drain()
         ports.metrics.watch_mailboxes(self.mailbox_depths)
@@ -142,7 +158,7 @@ class EngineTree:
                 concurrency=self.concurrency,
             ),
             evaluator=ports.evaluator,
-            waiters=self.waiters,
+            waits=self.waits,
             clock=ports.clock,
             next_slot=ports.next_slot,
             action_key=ports.action_key,
@@ -186,6 +202,9 @@ class EngineTree:
 
     def _spawn(self, job_id: str) -> ChildSpec:
         return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown)
+
+    async def _deliver_poll(self, job_id: str, report: PollReport) -> None:
+        await self.directory.ask(job_id, lambda: Polled(report=report), timeout=None)
 
     async def _emit(self, drafts: Sequence[EventDraft]) -> None:
         await self.ports.persistence.save(Save(events=tuple(drafts)))

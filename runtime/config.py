@@ -113,6 +113,12 @@ KEYS: dict[str, Key] = {
             "partitions of a new cluster database (fixed once created)",
             minimum=1,
         ),
+        _k(
+            "store.wait_save_every",
+            "duration",
+            300.0,
+            "an unchanged wait poll is saved (count, last result) at most this often",
+        ),
         _k("defaults.timeout", "duration", 300.0, "action timeout of new jobs"),
         _k("defaults.wait_timeout", "duration", 1800.0, "wait deadline of new jobs"),
         _k("defaults.poll", "duration", 5.0, "poll interval of new jobs"),

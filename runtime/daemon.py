@@ -192,6 +192,7 @@ class Daemon:
                 crash_point=crash_point,
                 ids=None if self.cluster is None else lambda: self._link().new_id(),
                 exclusions=ExclusionBook.load(self.store.switch_now(CALENDARS)),
+                notify=self.bus.notify,
             ),
             engine_config(config),
         )

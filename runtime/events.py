@@ -9,6 +9,12 @@ bounded queue. A subscriber that falls behind loses its live feed and receives e
 ``subscribe(since_seq=N)`` replays committed history after ``N`` from the store, then
 continues live, with no gap and no duplicate: the live queue is registered *before*
 history is read, and events are de-duplicated on ``seq``.
+
+:meth:`EventBus.notify` delivers a *non-durable* event to live subscribers (not to
+the listeners: metrics count what the log holds) without a commit: an unchanged wait
+poll (``job.wait_tick`` whose payload says ``"ephemeral": true``). It carries the
+``seq`` of the last committed event, is never replayed, and is not de-duplicated (see
+docs/protocol.md, "Ephemeral events").
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import attrs
 import trio
 
-from gnomon.runtime.model.events import Event
+from gnomon.runtime.model.events import Event, EventDraft
 from gnomon.runtime.store import EventQuery
 
 log = logging.getLogger("gnomon.events")
@@ -53,6 +59,11 @@ class EventFilter:
         return EventQuery(since_seq=since_seq, limit=PAGE, job_id=self.job_id, types=self.types)
 
 
+def is_ephemeral(event: Event) -> bool:
+    """A non-durable event (:meth:`EventBus.notify`): no row, no hash."""
+    return bool(event.payload.get("ephemeral")) and not event.hash
+
+
 class _Subscriber:
     def __init__(self, filter: EventFilter, capacity: int) -> None:
         self.filter = filter
@@ -74,7 +85,9 @@ class EventBus:
         self._subscribers: set[_Subscriber] = set()
         self._listeners: list[Callable[[Event], None]] = []
         self.published = 0
+        self.notified = 0
         self.lagged = 0
+        self._last_seq = 0
 
     def add_listener(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` synchronously with every published event (keep it cheap)."""
@@ -84,6 +97,7 @@ class EventBus:
         """Deliver committed events; never blocks (a full subscriber is lagged)."""
         for event in events:
             self.published += 1
+            self._last_seq = event.seq
             for listener in self._listeners:
                 try:
                     listener(event)
@@ -92,6 +106,29 @@ class EventBus:
             for sub in list(self._subscribers):
                 if sub.filter.matches(event):
                     self._offer(sub, event)
+
+    def notify(self, make: Callable[[], EventDraft]) -> None:
+        """Deliver the non-durable event ``make()`` now (see the module docstring);
+        ``make`` is called only when someone subscribes. Never blocks."""
+        self.notified += 1
+        if not self._subscribers:
+            return
+        draft = make()
+        event = Event(
+            seq=self._last_seq,
+            type=draft.type,
+            timestamp=draft.timestamp,
+            job_id=draft.job_id,
+            name=draft.name,
+            owner=draft.owner,
+            status=draft.status,
+            outcome=draft.outcome,
+            message=draft.message,
+            payload=draft.payload,
+        )
+        for sub in list(self._subscribers):
+            if sub.filter.matches(event):
+                self._offer(sub, event)
 
     def _offer(self, sub: _Subscriber, event: Event) -> None:
         try:
@@ -161,6 +198,8 @@ class _Stream:
                 if dropped is None:
                     raise StopAsyncIteration from None
                 return Lagged(resume_from=self._last if self._last is not None else dropped - 1)
+            if is_ephemeral(event):
+                return event  # not durable: neither replayed nor de-duplicated
             if self._last is None or event.seq > self._last:
                 return self._emit(event)
 

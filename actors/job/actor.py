@@ -4,7 +4,8 @@ One incarnation: load the job's state, feed it ``Recover`` (so a restart is
 indistinguishable from a boot), then loop — the next message or the next timer becomes an
 input of :func:`~gnomon.actors.core.job.fsm.step`; each step's new state, claimed slots,
 run records and events are saved in one transaction *before* its effects are performed.
-Runs are tasks in the actor's nursery; waits are poller actors. When the job is idle the
+Runs are tasks in the actor's nursery; waits are entries of the shared pollers
+(``actors/job/waits.py``), so a waiting job passivates too. When the job is idle the
 actor records its next wake time with the directory and returns (passivation). On a stop
 request it stops firing, lets runs in flight finish — until the daemon's stop interrupts
 them (recorded ``interrupted``, re-run at the next start; ``actors/drain.py``), or as a
@@ -14,7 +15,6 @@ stay persisted and resume at the next start. Design: ``docs/engine.md``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +39,7 @@ from gnomon.actors.core.job.msgs import (
 )
 from gnomon.actors.core.job.slots import MAX_CATCH_UP
 from gnomon.actors.core.job.tx import same_state
+from gnomon.actors.job import waits
 from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.ports import (
     CommandResult,
@@ -51,7 +52,6 @@ from gnomon.actors.job.ports import (
 )
 from gnomon.actors.job.replace import replace
 from gnomon.actors.job.runs import RunTracker
-from gnomon.actors.waiter import WaitPlan, poller_id, poller_spec
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
 from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
@@ -78,7 +78,6 @@ class JobShell:
         self.nursery = nursery
         self.timers: dict[TimerKey, datetime] = {}
         self.runs = RunTracker(self)
-        self.pollers: set[int] = set()
         self.held: Unit | None = None
         self.held_until = math.inf
 
@@ -111,6 +110,7 @@ class JobShell:
         wait and retry the unit whole (docs/store.md), any other failure crashes the
         incarnation and its successor reloads the last committed state.
         """
+        waits.sync(self, unit, inp)
         step = fsm.step(self.state, inp)
         unit.runs += runs
         if not step.ok:
@@ -160,9 +160,9 @@ class JobShell:
             case CancelTimer():
                 self.timers.pop((effect.kind, effect.cycle), None)
             case StartWait():
-                self.start_wait(effect)
+                waits.start(self.deps, self.state, effect)
             case StopWait():
-                self.stop_wait(effect.cycle)
+                waits.stop(self.deps, self.state.id, effect.cycle)
             case StartRun():
                 self.runs.start(effect)
             case KillRun():
@@ -237,55 +237,6 @@ class JobShell:
         excluded = self.deps.exclusion(self.state.spec, slot)
         return fsm.FireDue(now=now, slot=slot, next_slot=nxt, due=due, excluded=excluded)
 
-    # -- waits ------------------------------------------------------------------------
-
-    def start_wait(self, effect: StartWait) -> None:
-        spec = self.state.spec
-        plan = WaitPlan(
-            job_id=self.state.id,
-            job_name=spec.name,
-            owner=self.state.owner,
-            cycle=effect.cycle,
-            condition=effect.condition,
-            poll_interval=effect.poll_interval,
-            polls_done=effect.polls,
-            breaker_key=self.deps.condition_key(spec, effect.condition),
-            i_know=spec.i_know,
-            cwd=spec.cwd,
-            env=dict(spec.env),
-        )
-        ref = self.ctx.ref
-
-        async def report(report: Any) -> None:
-            await ref.ask(Polled(report=report), timeout=None)
-
-        spec_ = poller_spec(
-            plan,
-            evaluator=self.deps.evaluator,
-            breakers=self.deps.runs.breakers,
-            clock=self.deps.clock,
-            report=report,
-        )
-        self.pollers.add(effect.cycle)
-        self.nursery.start_soon(self._restart_poller, spec_)
-
-    async def _restart_poller(self, spec: ChildSpec) -> None:
-        with contextlib.suppress(NotFound):
-            await self.deps.waiters.terminate_child(spec.id)
-        await self.deps.waiters.start_child(spec)
-
-    def stop_wait(self, cycle: int) -> None:
-        self.pollers.discard(cycle)
-        self.nursery.start_soon(self._stop_poller, poller_id(self.state.id, cycle))
-
-    async def _stop_poller(self, child_id: str) -> None:
-        with contextlib.suppress(NotFound):
-            await self.deps.waiters.terminate_child(child_id)
-
-    def stop_all_pollers(self) -> None:
-        for cycle in list(self.pollers):
-            self.stop_wait(cycle)
-
     # -- messages ---------------------------------------------------------------------
 
     async def handle(self, msg: JobMessage) -> None:
@@ -295,7 +246,7 @@ class JobShell:
             case RunEnded():
                 await self.runs.on_ended(msg)
             case Polled():
-                await self.polled(msg)
+                await waits.polled(self, msg)
 
     async def command(self, msg: JobCommand) -> None:
         now = self.deps.clock.now()
@@ -335,26 +286,16 @@ class JobShell:
         """``--replace`` (see :func:`~gnomon.actors.job.replace.replace`)."""
         return await replace(self, msg)
 
-    async def polled(self, msg: Polled) -> None:
-        r = msg.report
-        v = r.verdict
-        inp = fsm.WaitPolled(
-            now=self.deps.clock.now(),
-            cycle=r.cycle,
-            value=v.value,
-            summary=v.summary,
-            transient=v.transient,
-        )
-        await self.apply(inp, poll=r)
-        msg.reply.send(None)
-
     # -- life -------------------------------------------------------------------------
 
     def idle(self) -> bool:
-        """No message queued, nothing in flight, nothing due within ``passivate_after``."""
-        if self.ctx.inbox.depth or self.state.fires or self.state.queued:
+        """No message queued, nothing in flight but waits the shared pollers hold,
+        nothing due within ``passivate_after``."""
+        if self.ctx.inbox.depth or self.state.queued:
             return False
-        if self.runs or self.pollers or self.held is not None:
+        if not waits.only_polled(self.deps, self.state):
+            return False
+        if self.runs or self.held is not None:
             return False
         nxt = self.next_timer()
         if nxt is None:
@@ -394,10 +335,9 @@ class JobShell:
         await self.drain()
 
     async def drain(self) -> None:
-        """Stop polling; let runs in flight finish and record their results — ended,
-        or ``interrupted`` when the daemon's stop interrupts them (:mod:`~gnomon.actors.
-        drain`)."""
-        self.stop_all_pollers()
+        """Let runs in flight finish and record their results — ended, or
+        ``interrupted`` when the daemon's stop interrupts them (:mod:`~gnomon.actors.
+        drain`). Waits stay with the shared pollers (stopped with the daemon)."""
         if self.runs:
             self.deps.drain.join(self.runs)
         try:

@@ -18,6 +18,7 @@ from gnomon.actors.core.job.msgs import StartRun, StartTriggers
 from gnomon.actors.drain import Drain
 from gnomon.actors.execution import Evaluator
 from gnomon.actors.job.perform import RunDeps, RunEnd
+from gnomon.actors.wait_pollers import WaitPollers
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import Request
 from gnomon.runtime.clock import Clock
@@ -28,7 +29,6 @@ from gnomon.runtime.model.events import EventDraft
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.schedule import Schedule
 from gnomon.runtime.model.state import Dependency, JobState, RunRecord
-from gnomon.runtime.supervisor import Supervisor
 
 
 @attrs.frozen(kw_only=True)
@@ -81,7 +81,7 @@ class JobDeps:
     persistence: Persistence
     runs: RunDeps
     evaluator: Evaluator
-    waiters: Supervisor
+    waits: WaitPollers
     clock: Clock
     next_slot: Callable[[Schedule, datetime], datetime | None]
     action_key: Callable[[JobSpec, Action], str]
@@ -143,7 +143,8 @@ class RunEnded:
 
 @attrs.frozen(kw_only=True)
 class Polled(Request[None]):
-    """From a wait-poller: one poll's result."""
+    """From the shared wait pollers: a poll's result the job must step (a change, the
+    wait's end, or a ``quiet`` save of an unchanged one)."""
 
     report: PollReport
 

@@ -293,6 +293,16 @@ def notifications() -> list[str]:
         "Re-subscribe with `since_seq = resume_from` to miss nothing. Subscriptions end with",
         "their connection or with `events.unsubscribe`.",
         "",
+        "### Ephemeral events",
+        "",
+        "A wait poll whose result did not change is not written to the log; live",
+        "subscribers still see it as a `job.wait_tick` whose `payload.ephemeral` is `true`",
+        "(`payload.poll` counts it). Such an event has no row and no `hash`, carries the",
+        "`seq` of the last committed event, is never replayed by `since_seq` nor returned",
+        "by `events.list`, and does not count as the last `seq` seen: resume from the last",
+        "event without `ephemeral`. A changed result, the wait's end and a bounded-interval",
+        "save (`store.wait_save_every`) are durable as before.",
+        "",
     ]
 
 

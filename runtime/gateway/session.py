@@ -25,7 +25,7 @@ import trio
 
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.events import EventBus, EventFilter, Lagged
+from gnomon.runtime.events import EventBus, EventFilter, Lagged, is_ephemeral
 from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
@@ -370,7 +370,8 @@ class Session:
                     note = notify_frame(sub_id, item.seq, EVENT_TEXT.of(item))
                     if not self._out.put_nowait(note):
                         break  # the client reads too slowly: it resumes from `last`
-                    last = item.seq
+                    if not is_ephemeral(item):  # it carries the bus's last seq, not ours
+                        last = item.seq
                 else:
                     return
             lagged = rpc.notification(

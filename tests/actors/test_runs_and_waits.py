@@ -12,7 +12,8 @@ from support.scripted import ScriptedEvaluator, ScriptedExecutor
 from gnomon.actors.breakers import Breakers
 from gnomon.actors.execution import ActionResult, RunContext, Verdict
 from gnomon.actors.job.perform import RunDeps, RunPlan, perform_run
-from gnomon.actors.waiter import PollReport, WaitPlan, poller_spec
+from gnomon.actors.wait_pollers import WaitPollers
+from gnomon.actors.waiter import PollReport, WaitPlan
 from gnomon.runtime import Registry, Strategy, Supervisor, VirtualClock
 from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.conditions import TcpCondition
@@ -149,6 +150,29 @@ async def test_run_killed_while_queued_never_executes(
     assert [c.run_id for c in executor.calls] == ["r1"]
 
 
+def pollers(
+    sup: Supervisor,
+    evaluator: ScriptedEvaluator,
+    breakers: Breakers,
+    clock: VirtualClock,
+    reports: list[PollReport],
+) -> WaitPollers:
+    """Shared pollers whose every result — delivered or only notified — lands in
+    ``reports``."""
+
+    async def deliver(job_id: str, r: PollReport) -> None:
+        reports.append(r)
+
+    return WaitPollers(
+        supervisor=sup,
+        evaluator=evaluator,
+        breakers=breakers,
+        clock=clock,
+        deliver=deliver,
+        notify=lambda plan, r: reports.append(r),
+    )
+
+
 async def test_poller_polls_on_a_fixed_grid_and_reports(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock
 ) -> None:
@@ -157,11 +181,8 @@ async def test_poller_polls_on_a_fixed_grid_and_reports(
     breakers = await breakers_for(nursery, clock)
     evaluator = ScriptedEvaluator(verdicts=[Verdict(value=False)], duration=2)
     reports: list[PollReport] = []
-
-    async def report(r: PollReport) -> None:
-        reports.append(r)
-
     sup = await nursery.start(Supervisor("w", strategy=Strategy.SIMPLE_ONE_FOR_ONE).run)
+    waits = pollers(sup, evaluator, breakers, clock, reports)
     wp = WaitPlan(
         job_id="j",
         job_name="job",
@@ -171,14 +192,12 @@ async def test_poller_polls_on_a_fixed_grid_and_reports(
         poll_interval=5,
         breaker_key="tcp:db:5432",
     )
-    await sup.start_child(
-        poller_spec(wp, evaluator=evaluator, breakers=breakers, clock=clock, report=report)
-    )
+    waits.start(wp)
     await trio.sleep(16)
     assert evaluator.polls == [0.0, 5.0, 10.0, 15.0]
     assert [r.poll for r in reports] == [1, 2, 3]
     assert all(r.verdict.value is False for r in reports)
-    await sup.terminate_child("j.1")
+    waits.stop("j", 1)
     await trio.sleep(100)
     assert len(evaluator.polls) == 4
 
@@ -194,11 +213,8 @@ async def test_poller_skips_target_while_breaker_open(
         breakers.report("tcp:db:5432", failure=True, probe=False)
     evaluator = ScriptedEvaluator()
     reports: list[PollReport] = []
-
-    async def report(r: PollReport) -> None:
-        reports.append(r)
-
     sup = await nursery.start(Supervisor("w", strategy=Strategy.SIMPLE_ONE_FOR_ONE).run)
+    waits = pollers(sup, evaluator, breakers, clock, reports)
     wp = WaitPlan(
         job_id="j",
         job_name="job",
@@ -208,9 +224,7 @@ async def test_poller_skips_target_while_breaker_open(
         poll_interval=5,
         breaker_key="tcp:db:5432",
     )
-    await sup.start_child(
-        poller_spec(wp, evaluator=evaluator, breakers=breakers, clock=clock, report=report)
-    )
+    waits.start(wp)
     await trio.sleep(26)
     assert evaluator.polls == []
     assert all(r.breaker_open for r in reports)

@@ -10,7 +10,7 @@ from support.storekit import draft, running_store
 
 from gnomon.runtime.events import EventBus, EventFilter, Lagged
 from gnomon.runtime.model.events import Event, EventDraft, EventType
-from gnomon.runtime.store import Changes
+from gnomon.runtime.store import Changes, EventQuery
 from gnomon.runtime.store.sqlite import SqliteStore
 
 
@@ -96,3 +96,40 @@ async def test_filters_and_listeners(
             break
     assert got == [("a", "job.fired")]
     assert heard == [1, 2, 3]
+
+
+async def test_an_ephemeral_event_reaches_live_subscribers_only_and_keeps_the_sequence(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """``notify`` delivers an unlogged event (marked ``ephemeral``) between committed ones,
+    without a row, without a hash and without disturbing replay or de-duplication; with
+    no subscriber its draft is never even made."""
+    store, bus = await wired(nursery, tmp_path)
+    tick = EventDraft(
+        type=EventType.JOB_WAIT_TICK,
+        timestamp=draft("j", "x").timestamp,
+        job_id="j",
+        payload={"poll": 2, "ephemeral": True},
+    )
+
+    def unwanted() -> EventDraft:
+        raise AssertionError("made without a subscriber")
+
+    bus.notify(unwanted)
+    got: list[Event] = []
+    async with bus.subscribe() as events:
+        await store.commit(Changes(events=(draft("j", "one"),)))
+        bus.notify(lambda: tick)
+        await store.commit(Changes(events=(draft("j", "two"),)))
+        async for item in events:
+            assert isinstance(item, Event)
+            got.append(item)
+            if item.seq == 2:
+                break
+    assert [(e.seq, e.payload.get("ephemeral", False), bool(e.hash)) for e in got] == [
+        (1, False, True),
+        (1, True, False),
+        (2, False, True),
+    ]
+    stored = await store.events(EventQuery(limit=10))
+    assert [e.seq for e in stored] == [1, 2]

@@ -83,13 +83,20 @@ class RunNow:
 @attrs.frozen(kw_only=True)
 class WaitPolled:
     """One poll of fire ``cycle``'s wait: ``value`` true/false, or ``None`` for an error
-    that is ``transient`` (poll again) or permanent (the fire fails)."""
+    that is ``transient`` (poll again) or permanent (the fire fails).
+
+    ``polls`` is the wait's poll count including this one when the poller counted polls
+    the job did not hear of (unchanged results, ``actors/core/wait_book.py``); ``None`` counts
+    this one. ``quiet``: an unchanged result, saved without a ``job.wait_tick``.
+    """
 
     now: datetime
     cycle: int
     value: bool | None
     summary: str = ""
     transient: bool = True
+    polls: int | None = None
+    quiet: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -77,9 +77,8 @@ def on_wait_polled(tx: Tx, inp: WaitPolled) -> None:
     assert fire.wait is not None
     label = {True: "true", False: "false", None: "error"}[inp.value]
     summary = inp.summary[:200]
-    wait = attrs.evolve(
-        fire.wait, polls=fire.wait.polls + 1, last_result=summary or label, last_poll_at=tx.now
-    )
+    polls = fire.wait.polls + 1 if inp.polls is None else max(inp.polls, fire.wait.polls)
+    wait = attrs.evolve(fire.wait, polls=polls, last_result=summary or label, last_poll_at=tx.now)
     fire = attrs.evolve(fire, wait=wait)
     pay: dict[str, Any] = {"poll": wait.polls, **ref(fire)}
     if inp.value is True:
@@ -94,7 +93,8 @@ def on_wait_polled(tx: Tx, inp: WaitPolled) -> None:
         _wait_over(tx, fire, f"condition not met after {wait.polls} poll(s) (max_polls)")
     else:
         tx.replace_fire(fire)
-        tx.emit(EventType.JOB_WAIT_TICK, summary or label, result=label, **pay)
+        if not inp.quiet:
+            tx.emit(EventType.JOB_WAIT_TICK, summary or label, result=label, **pay)
 
 
 def on_wait_timed_out(tx: Tx, inp: WaitTimedOut) -> None:

@@ -1,0 +1,103 @@
+"""The waits of one job actor: handed to the shared pollers, their news stepped in.
+
+A wait is an entry in the shared poll book of its condition kind
+(:mod:`gnomon.actors.wait_pollers`), not a task of the job: the job actor may passivate
+while it waits, and is activated when the wait has news (a changed result, the wait's
+end, a bounded-interval save) or its deadline is due. Before any other input is
+stepped, the poll count and last result the pollers kept in memory are staged into the
+same unit (:func:`sync`), so a timeout, a pause or a cancel reports what was polled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import JobInput, StartWait
+from gnomon.actors.job.events import Unit
+from gnomon.actors.job.ports import JobDeps, Polled
+from gnomon.actors.waiter import WaitPlan
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.state import FirePhase, JobState
+
+if TYPE_CHECKING:
+    from gnomon.actors.job.actor import JobShell
+
+
+def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
+    """Put fire ``effect.cycle``'s wait in the shared pollers (kept if already there).
+    Needs no job actor: whoever steps the job (its actor, or any other shell of the
+    state machine) may call it after the step's commit."""
+    spec = state.spec
+    plan = WaitPlan(
+        job_id=state.id,
+        job_name=spec.name,
+        owner=state.owner,
+        cycle=effect.cycle,
+        condition=effect.condition,
+        poll_interval=effect.poll_interval,
+        polls_done=effect.polls,
+        breaker_key=deps.condition_key(spec, effect.condition),
+        i_know=spec.i_know,
+        cwd=spec.cwd,
+        env=spec.env,
+    )
+    deps.waits.start(plan, max_polls=spec.budget.max_polls)
+
+
+def stop(deps: JobDeps, job_id: str, cycle: int) -> None:
+    """Stop polling fire ``cycle``'s wait (a poll in flight is dropped)."""
+    deps.waits.stop(job_id, cycle)
+
+
+def only_polled(deps: JobDeps, state: JobState) -> bool:
+    """Every fire in flight (if any) is a wait the shared pollers hold, or a suspended
+    one (paused): nothing a job actor must be there for."""
+    fires = state.fires
+    if not fires:
+        return True
+    if any(f.phase is not FirePhase.WAITING for f in fires):
+        return False
+    if state.status is JobStatus.PAUSED:
+        return True
+    held = {e.cycle for e in deps.waits.entries(state.id)}
+    return all(f.cycle in held for f in fires)
+
+
+def sync(shell: JobShell, unit: Unit, inp: JobInput) -> None:
+    """Stage the pollers' unsaved progress of this job's waits before ``inp``."""
+    if isinstance(inp, fsm.WaitPolled):
+        return
+    waits = shell.deps.waits
+    for entry in waits.unsaved(shell.state.id):
+        last = entry.last
+        if last is None:
+            continue
+        progress = fsm.WaitPolled(
+            now=shell.deps.clock.now(),
+            cycle=entry.cycle,
+            value=last.value,
+            summary=last.summary,
+            transient=last.transient,
+            polls=entry.polls,
+            quiet=True,
+        )
+        shell.stage(unit, progress)
+        waits.mark_saved(entry)
+
+
+async def polled(shell: JobShell, msg: Polled) -> None:
+    """A result the pollers deliver: step it, save it, answer the poller."""
+    r = msg.report
+    v = r.verdict
+    inp = fsm.WaitPolled(
+        now=shell.deps.clock.now(),
+        cycle=r.cycle,
+        value=v.value,
+        summary=v.summary,
+        transient=v.transient,
+        polls=r.poll,
+        quiet=r.quiet,
+    )
+    await shell.apply(inp, poll=r)
+    msg.reply.send(None)
