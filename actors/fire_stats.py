@@ -13,6 +13,7 @@ from typing import Any
 
 import trio
 
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.fire_window import FireWindow, cutoff
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.protocol import Caller
@@ -60,7 +61,7 @@ class FireStatsMethods:
         self._lock = trio.Lock()
 
     def handlers(self) -> dict[str, Handler]:
-        return {"stats.fires": self.fires}
+        return {names.STATS_FIRES: self.fires}
 
     async def fires(self, caller: Caller, p: FiresParams) -> FireStats:
         """The last ``p.minutes`` minutes. Cancellation: a prime cut short is redone by the

@@ -21,6 +21,7 @@ import trio
 
 from gnomon.actors.calendars import SWITCH, ExclusionBook
 from gnomon.actors.tree import EngineTree
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused
 from gnomon.runtime.model.exclusions import ExclusionCalendar, make_calendar
 from gnomon.runtime.model.firing import slots_between
@@ -55,10 +56,10 @@ class ScheduleMethods:
     def handlers(self) -> dict[str, Handler]:
         """Method name → handler, for the gateway."""
         return {
-            "calendar.add": self.calendar_add,
-            "calendar.list": self.calendar_list,
-            "calendar.remove": self.calendar_remove,
-            "job.backfill": self.backfill,
+            names.CALENDAR_ADD: self.calendar_add,
+            names.CALENDAR_LIST: self.calendar_list,
+            names.CALENDAR_REMOVE: self.calendar_remove,
+            names.JOB_BACKFILL: self.backfill,
         }
 
     # -- calendars ----------------------------------------------------------------------

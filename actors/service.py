@@ -1,7 +1,8 @@
 """The protocol's methods, implemented over the engine: what the gateway calls.
 
 A thin facade over one module per family in ``actors/methods/`` (jobs, job control,
-events, breakers, policy, config, inbox, tokens and agents, system): :meth:`handlers` is
+events, breakers, policy, config, inbox, tokens and agents, system, fire stats and
+cluster members, calendars and backfill): :meth:`handlers` is
 their union, keyed by the names of ``runtime/protocol_names.py``. ``system.hello``,
 ``system.login_url``, ``system.session`` and the ``events.subscribe`` streams are the
 gateway's own (runtime/gateway/).
@@ -19,6 +20,8 @@ from gnomon.actors.methods.inbox import InboxMethods
 from gnomon.actors.methods.jobs import JobMethods
 from gnomon.actors.methods.jobs_control import JobControlMethods
 from gnomon.actors.methods.policy import PolicyMethods
+from gnomon.actors.methods.schedules import ScheduleFamily
+from gnomon.actors.methods.stats import StatsMethods
 from gnomon.actors.methods.system import SystemMethods
 from gnomon.actors.methods.tokens import TokenMethods
 from gnomon.runtime.protocol import Health
@@ -33,6 +36,8 @@ FAMILIES = (
     ConfigMethods,
     InboxMethods,
     TokenMethods,
+    StatsMethods,
+    ScheduleFamily,
 )
 
 

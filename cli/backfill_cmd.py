@@ -19,6 +19,7 @@ import trio
 
 from gnomon.cli.client import connect
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
+from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.times import detect_local_zone, parse_time
 
@@ -42,7 +43,7 @@ async def _run(
     home: Any, url: str | None, params: dict[str, Any], as_json: bool, dry_run: bool
 ) -> list[dict[str, Any]]:
     async with connect(home, url) as client:
-        plan = await client.call("job.backfill", {**params, "dry_run": True})
+        plan = await client.call(names.JOB_BACKFILL, {**params, "dry_run": True})
         slots: list[dict[str, Any]] = plan["slots"]
         todo = [s for s in slots if s["status"] == "pending"]
         if not as_json:
@@ -61,7 +62,7 @@ async def _run(
         for start in range(0, len(todo), width):
             chunk = todo[start : start + width]
             part = {**params, "start": chunk[0]["slot"], "end": chunk[-1]["slot"]}
-            result = await client.call("job.backfill", part)
+            result = await client.call(names.JOB_BACKFILL, part)
             fired = [s for s in result["slots"] if s["status"] in ("fired", "refused")]
             out += fired
             if not as_json:

@@ -14,6 +14,7 @@ import trio
 
 from gnomon.cli.client import connect, request
 from gnomon.cli.output import client_options, home_of, print_json, reports_errors
+from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.exclusions import ExclusionCalendar, make_calendar
@@ -30,7 +31,7 @@ def known_calendars(
 
     async def fetch() -> Any:
         async with connect(home_of(home), url, start=False) as client:
-            return await client.call("calendar.list", {})
+            return await client.call(methods.CALENDAR_LIST, {})
 
     try:
         result = trio.run(fetch)
@@ -73,7 +74,7 @@ def add(
         "windows": list(cal.windows),
         "replace": replace,
     }
-    result = request(home_of(home), url, "calendar.add", params)
+    result = request(home_of(home), url, methods.CALENDAR_ADD, params)
     if as_json:
         print_json(result)
         return
@@ -91,7 +92,7 @@ def _summary(cal: dict[str, Any]) -> str:
 @reports_errors
 def list_(home: str | None, url: str | None, as_json: bool) -> None:
     """List the exclusion calendars."""
-    result = request(home_of(home), url, "calendar.list", {})
+    result = request(home_of(home), url, methods.CALENDAR_LIST, {})
     if as_json:
         print_json(result)
         return
@@ -111,7 +112,7 @@ def list_(home: str | None, url: str | None, as_json: bool) -> None:
 @reports_errors
 def rm(name: str, home: str | None, url: str | None, as_json: bool) -> None:
     """Remove exclusion calendar NAME (jobs naming it then exclude nothing by it)."""
-    result = request(home_of(home), url, "calendar.remove", {"name": name})
+    result = request(home_of(home), url, methods.CALENDAR_REMOVE, {"name": name})
     if as_json:
         print_json(result)
         return

@@ -48,19 +48,16 @@ from gnomon.actors.exec_llm import stored_spend
 from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
-from gnomon.actors.fire_stats import FireStatsMethods
 from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
-from gnomon.actors.schedule_methods import ScheduleMethods
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime import gc_tuning
-from gnomon.runtime import protocol_names as names
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.config import Config
 from gnomon.runtime.daemonctl import port_holder
@@ -203,7 +200,6 @@ class Daemon:
                 partitions=self.cluster.partitions,
                 held=lambda: self.cluster.held,
             )
-        self.schedules = ScheduleMethods(self.tree, self.store, self.tree.ports.exclusions)
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
         self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
@@ -223,6 +219,8 @@ class Daemon:
                 admit_job=self.agents.admitting,
                 admit_jobs=self.agents.admitting_many,
                 agents=self.agents,
+                fire_window=self.fire_window,
+                cluster_nodes=self.cluster_nodes,
             )
         )
         self.tree.engine.admit_clone = self.agents.admitting_clone
@@ -233,14 +231,7 @@ class Daemon:
         self.door = FrontDoor(
             FrontDoorDeps(
                 gateway=GatewayDeps(
-                    handlers={
-                        **self.service.handlers(),
-                        names.CLUSTER_NODES: self.cluster_nodes,
-                        **FireStatsMethods(
-                            self.fire_window, self.store.events, self.store.last_seq, self.clock.now
-                        ).handlers(),
-                        **self.schedules.handlers(),
-                    },
+                    handlers=self.service.handlers(),
                     authenticate=self.authenticate,
                     gate=self.gate,
                     bus=self.bus,
@@ -313,7 +304,7 @@ class Daemon:
                 self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
 
-    async def cluster_nodes(self, caller: Caller, _: Any) -> ClusterNodes:
+    async def cluster_nodes(self) -> ClusterNodes:
         """The cluster's members (docs/cluster.md); ``clustered: false`` when alone."""
         if self.cluster is None:
             return ClusterNodes(clustered=False)

@@ -47,6 +47,11 @@ TOKEN_LIST: Final = "token.list"
 TOKEN_REVOKE: Final = "token.revoke"
 AGENTS_STATUS: Final = "agents.status"
 AGENTS_SET: Final = "agents.set"
+STATS_FIRES: Final = "stats.fires"
+JOB_BACKFILL: Final = "job.backfill"
+CALENDAR_ADD: Final = "calendar.add"
+CALENDAR_LIST: Final = "calendar.list"
+CALENDAR_REMOVE: Final = "calendar.remove"
 
 # -- notifications ---------------------------------------------------------------------------
 

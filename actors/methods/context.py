@@ -23,13 +23,14 @@ from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
 from gnomon.runtime.errors import NotFound
+from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.job import CreatedBy, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
-from gnomon.runtime.protocol import Caller, CreateParams, JobView, RunView
+from gnomon.runtime.protocol import Caller, ClusterNodes, CreateParams, JobView, RunView
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import JobQuery, Store
@@ -58,6 +59,11 @@ async def unlimited_many(caller: Caller) -> AsyncIterator[SpecLimits]:
     yield no_limits
 
 
+async def alone() -> ClusterNodes:
+    """The default ``cluster.nodes`` answer: a daemon that is not clustered."""
+    return ClusterNodes(clustered=False)
+
+
 @attrs.define
 class MethodContext:
     """The daemon's parts the methods work on (built once by the composition root)."""
@@ -72,6 +78,8 @@ class MethodContext:
     admit_job: AdmitJob = unlimited  # token limits, before the engine (actors/agents.py)
     admit_jobs: AdmitJobs = unlimited_many
     agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
+    fire_window: FireWindow = attrs.field(factory=FireWindow)  # stats.fires (the bus feeds it)
+    cluster_nodes: Callable[[], Awaitable[ClusterNodes]] = alone  # cluster.nodes
 
     @property
     def clock(self) -> Clock:
