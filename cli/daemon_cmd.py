@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from gnomon.cli.client import NO_DAEMON, connect
+from gnomon.cli.daemon_stop import stopping_status
 from gnomon.cli.output import home_of, home_option, print_json, reports_errors, run
 from gnomon.runtime import daemonctl
 from gnomon.runtime import protocol_names as methods
@@ -178,7 +179,8 @@ def stop(home: str | None, now: bool, force: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="machine output")
 @reports_errors
 def status(home: str | None, as_json: bool) -> None:
-    """Exit 0 and describe the daemon when it runs; exit 3 when it does not."""
+    """Exit 0 and describe the daemon when it runs (``stopping`` and what it waits for
+    while it drains); exit 3 when it does not."""
     where = home_of(home)
     info = _running(where)
     if info is None:
@@ -187,6 +189,13 @@ def status(home: str | None, as_json: bool) -> None:
         else:
             click.echo(f"gnomon daemon: not running ({where.root})")
         sys.exit(3)
+    stopping = where.read_stop_json(int(info["pid"]))
+    if stopping is not None:  # draining: the gateway is closed, stop.json tells
+        if as_json:
+            print_json({"running": True, "stopping": True, **info, "stop": stopping})
+        else:
+            click.echo(stopping_status(int(info["pid"]), stopping))
+        return
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:

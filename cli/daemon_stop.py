@@ -75,14 +75,28 @@ class StopProgress:
         self.echo(self._line(data, waiting))
 
     def _line(self, data: dict[str, Any], waiting: list[dict[str, Any]]) -> str:
-        now = datetime.now(UTC)
-        runs = ", ".join(f"{r['job']} (running {_age(r['started_at'], now)})" for r in waiting)
-        limit = float(data.get("limit", 0))
-        if data.get("now") or data.get("interrupted"):
-            return f"stopping the daemon (pid {self.pid}): interrupting {runs}"
-        left = max(0, int(limit - float(data.get("elapsed", 0))))
-        it = "it" if len(waiting) == 1 else "them"
-        return (
-            f"stopping the daemon (pid {self.pid}): waiting for {runs} — {left}s left of the "
-            f"{limit:g}s drain limit; `gnomon daemon stop --now` interrupts {it}"
-        )
+        return stop_line(self.pid, data, waiting)
+
+
+def stop_line(pid: int, data: dict[str, Any], waiting: list[dict[str, Any]]) -> str:
+    """One line of a stopping daemon's progress (``stop.json``'s ``data``) that waits for
+    the runs ``waiting``."""
+    now = datetime.now(UTC)
+    runs = ", ".join(f"{r['job']} (running {_age(r['started_at'], now)})" for r in waiting)
+    limit = float(data.get("limit", 0))
+    if data.get("now") or data.get("interrupted"):
+        return f"stopping the daemon (pid {pid}): interrupting {runs}"
+    left = max(0, int(limit - float(data.get("elapsed", 0))))
+    it = "it" if len(waiting) == 1 else "them"
+    return (
+        f"stopping the daemon (pid {pid}): waiting for {runs} — {left}s left of the "
+        f"{limit:g}s drain limit; `gnomon daemon stop --now` interrupts {it}"
+    )
+
+
+def stopping_status(pid: int, data: dict[str, Any]) -> str:
+    """``gnomon daemon status`` of a daemon that is stopping (its gateway is closed)."""
+    waiting = data.get("waiting", [])
+    if not waiting:
+        return f"gnomon daemon: stopping (pid={pid})"
+    return f"gnomon daemon: stopping (pid={pid})\n  {stop_line(pid, data, waiting)}"

@@ -4,6 +4,7 @@ again — a real daemon, a real shell action, the real CLI."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,29 @@ def test_stop_now_interrupts_at_once(tmp_path: Path) -> None:
         assert "`gnomon daemon stop --now`" in run["error"]
     finally:
         second.kill()
+
+
+def test_status_while_draining_says_stopping_and_what_it_waits_for(tmp_path: Path) -> None:
+    """While the daemon drains (its gateway closed) `daemon status` exits 0 saying it is
+    stopping and which run it waits for — not "cannot reach the daemon"."""
+    home = tmp_path / "home"
+    env = cli_env(home, GNOMON_DAEMON_DRAIN_TIMEOUT="10m")
+    first = _start_sleeper(home, env, tmp_path)
+    try:
+        first.proc.send_signal(signal.SIGTERM)
+        status = until(
+            lambda: (
+                (s := gnomon(home, "daemon", "status", env=env)).code == 0
+                and "waiting for sleepy (running " in s.out
+                and s
+            ),
+            "status reports the drain",
+        )
+        assert status.out.startswith(f"gnomon daemon: stopping (pid={first.proc.pid})\n")
+        assert "of the 600s drain limit" in status.out
+        as_json = gnomon(home, "daemon", "status", "--json", env=env)
+        assert (as_json.code, as_json.json()["stopping"]) == (0, True)
+        assert gnomon(home, "daemon", "stop", "--now", env=env, timeout=120).code == 0
+        assert first.proc.wait(30) == 0
+    finally:
+        first.kill()
