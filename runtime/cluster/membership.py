@@ -11,7 +11,8 @@ A :class:`Membership` runs three tasks on its own database connections:
   partitions are dropped, the node's process groups are killed, then ``on_fenced`` and
   ``on_releasing`` run — the kills end before the lease can expire for the others.
   After the next successful renewal the node takes partitions again, each at a new
-  epoch;
+  epoch — only once the fence's ``on_releasing`` has ended (one lock orders what the
+  engine is told, so a late release never forgets the jobs of a retake);
 - the **listener** waits for NOTIFYs on :data:`.sql.CHANNEL` and wakes the planner.
 
 Database errors never escape: a failed renewal is retried at the next beat on a new
@@ -99,6 +100,9 @@ class Membership:
         self._trusted_mono = -float("inf")  # the same instant on time.monotonic()
         self._trust_moved = trio.Event()
         self._wake = trio.Event()
+        #: Held while the engine is told of takes and releases: a fence's release (from
+        #: the watchdog) and a retake after it (from the next renewal) reach it in order.
+        self._moving = trio.Lock()
         self._conn: psycopg.Connection[Any] | None = None
         self._next_tick = self.times.beat
 
@@ -177,7 +181,8 @@ class Membership:
                 return
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             level = logging.DEBUG if self._failing else logging.WARNING
-            log.log(level, "cluster lease renewal failed (retrying every beat): %s", exc)
+            why = str(exc) or type(exc).__name__  # trio.TooSlowError says nothing
+            log.log(level, "cluster lease renewal failed (retrying every beat): %s", why)
             self._failing = True
             self._next_tick = self.times.beat
             return
@@ -196,7 +201,8 @@ class Membership:
             if back:  # tell the others at once, so they give this node its share back
                 log.warning("cluster lease renewed again: taking partitions at new epochs")
                 await self._db(lambda c: sql.notify(c, f"join {self.boot_id}"))
-            await self._reconcile(snap)
+            async with self._moving:
+                await self._reconcile(snap)
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             log.warning("cluster partition planning failed: %s", exc)
 
@@ -257,7 +263,8 @@ class Membership:
 
     async def _leave(self) -> None:
         if self._held:
-            await self._releasing(frozenset(self._held))
+            async with self._moving:
+                await self._releasing(frozenset(self._held))
         self._held.clear()
         self._gauge()
         try:
@@ -309,12 +316,13 @@ class Membership:
             self.metrics.self_fences.inc()
         if self.kill_groups:  # first: the kills must end before the lease can expire
             await kill_own_groups(self.times.kill_grace)
-        try:
-            await self.on_fenced()
-        except Exception:
-            log.exception("cluster: on_fenced failed")
-        if dropped:
-            await self._releasing(dropped)
+        async with self._moving:  # a retake waits until the engine let go of these
+            try:
+                await self.on_fenced()
+            except Exception:
+                log.exception("cluster: on_fenced failed")
+            if dropped:
+                await self._releasing(dropped)
 
     # -- plumbing -------------------------------------------------------------------------
 

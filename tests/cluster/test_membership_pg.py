@@ -140,3 +140,44 @@ async def test_a_node_30s_fast_reads_the_database_clock_from_its_renewals(db: st
         assert row is not None
         assert abs(clock.now().timestamp() - row[0]) < 0.5
         nursery.cancel_scope.cancel()
+
+
+async def test_a_retake_after_a_fence_reaches_the_engine_after_the_fences_release(
+    db: str,
+) -> None:
+    """The watchdog fences while renewals block (a row lock holds the lease's row); the
+    fence's ``on_fenced`` is slow, so the renewal that works again retakes partitions
+    before the fence has let go of them. The engine must be told ``releasing`` first and
+    ``acquired`` after, so what it holds is what the database says it holds (before the
+    lock, the late release forgot the retaken jobs: they never fired again)."""
+    engine: set[int] = set()
+
+    async def acquired(epochs: Any) -> None:
+        engine.update(epochs)
+
+    async def releasing(ps: frozenset[int]) -> None:
+        engine.difference_update(ps)
+
+    async def slow_fence() -> None:
+        await trio.sleep(2 * LeaseTimes().beat)
+
+    a = member(db, "a", on_acquired=acquired, on_releasing=releasing, on_fenced=slow_fence)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(a.run)
+        assert engine == set(a.held) == set(range(P))
+        blocker = await trio.to_thread.run_sync(lambda: psycopg.connect(db))
+        try:
+            await trio.to_thread.run_sync(
+                lambda: blocker.execute(
+                    "SELECT 1 FROM cluster_nodes WHERE boot_id = %s FOR UPDATE", (a.boot_id,)
+                )
+            )
+            await until(lambda: a.fenced, limit=LeaseTimes().ttl + 2)
+        finally:
+            await trio.to_thread.run_sync(blocker.rollback)  # renewals work again
+            blocker.close()
+        await until(lambda: not a.fenced and len(a.held) == P)
+        await trio.sleep(3 * LeaseTimes().beat)  # the slow fence has ended meanwhile
+        held = {p for p, (o, _) in owners(db).items() if o == a.boot_id}
+        assert engine == set(a.held) == held == set(range(P))
+        nursery.cancel_scope.cancel()
