@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from gateway.rawws import hourly_spec
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon
 
 pytestmark = pytest.mark.slow
 COUNT = 2_005  # about 1.4 MB of specs: over the default 1 MiB frame, under the 4 MiB cap
+FAR = "2030-01-01T00:00:00Z"  # absolute: resolved the same at each apply
 UNLIMITED_CREATES = {
     "GNOMON_LIMITS_OWNER_RPS": "100000",
     "GNOMON_LIMITS_OWNER_BURST": "100000",
@@ -40,8 +42,8 @@ def jobs_file(path: Path, prefix: str) -> Path:
     jobs: list[dict[str, object]] = []
     for i in range(COUNT):
         job: dict[str, object] = {"name": f"{prefix}-{i:04d}", "do": "noop", "every": "1h"}
-        if i % 10 == 9:  # a dependency must end: the target fires once
-            jobs[-1] = {"name": f"{prefix}-{i - 1:04d}", "do": "noop", "in": "2h"}
+        if i % 10 == 9:  # a dependency must end: the target fires once, at a fixed time
+            jobs[-1] = {"name": f"{prefix}-{i - 1:04d}", "do": "noop", "at": FAR}
             job["depends_on"] = [f"{prefix}-{i - 1:04d}"]
         jobs.append(job)
     path.write_text(json.dumps({"jobs": jobs}))
@@ -61,9 +63,17 @@ def names_listed(daemon: RealDaemon, prefix: str) -> set[str]:
 def test_a_file_larger_than_a_frame_is_applied_in_several_calls(
     daemon: RealDaemon, tmp_path: Path
 ) -> None:
-    """2,005 jobs (over 1 MiB of specs) are all created, listed, then left unchanged."""
+    """2,005 jobs (over 1 MiB of specs; every tenth depends on the one before it) are
+    previewed by --dry-run without a false refusal, created, listed, then left unchanged."""
     path = jobs_file(tmp_path / "jobs.json", "fr")
-    assert path.stat().st_size > 0
+    wire_bytes = sum(len(json.dumps(hourly_spec(f"fr-{i:04d}"))) for i in range(COUNT))
+    assert wire_bytes > 1 << 20  # the premise: one call would not fit
+    dry = apply(daemon, path, "--dry-run")
+    assert dry.code == 0, dry.err[-2000:]
+    assert (
+        dry.out.splitlines()[-1]
+        == f"would be: {COUNT} created, 0 configured, 0 unchanged, 0 refused"
+    )
     first = apply(daemon, path)
     assert first.code == 0, first.err[-2000:]
     assert first.out.splitlines()[-1] == f"{COUNT} created, 0 configured, 0 unchanged, 0 refused"
@@ -76,14 +86,12 @@ def test_a_file_larger_than_a_frame_is_applied_in_several_calls(
     assert [j["name"] for j in answer["jobs"]] == [f"fr-{i:04d}" for i in range(COUNT)]
 
 
-def test_atomic_refuses_a_file_that_needs_several_calls(
-    daemon: RealDaemon, tmp_path: Path
-) -> None:
+def test_atomic_refuses_a_file_that_needs_several_calls(daemon: RealDaemon, tmp_path: Path) -> None:
     """--atomic cannot span calls: exit 4, too_large naming the size, nothing created."""
     path = jobs_file(tmp_path / "atomic.json", "at")
     refused = apply(daemon, path, "--atomic", "--json")
     assert refused.code == 4, refused.err
     error = json.loads(refused.err.strip().splitlines()[-1])["error"]
     assert (error["type"], error["reason"]) == ("Refused", "too_large")
-    assert "bytes" in error["message"] and "--atomic" in error["message"]
+    assert error["message"].startswith(f"--atomic needs one call, but the {COUNT} jobs take ")
     assert names_listed(daemon, "at-") == set()
