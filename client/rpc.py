@@ -28,6 +28,7 @@ from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import (
     DaemonUnreachable,
     GnomonError,
+    Refused,
     Unauthorized,
     from_wire,
     sole_error,
@@ -37,6 +38,7 @@ from gnomon.runtime.errors import (
 #: huge spec, a run with its output) may be larger on its own.
 MAX_MESSAGE = 16 << 20
 NOTES = (names.EVENTS_NOTIFY, names.EVENTS_LAGGED)
+MESSAGE_TOO_BIG = 1009  # WebSocket close code: the peer will not read a frame that large
 
 
 class Connection:
@@ -94,7 +96,8 @@ class Connection:
         Raises:
             GnomonError: the daemon's error, as its class (also one it sent under no id
                 that this call can have caused); DaemonUnreachable if the connection drops
-                before the answer.
+                before the answer (Refused ``too_large`` when the daemon closed it because
+                a frame was too big for it, WebSocket 1009).
 
         Cancellation: the answer, if it comes, is dropped.
         """
@@ -109,7 +112,7 @@ class Connection:
             await self._ws.send_message(text)
             answer = await recv.receive()
         except (trio.EndOfChannel, trio_websocket.ConnectionClosed):
-            raise DaemonUnreachable("the daemon closed the connection before answering") from None
+            raise closed_error(getattr(self._ws, "closed", None), len(text.encode())) from None
         finally:
             self._pending.pop(ident, None)
             self._sizes.pop(ident, None)
@@ -180,6 +183,21 @@ class Connection:
         finally:
             self._subs.pop(sub, None)
             self._ended.add(sub)
+
+
+def closed_error(reason: Any, size: int) -> GnomonError:
+    """Why a call ended unanswered, from the WebSocket close ``reason`` (if any) and the
+    bytes of the call's frame."""
+    code = getattr(reason, "code", None)
+    if code == MESSAGE_TOO_BIG:
+        return Refused(
+            "the daemon closed the connection before answering: a request frame was larger "
+            f"than it reads (WebSocket 1009, message too big); this one was {size} bytes",
+            reason="too_large",
+            hint="send less per call (system.hello names max_message_bytes)",
+        )
+    said = f" (WebSocket {code}{f': {reason.reason}' if reason.reason else ''})" if code else ""
+    return DaemonUnreachable(f"the daemon closed the connection before answering{said}")
 
 
 def unmatched_owners(error: Any, sizes: dict[int, int], pending: set[int]) -> list[int]:

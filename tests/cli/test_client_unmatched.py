@@ -17,7 +17,7 @@ import trio.testing
 import trio_websocket
 
 from gnomon.client.rpc import Connection, open_connection, unmatched_owners
-from gnomon.runtime.errors import GnomonError, Refused
+from gnomon.runtime.errors import DaemonUnreachable, GnomonError, Refused
 
 HANG_GUARD = 10.0  # a liveness bound: the bug these tests catch is a call that never ends
 Reply = Callable[[trio_websocket.WebSocketConnection, dict[str, Any], int], Awaitable[None]]
@@ -54,7 +54,14 @@ async def server(reply: Reply) -> AsyncIterator[Connection]:
         with trio.fail_after(HANG_GUARD):
             async with open_connection(url, None) as conn:
                 yield conn
+        await release(conn)
         nursery.cancel_scope.cancel()
+
+
+async def release(conn: Connection) -> None:
+    """Close the client's TCP stream: trio_websocket's client leaves it open when the
+    server closed the WebSocket first (tests/gateway/rawws.py), a ResourceWarning later."""
+    await conn._ws._stream.aclose()
 
 
 async def test_an_error_under_a_null_id_fails_the_only_pending_call() -> None:
@@ -137,6 +144,27 @@ async def test_a_late_answer_to_an_ended_call_fails_no_other_call() -> None:
             await seen.wait()
             nursery.cancel_scope.cancel()
         assert await conn.call("fast") == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "raised", "said"),
+    [
+        (1009, Refused, r"larger than it reads \(WebSocket 1009.*this one was \d+ bytes"),
+        (1011, DaemonUnreachable, r"before answering \(WebSocket 1011: broken\)"),
+    ],
+)
+async def test_a_close_without_an_answer_says_why(
+    code: int, raised: type[GnomonError], said: str
+) -> None:
+    """The server closes instead of answering: the call fails with the close code's
+    meaning (1009: too_large, naming the call's size), never as a success."""
+
+    async def reply(ws: Any, request: dict[str, Any], size: int) -> None:
+        await ws.aclose(code, "broken")
+
+    async with server(reply) as conn:
+        with pytest.raises(raised, match=said):
+            await conn.call("job.create_many", {"specs": []})
 
 
 def test_unmatched_owners_by_size_then_limit_then_all() -> None:

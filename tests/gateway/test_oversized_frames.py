@@ -14,7 +14,7 @@ from gateway.rawws import connect, error_of, hourly_spec
 from support.daemon_proc import RealDaemon
 
 from gnomon.client.rpc import open_connection
-from gnomon.runtime.errors import GnomonError
+from gnomon.runtime.errors import GnomonError, Refused
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +89,18 @@ async def test_the_client_raises_the_oversized_error_and_goes_on(daemon: RealDae
         with pytest.raises(GnomonError, match=f"max_message_bytes \\({MAX_MESSAGE_BYTES}\\)"):
             await conn.call("job.create_many", params)
         assert (await conn.call("system.health"))["ok"]
+
+
+async def test_the_client_says_too_large_when_the_daemon_closes_unread(
+    daemon: RealDaemon,
+) -> None:
+    """A call over 4× the limit closes the connection unread (1009): gnomon.client raises
+    Refused too_large naming the frame's size, not a bare "connection closed"."""
+    params = create_many(1, 600)["params"]
+    async with open_connection(daemon.url, daemon.token) as conn:
+        try:
+            with pytest.raises(Refused, match=r"WebSocket 1009.*this one was \d+ bytes") as caught:
+                await conn.call("job.create_many", params)
+        finally:  # trio_websocket's client leaves its TCP stream open after a server close
+            await conn._ws._stream.aclose()
+    assert caught.value.reason == "too_large"
