@@ -1,11 +1,13 @@
 """``gnomon apply -f FILE``: create or update the jobs of a file, idempotent by name.
 
-The file (:mod:`gnomon.cli.jobfile`) is read and checked whole first; then one
-``job.create_many`` call in ``apply`` mode: an equal live job is left ``unchanged``, a
-changed one is ``configured`` (updated in place), a new one ``created``. When the daemon's
-rate limit refuses the call, the jobs go again in smaller calls (a call larger than the
-burst can never pass) or after the wait it names, so a long file still goes through.
-``--dry-run`` asks the daemon what would change and writes nothing.
+The file (:mod:`gnomon.cli.jobfile`) is read and checked whole first; then
+``job.create_many`` calls in ``apply`` mode — as many as the daemon's frame limit needs
+(:mod:`gnomon.cli.apply_split`; ``--atomic`` refuses to span several): an equal live job
+is left ``unchanged``, a changed one is ``configured`` (updated in place), a new one
+``created``; the answers are printed in file order. When the daemon's rate limit refuses a
+call, its jobs go again in smaller calls (a call larger than the burst can never pass) or
+after the wait it names, so a long file still goes through. ``--dry-run`` asks the daemon
+what would change and writes nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import click
 import trio
 
+from gnomon.cli import apply_split
 from gnomon.cli.client import connect
 from gnomon.cli.jobfile import read_file, specs_of
 from gnomon.cli.output import client_options, home_of, reports_errors, run
@@ -30,6 +33,7 @@ from gnomon.runtime.model.job import JobSpec
 
 COUNTS = ("created", "configured", "unchanged", "refused", "skipped")
 MAX_WAIT = 120.0  # longest rate-limit wait apply sits out before giving up
+DEFAULT_MESSAGE_BYTES = 1 << 20  # gateway.max_message_bytes of a daemon whose hello omits it
 
 
 def load(files: tuple[str, ...], now: datetime) -> list[JobSpec]:
@@ -53,10 +57,26 @@ def load(files: tuple[str, ...], now: datetime) -> list[JobSpec]:
 async def send(
     home: Home, url: str | None, specs: list[JobSpec], dry_run: bool, atomic: bool
 ) -> list[Any]:
-    """The ``job.create_many`` answers for ``specs`` (apply mode), in order."""
+    """The ``job.create_many`` answers for ``specs`` (apply mode), in their order.
+
+    Raises:
+        Refused: ``too_large`` when ``atomic`` and the specs need several calls, or one
+            spec alone exceeds the daemon's frame limit; as :func:`_send`.
+    """
     async with connect(home, url) as conn:
+        hello = await conn.call(methods.SYSTEM_HELLO, {})
+        limit = int(hello.get("max_message_bytes") or DEFAULT_MESSAGE_BYTES)
+        wired = [wire.unstructure(s) for s in specs]
+        plan = apply_split.split(wired, apply_split.budget_of(limit))
+        if atomic:
+            apply_split.refuse_atomic(plan, limit)
         kw = {"dry_run": dry_run, "atomic": atomic}
-        return await _send(conn, [wire.unstructure(s) for s in specs], kw)
+        answers: list[Any] = [None] * len(specs)
+        for call in plan.calls:
+            got = await _send(conn, [wired[i] for i in call], kw)
+            for index, answer in zip(call, got, strict=True):
+                answers[index] = answer
+        return answers
 
 
 async def _send(conn: Any, specs: list[Any], kw: dict[str, Any]) -> list[Any]:

@@ -5,7 +5,10 @@ and routes the answers and ``events.*`` notifications back by id and subscriptio
 Answers are JSON (dicts and lists) here; :class:`~gnomon.client.aio.AsyncClient` types
 them. Errors come back as gnomon's own exception classes (``errors.from_wire``); a
 connection that drops mid-call is :class:`~gnomon.runtime.errors.DaemonUnreachable`,
-never a success.
+never a success. An error answer under no id of ours (``id: null``: the daemon could not
+read the request, e.g. a frame over ``gateway.max_message_bytes``) fails the pending
+calls it can belong to (:func:`unmatched_owners`) with that error, so no call waits for
+an answer that will never come.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import (
     DaemonUnreachable,
     GnomonError,
+    Refused,
     Unauthorized,
     from_wire,
     sole_error,
@@ -34,6 +38,7 @@ from gnomon.runtime.errors import (
 #: huge spec, a run with its output) may be larger on its own.
 MAX_MESSAGE = 16 << 20
 NOTES = (names.EVENTS_NOTIFY, names.EVENTS_LAGGED)
+MESSAGE_TOO_BIG = 1009  # WebSocket close code: the peer will not read a frame that large
 
 
 class Connection:
@@ -43,6 +48,8 @@ class Connection:
         self._ws = ws
         self._ids = itertools.count(1)
         self._pending: dict[int, trio.MemorySendChannel[dict[str, Any]]] = {}
+        self._sizes: dict[int, int] = {}  # the bytes of each pending call's frame
+        self._last_id = 0
         self._subs: dict[str, trio.MemorySendChannel[dict[str, Any]]] = {}
         self._early: dict[str, list[dict[str, Any]]] = {}
         self._ended: set[str] = set()
@@ -64,8 +71,12 @@ class Connection:
                 chan.close()
 
     def _route(self, item: dict[str, Any]) -> None:
-        if "id" in item and item["id"] in self._pending:
-            self._pending.pop(item["id"]).send_nowait(item)
+        ident = item.get("id")
+        if "id" in item and ident in self._pending:
+            self._pending.pop(ident).send_nowait(item)
+        elif "error" in item and "method" not in item and not self._was_ours(ident):
+            for owner in unmatched_owners(item["error"], self._sizes, set(self._pending)):
+                self._pending.pop(owner).send_nowait(item)
         elif item.get("method") in NOTES:
             sub = item["params"]["subscription"]
             chan = self._subs.get(sub)
@@ -74,28 +85,37 @@ class Connection:
             elif sub not in self._ended:  # replay can overtake the answer to events.subscribe
                 self._early.setdefault(sub, []).append(item["params"])
 
+    def _was_ours(self, ident: Any) -> bool:
+        """Whether ``ident`` is the id of a call of ours that has already ended (its late
+        answer, after a cancellation, is dropped)."""
+        return isinstance(ident, int) and not isinstance(ident, bool) and 0 < ident <= self._last_id
+
     async def call(self, method: str, params: dict[str, Any] | None = None) -> Any:
         """Call ``method``; its result as JSON.
 
         Raises:
-            GnomonError: the daemon's error, as its class; DaemonUnreachable if the
-                connection drops before the answer.
+            GnomonError: the daemon's error, as its class (also one it sent under no id
+                that this call can have caused); DaemonUnreachable if the connection drops
+                before the answer (Refused ``too_large`` when the daemon closed it because
+                a frame was too big for it, WebSocket 1009).
 
         Cancellation: the answer, if it comes, is dropped.
         """
         if self._closed:
             raise DaemonUnreachable("the connection to the daemon is closed")
-        ident = next(self._ids)
+        ident = self._last_id = next(self._ids)
         send, recv = trio.open_memory_channel[dict[str, Any]](1)
-        self._pending[ident] = send
         frame = {"jsonrpc": "2.0", "id": ident, "method": method, "params": params or {}}
+        text = json.dumps(frame)
+        self._pending[ident], self._sizes[ident] = send, len(text.encode())
         try:
-            await self._ws.send_message(json.dumps(frame))
+            await self._ws.send_message(text)
             answer = await recv.receive()
         except (trio.EndOfChannel, trio_websocket.ConnectionClosed):
-            raise DaemonUnreachable("the daemon closed the connection before answering") from None
+            raise closed_error(getattr(self._ws, "closed", None), len(text.encode())) from None
         finally:
             self._pending.pop(ident, None)
+            self._sizes.pop(ident, None)
         if "error" in answer:
             raise from_wire(answer["error"])
         return answer.get("result")
@@ -163,6 +183,39 @@ class Connection:
         finally:
             self._subs.pop(sub, None)
             self._ended.add(sub)
+
+
+def closed_error(reason: Any, size: int) -> GnomonError:
+    """Why a call ended unanswered, from the WebSocket close ``reason`` (if any) and the
+    bytes of the call's frame."""
+    code = getattr(reason, "code", None)
+    if code == MESSAGE_TOO_BIG:
+        return Refused(
+            "the daemon closed the connection before answering: a request frame was larger "
+            f"than it reads (WebSocket 1009, message too big); this one was {size} bytes",
+            reason="too_large",
+            hint="send less per call (system.hello names max_message_bytes)",
+        )
+    said = f" (WebSocket {code}{f': {reason.reason}' if reason.reason else ''})" if code else ""
+    return DaemonUnreachable(f"the daemon closed the connection before answering{said}")
+
+
+def unmatched_owners(error: Any, sizes: dict[int, int], pending: set[int]) -> list[int]:
+    """The pending calls an error answer under no id of theirs can belong to: those whose
+    frame has the ``data.size`` it names (a frame over the daemon's limit), else those
+    over the ``data.limit`` it names, else every pending call (the daemon could not read
+    one of them and cannot say which)."""
+    data = error.get("data") if isinstance(error, dict) else None
+    named = data if isinstance(data, dict) else {}
+    candidates = sorted(pending)
+    size, limit = _count(named.get("size")), _count(named.get("limit"))
+    by_size = [i for i in candidates if size is not None and sizes.get(i) == size]
+    over = [i for i in candidates if limit is not None and sizes.get(i, 0) > limit]
+    return by_size or over or candidates
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def headers_for(

@@ -133,11 +133,16 @@ class HelloParams:
 
 @attrs.frozen(kw_only=True)
 class Hello:
+    """Who the daemon is and who the caller is; ``max_message_bytes`` is the largest
+    request frame the daemon reads (``gateway.max_message_bytes``): send more in several
+    calls."""
+
     server_version: str
     protocol_version: int
     session_id: str
     scope: Scope
     agent: bool
+    max_message_bytes: int
 
 
 @attrs.frozen(kw_only=True)

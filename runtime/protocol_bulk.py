@@ -38,7 +38,9 @@ class CreateManyParams:
     spec is the same (``unchanged``; an ``every`` schedule's anchor is not compared) and
     updates it otherwise. ``atomic``: a refused spec fails the whole call (nothing is
     written; the specs that would have been are ``skipped``). ``dry_run``: say what would
-    happen, write nothing, charge no rate limit.
+    happen, write nothing, charge no rate limit. The request is one frame, so at most
+    ``max_message_bytes`` (``system.hello``) long: send more specs in several calls, each
+    after the specs it names (``gnomon apply`` does).
     """
 
     specs: tuple[JobSpec, ...] = attrs.field(validator=attrs.validators.max_len(MAX_SPECS))

@@ -10,6 +10,7 @@ crashed, -32007 shutting down, and LSP's -32800 for a request cancelled by the c
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import attrs
@@ -20,6 +21,12 @@ PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND = -32700, -32600, -32601
 INVALID_PARAMS, INTERNAL = -32602, -32603
 CANCELLED = -32800
 MAX_BATCH = 100
+#: How much of an oversized frame :func:`head_id` reads looking for its id.
+HEAD_SCAN = 4096
+#: A string (to its closing quote, else to the end: one pass, no backtracking) or a bracket.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.?)*"?|[{}\[\]]')
+_COLON = re.compile(r"\s*:\s*")
+_AFTER = re.compile(r"\s*[,}]")
 
 RequestId = str | int | None
 
@@ -81,6 +88,43 @@ def _one(item: Any) -> RpcRequest | dict[str, Any]:
     if not isinstance(params, dict | list):
         return error(ident, INVALID_PARAMS, "invalid params: must be an object")
     return RpcRequest(ident, method, params, "id" not in item)
+
+
+def head_id(text: str, limit: int = HEAD_SCAN) -> RequestId:
+    """The top-level ``"id"`` of a request object found in the first ``limit`` characters
+    of ``text`` (a frame too large to parse whole), else ``None``: a batch, an id further
+    on, or one that is not a string or an integer. Reads at most ``limit`` characters;
+    never raises."""
+    head = text[:limit]
+    if not head.lstrip().startswith("{"):
+        return None
+    depth = 0
+    for token in _TOKEN.finditer(head):
+        word = token.group()
+        if word in "{[":
+            depth += 1
+        elif word in "}]":
+            depth -= 1
+        elif depth == 1 and (colon := _COLON.match(head, token.end())) and _decoded(word) == "id":
+            return _id_value(head, colon.end())
+    return None
+
+
+def _decoded(word: str) -> Any:
+    try:
+        return json.loads(word)
+    except ValueError:
+        return None
+
+
+def _id_value(head: str, at: int) -> RequestId:
+    try:
+        value, end = json.JSONDecoder().raw_decode(head, at)
+    except ValueError:  # cut off by the scan, not JSON, or an integer too long to read
+        return None
+    ok = isinstance(value, str | int) and not isinstance(value, bool)
+    ended = _AFTER.match(head, end) is not None  # not a number the scan cut short
+    return value if ok and ended else None
 
 
 def result(ident: RequestId, value: Any) -> dict[str, Any]:

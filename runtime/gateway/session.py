@@ -178,9 +178,8 @@ class Session:
         size, limit = len(text.encode()), self.deps.max_message_bytes
         if size > limit:
             message = f"a frame of {size} bytes exceeds gateway.max_message_bytes ({limit})"
-            await self._queue(
-                rpc.error(None, rpc.INVALID_REQUEST, message, {"size": size, "limit": limit})
-            )
+            data = {"size": size, "limit": limit}  # under its id when the frame's head has it
+            await self._queue(rpc.error(rpc.head_id(text), rpc.INVALID_REQUEST, message, data))
             return
         try:
             entries, batch = rpc.parse(text)
@@ -325,6 +324,7 @@ class Session:
                 session_id=self.id,
                 scope=self.caller.scope,
                 agent=self.caller.agent,
+                max_message_bytes=self.deps.max_message_bytes,
             )
         )
 
