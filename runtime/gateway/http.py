@@ -36,7 +36,7 @@ from prometheus_client.exposition import choose_encoder
 from gnomon.runtime.gateway.hosts import AllowedHosts
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps, Session
-from gnomon.runtime.protocol import Caller
+from gnomon.runtime.protocol_access import Caller
 
 log = logging.getLogger("gnomon.gateway")
 HEAD_LIMIT = 64 * 1024
