@@ -2,11 +2,11 @@
 the WebSocket gateway (``/ws``).
 
 trio-websocket answers a plain GET with an empty 400 before any handler runs, so the
-request head is read first with h11 (``http_wire.py``); an ``Upgrade: websocket`` request is handed to
-``trio_websocket.wrap_server_stream`` over a stream that first replays the bytes already
-read (docs/architecture.md, verified). Every connection handler catches everything: one
-failing connection never affects another, and ``serve_listeners`` (which does not catch
-handler errors) never sees one.
+request head is read first with h11 (``http_wire.py``); an ``Upgrade: websocket``
+request is handed to ``trio_websocket.wrap_server_stream`` over a stream that first
+replays the bytes already read (docs/architecture.md, verified). Every connection handler
+catches everything: one failing connection never affects another, and ``serve_listeners``
+(which does not catch handler errors) never sees one.
 
 Abuse limits (docs/security.md, "Gateway exposure"): every request must name the daemon in
 its ``Host`` header (``hosts.py``), else 403; a connection must send its request head
