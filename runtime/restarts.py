@@ -94,12 +94,12 @@ class RestartWindow:
         self.times.clear()
 
 
-def restart_delay(backoff: RestartBackoff | None, window: RestartWindow) -> float:
+def restart_delay(backoff: RestartBackoff | None, window: RestartWindow | None) -> float:
     """The backoff before restarting a child whose restarts (this one included) are in
-    ``window``; none without a ``backoff``."""
+    ``window`` (``None``: it never restarted); none without a ``backoff``."""
     if backoff is None:
         return 0.0
-    return backoff.delay(len(window.times) - 1)
+    return backoff.delay((len(window.times) if window is not None else 0) - 1)
 
 
 class Verdict(StrEnum):

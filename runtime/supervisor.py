@@ -124,7 +124,7 @@ class Supervisor:
         self._backoff = backoff
         self._observer = observer
         self._registry = registry
-        self._children = Children(name, registry)
+        self._children = Children(name, registry, period)
         self._restarts = RestartWindow(period)
         self._nursery: trio.Nursery | None = None
         self._running = False
@@ -172,7 +172,7 @@ class Supervisor:
         """
         if not self._running or self._nursery is None:
             raise ActorGone(f"supervisor {self.name!r} is not running")
-        child = self._children.add(spec, self.period)
+        child = self._children.add(spec)
         child.prepared, child.scope, child.exited = True, trio.CancelScope(), trio.Event()
         self._nursery.start_soon(
             functools.partial(self._cell, child, False, task_status=trio.TASK_STATUS_IGNORED)
@@ -262,7 +262,7 @@ class Supervisor:
     # -- control loop ----------------------------------------------------------------
 
     def _reset(self) -> None:
-        self._children = Children(self.name, self._registry)
+        self._children = Children(self.name, self._registry, self.period)
         self._restarts.clear()
         self._control = Control()
 
@@ -317,7 +317,7 @@ class Supervisor:
             return SupervisorGaveUp(
                 self.name, child.spec.id, self.intensity, self.period, significant=significant
             )
-        child.restarts.record(now)
+        self._children.count_restart(child, now)
         group = restarted_with(self.strategy, self._children.in_order(), child)
         if group is None:
             self._restart_one(child)
@@ -362,7 +362,7 @@ class Supervisor:
 
     async def _add(self, spec: ChildSpec) -> ActorRef[Any]:
         assert self._nursery is not None
-        child = self._children.add(spec, self.period)
+        child = self._children.add(spec)
         try:
             await self._nursery.start(self._cell, child, True)
         except BaseException:

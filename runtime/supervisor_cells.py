@@ -64,12 +64,12 @@ class Child:
 
     spec: ChildSpec
     ref: ActorRef[Any]
-    restarts: RestartWindow
     state: str = RUNNING
     incarnation: int = 0
     scope: trio.CancelScope | None = None
     exited: trio.Event | None = None
     prepared: bool = False  # scope and exited were made by start_child_soon
+    restarts: RestartWindow | None = None  # made at its first restart (most never do)
 
 
 @attrs.frozen
@@ -87,11 +87,13 @@ class ChildInfo:
 
 class Children:
     """The children of supervisor ``owner`` in start order, published in ``registry``
-    (those whose spec says ``register``) while they exist."""
+    (those whose spec says ``register``) while they exist; each child's restarts are
+    counted over the last ``period`` seconds."""
 
-    def __init__(self, owner: str, registry: Registry | None) -> None:
+    def __init__(self, owner: str, registry: Registry | None, period: float) -> None:
         self._owner = owner
         self._registry = registry
+        self._period = period
         self._by_id: dict[str, Child] = {}
 
     def get(self, child_id: str) -> Child | None:
@@ -115,8 +117,8 @@ class Children:
             for c in self._by_id.values()
         ]
 
-    def add(self, spec: ChildSpec, period: float) -> Child:
-        """A new child (not started), its restarts counted over ``period`` seconds.
+    def add(self, spec: ChildSpec) -> Child:
+        """A new child (not started).
 
         Raises:
             Conflict: a child with that id exists.
@@ -124,15 +126,17 @@ class Children:
         if spec.id in self._by_id:
             raise Conflict(f"supervisor {self._owner!r} already has a child {spec.id!r}")
         mailbox: Mailbox[Any] = Mailbox(spec.mailbox_size, f"{spec.kind}:{spec.id}")
-        child = Child(
-            spec=spec,
-            ref=ActorRef(spec.kind, spec.id, mailbox),
-            restarts=RestartWindow(period),
-        )
+        child = Child(spec=spec, ref=ActorRef(spec.kind, spec.id, mailbox))
         if spec.register and self._registry is not None:
             self._registry.register(child.ref)
         self._by_id[spec.id] = child
         return child
+
+    def count_restart(self, child: Child, now: float) -> None:
+        """Count a restart of ``child`` at ``now`` in its own window (for its backoff)."""
+        if child.restarts is None:
+            child.restarts = RestartWindow(self._period)
+        child.restarts.record(now)
 
     def remove(self, child: Child) -> None:
         """Forget ``child``: unregister it and close its mailbox."""
