@@ -19,7 +19,7 @@ import attrs
 import trio
 
 from gnomon.runtime.actor import ActorContext, ActorRef, Reply
-from gnomon.runtime.errors import ActorGone, NotFound, SupervisorGaveUp
+from gnomon.runtime.errors import ActorGone, SupervisorGaveUp
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.restarts import (
     ExitReason,
@@ -289,7 +289,7 @@ class Supervisor:
             elif isinstance(item, StartChild):
                 await answer(item.reply, self._add(item.spec))
             elif isinstance(item, TerminateChild):
-                await answer(item.reply, self._terminate(item.child_id))
+                await answer(item.reply, self._children.terminate(item.child_id))
             else:
                 await self._stop_all()
                 item.reply.send(None)
@@ -369,13 +369,6 @@ class Supervisor:
             self._children.remove(child)
             raise
         return child.ref
-
-    async def _terminate(self, child_id: str) -> None:
-        child = self._children.get(child_id)
-        if child is None:
-            raise NotFound(f"supervisor {self.name!r} has no child {child_id!r}")
-        await stop_child(child)
-        self._children.remove(child)
 
     async def _stop_all(self) -> None:
         await self._children.stop_all(concurrently=self.strategy is Strategy.SIMPLE_ONE_FOR_ONE)

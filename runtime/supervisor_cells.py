@@ -18,7 +18,7 @@ import attrs
 import trio
 
 from gnomon.runtime.actor import ActorContext, ActorRef, Mailbox, StopRequested, crash_error
-from gnomon.runtime.errors import ActorGone, Conflict
+from gnomon.runtime.errors import ActorGone, Conflict, NotFound
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.restarts import Crashed, ExitReason, Normal, Restart, RestartWindow, Shutdown
 
@@ -146,6 +146,18 @@ class Children:
         if child.spec.register and self._registry is not None:
             self._registry.unregister(child.ref)
         child.ref.mailbox._close()
+
+    async def terminate(self, child_id: str) -> None:
+        """Stop child ``child_id`` (see :func:`stop_child`) and forget it.
+
+        Raises:
+            NotFound: no such child.
+        """
+        child = self._by_id.get(child_id)
+        if child is None:
+            raise NotFound(f"supervisor {self._owner!r} has no child {child_id!r}")
+        await stop_child(child)
+        self.remove(child)
 
     def remove_all(self) -> None:
         for child in list(self._by_id.values()):
