@@ -32,10 +32,8 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.model.tokens import TokenRecord
-from gnomon.runtime.protocol import (
-    Caller,
-    CreateParams,
-)
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_jobs import CreateParams
 from gnomon.runtime.store import JobQuery, Store
 
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"

@@ -25,7 +25,9 @@ from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import ActorGone, Conflict, NotFound
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.registry import Registry
-from gnomon.runtime.supervisor import ChildSpec, Restart, Supervisor
+from gnomon.runtime.restarts import Restart
+from gnomon.runtime.supervisor import Supervisor
+from gnomon.runtime.supervisor_cells import ChildSpec
 
 KIND = "breaker"
 Emit = Callable[[Sequence[EventDraft]], Awaitable[Any]]

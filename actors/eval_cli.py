@@ -43,8 +43,8 @@ import trio
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import PollContext, Verdict
 from gnomon.runtime.model.conditions import DockerCondition, K8sCondition
-from gnomon.runtime.procs import ProcResult, SpawnFailed, run_group
 from gnomon.runtime.redact import Redactor
+from gnomon.runtime.spawn import ProcResult, SpawnFailed, run_group
 
 __all__ = ["DockerEvaluator", "K8sEvaluator", "default_k8s_condition"]
 

@@ -33,8 +33,8 @@ from gnomon.actors.execution import PollContext, Verdict
 from gnomon.actors.policy import ShellPolicy
 from gnomon.runtime.errors import Refused
 from gnomon.runtime.model.conditions import OutputCondition, ShellCondition
-from gnomon.runtime.procs import ProcResult, SpawnFailed, Stderr, run_group
 from gnomon.runtime.redact import Redactor
+from gnomon.runtime.spawn import ProcResult, SpawnFailed, Stderr, run_group
 
 __all__ = ["CommandRun", "ShellEvaluator"]
 

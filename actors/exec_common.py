@@ -10,8 +10,8 @@ import trio
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import ActionResult, OutputTap, RunContext, SpawnHook
 from gnomon.runtime.model.enums import Outcome
-from gnomon.runtime.procs import ProcResult, SpawnFailed, TailBuffer, run_group
 from gnomon.runtime.redact import Redactor
+from gnomon.runtime.spawn import ProcResult, SpawnFailed, TailBuffer, run_group
 
 __all__ = [
     "ProcOutcome",

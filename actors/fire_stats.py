@@ -16,7 +16,7 @@ import trio
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.fire_window import FireWindow, cutoff
 from gnomon.runtime.model.events import Event
-from gnomon.runtime.protocol import Caller
+from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_stats import FireMinute, FiresParams, FireStats
 from gnomon.runtime.store import EventQuery
 

@@ -27,7 +27,8 @@ from gnomon.runtime.model.exclusions import ExclusionCalendar, make_calendar
 from gnomon.runtime.model.firing import slots_between
 from gnomon.runtime.model.job import NAME_FORMS, NAME_RE
 from gnomon.runtime.model.state import JobState
-from gnomon.runtime.protocol import Caller, Count, Empty
+from gnomon.runtime.protocol import Count, Empty
+from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_schedules import (
     MAX_BACKFILL_SLOTS,
     BackfillParams,

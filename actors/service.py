@@ -24,7 +24,7 @@ from gnomon.actors.methods.schedules import ScheduleFamily
 from gnomon.actors.methods.stats import StatsMethods
 from gnomon.actors.methods.system import SystemMethods
 from gnomon.actors.methods.tokens import TokenMethods
-from gnomon.runtime.protocol import Health
+from gnomon.runtime.protocol_system import Health
 
 FAMILIES = (
     SystemMethods,

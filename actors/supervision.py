@@ -13,7 +13,8 @@ from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import describe
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
-from gnomon.runtime.supervisor import ChildExited, ChildRestarted, Crashed, SupervisionEvent
+from gnomon.runtime.restarts import Crashed
+from gnomon.runtime.supervisor import ChildExited, ChildRestarted, SupervisionEvent
 
 TRACEBACK_CHARS = 8000
 

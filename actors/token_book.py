@@ -23,7 +23,7 @@ from gnomon.runtime.model.tokens import (
     TokenRecord,
     token_hash,
 )
-from gnomon.runtime.protocol import (
+from gnomon.runtime.protocol_access import (
     Caller,
     TokenCreated,
     TokenCreateParams,

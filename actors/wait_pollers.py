@@ -40,7 +40,9 @@ from gnomon.runtime.errors import ActorGone, Conflict, GnomonError
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.state import JobState
-from gnomon.runtime.supervisor import ChildSpec, Restart, Supervisor
+from gnomon.runtime.restarts import Restart
+from gnomon.runtime.supervisor import Supervisor
+from gnomon.runtime.supervisor_cells import ChildSpec
 
 KIND = "wait"
 MAX_IN_FLIGHT = 256

@@ -31,7 +31,7 @@ from gnomon.runtime.model.enums import (
     TriggersOn,
 )
 from gnomon.runtime.model.job import Budget, JobSpec, WaitSpec, check_new_name
-from gnomon.runtime.model.schedule import WhenReadySchedule, with_jitter
+from gnomon.runtime.model.schedule import Schedule, WhenReadySchedule, with_jitter
 from gnomon.runtime.model.times import detect_local_zone
 from gnomon.runtime.model.when import schedule_from_flags
 
@@ -276,25 +276,7 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
     Raises:
         InvalidInput: any option is bad (the message names it).
     """
-    zone = options.get("tz") or tz or detect_local_zone()
-    schedule = schedule_from_flags(
-        now=now,
-        tz=zone,
-        when=options.get("when"),
-        cron=options.get("cron"),
-        every=options.get("every"),
-        at=options.get("at"),
-        in_=options.get("in"),
-        calendar=_texts(options, "calendar"),
-        dst_gap=_choice(options, "dst_gap", DstGap) or DstGap.SHIFT,
-        dst_fold=_choice(options, "dst_fold", DstFold) or DstFold.FIRST,
-    )
-    try:
-        schedule = with_jitter(schedule, fire_jitter(options))
-    except InvalidInput:
-        raise
-    except ValueError as exc:
-        raise InvalidInput(f"--jitter: {exc}", token="--jitter", field="jitter") from None
+    schedule = _schedule(options, now=now, tz=tz)
     wait = _wait(options)
     if isinstance(schedule, WhenReadySchedule) and wait is None:
         raise InvalidInput("--when when-ready needs --wait/--until COND", field="when")
@@ -333,6 +315,34 @@ def spec_from_options(options: Options, *, now: datetime, tz: str | None = None)
         return JobSpec(**fields)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="name", token=str(options.get("name"))) from None
+
+
+def _schedule(options: Options, *, now: datetime, tz: str | None) -> Schedule:
+    """The schedule of ``--when``/``--cron``/``--every``/``--at``/``--in`` and their
+    companions (``--tz``, ``--calendar``, ``--dst-*``, ``--jitter``).
+
+    Raises:
+        InvalidInput: a bad or conflicting schedule flag (the message names it).
+    """
+    zone = options.get("tz") or tz or detect_local_zone()
+    schedule = schedule_from_flags(
+        now=now,
+        tz=zone,
+        when=options.get("when"),
+        cron=options.get("cron"),
+        every=options.get("every"),
+        at=options.get("at"),
+        in_=options.get("in"),
+        calendar=_texts(options, "calendar"),
+        dst_gap=_choice(options, "dst_gap", DstGap) or DstGap.SHIFT,
+        dst_fold=_choice(options, "dst_fold", DstFold) or DstFold.FIRST,
+    )
+    try:
+        return with_jitter(schedule, fire_jitter(options))
+    except InvalidInput:
+        raise
+    except ValueError as exc:
+        raise InvalidInput(f"--jitter: {exc}", token="--jitter", field="jitter") from None
 
 
 def with_name(spec: JobSpec, name: str) -> JobSpec:

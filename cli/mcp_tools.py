@@ -27,7 +27,7 @@ from gnomon.client.aio import AsyncClient
 from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model import wire
-from gnomon.runtime.protocol import JobView, RunView
+from gnomon.runtime.protocol_jobs import JobView, RunView
 
 Duration = str | float | None
 RENAMED = {"in": "in_", "async": "async_"}  # MCP key → Python field

@@ -21,12 +21,10 @@ from gnomon.runtime.errors import DaemonUnreachable, InvalidInput
 from gnomon.runtime.home import Home, resolve_home
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.protocol import (
-    METHODS,
+from gnomon.runtime.protocol import METHODS
+from gnomon.runtime.protocol_events import EventsParams, EventsResult
+from gnomon.runtime.protocol_jobs import (
     CreateParams,
-    EventsParams,
-    EventsResult,
-    Health,
     JobDetail,
     JobPage,
     JobsResult,
@@ -38,6 +36,7 @@ from gnomon.runtime.protocol import (
     RunView,
     SelectParams,
 )
+from gnomon.runtime.protocol_system import Health
 
 NO_DAEMON = "no gnomon daemon is running — start one with: gnomon daemon start --detach"
 

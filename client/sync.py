@@ -11,7 +11,9 @@ import trio
 
 from gnomon.client.aio import AsyncClient
 from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.protocol import EventsResult, Health, JobDetail, JobsResult, JobView, RunView
+from gnomon.runtime.protocol_events import EventsResult
+from gnomon.runtime.protocol_jobs import JobDetail, JobsResult, JobView, RunView
+from gnomon.runtime.protocol_system import Health
 
 T = TypeVar("T")
 

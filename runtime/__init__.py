@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from gnomon.runtime.clock import SystemClock as SystemClock
     from gnomon.runtime.clock import VirtualClock as VirtualClock
     from gnomon.runtime.registry import Registry as Registry
-    from gnomon.runtime.supervisor import ChildSpec as ChildSpec
-    from gnomon.runtime.supervisor import Restart as Restart
-    from gnomon.runtime.supervisor import RestartBackoff as RestartBackoff
-    from gnomon.runtime.supervisor import Strategy as Strategy
+    from gnomon.runtime.restarts import Restart as Restart
+    from gnomon.runtime.restarts import RestartBackoff as RestartBackoff
+    from gnomon.runtime.restarts import Strategy as Strategy
     from gnomon.runtime.supervisor import Supervisor as Supervisor
+    from gnomon.runtime.supervisor_cells import ChildSpec as ChildSpec
 
 _EXPORTS = {
     "ActorContext": "gnomon.runtime.actor",
@@ -38,10 +38,10 @@ _EXPORTS = {
     "SystemClock": "gnomon.runtime.clock",
     "VirtualClock": "gnomon.runtime.clock",
     "Registry": "gnomon.runtime.registry",
-    "ChildSpec": "gnomon.runtime.supervisor",
-    "Restart": "gnomon.runtime.supervisor",
-    "RestartBackoff": "gnomon.runtime.supervisor",
-    "Strategy": "gnomon.runtime.supervisor",
+    "ChildSpec": "gnomon.runtime.supervisor_cells",
+    "Restart": "gnomon.runtime.restarts",
+    "RestartBackoff": "gnomon.runtime.restarts",
+    "Strategy": "gnomon.runtime.restarts",
     "Supervisor": "gnomon.runtime.supervisor",
 }
 __all__ = sorted(_EXPORTS)

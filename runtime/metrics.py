@@ -76,6 +76,23 @@ class _SumCollector(Collector):
 class Metrics:
     """The daemon's metrics; one instance per daemon (tests make their own)."""
 
+    jobs_created: Counter
+    jobs_fired: Counter
+    wait_checks: Counter
+    wait_duration: Histogram
+    action_duration: Histogram
+    fire_lag: Histogram
+    queue_depth: Gauge
+    active_jobs: Gauge
+    breaker_state: Gauge
+    retries: Counter
+    enqueue_errors: Counter
+    skips: Counter
+    events: Counter
+    gateway_connections: Gauge
+    actor_restarts: Counter
+    store_commit: Histogram
+
     def __init__(
         self,
         mailbox_depths: MailboxDepths | None = None,
@@ -86,6 +103,16 @@ class Metrics:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.job_series = JobSeries(per_job_max, per_job_tag)
         r.register(self.job_series)
+        self._register_activity(r)
+        self._register_state(r)
+        for reason in ENQUEUE_ERROR_REASONS:
+            self.enqueue_errors.labels(reason)
+        if mailbox_depths is not None:
+            self.watch_mailboxes(mailbox_depths)
+        self._breaker_keys: set[str] = set()
+
+    def _register_activity(self, r: CollectorRegistry) -> None:
+        """What jobs do: admissions, runs, waits and fire lag."""
         self.jobs_created = Counter(
             "gnomon_jobs_created", "Jobs admitted", ["owner_kind", "action_type"], registry=r
         )
@@ -118,6 +145,11 @@ class Metrics:
             buckets=_LAG_BUCKETS,
             registry=r,
         )
+
+    def _register_state(self, r: CollectorRegistry) -> None:
+        """Queues, statuses, breakers, retries, refusals, skips, events, connections,
+        actor restarts and store commits (registered in this order: the scrape lists them
+        so)."""
         self.queue_depth = Gauge(
             "gnomon_queue_depth", "Fires waiting for a concurrency slot", registry=r
         )
@@ -148,11 +180,6 @@ class Metrics:
             buckets=_COMMIT_BUCKETS,
             registry=r,
         )
-        for reason in ENQUEUE_ERROR_REASONS:
-            self.enqueue_errors.labels(reason)
-        if mailbox_depths is not None:
-            self.watch_mailboxes(mailbox_depths)
-        self._breaker_keys: set[str] = set()
 
     def watch_mailboxes(self, source: MailboxDepths) -> None:
         """Report ``gnomon_mailbox_depth{kind}`` from ``source`` at each scrape."""

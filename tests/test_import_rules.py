@@ -15,15 +15,28 @@ FOLDERS = {
     "client": "gnomon.client",
 }
 
+#: The protocol: the method table, its types one module per family, the method names.
+PROTOCOL = (
+    "gnomon.runtime.protocol",
+    "gnomon.runtime.protocol_access",
+    "gnomon.runtime.protocol_bulk",
+    "gnomon.runtime.protocol_events",
+    "gnomon.runtime.protocol_inbox",
+    "gnomon.runtime.protocol_jobs",
+    "gnomon.runtime.protocol_names",
+    "gnomon.runtime.protocol_paging",
+    "gnomon.runtime.protocol_policy",
+    "gnomon.runtime.protocol_schedules",
+    "gnomon.runtime.protocol_stats",
+    "gnomon.runtime.protocol_system",
+)
 #: The parts of gnomon.runtime the CLI may import (its public client-side API).
 CLI_MAY_IMPORT = (
     "gnomon.runtime.errors",
     "gnomon.runtime.model",
     "gnomon.runtime.config",
     "gnomon.runtime.home",
-    "gnomon.runtime.protocol",
-    "gnomon.runtime.protocol_bulk",
-    "gnomon.runtime.protocol_names",
+    *PROTOCOL,
     "gnomon.runtime.daemon",  # `gnomon daemon start` runs the daemon in the foreground
     "gnomon.runtime.daemonctl",  # process control: start detached, stop, port holders
 )
@@ -32,9 +45,7 @@ CLIENT_MAY_IMPORT = (
     "gnomon.runtime.errors",
     "gnomon.runtime.model",
     "gnomon.runtime.home",
-    "gnomon.runtime.protocol",
-    "gnomon.runtime.protocol_bulk",
-    "gnomon.runtime.protocol_names",
+    *PROTOCOL,
 )
 #: Packages whose modules are pure decision code: no trio, no I/O, not even indirectly.
 PURE_PACKAGES = ("gnomon.runtime.model", "gnomon.actors.core")
@@ -185,6 +196,12 @@ def test_pure_modules_never_import_trio_or_io() -> None:
                 if imp.split(".")[0] in IMPURE:
                     bad.add((name, dep, imp))
     assert not bad
+
+
+def test_the_protocol_list_names_every_protocol_module() -> None:
+    """A new protocol family module is public to the CLI and the client only when listed."""
+    found = {n for n in ALL if n.startswith("gnomon.runtime.protocol")}
+    assert found == set(PROTOCOL)
 
 
 def test_the_checker_sees_violations() -> None:

@@ -2,8 +2,8 @@
 
 No answer may exceed what a client reads in one frame, so lists (``job.list``,
 ``job.logs``, ``events.list``, the jobs of bulk results) hold at most as many items as fit
-in :func:`~gnomon.runtime.protocol.reply_budget` bytes — always at least one, so paging
-always advances — and say where to continue. Cursors are opaque to clients: URL-safe
+in :func:`~gnomon.runtime.protocol_paging.reply_budget` bytes — always at least one, so
+paging always advances — and say where to continue. Cursors are opaque to clients: URL-safe
 base64 of a small JSON array naming what they page (``["jobs", rowid]``,
 ``["runs", started_ts, run_id]``), so a cursor passed to the wrong method, or a mangled
 one, is invalid input naming it.
@@ -19,7 +19,7 @@ from typing import Any
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
-from gnomon.runtime.protocol import reply_budget
+from gnomon.runtime.protocol_paging import reply_budget
 
 __all__ = [
     "encoded_size",

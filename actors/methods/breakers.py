@@ -9,7 +9,8 @@ import attrs
 from gnomon.actors.breakers import BreakerView
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import BreakerInfo, BreakerParams, Caller
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_policy import BreakerInfo, BreakerParams
 
 
 def breaker_info(v: BreakerView) -> BreakerInfo:

@@ -30,7 +30,9 @@ from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.job import CreatedBy, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
-from gnomon.runtime.protocol import Caller, ClusterNodes, CreateParams, JobView, RunView
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_jobs import CreateParams, JobView, RunView
+from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
 from gnomon.runtime.store import JobQuery, Store

@@ -9,7 +9,8 @@ import attrs
 
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import AuditCheck, Caller, EventsParams, EventsResult
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_events import AuditCheck, EventsParams, EventsResult
 from gnomon.runtime.store import EventQuery
 
 

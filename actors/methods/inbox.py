@@ -6,7 +6,9 @@ import attrs
 
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import AckParams, Caller, Count, InboxEntry, InboxParams
+from gnomon.runtime.protocol import Count
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_inbox import AckParams, InboxEntry, InboxParams
 
 
 @attrs.frozen

@@ -24,8 +24,9 @@ from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.firing import preview
 from gnomon.runtime.model.state import JobState
-from gnomon.runtime.protocol import (
-    Caller,
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
+from gnomon.runtime.protocol_jobs import (
     CreateParams,
     JobDetail,
     JobPage,
@@ -40,7 +41,6 @@ from gnomon.runtime.protocol import (
     Tree,
     TreeNode,
 )
-from gnomon.runtime.protocol_bulk import CreateManyParams, CreateManyResult
 from gnomon.runtime.store import JobQuery
 
 

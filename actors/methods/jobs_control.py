@@ -16,14 +16,8 @@ from gnomon.actors.methods.context import Handler, MethodContext, tag_filter
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, Refused
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.protocol import (
-    Caller,
-    ClearParams,
-    JobsResult,
-    JobView,
-    RefParams,
-    SelectParams,
-)
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_jobs import ClearParams, JobsResult, JobView, RefParams, SelectParams
 from gnomon.runtime.store import JobQuery
 
 TERMINAL = frozenset(s for s in JobStatus if s.terminal)

@@ -9,8 +9,8 @@ import attrs
 
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import (
-    Caller,
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_policy import (
     PolicyCheckParams,
     PolicyRule,
     PolicySetParams,

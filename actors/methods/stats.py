@@ -8,7 +8,8 @@ from typing import Any
 from gnomon.actors.fire_stats import FireStatsMethods
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import Caller, ClusterNodes
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_system import ClusterNodes
 
 
 class StatsMethods:

@@ -14,7 +14,8 @@ import attrs
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.protocol import Caller, Health, Stats
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_system import Health, Stats
 from gnomon.runtime.store import EventQuery
 
 

@@ -13,7 +13,7 @@ import attrs
 from gnomon.actors.agents import Agents
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.protocol import (
+from gnomon.runtime.protocol_access import (
     AgentsParams,
     AgentsState,
     Caller,

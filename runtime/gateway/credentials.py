@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from gnomon.runtime.model.job import CreatedBy
-from gnomon.runtime.protocol import Caller, Scope, Via
+from gnomon.runtime.protocol_access import Caller, Scope, Via
 
 SCOPES: tuple[Scope, ...] = ("read", "write", "admin")
 JOB_PREFIX = "gjc1."

@@ -2,11 +2,11 @@
 the WebSocket gateway (``/ws``).
 
 trio-websocket answers a plain GET with an empty 400 before any handler runs, so the
-request head is read here with h11; an ``Upgrade: websocket`` request is handed to
-``trio_websocket.wrap_server_stream`` over a stream that first replays the bytes already
-read (docs/architecture.md, verified). Every connection handler catches everything: one
-failing connection never affects another, and ``serve_listeners`` (which does not catch
-handler errors) never sees one.
+request head is read first with h11 (``http_wire.py``); an ``Upgrade: websocket``
+request is handed to ``trio_websocket.wrap_server_stream`` over a stream that first
+replays the bytes already read (docs/architecture.md, verified). Every connection handler
+catches everything: one failing connection never affects another, and ``serve_listeners``
+(which does not catch handler errors) never sees one.
 
 Abuse limits (docs/security.md, "Gateway exposure"): every request must name the daemon in
 its ``Host`` header (``hosts.py``), else 403; a connection must send its request head
@@ -21,8 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from http import HTTPStatus
+from collections.abc import Awaitable, Callable, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -34,12 +33,12 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from gnomon.runtime.gateway.hosts import AllowedHosts
+from gnomon.runtime.gateway.http_wire import ReplayStream, header, read_request_head, respond
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps, Session
-from gnomon.runtime.protocol import Caller
+from gnomon.runtime.protocol_access import Caller
 
 log = logging.getLogger("gnomon.gateway")
-HEAD_LIMIT = 64 * 1024
 STATIC_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -92,53 +91,6 @@ class _Slot:
         return self.bearer or (self.session is not None and self.session.caller is not None)
 
 
-class _Replay(trio.abc.Stream):
-    """A stream that yields ``buffered`` before reading on from ``inner``, and can be
-    corked: while :meth:`corked` is open, writes are collected and leave as one
-    ``send_all`` when it closes (one syscall for a burst of frames, not one each)."""
-
-    def __init__(self, inner: trio.abc.Stream, buffered: bytes) -> None:
-        self._inner, self._buffered = inner, buffered
-        self._cork: bytearray | None = None
-        self._write_lock = trio.StrictFIFOLock()  # a flush vs. a write arriving after it
-
-    @contextlib.asynccontextmanager
-    async def corked(self) -> AsyncIterator[None]:
-        """Collect writes until the block ends, then send them in order.
-
-        Cancellation or an error inside the block drops what was collected (the
-        connection is going away); errors of the final write propagate.
-        """
-        cork = self._cork = bytearray()
-        try:
-            yield
-        finally:
-            self._cork = None
-        if cork:
-            async with self._write_lock:
-                await self._inner.send_all(bytes(cork))
-
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        if self._buffered:
-            data, self._buffered = self._buffered, b""
-            await trio.lowlevel.checkpoint()
-            return data
-        return bytes(await self._inner.receive_some(max_bytes))
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        if self._cork is not None:
-            self._cork += data
-            return
-        async with self._write_lock:
-            await self._inner.send_all(data)
-
-    async def wait_send_all_might_not_block(self) -> None:
-        await self._inner.wait_send_all_might_not_block()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 class FrontDoor:
     """Serves one listener set; see the module docstring."""
 
@@ -175,11 +127,11 @@ class FrontDoor:
             head = await self._read_head(stream)
             if head is not None:
                 request, buffered = head
-                host, rule = _header(request, b"host"), self.deps.hosts()
+                host, rule = header(request, b"host"), self.deps.hosts()
                 if not rule.allows(host):
                     body = rule.refusal(host).encode("ascii", "backslashreplace") + b"\n"
-                    await _respond(stream, 403, body, "text/plain")
-                elif _header(request, b"upgrade").lower() == "websocket":
+                    await respond(stream, 403, body, "text/plain")
+                elif header(request, b"upgrade").lower() == "websocket":
                     await self._websocket(stream, request, buffered)
                 else:
                     await self._http(stream, request)
@@ -204,75 +156,56 @@ class FrontDoor:
         scope = trio.move_on_after(self.deps.auth_timeout)
         self._heads[scope] = None
         try:
-            return await self._read_head_within(stream, scope)
+            return await read_request_head(stream, scope)
         finally:
             self._heads.pop(scope, None)
-
-    async def _read_head_within(
-        self, stream: trio.abc.Stream, scope: trio.CancelScope
-    ) -> tuple[h11.Request, bytes] | None:
-        conn = h11.Connection(h11.SERVER)
-        buffered = b""
-        with scope:
-            while len(buffered) <= HEAD_LIMIT:
-                event = conn.next_event()
-                if isinstance(event, h11.Request):
-                    return event, buffered
-                if event is not h11.NEED_DATA:
-                    return None
-                data = bytes(await stream.receive_some(16384))
-                if not data:
-                    return None
-                buffered += data
-                conn.receive_data(data)
-        return None
 
     # -- plain HTTP ---------------------------------------------------------------------
 
     async def _http(self, stream: trio.abc.Stream, request: h11.Request) -> None:
         path = request.target.decode("latin-1").split("?", 1)[0]
         if request.method not in (b"GET", b"HEAD"):
-            await _respond(stream, 405, b"only GET here\n", "text/plain", [(b"allow", b"GET")])
+            await respond(stream, 405, b"only GET here\n", "text/plain", [(b"allow", b"GET")])
         elif path == "/metrics":
-            encoder, content_type = choose_encoder(_header(request, b"accept"))
-            await _respond(stream, 200, encoder(self.deps.registry), content_type)
+            encoder, content_type = choose_encoder(header(request, b"accept"))
+            await respond(stream, 200, encoder(self.deps.registry), content_type)
         elif path == "/healthz":
             report = await self.deps.health()
             body = json.dumps(report, indent=2).encode() + b"\n"
-            await _respond(stream, 200 if report.get("ok") else 503, body, "application/json")
+            await respond(stream, 200 if report.get("ok") else 503, body, "application/json")
         elif path in ("/", "/index.html") or path.startswith("/static/"):
             await self._static(stream, "index.html" if path in ("/", "/index.html") else path[8:])
         else:
-            await _respond(stream, 404, b"not found\n", "text/plain")
+            await respond(stream, 404, b"not found\n", "text/plain")
 
     async def _static(self, stream: trio.abc.Stream, name: str) -> None:
         if "/" in name or name.startswith(".") or not name:
-            await _respond(stream, 404, b"not found\n", "text/plain")
+            await respond(stream, 404, b"not found\n", "text/plain")
             return
         resource = files(__package__).joinpath("static", name)
         suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
         if not resource.is_file() or suffix not in STATIC_TYPES:
-            await _respond(stream, 404, b"not found\n", "text/plain")
+            await respond(stream, 404, b"not found\n", "text/plain")
             return
         extra = [(b"cache-control", b"no-cache"), (b"x-content-type-options", b"nosniff")]
         extra += [(b"content-security-policy", CSP), (b"referrer-policy", b"no-referrer")]
-        await _respond(stream, 200, resource.read_bytes(), STATIC_TYPES[suffix], extra)
+        await respond(stream, 200, resource.read_bytes(), STATIC_TYPES[suffix], extra)
 
     # -- WebSocket ----------------------------------------------------------------------
 
     def _authenticate(self, request: h11.Request) -> tuple[Caller | None, bool]:
-        auth = _header(request, b"authorization")
+        auth = header(request, b"authorization")
         if not auth:
             return None, True
         kind, _, token = auth.partition(" ")
         if kind.lower() != "bearer" or not token:
             return None, False
-        client = _header(request, b"x-gnomon-client") or None
-        version = _header(request, b"x-gnomon-client-version") or None
+        client = header(request, b"x-gnomon-client") or None
+        version = header(request, b"x-gnomon-client-version") or None
         caller = self.deps.gateway.authenticate(token.strip(), client, version)
-        parent = _header(request, b"x-gnomon-parent-job")
+        parent = header(request, b"x-gnomon-parent-job")
         if caller is not None and parent:  # provenance only: authority is the token's
-            run = _header(request, b"x-gnomon-parent-run") or None
+            run = header(request, b"x-gnomon-parent-run") or None
             caller = attrs.evolve(caller, parent_job=parent, parent_run=run)
         return caller, caller is not None
 
@@ -280,20 +213,20 @@ class FrontDoor:
         self, stream: trio.abc.Stream, request: h11.Request, buffered: bytes
     ) -> None:
         path = request.target.decode("latin-1").split("?", 1)[0]
-        origin = _header(request, b"origin")
+        origin = header(request, b"origin")
         if path != "/ws":
-            await _respond(stream, 404, b"the WebSocket endpoint is /ws\n", "text/plain")
+            await respond(stream, 404, b"the WebSocket endpoint is /ws\n", "text/plain")
             return
         if origin and origin not in self.deps.origins():
-            await _respond(stream, 403, b"foreign origin refused\n", "text/plain")
+            await respond(stream, 403, b"foreign origin refused\n", "text/plain")
             return
         caller, ok = self._authenticate(request)
         if not ok:
-            await _respond(stream, 401, b"unknown or revoked token\n", "text/plain")
+            await respond(stream, 401, b"unknown or revoked token\n", "text/plain")
             return
         refusal = self._admission(caller is not None)
         if refusal:
-            await _respond(stream, 503, refusal.encode() + b"\n", "text/plain")
+            await respond(stream, 503, refusal.encode() + b"\n", "text/plain")
             return
         slot = _Slot(bearer=caller is not None)
         self._slots.add(slot)
@@ -321,7 +254,7 @@ class FrontDoor:
         self, stream: trio.abc.Stream, buffered: bytes, slot: _Slot, caller: Caller | None
     ) -> None:
         async with trio.open_nursery() as nursery:
-            replay = _Replay(stream, buffered)
+            replay = ReplayStream(stream, buffered)
             ws_request = await trio_websocket.wrap_server_stream(
                 nursery,
                 replay,
@@ -365,32 +298,6 @@ class FrontDoor:
         await trio.sleep(self.deps.auth_timeout)
         if session.caller is None:
             serving.cancel()
-
-
-def _header(request: h11.Request, name: bytes) -> str:
-    for key, value in request.headers:
-        if key.lower() == name:
-            return bytes(value).decode("latin-1").strip()
-    return ""
-
-
-async def _respond(
-    stream: trio.abc.Stream,
-    status: int,
-    body: bytes,
-    content_type: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    """Send one complete HTTP/1.1 response and let the connection close."""
-    headers = [
-        (b"content-type", content_type.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-        *(extra or []),
-    ]
-    head = f"HTTP/1.1 {status} {HTTPStatus(status).phrase}\r\n".encode()
-    head += b"".join(k + b": " + v + b"\r\n" for k, v in headers) + b"\r\n"
-    await stream.send_all(head + body)
 
 
 async def serve(

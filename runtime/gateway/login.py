@@ -32,12 +32,8 @@ import attrs
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import InvalidInput, Unauthorized
 from gnomon.runtime.gateway.credentials import SCOPES, Resolve, Signer, derive, parent_claims
-from gnomon.runtime.protocol import (
-    Caller,
-    LoginTicket,
-    LoginUrlParams,
-    SessionGrant,
-)
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_system import LoginTicket, LoginUrlParams, SessionGrant
 
 TICKET_PREFIX = "glt_"
 SESSION_PREFIX = "gds1."

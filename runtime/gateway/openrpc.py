@@ -20,7 +20,8 @@ from typing import Any
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.gateway.protocol_doc import ERROR_CODES
 from gnomon.runtime.model import wire
-from gnomon.runtime.protocol import METHODS, PROTOCOL_VERSION, Method
+from gnomon.runtime.protocol import METHODS, Method
+from gnomon.runtime.protocol_system import PROTOCOL_VERSION
 
 OPENRPC_VERSION = "1.3.2"
 REGENERATE = "python -m gnomon.runtime.gateway.openrpc > docs/openrpc.json"

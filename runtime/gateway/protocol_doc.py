@@ -32,7 +32,9 @@ from gnomon.runtime.errors import (
 from gnomon.runtime.gateway import rpc
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event
-from gnomon.runtime.protocol import METHODS, PROTOCOL_VERSION, SCOPE_RANK
+from gnomon.runtime.protocol import METHODS
+from gnomon.runtime.protocol_access import SCOPE_RANK
+from gnomon.runtime.protocol_system import PROTOCOL_VERSION
 
 REGENERATE = "python -m gnomon.runtime.gateway.protocol_doc > docs/protocol.md"
 ANY = "…"  # in EXAMPLE answers: a value that differs from run to run

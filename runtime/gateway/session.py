@@ -30,19 +30,11 @@ from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
-from gnomon.runtime.protocol import (
-    METHODS,
-    PROTOCOL_VERSION,
-    Caller,
-    Count,
-    Hello,
-    HelloParams,
-    Scope,
-    Subscribed,
-    SubscribeParams,
-    UnsubscribeParams,
-    reply_budget,
-)
+from gnomon.runtime.protocol import METHODS, Count
+from gnomon.runtime.protocol_access import Caller, Scope
+from gnomon.runtime.protocol_events import Subscribed, SubscribeParams, UnsubscribeParams
+from gnomon.runtime.protocol_paging import reply_budget
+from gnomon.runtime.protocol_system import PROTOCOL_VERSION, Hello, HelloParams
 
 log = logging.getLogger("gnomon.gateway")
 Handler = Callable[[Caller, Any], Awaitable[Any]]

@@ -16,7 +16,7 @@ from gnomon.actors.fire_stats import FireStatsMethods
 from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.model.events import Event, EventDraft, EventType
-from gnomon.runtime.protocol import Caller
+from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_stats import FiresParams
 from gnomon.runtime.store import Changes
 

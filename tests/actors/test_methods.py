@@ -21,7 +21,9 @@ from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.schedule import OnceSchedule
-from gnomon.runtime.protocol import METHODS, Caller, ClearParams
+from gnomon.runtime.protocol import METHODS
+from gnomon.runtime.protocol_access import Caller
+from gnomon.runtime.protocol_jobs import ClearParams
 from gnomon.runtime.store.sqlite import SqliteStore
 
 ADMIN = Caller(token_id="admin", scope="admin", owner="user:alice")

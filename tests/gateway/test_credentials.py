@@ -14,7 +14,8 @@ from gnomon.runtime.errors import Unauthorized
 from gnomon.runtime.gateway.credentials import JOB_GRACE, JobCredentials, Signer
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.model.job import CreatedBy
-from gnomon.runtime.protocol import Caller, LoginUrlParams, Scope
+from gnomon.runtime.protocol_access import Caller, Scope
+from gnomon.runtime.protocol_system import LoginUrlParams
 
 AGENT = Caller(token_id="tok-agent", scope="write", owner="agent:bot", agent=True)
 OPS = Caller(token_id="tok-ops", scope="admin", owner="user:ops")

@@ -13,7 +13,8 @@ from support.daemon_proc import RealDaemon
 
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.runtime.model import wire
-from gnomon.runtime.protocol import METHODS, JobView
+from gnomon.runtime.protocol import METHODS
+from gnomon.runtime.protocol_jobs import JobView
 
 pytestmark = pytest.mark.slow
 

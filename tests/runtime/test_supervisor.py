@@ -21,7 +21,8 @@ from gnomon.runtime import (
     Supervisor,
 )
 from gnomon.runtime.errors import Conflict, NotFound, SupervisorGaveUp
-from gnomon.runtime.supervisor import ChildExited, ChildRestarted, Crashed, GaveUp, Normal
+from gnomon.runtime.restarts import Crashed, Normal
+from gnomon.runtime.supervisor import ChildExited, ChildRestarted, GaveUp
 
 
 def ref_of(sup: Supervisor, child: str) -> ActorRef[Any]:

@@ -8,7 +8,7 @@ import attrs
 import trio
 
 from gnomon.runtime import ActorContext, ChildSpec, Request, Restart
-from gnomon.runtime.supervisor import ActorFn
+from gnomon.runtime.supervisor_cells import ActorFn
 
 
 @attrs.frozen(kw_only=True)

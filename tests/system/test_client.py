@@ -16,7 +16,7 @@ from gnomon.client import AsyncClient, Client, job_spec
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import InvalidInput, NotFound
 from gnomon.runtime.model.enums import JobStatus, Outcome
-from gnomon.runtime.protocol import PolicyCheckParams, PolicyVerdict
+from gnomon.runtime.protocol_policy import PolicyCheckParams, PolicyVerdict
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from gateway.conftest import LIMITS
 from gateway.rawws import Raw, connect, hourly_spec
 from support.daemon_proc import RealDaemon, cli_env, gnomon
 
-from gnomon.runtime.protocol import MAX_REPLY_BYTES
+from gnomon.runtime.protocol_paging import MAX_REPLY_BYTES
 
 pytestmark = pytest.mark.slow
 JOBS = 2005

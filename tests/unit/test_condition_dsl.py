@@ -13,11 +13,11 @@ from unit.model_strategies import conditions, dsl_conditions, dsl_noise
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.condition_dsl import (
-    CONDITION_FORMS,
     condition_from_json,
     format_condition,
     parse_condition,
 )
+from gnomon.runtime.model.condition_forms import CONDITION_FORMS
 from gnomon.runtime.model.conditions import (
     AllOf,
     AnyOf,
