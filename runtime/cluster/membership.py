@@ -37,7 +37,7 @@ import trio
 
 from gnomon.runtime.cluster import core, sql
 from gnomon.runtime.cluster.clock import DbClock
-from gnomon.runtime.cluster.links import kill_own_groups, open_connection
+from gnomon.runtime.cluster.links import BoundedConnection, kill_own_groups, listen_forever
 from gnomon.runtime.cluster.metrics import ClusterMetrics
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Membership:
         #: Held while the engine is told of takes and releases: a fence's release (from
         #: the watchdog) and a retake after it (from the next renewal) reach it in order.
         self._moving = trio.Lock()
-        self._conn: psycopg.Connection[Any] | None = None
+        self._db = BoundedConnection(dsn, self.times.margin)
         self._next_tick = self.times.beat
 
     # -- what the store's fence and the engine read (any thread) ------------------------
@@ -154,7 +154,9 @@ class Membership:
             await self._tick()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watchdog)
-                nursery.start_soon(self._listen)
+                nursery.start_soon(
+                    listen_forever, self.dsn, sql.CHANNEL, self._wake_planner, self.times.beat
+                )
                 task_status.started()
                 await self._plan_forever()
         finally:
@@ -271,9 +273,7 @@ class Membership:
             await self._db(lambda c: sql.leave(c, self.boot_id))
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             log.warning("cluster hand-over failed (the lease will expire instead): %s", exc)
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._db.close()
 
     async def _releasing(self, ps: frozenset[int]) -> None:
         """``on_releasing``; its failure is logged, never fatal (the fence still holds)."""
@@ -326,64 +326,9 @@ class Membership:
 
     # -- plumbing -------------------------------------------------------------------------
 
+    def _wake_planner(self) -> None:
+        self._wake.set()
+
     def _gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.partitions_held.set(len(self._held))
-
-    async def _db(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """Run ``call`` on this actor's connection in a worker thread, within the TTL's
-        margin. Any failure drops the connection (a new one is made next time); one whose
-        thread was abandoned is closed by that thread when it returns."""
-        abandoned: list[bool] = []
-
-        def job(conn: psycopg.Connection[Any]) -> T:
-            try:
-                result = call(conn)
-            except BaseException:
-                conn.close()
-                raise
-            if abandoned:
-                conn.close()
-            return result
-
-        try:
-            with trio.fail_after(self.times.margin):
-                conn = await self._connection()
-                return await trio.to_thread.run_sync(job, conn, abandon_on_cancel=True)
-        except BaseException:
-            abandoned.append(True)
-            self._conn = None
-            raise
-
-    async def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is not None and not self._conn.closed:
-            return self._conn
-        conn = await open_connection(self.dsn)
-        self._conn = conn
-        return conn
-
-    async def _listen(self) -> None:
-        """Wake the planner on every NOTIFY; reconnect after a beat when the link drops."""
-        while True:
-            try:
-                conn = await open_connection(self.dsn)
-            except (psycopg.Error, OSError):
-                await trio.sleep(self.times.beat)
-                continue
-            try:
-                conn.execute("LISTEN gnomon_cluster")  # sql.CHANNEL
-                while True:
-                    await trio.lowlevel.wait_readable(conn.fileno())
-                    conn.pgconn.consume_input()
-                    if conn.pgconn.status != psycopg.pq.ConnStatus.OK:
-                        break
-                    woke = False
-                    while conn.pgconn.notifies() is not None:
-                        woke = True
-                    if woke:
-                        self._wake.set()
-            except (psycopg.Error, OSError) as exc:
-                log.info("cluster listener reconnecting: %s", exc)
-            finally:
-                conn.close()
-            await trio.sleep(self.times.beat)
