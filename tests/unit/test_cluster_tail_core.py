@@ -117,4 +117,5 @@ def test_a_leading_gap_is_waited_for_then_skipped() -> None:
     assert cursor.read([Ev(5), Ev(6)], 10.9) == []
     assert cursor.read([Ev(5), Ev(6)], 11.0) == [Ev(5), Ev(6)]
     assert (cursor.published, cursor.skipped, cursor.gap_since) == (6, 4, None)
-    assert cursor.behind(7) and not cursor.behind(6)
+    assert cursor.behind(7)
+    assert not cursor.behind(6)
