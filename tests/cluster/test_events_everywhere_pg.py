@@ -1,0 +1,193 @@
+"""Events everywhere (docs/cluster.md, "Events on every node"): three real daemons share one
+PostgreSQL with ``--cluster``; jobs created on A and on B fire every second; a subscriber
+on C (``events.subscribe`` with ``since_seq=0`` over a real WebSocket) receives exactly
+the ``events`` table's rows — in order, no gap, no duplicate — and ``gnomon events
+--follow`` on C shows A's job firing. The delivery delay (NOTIFY → C's bus → the client)
+is printed (``pytest -s``), not asserted. Skipped with the reason where no PostgreSQL
+server answers."""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import queue
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
+from support.pgkit import fresh_database
+
+psycopg = pytest.importorskip("psycopg")
+
+from gnomon.client.rpc import open_connection  # noqa: E402
+
+pytestmark = pytest.mark.slow
+JOBS = 5  # per writing node, each --every 1s
+LISTEN_FOR = 12.0  # seconds the subscriber on C listens
+FOLLOW = ("events", "--follow", "--json", "--type", "job.fired", "--tail", "0")
+
+
+def ok(home: Path, *args: str) -> Result:
+    result = gnomon(home, *args)
+    assert result.code == 0, f"gnomon {' '.join(args)} → {result.code}: {result.err}"
+    return result
+
+
+def start(home: Path, url: str, node: str) -> RealDaemon:
+    env = cli_env(home, GNOMON_CLUSTER_NODE=node)
+    return RealDaemon.start(home, "--store", url, "--cluster", env=env)
+
+
+def live_nodes(home: Path) -> int:
+    nodes = ok(home, "nodes", "--json").json()["nodes"]
+    return sum(1 for n in nodes if n["live"] and n["partitions"])
+
+
+class Notifies(threading.Thread):
+    """``LISTEN gnomon_events`` in the test: when each head seq was notified."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.conn.execute("LISTEN gnomon_events")
+        self.heads: list[int] = []
+        self.times: list[float] = []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with self.conn:
+            while not self.done.is_set():
+                for note in self.conn.notifies(timeout=0.2):
+                    self.heads.append(int(note.payload))
+                    self.times.append(time.time())
+
+    def at(self, seq: int) -> float | None:
+        """When the commit holding ``seq`` was notified (its head is the first ≥ seq)."""
+        index = bisect.bisect_left(self.heads, seq)
+        return self.times[index] if index < len(self.heads) else None
+
+
+async def subscribe(url: str, token: str, into: list[tuple[int, str, str, float]]) -> None:
+    """``events.subscribe`` with ``since_seq=0`` for :data:`LISTEN_FOR` seconds: each
+    event's seq, hash, job name and arrival time."""
+    async with open_connection(url, token, client="events-test") as conn:
+        with trio.move_on_after(LISTEN_FOR):
+            async with conn.subscribe(since_seq=0) as notes:
+                async for note in notes:
+                    assert "resume_from" not in note, f"lagged: {note}"
+                    event = note["event"]
+                    into.append((note["seq"], event["hash"], event.get("name") or "", time.time()))
+
+
+def follow(home: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    """``gnomon events --follow --json --type job.fired --tail 0`` and its lines."""
+    env = cli_env(home, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gnomon.cli", *FOLLOW],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return proc, lines
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def test_a_subscriber_on_node_c_receives_every_nodes_events_in_seq_order(
+    tmp_path: Path,
+) -> None:
+    with fresh_database() as url:
+        homes = {n: tmp_path / n for n in "abc"}
+        daemons: dict[str, RealDaemon] = {}
+        notifies = Notifies(url)
+        notifies.start()
+        received: list[tuple[int, str, str, float]] = []
+        try:
+            daemons["a"] = start(homes["a"], url, "node-a")
+            for n in "bc":
+                homes[n].mkdir()
+                shutil.copy(homes["a"] / "audit.key", homes[n] / "audit.key")  # one chain
+                daemons[n] = start(homes[n], url, f"node-{n}")
+            until(lambda: live_nodes(homes["c"]) == 3, "three nodes share the partitions")
+            c = daemons["c"]
+            listener = threading.Thread(target=trio.run, args=(subscribe, c.url, c.token, received))
+            listener.start()
+            tail_proc, lines = follow(homes["c"])
+            for i in range(JOBS):
+                for n in "ab":
+                    ok(homes[n], "schedule", f"from-{n}-{i}", "--every", "1s", "--do", "noop")
+            fired_on_a = until(lambda: _fired(lines, "from-a-"), "events --follow on C shows A")
+            listener.join(LISTEN_FOR + 30)
+            assert not listener.is_alive()
+            tail_proc.terminate()
+            tail_proc.wait(10)
+            assert tail_proc.stdout is not None
+            tail_proc.stdout.close()
+        finally:
+            notifies.done.set()
+            notifies.join(5)
+            for daemon in daemons.values():
+                daemon.stop()
+        with psycopg.connect(url) as conn:
+            upto = received[-1][0]
+            rows = conn.execute(
+                "SELECT seq, hash FROM events WHERE seq <= %s ORDER BY seq", (upto,)
+            ).fetchall()
+    assert [(seq, digest) for seq, digest, *_ in received] == [(s, h) for s, h in rows]
+    assert [r[0] for r in received] == list(range(1, upto + 1))
+    names = {name.rsplit("-", 1)[0] for _, _, name, _ in received if name.startswith("from-")}
+    assert names == {"from-a", "from-b"}
+    assert fired_on_a["name"].startswith("from-a-")
+    _report(received, notifies)
+
+
+def _fired(lines: queue.Queue[str], prefix: str) -> dict[str, Any] | None:
+    while True:
+        try:
+            line = lines.get_nowait()
+        except queue.Empty:
+            return None
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("type") == "job.fired" and str(event.get("name")).startswith(prefix):
+                return dict(event)
+
+
+def _report(received: list[tuple[int, str, str, float]], notifies: Notifies) -> None:
+    """Print the delay from each commit's NOTIFY to the client on C (live events only)."""
+    start = received[0][3] + 1.0  # after the replay of what was committed before
+    delays = []
+    for seq, _, _, arrived in received:
+        notified = notifies.at(seq)
+        if notified is not None and notified > start:
+            delays.append(arrived - notified)
+    if not delays:
+        return
+    ms = [d * 1000 for d in delays]
+    print(
+        f"\nevents to node C's subscriber: {len(ms)} live events from A and B;"
+        f" NOTIFY → client p50 {statistics.median(ms):.1f} ms,"
+        f" p99 {percentile(ms, 0.99):.1f} ms, max {max(ms):.1f} ms (pid {os.getpid()})"
+    )
