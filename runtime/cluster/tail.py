@@ -85,6 +85,8 @@ class EventTail:
         self.cursor: Cursor[Event] | None = None
         self.reads = 0  # queries run (tests, diagnostics)
         self._wake = trio.Event()
+        self._known = 0  # the highest seq known committed (NOTIFYs, own commits)
+        self._must_read = False  # a wake that reads whatever it knows (a reconnect)
         self._conn: psycopg.Connection[Any] | None = None
         self._failing = False
 
@@ -107,6 +109,8 @@ class EventTail:
                 self._publish(mine)
             if not cursor.behind(events[-1].seq):
                 return  # published now, or already read from the table
+        if events:
+            self._known = max(self._known, events[-1].seq)
         self._wake.set()
 
     async def run(self, ctx: Any) -> None:
@@ -137,11 +141,16 @@ class EventTail:
                 self._conn = None
 
     async def _follow(self) -> None:
+        cursor = self.cursor
+        assert cursor is not None
         while True:
-            with trio.move_on_after(self.catch_up):
+            with trio.move_on_after(self.catch_up) as timer:
                 await self._wake.wait()
             self._wake = trio.Event()  # a wake during the read below reads again at once
-            await self._catch_up()
+            if timer.cancelled_caught or self._must_read or cursor.behind(self._known):
+                self._must_read = False
+                await self._catch_up()
+            # else: what woke it was published meanwhile (this node's own commit)
 
     async def _catch_up(self) -> None:
         """Read and publish pages until the table has nothing more after the cursor."""
@@ -200,7 +209,8 @@ class EventTail:
                 continue
             try:
                 await trio.to_thread.run_sync(conn.execute, f"LISTEN {EVENTS_CHANNEL}")
-                self._wake.set()  # whatever was notified while not listening
+                self._must_read = True  # whatever was notified while not listening
+                self._wake.set()
                 await self._notifications(conn)
             except (psycopg.Error, OSError) as exc:
                 log.info("event tail listener reconnecting: %s", exc)
@@ -221,4 +231,5 @@ class EventTail:
                 payload = note.extra.decode(errors="replace")
                 head = max(head, int(payload) if payload.isdigit() else 0)
             if cursor.behind(head):
+                self._known = max(self._known, head)
                 self._wake.set()
