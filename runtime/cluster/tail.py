@@ -161,7 +161,14 @@ class EventTail:
                 query = EventQuery(since_seq=cursor.published, limit=PAGE)
                 rows = await self._db(functools.partial(pg_sql.events, query=query))
                 self.reads += 1
+                skipped = cursor.skipped
                 out = cursor.read(rows, trio.current_time())
+                if cursor.skipped > skipped:
+                    log.warning(
+                        "event tail: %d event(s) before seq %d are gone (pruned); skipped",
+                        cursor.skipped - skipped,
+                        out[0].seq,
+                    )
                 if out:
                     self._publish(out)
                 if len(rows) < PAGE or not out:

@@ -118,3 +118,34 @@ async def test_a_tail_whose_connections_were_cut_catches_up(
     with trio.fail_after(10):
         await collect(c.bus, written[-1].seq, got)
     assert got == list(range(1, written[-1].seq + 1))
+
+
+async def test_a_tail_behind_pruned_events_skips_them_after_the_grace(
+    nursery: trio.Nursery, pg_url: str
+) -> None:
+    a = await node(nursery, pg_url)
+    written = await write(a.store, "p", 6)
+    await a.store.prune_events(5)
+    published: list[int] = []
+    got = trio.Event()
+
+    async def from_zero() -> int:
+        return 0
+
+    def publish(events: Any) -> None:
+        published.extend(e.seq for e in events)
+        got.set()
+
+    late = EventTail(
+        pg_url,
+        start=from_zero,
+        publish=publish,
+        catch_up=0.05,
+        gap_grace=0.2,
+    )
+    await nursery.start(late.serve)
+    with trio.fail_after(10):
+        await got.wait()
+    assert published == list(range(6, written[-1].seq + 1))
+    assert late.cursor is not None
+    assert late.cursor.skipped == 5
