@@ -2,7 +2,8 @@
 PostgreSQL with ``--cluster``; jobs created on A and on B fire every second; a subscriber
 on C (``events.subscribe`` with ``since_seq=0`` over a real WebSocket) receives exactly
 the ``events`` table's rows — in order, no gap, no duplicate — and ``gnomon events
---follow`` on C shows A's job firing. The delivery delay (NOTIFY → C's bus → the client)
+--follow`` on C shows A's job firing; C's ``stats.fires`` counts A's and B's fires live
+while its Prometheus counters count only its own commits. The delivery delay (NOTIFY → C's bus → the client)
 is printed (``pytest -s``), not asserted. Skipped with the reason where no PostgreSQL
 server answers."""
 
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
@@ -30,6 +32,7 @@ psycopg = pytest.importorskip("psycopg")
 
 from gnomon.client import AsyncClient, job_spec  # noqa: E402
 from gnomon.client.rpc import open_connection  # noqa: E402
+from gnomon.runtime import protocol_names as names  # noqa: E402
 from gnomon.runtime.errors import Refused  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -111,6 +114,13 @@ async def create(daemon: RealDaemon, prefix: str, first: int) -> None:
                     await trio.sleep(0.5)
 
 
+async def fires(daemon: RealDaemon) -> int:
+    """``stats.fires`` on ``daemon``: the fires of the last five minutes."""
+    async with AsyncClient.connect(daemon.url, token=daemon.token) as client:
+        stats = await client.call(names.STATS_FIRES, {"minutes": 5})
+    return sum(minute.fired for minute in stats.minutes)
+
+
 def follow(home: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
     """``gnomon events --follow --json --type job.fired --tail 0`` and its lines."""
     env = cli_env(home, PYTHONUNBUFFERED="1")
@@ -155,6 +165,7 @@ def test_a_subscriber_on_node_c_receives_every_nodes_events_in_seq_order(
                     shutil.copy(homes["a"] / "audit.key", homes[n] / "audit.key")  # one chain
                 daemons[n] = start(homes[n], url, f"node-{n}")
             until(lambda: live_nodes(homes["c"]) == 3, "three nodes share the partitions")
+            assert trio.run(fires, daemons["c"]) == 0  # primes C's window before any job
             ok(homes["a"], "schedule", "from-a-0", "--every", "1s", "--do", "noop")
             for n in "ab":
                 trio.run(create, daemons[n], f"from-{n}", 0 if n == "b" else 1)
@@ -163,6 +174,10 @@ def test_a_subscriber_on_node_c_receives_every_nodes_events_in_seq_order(
             listener.start()
             tail_proc, lines = follow(homes["c"])
             fired_on_a = until(lambda: _fired(lines, "from-a-"), "events --follow on C shows A")
+            assert trio.run(fires, daemons["c"]) > 0  # counted live: A's and B's fires
+            metrics = {n: httpx.get(daemons[n].http + "/metrics").text for n in "ac"}
+            assert "gnomon_jobs_created_total{" in metrics["a"]  # its own
+            assert "gnomon_jobs_created_total{" not in metrics["c"]  # none created on C
             listener.join(LISTEN_FOR + 30)
             assert not listener.is_alive()
             tail_proc.terminate()
