@@ -80,7 +80,7 @@ LOCK_HEAD = "SELECT seq, hash FROM chain_head WHERE id=1 FOR UPDATE"
 SET_HEAD = "UPDATE chain_head SET seq=%s, hash=%s, mac=%s WHERE id=1"
 #: The NOTIFY channel of committed events (payload: the new head's ``seq``).
 EVENTS_CHANNEL = "gnomon_events"
-NOTIFY_EVENTS = "SELECT pg_notify('gnomon_events', %s)"
+NOTIFY_EVENTS = "SELECT pg_notify(%s, %s)"
 PROBE = (
     "INSERT INTO meta VALUES ('probe_ts', %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value"
 )
@@ -230,7 +230,7 @@ def commit_batch(
         rows.flush(cur)
         head = _seal(cur, units, results, mac)
         if notify and head is not None:
-            cur.execute(NOTIFY_EVENTS, (str(head),))
+            cur.execute(NOTIFY_EVENTS, (EVENTS_CHANNEL, str(head)))
         if head is None and not any(units):
             cur.execute(PROBE, (repr(time.time()),))
     if any(unit.claims for unit in units):
