@@ -3,9 +3,9 @@ PostgreSQL with ``--cluster``; jobs created on A and on B fire every second; a s
 on C (``events.subscribe`` with ``since_seq=0`` over a real WebSocket) receives exactly
 the ``events`` table's rows — in order, no gap, no duplicate — and ``gnomon events
 --follow`` on C shows A's job firing; C's ``stats.fires`` counts A's and B's fires live
-while its Prometheus counters count only its own commits. The delivery delay (NOTIFY → C's bus → the client)
-is printed (``pytest -s``), not asserted. Skipped with the reason where no PostgreSQL
-server answers."""
+while its Prometheus counters count only its own commits. The delivery delay (NOTIFY →
+C's bus → the client) is printed (``pytest -s``), not asserted. Skipped with the reason
+where no PostgreSQL server answers."""
 
 from __future__ import annotations
 

@@ -149,3 +149,18 @@ async def test_a_tail_behind_pruned_events_skips_them_after_the_grace(
     assert published == list(range(6, written[-1].seq + 1))
     assert late.cursor is not None
     assert late.cursor.skipped == 5
+
+
+async def test_a_shared_store_notifies_each_commit_with_its_head(
+    nursery: trio.Nursery, pg_url: str
+) -> None:
+    listener = psycopg.connect(pg_url, autocommit=True)
+    try:
+        listener.execute("LISTEN gnomon_events")
+        shared = await running_store(nursery, pg_url, inline=False, audit_key=KEY, exclusive=False)
+        first = await write(shared, "n", 3)  # 1 + 2 + 3 events in three commits
+        payloads = [n.payload for n in listener.notifies(timeout=2, stop_after=3)]
+        assert payloads == ["1", "3", str(first[-1].seq)]
+        assert await shared.last_seq() == first[-1].seq
+    finally:
+        listener.close()
