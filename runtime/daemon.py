@@ -166,7 +166,8 @@ class Daemon:
         if self.cluster is not None:
             from gnomon.runtime.cluster.setup import event_tail
 
-            self.tail = event_tail(config, self.store, self.bus, self.metrics.observe_event)
+            observe = self.metrics.observe_event
+            self.tail = event_tail(config, self.store, self.bus, observe, self.metrics.registry)
         else:
             self.bus.add_listener(self.metrics.observe_event)
             self.store.set_publisher(self.bus.publish)

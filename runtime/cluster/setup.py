@@ -17,6 +17,7 @@ from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
 from gnomon.runtime.cluster.membership import Membership
 from gnomon.runtime.cluster.metrics import ClusterMetrics
 from gnomon.runtime.cluster.tail import EventTail
+from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.config import Config
 from gnomon.runtime.events import EventBus
 from gnomon.runtime.home import HomeUnusable
@@ -75,12 +76,23 @@ async def join(member: Membership, *, task_status: Any) -> None:
         ) from None
 
 
-def event_tail(config: Config, store: Any, bus: EventBus, observe_own: Observe) -> EventTail:
+def event_tail(
+    config: Config,
+    store: Any,
+    bus: EventBus,
+    observe_own: Observe,
+    registry: CollectorRegistry | None = None,
+) -> EventTail:
     """The node's event tail (docs/cluster.md, "Events on every node"): the store's commits
     go to ``observe_own`` (this node's metrics) and the tail publishes every node's events
-    to ``bus`` in ``seq`` order. Run its :meth:`~EventTail.spec` after the store's writer."""
+    to ``bus`` in ``seq`` order, reporting on ``registry``. Run its
+    :meth:`~EventTail.spec` after the store's writer."""
     tail = EventTail(
-        config["store.url"], start=store.last_seq, publish=bus.publish, observe_own=observe_own
+        config["store.url"],
+        start=store.last_seq,
+        publish=bus.publish,
+        observe_own=observe_own,
+        metrics=None if registry is None else TailMetrics(registry),
     )
     store.set_publisher(tail.committed)
     return tail

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ import trio
 
 from gnomon.runtime.cluster.links import open_connection
 from gnomon.runtime.cluster.tail_core import Cursor
+from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.store import EventQuery, pg_sql
 from gnomon.runtime.store.pg_write import EVENTS_CHANNEL
@@ -50,6 +52,8 @@ PAGE = 500
 CATCH_UP = 0.25
 #: Seconds before a dropped listening connection is made again.
 RECONNECT = 1.0
+#: NOTIFYs remembered for the delay metric (older ones are dropped unmeasured).
+PENDING_NOTIFIES = 10_000
 Publish = Callable[[Sequence[Event]], None]
 
 
@@ -64,6 +68,7 @@ class EventTail:
         observe_own: called with each event this node committed (its metrics).
         catch_up: seconds between catch-up reads.
         gap_grace: seconds a leading gap (pruned events) is waited for before skipping.
+        metrics: where the tail reports (``None``: nowhere).
     """
 
     def __init__(
@@ -75,6 +80,7 @@ class EventTail:
         observe_own: Callable[[Event], None] | None = None,
         catch_up: float = CATCH_UP,
         gap_grace: float = 1.0,
+        metrics: TailMetrics | None = None,
     ) -> None:
         self.dsn = dsn
         self._start = start
@@ -89,6 +95,8 @@ class EventTail:
         self._must_read = False  # a wake that reads whatever it knows (a reconnect)
         self._conn: psycopg.Connection[Any] | None = None
         self._failing = False
+        self.metrics = metrics
+        self._notified: deque[tuple[int, float]] = deque(maxlen=PENDING_NOTIFIES)
 
     def spec(self) -> ChildSpec:
         """The tail's child spec (kind and id ``events-tail``), after the store's writer."""
@@ -106,12 +114,24 @@ class EventTail:
         if cursor is not None and events:
             mine = cursor.own(events)
             if mine:
-                self._publish(mine)
+                self._deliver(mine)
             if not cursor.behind(events[-1].seq):
                 return  # published now, or already read from the table
         if events:
             self._known = max(self._known, events[-1].seq)
         self._wake.set()
+
+    def _deliver(self, events: Sequence[Event]) -> None:
+        """Publish ``events`` (the cursor's next ones) and report the delay since the
+        NOTIFYs they answer arrived."""
+        self._publish(events)
+        if self.metrics is None:
+            return
+        last = events[-1].seq
+        self.metrics.published_seq.set(last)
+        now = trio.current_time()
+        while self._notified and self._notified[0][0] <= last:
+            self.metrics.delay.observe(now - self._notified.popleft()[1])
 
     async def run(self, ctx: Any) -> None:
         """The actor (:meth:`spec`): :meth:`serve` until the supervisor stops it."""
@@ -161,16 +181,20 @@ class EventTail:
                 query = EventQuery(since_seq=cursor.published, limit=PAGE)
                 rows = await self._db(functools.partial(pg_sql.events, query=query))
                 self.reads += 1
+                if self.metrics is not None:
+                    self.metrics.reads.inc()
                 skipped = cursor.skipped
                 out = cursor.read(rows, trio.current_time())
                 if cursor.skipped > skipped:
+                    if self.metrics is not None:
+                        self.metrics.skipped.inc(cursor.skipped - skipped)
                     log.warning(
                         "event tail: %d event(s) before seq %d are gone (pruned); skipped",
                         cursor.skipped - skipped,
                         out[0].seq,
                     )
                 if out:
-                    self._publish(out)
+                    self._deliver(out)
                 if len(rows) < PAGE or not out:
                     break
         except (psycopg.Error, OSError) as exc:
@@ -239,4 +263,5 @@ class EventTail:
                 head = max(head, int(payload) if payload.isdigit() else 0)
             if cursor.behind(head):
                 self._known = max(self._known, head)
+                self._notified.append((head, trio.current_time()))
                 self._wake.set()

@@ -13,6 +13,7 @@ import bisect
 import json
 import os
 import queue
+import re
 import shutil
 import statistics
 import subprocess
@@ -143,6 +144,20 @@ def follow(home: Path) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
     return proc, lines
 
 
+def tail_delay_buckets(metrics: str) -> list[tuple[float, float]]:
+    """``gnomon_cluster_event_delay_seconds`` buckets: (upper bound, cumulative count)."""
+    found = re.findall(
+        r'^gnomon_cluster_event_delay_seconds_bucket\{le="([^"]+)"\} (\S+)$', metrics, re.M
+    )
+    return [(float(le), float(count)) for le, count in found]
+
+
+def bucket_quantiles(buckets: list[tuple[float, float]]) -> str:
+    total = buckets[-1][1]
+    bound = lambda q: next(le for le, n in buckets if n >= q * total)  # noqa: E731
+    return f"{total:g} commits, p50 ≤ {bound(0.5) * 1000:g} ms, p99 ≤ {bound(0.99) * 1000:g} ms"
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -178,6 +193,8 @@ def test_a_subscriber_on_node_c_receives_every_nodes_events_in_seq_order(
             metrics = {n: httpx.get(daemons[n].http + "/metrics").text for n in "ac"}
             assert "gnomon_jobs_created_total{" in metrics["a"]  # its own
             assert "gnomon_jobs_created_total{" not in metrics["c"]  # none created on C
+            buckets = tail_delay_buckets(metrics["c"])
+            assert buckets[-1][1] > 0  # C's tail measured the delay of A's and B's commits
             listener.join(LISTEN_FOR + 30)
             assert not listener.is_alive()
             tail_proc.terminate()
@@ -200,6 +217,7 @@ def test_a_subscriber_on_node_c_receives_every_nodes_events_in_seq_order(
     assert names == {"from-a", "from-b"}
     assert fired_on_a["name"].startswith("from-a-")
     _report(received, notifies)
+    print(f"NOTIFY → C's bus (its histogram): {bucket_quantiles(buckets)}")
 
 
 def _fired(lines: queue.Queue[str], prefix: str) -> dict[str, Any] | None:
