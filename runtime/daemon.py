@@ -160,10 +160,17 @@ class Daemon:
             fence=fence,
         )
         self.bus = EventBus(self.store.events)
-        self.bus.add_listener(self.metrics.observe_event)
         self.fire_window = FireWindow()
         self.bus.add_listener(self.fire_window.observe)
-        self.store.set_publisher(self.bus.publish)
+        self.tail: Any = None  # clustered: every node's events reach the bus through it
+        if self.cluster is not None:
+            from gnomon.runtime.cluster.setup import event_tail
+
+            observe = self.metrics.observe_event
+            self.tail = event_tail(config, self.store, self.bus, observe, self.metrics.registry)
+        else:
+            self.bus.add_listener(self.metrics.observe_event)
+            self.store.set_publisher(self.bus.publish)
         allow_bypass = (
             config["shell.allow_bypass"]
             or os.environ.get("GNOMON_SHELL_ALLOW_BYPASS", "").lower() == "true"
@@ -385,6 +392,7 @@ class Daemon:
             period=60,
             children=[
                 self.store.writer_spec(),
+                *([] if self.tail is None else [self.tail.spec()]),
                 ChildSpec(id="retention", kind="retention", start=self.retention),
             ],
         )

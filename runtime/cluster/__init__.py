@@ -7,6 +7,8 @@
 - :mod:`.fence` — the ``PgStore`` fence; :mod:`.clock` — the database clock;
   :mod:`.metrics` — the Prometheus metrics; :mod:`.nodes` — ``cluster.nodes``;
   :mod:`.setup` — a daemon's parts from ``cluster.*``.
+- :mod:`.tail` — the event tail: every node's events on this node's bus, in ``seq``
+  order (:mod:`.tail_core`: its pure cursor).
 
 Importing this package needs psycopg (the ``gnomon[postgres]`` extra).
 """

@@ -16,10 +16,16 @@ from gnomon.runtime.cluster.clock import DbClock
 from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
 from gnomon.runtime.cluster.membership import Membership
 from gnomon.runtime.cluster.metrics import ClusterMetrics
+from gnomon.runtime.cluster.tail import EventTail
+from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.config import Config
+from gnomon.runtime.events import EventBus
 from gnomon.runtime.home import HomeUnusable
+from gnomon.runtime.model.events import Event
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.urls import safe_url
+
+Observe = Callable[[Event], None]
 
 
 def membership(
@@ -68,3 +74,25 @@ async def join(member: Membership, *, task_status: Any) -> None:
         raise HomeUnusable(
             f"cluster database unreachable: {safe_url(member.dsn)}: {first}"
         ) from None
+
+
+def event_tail(
+    config: Config,
+    store: Any,
+    bus: EventBus,
+    observe_own: Observe,
+    registry: CollectorRegistry | None = None,
+) -> EventTail:
+    """The node's event tail (docs/cluster.md, "Events on every node"): the store's commits
+    go to ``observe_own`` (this node's metrics) and the tail publishes every node's events
+    to ``bus`` in ``seq`` order, reporting on ``registry``. Run its
+    :meth:`~EventTail.spec` after the store's writer."""
+    tail = EventTail(
+        config["store.url"],
+        start=store.last_seq,
+        publish=bus.publish,
+        observe_own=observe_own,
+        metrics=None if registry is None else TailMetrics(registry),
+    )
+    store.set_publisher(tail.committed)
+    return tail

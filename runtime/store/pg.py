@@ -13,7 +13,9 @@ All of them are psycopg 3 synchronous connections driven from trio worker thread
 connection for its lifetime, so a second daemon on the same database is refused
 (``database in use: <url> …``, naming the holder). ``fence``: called inside each commit's
 transaction before a unit is written; raising :class:`~gnomon.runtime.store.UnitRejected`
-refuses that unit alone (the hook for several daemons on one database).
+refuses that unit alone (the hook for several daemons on one database). A store that is
+not exclusive shares the database: its commits NOTIFY ``gnomon_events`` and
+:meth:`last_seq` reads the head from the database (docs/cluster.md).
 
 Failures: the server unreachable, a full disk or corruption become
 :class:`~gnomon.runtime.errors.StoreUnavailable` (recorded in :attr:`health`; the
@@ -76,7 +78,8 @@ class PgStore(GroupWriter):
             :class:`~gnomon.runtime.store.sqlite.SqliteStore`.
         fence: called as ``fence(connection, unit)`` in each commit's transaction before
             the unit is written; raises ``UnitRejected`` to refuse that unit alone.
-        exclusive: refuse to open a database another exclusive store holds.
+        exclusive: refuse to open a database another exclusive store holds; without it
+            the database is shared (commits NOTIFY, ``last_seq`` reads the database).
 
     Raises:
         StoreUnavailable: the server cannot be reached, the database is in use by
@@ -213,7 +216,13 @@ class PgStore(GroupWriter):
         def write(conn: Conn) -> tuple[list[UnitResult], int | None]:
             self._keep_exclusive()
             return pg_write.commit_batch(
-                conn, units, self._mac, self.boot_id, self._crash_point, self._fence
+                conn,
+                units,
+                self._mac,
+                self.boot_id,
+                self._crash_point,
+                self._fence,
+                notify=not self._exclusive,
             )
 
         results, head = await self._call(self._writes, write)
@@ -279,6 +288,18 @@ class PgStore(GroupWriter):
         assert table in {"jobs", "fires", "runs", "events", "boots", "inbox", "tokens"}
         query = f"SELECT count(*) FROM {table}"
         return int(await self._read(lambda c: pg_sql.scalar(c, query)))
+
+    async def last_seq(self) -> int:
+        """The ``seq`` of the last committed event. On a shared database (a cluster) the
+        chain head the database holds, which every node moves.
+
+        Raises:
+            StoreUnavailable: a shared database cannot be read.
+        """
+        if self._exclusive:
+            return self._committed_seq
+        head = await self._read(lambda c: pg_sql.scalar(c, pg_sql.HEAD_SEQ))
+        return max(self._committed_seq, int(head or 0))
 
     # -- boots, retention, inbox -------------------------------------------------------
 

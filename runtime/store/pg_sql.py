@@ -217,6 +217,10 @@ def events(conn: Conn, query: EventQuery) -> list[Event]:
     return out[::-1] if query.newest else out
 
 
+#: The committed chain head's ``seq`` (moved by every node's commits).
+HEAD_SEQ = "SELECT seq FROM chain_head WHERE id=1"
+
+
 def event_rows(conn: Conn, after_seq: int, limit: int) -> list[tuple[int, str, bytes | None]]:
     """``(seq, event JSON, mac)`` after ``after_seq``, ascending (the audit's pages)."""
     rows = conn.execute(

@@ -15,7 +15,9 @@ tests). One call of :func:`commit_batch` is one transaction:
 4. last, the chain's head row is locked (``SELECT … FOR UPDATE``), the events of the
    accepted units are sealed after it in unit order, inserted, and the head moved — so
    ``seq`` is gap-free and commit order is ``seq`` order whoever writes, and the lock is
-   held only for the sealing and the commit.
+   held only for the sealing and the commit. On a shared database (a cluster) the
+   transaction also sends ``NOTIFY gnomon_events, '<new head seq>'`` (delivered at its
+   commit), which wakes every node's event tail (``runtime/cluster/tail.py``).
 
 Any other error rolls the whole transaction back and propagates.
 """
@@ -76,6 +78,9 @@ DELETE_JOB = (
 )
 LOCK_HEAD = "SELECT seq, hash FROM chain_head WHERE id=1 FOR UPDATE"
 SET_HEAD = "UPDATE chain_head SET seq=%s, hash=%s, mac=%s WHERE id=1"
+#: The NOTIFY channel of committed events (payload: the new head's ``seq``).
+EVENTS_CHANNEL = "gnomon_events"
+NOTIFY_EVENTS = "SELECT pg_notify(%s, %s)"
 PROBE = (
     "INSERT INTO meta VALUES ('probe_ts', %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value"
 )
@@ -202,9 +207,11 @@ def commit_batch(
     boot_id: str,
     crash_point: CrashPoint,
     fence: Fence | None = None,
+    notify: bool = False,
 ) -> tuple[list[UnitResult], int | None]:
     """Group commit (see the module docstring): each unit's sealed events or the error
     that refused it, and the new head's ``seq`` (``None`` when no event was sealed).
+    ``notify``: NOTIFY :data:`EVENTS_CHANNEL` with the new head when events were sealed.
 
     A batch of empty units (the health probe) writes a timestamp in ``meta``.
     """
@@ -222,6 +229,8 @@ def commit_batch(
                 crash_point("mid_group_commit")
         rows.flush(cur)
         head = _seal(cur, units, results, mac)
+        if notify and head is not None:
+            cur.execute(NOTIFY_EVENTS, (EVENTS_CHANNEL, str(head)))
         if head is None and not any(units):
             cur.execute(PROBE, (repr(time.time()),))
     if any(unit.claims for unit in units):
