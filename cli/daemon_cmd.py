@@ -98,7 +98,8 @@ def start(
         extra += ["--cluster"] if cluster else []
         _start_detached(where, extra, store=config["store.url"] if store else None)
         return
-    from gnomon.runtime.daemon import DaemonOptions, run_daemon
+    from gnomon.runtime.daemon.options import DaemonOptions
+    from gnomon.runtime.daemon.run import run_daemon
 
     detached = os.environ.get("GNOMON_DETACHED") == "1"  # stderr already is daemon.log
     daemonctl.setup_logging(where.log, config["log.level"], foreground=not detached)

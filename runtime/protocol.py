@@ -85,9 +85,9 @@ from gnomon.runtime.protocol_system import (
     Stats,
 )
 
-#: Caller, ClusterNodes and NodeInfo are re-exported only for runtime/daemon.py and
-#: runtime/cluster/nodes.py, which other branches are rewriting at the moment; once they
-#: import them from protocol_access and protocol_system, those three names go.
+#: Caller, ClusterNodes and NodeInfo are re-exported only for runtime/cluster/nodes.py,
+#: which another branch is rewriting at the moment; once it imports them from
+#: protocol_access and protocol_system, those three names go.
 __all__ = ("METHODS", "Caller", "ClusterNodes", "Count", "Empty", "Method", "NodeInfo")
 
 

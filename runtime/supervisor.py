@@ -31,8 +31,8 @@ from gnomon.runtime.restarts import (
 )
 
 # Restart, Strategy, RestartBackoff (runtime/restarts.py) and ChildSpec (runtime/
-# supervisor_cells.py) are re-exported for the modules that build trees (runtime/daemon.py,
-# actors/tree.py, actors/directory.py, actors/job/, the store's writer), which other
+# supervisor_cells.py) are re-exported for the modules that build trees (actors/tree.py,
+# actors/directory.py, actors/job/, the store's writer), which other
 # branches are rewriting at the moment; once they import them from there, these four go.
 from gnomon.runtime.restarts import Restart as Restart
 from gnomon.runtime.restarts import RestartBackoff as RestartBackoff

@@ -54,7 +54,8 @@ from gnomon.runtime.store import (
 from gnomon.runtime.store.audit import AuditReport, Verifier
 from gnomon.runtime.store.chain import EventMac
 from gnomon.runtime.store.health import StoreHealth, log
-from gnomon.runtime.store.pg_conn import Conn, Slots, alive, connect, storage_error
+from gnomon.runtime.store.pg_conn import Conn, Slots, connect, storage_error
+from gnomon.runtime.store.pg_lock import ExclusiveLock
 from gnomon.runtime.store.pg_write import Fence
 from gnomon.runtime.store.sql_metrics import CatalogRow, HistoryRow
 from gnomon.runtime.store.urls import safe_url
@@ -63,8 +64,6 @@ from gnomon.runtime.store.writer import GroupWriter, Publish, UnitResult
 T = TypeVar("T")
 READERS = 3
 AUDIT_PAGE = 1000
-#: ``pg_try_advisory_lock(int4, int4)`` key of the exclusive daemon ("gnmn", 1).
-EXCLUSIVE_LOCK = (0x676E6D6E, 1)
 
 
 class PgStore(GroupWriter):
@@ -110,11 +109,11 @@ class PgStore(GroupWriter):
         self._fence = fence
         self._crash_point = crash_point
         self._exclusive = exclusive
-        self._lock: Conn | None = None
+        self._lock: ExclusiveLock | None = None
         first: Conn | None = None
         try:
             first = connect(url)
-            self._lock = self._hold_exclusive() if exclusive else None
+            self._lock = ExclusiveLock.take(url, self.path) if exclusive else None
             pg_sql.migrate(first)
             head = pg_chain.open_chain(
                 first, audit_key, self.path, rekey=rekey, expect_anchors=expect_anchors
@@ -130,50 +129,6 @@ class PgStore(GroupWriter):
         self._writes = Slots(url, 1, inline=inline, first=first)
         self._reads = Slots(url, readers, inline=inline)
         self._init_writer(publish, observe_commit, head)
-
-    def _hold_exclusive(self) -> Conn:
-        """The connection holding the exclusive lock (released when it closes).
-
-        Raises:
-            StoreUnavailable: another daemon holds it (``database in use``).
-        """
-        conn = connect(self.url)
-        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", EXCLUSIVE_LOCK).fetchone()
-        if got is not None and got[0]:
-            return conn
-        holder = conn.execute(
-            "SELECT a.application_name, a.client_addr FROM pg_locks l"
-            " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
-            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            " AND l.classid = %s AND l.objid = %s AND l.granted",
-            EXCLUSIVE_LOCK,
-        ).fetchone()
-        conn.close()
-        who = f"{holder[0] or 'a client'} from {holder[1] or 'a local socket'}" if holder else "?"
-        raise StoreUnavailable(
-            f"database in use: {self.path} is used by another gnomon daemon ({who}); stop"
-            " it, or give this daemon another database",
-            recoverable=False,
-        )
-
-    def _keep_exclusive(self) -> None:
-        """Take the exclusive lock again if its connection was lost (a server restart, a
-        terminated backend: an idle connection with something to read was closed by the
-        server). On the writer's thread, before each transaction.
-
-        Raises:
-            StoreUnavailable: another daemon took the database meanwhile (not recoverable:
-                this daemon must not write to it again).
-            psycopg.OperationalError: the server cannot be reached (yet).
-        """
-        lock = self._lock
-        if not self._exclusive or (lock is not None and alive(lock)):
-            return
-        if lock is not None:
-            lock.close()
-            log.warning("exclusive lock on %s lost with its connection; taking it again", self.path)
-        self._lock = None
-        self._lock = self._hold_exclusive()
 
     def close(self) -> None:
         """Close every connection (the exclusive lock goes with its connection)."""
@@ -214,7 +169,8 @@ class PgStore(GroupWriter):
         """One transaction of ``units`` (:func:`.pg_write.commit_batch`)."""
 
         def write(conn: Conn) -> tuple[list[UnitResult], int | None]:
-            self._keep_exclusive()
+            if self._lock is not None:
+                self._lock.keep()
             return pg_write.commit_batch(
                 conn,
                 units,
