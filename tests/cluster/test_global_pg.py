@@ -1,0 +1,90 @@
+"""What is global in a cluster (docs/cluster.md), with two real daemons on a real
+PostgreSQL: a live name is unique across nodes, any node finds any job by id, name or id
+prefix, and a command for a job owned by the other node goes to that node through the
+command table, takes effect there once, and is answered. Skipped with the reason where no
+PostgreSQL server answers."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
+from support.pgkit import fresh_database
+
+pytestmark = pytest.mark.slow
+psycopg = pytest.importorskip("psycopg")
+
+
+def ok(home: Path, *args: str) -> Result:
+    result = gnomon(home, *args)
+    assert result.code == 0, f"gnomon {' '.join(args)} → {result.code}: {result.err}"
+    return result
+
+
+def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+class Pair:
+    """Two clustered daemons, ``a`` and ``b``, on one fresh database."""
+
+    def __init__(self, root: Path, url: str) -> None:
+        self.url = url
+        self.a_home, self.b_home = root / "a", root / "b"
+        self.a = RealDaemon.start(
+            self.a_home,
+            "--store",
+            url,
+            "--cluster",
+            env=cli_env(self.a_home, GNOMON_CLUSTER_NODE="node-a"),
+        )
+        self.b_home.mkdir()
+        shutil.copy(self.a_home / "audit.key", self.b_home / "audit.key")
+        self.b = RealDaemon.start(
+            self.b_home,
+            "--store",
+            url,
+            "--cluster",
+            env=cli_env(self.b_home, GNOMON_CLUSTER_NODE="node-b"),
+        )
+        until(lambda: self.held() == {"node-a": 32, "node-b": 32}, "an even split")
+
+    def held(self) -> dict[str, int]:
+        nodes = ok(self.a_home, "nodes", "--json").json()["nodes"]
+        return {n["node"]: n["partitions"] for n in nodes if n["live"]}
+
+    def status(self, name: str) -> str:
+        rows = query(self.url, "SELECT status FROM jobs WHERE name = %s", name)
+        return str(rows[-1][0])
+
+    def stop(self) -> None:
+        self.a.kill()
+        self.b.kill()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    with fresh_database() as url:
+        both = Pair(tmp_path, url)
+        try:
+            yield both
+        finally:
+            both.stop()
+
+
+def test_a_live_name_is_unique_across_nodes_and_free_again_once_it_ends(pair: Pair) -> None:
+    ok(pair.a_home, "schedule", "x", "--every", "1h", "--do", "noop")
+    clash = gnomon(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")
+    assert clash.code == 2, clash.err
+    assert "a live job is already named 'x'" in clash.err and "node-a" in clash.err
+    assert query(pair.url, "SELECT count(*) FROM jobs WHERE name = 'x'") == [(1,)]
+
+    ok(pair.a_home, "jobs", "cancel", "x")
+    ok(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")  # the name is free
+    rows = query(pair.url, "SELECT status FROM jobs WHERE name = 'x' ORDER BY rowid")
+    assert [r[0] for r in rows] == ["cancelled", "pending"]
