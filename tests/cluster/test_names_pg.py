@@ -17,8 +17,8 @@ psycopg = pytest.importorskip("psycopg")
 from gnomon.runtime.cluster import names, sql  # noqa: E402
 from gnomon.runtime.model.enums import JobStatus  # noqa: E402
 from gnomon.runtime.store import Changes, pg_sql  # noqa: E402
-from gnomon.runtime.store.sql_write import _job_row  # noqa: E402
 from gnomon.runtime.store.pg_write import PUT_JOB  # noqa: E402
+from gnomon.runtime.store.sql_write import _job_row  # noqa: E402
 
 
 @pytest.fixture
