@@ -18,7 +18,9 @@ import attrs
 from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
+from gnomon.actors.job.ports import Op
 from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.remote import RemoteJobs
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
@@ -80,6 +82,7 @@ class MethodContext:
     agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
     fire_window: FireWindow = attrs.field(factory=FireWindow)  # stats.fires (the bus feeds it)
     cluster_nodes: Callable[[], Awaitable[ClusterNodes]] = alone  # cluster.nodes
+    remote: RemoteJobs | None = None  # the other nodes' jobs (a cluster: actors/remote.py)
 
     @property
     def clock(self) -> Clock:
@@ -134,9 +137,13 @@ class MethodContext:
             NotFound: neither.
         """
         try:
-            return await self.tree.engine.get(ref)
+            job_id = await self.resolve(ref)
         except NotFound:
-            state = await self.store.get_job(ref)
+            job_id = ref
+        try:
+            return await self.tree.engine.get(job_id)
+        except NotFound:
+            state = await self.store.get_job(job_id)
             if state is None:
                 query = JobQuery(include_terminal=True, name=ref)
                 named = [s for s in await self.store.list_jobs(query) if s.spec.name == ref]
@@ -144,6 +151,51 @@ class MethodContext:
             if state is None:
                 raise
             return state
+
+    async def resolve(self, ref: str) -> str:
+        """The id of the job ``ref`` names: this node's directory first; in a cluster, the
+        shared database when the directory knows no job or only a finished one by that
+        name (a live one elsewhere wins, as on one node).
+
+        Raises:
+            NotFound: no job by that reference. InvalidInput: an ambiguous prefix.
+        """
+        directory = self.tree.directory
+        try:
+            job_id = directory.resolve(ref)
+        except NotFound:
+            if self.remote is None:
+                raise
+            return (await self.remote.find(ref)).id
+        entry = directory.get(job_id)
+        renamed = entry is not None and entry.status.terminal and entry.name == ref != job_id
+        if self.remote is not None and renamed:  # a finished job here; a live one elsewhere?
+            return (await self.remote.find(ref)).id
+        return job_id
+
+    def owner_of(self, job_id: str) -> str | None:
+        """The job's owner (``user:alice``) as this node knows it."""
+        entry = self.tree.directory.get(job_id)
+        if entry is not None:
+            return entry.owner
+        return None if self.remote is None else self.remote.known_owner(job_id)
+
+    async def command(self, job_id: str, op: Op, reason: str = "") -> JobState:
+        """Apply ``op`` to a job: through this node's engine, or — in a cluster, for a job
+        of a partition another node holds — through that node (actors/remote.py).
+
+        Raises:
+            NotFound, Conflict: as the engine (of whichever node) says.
+            AskTimeout: the owner node did not answer in time.
+        """
+        remote = self.remote
+        if remote is None or self.tree.directory.get(job_id) is not None or remote.here(job_id):
+            return await self.tree.engine.command(job_id, op, reason=reason)
+        await remote.command(job_id, op, {"reason": reason})
+        state = await self.store.get_job(job_id)
+        if state is None:
+            raise NotFound(f"no job {job_id!r}")
+        return state
 
     def fit(self, items: Sequence[T]) -> int:
         """How many leading ``items`` fit in one reply (at least one, if any)."""

@@ -51,7 +51,7 @@ class JobControlMethods:
             InvalidInput: nothing selects.
             NotFound: a reference names no job.
         """
-        ids = [self.ctx.tree.directory.resolve(r) for r in p.refs]
+        ids = [await self.ctx.resolve(r) for r in p.refs]
         if p.tags or p.statuses:
             query = JobQuery(
                 statuses=frozenset(p.statuses), tags=tuple(tag_filter(t) for t in p.tags)
@@ -74,11 +74,11 @@ class JobControlMethods:
             return ids
         mine = []
         for job_id in ids:
-            entry = self.ctx.tree.directory.get(job_id)
-            if entry is not None and entry.owner == caller.owner:
+            owner = self.ctx.owner_of(job_id)
+            if owner == caller.owner:
                 mine.append(job_id)
             elif refs:
-                owner = entry.owner if entry is not None else "another owner"
+                owner = owner or "another owner"
                 raise Refused(
                     f"job {self.ctx.name(job_id)} belongs to {owner}; an agent may operate on "
                     "its own jobs only",
@@ -98,7 +98,7 @@ class JobControlMethods:
         done: list[JobView] = []
         for job_id in ids:
             try:
-                done.append(ctx.view(await ctx.tree.engine.command(job_id, op, reason=p.reason)))
+                done.append(ctx.view(await ctx.command(job_id, op, reason=p.reason)))
             except Conflict:
                 if len(ids) == 1 and p.refs:
                     raise
@@ -123,8 +123,9 @@ class JobControlMethods:
             NotFound: no such live job. Refused: another owner's (agents).
             Conflict: it cannot fire in its status.
         """
-        self.own(caller, [self.ctx.tree.directory.resolve(p.ref)], (p.ref,))
-        return self.ctx.view(await self.ctx.tree.engine.command(p.ref, "run_now"))
+        job_id = await self.ctx.resolve(p.ref)
+        self.own(caller, [job_id], (p.ref,))
+        return self.ctx.view(await self.ctx.command(job_id, "run_now"))
 
     async def clear(self, caller: Caller, p: ClearParams) -> JobsResult:
         """Finished jobs matching ``p``; with ``yes`` the engine deletes their records.

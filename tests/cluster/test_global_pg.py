@@ -89,3 +89,40 @@ def test_a_live_name_is_unique_across_nodes_and_free_again_once_it_ends(pair: Pa
     ok(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")  # the name is free
     rows = query(pair.url, "SELECT status FROM jobs WHERE name = 'x' ORDER BY rowid")
     assert [r[0] for r in rows] == ["cancelled", "pending"]
+
+
+def events_of(url: str, job_id: str) -> list[str]:
+    rows = query(url, "SELECT type FROM events WHERE job_id = %s ORDER BY seq", job_id)
+    return [str(r[0]) for r in rows]
+
+
+def test_any_node_finds_and_operates_a_job_the_other_node_owns(pair: Pair) -> None:
+    created = ok(pair.a_home, "schedule", "x", "--every", "1h", "--do", "noop", "--json")
+    job_id = created.json()["id"]
+    for ref in ("x", job_id, job_id[:6]):
+        assert ok(pair.b_home, "jobs", "show", ref, "--json").json()["id"] == job_id
+    ok(pair.b_home, "jobs", "logs", "x")
+
+    paused = ok(pair.b_home, "jobs", "pause", "x", "--json").json()
+    assert [j["status"] for j in paused["jobs"]] == ["paused"]
+    assert pair.status("x") == "paused"
+    again = gnomon(pair.b_home, "jobs", "pause", "x")
+    assert again.code == 2, again.err  # the owner's refusal, as on one node
+    ok(pair.b_home, "jobs", "resume", job_id[:6])
+    assert pair.status("x") == "pending"
+    ok(pair.b_home, "jobs", "run", "x")
+    until(lambda: "job.fired" in events_of(pair.url, job_id), "x fires on node-a")
+    ok(pair.b_home, "jobs", "cancel", "x")
+    assert pair.status("x") == "cancelled"
+
+    seen = events_of(pair.url, job_id)
+    assert seen.count("job.paused") == 1 and seen.count("job.resumed") == 1
+    assert seen.count("job.fired") == 1 and seen.count("job.cancelled") == 1
+    boot_a = pair.a.info["boot_id"]
+    rows = query(
+        pair.url,
+        "SELECT c.command, n.node, c.result IS NOT NULL FROM cluster_commands c"
+        " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot ORDER BY c.id",
+    )
+    assert [r[0] for r in rows] == ["pause", "pause", "resume", "run_now", "cancel"]
+    assert {r[1] for r in rows} == {"node-a"} and all(r[2] for r in rows), boot_a
