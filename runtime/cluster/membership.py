@@ -36,7 +36,7 @@ import trio
 
 from gnomon.runtime.cluster import core, sql
 from gnomon.runtime.cluster.clock import DbClock
-from gnomon.runtime.cluster.links import kill_own_groups, open_connection
+from gnomon.runtime.cluster.links import Handoff, kill_own_groups, open_connection
 from gnomon.runtime.cluster.metrics import ClusterMetrics
 
 log = logging.getLogger(__name__)
@@ -324,26 +324,30 @@ class Membership:
 
     async def _db(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run ``call`` on this actor's connection in a worker thread, within the TTL's
-        margin. Any failure drops the connection (a new one is made next time); one whose
-        thread was abandoned is closed by that thread when it returns."""
-        abandoned: list[bool] = []
+        margin. Any failure drops the connection (a new one is made next time); a cancelled
+        call closes it, or its abandoned thread does when it returns (:class:`Handoff`)."""
+        handoff: Handoff | None = None
 
         def job(conn: psycopg.Connection[Any]) -> T:
+            assert handoff is not None
+            handoff.start()
             try:
                 result = call(conn)
             except BaseException:
                 conn.close()
+                handoff.finish(None)
                 raise
-            if abandoned:
-                conn.close()
+            handoff.finish(conn)
             return result
 
         try:
             with trio.fail_after(self.times.margin):
                 conn = await self._connection()
+                handoff = Handoff(conn)
                 return await trio.to_thread.run_sync(job, conn, abandon_on_cancel=True)
         except BaseException:
-            abandoned.append(True)
+            if handoff is not None:
+                handoff.abandon()
             self._conn = None
             raise
 

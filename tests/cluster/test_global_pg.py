@@ -116,13 +116,15 @@ def test_any_node_finds_and_operates_a_job_the_other_node_owns(pair: Pair) -> No
     assert pair.status("x") == "cancelled"
 
     seen = events_of(pair.url, job_id)
-    assert seen.count("job.paused") == 1 and seen.count("job.resumed") == 1
-    assert seen.count("job.fired") == 1 and seen.count("job.cancelled") == 1
-    boot_a = pair.a.info["boot_id"]
+    assert seen.count("job.paused") == 1
+    assert seen.count("job.resumed") == 1
+    assert seen.count("job.fired") == 1
+    assert seen.count("job.cancelled") == 1
     rows = query(
         pair.url,
         "SELECT c.command, n.node, c.result IS NOT NULL FROM cluster_commands c"
         " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot ORDER BY c.id",
     )
     assert [r[0] for r in rows] == ["pause", "pause", "resume", "run_now", "cancel"]
-    assert {r[1] for r in rows} == {"node-a"} and all(r[2] for r in rows), boot_a
+    assert {r[1] for r in rows} == {"node-a"}
+    assert all(r[2] for r in rows)
