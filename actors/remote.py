@@ -8,12 +8,16 @@ side: it applies a command another node sent through this node's engine.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol, cast
 
 from gnomon.actors.job.ports import Op
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.cluster.commands_core import COMMANDS, Found, encode_error, encode_ok
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, wire_data
+from gnomon.runtime.model.enums import OwnerKind
+from gnomon.runtime.model.job import JobSpec, Owner
+from gnomon.runtime.model.wire import from_json
 from gnomon.runtime.store import Store, UnitRejected
 
 
@@ -55,10 +59,31 @@ async def apply_command(
                 verb = command.replace("_now", "")
                 raise Conflict(f"cannot {verb} job {state.spec.name}: it is {state.status.value}")
             return None
-        reason = str(params.get("reason", ""))
-        await tree.engine.command(job_id, cast("Op", command), reason=reason)
+        if command == "replace":
+            await replace(tree, params)
+        else:
+            reason = str(params.get("reason", ""))
+            await tree.engine.command(job_id, cast("Op", command), reason=reason)
     except UnitRejected:
         return None
     except GnomonError as exc:
         return encode_error(exc.rpc_code, exc.message, wire_data(exc))
     return encode_ok()
+
+
+async def replace(tree: EngineTree, params: dict[str, Any]) -> None:
+    """``--replace`` sent by another node: the engine replaces the live job of the spec's
+    name in place, as if the call had come to this node (admission and owner check
+    included).
+
+    Raises:
+        InvalidInput, Conflict, Refused: as ``Engine.create``.
+    """
+    kind, _, ident = str(params["owner"]).partition(":")
+    expires = params.get("expires_at")
+    await tree.engine.create(
+        from_json(str(params["spec"]), JobSpec),
+        Owner(kind=OwnerKind(kind), id=ident),
+        replace=True,
+        expires_at=None if expires is None else datetime.fromisoformat(str(expires)),
+    )

@@ -28,10 +28,11 @@ from gnomon.runtime.errors import NotFound
 from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
-from gnomon.runtime.model.enums import OwnerKind
-from gnomon.runtime.model.job import CreatedBy, Owner
+from gnomon.runtime.model.enums import TERMINAL_STATUSES, OwnerKind
+from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
+from gnomon.runtime.model.wire import to_json
 from gnomon.runtime.protocol import Caller, ClusterNodes, CreateParams, JobView, RunView
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from gnomon.actors.agents import Agents
 
 T = TypeVar("T")
+TERMINAL = frozenset(s.value for s in TERMINAL_STATUSES)
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 #: Token limits around a job's creation: yields its ``expires_at`` and stays open while
 #: the engine creates it (actors/agents.py ``Agents.admitting``).
@@ -173,7 +175,7 @@ class MethodContext:
             return (await self.remote.find(ref)).id
         return job_id
 
-    def owner_of(self, job_id: str) -> str | None:
+    def job_owner(self, job_id: str) -> str | None:
         """The job's owner (``user:alice``) as this node knows it."""
         entry = self.tree.directory.get(job_id)
         if entry is not None:
@@ -191,11 +193,46 @@ class MethodContext:
         remote = self.remote
         if remote is None or self.tree.directory.get(job_id) is not None or remote.here(job_id):
             return await self.tree.engine.command(job_id, op, reason=reason)
-        await remote.command(job_id, op, {"reason": reason})
+        return await self.elsewhere(remote, job_id, op, {"reason": reason})
+
+    async def elsewhere(
+        self, remote: RemoteJobs, job_id: str, command: str, params: dict[str, Any]
+    ) -> JobState:
+        """``command`` applied by the node owning ``job_id``; the job as stored after it.
+
+        Raises:
+            NotFound, Conflict, …: the owner's refusal. AskTimeout: no answer in time.
+        """
+        await remote.command(job_id, command, params)
         state = await self.store.get_job(job_id)
         if state is None:
             raise NotFound(f"no job {job_id!r}")
         return state
+
+    async def replace_elsewhere(
+        self, spec: JobSpec, owner: Owner, expires_at: datetime | None
+    ) -> JobState | None:
+        """``--replace`` of the live job named ``spec.name`` when another node owns it
+        (a cluster): that node replaces it; ``None`` when no other node owns one.
+
+        Raises:
+            Conflict: another owner's job, or the owner node refused (as on one node).
+        """
+        remote = self.remote
+        if remote is None or self.tree.directory.live_name(spec.name) is not None:
+            return None
+        try:
+            found = await remote.find(spec.name)
+        except NotFound:
+            return None
+        if found.name != spec.name or found.status in TERMINAL or remote.here(found.id):
+            return None
+        params = {
+            "spec": to_json(spec),
+            "owner": str(owner),
+            "expires_at": None if expires_at is None else expires_at.isoformat(),
+        }
+        return await self.elsewhere(remote, found.id, "replace", params)
 
     def fit(self, items: Sequence[T]) -> int:
         """How many leading ``items`` fit in one reply (at least one, if any)."""

@@ -71,12 +71,12 @@ class JobMethods:
         ctx = self.ctx
         async with ctx.admit_job(caller, p) as expires_at:
             try:
-                state = await ctx.tree.engine.create(
-                    p.spec,
-                    owner_of(caller),
-                    created_by_of(caller),
-                    replace=p.replace,
-                    expires_at=expires_at,
+                owner = owner_of(caller)
+                elsewhere = (
+                    await ctx.replace_elsewhere(p.spec, owner, expires_at) if p.replace else None
+                )
+                state = elsewhere or await ctx.tree.engine.create(
+                    p.spec, owner, created_by_of(caller), replace=p.replace, expires_at=expires_at
                 )
             except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
                 ctx.tree.ports.metrics.enqueue_errors.labels("store").inc()

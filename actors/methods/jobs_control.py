@@ -74,7 +74,7 @@ class JobControlMethods:
             return ids
         mine = []
         for job_id in ids:
-            owner = self.ctx.owner_of(job_id)
+            owner = self.ctx.job_owner(job_id)
             if owner == caller.owner:
                 mine.append(job_id)
             elif refs:

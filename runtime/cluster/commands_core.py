@@ -36,8 +36,9 @@ __all__ = [
     "route",
 ]
 
-#: The commands a node sends to a job's owner: the engine's operations (actors/job/ports.Op).
-COMMANDS = frozenset({"cancel", "pause", "resume", "run_now"})
+#: The commands a node sends to a job's owner: the engine's operations (actors/job/ports.Op)
+#: and ``replace`` (``job.create`` with ``replace`` of a job the owner holds).
+COMMANDS = frozenset({"cancel", "pause", "resume", "run_now", "replace"})
 #: Commands whose second application leaves the job as the first did (see the docstring).
 REPEATABLE = frozenset({"cancel", "pause", "resume"})
 

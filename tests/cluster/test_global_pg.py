@@ -84,6 +84,12 @@ def test_a_live_name_is_unique_across_nodes_and_free_again_once_it_ends(pair: Pa
     assert "a live job is already named 'x'" in clash.err
     assert "node-a" in clash.err
     assert query(pair.url, "SELECT count(*) FROM jobs WHERE name = 'x'") == [(1,)]
+    replaced = ok(pair.b_home, "schedule", "x", "--every", "2h", "--do", "noop", "--replace")
+    [(job_id, state)] = query(pair.url, "SELECT id, state FROM jobs WHERE name = 'x'")
+    assert f"job {job_id} saved (x)" in replaced.out  # in place on node-a: same id
+    assert "7200" in state
+    types = query(pair.url, "SELECT type FROM events WHERE job_id = %s ORDER BY seq", job_id)
+    assert [t[0] for t in types] == ["job.created", "job.updated"]
 
     ok(pair.a_home, "jobs", "cancel", "x")
     ok(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")  # the name is free
