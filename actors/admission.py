@@ -104,6 +104,9 @@ class Admission:
         self._global = Bucket(rate=config.global_rps, burst=config.global_burst)
         self._owners: dict[str, Bucket] = {}
         self._reserved: dict[str, str] = {}  # name → id of a job admitted, not yet indexed
+        #: live jobs other nodes of a cluster own (runtime/cluster/commands.py counts them
+        #: in the database every second); ``max_jobs`` holds for the whole cluster
+        self.elsewhere: Callable[[], int] = lambda: 0
 
     def check(
         self,
@@ -250,7 +253,8 @@ class Admission:
         pending = len(self._reserved) + (
             batch.new if batch is not None and not batch.reserve else 0
         )
-        live = self._directory.live_count + pending - (1 if replacing is not None else 0)
+        live = self._directory.live_count + self.elsewhere() + pending
+        live -= 1 if replacing is not None else 0
         if live >= self.config.max_jobs:
             raise Refused(
                 f"the daemon holds its maximum of {self.config.max_jobs} live jobs",

@@ -280,7 +280,10 @@ class Daemon:
             return await apply_command(self.tree, self.store, cmd.job_id, cmd.command, cmd.params)
 
         partitions = self.cluster.partitions
-        return CommandRelay(config["store.url"], self.cluster, partitions=partitions, apply=apply)
+        relay = CommandRelay(config["store.url"], self.cluster, partitions=partitions, apply=apply)
+        relay.local_live = lambda: self.tree.directory.live_count
+        self.tree.admission.elsewhere = relay.elsewhere  # limits.max_jobs over the cluster
+        return relay
 
     def _link(self) -> PartitionLink:
         assert self.link is not None

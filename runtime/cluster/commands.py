@@ -91,6 +91,10 @@ class CommandRelay:
         self._waiters: dict[int, trio.Event] = {}
         self._wake = trio.Event()
         self._owners: dict[str, str] = {}  # job id → owner, from the last resolutions
+        #: this node's live jobs (its directory); with the database's count every
+        #: :data:`CATCH_UP` it tells :meth:`elsewhere`
+        self.local_live: Callable[[], int] = lambda: 0
+        self._elsewhere, self._counted = 0, -CATCH_UP
 
     # -- for the methods (any node) ------------------------------------------------------
 
@@ -189,6 +193,20 @@ class CommandRelay:
             f" within {limit:g}s; whether it took effect is unknown (gnomon jobs show tells)"
         )
 
+    def elsewhere(self) -> int:
+        """Live jobs other nodes owned at the last count (at most :data:`CATCH_UP` old)."""
+        return self._elsewhere
+
+    async def _count(self) -> None:
+        """Count the cluster's live jobs; the others' are the total less this node's."""
+        mine = self.local_live()
+        try:
+            total = await self._db(sql.live_jobs)
+        except StoreUnavailable as exc:
+            log.info("cluster commands: counting live jobs failed: %s", exc)
+            return
+        self._elsewhere = max(0, total - max(mine, self.local_live()))
+
     def wake(self) -> None:
         """Claim now (partitions were just taken and their jobs indexed)."""
         self._wake.set()
@@ -212,6 +230,9 @@ class CommandRelay:
             self._wake = trio.Event()
             if self.member.fenced:
                 continue
+            if trio.current_time() >= self._counted + CATCH_UP:
+                self._counted = trio.current_time()
+                await self._count()
             try:
                 claimed = await self._db(lambda c: sql.claim(c, self.member.boot_id))
             except StoreUnavailable as exc:

@@ -171,3 +171,9 @@ def resolve(conn: Conn, ref: str, min_prefix: int) -> list[core.Found]:
     pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = conn.execute(f"{_COLUMNS} WHERE id LIKE %s ORDER BY id LIMIT 6", (pattern,)).fetchall()
     return _found(rows)
+
+
+def live_jobs(conn: Conn) -> int:
+    """Live jobs in the cluster (``limits.max_jobs``; the partial index answers it)."""
+    row = conn.execute(f"SELECT count(*) FROM jobs WHERE {LIVE}").fetchone()
+    return 0 if row is None else int(row[0])

@@ -7,6 +7,7 @@ PostgreSQL server answers."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from support.pgkit import fresh_database
 
 pytestmark = pytest.mark.slow
 psycopg = pytest.importorskip("psycopg")
+
+from gnomon.runtime.cluster.commands import CATCH_UP  # noqa: E402
 
 
 def ok(home: Path, *args: str) -> Result:
@@ -33,9 +36,12 @@ def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 class Pair:
     """Two clustered daemons, ``a`` and ``b``, on one fresh database."""
 
-    def __init__(self, root: Path, url: str) -> None:
+    def __init__(self, root: Path, url: str, config: str = "") -> None:
         self.url = url
         self.a_home, self.b_home = root / "a", root / "b"
+        for home in (self.a_home, self.b_home):
+            home.mkdir()
+            (home / "config.toml").write_text(config)
         self.a = RealDaemon.start(
             self.a_home,
             "--store",
@@ -43,7 +49,6 @@ class Pair:
             "--cluster",
             env=cli_env(self.a_home, GNOMON_CLUSTER_NODE="node-a"),
         )
-        self.b_home.mkdir()
         shutil.copy(self.a_home / "audit.key", self.b_home / "audit.key")
         self.b = RealDaemon.start(
             self.b_home,
@@ -134,3 +139,21 @@ def test_any_node_finds_and_operates_a_job_the_other_node_owns(pair: Pair) -> No
     assert [r[0] for r in rows] == ["pause", "pause", "resume", "run_now", "cancel"]
     assert {r[1] for r in rows} == {"node-a"}
     assert all(r[2] for r in rows)
+
+
+def test_max_jobs_counts_the_live_jobs_of_every_node(tmp_path: Path) -> None:
+    with fresh_database() as url:
+        pair = Pair(tmp_path, url, "[limits]\nmax_jobs = 3\n")
+        try:
+            for name in ("j1", "j2"):
+                ok(pair.a_home, "schedule", name, "--every", "1h", "--do", "noop")
+            time.sleep(2 * CATCH_UP + 0.5)  # node-b counts the cluster's live jobs every second
+            ok(pair.b_home, "schedule", "j3", "--every", "1h", "--do", "noop")
+            full = gnomon(pair.b_home, "schedule", "j4", "--every", "1h", "--do", "noop")
+            assert full.code == 4, full.err
+            assert "maximum of 3 live jobs" in full.err
+            ok(pair.b_home, "jobs", "cancel", "j1")  # on node-a, through node-b
+            time.sleep(2 * CATCH_UP + 0.5)
+            ok(pair.b_home, "schedule", "j4", "--every", "1h", "--do", "noop")
+        finally:
+            pair.stop()
