@@ -31,7 +31,7 @@ import attrs
 from gnomon.actors.core import dag
 from gnomon.actors.core.ratelimit import Bucket, admit
 from gnomon.actors.directory import JobDirectory
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound, Refused
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.bounds import DEFAULT_MIN_INTERVAL, INTERVAL_FLOOR
 from gnomon.runtime.model.durations import format_duration
@@ -107,6 +107,9 @@ class Admission:
         #: live jobs other nodes of a cluster own (runtime/cluster/commands.py counts them
         #: in the database every second); ``max_jobs`` holds for the whole cluster
         self.elsewhere: Callable[[], int] = lambda: 0
+        #: the id of a job another node owns, as a recent lookup in the database found
+        #: ``ref`` (``depends_on``/``triggers`` across nodes); ``None``: unknown
+        self.resolve_elsewhere: Callable[[str], str | None] = lambda ref: None
 
     def check(
         self,
@@ -289,7 +292,7 @@ class Admission:
         out: list[str] = []
         for ref in refs:
             try:
-                job_id = batch[ref] if ref in batch else self._directory.resolve(ref)
+                job_id = batch[ref] if ref in batch else self._lookup(ref)
             except GnomonError as exc:
                 exc.message = f"{field}: {exc.message}"
                 exc.args = (exc.message,)
@@ -297,6 +300,16 @@ class Admission:
             if job_id not in out:
                 out.append(job_id)
         return tuple(out)
+
+    def _lookup(self, ref: str) -> str:
+        """This node's directory, else another node's job found in the database."""
+        try:
+            return self._directory.resolve(ref)
+        except NotFound:
+            found = self.resolve_elsewhere(ref)
+            if found is None:
+                raise
+            return found
 
 
 def validate(spec: JobSpec) -> None:

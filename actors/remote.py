@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from gnomon.actors.job.ports import Op
+from gnomon.actors.job.ports import JobCommand, Op
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.cluster.commands_core import COMMANDS, Found, encode_error, encode_ok
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, wire_data
-from gnomon.runtime.model.enums import OwnerKind
+from gnomon.runtime.model.enums import JobStatus, OwnerKind
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.wire import from_json
 from gnomon.runtime.store import Store, UnitRejected
@@ -42,6 +42,24 @@ class RemoteJobs(Protocol):
         ...
 
 
+class Elsewhere(Protocol):
+    """What the engine and admission read of other nodes' jobs (``CommandRelay``): what a
+    recent :meth:`RemoteJobs.find` saw, and the news of a job's end for dependents other
+    nodes own. Never blocks."""
+
+    def resolved(self, ref: str) -> str | None:
+        """The id a recent ``find(ref)`` answered."""
+        ...
+
+    def seen(self, job_id: str) -> Found | None:
+        """The job as a recent ``find`` saw it."""
+        ...
+
+    def dependency_ended(self, job_id: str, status: str) -> None:
+        """Send ``job_id``'s final status to its dependents on other nodes (queued)."""
+        ...
+
+
 async def apply_command(
     tree: EngineTree, store: Store, job_id: str, command: str, params: dict[str, Any]
 ) -> str | None:
@@ -61,6 +79,15 @@ async def apply_command(
             return None
         if command == "replace":
             await replace(tree, params)
+        elif command == "dependency_ended":
+            await tree.directory.ask(
+                job_id,
+                lambda: JobCommand(
+                    op="dependency_ended",
+                    dep_id=str(params["dep_id"]),
+                    dep_status=JobStatus(params["dep_status"]),
+                ),
+            )
         else:
             reason = str(params.get("reason", ""))
             await tree.engine.command(job_id, cast("Op", command), reason=reason)

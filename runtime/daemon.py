@@ -283,6 +283,8 @@ class Daemon:
         relay = CommandRelay(config["store.url"], self.cluster, partitions=partitions, apply=apply)
         relay.local_live = lambda: self.tree.directory.live_count
         self.tree.admission.elsewhere = relay.elsewhere  # limits.max_jobs over the cluster
+        self.tree.admission.resolve_elsewhere = relay.resolved  # depends_on another node's
+        self.tree.engine.elsewhere = relay  # and its dependents told across nodes
         return relay
 
     def _link(self) -> PartitionLink:

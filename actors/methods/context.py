@@ -7,8 +7,9 @@ runtime/spec_mask.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +25,7 @@ from gnomon.actors.remote import RemoteJobs
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import NotFound
+from gnomon.runtime.errors import InvalidInput, NotFound
 from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
@@ -174,6 +175,22 @@ class MethodContext:
         if self.remote is not None and renamed:  # a finished job here; a live one elsewhere?
             return (await self.remote.find(ref)).id
         return job_id
+
+    async def prefetch(self, refs: Iterable[str]) -> None:
+        """In a cluster: look up in the database the references (``depends_on``,
+        ``triggers``) this node's directory cannot resolve, so that admission finds other
+        nodes' jobs (``Admission.resolve_elsewhere``). Unknown ones are left to admission
+        to refuse."""
+        if self.remote is None:
+            return
+        for ref in dict.fromkeys(refs):
+            try:
+                self.tree.directory.resolve(ref)
+            except NotFound:
+                with contextlib.suppress(NotFound, InvalidInput):
+                    await self.remote.find(ref)
+            except InvalidInput:
+                continue
 
     def job_owner(self, job_id: str) -> str | None:
         """The job's owner (``user:alice``) as this node knows it."""

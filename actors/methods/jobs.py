@@ -71,6 +71,7 @@ class JobMethods:
         ctx = self.ctx
         async with ctx.admit_job(caller, p) as expires_at:
             try:
+                await ctx.prefetch((*p.spec.depends_on, *p.spec.triggers))
                 owner = owner_of(caller)
                 elsewhere = (
                     await ctx.replace_elsewhere(p.spec, owner, expires_at) if p.replace else None
@@ -90,6 +91,7 @@ class JobMethods:
             Refused: agents are off, or the rate limits refuse the batch.
         """
         ctx = self.ctx
+        await ctx.prefetch(r for spec in p.specs for r in (*spec.depends_on, *spec.triggers))
         async with ctx.admit_jobs(caller) as limits:
             request = BulkCreate(
                 specs=p.specs,

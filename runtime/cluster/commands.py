@@ -19,7 +19,9 @@ this boot and are taken over (or answered as abandoned) once its lease runs out.
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -90,7 +92,9 @@ class CommandRelay:
         self._slots = Slots(dsn, 2, inline=inline)
         self._waiters: dict[int, trio.Event] = {}
         self._wake = trio.Event()
-        self._owners: dict[str, str] = {}  # job id → owner, from the last resolutions
+        self._seen: dict[str, core.Found] = {}  # job id → the job, from recent finds
+        self._refs: dict[str, str] = {}  # reference → job id, from recent finds
+        self._news_in, self._news = trio.open_memory_channel[tuple[str, str]](math.inf)
         #: this node's live jobs (its directory); with the database's count every
         #: :data:`CATCH_UP` it tells :meth:`elsewhere`
         self.local_live: Callable[[], int] = lambda: 0
@@ -104,7 +108,21 @@ class CommandRelay:
 
     def known_owner(self, job_id: str) -> str | None:
         """The job's owner (``user:…``) as a recent :meth:`find` read it."""
-        return self._owners.get(job_id)
+        found = self._seen.get(job_id)
+        return None if found is None else found.owner
+
+    def seen(self, job_id: str) -> core.Found | None:
+        """The job as a recent :meth:`find` read it."""
+        return self._seen.get(job_id)
+
+    def resolved(self, ref: str) -> str | None:
+        """The id a recent :meth:`find` of ``ref`` answered."""
+        return self._refs.get(ref)
+
+    def dependency_ended(self, job_id: str, status: str) -> None:
+        """Queue ``job_id``'s final status for its dependents on other nodes (each gets a
+        ``dependency_ended`` command; nobody waits for the answers)."""
+        self._news_in.send_nowait((job_id, status))
 
     async def find(self, ref: str) -> core.Found:
         """The job ``ref`` names in the shared database (an id, a live job's name, the
@@ -125,9 +143,10 @@ class CommandRelay:
             )
         if not found:
             raise NotFound(f"no job {ref!r}", hint="gnomon jobs list --all shows ids and names")
-        if len(self._owners) > 10_000:
-            self._owners.clear()
-        self._owners[found[0].id] = found[0].owner
+        if len(self._seen) > 10_000:
+            self._seen.clear()
+            self._refs.clear()
+        self._seen[found[0].id], self._refs[ref] = found[0], found[0].id
         return found[0]
 
     async def command(self, job_id: str, command: str, params: dict[str, Any]) -> None:
@@ -207,6 +226,29 @@ class CommandRelay:
             return
         self._elsewhere = max(0, total - max(mine, self.local_live()))
 
+    async def _tell_dependents(self) -> None:
+        """Send each queued end to the dependents other nodes own (a failure is logged:
+        those dependents re-read their dependencies when their node recovers them)."""
+        async for job_id, status in self._news:
+            try:
+                await self._tell(job_id, status)
+            except StoreUnavailable as exc:
+                log.warning("cluster: telling the dependents of %s failed: %s", job_id, exc)
+
+    async def _tell(self, job_id: str, status: str) -> None:
+        ids = await self._db(functools.partial(sql.dependents, job_id=job_id))
+        params = {"dep_id": job_id, "dep_status": status}
+        for dependent in (i for i in ids if not self.here(i)):
+            send = functools.partial(
+                sql.send,
+                job_id=dependent,
+                p=partition_of(dependent, self.partitions),
+                command="dependency_ended",
+                params=params,
+                boot=self.member.boot_id,
+            )
+            await self._db(send)
+
     def wake(self) -> None:
         """Claim now (partitions were just taken and their jobs indexed)."""
         self._wake.set()
@@ -218,6 +260,7 @@ class CommandRelay:
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._listen)
+                nursery.start_soon(self._tell_dependents)
                 task_status.started()
                 await self._claim_forever(nursery)
         finally:

@@ -37,10 +37,11 @@ __all__ = [
 ]
 
 #: The commands a node sends to a job's owner: the engine's operations (actors/job/ports.Op)
-#: and ``replace`` (``job.create`` with ``replace`` of a job the owner holds).
-COMMANDS = frozenset({"cancel", "pause", "resume", "run_now", "replace"})
+#: and ``replace`` (``job.create`` with ``replace`` of a job the owner holds), and the news
+#: of a dependency's end (``dependency_ended``, sent without a caller waiting).
+COMMANDS = frozenset({"cancel", "pause", "resume", "run_now", "replace", "dependency_ended"})
 #: Commands whose second application leaves the job as the first did (see the docstring).
-REPEATABLE = frozenset({"cancel", "pause", "resume"})
+REPEATABLE = frozenset({"cancel", "pause", "resume", "dependency_ended"})
 
 
 @attrs.frozen

@@ -177,3 +177,13 @@ def live_jobs(conn: Conn) -> int:
     """Live jobs in the cluster (``limits.max_jobs``; the partial index answers it)."""
     row = conn.execute(f"SELECT count(*) FROM jobs WHERE {LIVE}").fetchone()
     return 0 if row is None else int(row[0])
+
+
+def dependents(conn: Conn, job_id: str) -> list[str]:
+    """The live jobs whose ``depends_on`` lists ``job_id`` (through a partial index of
+    the live jobs that have dependencies)."""
+    rows = conn.execute(
+        f"SELECT id FROM jobs WHERE depends_on <> '[]' AND {LIVE} AND depends_on LIKE %s",
+        (f"%{json.dumps(job_id)}%",),
+    ).fetchall()
+    return [str(r[0]) for r in rows]

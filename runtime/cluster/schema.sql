@@ -30,12 +30,16 @@ CREATE TABLE IF NOT EXISTS cluster_partitions (
 );
 CREATE INDEX IF NOT EXISTS cluster_partitions_owner ON cluster_partitions (owner_boot);
 
--- What is global (docs/cluster.md): the live-name check of names.py reads this partial
--- index (its predicate is names.LIVE); the store creates `jobs` before the cluster joins.
+-- What is global (docs/cluster.md): the live-name check of names.py and the dependents
+-- of commands_sql.py read these partial indexes (their predicate is names.LIVE); the
+-- store creates `jobs` before the cluster joins.
 DO $$ BEGIN
     IF to_regclass('jobs') IS NOT NULL THEN
         CREATE INDEX IF NOT EXISTS jobs_live_name ON jobs (name)
             WHERE status NOT IN ('cancelled', 'completed', 'failed', 'skipped', 'timed_out');
+        CREATE INDEX IF NOT EXISTS jobs_live_dependents ON jobs (id)
+            WHERE depends_on <> '[]'
+            AND status NOT IN ('cancelled', 'completed', 'failed', 'skipped', 'timed_out');
     END IF;
 END $$;
 

@@ -157,3 +157,23 @@ def test_max_jobs_counts_the_live_jobs_of_every_node(tmp_path: Path) -> None:
             ok(pair.b_home, "schedule", "j4", "--every", "1h", "--do", "noop")
         finally:
             pair.stop()
+
+
+def test_a_job_depends_on_a_job_of_the_other_node(pair: Pair) -> None:
+    ok(pair.a_home, "schedule", "done-first", "--in", "1s", "--do", "noop")
+    until(lambda: pair.status("done-first") == "completed", "done-first completes on node-a")
+    ok(pair.a_home, "schedule", "build", "--in", "3s", "--do", "noop")
+    ok(pair.b_home, "schedule", "deploy", "--depends-on", "build", "--do", "noop")
+    assert pair.status("deploy") == "blocked"
+    ok(pair.b_home, "schedule", "late", "--depends-on", "done-first", "--do", "noop")
+    until(lambda: pair.status("late") == "completed", "late runs at once: done-first ended")
+    until(lambda: pair.status("build") == "completed", "build completes on node-a")
+    until(lambda: pair.status("deploy") == "completed", "deploy runs on node-b after build")
+    shown = ok(pair.b_home, "jobs", "show", "deploy", "--json").json()
+    assert shown["depends_on"] == ["build"]
+    told = query(
+        pair.url,
+        "SELECT c.job_id, n.node FROM cluster_commands c"
+        " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot WHERE c.command = 'dependency_ended'",
+    )
+    assert told == [(shown["id"], "node-b")]  # node-a told node-b, through the command table
