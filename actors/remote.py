@@ -41,6 +41,10 @@ class RemoteJobs(Protocol):
         """Have the job's owner apply ``command``; raises its refusal or ``AskTimeout``."""
         ...
 
+    async def clear(self, job_ids: list[str]) -> None:
+        """Have the owners delete these finished jobs (``job.clear``)."""
+        ...
+
 
 class Elsewhere(Protocol):
     """What the engine and admission read of other nodes' jobs (``CommandRelay``): what a
@@ -69,7 +73,7 @@ async def apply_command(
     try:
         if command not in COMMANDS:
             raise Conflict(f"unknown command {command!r} for job {job_id}")
-        if tree.directory.get(job_id) is None:
+        if tree.directory.get(job_id) is None and command != "clear":
             state = await store.get_job(job_id)
             if state is None:
                 raise NotFound(f"no job {job_id!r}")
@@ -77,7 +81,9 @@ async def apply_command(
                 verb = command.replace("_now", "")
                 raise Conflict(f"cannot {verb} job {state.spec.name}: it is {state.status.value}")
             return None
-        if command == "replace":
+        if command == "clear":
+            await tree.engine.clear([str(i) for i in params["ids"]])
+        elif command == "replace":
             await replace(tree, params)
         elif command == "dependency_ended":
             await tree.directory.ask(

@@ -157,8 +157,9 @@ class MethodContext:
 
     async def resolve(self, ref: str) -> str:
         """The id of the job ``ref`` names: this node's directory first; in a cluster, the
-        shared database when the directory knows no job or only a finished one by that
-        name (a live one elsewhere wins, as on one node).
+        shared database when the directory knows no job, only a finished one by that name
+        (a live one elsewhere wins, as on one node), or matched an id prefix (which may
+        prefix other nodes' ids too: ambiguous, as on one node).
 
         Raises:
             NotFound: no job by that reference. InvalidInput: an ambiguous prefix.
@@ -171,9 +172,10 @@ class MethodContext:
                 raise
             return (await self.remote.find(ref)).id
         entry = directory.get(job_id)
-        renamed = entry is not None and entry.status.terminal and entry.name == ref != job_id
-        if self.remote is not None and renamed:  # a finished job here; a live one elsewhere?
-            return (await self.remote.find(ref)).id
+        if self.remote is None or entry is None or job_id == ref:
+            return job_id
+        if entry.name != ref or entry.status.terminal:  # a prefix: ambiguous elsewhere? a
+            return (await self.remote.find(ref)).id  # finished job here: a live one elsewhere?
         return job_id
 
     async def prefetch(self, refs: Iterable[str]) -> None:
@@ -211,6 +213,23 @@ class MethodContext:
         if remote is None or self.tree.directory.get(job_id) is not None or remote.here(job_id):
             return await self.tree.engine.command(job_id, op, reason=reason)
         return await self.elsewhere(remote, job_id, op, {"reason": reason})
+
+    async def clear(self, job_ids: Sequence[str]) -> None:
+        """Delete finished jobs' records (``job.clear``): this node's through its engine,
+        in a cluster the other nodes' through them.
+
+        Raises:
+            StoreUnavailable: the store cannot write. GnomonError: an owner's refusal.
+        """
+        remote = self.remote
+        if remote is None:
+            return await self.tree.engine.clear(job_ids)
+        directory = self.tree.directory
+        here = {j for j in job_ids if directory.get(j) is not None or remote.here(j)}
+        await self.tree.engine.clear([j for j in job_ids if j in here])
+        if others := [j for j in job_ids if j not in here]:
+            await remote.clear(others)
+        return None
 
     async def elsewhere(
         self, remote: RemoteJobs, job_id: str, command: str, params: dict[str, Any]

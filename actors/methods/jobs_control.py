@@ -149,6 +149,6 @@ class JobControlMethods:
             cutoff = ctx.clock.now() - timedelta(seconds=p.older_than)
             states = [s for s in states if s.updated_at <= cutoff]
         if p.yes and states:
-            await ctx.tree.engine.clear([s.id for s in states])
+            await ctx.clear([s.id for s in states])
         views = [ctx.view(s) for s in states]
         return JobsResult(jobs=tuple(views[: ctx.fit(views)]), count=len(states))

@@ -169,6 +169,20 @@ class CommandRelay:
         finally:
             self._waiters.pop(cid, None)
 
+    async def clear(self, job_ids: list[str]) -> None:
+        """Have the owners delete finished jobs of their partitions: one ``clear`` command
+        per partition, sent at once.
+
+        Raises:
+            GnomonError: the first refusal (the other partitions' deletions go on).
+        """
+        by_p: dict[int, list[str]] = {}
+        for job_id in job_ids:
+            by_p.setdefault(partition_of(job_id, self.partitions), []).append(job_id)
+        async with trio.open_nursery() as nursery:
+            for ids in by_p.values():
+                nursery.start_soon(self.command, ids[0], "clear", {"ids": ids})
+
     async def _await(self, cid: int, p: int, job_id: str) -> None:
         start, polls, claimed = trio.current_time(), 0, False
         while True:

@@ -38,10 +38,13 @@ __all__ = [
 
 #: The commands a node sends to a job's owner: the engine's operations (actors/job/ports.Op)
 #: and ``replace`` (``job.create`` with ``replace`` of a job the owner holds), and the news
-#: of a dependency's end (``dependency_ended``, sent without a caller waiting).
-COMMANDS = frozenset({"cancel", "pause", "resume", "run_now", "replace", "dependency_ended"})
+#: of a dependency's end (``dependency_ended``, sent without a caller waiting), and
+#: ``clear`` (delete finished jobs of one partition: ``params["ids"]``).
+COMMANDS = frozenset(
+    {"cancel", "pause", "resume", "run_now", "replace", "dependency_ended", "clear"}
+)
 #: Commands whose second application leaves the job as the first did (see the docstring).
-REPEATABLE = frozenset({"cancel", "pause", "resume", "dependency_ended"})
+REPEATABLE = frozenset({"cancel", "pause", "resume", "dependency_ended", "clear"})
 
 
 @attrs.frozen

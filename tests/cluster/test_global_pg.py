@@ -140,6 +140,9 @@ def test_any_node_finds_and_operates_a_job_the_other_node_owns(pair: Pair) -> No
     assert {r[1] for r in rows} == {"node-a"}
     assert all(r[2] for r in rows)
 
+    ok(pair.b_home, "jobs", "clear", "--cancelled", "--yes")  # deleted by node-a
+    assert query(pair.url, "SELECT count(*) FROM jobs WHERE id = %s", job_id) == [(0,)]
+
 
 def test_max_jobs_counts_the_live_jobs_of_every_node(tmp_path: Path) -> None:
     with fresh_database() as url:
