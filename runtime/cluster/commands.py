@@ -23,7 +23,7 @@ import functools
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 import trio
@@ -32,22 +32,16 @@ from gnomon.runtime.cluster import commands_core as core
 from gnomon.runtime.cluster import commands_sql as sql
 from gnomon.runtime.cluster.core import partition_of
 from gnomon.runtime.cluster.links import open_connection
+from gnomon.runtime.cluster.lookups import CATCH_UP, ClusterLookups, Member
 from gnomon.runtime.errors import (
     AskTimeout,
     GnomonError,
-    InvalidInput,
-    NotFound,
     StoreUnavailable,
     from_wire,
-    wire_data,
 )
-from gnomon.runtime.model.job import MIN_ID_PREFIX
-from gnomon.runtime.store.pg_conn import Slots
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-#: Seconds between catch-up claims (NOTIFY can be lost).
-CATCH_UP = 1.0
 #: Seconds between tries of a command this node cannot apply yet (its job not indexed).
 RETRY_APPLY = 0.2
 #: Tries of such a command before it is given back for another node or a later claim.
@@ -56,17 +50,8 @@ APPLY_TRIES = 25
 Apply = Callable[[sql.Command], Awaitable[str | None]]
 
 
-class Member(Protocol):
-    """What the relay reads of the membership (:class:`.membership.Membership`)."""
-
-    boot_id: str
-    fenced: bool
-
-    def holds(self, p: int) -> bool: ...
-
-
-class CommandRelay:
-    """See the module docstring.
+class CommandRelay(ClusterLookups):
+    """See the module docstring (the lookups are :class:`.lookups.ClusterLookups`).
 
     Args:
         dsn: the cluster database.
@@ -86,68 +71,18 @@ class CommandRelay:
         policy: core.WaitPolicy | None = None,
         inline: bool = False,
     ) -> None:
-        self.dsn, self.member, self.partitions = dsn, member, partitions
+        super().__init__(dsn, member, partitions=partitions, inline=inline)
         self.apply = apply
         self.policy = policy or core.WaitPolicy()
-        self._slots = Slots(dsn, 2, inline=inline)
         self._waiters: dict[int, trio.Event] = {}
         self._wake = trio.Event()
-        self._seen: dict[str, core.Found] = {}  # job id → the job, from recent finds
-        self._refs: dict[str, str] = {}  # reference → job id, from recent finds
         self._news_in, self._news = trio.open_memory_channel[tuple[str, str]](math.inf)
-        #: this node's live jobs (its directory); with the database's count every
-        #: :data:`CATCH_UP` it tells :meth:`elsewhere`
-        self.local_live: Callable[[], int] = lambda: 0
-        self._elsewhere, self._counted = 0, -CATCH_UP
-
-    # -- for the methods (any node) ------------------------------------------------------
-
-    def here(self, job_id: str) -> bool:
-        """Whether this node holds the job's partition now."""
-        return self.member.holds(partition_of(job_id, self.partitions))
-
-    def known_owner(self, job_id: str) -> str | None:
-        """The job's owner (``user:…``) as a recent :meth:`find` read it."""
-        found = self._seen.get(job_id)
-        return None if found is None else found.owner
-
-    def seen(self, job_id: str) -> core.Found | None:
-        """The job as a recent :meth:`find` read it."""
-        return self._seen.get(job_id)
-
-    def resolved(self, ref: str) -> str | None:
-        """The id a recent :meth:`find` of ``ref`` answered."""
-        return self._refs.get(ref)
+        self._counted = -CATCH_UP
 
     def dependency_ended(self, job_id: str, status: str) -> None:
         """Queue ``job_id``'s final status for its dependents on other nodes (each gets a
         ``dependency_ended`` command; nobody waits for the answers)."""
         self._news_in.send_nowait((job_id, status))
-
-    async def find(self, ref: str) -> core.Found:
-        """The job ``ref`` names in the shared database (an id, a live job's name, the
-        latest of that name, or a unique id prefix).
-
-        Raises:
-            NotFound: nothing matches. InvalidInput: the prefix is ambiguous.
-            StoreUnavailable: the database cannot be reached.
-        """
-        found = await self._db(lambda c: sql.resolve(c, ref, MIN_ID_PREFIX))
-        if len(found) > 1:
-            shown = ", ".join(f.id for f in found[:5])
-            raise InvalidInput(
-                f"job reference {ref!r} is ambiguous: it prefixes {len(found)}"
-                f"{'+' if len(found) > 5 else ''} ids ({shown})",
-                token=ref,
-                accepted=["a full id", "a longer id prefix", "a live job's name"],
-            )
-        if not found:
-            raise NotFound(f"no job {ref!r}", hint="gnomon jobs list --all shows ids and names")
-        if len(self._seen) > 10_000:
-            self._seen.clear()
-            self._refs.clear()
-        self._seen[found[0].id], self._refs[ref] = found[0], found[0].id
-        return found[0]
 
     async def command(self, job_id: str, command: str, params: dict[str, Any]) -> None:
         """Have the owner of ``job_id`` apply ``command`` once, and wait for its answer.
@@ -226,20 +161,6 @@ class CommandRelay:
             f" within {limit:g}s; whether it took effect is unknown (gnomon jobs show tells)"
         )
 
-    def elsewhere(self) -> int:
-        """Live jobs other nodes owned at the last count (at most :data:`CATCH_UP` old)."""
-        return self._elsewhere
-
-    async def _count(self) -> None:
-        """Count the cluster's live jobs; the others' are the total less this node's."""
-        mine = self.local_live()
-        try:
-            total = await self._db(sql.live_jobs)
-        except StoreUnavailable as exc:
-            log.info("cluster commands: counting live jobs failed: %s", exc)
-            return
-        self._elsewhere = max(0, total - max(mine, self.local_live()))
-
     async def _tell_dependents(self) -> None:
         """Send each queued end to the dependents other nodes own (a failure is logged:
         those dependents re-read their dependencies when their node recovers them)."""
@@ -303,7 +224,11 @@ class CommandRelay:
         apply it (see :data:`APPLY_TRIES`)."""
         me, p = self.member.boot_id, partition_of(cmd.job_id, self.partitions)
         for _ in range(APPLY_TRIES):
-            result = await self.apply(cmd)
+            try:
+                result = await self.apply(cmd)
+            except Exception as exc:  # a bug must not take the relay (and daemon) down
+                log.exception("cluster command %d (%s) failed", cmd.id, cmd.command)
+                result = core.encode_error(GnomonError.rpc_code, f"internal error: {exc!r}")
             if result is not None:
                 await self._answer(cmd, result)
                 return
@@ -366,20 +291,3 @@ class CommandRelay:
         self._wake.set()
         for event in self._waiters.values():
             event.set()
-
-    async def _db(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """``call`` on one of the relay's connections in a worker thread.
-
-        Raises:
-            StoreUnavailable: the database cannot be reached.
-        """
-        try:
-            return await self._slots.run(call)
-        except (psycopg.OperationalError, psycopg.InterfaceError, OSError) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise StoreUnavailable(f"cluster database unreachable: {first}") from exc
-
-
-def describe_error(exc: GnomonError) -> str:
-    """A refusal as a command result (what the owner writes for the caller)."""
-    return core.encode_error(exc.rpc_code, exc.message, wire_data(exc))
