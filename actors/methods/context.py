@@ -19,13 +19,13 @@ import attrs
 from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
-from gnomon.actors.job.ports import Op
+from gnomon.actors.job.ports import JobCommand, Op
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.remote import RemoteJobs
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import InvalidInput, NotFound
+from gnomon.runtime.errors import GnomonError, InvalidInput, NotFound
 from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
@@ -193,6 +193,27 @@ class MethodContext:
                     await self.remote.find(ref)
             except InvalidInput:
                 continue
+
+    async def settle_dependencies(self, state: JobState) -> None:
+        """In a cluster, after creating ``state``: tell it of the dependencies on other
+        nodes that ended meanwhile (between their lookup and its commit their node may not
+        have seen it yet; a repeated end changes nothing). Failures are left to the news
+        the dependency's node sends."""
+        if self.remote is None or not state.dependencies:
+            return
+        for dep in state.dependencies:
+            if self.tree.directory.get(dep.id) is not None:
+                continue
+            ended = await self.store.get_job(dep.id)
+            if ended is None or not ended.status.terminal or ended.status is dep.status:
+                continue
+            with contextlib.suppress(GnomonError):
+                await self.tree.directory.ask(
+                    state.id,
+                    lambda d=dep.id, s=ended.status: JobCommand(  # type: ignore[misc]
+                        op="dependency_ended", dep_id=d, dep_status=s
+                    ),
+                )
 
     def job_owner(self, job_id: str) -> str | None:
         """The job's owner (``user:alice``) as this node knows it."""

@@ -79,6 +79,7 @@ class JobMethods:
                 state = elsewhere or await ctx.tree.engine.create(
                     p.spec, owner, created_by_of(caller), replace=p.replace, expires_at=expires_at
                 )
+                await ctx.settle_dependencies(state)
             except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
                 ctx.tree.ports.metrics.enqueue_errors.labels("store").inc()
                 raise

@@ -7,6 +7,10 @@
 - :mod:`.fence` — the ``PgStore`` fence; :mod:`.clock` — the database clock;
   :mod:`.metrics` — the Prometheus metrics; :mod:`.nodes` — ``cluster.nodes``;
   :mod:`.setup` — a daemon's parts from ``cluster.*``.
+- What is global: :mod:`.names` — unique live names in the commit's transaction;
+  :mod:`.lookups` — jobs by reference in the database, the live-job count;
+  :mod:`.commands` (rules in :mod:`.commands_core`, statements in :mod:`.commands_sql`)
+  — commands sent to a job's owner through ``cluster_commands``.
 
 Importing this package needs psycopg (the ``gnomon[postgres]`` extra).
 """
