@@ -31,7 +31,7 @@ import trio
 from gnomon.runtime.cluster import commands_core as core
 from gnomon.runtime.cluster import commands_sql as sql
 from gnomon.runtime.cluster.core import partition_of
-from gnomon.runtime.cluster.links import open_connection
+from gnomon.runtime.cluster.handoff import open_connection
 from gnomon.runtime.cluster.lookups import CATCH_UP, ClusterLookups, Member
 from gnomon.runtime.errors import (
     AskTimeout,

@@ -36,7 +36,7 @@ import trio
 
 from gnomon.runtime.cluster import core, sql
 from gnomon.runtime.cluster.clock import DbClock
-from gnomon.runtime.cluster.links import Handoff, kill_own_groups, open_connection
+from gnomon.runtime.cluster.links import kill_own_groups, open_connection
 from gnomon.runtime.cluster.metrics import ClusterMetrics
 
 log = logging.getLogger(__name__)
@@ -324,30 +324,26 @@ class Membership:
 
     async def _db(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
         """Run ``call`` on this actor's connection in a worker thread, within the TTL's
-        margin. Any failure drops the connection (a new one is made next time); a cancelled
-        call closes it, or its abandoned thread does when it returns (:class:`Handoff`)."""
-        handoff: Handoff | None = None
+        margin. Any failure drops the connection (a new one is made next time); one whose
+        thread was abandoned is closed by that thread when it returns."""
+        abandoned: list[bool] = []
 
         def job(conn: psycopg.Connection[Any]) -> T:
-            assert handoff is not None
-            handoff.start()
             try:
                 result = call(conn)
             except BaseException:
                 conn.close()
-                handoff.finish(None)
                 raise
-            handoff.finish(conn)
+            if abandoned:
+                conn.close()
             return result
 
         try:
             with trio.fail_after(self.times.margin):
                 conn = await self._connection()
-                handoff = Handoff(conn)
                 return await trio.to_thread.run_sync(job, conn, abandon_on_cancel=True)
         except BaseException:
-            if handoff is not None:
-                handoff.abandon()
+            abandoned.append(True)
             self._conn = None
             raise
 
