@@ -27,13 +27,13 @@ from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
 from gnomon.runtime.errors import GnomonError, InvalidInput, NotFound
 from gnomon.runtime.fire_window import FireWindow
+from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
 from gnomon.runtime.model.enums import TERMINAL_STATUSES, OwnerKind
 from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
-from gnomon.runtime.model.wire import to_json
 from gnomon.runtime.protocol import Caller, ClusterNodes, CreateParams, JobView, RunView
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
@@ -285,7 +285,7 @@ class MethodContext:
         if found.name != spec.name or found.status in TERMINAL or remote.here(found.id):
             return None
         params = {
-            "spec": to_json(spec),
+            "spec": wire.to_json(spec),
             "owner": str(owner),
             "expires_at": None if expires_at is None else expires_at.isoformat(),
         }
