@@ -11,12 +11,11 @@ from typing import Any
 import psycopg
 from prometheus_client import CollectorRegistry
 
-from gnomon.runtime.cluster import sql
+from gnomon.runtime.cluster import names, sql
 from gnomon.runtime.cluster.clock import DbClock
 from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
 from gnomon.runtime.cluster.membership import Membership
 from gnomon.runtime.cluster.metrics import ClusterMetrics
-from gnomon.runtime.cluster.names import names_fence
 from gnomon.runtime.config import Config
 from gnomon.runtime.home import HomeUnusable
 from gnomon.runtime.store import Changes
@@ -52,7 +51,7 @@ def membership(
         on_releasing=on_releasing,
     )
     fence = store_fence(member, changes_partitions(member.partitions))
-    return member, names_fence(fence, member.partitions)
+    return member, names.names_fence(fence, member.partitions)
 
 
 async def join(member: Membership, *, task_status: Any) -> None:
