@@ -21,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
@@ -43,9 +43,6 @@ from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.job import ID_HEX_DIGITS, CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
-
-if TYPE_CHECKING:
-    from gnomon.actors.remote import Elsewhere
 
 log = logging.getLogger("gnomon.engine")
 
@@ -156,8 +153,6 @@ class Engine:
         #: the committed state with what only memory knows laid over it: the poll count
         #: and last result of its waits (the tree installs WaitPollers.overlay)
         self.overlay: Callable[[JobState], JobState] = lambda state: state
-        #: the jobs of the other nodes of a cluster (the daemon installs its relay)
-        self.elsewhere: Elsewhere | None = None
         self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
 
     # -- hooks used by job actors -------------------------------------------------------
@@ -182,7 +177,9 @@ class Engine:
         """The dependencies with the final status of those that ended, per the index."""
         out = []
         for dep in state.dependencies:
-            out.append(attrs.evolve(dep, status=self._final_status(dep.id) or dep.status))
+            entry = self.directory.lookup(dep.id)
+            ended = entry.status if entry is not None and entry.status.terminal else None
+            out.append(attrs.evolve(dep, status=ended or dep.status))
         return tuple(out)
 
     # -- creating -----------------------------------------------------------------------
@@ -353,16 +350,12 @@ class Engine:
             self._send.send_nowait(_Activate(state.id))
 
     def _name_of(self, job_id: str) -> str:
-        entry = self.directory.get(job_id)
-        seen = None if entry or not self.elsewhere else self.elsewhere.seen(job_id)
-        return entry.name if entry is not None else seen.name if seen else job_id
+        entry = self.directory.lookup(job_id)
+        return entry.name if entry is not None else job_id
 
     def _final_status(self, job_id: str) -> JobStatus | None:
-        """The job's final status if it ended (here, or as another node's job was seen)."""
-        entry = self.directory.get(job_id)
-        seen = None if entry or not self.elsewhere else self.elsewhere.seen(job_id)
-        status = entry.status if entry is not None else JobStatus(seen.status) if seen else None
-        return status if status is not None and status.terminal else None
+        entry = self.directory.lookup(job_id)
+        return entry.status if entry is not None and entry.status.terminal else None
 
     async def create_many(self, request: BulkCreate) -> list[SpecOutcome]:
         """Admit and store many jobs in one pass (``job.create_many``; actors/bulk.py).
@@ -436,8 +429,6 @@ class Engine:
             elif isinstance(item, _Dependents):
                 for dependent in self.directory.dependents(item.job_id):
                     await self._safely(self._tell_dependent(dependent, item))
-                if self.elsewhere is not None:  # and those other nodes own
-                    self.elsewhere.dependency_ended(item.job_id, item.status.value)
             elif isinstance(item, _Triggers):
                 for template in item.effect.templates:
                     await self._safely(self._clone(template, item.effect))

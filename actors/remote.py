@@ -46,24 +46,6 @@ class RemoteJobs(Protocol):
         ...
 
 
-class Elsewhere(Protocol):
-    """What the engine and admission read of other nodes' jobs (``CommandRelay``): what a
-    recent :meth:`RemoteJobs.find` saw, and the news of a job's end for dependents other
-    nodes own. Never blocks."""
-
-    def resolved(self, ref: str) -> str | None:
-        """The id a recent ``find(ref)`` answered."""
-        ...
-
-    def seen(self, job_id: str) -> Found | None:
-        """The job as a recent ``find`` saw it."""
-        ...
-
-    def dependency_ended(self, job_id: str, status: str) -> None:
-        """Send ``job_id``'s final status to its dependents on other nodes (queued)."""
-        ...
-
-
 async def apply_command(
     tree: EngineTree, store: Store, job_id: str, command: str, params: dict[str, Any]
 ) -> str | None:

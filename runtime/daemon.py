@@ -53,7 +53,6 @@ from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.recovery import recover
-from gnomon.actors.remote import apply_command
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
 from gnomon.actors.token_book import TokenBook
@@ -201,8 +200,7 @@ class Daemon:
                 partitions=self.cluster.partitions,
                 held=lambda: self.cluster.held,
             )
-        #: the cluster's CommandRelay (runtime/cluster/commands.py) when clustered
-        self.relay: Any = None if self.cluster is None else self._relay(config)
+            self.link.command_relay(config["store.url"], self.cluster, self.store)
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
         self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
@@ -224,7 +222,7 @@ class Daemon:
                 agents=self.agents,
                 fire_window=self.fire_window,
                 cluster_nodes=self.cluster_nodes,
-                remote=self.relay,
+                remote=None if self.link is None else self.link.relay,
             )
         )
         self.tree.engine.admit_clone = self.agents.admitting_clone
@@ -262,8 +260,6 @@ class Daemon:
 
         async def acquired(epochs: Any) -> None:
             await self._link().acquired(epochs)
-            if self.relay is not None:
-                self.relay.wake()  # commands waiting for these jobs
 
         async def releasing(ps: frozenset[int]) -> None:
             await self._link().releasing(ps)
@@ -271,21 +267,6 @@ class Daemon:
         return membership(
             config, self.metrics.registry, on_acquired=acquired, on_releasing=releasing
         )
-
-    def _relay(self, config: Any) -> Any:
-        """Commands between nodes and resolution from the database (docs/cluster.md)."""
-        from gnomon.runtime.cluster.commands import CommandRelay  # needs psycopg
-
-        async def apply(cmd: Any) -> str | None:
-            return await apply_command(self.tree, self.store, cmd.job_id, cmd.command, cmd.params)
-
-        partitions = self.cluster.partitions
-        relay = CommandRelay(config["store.url"], self.cluster, partitions=partitions, apply=apply)
-        relay.local_live = lambda: self.tree.directory.live_count
-        self.tree.admission.elsewhere = relay.elsewhere  # limits.max_jobs over the cluster
-        self.tree.admission.resolve_elsewhere = relay.resolved  # depends_on another node's
-        self.tree.engine.elsewhere = relay  # and its dependents told across nodes
-        return relay
 
     def _link(self) -> PartitionLink:
         assert self.link is not None
@@ -469,7 +450,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 from gnomon.runtime.cluster.setup import join
 
                 await nursery.start(partial(join, daemon.cluster))
-                await nursery.start(daemon.relay.run)  # commands for its jobs
+                await nursery.start(daemon._link().relay.run)  # commands between nodes
             await nursery.start(root.run)
             if daemon.link is not None:
                 report = await daemon.link.boot(boot_id)
