@@ -30,7 +30,6 @@ from gnomon.runtime.cluster.core import partition_of
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import RunRecord
-from gnomon.runtime.store import Store
 
 log = logging.getLogger("gnomon.partitions")
 #: Seconds a release waits for the job actors of the partitions to stop.
@@ -62,7 +61,7 @@ class PartitionLink:
         tree: the engine.
         port: the store as recovery sees it.
         partitions: the cluster's partition count.
-        held: the partitions held now (the membership's view; cheap, any thread).
+        member: the membership (its ``held`` partitions: cheap, any thread).
     """
 
     def __init__(
@@ -71,31 +70,32 @@ class PartitionLink:
         port: BootPort,
         *,
         partitions: int,
-        held: Callable[[], Collection[int]],
+        member: Any,
     ) -> None:
-        self.tree, self.port, self.partitions, self.held = tree, port, partitions, held
+        self.tree, self.port, self.partitions = tree, port, partitions
+        self.held: Callable[[], Collection[int]] = lambda: member.held
         self.boot_id = ""
         self.ready = False
-        self.relay: Any = None  # the CommandRelay of :meth:`command_relay`
+        self.relay = self.command_relay(member)
 
-    def command_relay(self, url: str, member: Any, store: Store) -> Any:
-        """Build :attr:`relay`, the ``runtime/cluster/commands.py`` ``CommandRelay`` of this
-        node (run it after the membership joined), and let admission, the directory and
-        the methods see other nodes' jobs through it (docs/cluster.md, "What is global")."""
+    def command_relay(self, member: Any) -> Any:
+        """This node's ``runtime/cluster/commands.py`` ``CommandRelay`` (run it after the
+        membership joined), through which admission, the directory and the methods see
+        other nodes' jobs (docs/cluster.md, "What is global")."""
         from gnomon.runtime.cluster.commands import CommandRelay  # needs psycopg
 
         tree = self.tree
 
         async def apply(cmd: Any) -> str | None:
-            return await apply_command(tree, store, cmd.job_id, cmd.command, cmd.params)
+            return await apply_command(tree, cmd.job_id, cmd.command, cmd.params)
 
-        relay = CommandRelay(url, member, partitions=self.partitions, apply=apply)
+        relay = CommandRelay(member.dsn, member, partitions=self.partitions, apply=apply)
         relay.local_live = lambda: tree.directory.live_count
         tree.admission.elsewhere = relay.elsewhere  # limits.max_jobs over the cluster
         tree.admission.resolve_elsewhere = relay.resolved  # depends_on another node's job
         tree.directory.elsewhere = lambda job_id: _entry(relay.seen(job_id))
         tree.directory.on_end = lambda job_id, st: relay.dependency_ended(job_id, st.value)
-        self.relay = relay
+        tree.remote = relay  # the methods' view of other nodes' jobs
         return relay
 
     def partition(self, job_id: str) -> int:

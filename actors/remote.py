@@ -18,7 +18,7 @@ from gnomon.runtime.errors import Conflict, GnomonError, NotFound, wire_data
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.wire import from_json
-from gnomon.runtime.store import Store, UnitRejected
+from gnomon.runtime.store import UnitRejected
 
 
 class RemoteJobs(Protocol):
@@ -47,7 +47,7 @@ class RemoteJobs(Protocol):
 
 
 async def apply_command(
-    tree: EngineTree, store: Store, job_id: str, command: str, params: dict[str, Any]
+    tree: EngineTree, job_id: str, command: str, params: dict[str, Any]
 ) -> str | None:
     """Apply a command another node sent for ``job_id``; the encoded result, or ``None``
     when this node cannot apply it now (the job is live but not indexed here yet, or the
@@ -56,7 +56,7 @@ async def apply_command(
         if command not in COMMANDS:
             raise Conflict(f"unknown command {command!r} for job {job_id}")
         if tree.directory.get(job_id) is None and command != "clear":
-            state = await store.get_job(job_id)
+            state = await tree.engine.persistence.load(job_id)
             if state is None:
                 raise NotFound(f"no job {job_id!r}")
             if state.status.terminal:

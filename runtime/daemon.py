@@ -198,9 +198,8 @@ class Daemon:
                 self.tree,
                 StorePersistence(self.store),
                 partitions=self.cluster.partitions,
-                held=lambda: self.cluster.held,
+                member=self.cluster,
             )
-            self.link.command_relay(config["store.url"], self.cluster, self.store)
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
         self.tokens = TokenBook(self.store, admin_token=self.admin_token, admin_owner=self.owner)
@@ -222,7 +221,6 @@ class Daemon:
                 agents=self.agents,
                 fire_window=self.fire_window,
                 cluster_nodes=self.cluster_nodes,
-                remote=None if self.link is None else self.link.relay,
             )
         )
         self.tree.engine.admit_clone = self.agents.admitting_clone

@@ -85,7 +85,11 @@ class MethodContext:
     agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
     fire_window: FireWindow = attrs.field(factory=FireWindow)  # stats.fires (the bus feeds it)
     cluster_nodes: Callable[[], Awaitable[ClusterNodes]] = alone  # cluster.nodes
-    remote: RemoteJobs | None = None  # the other nodes' jobs (a cluster: actors/remote.py)
+
+    @property
+    def remote(self) -> RemoteJobs | None:
+        """In a cluster, the other nodes' jobs (actors/remote.py); else ``None``."""
+        return self.tree.remote
 
     @property
     def clock(self) -> Clock:
