@@ -31,7 +31,7 @@ import attrs
 from gnomon.actors.core import dag
 from gnomon.actors.core.ratelimit import Bucket, admit
 from gnomon.actors.directory import JobDirectory
-from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, Refused
+from gnomon.runtime.errors import Conflict, GnomonError, InvalidInput, NotFound, Refused
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.bounds import DEFAULT_MIN_INTERVAL, INTERVAL_FLOOR
 from gnomon.runtime.model.durations import format_duration
@@ -104,6 +104,12 @@ class Admission:
         self._global = Bucket(rate=config.global_rps, burst=config.global_burst)
         self._owners: dict[str, Bucket] = {}
         self._reserved: dict[str, str] = {}  # name → id of a job admitted, not yet indexed
+        #: live jobs other nodes of a cluster own (runtime/cluster/commands.py counts them
+        #: in the database every second); ``max_jobs`` holds for the whole cluster
+        self.elsewhere: Callable[[], int] = lambda: 0
+        #: the id of a job another node owns, as a recent lookup in the database found
+        #: ``ref`` (``depends_on``/``triggers`` across nodes); ``None``: unknown
+        self.resolve_elsewhere: Callable[[str], str | None] = lambda ref: None
 
     def check(
         self,
@@ -250,7 +256,8 @@ class Admission:
         pending = len(self._reserved) + (
             batch.new if batch is not None and not batch.reserve else 0
         )
-        live = self._directory.live_count + pending - (1 if replacing is not None else 0)
+        live = self._directory.live_count + self.elsewhere() + pending
+        live -= 1 if replacing is not None else 0
         if live >= self.config.max_jobs:
             raise Refused(
                 f"the daemon holds its maximum of {self.config.max_jobs} live jobs",
@@ -285,7 +292,7 @@ class Admission:
         out: list[str] = []
         for ref in refs:
             try:
-                job_id = batch[ref] if ref in batch else self._directory.resolve(ref)
+                job_id = batch[ref] if ref in batch else self._lookup(ref)
             except GnomonError as exc:
                 exc.message = f"{field}: {exc.message}"
                 exc.args = (exc.message,)
@@ -293,6 +300,16 @@ class Admission:
             if job_id not in out:
                 out.append(job_id)
         return tuple(out)
+
+    def _lookup(self, ref: str) -> str:
+        """This node's directory, else another node's job found in the database."""
+        try:
+            return self._directory.resolve(ref)
+        except NotFound:
+            found = self.resolve_elsewhere(ref)
+            if found is None:
+                raise
+            return found
 
 
 def validate(spec: JobSpec) -> None:

@@ -95,6 +95,10 @@ class JobDirectory:
         self.activations = 0
         self.status_counts: Counter[JobStatus] = Counter()
         self._failures: dict[str, int] = {}
+        #: a cluster's other nodes' jobs as last seen in the database (actors/partitions.py
+        #: installs them), and the news of an end for their dependents there
+        self.elsewhere: Callable[[str], JobEntry | None] = lambda job_id: None
+        self.on_end: Callable[[str, JobStatus], None] = lambda job_id, status: None
 
     # -- index ----------------------------------------------------------------------
 
@@ -122,6 +126,8 @@ class JobDirectory:
             for dep in old.depends_on:
                 self._dependents.get(dep, set()).discard(entry.id)
         self._entries[entry.id] = entry
+        if old is not None and entry.status.terminal and not old.status.terminal:
+            self.on_end(entry.id, entry.status)
         if not entry.status.terminal:
             self._names[entry.name] = entry.id
         for dep in entry.depends_on:
@@ -153,6 +159,10 @@ class JobDirectory:
     def get(self, job_id: str) -> JobEntry | None:
         """The index entry of a job, or ``None``."""
         return self._entries.get(job_id)
+
+    def lookup(self, job_id: str) -> JobEntry | None:
+        """The index entry of a job, else what is known of another node's job."""
+        return self._entries.get(job_id) or self.elsewhere(job_id)
 
     def entries(self) -> list[JobEntry]:
         """Every indexed job (live and not yet pruned)."""

@@ -177,7 +177,7 @@ class Engine:
         """The dependencies with the final status of those that ended, per the index."""
         out = []
         for dep in state.dependencies:
-            entry = self.directory.get(dep.id)
+            entry = self.directory.lookup(dep.id)
             ended = entry.status if entry is not None and entry.status.terminal else None
             out.append(attrs.evolve(dep, status=ended or dep.status))
         return tuple(out)
@@ -350,11 +350,11 @@ class Engine:
             self._send.send_nowait(_Activate(state.id))
 
     def _name_of(self, job_id: str) -> str:
-        entry = self.directory.get(job_id)
+        entry = self.directory.lookup(job_id)
         return entry.name if entry is not None else job_id
 
     def _final_status(self, job_id: str) -> JobStatus | None:
-        entry = self.directory.get(job_id)
+        entry = self.directory.lookup(job_id)
         return entry.status if entry is not None and entry.status.terminal else None
 
     async def create_many(self, request: BulkCreate) -> list[SpecOutcome]:

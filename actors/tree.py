@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -45,6 +45,9 @@ from gnomon.runtime.supervisor import (
     Strategy,
     Supervisor,
 )
+
+if TYPE_CHECKING:
+    from gnomon.actors.remote import RemoteJobs
 
 
 @attrs.frozen(kw_only=True)
@@ -85,6 +88,9 @@ class EnginePorts:
 
 class EngineTree:
     """Every engine actor and facade of one daemon, wired together."""
+
+    #: in a cluster, the other nodes' jobs (actors/remote.py; actors/partitions.py sets it)
+    remote: RemoteJobs | None = None
 
     def __init__(self, ports: EnginePorts, config: EngineConfig | None = None) -> None:
         cfg = config or EngineConfig()

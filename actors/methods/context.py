@@ -7,8 +7,9 @@ runtime/spec_mask.py).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -18,16 +19,19 @@ import attrs
 from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
+from gnomon.actors.job.ports import JobCommand, Op
 from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.remote import RemoteJobs
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
-from gnomon.runtime.errors import NotFound
+from gnomon.runtime.errors import GnomonError, InvalidInput, NotFound
 from gnomon.runtime.fire_window import FireWindow
+from gnomon.runtime.model import wire
 from gnomon.runtime.model.action_dsl import format_action
 from gnomon.runtime.model.condition_dsl import format_condition
-from gnomon.runtime.model.enums import OwnerKind
-from gnomon.runtime.model.job import CreatedBy, Owner
+from gnomon.runtime.model.enums import TERMINAL_STATUSES, OwnerKind
+from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.when import format_when
 from gnomon.runtime.protocol_access import Caller
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from gnomon.actors.agents import Agents
 
 T = TypeVar("T")
+TERMINAL = frozenset(s.value for s in TERMINAL_STATUSES)
 Handler = Callable[[Caller, Any], Awaitable[Any]]
 #: Token limits around a job's creation: yields its ``expires_at`` and stays open while
 #: the engine creates it (actors/agents.py ``Agents.admitting``).
@@ -82,6 +87,11 @@ class MethodContext:
     agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
     fire_window: FireWindow = attrs.field(factory=FireWindow)  # stats.fires (the bus feeds it)
     cluster_nodes: Callable[[], Awaitable[ClusterNodes]] = alone  # cluster.nodes
+
+    @property
+    def remote(self) -> RemoteJobs | None:
+        """In a cluster, the other nodes' jobs (actors/remote.py); else ``None``."""
+        return self.tree.remote
 
     @property
     def clock(self) -> Clock:
@@ -136,9 +146,13 @@ class MethodContext:
             NotFound: neither.
         """
         try:
-            return await self.tree.engine.get(ref)
+            job_id = await self.resolve(ref)
         except NotFound:
-            state = await self.store.get_job(ref)
+            job_id = ref
+        try:
+            return await self.tree.engine.get(job_id)
+        except NotFound:
+            state = await self.store.get_job(job_id)
             if state is None:
                 query = JobQuery(include_terminal=True, name=ref)
                 named = [s for s in await self.store.list_jobs(query) if s.spec.name == ref]
@@ -146,6 +160,142 @@ class MethodContext:
             if state is None:
                 raise
             return state
+
+    async def resolve(self, ref: str) -> str:
+        """The id of the job ``ref`` names: this node's directory first; in a cluster, the
+        shared database when the directory knows no job, only a finished one by that name
+        (a live one elsewhere wins, as on one node), or matched an id prefix (which may
+        prefix other nodes' ids too: ambiguous, as on one node).
+
+        Raises:
+            NotFound: no job by that reference. InvalidInput: an ambiguous prefix.
+        """
+        directory = self.tree.directory
+        try:
+            job_id = directory.resolve(ref)
+        except NotFound:
+            if self.remote is None:
+                raise
+            return (await self.remote.find(ref)).id
+        entry = directory.get(job_id)
+        if self.remote is None or entry is None or job_id == ref:
+            return job_id
+        if entry.name != ref or entry.status.terminal:  # a prefix: ambiguous elsewhere? a
+            return (await self.remote.find(ref)).id  # finished job here: a live one elsewhere?
+        return job_id
+
+    async def prefetch(self, refs: Iterable[str]) -> None:
+        """In a cluster: look up in the database the references (``depends_on``,
+        ``triggers``) this node's directory cannot resolve, so that admission finds other
+        nodes' jobs (``Admission.resolve_elsewhere``). Unknown ones are left to admission
+        to refuse."""
+        if self.remote is None:
+            return
+        for ref in dict.fromkeys(refs):
+            try:
+                self.tree.directory.resolve(ref)
+            except NotFound:
+                with contextlib.suppress(NotFound, InvalidInput):
+                    await self.remote.find(ref)
+            except InvalidInput:
+                continue
+
+    async def settle_dependencies(self, state: JobState) -> None:
+        """In a cluster, after creating ``state``: tell it of the dependencies on other
+        nodes that ended meanwhile (between their lookup and its commit their node may not
+        have seen it yet; a repeated end changes nothing). Failures are left to the news
+        the dependency's node sends."""
+        if self.remote is None or not state.dependencies:
+            return
+        for dep in state.dependencies:
+            if self.tree.directory.get(dep.id) is not None:
+                continue
+            ended = await self.store.get_job(dep.id)
+            if ended is None or not ended.status.terminal or ended.status is dep.status:
+                continue
+            with contextlib.suppress(GnomonError):
+                await self.tree.directory.ask(
+                    state.id,
+                    lambda d=dep.id, s=ended.status: JobCommand(  # type: ignore[misc]
+                        op="dependency_ended", dep_id=d, dep_status=s
+                    ),
+                )
+
+    def job_owner(self, job_id: str) -> str | None:
+        """The job's owner (``user:alice``) as this node knows it."""
+        entry = self.tree.directory.get(job_id)
+        if entry is not None:
+            return entry.owner
+        return None if self.remote is None else self.remote.known_owner(job_id)
+
+    async def command(self, job_id: str, op: Op, reason: str = "") -> JobState:
+        """Apply ``op`` to a job: through this node's engine, or — in a cluster, for a job
+        of a partition another node holds — through that node (actors/remote.py).
+
+        Raises:
+            NotFound, Conflict: as the engine (of whichever node) says.
+            AskTimeout: the owner node did not answer in time.
+        """
+        remote = self.remote
+        if remote is None or self.tree.directory.get(job_id) is not None or remote.here(job_id):
+            return await self.tree.engine.command(job_id, op, reason=reason)
+        return await self.elsewhere(remote, job_id, op, {"reason": reason})
+
+    async def clear(self, job_ids: Sequence[str]) -> None:
+        """Delete finished jobs' records (``job.clear``): this node's through its engine,
+        in a cluster the other nodes' through them.
+
+        Raises:
+            StoreUnavailable: the store cannot write. GnomonError: an owner's refusal.
+        """
+        remote = self.remote
+        if remote is None:
+            return await self.tree.engine.clear(job_ids)
+        directory = self.tree.directory
+        here = {j for j in job_ids if directory.get(j) is not None or remote.here(j)}
+        await self.tree.engine.clear([j for j in job_ids if j in here])
+        if others := [j for j in job_ids if j not in here]:
+            await remote.clear(others)
+        return None
+
+    async def elsewhere(
+        self, remote: RemoteJobs, job_id: str, command: str, params: dict[str, Any]
+    ) -> JobState:
+        """``command`` applied by the node owning ``job_id``; the job as stored after it.
+
+        Raises:
+            NotFound, Conflict, …: the owner's refusal. AskTimeout: no answer in time.
+        """
+        await remote.command(job_id, command, params)
+        state = await self.store.get_job(job_id)
+        if state is None:
+            raise NotFound(f"no job {job_id!r}")
+        return state
+
+    async def replace_elsewhere(
+        self, spec: JobSpec, owner: Owner, expires_at: datetime | None
+    ) -> JobState | None:
+        """``--replace`` of the live job named ``spec.name`` when another node owns it
+        (a cluster): that node replaces it; ``None`` when no other node owns one.
+
+        Raises:
+            Conflict: another owner's job, or the owner node refused (as on one node).
+        """
+        remote = self.remote
+        if remote is None or self.tree.directory.live_name(spec.name) is not None:
+            return None
+        try:
+            found = await remote.find(spec.name)
+        except NotFound:
+            return None
+        if found.name != spec.name or found.status in TERMINAL or remote.here(found.id):
+            return None
+        params = {
+            "spec": wire.to_json(spec),
+            "owner": str(owner),
+            "expires_at": None if expires_at is None else expires_at.isoformat(),
+        }
+        return await self.elsewhere(remote, found.id, "replace", params)
 
     def fit(self, items: Sequence[T]) -> int:
         """How many leading ``items`` fit in one reply (at least one, if any)."""

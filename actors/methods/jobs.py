@@ -71,13 +71,15 @@ class JobMethods:
         ctx = self.ctx
         async with ctx.admit_job(caller, p) as expires_at:
             try:
-                state = await ctx.tree.engine.create(
-                    p.spec,
-                    owner_of(caller),
-                    created_by_of(caller),
-                    replace=p.replace,
-                    expires_at=expires_at,
+                await ctx.prefetch((*p.spec.depends_on, *p.spec.triggers))
+                owner = owner_of(caller)
+                elsewhere = (
+                    await ctx.replace_elsewhere(p.spec, owner, expires_at) if p.replace else None
                 )
+                state = elsewhere or await ctx.tree.engine.create(
+                    p.spec, owner, created_by_of(caller), replace=p.replace, expires_at=expires_at
+                )
+                await ctx.settle_dependencies(state)
             except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)
                 ctx.tree.ports.metrics.enqueue_errors.labels("store").inc()
                 raise
@@ -90,6 +92,7 @@ class JobMethods:
             Refused: agents are off, or the rate limits refuse the batch.
         """
         ctx = self.ctx
+        await ctx.prefetch(r for spec in p.specs for r in (*spec.depends_on, *spec.triggers))
         async with ctx.admit_jobs(caller) as limits:
             request = BulkCreate(
                 specs=p.specs,

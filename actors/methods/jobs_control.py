@@ -45,7 +45,7 @@ class JobControlMethods:
             InvalidInput: nothing selects.
             NotFound: a reference names no job.
         """
-        ids = [self.ctx.tree.directory.resolve(r) for r in p.refs]
+        ids = [await self.ctx.resolve(r) for r in p.refs]
         if p.tags or p.statuses:
             query = JobQuery(
                 statuses=frozenset(p.statuses), tags=tuple(tag_filter(t) for t in p.tags)
@@ -68,11 +68,11 @@ class JobControlMethods:
             return ids
         mine = []
         for job_id in ids:
-            entry = self.ctx.tree.directory.get(job_id)
-            if entry is not None and entry.owner == caller.owner:
+            owner = self.ctx.job_owner(job_id)
+            if owner == caller.owner:
                 mine.append(job_id)
             elif refs:
-                owner = entry.owner if entry is not None else "another owner"
+                owner = owner or "another owner"
                 raise Refused(
                     f"job {self.ctx.name(job_id)} belongs to {owner}; an agent may operate on "
                     "its own jobs only",
@@ -92,7 +92,7 @@ class JobControlMethods:
         done: list[JobView] = []
         for job_id in ids:
             try:
-                done.append(ctx.view(await ctx.tree.engine.command(job_id, op, reason=p.reason)))
+                done.append(ctx.view(await ctx.command(job_id, op, reason=p.reason)))
             except Conflict:
                 if len(ids) == 1 and p.refs:
                     raise
@@ -117,8 +117,9 @@ class JobControlMethods:
             NotFound: no such live job. Refused: another owner's (agents).
             Conflict: it cannot fire in its status.
         """
-        self.own(caller, [self.ctx.tree.directory.resolve(p.ref)], (p.ref,))
-        return self.ctx.view(await self.ctx.tree.engine.command(p.ref, "run_now"))
+        job_id = await self.ctx.resolve(p.ref)
+        self.own(caller, [job_id], (p.ref,))
+        return self.ctx.view(await self.ctx.command(job_id, "run_now"))
 
     async def clear(self, caller: Caller, p: ClearParams) -> JobsResult:
         """Finished jobs matching ``p``; with ``yes`` the engine deletes their records.
@@ -142,6 +143,6 @@ class JobControlMethods:
             cutoff = ctx.clock.now() - timedelta(seconds=p.older_than)
             states = [s for s in states if s.updated_at <= cutoff]
         if p.yes and states:
-            await ctx.tree.engine.clear([s.id for s in states])
+            await ctx.clear([s.id for s in states])
         views = [ctx.view(s) for s in states]
         return JobsResult(jobs=tuple(views[: ctx.fit(views)]), count=len(states))

@@ -4,6 +4,11 @@
 - :mod:`.sql` and ``schema.sql`` — members, partitions, takes, hand-overs, the fence check.
 - :mod:`.membership` — the actor keeping one node's lease and partitions; self-fencing
   (:mod:`.links`: its connections and kills).
+- What is global (any node accepts any call): :mod:`.names` — unique live names in
+  the commit's transaction;
+  :mod:`.lookups` — jobs by reference in the database, the live-job count;
+  :mod:`.commands` (rules in :mod:`.commands_core`, statements in :mod:`.commands_sql`)
+  — commands sent to a job's owner through ``cluster_commands``.
 - :mod:`.fence` — the ``PgStore`` fence; :mod:`.clock` — the database clock;
   :mod:`.metrics` — the Prometheus metrics; :mod:`.nodes` — ``cluster.nodes``;
   :mod:`.setup` — a daemon's parts from ``cluster.*``.

@@ -29,3 +29,35 @@ CREATE TABLE IF NOT EXISTS cluster_partitions (
     acquired_at timestamptz
 );
 CREATE INDEX IF NOT EXISTS cluster_partitions_owner ON cluster_partitions (owner_boot);
+
+-- What is global (docs/cluster.md): the live-name check of names.py and the dependents
+-- of commands_sql.py read these partial indexes (their predicate is names.LIVE); the
+-- store creates `jobs` before the cluster joins.
+DO $$ BEGIN
+    IF to_regclass('jobs') IS NOT NULL THEN
+        CREATE INDEX IF NOT EXISTS jobs_live_name ON jobs (name)
+            WHERE status NOT IN ('cancelled', 'completed', 'failed', 'skipped', 'timed_out');
+        CREATE INDEX IF NOT EXISTS jobs_live_dependents ON jobs (id)
+            WHERE depends_on <> '[]'
+            AND status NOT IN ('cancelled', 'completed', 'failed', 'skipped', 'timed_out');
+    END IF;
+END $$;
+
+-- Commands between nodes (commands_core.py): a node asks the owner of a job's partition
+-- to apply an operation; the owner claims the row, applies it once, writes the result.
+CREATE TABLE IF NOT EXISTS cluster_commands (
+    id            bigserial PRIMARY KEY,
+    job_id        text NOT NULL,
+    p             integer NOT NULL,       -- the job's partition when the command was sent
+    command       text NOT NULL,          -- cancel, pause, resume, run_now
+    params        text NOT NULL DEFAULT '{}',
+    from_boot     text NOT NULL,          -- the calling node's boot
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    claimed_boot  text,                   -- the owner that took it (NULL: not yet)
+    claimed_epoch bigint,                 -- the partition's epoch when it was taken
+    claimed_at    timestamptz,
+    result        text,                   -- {"ok": true} or {"error": {code, message, data}}
+    done_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS cluster_commands_open ON cluster_commands (p) WHERE done_at IS NULL;
+CREATE INDEX IF NOT EXISTS cluster_commands_done ON cluster_commands (done_at);

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 from prometheus_client import CollectorRegistry
 
-from gnomon.runtime.cluster import sql
+from gnomon.runtime.cluster import names, sql
 from gnomon.runtime.cluster.clock import DbClock
 from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
 from gnomon.runtime.cluster.membership import Membership
@@ -36,7 +36,7 @@ def membership(
     on_releasing: Callable[[frozenset[int]], Awaitable[None]],
 ) -> tuple[Membership, Fence[Changes]]:
     """This daemon's membership (with a :class:`DbClock` and the metrics) and the fence
-    for its store.
+    for its store (the partitions' epochs, then unique live names: names.py).
 
     Raises:
         HomeUnusable: ``cluster.enabled`` without a PostgreSQL ``store.url``.
@@ -56,7 +56,8 @@ def membership(
         on_acquired=on_acquired,
         on_releasing=on_releasing,
     )
-    return member, store_fence(member, changes_partitions(member.partitions))
+    fence = store_fence(member, changes_partitions(member.partitions))
+    return member, names.names_fence(fence, member.partitions)
 
 
 async def join(member: Membership, *, task_status: Any) -> None:

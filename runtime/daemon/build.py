@@ -102,7 +102,7 @@ class Daemon:
                 self.tree,
                 StorePersistence(self.store),
                 partitions=self.cluster.partitions,
-                held=lambda: self.cluster.held,
+                member=self.cluster,
             )
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"

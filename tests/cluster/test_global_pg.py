@@ -1,0 +1,182 @@
+"""What is global in a cluster (docs/cluster.md), with two real daemons on a real
+PostgreSQL: a live name is unique across nodes, any node finds any job by id, name or id
+prefix, and a command for a job owned by the other node goes to that node through the
+command table, takes effect there once, and is answered. Skipped with the reason where no
+PostgreSQL server answers."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
+from support.pgkit import fresh_database
+
+pytestmark = pytest.mark.slow
+psycopg = pytest.importorskip("psycopg")
+
+from gnomon.runtime.cluster.commands import CATCH_UP  # noqa: E402
+
+
+def ok(home: Path, *args: str) -> Result:
+    result = gnomon(home, *args)
+    assert result.code == 0, f"gnomon {' '.join(args)} → {result.code}: {result.err}"
+    return result
+
+
+def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+class Pair:
+    """Two clustered daemons, ``a`` and ``b``, on one fresh database."""
+
+    def __init__(self, root: Path, url: str, config: str = "") -> None:
+        self.url = url
+        self.a_home, self.b_home = root / "a", root / "b"
+        for home in (self.a_home, self.b_home):
+            home.mkdir()
+            (home / "config.toml").write_text(config)
+        self.a = RealDaemon.start(
+            self.a_home,
+            "--store",
+            url,
+            "--cluster",
+            env=cli_env(self.a_home, GNOMON_CLUSTER_NODE="node-a"),
+        )
+        shutil.copy(self.a_home / "audit.key", self.b_home / "audit.key")
+        self.b = RealDaemon.start(
+            self.b_home,
+            "--store",
+            url,
+            "--cluster",
+            env=cli_env(self.b_home, GNOMON_CLUSTER_NODE="node-b"),
+        )
+        until(lambda: self.held() == {"node-a": 32, "node-b": 32}, "an even split")
+
+    def held(self) -> dict[str, int]:
+        nodes = ok(self.a_home, "nodes", "--json").json()["nodes"]
+        return {n["node"]: n["partitions"] for n in nodes if n["live"]}
+
+    def status(self, name: str) -> str:
+        rows = query(self.url, "SELECT status FROM jobs WHERE name = %s", name)
+        return str(rows[-1][0])
+
+    def stop(self) -> None:
+        self.a.kill()
+        self.b.kill()
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[Pair]:
+    with fresh_database() as url:
+        both = Pair(tmp_path, url)
+        try:
+            yield both
+        finally:
+            both.stop()
+
+
+def test_a_live_name_is_unique_across_nodes_and_free_again_once_it_ends(pair: Pair) -> None:
+    ok(pair.a_home, "schedule", "x", "--every", "1h", "--do", "noop")
+    clash = gnomon(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")
+    assert clash.code == 2, clash.err
+    assert "a live job is already named 'x'" in clash.err
+    assert "node-a" in clash.err
+    assert query(pair.url, "SELECT count(*) FROM jobs WHERE name = 'x'") == [(1,)]
+    replaced = ok(pair.b_home, "schedule", "x", "--every", "2h", "--do", "noop", "--replace")
+    [(job_id, state)] = query(pair.url, "SELECT id, state FROM jobs WHERE name = 'x'")
+    assert f"job {job_id} saved (x)" in replaced.out  # in place on node-a: same id
+    assert "7200" in state
+    types = query(pair.url, "SELECT type FROM events WHERE job_id = %s ORDER BY seq", job_id)
+    assert [t[0] for t in types] == ["job.created", "job.updated"]
+
+    ok(pair.a_home, "jobs", "cancel", "x")
+    ok(pair.b_home, "schedule", "x", "--every", "1h", "--do", "noop")  # the name is free
+    rows = query(pair.url, "SELECT status FROM jobs WHERE name = 'x' ORDER BY rowid")
+    assert [r[0] for r in rows] == ["cancelled", "pending"]
+
+
+def events_of(url: str, job_id: str) -> list[str]:
+    rows = query(url, "SELECT type FROM events WHERE job_id = %s ORDER BY seq", job_id)
+    return [str(r[0]) for r in rows]
+
+
+def test_any_node_finds_and_operates_a_job_the_other_node_owns(pair: Pair) -> None:
+    created = ok(pair.a_home, "schedule", "x", "--every", "1h", "--do", "noop", "--json")
+    job_id = created.json()["id"]
+    for ref in ("x", job_id, job_id[:6]):
+        assert ok(pair.b_home, "jobs", "show", ref, "--json").json()["id"] == job_id
+    ok(pair.b_home, "jobs", "logs", "x")
+
+    paused = ok(pair.b_home, "jobs", "pause", "x", "--json").json()
+    assert [j["status"] for j in paused["jobs"]] == ["paused"]
+    assert pair.status("x") == "paused"
+    again = gnomon(pair.b_home, "jobs", "pause", "x")
+    assert again.code == 2, again.err  # the owner's refusal, as on one node
+    ok(pair.b_home, "jobs", "resume", job_id[:6])
+    assert pair.status("x") == "pending"
+    ok(pair.b_home, "jobs", "run", "x")
+    until(lambda: "job.fired" in events_of(pair.url, job_id), "x fires on node-a")
+    ok(pair.b_home, "jobs", "cancel", "x")
+    assert pair.status("x") == "cancelled"
+
+    seen = events_of(pair.url, job_id)
+    assert seen.count("job.paused") == 1
+    assert seen.count("job.resumed") == 1
+    assert seen.count("job.fired") == 1
+    assert seen.count("job.cancelled") == 1
+    rows = query(
+        pair.url,
+        "SELECT c.command, n.node, c.result IS NOT NULL FROM cluster_commands c"
+        " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot ORDER BY c.id",
+    )
+    assert [r[0] for r in rows] == ["pause", "pause", "resume", "run_now", "cancel"]
+    assert {r[1] for r in rows} == {"node-a"}
+    assert all(r[2] for r in rows)
+
+    ok(pair.b_home, "jobs", "clear", "--cancelled", "--yes")  # deleted by node-a
+    assert query(pair.url, "SELECT count(*) FROM jobs WHERE id = %s", job_id) == [(0,)]
+
+
+def test_max_jobs_counts_the_live_jobs_of_every_node(tmp_path: Path) -> None:
+    with fresh_database() as url:
+        pair = Pair(tmp_path, url, "[limits]\nmax_jobs = 3\n")
+        try:
+            for name in ("j1", "j2"):
+                ok(pair.a_home, "schedule", name, "--every", "1h", "--do", "noop")
+            time.sleep(2 * CATCH_UP + 0.5)  # node-b counts the cluster's live jobs every second
+            ok(pair.b_home, "schedule", "j3", "--every", "1h", "--do", "noop")
+            full = gnomon(pair.b_home, "schedule", "j4", "--every", "1h", "--do", "noop")
+            assert full.code == 4, full.err
+            assert "maximum of 3 live jobs" in full.err
+            ok(pair.b_home, "jobs", "cancel", "j1")  # on node-a, through node-b
+            time.sleep(2 * CATCH_UP + 0.5)
+            ok(pair.b_home, "schedule", "j4", "--every", "1h", "--do", "noop")
+        finally:
+            pair.stop()
+
+
+def test_a_job_depends_on_a_job_of_the_other_node(pair: Pair) -> None:
+    ok(pair.a_home, "schedule", "done-first", "--in", "1s", "--do", "noop")
+    until(lambda: pair.status("done-first") == "completed", "done-first completes on node-a")
+    ok(pair.a_home, "schedule", "build", "--in", "3s", "--do", "noop")
+    ok(pair.b_home, "schedule", "deploy", "--depends-on", "build", "--do", "noop")
+    assert pair.status("deploy") == "blocked"
+    ok(pair.b_home, "schedule", "late", "--depends-on", "done-first", "--do", "noop")
+    until(lambda: pair.status("late") == "completed", "late runs at once: done-first ended")
+    until(lambda: pair.status("build") == "completed", "build completes on node-a")
+    until(lambda: pair.status("deploy") == "completed", "deploy runs on node-b after build")
+    shown = ok(pair.b_home, "jobs", "show", "deploy", "--json").json()
+    assert shown["depends_on"] == ["build"]
+    told = query(
+        pair.url,
+        "SELECT c.job_id, n.node FROM cluster_commands c"
+        " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot WHERE c.command = 'dependency_ended'",
+    )
+    assert told == [(shown["id"], "node-b")]  # node-a told node-b, through the command table
