@@ -30,24 +30,10 @@ A job's ``--breaker KEY`` replaces the derived key for its action and its condit
 from __future__ import annotations
 
 import functools
-import hashlib
 
 from gnomon.actors.core.policy_rules import normalise
 from gnomon.runtime.model.actions import Action, action_kind
-from gnomon.runtime.model.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    DockerCondition,
-    FileCondition,
-    HttpCondition,
-    K8sCondition,
-    LlmCondition,
-    Not,
-    OutputCondition,
-    ShellCondition,
-    TcpCondition,
-)
+from gnomon.runtime.model.conditions import Condition, condition_kind
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.kinds import DEFAULT_MODEL, MAX_KEY, Keying, cap, http_key
 from gnomon.runtime.redact import Redactor
@@ -63,16 +49,11 @@ __all__ = [
 ]
 
 _REDACT = Redactor()
-_cap = cap
 
 
 @functools.lru_cache(maxsize=4096)  # pure; every run of a shell job asks again
 def _shell_key(command: str) -> str:
-    return _cap("shell:" + _REDACT.redact(normalise(command)))
-
-
-def _model(model: str | None, default_model: str) -> str:
-    return f"llm:{model or default_model}"
+    return cap("shell:" + _REDACT.redact(normalise(command)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -90,32 +71,8 @@ def action_key(action: Action, *, default_model: str = DEFAULT_MODEL) -> str:
 
 
 def condition_key(condition: Condition, *, default_model: str = DEFAULT_MODEL) -> str:
-    """The breaker key of ``condition`` (module docstring)."""
-    match condition:
-        case HttpCondition(url=url):
-            return _cap(http_key(url))
-        case TcpCondition(host=host, port=port):
-            host = f"[{host}]" if ":" in host else host
-            return _cap(f"tcp:{host.lower()}:{port}")
-        case FileCondition(path=path):
-            return _cap(f"file:{path}")
-        case ShellCondition(command=command) | OutputCondition(command=command):
-            return _shell_key(command)
-        case DockerCondition(name=name, prefix=prefix):
-            return _cap(f"docker:{name}{'*' if prefix else ''}")
-        case K8sCondition(kind=kind, namespace=ns, name=name, prefix=prefix):
-            where = f"{ns}/" if ns else ""
-            return _cap(f"k8s:{kind.lower()}/{where}{name}{'*' if prefix else ''}")
-        case LlmCondition(model=model):
-            return _cap(_model(model, default_model))
-        case Not(child=child):
-            return condition_key(child, default_model=default_model)
-        case AllOf(children=children) | AnyOf(children=children):
-            keys = sorted({condition_key(c, default_model=default_model) for c in children})
-            if len(keys) == 1:
-                return keys[0]
-            return "cond:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
-    raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover - exhaustive
+    """The breaker key of ``condition``: its kind's ``breaker_key`` hook (module docstring)."""
+    return condition_kind(condition).breaker_key(condition, _keying(default_model))
 
 
 def job_action_key(spec: JobSpec, action: Action, *, default_model: str = DEFAULT_MODEL) -> str:

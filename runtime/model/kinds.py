@@ -24,8 +24,8 @@ import attrs
 __all__ = [
     "DEFAULT_MODEL",
     "MAX_KEY",
-    "Kind",
     "Keying",
+    "Kind",
     "PolicyCommand",
     "cap",
     "http_key",

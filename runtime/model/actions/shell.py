@@ -7,7 +7,7 @@ from typing import ClassVar
 import attrs
 
 from gnomon.runtime.model.dsl_scan import invalid, show
-from gnomon.runtime.model.kinds import Keying, Kind, PolicyCommand
+from gnomon.runtime.model.kinds import Kind, PolicyCommand
 
 
 @attrs.frozen(kw_only=True)
