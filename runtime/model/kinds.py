@@ -94,6 +94,7 @@ class Kind(Generic[T]):
         runs_local: whether the part runs a local command (the token's ``shell`` limit).
         secret_fields: text fields masked in every view of a spec.
         children: the parts a composite holds, in order (empty for a leaf).
+        rebuild: a composite with new children (same order); unused for a leaf.
     """
 
     cls: type[T]
@@ -106,6 +107,7 @@ class Kind(Generic[T]):
     runs_local: Callable[[T], bool] = _never
     secret_fields: tuple[str, ...] = ()
     children: Callable[[T], tuple[Any, ...]] = _leaf
+    rebuild: Callable[[T, tuple[Any, ...]], T] | None = None
 
     @property
     def tag(self) -> str:

@@ -14,7 +14,6 @@ and error messages list the forms in this order).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from gnomon.runtime.model.conditions import (
@@ -61,7 +60,6 @@ __all__ = [
     "ShellCondition",
     "TcpCondition",
     "condition_kind",
-    "condition_parts",
 ]
 
 Condition = (
@@ -110,11 +108,3 @@ def condition_kind(condition: Condition) -> Kind[Any]:
     if kind is None:
         raise TypeError(f"not a condition: {condition!r}")
     return kind
-
-
-def condition_parts(condition: Condition) -> Iterator[Condition]:
-    """``condition`` and every condition under it, parents first, children in order —
-    the one walk of the composite tree."""
-    yield condition
-    for child in condition_kind(condition).children(condition):
-        yield from condition_parts(child)

@@ -47,4 +47,5 @@ KIND = Kind(
     format=lambda c: joined("and", c.children),
     breaker_key=lambda c, keying: shared_key(c.children, keying),
     children=lambda c: c.children,
+    rebuild=lambda c, kids: AllOf(children=kids),
 )

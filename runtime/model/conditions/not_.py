@@ -35,4 +35,5 @@ KIND = Kind(
     format=_format,
     breaker_key=lambda c, keying: keying.condition(c.child),
     children=lambda c: (c.child,),
+    rebuild=lambda c, kids: Not(child=kids[0]),
 )

@@ -30,4 +30,5 @@ KIND = Kind(
     format=lambda c: joined("or", c.children),
     breaker_key=lambda c, keying: shared_key(c.children, keying),
     children=lambda c: c.children,
+    rebuild=lambda c, kids: AnyOf(children=kids),
 )
