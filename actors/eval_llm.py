@@ -9,7 +9,7 @@ or ``NO`` on the first line and one sentence of reason.
 ignored); anything else is a regex searched in the answer (case-insensitive). An answer
 that is neither yes nor no simply does not pass.
 
-Errors follow the LLM call's classification (:mod:`gnomon.actors.exec_llm`): 429/5xx,
+Errors follow the LLM call's classification (:mod:`gnomon.actors.actions.llm_prompt`): 429/5xx,
 timeouts and connection errors are transient and count for the breaker; other statuses,
 a malformed reply, no configured endpoint and an invalid ``passes_if`` regex are
 permanent. Errors of the context command are the shell evaluator's.
@@ -21,8 +21,8 @@ import re
 
 import httpx
 
+from gnomon.actors.actions.llm_prompt import ChatFailure, chat
 from gnomon.actors.eval_shell import ShellEvaluator
-from gnomon.actors.exec_llm import ChatFailure, chat
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import PollContext, Verdict
 from gnomon.runtime.model.conditions import LlmCondition

@@ -27,8 +27,8 @@ import re
 import attrs
 import trio
 
+from gnomon.actors.actions.shell import SH
 from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.exec_shell import SH
 from gnomon.actors.execution import PollContext, Verdict
 from gnomon.actors.policy import ShellPolicy
 from gnomon.runtime.errors import Refused
