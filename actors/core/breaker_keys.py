@@ -1,5 +1,10 @@
 """Circuit-breaker keys: one breaker per *target* (docs/engine.md), pure.
 
+Each type's key is its kind's ``breaker_key`` hook (``runtime/model/actions/<tag>.py``,
+``runtime/model/conditions/<tag>.py``); this module supplies what the hooks cannot import
+from the model — the shell policy's command normaliser — through a
+:class:`~gnomon.runtime.model.kinds.Keying`.
+
 ==========================  =============================================================
 action / condition          key (example)
 ==========================  =============================================================
