@@ -43,17 +43,8 @@ from gnomon.actors.core.policy_rules import (
     validate_pattern,
 )
 from gnomon.runtime.errors import InvalidInput, Refused
-from gnomon.runtime.model.actions import Action, ShellAction
-from gnomon.runtime.model.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    LlmCondition,
-    Not,
-    OutputCondition,
-    ShellCondition,
-)
 from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.parts import kind_of, parts
 
 __all__ = ["POLICY_FILE", "RECHECK", "ShellCommand", "ShellPolicy", "shell_commands"]
 
@@ -75,34 +66,13 @@ class ShellCommand:
 
 
 def shell_commands(spec: JobSpec) -> list[ShellCommand]:
-    """Every shell command in ``spec``: action, condition tree, fallback."""
-    out = _action_commands(spec.action, "action")
-    if spec.wait is not None:
-        out += _condition_commands(spec.wait.condition, "condition")
-        if spec.wait.fallback is not None:
-            out += _action_commands(spec.wait.fallback, "fallback")
-    return out
-
-
-def _action_commands(action: Action, where: str) -> list[ShellCommand]:
-    if isinstance(action, ShellAction):
-        return [ShellCommand(action.command, action.bypass_safety, where)]
-    return []
-
-
-def _condition_commands(cond: Condition, where: str) -> list[ShellCommand]:
-    match cond:
-        case ShellCondition(command=command, bypass_safety=bypass):
-            return [ShellCommand(command, bypass, where)]
-        case OutputCondition(command=command, bypass_safety=bypass):
-            return [ShellCommand(command, bypass, where)]
-        case LlmCondition(context_cmd=str() as command):
-            return [ShellCommand(command, False, f"{where} (llm context)")]
-        case Not(child=child):
-            return _condition_commands(child, where)
-        case AllOf(children=children) | AnyOf(children=children):
-            return [c for child in children for c in _condition_commands(child, where)]
-    return []
+    """Every shell command in ``spec`` — action, condition tree, fallback — as each part's
+    kind shows it to the policy (its ``policy_commands`` hook)."""
+    return [
+        ShellCommand(c.command, c.bypass, where + c.note)
+        for where, part in parts(spec)
+        for c in kind_of(part).policy_commands(part)
+    ]
 
 
 @attrs.frozen

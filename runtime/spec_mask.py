@@ -24,42 +24,13 @@ from typing import Any
 
 import attrs
 
-from gnomon.runtime.model.actions import (
-    AgentTaskAction,
-    LlmPromptAction,
-    NoopAction,
-    ShellAction,
-    SlashAction,
-    WebhookAction,
-)
-from gnomon.runtime.model.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    HttpCondition,
-    LlmCondition,
-    Not,
-    OutputCondition,
-    ShellCondition,
-)
+from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.parts import kind_of, map_leaves
 from gnomon.runtime.redact import MASK, Redactor
 
 __all__ = ["masked_spec"]
 
-#: Text fields that may carry a secret, by type.
-_TEXTS: dict[type, tuple[str, ...]] = {
-    ShellAction: ("command",),
-    WebhookAction: ("url", "body"),
-    LlmPromptAction: ("prompt", "system"),
-    AgentTaskAction: ("task",),
-    SlashAction: ("command",),
-    NoopAction: ("message",),
-    HttpCondition: ("url",),
-    ShellCondition: ("command",),
-    OutputCondition: ("command",),
-    LlmCondition: ("question", "context_cmd"),
-}
 _PATTERNS = Redactor()
 
 
@@ -79,19 +50,14 @@ def masked_spec(spec: JobSpec, redactor: Redactor = _PATTERNS) -> JobSpec:
 
 
 def _condition(condition: Condition, redactor: Redactor) -> Condition:
-    if isinstance(condition, AllOf | AnyOf):
-        children = tuple(_condition(c, redactor) for c in condition.children)
-        return attrs.evolve(condition, children=children)
-    if isinstance(condition, Not):
-        return attrs.evolve(condition, child=_condition(condition.child, redactor))
-    masked: Condition = _masked(condition, redactor)
-    return masked
+    return map_leaves(condition, lambda leaf: _masked(leaf, redactor))
 
 
 def _masked(value: Any, redactor: Redactor) -> Any:
-    """An action or a leaf condition with its texts redacted and its headers masked."""
+    """An action or a leaf condition with its texts (its kind's ``secret_fields``)
+    redacted and its headers masked."""
     changes: dict[str, Any] = {}
-    for name in _TEXTS.get(type(value), ()):
+    for name in kind_of(value).secret_fields:
         text = getattr(value, name)
         if text:
             changes[name] = redactor.redact(text)

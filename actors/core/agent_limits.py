@@ -18,26 +18,13 @@ from datetime import datetime, timedelta
 
 from gnomon.runtime.errors import InvalidInput, Refused
 from gnomon.runtime.model.action_dsl import parse_action
-from gnomon.runtime.model.actions import (
-    ACTION_TYPES,
-    Action,
-    AgentTaskAction,
-    ShellAction,
-    SlashAction,
-)
+from gnomon.runtime.model.actions import ACTION_TYPES, Action, SlashAction
 from gnomon.runtime.model.condition_dsl import parse_condition
-from gnomon.runtime.model.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    LlmCondition,
-    Not,
-    OutputCondition,
-    ShellCondition,
-)
 from gnomon.runtime.model.durations import format_duration
 from gnomon.runtime.model.firing import preview
 from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.parts import Part, kind_of, part_tree
+from gnomon.runtime.model.parts import parts as spec_parts
 from gnomon.runtime.model.schedule import IntervalSchedule, OnceSchedule, is_recurring
 from gnomon.runtime.model.tokens import TokenLimits
 from gnomon.runtime.model.wire import from_json
@@ -45,7 +32,6 @@ from gnomon.runtime.model.wire import from_json
 SLASH_OPEN = frozenset({"schedule", "wait", "jobs", "events", "inbox"})
 _ACTION_FLAGS = ("--do", "--then", "--fallback")
 _CONDITION_FLAGS = ("--until", "--wait")
-Part = Action | Condition
 
 
 def refuse(limit: str, message: str) -> Refused:
@@ -91,34 +77,23 @@ def slash_parts(command: str) -> list[Part]:
     return parts
 
 
-def _walk(part: Part) -> Iterator[Part]:
+def _opened(part: Part) -> Iterator[Part]:
+    """``part`` and, for a slash command, every part it would create (opened in turn)."""
     yield part
-    match part:
-        case SlashAction():
-            for inner in slash_parts(part.command):
-                yield from _walk(inner)
-        case AllOf() | AnyOf():
-            for child in part.children:
-                yield from _walk(child)
-        case Not():
-            yield from _walk(part.child)
+    if isinstance(part, SlashAction):
+        for inner in slash_parts(part.command):
+            for each in part_tree(inner):
+                yield from _opened(each)
 
 
 def parts_of(spec: JobSpec) -> list[Part]:
     """Every action and condition ``spec`` could make run (slash commands opened)."""
-    roots: list[Part] = [spec.action]
-    if spec.wait is not None:
-        roots.append(spec.wait.condition)
-        if spec.wait.fallback is not None:
-            roots.append(spec.wait.fallback)
-    return [p for root in roots for p in _walk(root)]
+    return [p for _, part in spec_parts(spec) for p in _opened(part)]
 
 
 def runs_commands(part: Part) -> bool:
-    """Whether ``part`` runs a local command."""
-    if isinstance(part, LlmCondition):
-        return part.context_cmd is not None
-    return isinstance(part, ShellAction | AgentTaskAction | ShellCondition | OutputCondition)
+    """Whether ``part`` runs a local command (its kind's ``runs_local`` hook)."""
+    return kind_of(part).runs_local(part)
 
 
 def check_parts(limits: TokenLimits, parts: Sequence[Part], where: str) -> None:

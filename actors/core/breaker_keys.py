@@ -1,5 +1,10 @@
 """Circuit-breaker keys: one breaker per *target* (docs/engine.md), pure.
 
+Each type's key is its kind's ``breaker_key`` hook (``runtime/model/actions/<tag>.py``,
+``runtime/model/conditions/<tag>.py``); this module supplies what the hooks cannot import
+from the model — the shell policy's command normaliser — through a
+:class:`~gnomon.runtime.model.kinds.Keying`.
+
 ==========================  =============================================================
 action / condition          key (example)
 ==========================  =============================================================
@@ -30,35 +35,12 @@ A job's ``--breaker KEY`` replaces the derived key for its action and its condit
 from __future__ import annotations
 
 import functools
-import hashlib
-from urllib.parse import urlsplit
 
 from gnomon.actors.core.policy_rules import normalise
-from gnomon.runtime.model.actions import (
-    Action,
-    AgentTaskAction,
-    HookAction,
-    LlmPromptAction,
-    NoopAction,
-    ShellAction,
-    SlashAction,
-    WebhookAction,
-)
-from gnomon.runtime.model.conditions import (
-    AllOf,
-    AnyOf,
-    Condition,
-    DockerCondition,
-    FileCondition,
-    HttpCondition,
-    K8sCondition,
-    LlmCondition,
-    Not,
-    OutputCondition,
-    ShellCondition,
-    TcpCondition,
-)
+from gnomon.runtime.model.actions import Action, action_kind
+from gnomon.runtime.model.conditions import Condition, condition_kind
 from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.kinds import DEFAULT_MODEL, MAX_KEY, Keying, cap, http_key
 from gnomon.runtime.redact import Redactor
 
 __all__ = [
@@ -71,90 +53,31 @@ __all__ = [
     "job_condition_key",
 ]
 
-MAX_KEY = 120
-DEFAULT_MODEL = "default"
-_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _REDACT = Redactor()
-
-
-def _cap(key: str) -> str:
-    if len(key) <= MAX_KEY:
-        return key
-    digest = hashlib.sha256(key.encode()).hexdigest()[:8]
-    return f"{key[: MAX_KEY - 10]}…#{digest}"
-
-
-def http_key(url: str) -> str:
-    """``host:port`` of ``url``; ``http:invalid`` when it does not parse."""
-    try:
-        parts = urlsplit(url.strip())
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return "http:invalid"
-    if not host:
-        return "http:invalid"
-    port = port or _PORTS.get(parts.scheme.lower(), 80)
-    host = f"[{host}]" if ":" in host else host
-    return f"{host.lower()}:{port}"
 
 
 @functools.lru_cache(maxsize=4096)  # pure; every run of a shell job asks again
 def _shell_key(command: str) -> str:
-    return _cap("shell:" + _REDACT.redact(normalise(command)))
+    return cap("shell:" + _REDACT.redact(normalise(command)))
 
 
-def _model(model: str | None, default_model: str) -> str:
-    return f"llm:{model or default_model}"
+@functools.lru_cache(maxsize=64)
+def _keying(default_model: str) -> Keying:
+    return Keying(
+        default_model=default_model,
+        shell=_shell_key,
+        condition=functools.partial(condition_key, default_model=default_model),
+    )
 
 
 def action_key(action: Action, *, default_model: str = DEFAULT_MODEL) -> str:
-    """The breaker key of ``action`` (module docstring)."""
-    match action:
-        case ShellAction(command=command):
-            return _shell_key(command)
-        case WebhookAction(url=url):
-            return _cap(http_key(url))
-        case LlmPromptAction(model=model):
-            return _cap(_model(model, default_model))
-        case AgentTaskAction(profile=profile):
-            return _cap(f"agent:{profile}")
-        case SlashAction(command=command):
-            word = command.strip().lstrip("/@").split(maxsplit=1)
-            return _cap(f"slash:{word[0] if word else ''}")
-        case HookAction(event=event):
-            return _cap(f"hook:{event}")
-        case NoopAction():
-            return "noop"
-    raise TypeError(f"not an action: {action!r}")  # pragma: no cover - exhaustive
+    """The breaker key of ``action``: its kind's ``breaker_key`` hook (module docstring)."""
+    return action_kind(action).breaker_key(action, _keying(default_model))
 
 
 def condition_key(condition: Condition, *, default_model: str = DEFAULT_MODEL) -> str:
-    """The breaker key of ``condition`` (module docstring)."""
-    match condition:
-        case HttpCondition(url=url):
-            return _cap(http_key(url))
-        case TcpCondition(host=host, port=port):
-            host = f"[{host}]" if ":" in host else host
-            return _cap(f"tcp:{host.lower()}:{port}")
-        case FileCondition(path=path):
-            return _cap(f"file:{path}")
-        case ShellCondition(command=command) | OutputCondition(command=command):
-            return _shell_key(command)
-        case DockerCondition(name=name, prefix=prefix):
-            return _cap(f"docker:{name}{'*' if prefix else ''}")
-        case K8sCondition(kind=kind, namespace=ns, name=name, prefix=prefix):
-            where = f"{ns}/" if ns else ""
-            return _cap(f"k8s:{kind.lower()}/{where}{name}{'*' if prefix else ''}")
-        case LlmCondition(model=model):
-            return _cap(_model(model, default_model))
-        case Not(child=child):
-            return condition_key(child, default_model=default_model)
-        case AllOf(children=children) | AnyOf(children=children):
-            keys = sorted({condition_key(c, default_model=default_model) for c in children})
-            if len(keys) == 1:
-                return keys[0]
-            return "cond:" + hashlib.sha256("\n".join(keys).encode()).hexdigest()[:12]
-    raise TypeError(f"not a condition: {condition!r}")  # pragma: no cover - exhaustive
+    """The breaker key of ``condition``: its kind's ``breaker_key`` hook (module docstring)."""
+    return condition_kind(condition).breaker_key(condition, _keying(default_model))
 
 
 def job_action_key(spec: JobSpec, action: Action, *, default_model: str = DEFAULT_MODEL) -> str:

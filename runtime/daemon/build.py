@@ -13,13 +13,13 @@ from typing import Any
 import attrs
 import trio
 
+from gnomon.actors.actions.llm_prompt import stored_spend
+from gnomon.actors.actions.slash_cmd import slash_handler
 from gnomon.actors.agents import Agents, AgentSwitch
 from gnomon.actors.calendars import SWITCH as CALENDARS
 from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.evaluators import Evaluators
-from gnomon.actors.exec_llm import stored_spend
-from gnomon.actors.exec_slash import slash_handler
 from gnomon.actors.execution import RunContext
 from gnomon.actors.executors import Executors
 from gnomon.actors.methods.context import MethodContext

@@ -34,20 +34,14 @@ import re
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import dsl_scan
-from gnomon.runtime.model.condition_forms import CONDITION_FORMS, parse_leaf
 from gnomon.runtime.model.conditions import (
+    CONDITION_FORMS,
+    CONDITION_KINDS,
     AllOf,
     AnyOf,
     Condition,
-    DockerCondition,
-    FileCondition,
-    HttpCondition,
-    K8sCondition,
-    LlmCondition,
     Not,
-    OutputCondition,
-    ShellCondition,
-    TcpCondition,
+    condition_kind,
 )
 from gnomon.runtime.model.dsl_scan import invalid, show
 from gnomon.runtime.model.wire import from_json
@@ -56,12 +50,15 @@ __all__ = [
     "condition_from_json",
     "format_condition",
     "parse_condition",
+    "wrap",
 ]
 
 MAX_NESTING = 32
 
 _COMPOSITE = re.compile(r"(and|or|all_of|any_of|not)\s*\(", re.IGNORECASE)
 _NOT = re.compile(r"not\s+", re.IGNORECASE)
+_PREFIXES = tuple(pair for kind in CONDITION_KINDS for pair in kind.prefixes)
+_MATCHES = tuple(kind.match for kind in CONDITION_KINDS if kind.match is not None)
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -91,7 +88,7 @@ def _parse(text: str, depth: int) -> Condition:
     not_match = _NOT.match(body)
     if not_match:
         return Not(child=_parse(body[not_match.end() :], depth + 1))
-    return parse_leaf(body)
+    return _parse_leaf(body)
 
 
 def _parse_composite(body: str, depth: int) -> Condition | None:
@@ -136,6 +133,28 @@ def _parse_single(inner: str, form: str, depth: int) -> Condition:
         raise
 
 
+def _parse_leaf(body: str) -> Condition:
+    """One leaf condition (``body`` stripped, not empty): every type's prefixes, then the
+    forms without a prefix, in registry order."""
+    lower = body.lower()
+    for prefix, parser in _PREFIXES:
+        if lower.startswith(prefix):
+            leaf: Condition = parser(body[len(prefix) :].strip(), body)
+            return leaf
+    for match in _MATCHES:
+        found: Condition | None = match(body)
+        if found is not None:
+            return found
+    first = body.split()[0]
+    looks_prefixed = ":" in first  # a mistyped prefix (htp://, dockr:) is not a command
+    raise invalid(
+        f"cannot parse condition {show(body)} (unknown form {show(first)})",
+        body,
+        CONDITION_FORMS,
+        hint=None if looks_prefixed else f"to wait for a command to succeed, write: shell: {body}",
+    )
+
+
 # --- formatting ----------------------------------------------------------------------------
 
 
@@ -150,7 +169,7 @@ def format_condition(condition: Condition, *, strict: bool = False) -> str:
         InvalidInput: only with ``strict=True``, when the text would not parse back to an
             equal condition.
     """
-    text = _format(condition)
+    text = condition_kind(condition).format(condition)
     if strict and _reparsed(text) != condition:
         raise InvalidInput(
             f"this condition cannot be written in the DSL without loss: {show(text)}",
@@ -177,46 +196,7 @@ def _reparsed(text: str) -> Condition | None:
         return None
 
 
-def _format(c: Condition) -> str:
-    match c:
-        case HttpCondition():
-            return _format_http(c)
-        case TcpCondition(host=host, port=port):
-            return f"tcp://[{host}]:{port}" if ":" in host else f"tcp://{host}:{port}"
-        case FileCondition(path=path, min_size=size):
-            return f"file:{path}>={size}" if size or ">" in path else f"file:{path}"
-        case ShellCondition(command=command):
-            return f"shell: {command}"
-        case OutputCondition(command=command, pattern=pattern):
-            plain = f"{command} ~= /{dsl_scan.escape_slashes(pattern)}/"
-            expected = OutputCondition(command=command, pattern=pattern)
-            return plain if _reparsed(plain) == expected else f"regex: {plain}"
-        case DockerCondition(name=name, prefix=prefix, state=state):
-            return f"docker:{name}{'*' if prefix else ''}{':healthy' if state == 'healthy' else ''}"
-        case K8sCondition():
-            ns = f"{c.namespace}/" if c.namespace is not None else ""
-            cond = f":{c.condition}" if c.condition is not None else ""
-            return f"k8s:{c.kind}/{ns}{c.name}{'*' if c.prefix else ''}{cond}"
-        case LlmCondition(question=question):
-            return f"llm: {question}"
-        case AllOf(children=children):
-            return f"and({', '.join(_wrap(_format(k)) for k in children)})"
-        case AnyOf(children=children):
-            return f"or({', '.join(_wrap(_format(k)) for k in children)})"
-        case Not(child=child):
-            return f"not {_format(child)}"
-    raise TypeError(f"not a condition: {c!r}")  # pragma: no cover - exhaustive
-
-
-def _format_http(c: HttpCondition) -> str:
-    if c.body_regex is not None:
-        return f"{c.url}~=/{dsl_scan.escape_slashes(c.body_regex)}/"
-    if c.status is None or (c.status == 200 and "==" not in c.url and "~=" not in c.url):
-        return c.url
-    return f"{c.url}=={c.status}"
-
-
-def _wrap(text: str) -> str:
+def wrap(text: str) -> str:
     """Parenthesise a composite argument that has a top-level comma of its own."""
     try:
         alone = len(dsl_scan.split_top(text)) == 1

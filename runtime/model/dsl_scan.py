@@ -13,16 +13,20 @@ which is how the formatters write regexes.
 
 from __future__ import annotations
 
+import re
+import warnings
 from collections.abc import Iterator
 
 from gnomon.runtime.errors import InvalidInput
 
 __all__ = [
+    "checked_regex",
     "closing_paren",
     "escape_slashes",
     "invalid",
     "rfind_all",
     "show",
+    "split_regex",
     "split_top",
     "unescape_slashes",
 ]
@@ -167,3 +171,29 @@ def unescape_slashes(pattern: str) -> str:
         out.append(pattern[i])
         i += 1
     return "".join(out)
+
+
+def split_regex(body: str) -> tuple[str, str] | None:
+    """``LEFT ~= /RE/`` split at the last ``~=`` followed by a whole ``/…/``."""
+    for pos in rfind_all(body, "~="):
+        right = body[pos + 2 :].strip()
+        if len(right) >= 2 and right[0] == "/" and right[-1] == "/":
+            return body[:pos].strip(), unescape_slashes(right[1:-1])
+    return None
+
+
+def checked_regex(pattern: str) -> str:
+    """``pattern`` when Python's ``re`` compiles it.
+
+    Raises:
+        InvalidInput: it does not (the message quotes ``re``'s reason).
+    """
+    try:
+        with warnings.catch_warnings():  # "possible nested set" and friends: still valid
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError) as exc:
+        raise invalid(
+            f"bad regex {show(pattern)}: {exc}", pattern, ("a Python regex between slashes",)
+        ) from None
+    return pattern

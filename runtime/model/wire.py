@@ -45,7 +45,7 @@ from gnomon.runtime.model.wire_hooks import (
     make_wire_converter,
     tagged_members,
 )
-from gnomon.runtime.model.wire_schema import build_schema
+from gnomon.runtime.model.wire_schema import build_schema, family_name
 from gnomon.runtime.model.wire_structure import Structurers
 
 T = TypeVar("T")
@@ -124,7 +124,7 @@ def _token_and_accepted(leaf: _Leaf) -> tuple[str, tuple[str, ...]]:
 def _type_name(cls: Any) -> str:
     members = tagged_members(cls)
     if members:
-        return members[0].__module__.rsplit(".", 1)[-1].removesuffix("s")
+        return family_name(members).lower()
     return getattr(cls, "__name__", repr(cls))
 
 

@@ -33,7 +33,7 @@ _SCALARS: dict[Any, dict[str, Any]] = {
     Any: {},
 }
 
-__all__ = ["DIALECT", "build_schema"]
+__all__ = ["DIALECT", "build_schema", "family_name"]
 
 
 def build_schema(cls: Any, unstructure: Callable[[Any], Any]) -> dict[str, Any]:
@@ -49,9 +49,16 @@ def build_schema(cls: Any, unstructure: Callable[[Any], Any]) -> dict[str, Any]:
     return {"$schema": DIALECT, **root, "$defs": dict(sorted(builder.defs.items()))}
 
 
+def family_name(members: tuple[type, ...]) -> str:
+    """``Condition``, ``Action``, ``Schedule``: the model module (or package) the members
+    are defined in, singular and capitalised."""
+    module = members[0].__module__.removeprefix("gnomon.runtime.model.")
+    return module.split(".")[0].removesuffix("s").capitalize()
+
+
 def _union_name(members: tuple[type, ...]) -> str:
     """``Condition``, ``Action``, ``Schedule``: named after the members' module."""
-    return members[0].__module__.rsplit(".", 1)[-1].removesuffix("s").capitalize()
+    return family_name(members)
 
 
 def _description(cls: type) -> str | None:

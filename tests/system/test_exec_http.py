@@ -14,7 +14,7 @@ import trio
 from support.exec_io import poll_ctx, real_io, run_ctx
 from support.local_http import LocalHTTPServer, OpenAIStub, Recorded, Reply
 
-from gnomon.actors.exec_llm import Spend
+from gnomon.actors.actions.llm_prompt import Spend
 from gnomon.actors.exec_settings import LlmPrice, LlmSettings
 from gnomon.actors.execution import RunContext
 from gnomon.runtime.model.actions import LlmPromptAction, WebhookAction
@@ -279,7 +279,7 @@ async def test_llm_budget_refuses_before_calling(tmp_path: Path) -> None:
                 engine_says.append(ctx)
                 return Spend(tokens=0, cost_usd=0.25)
 
-            io.executors.llm.spent = spent
+            io.executors.use_spend_lookup(spent)
             refused = await io.executors.run(poor, run_ctx(job_id="job-2"))
     assert first.outcome is Outcome.SUCCESS
     assert second.outcome is Outcome.SUCCESS

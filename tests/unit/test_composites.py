@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gnomon.actors.evaluators import combine_all, combine_any, negate
+from gnomon.actors.conditions.and_ import combine_all
+from gnomon.actors.conditions.not_ import negate
+from gnomon.actors.conditions.or_ import combine_any
 from gnomon.actors.execution import Verdict
 
 T = Verdict(value=True, summary="t")

@@ -17,8 +17,8 @@ from gnomon.runtime.model.condition_dsl import (
     format_condition,
     parse_condition,
 )
-from gnomon.runtime.model.condition_forms import CONDITION_FORMS
 from gnomon.runtime.model.conditions import (
+    CONDITION_FORMS,
     AllOf,
     AnyOf,
     Condition,

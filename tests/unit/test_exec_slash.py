@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from gnomon.actors.exec_slash import slash_argv
+from gnomon.actors.actions.slash_cmd import slash_argv
 
 
 def test_slash_command_becomes_the_cli_argv() -> None:

@@ -1,4 +1,5 @@
-"""The ``shell`` and ``regex`` evaluators (and the LLM check's context command).
+"""The ``shell`` evaluator and the condition-command runner it shares with ``regex`` and
+the LLM check's context command.
 
 Commands run as ``/bin/sh -c`` in their own process group, with the job's env and cwd,
 after the shell policy's fire-time check; the poll timeout (``ctx.timeout``) kills the
@@ -22,26 +23,30 @@ timed out (process group killed)                error   yes        yes
 
 from __future__ import annotations
 
-import re
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
+from gnomon.actors.actions.shell import SH
 from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.exec_shell import SH
 from gnomon.actors.execution import PollContext, Verdict
 from gnomon.actors.policy import ShellPolicy
 from gnomon.runtime.errors import Refused
-from gnomon.runtime.model.conditions import OutputCondition, ShellCondition
+from gnomon.runtime.model.conditions import ShellCondition
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spawn import ProcResult, SpawnFailed, Stderr, run_group
 
-__all__ = ["CommandRun", "ShellEvaluator"]
+if TYPE_CHECKING:
+    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
 
-_NOT_RUNNABLE = (126, 127)
+__all__ = ["NOT_RUNNABLE", "CommandRun", "ShellEvaluator", "error", "evaluator"]
+
+NOT_RUNNABLE = (126, 127)
 
 
-def _error(summary: str, *, transient: bool, breaker: bool = False) -> Verdict:
+def error(summary: str, *, transient: bool, breaker: bool = False) -> Verdict:
+    """An error verdict."""
     return Verdict(value=None, summary=summary, transient=transient, breaker_failure=breaker)
 
 
@@ -75,7 +80,7 @@ class ShellEvaluator:
         try:
             self.policy.check(command, i_know=ctx.i_know, bypass=bypass)
         except Refused as exc:
-            return _error(redactor.redact(exc.message), transient=False)
+            return error(redactor.redact(exc.message), transient=False)
         keep = (cap or self.settings.poll_output_cap) + redactor.longest
         result = None
         with trio.move_on_after(ctx.timeout):
@@ -89,17 +94,18 @@ class ShellEvaluator:
                     grace=self.settings.kill_grace,
                 )
             except SpawnFailed as exc:
-                return _error(redactor.redact(exc.message), transient=False)
+                return error(redactor.redact(exc.message), transient=False)
         if result is None:
             msg = f"command timed out after {ctx.timeout:g}s; process group killed"
-            return _error(msg, transient=True, breaker=True)
+            return error(msg, transient=True, breaker=True)
         return CommandRun(
             result,
             redactor.redact(result.stdout.decode("utf-8", errors="replace")),
             redactor.redact(result.stderr.decode("utf-8", errors="replace")),
         )
 
-    def _quote(self, text: str) -> str:
+    def quote(self, text: str) -> str:
+        """``text`` stripped, its tail cut to ``summary_cap`` characters."""
         cap = self.settings.summary_cap
         text = text.strip()
         return text if len(text) <= cap else "…" + text[-cap:]
@@ -110,32 +116,15 @@ class ShellEvaluator:
         if isinstance(run, Verdict):
             return run
         code = run.result.exit_code
-        tail = self._quote(run.stdout)
+        tail = self.quote(run.stdout)
         summary = f"exit {code}" + (f": {tail}" if tail else "")
         if code == cond.expect_exit:
             return Verdict(value=True, summary=summary)
-        if code in _NOT_RUNNABLE:
-            return _error(f"command cannot run ({summary})", transient=False)
+        if code in NOT_RUNNABLE:
+            return error(f"command cannot run ({summary})", transient=False)
         return Verdict(value=False, summary=f"{summary} (expected exit {cond.expect_exit})")
 
-    async def regex(self, cond: OutputCondition, ctx: PollContext, redactor: Redactor) -> Verdict:
-        """``cond.pattern`` matches the chosen output stream of ``cond.command``."""
-        try:
-            pattern = re.compile(cond.pattern)
-        except re.error as exc:
-            return _error(f"invalid regex /{cond.pattern}/: {exc}", transient=False)
-        mode: Stderr = "merge" if cond.source == "combined" else "separate"
-        run = await self.run(cond.command, ctx, redactor, bypass=cond.bypass_safety, stderr=mode)
-        if isinstance(run, Verdict):
-            return run
-        text = run.stderr if cond.source == "stderr" else run.stdout
-        match = pattern.search(text)
-        if match is not None:
-            return Verdict(value=True, summary=f"{cond.source} matches: {self._quote(match[0])}")
-        code = run.result.exit_code
-        if code in _NOT_RUNNABLE:
-            detail = self._quote(run.stderr or run.stdout)
-            return _error(f"command cannot run (exit {code}): {detail}", transient=False)
-        summary = f"{cond.source} does not match /{cond.pattern}/ (exit {code})"
-        tail = self._quote(text)
-        return Verdict(value=False, summary=summary + (f": {tail}" if tail else ""))
+
+def evaluator(deps: EvalDeps) -> ConditionCheck[ShellCondition]:
+    """The registry's hook."""
+    return ShellEvaluator(deps.settings, deps.policy).shell

@@ -14,6 +14,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import ActionResult, RunContext
@@ -22,7 +24,10 @@ from gnomon.runtime.errors import Refused
 from gnomon.runtime.model.actions import ShellAction
 from gnomon.runtime.model.enums import Outcome
 
-__all__ = ["SH", "ShellExecutor"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps
+
+__all__ = ["SH", "ShellExecutor", "executor"]
 
 SH = "/bin/sh"
 
@@ -79,3 +84,8 @@ class ShellExecutor:
             pid=res.pid,
             pgid=res.pgid,
         )
+
+
+def executor(deps: ExecDeps) -> ActionRun[ShellAction]:
+    """The registry's hook: runs ``shell`` actions under the home's shell policy."""
+    return ShellExecutor(deps.settings, deps.policy).run

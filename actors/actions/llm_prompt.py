@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
@@ -48,7 +48,10 @@ from gnomon.runtime.model.actions import LlmPromptAction
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.redact import Redactor
 
-__all__ = ["ChatFailure", "ChatReply", "LlmExecutor", "Spend", "SpendLedger", "chat"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps
+
+__all__ = ["ChatFailure", "ChatReply", "LlmExecutor", "Spend", "SpendLedger", "chat", "executor"]
 
 _REPLY_CAP = 1024 * 1024
 
@@ -265,3 +268,8 @@ def stored_spend(runs: Callable[[str, int], Awaitable[list[Any]]]) -> SpendLooku
         return Spend(tokens, cost)
 
     return lookup
+
+
+def executor(deps: ExecDeps) -> ActionRun[LlmPromptAction]:
+    """The registry's hook: runs ``llm_prompt`` actions under the job's budget."""
+    return LlmExecutor(deps.settings, deps.http, spent=deps.spent).run

@@ -11,12 +11,17 @@ command is the operator's configuration, and the task is data, not shell text.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gnomon.actors.exec_common import failure, process_result, run_env, run_process
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import ActionResult, RunContext
 from gnomon.runtime.model.actions import AgentTaskAction
 
-__all__ = ["AgentExecutor"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps
+
+__all__ = ["AgentExecutor", "executor"]
 
 
 class AgentExecutor:
@@ -50,3 +55,8 @@ class AgentExecutor:
             tap=ctx.tap,
         )
         return process_result(done)
+
+
+def executor(deps: ExecDeps) -> ActionRun[AgentTaskAction]:
+    """The registry's hook: runs ``agent_task`` actions with the configured profiles."""
+    return AgentExecutor(deps.settings).run

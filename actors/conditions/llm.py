@@ -9,7 +9,7 @@ or ``NO`` on the first line and one sentence of reason.
 ignored); anything else is a regex searched in the answer (case-insensitive). An answer
 that is neither yes nor no simply does not pass.
 
-Errors follow the LLM call's classification (:mod:`gnomon.actors.exec_llm`): 429/5xx,
+Errors follow the LLM call's classification (:mod:`gnomon.actors.actions.llm_prompt`): 429/5xx,
 timeouts and connection errors are transient and count for the breaker; other statuses,
 a malformed reply, no configured endpoint and an invalid ``passes_if`` regex are
 permanent. Errors of the context command are the shell evaluator's.
@@ -18,17 +18,21 @@ permanent. Errors of the context command are the shell evaluator's.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import httpx
 
-from gnomon.actors.eval_shell import ShellEvaluator
-from gnomon.actors.exec_llm import ChatFailure, chat
+from gnomon.actors.actions.llm_prompt import ChatFailure, chat
+from gnomon.actors.conditions.shell import ShellEvaluator
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import PollContext, Verdict
 from gnomon.runtime.model.conditions import LlmCondition
 from gnomon.runtime.redact import Redactor
 
-__all__ = ["SYSTEM_PROMPT", "LlmEvaluator", "first_word"]
+if TYPE_CHECKING:
+    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+
+__all__ = ["SYSTEM_PROMPT", "LlmEvaluator", "evaluator", "first_word"]
 
 SYSTEM_PROMPT = (
     "You are a monitoring check. Answer the user's question about the system with YES or NO "
@@ -111,3 +115,10 @@ class _Judge:
         if self.pattern is not None:
             return self.pattern.search(answer) is not None
         return first_word(answer) == self.word
+
+
+def evaluator(deps: EvalDeps) -> ConditionCheck[LlmCondition]:
+    """The registry's hook (its context command runs like a ``shell`` condition's)."""
+    return LlmEvaluator(
+        deps.settings, deps.http, ShellEvaluator(deps.settings, deps.policy)
+    ).evaluate

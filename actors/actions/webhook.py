@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from typing import TYPE_CHECKING
 
 import httpx
 import trio
@@ -42,7 +43,10 @@ from gnomon.runtime.httpclient import (
 from gnomon.runtime.model.actions import WebhookAction
 from gnomon.runtime.model.enums import Outcome
 
-__all__ = ["SIGNATURE_HEADER", "WebhookExecutor", "sign"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps
+
+__all__ = ["SIGNATURE_HEADER", "WebhookExecutor", "executor", "sign"]
 
 SIGNATURE_HEADER = "X-Gnomon-Signature"
 
@@ -127,3 +131,8 @@ class WebhookExecutor:
             breaker=breaker,
             retry_after=retry,
         )
+
+
+def executor(deps: ExecDeps) -> ActionRun[WebhookAction]:
+    """The registry's hook: sends ``webhook`` actions with the daemon's shared client."""
+    return WebhookExecutor(deps.settings, deps.http).run

@@ -14,17 +14,21 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
+from gnomon.actors.actions.shell import SH
 from gnomon.actors.exec_common import failure, process_result, run_env, run_process
 from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.exec_shell import SH
 from gnomon.actors.execution import ActionResult, RunContext
 from gnomon.runtime.model.actions import HookAction
 from gnomon.runtime.model.enums import Outcome
 
-__all__ = ["HookExecutor", "hook_commands"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps
+
+__all__ = ["HookExecutor", "executor", "hook_commands"]
 
 
 def hook_commands(settings: ExecSettings, event: str) -> list[list[str]]:
@@ -106,3 +110,8 @@ def _combine(runs: list[_HookRun]) -> ActionResult:
         breaker=True,
         exit_code=first.result.exit_code,
     )
+
+
+def executor(deps: ExecDeps) -> ActionRun[HookAction]:
+    """The registry's hook: runs ``hook`` actions."""
+    return HookExecutor(deps.settings).run

@@ -15,15 +15,18 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
 from gnomon.actors.exec_settings import ExecSettings
 from gnomon.actors.execution import ActionResult, RunContext
-from gnomon.actors.executors import SlashHandler
 from gnomon.runtime.model.actions import SlashAction
 from gnomon.runtime.model.enums import Outcome
 
-__all__ = ["TokenFor", "slash_argv", "slash_handler"]
+if TYPE_CHECKING:
+    from gnomon.actors.executors import ActionRun, ExecDeps, SlashHandler
+
+__all__ = ["TokenFor", "executor", "slash_argv", "slash_handler"]
 
 #: The credential one run's slash command authenticates with, or ``None`` (refused).
 TokenFor = Callable[[RunContext], str | None]
@@ -90,3 +93,18 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
         )
 
     return handle
+
+
+def executor(deps: ExecDeps) -> ActionRun[SlashAction]:
+    """The registry's hook: the installed command layer (``deps.slash``), else a
+    permanent failure saying none is installed."""
+    if deps.slash is not None:
+        return deps.slash
+
+    async def not_installed(action: SlashAction, ctx: RunContext) -> ActionResult:
+        return failure(
+            f"cannot run {action.command!r}: slash commands need the daemon's "
+            "command layer, which is not installed in this daemon"
+        )
+
+    return not_installed
