@@ -28,6 +28,7 @@ HEADS = {
 BASE = "pg-1"
 #: (label, workload, field) of every row, in order.
 ROWS: tuple[tuple[str, str, str], ...] = (
+    ("partitions held per node", "", "split"),
     ("W1: jobs created before the slot", "w1", "created_before_due"),
     ("W1: creates/s (`job.create_many`, round-robin)", "w1", "creates_per_s"),
     ("W1: fires/s (N over the last fire's lateness)", "w1", "fires_per_s"),
@@ -35,6 +36,7 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("W1: p99 late (ms)", "w1", "late_p99_ms"),
     ("W1: all fired (s after the slot)", "w1", "all_fired_s"),
     ("W1: all claims committed (s after the slot)", "w1", "all_claimed_s"),
+    ("W1: fires per node (by partition owner)", "w1", "per_node"),
     ("W2: fired", "w2", "fired"),
     ("W2: p50 late (ms)", "w2", "late_p50_ms"),
     ("W2: p99 late (ms)", "w2", "late_p99_ms"),
@@ -85,6 +87,10 @@ def spread_metrics(fired: Sequence[float], claimed: Sequence[float], n: int) -> 
 
 def cell(value: Any) -> str:
     """One number as the table shows it: thousands separated, 3 significant digits."""
+    if not value and isinstance(value, Mapping):
+        return "—"
+    if isinstance(value, Mapping):
+        return " / ".join(cell(v) for _, v in sorted(value.items()))
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, bool):
