@@ -40,6 +40,7 @@ from bench import cluster_nodes as cn
 from bench.cluster_report import lateness, spread_metrics, storm_metrics, table
 from bench.common import now
 from bench.pg import fresh_pg
+from bench.wl_daemon import cpu_seconds
 from gnomon.client.aio import AsyncClient
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.actions import NoopAction
@@ -112,16 +113,18 @@ def workload(
     prefix: str,
     offsets: list[float],
 ) -> tuple[dict[str, Any], list[tuple[float, str]], list[tuple[float, str]], list[str]]:
-    """Create jobs due at ``start + offsets[i]`` and wait for them to fire; the creation
-    record and the rows of the fires (``job.fired`` time, slot), the claims (commit time,
-    slot) and the claimed job ids."""
+    """Create jobs due at ``start + offsets[i]`` and wait for them to fire and finish; the
+    record (creation; the daemons' CPU from creation's end until all finished, the wait
+    for the slot included) and the rows of the fires (``job.fired`` time, slot), the
+    claims (commit time, slot) and the claimed job ids."""
     seq0 = int(reader.one("SELECT coalesce(max(seq), 0) FROM events"))
     t0 = now()
     start = t0 + a.lead + len(offsets) / a.create_rate
     slots = [start + off for off in offsets]
     secs = trio.run(create, nodes, specs(prefix, slots), a.batch)
-    created = now()
+    created, cpu0 = now(), sum(cpu_seconds(node.proc.pid) for node in nodes)
     wait_claimed(reader, t0, len(offsets), slots[-1] + a.timeout)
+    cpu = sum(cpu_seconds(node.proc.pid) for node in nodes) - cpu0
     events = reader.rows(f"SELECT ts, event FROM events WHERE type = 'job.fired' AND seq > {seq0}")
     fired = [(float(ts), json.loads(ev)["payload"]["fire_time"]) for ts, ev in events]
     claims = reader.rows(cn.claims_since(t0, "claimed_ts, fire_time, job_id"))
@@ -132,6 +135,8 @@ def workload(
         "created_before_due": created < slots[0],
         "created_lead_s": slots[0] - created,
         "first_slot": slots[0],
+        "daemon_cpu_s": cpu,
+        "cpu_us_per_fire": 1e6 * cpu / max(1, len(claims)),
     }
     return record, fired, [(float(c), s) for c, s, _ in claims], [j for _, _, j in claims]
 

@@ -37,11 +37,13 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("W1: all fired (s after the slot)", "w1", "all_fired_s"),
     ("W1: all claims committed (s after the slot)", "w1", "all_claimed_s"),
     ("W1: fires per node (by partition owner)", "w1", "per_node"),
+    ("W1: daemons' CPU per fire, all nodes (µs)", "w1", "cpu_us_per_fire"),
     ("W2: fired", "w2", "fired"),
     ("W2: p50 late (ms)", "w2", "late_p50_ms"),
     ("W2: p99 late (ms)", "w2", "late_p99_ms"),
     ("W2: max late (ms)", "w2", "late_max_ms"),
     ("W2: p99 claim committed (ms after the slot)", "w2", "claim_p99_ms"),
+    ("W2: daemons' CPU per fire, all nodes (µs)", "w2", "cpu_us_per_fire"),
     ("load average (1 min) at the start", "", "load_start"),
 )
 
