@@ -69,15 +69,15 @@ def specs(prefix: str, slots: list[float]) -> list[dict[str, Any]]:
 
 
 async def create(nodes: list[cn.Node], all_specs: list[dict[str, Any]], batch: int) -> float:
-    """Create ``all_specs`` in calls of ``batch``, dealt round-robin to the nodes; seconds.
+    """Create ``all_specs``, dealt round-robin to the nodes, in calls of up to ``batch``
+    per node; seconds.
 
     Raises:
         RuntimeError: a call created fewer jobs than it sent (its answer attached).
     """
-    chunks = [all_specs[i : i + batch] for i in range(0, len(all_specs), batch)]
 
-    async def feed(node: cn.Node, mine: list[list[dict[str, Any]]]) -> None:
-        pending = iter(mine)
+    async def feed(node: cn.Node, mine: list[dict[str, Any]]) -> None:
+        pending = iter(mine[i : i + batch] for i in range(0, len(mine), batch))
         async with AsyncClient.connect(node.url, token=node.token, home=str(node.home)) as c:
 
             async def worker() -> None:
@@ -93,7 +93,7 @@ async def create(nodes: list[cn.Node], all_specs: list[dict[str, Any]], batch: i
     started = time.perf_counter()
     async with trio.open_nursery() as nursery:
         for k, node in enumerate(nodes):
-            nursery.start_soon(feed, node, chunks[k :: len(nodes)])
+            nursery.start_soon(feed, node, all_specs[k :: len(nodes)])
     return time.perf_counter() - started
 
 

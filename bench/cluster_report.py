@@ -31,17 +31,20 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("partitions held per node", "", "split"),
     ("W1: jobs created before the slot", "w1", "created_before_due"),
     ("W1: creates/s (`job.create_many`, round-robin)", "w1", "creates_per_s"),
-    ("W1: fires/s (N over the last fire's lateness)", "w1", "fires_per_s"),
-    ("W1: p50 late (ms)", "w1", "late_p50_ms"),
-    ("W1: p99 late (ms)", "w1", "late_p99_ms"),
-    ("W1: all fired (s after the slot)", "w1", "all_fired_s"),
+    ("W1: fires/s (`job.fired`: N over the last one's lateness)", "w1", "fires_per_s"),
+    ("W1: p50 late (ms, `job.fired`)", "w1", "late_p50_ms"),
+    ("W1: p99 late (ms, `job.fired`)", "w1", "late_p99_ms"),
+    ("W1: all fired (s after the slot, `job.fired`)", "w1", "all_fired_s"),
+    ("W1: claims committed/s (N over the last one's lateness)", "w1", "claims_per_s"),
+    ("W1: p50 claim committed (ms after the slot)", "w1", "claim_p50_ms"),
+    ("W1: p99 claim committed (ms after the slot)", "w1", "claim_p99_ms"),
     ("W1: all claims committed (s after the slot)", "w1", "all_claimed_s"),
     ("W1: fires per node (by partition owner)", "w1", "per_node"),
     ("W1: daemons' CPU per fire, all nodes (µs)", "w1", "cpu_us_per_fire"),
     ("W2: fired", "w2", "fired"),
-    ("W2: p50 late (ms)", "w2", "late_p50_ms"),
-    ("W2: p99 late (ms)", "w2", "late_p99_ms"),
-    ("W2: max late (ms)", "w2", "late_max_ms"),
+    ("W2: p50 late (ms, `job.fired`)", "w2", "late_p50_ms"),
+    ("W2: p99 late (ms, `job.fired`)", "w2", "late_p99_ms"),
+    ("W2: max late (ms, `job.fired`)", "w2", "late_max_ms"),
     ("W2: p99 claim committed (ms after the slot)", "w2", "claim_p99_ms"),
     ("W2: daemons' CPU per fire, all nodes (µs)", "w2", "cpu_us_per_fire"),
     ("load average (1 min) at the start", "", "load_start"),
@@ -74,10 +77,17 @@ def lateness(rows: Iterable[tuple[float, str]]) -> list[float]:
 def storm_metrics(
     due: float, fired: Sequence[float], claimed: Sequence[float], n: int
 ) -> dict[str, Any]:
-    """W1: fires/s and lateness from the ``job.fired`` timestamps, and when the last
-    claim was committed (``fires.claimed_ts``), all against the one slot ``due``."""
+    """W1 against the one slot ``due``: fires/s and lateness from the ``job.fired``
+    timestamps (the engine's decision), and the same from the claims' commit times
+    (``fires.claimed_ts``: when each fire became durable and its action could start)."""
     out = {k: v for k, v in storm_result(due, fired, n).items() if k != "samples"}
-    out["all_claimed_s"] = (max(claimed) - due) if claimed else math.nan
+    claims = storm_result(due, claimed, n)
+    out.update(
+        all_claimed_s=claims["all_fired_s"],
+        claims_per_s=claims["fires_per_s"],
+        claim_p50_ms=claims["late_p50_ms"],
+        claim_p99_ms=claims["late_p99_ms"],
+    )
     return out
 
 

@@ -32,6 +32,8 @@ def test_storm_metrics_measure_against_the_one_slot(rep: ModuleType) -> None:
     assert out["fires_per_s"] == 1.5  # three fires, the last 2 s after the slot
     assert (out["all_fired_s"], out["all_claimed_s"]) == (2.0, 3.5)
     assert out["late_p50_ms"] == 1000.0
+    assert out["claims_per_s"] == 2 / 3.5  # two of three claimed, the last 3.5 s late
+    assert (out["claim_p50_ms"], out["claim_p99_ms"]) == (1000.0, 3500.0)
     assert "samples" not in out
     assert math.isnan(rep.storm_metrics(100.0, [], [], 3)["all_claimed_s"])
 
@@ -73,11 +75,12 @@ def test_the_table_puts_configurations_side_by_side_with_ratios_to_one_node(
     lines = text.splitlines()
     assert lines[0] == "| measure | PostgreSQL, 1 node | PostgreSQL, 2 nodes |"
     rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:] for line in lines[2:]}
-    assert rows["W1: fires/s (N over the last fire's lateness)"] == ["1,200", "300 (×0.25) |"]
+    rate = "W1: fires/s (`job.fired`: N over the last one's lateness)"
+    assert rows[rate] == ["1,200", "300 (×0.25) |"]
     assert rows["W1: jobs created before the slot"] == ["yes", "**no** |"]
-    assert rows["W1: p99 late (ms)"] == ["—", "— |"]
+    assert rows["W1: p99 late (ms, `job.fired`)"] == ["—", "— |"]
     assert rows["W2: fired"] == ["10", "10 (×1.00) |"]
     assert rows["load average (1 min) at the start"] == ["2.5", "2.5 |"]  # no ratio
-    assert rows["W2: p50 late (ms)"] == ["—", "— |"]  # missing values
+    assert rows["W2: p50 late (ms, `job.fired`)"] == ["—", "— |"]  # missing values
     assert rows["partitions held per node"] == ["34 / 30", "34 / 30 |"]  # by node name
     assert rows["W1: fires per node (by partition owner)"] == ["—", "— |"]
