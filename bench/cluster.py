@@ -37,7 +37,7 @@ from typing import Any
 import trio
 
 from bench import cluster_nodes as cn
-from bench.cluster_report import lateness, spread_metrics, storm_metrics, table
+from bench.cluster_report import lateness, median_of, spread_metrics, storm_metrics, table
 from bench.common import now
 from bench.pg import fresh_pg
 from bench.wl_daemon import cpu_seconds
@@ -187,6 +187,7 @@ def arguments() -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=120.0, help="s after the last slot")
     p.add_argument("--no-sqlite", action="store_true", help="skip the SQLite baseline")
     p.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--runs", type=int, default=1, help="rounds; the table shows medians")
     p.add_argument("--quick", action="store_true", help="small sizes (under a minute)")
     p.add_argument("--json", action="store_true", help="one JSON object (else the table)")
     a = p.parse_args()
@@ -199,15 +200,19 @@ def main() -> None:
     a = arguments()
     counts = [int(c) for c in a.nodes.split(",") if c]
     keys = ([] if a.no_sqlite else [("sqlite", 1)]) + [(f"pg-{c}", c) for c in counts]
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="gnomon-bench-cluster-") as tmp:
-        for key, count in keys:
-            results[key] = configuration(a, Path(tmp), key, count)
-            if not a.json:
-                print(f"bench.cluster: {key} done", flush=True)
-    head = {"commit": commit(), "n": a.n, "n2": a.n2, "spread_s": a.spread, "batch": a.batch}
+    runs: list[dict[str, Any]] = []
+    for run in range(a.runs):  # rounds: every configuration once per round
+        runs.append({})
+        with tempfile.TemporaryDirectory(prefix="gnomon-bench-cluster-") as tmp:
+            for key, count in keys:
+                runs[-1][key] = configuration(a, Path(tmp), key, count)
+                if not a.json:
+                    print(f"bench.cluster: round {run + 1}, {key} done", flush=True)
+    results = median_of(runs)
+    head = {"commit": commit(), "n": a.n, "n2": a.n2, "spread_s": a.spread, "runs": a.runs}
     if a.json:
-        print(json.dumps({**head, "results": results, "table": table(results)}, indent=2))
+        out = {**head, "results": results, "table": table(results), "each_run": runs}
+        print(json.dumps(out, indent=2))
         return
     print(json.dumps(head))
     print(table(results))

@@ -8,6 +8,7 @@ database, so ``tests/unit/test_bench_cluster_report.py`` checks it on plain valu
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -95,6 +96,33 @@ def spread_metrics(fired: Sequence[float], claimed: Sequence[float], n: int) -> 
     """W2: lateness of each fire (``job.fired``) and of each claim's commit, seconds in."""
     claim_p99 = lateness_stats(claimed)["late_p99_ms"]
     return {"fired": len(fired), "expected": n, **lateness_stats(fired), "claim_p99_ms": claim_p99}
+
+
+def median_of(runs: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """One result per configuration from several runs: every number (top level or in a
+    workload's record) the median over the runs that have it, a flag true only if true in
+    every run, anything else as in the first run that has the configuration."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in dict.fromkeys(k for run in runs for k in run):
+        each = [run[key] for run in runs if key in run]
+        out[key] = _median_record(each)
+    return out
+
+
+def _median_record(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for name, first in records[0].items():
+        values = [r[name] for r in records if name in r]
+        if isinstance(first, Mapping) and name in ("w1", "w2"):
+            merged[name] = _median_record(values)
+        elif all(isinstance(v, bool) for v in values):
+            merged[name] = all(values)
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+            numbers = [v for v in values if not math.isnan(v)]
+            merged[name] = statistics.median(numbers) if numbers else math.nan
+        else:
+            merged[name] = first
+    return merged
 
 
 def cell(value: Any) -> str:

@@ -84,3 +84,23 @@ def test_the_table_puts_configurations_side_by_side_with_ratios_to_one_node(
     assert rows["W2: p50 late (ms, `job.fired`)"] == ["—", "— |"]  # missing values
     assert rows["partitions held per node"] == ["34 / 30", "34 / 30 |"]  # by node name
     assert rows["W1: fires per node (by partition owner)"] == ["—", "— |"]
+
+
+def test_several_runs_are_combined_by_their_medians(rep: ModuleType) -> None:
+    def run(rate: float, before: bool, lag: float) -> dict[str, object]:
+        w1 = {"fires_per_s": rate, "created_before_due": before, "late_p99_ms": lag}
+        return {"w1": w1, "split": {"n1": 64}, "load_start": rate / 100}
+
+    runs = [
+        {"pg-1": run(100.0, True, 5.0), "sqlite": run(7.0, True, 1.0)},
+        {"pg-1": run(300.0, False, math.nan)},
+        {"pg-1": run(200.0, True, 9.0)},
+    ]
+    out = rep.median_of(runs)
+    assert list(out) == ["pg-1", "sqlite"]
+    assert out["pg-1"]["w1"]["fires_per_s"] == 200.0
+    assert out["pg-1"]["w1"]["late_p99_ms"] == 7.0  # the runs that have a number
+    assert out["pg-1"]["w1"]["created_before_due"] is False  # not in every run
+    assert out["pg-1"]["load_start"] == 2.0
+    assert out["pg-1"]["split"] == {"n1": 64}
+    assert out["sqlite"]["w1"]["fires_per_s"] == 7.0
