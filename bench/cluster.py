@@ -169,6 +169,7 @@ def configuration(a: argparse.Namespace, root: Path, key: str, count: int) -> di
 
 
 def commit() -> str:
+    """The checkout's commit when the run starts."""
     out = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     )
@@ -198,6 +199,7 @@ def arguments() -> argparse.Namespace:
 
 def main() -> None:
     a = arguments()
+    head = {"commit": commit(), "n": a.n, "n2": a.n2, "spread_s": a.spread, "runs": a.runs}
     counts = [int(c) for c in a.nodes.split(",") if c]
     keys = ([] if a.no_sqlite else [("sqlite", 1)]) + [(f"pg-{c}", c) for c in counts]
     runs: list[dict[str, Any]] = []
@@ -209,7 +211,6 @@ def main() -> None:
                 if not a.json:
                     print(f"bench.cluster: round {run + 1}, {key} done", flush=True)
     results = median_of(runs)
-    head = {"commit": commit(), "n": a.n, "n2": a.n2, "spread_s": a.spread, "runs": a.runs}
     if a.json:
         out = {**head, "results": results, "table": table(results), "each_run": runs}
         print(json.dumps(out, indent=2))
