@@ -1,15 +1,16 @@
-"""``python -m bench.cluster [--nodes 1,2,3] [--n N] [--n2 N2] [--quick] [--json]``: W1 and
-W2 on real daemons clustered on one PostgreSQL, 1, 2 and 3 nodes side by side in one run,
-with a lone SQLite daemon as the baseline (docs/performance.md, "PostgreSQL cluster: 1, 2
-and 3 nodes").
+"""W1 and W2 on real daemons clustered on one PostgreSQL, 1, 2 and 3 nodes side by side.
+
+``python -m bench.cluster [--nodes 1,2,3] [--n N] [--n2 N2] [--runs K] [--quick] [--json]``
+runs them in one go, with a lone SQLite daemon as the baseline (docs/performance.md,
+"PostgreSQL cluster: 1, 2 and 3 nodes").
 
 Per configuration: a fresh database on ``--server`` (dropped afterwards) and fresh homes;
 the daemons (subprocesses, ``gnomon daemon start --store URL --cluster``, bench/
 cluster_nodes.py) started, then a wait until the 64 partitions are split evenly.
 
 - W1: ``N`` one-shot ``noop`` jobs all due at one slot, created before it through the
-  nodes round-robin (``job.create_many``, ``--batch`` specs per call, 2 calls in flight
-  per node; a node owns the jobs created on it). The slot lies ``--lead`` s plus
+  nodes (specs dealt round-robin; ``job.create_many``, ``--batch`` specs per call, 2
+  calls in flight per node; a node owns the jobs created on it). The slot lies ``--lead`` s plus
   ``N / --create-rate`` s after the start of creation; the report says whether creation
   ended before it.
 - W2: ``N2`` jobs, each due once at its own instant, spread evenly over ``--spread`` s
@@ -18,7 +19,8 @@ cluster_nodes.py) started, then a wait until the 64 partitions are split evenly.
 Everything is read from the store afterwards: a fire's lateness is its ``job.fired``
 event's timestamp (the moment the owning engine fired it) minus the slot in its payload;
 ``fires.claimed_ts`` (taken inside the committing transaction) says when the claims were
-durable. A benchmark, not a test: nothing here asserts.
+durable. ``--runs K`` repeats every configuration K times (in rounds) and the table shows
+each number's median. A benchmark, not a test: nothing here asserts.
 """
 
 from __future__ import annotations
