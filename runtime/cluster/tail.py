@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -36,7 +37,7 @@ from typing import Any, TypeVar
 import psycopg
 import trio
 
-from gnomon.runtime.cluster.links import open_connection
+from gnomon.runtime.cluster.links import BoundedConnection, open_connection
 from gnomon.runtime.cluster.tail_core import Cursor
 from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.model.events import Event
@@ -93,7 +94,8 @@ class EventTail:
         self._wake = trio.Event()
         self._known = 0  # the highest seq known committed (NOTIFYs, own commits)
         self._must_read = False  # a wake that reads whatever it knows (a reconnect)
-        self._conn: psycopg.Connection[Any] | None = None
+        #: the follower's connection (reads in a worker thread; no time bound)
+        self._db = BoundedConnection(dsn, math.inf)
         self._failing = False
         self.metrics = metrics
         self._notified: deque[tuple[int, float]] = deque(maxlen=PENDING_NOTIFIES)
@@ -156,9 +158,7 @@ class EventTail:
                 nursery.start_soon(self._follow)
                 task_status.started()
         finally:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            self._db.close()
 
     async def _follow(self) -> None:
         cursor = self.cursor
@@ -205,30 +205,6 @@ class EventTail:
         if self._failing:
             log.warning("event tail: reading events again from seq %d", cursor.published)
         self._failing = False
-
-    async def _db(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
-        """``call`` on the tail's connection in a worker thread; a failure drops the
-        connection (a new one next time); an abandoned thread closes it when it returns."""
-        abandoned: list[bool] = []
-
-        def job(conn: psycopg.Connection[Any]) -> T:
-            try:
-                result = call(conn)
-            except BaseException:
-                conn.close()
-                raise
-            if abandoned:
-                conn.close()
-            return result
-
-        try:
-            if self._conn is None or self._conn.closed:
-                self._conn = await open_connection(self.dsn)
-            return await trio.to_thread.run_sync(job, self._conn, abandon_on_cancel=True)
-        except BaseException:
-            abandoned.append(True)
-            self._conn = None
-            raise
 
     async def _listen(self) -> None:
         """Wake the follower on each NOTIFY past the cursor, and after each (re)connect."""
