@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -155,6 +156,10 @@ class World:
     servers: Servers
     base_env: dict[str, str]
     daemon: RealDaemon | None = None
+    #: A cluster's other nodes (their homes and daemons); the CLI's calls go to every node
+    #: in turn, so a job made through one node is read and driven through the other.
+    peers: list[RealDaemon] = attrs.field(factory=list)
+    _calls: int = 0
 
     @property
     def fixtures_file(self) -> Path:
@@ -170,6 +175,30 @@ class World:
         self.daemon = RealDaemon.start(self.home, env=env)
         return self.daemon
 
+    def start_cluster(self, url: str, nodes: int = 2) -> RealDaemon:
+        """This world's daemon and ``nodes - 1`` more, clustered on the database ``url``
+        (docs/cluster.md: one ``audit.key``, a home each)."""
+        args = ("--store", url, "--cluster")
+        env = cli_env(self.home, GNOMON_CLUSTER_NODE="n0", **self.base_env)
+        self.daemon = RealDaemon.start(self.home, *args, env=env)
+        for n in range(1, nodes):
+            home = self.home.with_name(f"{self.home.name}-n{n}")
+            home.mkdir()
+            shutil.copy(self.home / "audit.key", home / "audit.key")
+            peer_env = cli_env(home, GNOMON_CLUSTER_NODE=f"n{n}", **self.base_env)
+            self.peers.append(RealDaemon.start(home, *args, env=peer_env))
+        return self.daemon
+
+    def stop(self) -> None:
+        """Stop every node of this world."""
+        for daemon in [*self.peers, *([self.daemon] if self.daemon else [])]:
+            daemon.stop()
+
+    def _next_home(self) -> Path:
+        homes = [self.home, *(p.home for p in self.peers)]
+        self._calls += 1
+        return homes[self._calls % len(homes)]
+
     def lines(self, tag: str, **values: str) -> list[str]:
         """The block ``tag`` of the cookbook, substituted for this world (and ``$NAME``
         replaced by ``values[NAME]``)."""
@@ -184,7 +213,7 @@ class World:
 
     def gnomon(self, *argv: str, env: Mapping[str, str] | None = None) -> Result:
         """Run the real CLI in the test's directory against this world's home."""
-        full = cli_env(self.home, **{**self.base_env, **dict(env or {})})
+        full = cli_env(self._next_home(), **{**self.base_env, **dict(env or {})})
         proc = subprocess.run(
             [PY, "-m", "gnomon.cli", *argv],
             capture_output=True,
@@ -260,5 +289,4 @@ def stopped(world: World) -> Iterator[None]:
     try:
         yield
     finally:
-        if world.daemon is not None:
-            world.daemon.stop()
+        world.stop()

@@ -50,6 +50,7 @@ from support.cookbook_world import (
 )
 from support.daemon_proc import cli_env
 from support.exec_io import recorded_argv
+from support.pgkit import fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -76,12 +77,24 @@ def servers() -> Iterator[Servers]:
         yield Servers.open(stack)
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, servers: Servers) -> Iterator[World]:
-    w = make_world(tmp_path_factory.mktemp("cookbook"), servers, "home")
-    daemon = w.start()
-    yield w
-    daemon.stop()
+@pytest.fixture(scope="module", params=["sqlite", "cluster"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, servers: Servers
+) -> Iterator[World]:
+    """One daemon on SQLite; or two clustered daemons on a fresh PostgreSQL database, the
+    CLI's calls alternating between them (skipped where no PostgreSQL answers)."""
+    w = make_world(tmp_path_factory.mktemp(f"cookbook-{request.param}"), servers, "home")
+    if request.param == "sqlite":
+        w.start()
+        yield w
+        w.stop()
+        return
+    with fresh_database() as url:
+        w.start_cluster(url)
+        try:
+            yield w
+        finally:
+            w.stop()
 
 
 @pytest.fixture(scope="module")
