@@ -39,7 +39,7 @@ from gnomon.runtime.protocol_jobs import CreateParams, JobView, RunView
 from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
-from gnomon.runtime.store import JobQuery, Store
+from gnomon.runtime.store import JobQuery, PartitionMoved, Store
 
 if TYPE_CHECKING:
     from gnomon.actors.agents import Agents
@@ -52,6 +52,27 @@ Handler = Callable[[Caller, Any], Awaitable[Any]]
 AdmitJob = Callable[[Caller, CreateParams], AbstractAsyncContextManager[datetime | None]]
 #: The same around a bulk create: yields the check of one spec (``Agents.admitting_many``).
 AdmitJobs = Callable[[Caller], AbstractAsyncContextManager[SpecLimits]]
+#: Tries of a create whose fresh id's partition moved to another node before its commit.
+MOVED_TRIES = 3
+
+
+async def created_where_held(create: Callable[[], Awaitable[JobState]]) -> JobState:
+    """``create()``, tried again (at most :data:`MOVED_TRIES` times in all) while the
+    cluster's fence refuses it because the partition of the fresh id it drew moved to
+    another node between the draw and the commit (a node joined: docs/cluster.md); each
+    try draws a new id in a partition held then.
+
+    Raises:
+        PartitionMoved: still refused at the last try (or fenced: no partition named).
+        Whatever ``create`` raises otherwise.
+    """
+    for _ in range(MOVED_TRIES - 1):
+        try:
+            return await create()
+        except PartitionMoved as exc:
+            if not exc.partitions:
+                raise
+    return await create()
 
 
 @asynccontextmanager
