@@ -21,13 +21,13 @@ def _creates(refusals: list[PartitionMoved]) -> tuple[list[int], object]:
     return calls, create
 
 
-async def test_a_moved_partition_is_tried_again_under_a_new_draw() -> None:
+async def test_a_moved_partition_is_tried_again_under_a_new_draw(autojump_clock: object) -> None:
     calls, create = _creates([PartitionMoved("moved", [46])])
     assert await created_where_held(create) == "created"  # type: ignore[arg-type]
     assert len(calls) == 2
 
 
-async def test_tries_are_bounded() -> None:
+async def test_tries_are_bounded(autojump_clock: object) -> None:
     calls, create = _creates([PartitionMoved("moved", [3]) for _ in range(MOVED_TRIES + 2)])
     with pytest.raises(PartitionMoved):
         await created_where_held(create)  # type: ignore[arg-type]
