@@ -7,6 +7,7 @@ The hosts and paths the cookbook names are mapped to local stand-ins by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -171,6 +172,9 @@ class World:
     #: in turn, so a job made through one node is read and driven through the other.
     peers: list[RealDaemon] = attrs.field(factory=list)
     _calls: int = 0
+    #: The cluster's database, and the one home every call goes to while set (``only_on``).
+    store_url: str = ""
+    _pinned: Path | None = None
 
     @property
     def fixtures_file(self) -> Path:
@@ -190,6 +194,7 @@ class World:
         """This world's daemon and ``nodes - 1`` more, clustered on the database ``url``
         (docs/cluster.md: one ``audit.key``, a home each)."""
         args = ("--store", url, "--cluster")
+        self.store_url = url
         env = cli_env(self.home, GNOMON_CLUSTER_NODE="n0", **self.base_env)
         self.daemon = RealDaemon.start(self.home, *args, env=env)
         for n in range(1, nodes):
@@ -205,7 +210,36 @@ class World:
         for daemon in [*self.peers, *([self.daemon] if self.daemon else [])]:
             daemon.stop()
 
+    def owner_home(self, job_id: str) -> Path:
+        """The home of the node holding ``job_id``'s partition (this home off a cluster)."""
+        if not self.peers:
+            return self.home
+        import psycopg
+
+        from gnomon.runtime.cluster.core import partition_of
+
+        with psycopg.connect(self.store_url) as conn:
+            (count,) = conn.execute("SELECT count(*) FROM cluster_partitions").fetchone() or (1,)
+            p = partition_of(job_id, int(count))
+            (node,) = conn.execute(
+                "SELECT n.node FROM cluster_partitions pt JOIN cluster_nodes n"
+                " ON n.boot_id = pt.owner_boot WHERE pt.p = %s",
+                (p,),
+            ).fetchone() or ("n0",)
+        return self.home if node == "n0" else self.home.with_name(f"{self.home.name}-{node}")
+
+    @contextlib.contextmanager
+    def only_on(self, home: Path) -> Iterator[None]:
+        """Every call of the block goes to ``home`` (what a cluster keeps per node)."""
+        self._pinned = home
+        try:
+            yield
+        finally:
+            self._pinned = None
+
     def _next_home(self) -> Path:
+        if self._pinned is not None:
+            return self._pinned
         homes = [self.home, *(p.home for p in self.peers)]
         self._calls += 1
         return homes[self._calls % len(homes)]
