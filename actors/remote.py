@@ -67,6 +67,9 @@ async def apply_command(
             await tree.engine.clear([str(i) for i in params["ids"]])
         elif command == "replace":
             await replace(tree, params)
+        elif command == "backfill":
+            slot = datetime.fromisoformat(str(params["slot"]))
+            await tree.engine.command(job_id, "backfill", slot=slot)
         elif command == "dependency_ended":
             await tree.directory.ask(
                 job_id,

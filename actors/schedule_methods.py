@@ -111,11 +111,10 @@ class ScheduleMethods:
             InvalidInput: ``end`` before ``start``, or more than
                 :data:`MAX_BACKFILL_SLOTS` slots.
         """
-        job_id = self.tree.directory.resolve(p.ref)
-        entry = self.tree.directory.get(job_id)
-        if caller.agent and (entry is None or entry.owner != caller.owner):
+        job_id, owner = await self._resolve(p.ref)
+        if caller.agent and owner != caller.owner:
             raise Refused("an agent may backfill its own jobs only", reason="owner")
-        state = await self.tree.engine.get(job_id)
+        state = await self._state(job_id)
         plan = await self._plan(state, p)
         if p.dry_run:
             return BackfillResult(job_id=job_id, name=state.spec.name, slots=tuple(plan))
@@ -126,6 +125,49 @@ class ScheduleMethods:
                 await limiter.acquire_on_behalf_of(index)
                 nursery.start_soon(self._fire_one, job_id, plan, index, limiter)
         return BackfillResult(job_id=job_id, name=state.spec.name, slots=tuple(plan))
+
+    async def _resolve(self, ref: str) -> tuple[str, str | None]:
+        """The id and owner of the job ``ref`` names: this node's directory, else (a
+        cluster) the shared database — another node's job is backfilled through it.
+
+        Raises:
+            NotFound: no such job. InvalidInput: an ambiguous prefix.
+        """
+        directory, remote = self.tree.directory, self.tree.remote
+        try:
+            job_id = directory.resolve(ref)
+        except NotFound:
+            if remote is None:
+                raise
+            found = await remote.find(ref)
+            return found.id, found.owner
+        entry = directory.get(job_id)
+        return job_id, None if entry is None else entry.owner
+
+    async def _state(self, job_id: str) -> JobState:
+        """The job as this node's engine has it, else as stored (another node's job).
+
+        Raises:
+            NotFound: neither knows it.
+        """
+        try:
+            return await self.tree.engine.get(job_id)
+        except NotFound:
+            if self.tree.remote is None or (state := await self.store.get_job(job_id)) is None:
+                raise
+            return state
+
+    async def _fire(self, job_id: str, slot: datetime) -> None:
+        """Fire ``slot`` through this node's engine, or through the node owning the job.
+
+        Raises:
+            Conflict, NotFound: the (owner's) engine refused. AskTimeout: no answer.
+        """
+        remote = self.tree.remote
+        if remote is None or self.tree.directory.get(job_id) is not None or remote.here(job_id):
+            await self.tree.engine.command(job_id, "backfill", slot=slot)
+        else:
+            await remote.command(job_id, "backfill", {"slot": slot.isoformat()})
 
     async def _plan(self, state: JobState, p: BackfillParams) -> list[BackfillSlot]:
         if p.end < p.start:
@@ -159,7 +201,7 @@ class ScheduleMethods:
         slot = plan[index].slot
         try:
             try:
-                await self.tree.engine.command(job_id, "backfill", slot=slot)
+                await self._fire(job_id, slot)
             except (Conflict, NotFound) as exc:
                 plan[index] = BackfillSlot(slot=slot, status="refused", message=str(exc))
                 return
@@ -172,7 +214,7 @@ class ScheduleMethods:
         """Wait until the fire of ``slot`` is no longer in flight; its outcome, from the
         job's latest run for that slot (``None`` when it ran nothing, e.g. skipped)."""
         while True:
-            state = await self.tree.engine.get(job_id)
+            state = await self._state(job_id)
             if state.status.terminal or all(f.fire_time != slot for f in state.fires):
                 break
             await trio.sleep(POLL)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+import trio
 
 from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core.explain import explain, hold
@@ -39,7 +40,7 @@ from gnomon.runtime.protocol_jobs import CreateParams, JobView, RunView
 from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spec_mask import masked_spec
-from gnomon.runtime.store import JobQuery, Store
+from gnomon.runtime.store import JobQuery, PartitionMoved, Store
 
 if TYPE_CHECKING:
     from gnomon.actors.agents import Agents
@@ -52,6 +53,34 @@ Handler = Callable[[Caller, Any], Awaitable[Any]]
 AdmitJob = Callable[[Caller, CreateParams], AbstractAsyncContextManager[datetime | None]]
 #: The same around a bulk create: yields the check of one spec (``Agents.admitting_many``).
 AdmitJobs = Callable[[Caller], AbstractAsyncContextManager[SpecLimits]]
+#: Tries of a create whose fresh id's partition is not held (any more) at its commit.
+MOVED_TRIES = 8
+#: The pause before the second try (doubling up to :data:`MOVED_PAUSE_MAX`), in seconds.
+MOVED_PAUSE, MOVED_PAUSE_MAX = 0.05, 1.0
+
+
+async def created_where_held(create: Callable[[], Awaitable[JobState]]) -> JobState:
+    """``create()``, tried again (at most :data:`MOVED_TRIES` times in all, a short
+    growing pause between tries) while the cluster's fence refuses it because the
+    partition of the fresh id it drew is not this node's: the partition moved to another
+    node between the draw and the commit, or the node, just joined, holds none yet
+    (docs/cluster.md). Each try draws a new id in a partition held then. Cancellable
+    between tries.
+
+    Raises:
+        PartitionMoved: still refused at the last try (or fenced: no partition named).
+        Whatever ``create`` raises otherwise.
+    """
+    pause = MOVED_PAUSE
+    for _ in range(MOVED_TRIES - 1):
+        try:
+            return await create()
+        except PartitionMoved as exc:
+            if not exc.partitions:
+                raise
+        await trio.sleep(pause)
+        pause = min(pause * 2, MOVED_PAUSE_MAX)
+    return await create()
 
 
 @asynccontextmanager

@@ -27,11 +27,12 @@ class EventMethods:
         """One page of events, oldest first (``newest``: the newest ``limit``).
 
         Raises:
-            NotFound: ``p.job`` names no job.
+            NotFound: ``p.job`` names no job, live or finished, here or on another node.
             StoreUnavailable: the store cannot read (a corrupt page).
         """
         ctx = self.ctx
-        job = ctx.tree.directory.resolve(p.job) if p.job else None
+        # resolved as job.get does: another node's job or a finished one too (a cluster)
+        job = (await ctx.state(p.job)).id if p.job else None
         found = await ctx.store.events(
             EventQuery(
                 since_seq=p.since_seq,

@@ -16,6 +16,7 @@ from gnomon.actors.methods.context import (
     Handler,
     MethodContext,
     created_by_of,
+    created_where_held,
     owner_of,
     run_view,
     tag_filter,
@@ -76,8 +77,14 @@ class JobMethods:
                 elsewhere = (
                     await ctx.replace_elsewhere(p.spec, owner, expires_at) if p.replace else None
                 )
-                state = elsewhere or await ctx.tree.engine.create(
-                    p.spec, owner, created_by_of(caller), replace=p.replace, expires_at=expires_at
+                state = elsewhere or await created_where_held(
+                    lambda: ctx.tree.engine.create(
+                        p.spec,
+                        owner,
+                        created_by_of(caller),
+                        replace=p.replace,
+                        expires_at=expires_at,
+                    )
                 )
                 await ctx.settle_dependencies(state)
             except StoreUnavailable:  # a full disk: GnomonStoreErrors (docs/operations.md)

@@ -41,7 +41,7 @@ __all__ = [
 #: of a dependency's end (``dependency_ended``, sent without a caller waiting), and
 #: ``clear`` (delete finished jobs of one partition: ``params["ids"]``).
 COMMANDS = frozenset(
-    {"cancel", "pause", "resume", "run_now", "replace", "dependency_ended", "clear"}
+    {"cancel", "pause", "resume", "run_now", "replace", "dependency_ended", "clear", "backfill"}
 )
 #: Commands whose second application leaves the job as the first did (see the docstring).
 REPEATABLE = frozenset({"cancel", "pause", "resume", "dependency_ended", "clear"})

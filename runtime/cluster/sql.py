@@ -9,7 +9,7 @@ which the caller finds out on its next call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from importlib import resources
 
@@ -17,7 +17,7 @@ import attrs
 import psycopg
 from psycopg.rows import TupleRow
 
-from gnomon.runtime.store import UnitRejected
+from gnomon.runtime.store import PartitionMoved
 
 __all__ = [
     "CHANNEL",
@@ -43,13 +43,9 @@ Conn = psycopg.Connection[TupleRow]
 _SCHEMA_LOCK = 0x676E6F6D6F6E  # "gnomon": serialises concurrent schema creation
 
 
-class Fenced(UnitRejected):
+class Fenced(PartitionMoved):
     """A write refused: this node no longer holds a partition at the epoch it took it with
     (or its lease ran out). Raised by :func:`cluster_fence`; the unit fails alone."""
-
-    def __init__(self, message: str, partitions: Sequence[int] = ()) -> None:
-        super().__init__(message)
-        self.partitions = tuple(partitions)
 
 
 class ClusterConfigError(Exception):

@@ -42,6 +42,16 @@ class UnitRejected(GnomonError):
     rpc_code: ClassVar[int] = -32008
 
 
+class PartitionMoved(UnitRejected):
+    """A fence's refusal because the unit writes a job of a partition this writer does not
+    hold (any more): a unit that creates a fresh job may be tried again under a new id
+    drawn in a partition held now (``partitions``: the ones refused)."""
+
+    def __init__(self, message: str, partitions: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.partitions = tuple(partitions)
+
+
 @attrs.frozen(kw_only=True)
 class InboxItem:
     """A result addressed to an owner (an agent's next conversation reads it)."""

@@ -6,6 +6,7 @@ PostgreSQL server answers."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from support.pgkit import fresh_database
 pytestmark = pytest.mark.slow
 psycopg = pytest.importorskip("psycopg")
 
+from gnomon.client import Client, job_spec  # noqa: E402
 from gnomon.runtime.cluster.commands import CATCH_UP  # noqa: E402
 
 
@@ -180,3 +182,48 @@ def test_a_job_depends_on_a_job_of_the_other_node(pair: Pair) -> None:
         " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot WHERE c.command = 'dependency_ended'",
     )
     assert told == [(shown["id"], "node-b")]  # node-a told node-b, through the command table
+
+
+def test_events_and_backfill_of_a_job_the_other_node_owns(pair: Pair) -> None:
+    job_id = ok(
+        pair.a_home, "schedule", "daily", "--calendar", "*-*-* 06:00", "--tz", "UTC",
+        "--do", "noop", "--json",
+    ).json()["id"]  # fmt: skip
+    listed = ok(pair.b_home, "events", "--job", "daily", "--json").out.splitlines()
+    assert [e["type"] for e in map(json.loads, listed)][:1] == ["job.created"]
+    span = ("--from", "2026-11-01T00:00Z", "--to", "2026-11-03T23:59Z")
+    first = ok(pair.b_home, "jobs", "backfill", "daily", *span)
+    assert first.out.strip().endswith("✔ 3 slot(s) fired"), first.out
+    again = ok(pair.b_home, "jobs", "backfill", "daily", *span)
+    assert again.out.strip().endswith("✔ 0 slot(s) fired"), again.out
+    runs = query(pair.url, "SELECT count(*) FROM runs WHERE job_id = %s", job_id)
+    assert runs == [(3,)]
+    fired_by = query(
+        pair.url,
+        "SELECT n.node FROM cluster_commands c"
+        " JOIN cluster_nodes n ON n.boot_id = c.claimed_boot WHERE c.command = 'backfill'",
+    )
+    assert [r[0] for r in fired_by] == ["node-a"] * 3  # node-b sent each slot to the owner
+
+
+def test_a_node_just_joined_creates_once_it_holds_partitions(tmp_path: Path) -> None:
+    """node-b answers before it holds a partition (node-a gives half back first): a create
+    through it waits for its partitions instead of being refused by the fence."""
+    with fresh_database() as url:
+        a_home, b_home = tmp_path / "a", tmp_path / "b"
+        a = RealDaemon.start(a_home, "--store", url, "--cluster",
+                             env=cli_env(a_home, GNOMON_CLUSTER_NODE="node-a"))  # fmt: skip
+        b_home.mkdir()
+        shutil.copy(a_home / "audit.key", b_home / "audit.key")
+        b = RealDaemon.start(b_home, "--store", url, "--cluster",
+                             env=cli_env(b_home, GNOMON_CLUSTER_NODE="node-b"))  # fmt: skip
+        try:
+            client = Client(b.url, token=b.token)  # in this process: at once, no CLI start
+            made = [
+                client.create(job_spec(f"early-{i}", when="every 1h", do="noop")) for i in range(3)
+            ]
+            rows = query(url, "SELECT name FROM jobs WHERE id = ANY(%s)", [j.id for j in made])
+            assert sorted(r[0] for r in rows) == ["early-0", "early-1", "early-2"]
+        finally:
+            a.kill()
+            b.kill()

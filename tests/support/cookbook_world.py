@@ -7,11 +7,13 @@ The hosts and paths the cookbook names are mapped to local stand-ins by
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,17 @@ def substitutions(s: Servers, tmp: Path) -> list[tuple[str, str]]:
     ]
 
 
+#: What stays per node in a cluster (docs/cluster.md, "Per node"). The cluster variant
+#: sends these commands to every node, as an operator of a cluster does: the shell policy
+#: is a file of each node's home, the exclusion calendars are read from the database at a
+#: node's start.
+TO_EVERY_NODE = frozenset({"policy", "calendar"})
+#: A token made (or revoked) through a node is known (revoked) there only until the other
+#: nodes restart: ``gnomon token …`` and every call with a ``GNOMON_TOKEN`` go to the
+#: first node, where ``gnomon mcp`` (``cli_env(world.home)``) connects too.
+TO_FIRST_NODE = frozenset({("token",)})
+
+
 @attrs.define
 class World:
     """One daemon and the CLI runner of the cookbook's blocks against it."""
@@ -155,6 +168,13 @@ class World:
     servers: Servers
     base_env: dict[str, str]
     daemon: RealDaemon | None = None
+    #: A cluster's other nodes (their homes and daemons); the CLI's calls go to every node
+    #: in turn, so a job made through one node is read and driven through the other.
+    peers: list[RealDaemon] = attrs.field(factory=list)
+    _calls: int = 0
+    #: The cluster's database, and the one home every call goes to while set (``only_on``).
+    store_url: str = ""
+    _pinned: Path | None = None
 
     @property
     def fixtures_file(self) -> Path:
@@ -170,6 +190,60 @@ class World:
         self.daemon = RealDaemon.start(self.home, env=env)
         return self.daemon
 
+    def start_cluster(self, url: str, nodes: int = 2) -> RealDaemon:
+        """This world's daemon and ``nodes - 1`` more, clustered on the database ``url``
+        (docs/cluster.md: one ``audit.key``, a home each)."""
+        args = ("--store", url, "--cluster")
+        self.store_url = url
+        env = cli_env(self.home, GNOMON_CLUSTER_NODE="n0", **self.base_env)
+        self.daemon = RealDaemon.start(self.home, *args, env=env)
+        for n in range(1, nodes):
+            home = self.home.with_name(f"{self.home.name}-n{n}")
+            home.mkdir()
+            shutil.copy(self.home / "audit.key", home / "audit.key")
+            peer_env = cli_env(home, GNOMON_CLUSTER_NODE=f"n{n}", **self.base_env)
+            self.peers.append(RealDaemon.start(home, *args, env=peer_env))
+        return self.daemon
+
+    def stop(self) -> None:
+        """Stop every node of this world."""
+        for daemon in [*self.peers, *([self.daemon] if self.daemon else [])]:
+            daemon.stop()
+
+    def owner_home(self, job_id: str) -> Path:
+        """The home of the node holding ``job_id``'s partition (this home off a cluster)."""
+        if not self.peers:
+            return self.home
+        import psycopg
+
+        from gnomon.runtime.cluster.core import partition_of
+
+        with psycopg.connect(self.store_url) as conn:
+            (count,) = conn.execute("SELECT count(*) FROM cluster_partitions").fetchone() or (1,)
+            p = partition_of(job_id, int(count))
+            (node,) = conn.execute(
+                "SELECT n.node FROM cluster_partitions pt JOIN cluster_nodes n"
+                " ON n.boot_id = pt.owner_boot WHERE pt.p = %s",
+                (p,),
+            ).fetchone() or ("n0",)
+        return self.home if node == "n0" else self.home.with_name(f"{self.home.name}-{node}")
+
+    @contextlib.contextmanager
+    def only_on(self, home: Path) -> Iterator[None]:
+        """Every call of the block goes to ``home`` (what a cluster keeps per node)."""
+        self._pinned = home
+        try:
+            yield
+        finally:
+            self._pinned = None
+
+    def _next_home(self) -> Path:
+        if self._pinned is not None:
+            return self._pinned
+        homes = [self.home, *(p.home for p in self.peers)]
+        self._calls += 1
+        return homes[self._calls % len(homes)]
+
     def lines(self, tag: str, **values: str) -> list[str]:
         """The block ``tag`` of the cookbook, substituted for this world (and ``$NAME``
         replaced by ``values[NAME]``)."""
@@ -183,8 +257,17 @@ class World:
         return json.loads(substitute(raw, table))
 
     def gnomon(self, *argv: str, env: Mapping[str, str] | None = None) -> Result:
-        """Run the real CLI in the test's directory against this world's home."""
-        full = cli_env(self.home, **{**self.base_env, **dict(env or {})})
+        """Run the real CLI in the test's directory against this world's home (in a
+        cluster: the next node's, but see :data:`TO_EVERY_NODE` and :data:`TO_FIRST_NODE`)."""
+        if self.peers and argv and argv[0] in TO_EVERY_NODE:
+            homes = [self.home, *(p.home for p in self.peers)]
+            first, *_ = [self._on(home, argv, env) for home in homes]  # every node runs it
+            return first
+        token_bound = argv[:1] in TO_FIRST_NODE or "GNOMON_TOKEN" in (env or {})
+        return self._on(self.home if token_bound else self._next_home(), argv, env)
+
+    def _on(self, home: Path, argv: Sequence[str], env: Mapping[str, str] | None) -> Result:
+        full = cli_env(home, **{**self.base_env, **dict(env or {})})
         proc = subprocess.run(
             [PY, "-m", "gnomon.cli", *argv],
             capture_output=True,
@@ -260,5 +343,4 @@ def stopped(world: World) -> Iterator[None]:
     try:
         yield
     finally:
-        if world.daemon is not None:
-            world.daemon.stop()
+        world.stop()
