@@ -302,8 +302,9 @@ class PgStore(GroupWriter):
     async def verify_audit(self) -> AuditReport:
         """Check the event log against its anchors and MACs (see :mod:`.audit`), up to
         the head recorded when the check starts; pages are read between writes."""
+        committed = self._committed_seq  # before the read: commits meanwhile only add
         anchors = await self._read(pg_chain.read_anchors)
-        verifier = Verifier(anchors, self._key, memory_head=self._committed_seq)
+        verifier = Verifier(anchors, self._key, memory_head=committed)
         after = 0
         while not verifier.done:
             rows = await self._read(
