@@ -158,8 +158,11 @@ async def test_a_retake_after_a_fence_reaches_the_engine_after_the_fences_releas
     async def releasing(ps: frozenset[int]) -> None:
         engine.difference_update(ps)
 
+    fence_done = trio.Event()
+
     async def slow_fence() -> None:
         await trio.sleep(2 * LeaseTimes().beat)
+        fence_done.set()
 
     a = member(db, "a", on_acquired=acquired, on_releasing=releasing, on_fenced=slow_fence)
     async with trio.open_nursery() as nursery:
@@ -172,12 +175,17 @@ async def test_a_retake_after_a_fence_reaches_the_engine_after_the_fences_releas
                     "SELECT 1 FROM cluster_nodes WHERE boot_id = %s FOR UPDATE", (a.boot_id,)
                 )
             )
-            await until(lambda: a.fenced, limit=LeaseTimes().ttl + 2)
+            await until(lambda: a.fenced, limit=30)
         finally:
             await trio.to_thread.run_sync(blocker.rollback)  # renewals work again
             blocker.close()
-        await until(lambda: not a.fenced and len(a.held) == P)
-        await trio.sleep(3 * LeaseTimes().beat)  # the slow fence has ended meanwhile
-        held = {p for p, (o, _) in owners(db).items() if o == a.boot_id}
-        assert engine == set(a.held) == held == set(range(P))
+        await until(lambda: not a.fenced and len(a.held) == P, limit=30)
+        await fence_done.wait()  # its release follows at once (or, with the lock, first)
+        await trio.sleep(0.5)
+
+        def settled() -> bool:  # without the lock the engine stays empty for good
+            held = {p for p, (o, _) in owners(db).items() if o == a.boot_id}
+            return engine == set(a.held) == held == set(range(P))
+
+        await until(settled, limit=30)
         nursery.cancel_scope.cancel()
