@@ -2,7 +2,7 @@
 
 Each run is a task in the job actor's nursery under its own cancel scope
 (:func:`gnomon.actors.job.perform.perform_run`). A run is recorded as started in the same unit
-of work as the step that dispatched it (:meth:`RunTracker.started`: the claim of its slot,
+of work as the step that dispatched it (``JobCore.started``: the claim of its slot,
 its retry, its satisfied wait), before its task exists — so a daemon killed at any later
 moment finds the attempt started, an orphan to kill and retry per policy, and never runs
 it again blindly (at most once per attempt). Its pid/pgid are saved as soon as the
@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
-from gnomon.actors.core.job import fsm
-from gnomon.actors.core.job.msgs import StartRun, Step
+from gnomon.actors.core.job.msgs import StartRun
 from gnomon.actors.drain import InFlight
 from gnomon.actors.execution import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
@@ -50,33 +49,15 @@ class RunTracker:
     def __init__(self, shell: JobShell) -> None:
         self.shell = shell
         self.slots: dict[str, _Slot] = {}
-        self._recorded: dict[str, RunRecord] = {}  # by the last :meth:`started`
 
     def __bool__(self) -> bool:
         return bool(self.slots)
 
-    def started(self, step: Step) -> tuple[Step, tuple[RunRecord, ...]]:
-        """``step`` with every run it dispatches reported started, and their records.
-
-        The job actor saves both in the step's unit of work, then :meth:`start` runs them.
-        """
-        starts = [e for e in step.effects if isinstance(e, StartRun) and e.run_id not in self.slots]
-        if not starts:
-            return step, ()
-        now = self.shell.deps.clock.now()
-        records = []
-        for start in starts:
-            merged = fsm.step(step.state, fsm.RunStarted(now=now, run_id=start.run_id))
-            assert merged.ok, merged.error  # a run the step just dispatched is in flight
-            step = fsm.Step(merged.state, (*step.effects, *merged.effects))
-            records.append(self._recorded.setdefault(start.run_id, self._record(start)))
-        return step, tuple(records)
-
     def start(self, start: StartRun) -> None:
-        """Run ``start`` (recorded as started by :meth:`started` in the saved step)."""
+        """Run ``start`` (recorded as started by ``JobCore.started`` in the saved step)."""
         if start.run_id in self.slots:  # already in flight: never run one id twice
             return
-        record = self._recorded.pop(start.run_id, None) or self._record(start)
+        record = self.shell.core.take_record(start)
         slot = _Slot(start=start, scope=trio.CancelScope(), record=record)
         self.slots[start.run_id] = slot
         self.shell.nursery.start_soon(self._task, slot)
@@ -106,18 +87,6 @@ class RunTracker:
             if slot.killed is None:
                 slot.killed, slot.interrupted = reason, True
                 slot.scope.cancel()
-
-    def _record(self, start: StartRun, began: RunEnd | None = None) -> RunRecord:
-        now = self.shell.deps.clock.now()
-        return RunRecord(
-            run_id=start.run_id,
-            job_id=self.shell.state.id,
-            cycle=start.cycle,
-            attempt=start.attempt,
-            fire_time=start.fire_time,
-            started_at=now if began is None else (began.started_at or began.finished_at),
-            fallback=start.fallback,
-        )
 
     async def _task(self, slot: _Slot) -> None:
         shell, deps, start = self.shell, self.shell.deps, slot.start
@@ -175,23 +144,14 @@ class RunTracker:
                 started_at=slot.record.started_at,
             )
         record = self._final(slot, msg.start, end)
-        result = end.result
-        inp = fsm.RunFinished(
-            now=now,
-            run_id=end.run_id,
-            outcome=end.outcome,
-            exit_code=None if result is None else result.exit_code,
-            error=record.error,
-            transient=False if result is None else result.transient,
-            retry_after=end.retry_after,
-        )
+        inp = self.shell.core.run_finished(end, record)
         self.shell.deps.crash_point("before_finish_commit")
         await self.shell.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
 
     def _final(self, slot: _Slot | None, start: StartRun, end: RunEnd) -> RunRecord:
         base = slot.record if slot is not None else None
         if base is None:
-            base = self._record(start, end)
+            base = self.shell.core.record(start, end)
         result = end.result
         return attrs.evolve(
             base,
