@@ -72,8 +72,8 @@ class JobShell:
         self.ctx = ctx
         self.deps = deps
         self.nursery = nursery
-        self.runs = RunTracker(self)
         self.core = core or JobCore(deps, state)
+        self.runs = RunTracker(self.core, nursery, ctx.ref.tell)
         self.core.in_flight = self.runs.slots
 
     @property
@@ -163,9 +163,19 @@ class JobShell:
             case JobCommand():
                 await self.command(msg)
             case RunEnded():
-                await self.runs.on_ended(msg)
+                await self.run_ended(msg)
             case Polled():
                 await waits.polled(self, msg)
+
+    async def run_ended(self, msg: RunEnded) -> None:
+        """Record a run's end and feed it to the state machine (urgent: its latency is
+        the run's)."""
+        ended = self.runs.on_ended(msg)
+        if ended is None:
+            return
+        inp, record, end = ended
+        self.deps.crash_point("before_finish_commit")
+        await self.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
 
     async def command(self, msg: JobCommand) -> None:
         now = self.deps.clock.now()
