@@ -23,7 +23,8 @@ from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
-from gnomon.actors.job.actor import job_spec
+from gnomon.actors.job.actor import Handoff, job_spec
+from gnomon.actors.job.batch import DEFAULT_CHUNK, BatchFirer
 from gnomon.actors.job.perform import RunDeps
 from gnomon.actors.job.ports import JobDeps, Polled, Save
 from gnomon.actors.persistence import EnginePersistence
@@ -58,6 +59,9 @@ class EngineConfig:
     activation_lead: float = 5.0
     job_shutdown: float = 30.0
     wait_save_every: float = 300.0
+    #: fire due plain jobs in chunks instead of activating their actors (docs/engine.md)
+    batch_firing: bool = False
+    batch_chunk: int = DEFAULT_CHUNK
 
 
 @attrs.frozen(kw_only=True)
@@ -173,6 +177,18 @@ class EngineTree:
             passivate_after=cfg.passivate_after,
             drain=self.drain,
         )
+        self.batch: BatchFirer | None = None
+        batch: list[ChildSpec] = []
+        if cfg.batch_firing:
+            self.batch = BatchFirer(self.deps, self.directory.start_actor, cfg.batch_chunk)
+            self.directory.batch = self.batch
+            # after "jobs": stopped first, it hands its running jobs to their actors,
+            # then waits for the run tasks it hosts (their actors drain them)
+            batch.append(
+                ChildSpec(
+                    id="batch-firer", kind="batch", start=self.batch.run, shutdown=cfg.job_shutdown
+                )
+            )
         self.core = Supervisor(
             "core",
             children=[
@@ -182,6 +198,7 @@ class EngineTree:
                 # silently drop every active job, so its giving up ends the tree (the
                 # daemon exits non-zero; the next boot recovers every job from the store)
                 self.jobs.as_child(significant=True),
+                *batch,
                 # Both loop on their own channels and hold nothing a stop must save (the
                 # news they carry is re-derived from the store at boot): cancel them at once.
                 ChildSpec(
@@ -200,8 +217,8 @@ class EngineTree:
             observer=obs,
         )
 
-    def _spawn(self, job_id: str) -> ChildSpec:
-        return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown)
+    def _spawn(self, job_id: str, handoff: Handoff | None = None) -> ChildSpec:
+        return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown, handoff=handoff)
 
     async def _deliver_poll(self, job_id: str, report: PollReport) -> None:
         await self.directory.ask(job_id, lambda: Polled(report=report), timeout=None)

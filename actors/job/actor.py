@@ -19,25 +19,17 @@ import math
 from datetime import datetime
 from typing import Any
 
+import attrs
 import trio
 
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import (
-    ArmTimer,
-    CancelTimer,
     Effect,
     JobInput,
-    KillRun,
-    NotifyDependents,
-    RecordSkip,
-    StartRun,
-    StartTriggers,
-    StartWait,
     Step,
-    StopWait,
 )
 from gnomon.actors.job import waits
-from gnomon.actors.job.core import JobCore, TimerKey
+from gnomon.actors.job.core import JobCore, TimerKey, perform
 from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import (
     CommandResult,
@@ -48,7 +40,7 @@ from gnomon.actors.job.ports import (
     RunEnded,
 )
 from gnomon.actors.job.replace import replace
-from gnomon.actors.job.runs import RunTracker
+from gnomon.actors.job.runs import RunSlot, RunTracker
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -126,23 +118,7 @@ class JobShell:
 
     def perform(self, effect: Effect) -> None:
         """Carry out one effect (saving already happened)."""
-        match effect:
-            case ArmTimer() | CancelTimer():
-                self.core.timer(effect)
-            case StartWait():
-                waits.start(self.deps, self.state, effect)
-            case StopWait():
-                waits.stop(self.deps, self.state.id, effect.cycle)
-            case StartRun():
-                self.runs.start(effect)
-            case KillRun():
-                self.runs.kill(effect.run_id, effect.reason)
-            case NotifyDependents():
-                self.deps.notify_dependents(effect.job_id, effect.status)
-            case StartTriggers():
-                self.deps.start_triggers(effect, self.state)
-            case RecordSkip():
-                pass  # claimed and announced in the save itself
+        perform(self.core, self.runs, effect)
 
     # -- timers -----------------------------------------------------------------------
 
@@ -281,11 +257,35 @@ class JobShell:
         self.deps.note(self.state, self.next_timer(), True)
 
 
-def job_actor(deps: JobDeps, job_id: str) -> Any:
-    """The actor of job ``job_id`` (see the module docstring)."""
+@attrs.frozen(kw_only=True)
+class Handoff:
+    """A job the batch firer hands to its actor: the core as the batch holds it (state
+    and timers, all committed), its runs in flight (cancel scopes and all; their ends
+    come to the actor from now on) and the ends the batch received but did not step."""
+
+    core: JobCore
+    runs: dict[str, RunSlot] = attrs.field(factory=dict)
+    ends: tuple[RunEnded, ...] = ()
+
+
+def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any:
+    """The actor of job ``job_id`` (see the module docstring); started from ``handoff``
+    it takes the batch firer's core and runs as they are (no load, no ``Recover``) —
+    once: a restart after a crash loads the committed state like any other."""
+    given = [handoff] if handoff is not None else []
 
     async def actor(ctx: ActorContext[Any]) -> None:
         ctx.ready()  # before loading, so mass activations do not queue behind store reads
+        if given:
+            handoff = given.pop()
+            async with trio.open_nursery() as nursery:
+                shell = JobShell(ctx, deps, handoff.core.state, nursery, core=handoff.core)
+                shell.runs.adopt(handoff.runs)
+                for end in handoff.ends:
+                    await shell.run_ended(end)
+                await shell.loop()
+                nursery.cancel_scope.cancel()
+            return
         state = await deps.persistence.load(job_id)
         if state is None:
             return
@@ -300,12 +300,14 @@ def job_actor(deps: JobDeps, job_id: str) -> Any:
     return actor
 
 
-def job_spec(deps: JobDeps, job_id: str, *, shutdown: float = 30.0) -> ChildSpec:
+def job_spec(
+    deps: JobDeps, job_id: str, *, shutdown: float = 30.0, handoff: Handoff | None = None
+) -> ChildSpec:
     """The child spec of a job actor: transient (a passivated job returns normally)."""
     return ChildSpec(
         id=job_id,
         kind=KIND,
-        start=job_actor(deps, job_id),
+        start=job_actor(deps, job_id, handoff),
         restart=Restart.TRANSIENT,
         shutdown=shutdown,
         mailbox_size=64,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Container
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import (
@@ -22,8 +22,14 @@ from gnomon.actors.core.job.msgs import (
     CancelTimer,
     Effect,
     JobInput,
+    KillRun,
+    NotifyDependents,
+    RecordSkip,
     StartRun,
+    StartTriggers,
+    StartWait,
     Step,
+    StopWait,
     TimerKind,
 )
 from gnomon.actors.core.job.slots import MAX_CATCH_UP
@@ -245,3 +251,34 @@ class JobCore:
         """Take ``state`` as a new start (``--replace``): its timers are set anew."""
         self.state = state
         self.timers.clear()
+
+
+class Runs(Protocol):
+    """Where a job's runs are started and killed (its owner's run tracker)."""
+
+    def start(self, start: StartRun) -> None: ...
+
+    def kill(self, run_id: str, reason: str) -> None: ...
+
+
+def perform(core: JobCore, runs: Runs, effect: Effect) -> None:
+    """Carry out one effect of ``core``'s job (its unit is saved already); the same for
+    every owner of the job."""
+    deps, state = core.deps, core.state
+    match effect:
+        case ArmTimer() | CancelTimer():
+            core.timer(effect)
+        case StartWait():
+            waits.start(deps, state, effect)
+        case StopWait():
+            waits.stop(deps, state.id, effect.cycle)
+        case StartRun():
+            runs.start(effect)
+        case KillRun():
+            runs.kill(effect.run_id, effect.reason)
+        case NotifyDependents():
+            deps.notify_dependents(effect.job_id, effect.status)
+        case StartTriggers():
+            deps.start_triggers(effect, state)
+        case RecordSkip():
+            pass  # claimed and announced in the save itself

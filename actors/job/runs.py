@@ -15,6 +15,7 @@ daemon stop (:meth:`RunTracker.interrupt`, see :mod:`gnomon.actors.drain`) is sa
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from gnomon.actors.execution import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.actors.job.ports import RunEnded, Save
 from gnomon.runtime import procs
+from gnomon.runtime.errors import ActorGone
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.model.state import RunRecord
 
@@ -148,7 +150,8 @@ class RunTracker:
         )
         with slot.scope:
             end = await perform_run(plan, deps.runs)
-        await slot.deliver(RunEnded(start=start, end=end, killed=slot.killed is not None))
+        with contextlib.suppress(ActorGone):  # its owner crashed: the restart recovers it
+            await slot.deliver(RunEnded(start=start, end=end, killed=slot.killed is not None))
 
     def on_ended(self, msg: RunEnded) -> tuple[fsm.RunFinished, RunRecord, RunEnd] | None:
         """A run's end as the state machine input, the final run record and the end to

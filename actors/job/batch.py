@@ -1,0 +1,364 @@
+"""The batch firer: plain due jobs fired in chunks, without activating their actors.
+
+A passivated job is a heap entry in the directory. When its wake time is near, the
+directory hands it here instead of activating its actor (``engine.batch_firing``). The
+firer loads the handed jobs' states in bulk and keeps only the *plain* ones (pending,
+nothing in flight or queued, no wait, no retry pending, and ``Recover`` changes
+nothing); any other goes to its actor at once. Each plain job is stepped by its own
+:class:`~gnomon.actors.job.core.JobCore` — the same core the actor uses — when its timer
+is due; the fire units of all jobs due together are committed ``chunk`` at a time with
+``Persistence.save_many`` (one transaction each, a refused unit fails alone), and each
+chunk's runs start as soon as it is committed. Runs are tasks in the firer's nursery;
+their ends are stepped and committed in chunks too, in the store's urgent lane.
+
+**One owner.** A job is on the heap, here, with its actor, or finished — never two at
+once. After its run ends, a plain job stays here until its next timer (if that is within
+``passivate_after``) or passivates back to the heap; a job that is no longer plain (a
+retry pending, a queued or overlapping fire, a wait) is handed to its actor with its
+core, its runs (cancel scopes and all) and the ends not yet stepped
+(:class:`~gnomon.actors.job.actor.Handoff`). A command for a job held here does the same
+through :meth:`BatchFirer.release`, waiting only for a commit of that job in flight, never
+for its run. A unit refused by the store (a claim taken, a fence) drops the job from the
+batch and starts its actor afresh from the committed state, as an actor's crash would.
+
+Cancellation and errors: on a stop request the firer hands every held job with a run to
+its actor, passivates the others (nothing of theirs is unsaved) and returns once the run
+tasks it still hosts have ended (their actors drain them). A crash hands every held job to
+a fresh actor (which reloads the committed state); the runs it hosted are cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import attrs
+import trio
+
+from gnomon.actors.core.job import fsm
+from gnomon.actors.job.actor import Handoff
+from gnomon.actors.job.core import JobCore, perform
+from gnomon.actors.job.events import Unit
+from gnomon.actors.job.ports import JobDeps, RunEnded, Save
+from gnomon.actors.job.runs import RunTracker
+from gnomon.runtime.actor import ActorContext, ActorRef
+from gnomon.runtime.errors import ActorGone
+from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.state import JobState
+
+DEFAULT_CHUNK = 256
+#: Starts job ``id``'s actor, from a handoff or (``None``) from its committed state.
+StartActor = Callable[[str, Handoff | None], Awaitable[None]]
+
+
+def plain(state: JobState) -> bool:
+    """A job the batch may fire: pending, nothing in flight or queued, no wait."""
+    return (
+        state.status is JobStatus.PENDING
+        and not state.fires
+        and state.queued is None
+        and state.spec.wait is None
+    )
+
+
+@attrs.define(eq=False)
+class _Held:
+    """A job the firer owns."""
+
+    core: JobCore
+    runs: RunTracker
+    ends: list[RunEnded] = attrs.field(factory=list)
+    busy: bool = False  # a commit of this job is in flight
+    settled: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def id(self) -> str:
+        return self.core.state.id
+
+
+class _Wake:
+    """Told to the firer: jobs were handed in or runs ended."""
+
+
+_WAKE = _Wake()
+
+
+class BatchFirer:
+    """The batch firer (see the module docstring).
+
+    Args:
+        deps: the job actors' shared ports (the firer steps jobs with the same core).
+        start_actor: starts a job's actor (the directory's, which knows the supervisor).
+        chunk: units per transaction (``engine.batch_chunk``).
+    """
+
+    def __init__(self, deps: JobDeps, start_actor: StartActor, chunk: int = DEFAULT_CHUNK):
+        self.deps = deps
+        self.chunk = max(1, chunk)
+        self._start_actor = start_actor
+        self.held: dict[str, _Held | None] = {}  # None: handed in, still loading
+        self._intake: list[str] = []
+        self._ended: set[str] = set()
+        self._heap: list[tuple[float, int, str]] = []
+        self._count = 0
+        self._ref: ActorRef[Any] | None = None
+        self._nursery: trio.Nursery | None = None
+        self._loaded = trio.Event()
+        self.fired = 0  # fire units committed (for tests and the bench)
+
+    # -- the directory's side -----------------------------------------------------------
+
+    def running(self) -> bool:
+        return self._ref is not None
+
+    def holds(self, job_id: str) -> bool:
+        return job_id in self.held
+
+    def hand(self, job_ids: Iterable[str]) -> None:
+        """Take ``job_ids`` (due soon, passivated): they are this firer's from now on."""
+        for job_id in job_ids:
+            if job_id not in self.held:
+                self.held[job_id] = None
+                self._intake.append(job_id)
+        self._wake()
+
+    async def release(self, job_id: str) -> Handoff | None:
+        """Give up job ``job_id`` for its actor: what the actor starts from, or ``None``
+        when the firer does not hold it (any more). Waits for a commit of the job in
+        flight (or its load), never for its run."""
+        while True:
+            held = self.held.get(job_id, False)
+            if held is False:
+                return None
+            if held is None:
+                await self._loaded.wait()
+                continue
+            assert isinstance(held, _Held)
+            if held.busy:
+                await held.settled.wait()
+                continue
+            return self._handoff(held)
+
+    def forget(self, job_id: str) -> None:
+        """The job is gone from the directory (cleared, its partition released): drop it
+        (a run in flight ends unrecorded here; the store's fence refuses its end)."""
+        held = self.held.pop(job_id, None)
+        if held is not None:
+            for run_id in list(held.runs.slots):
+                held.runs.kill(run_id, "the job left this node")
+
+    def _handoff(self, held: _Held) -> Handoff:
+        del self.held[held.id]
+        ends, held.ends = tuple(held.ends), []
+        return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
+
+    def _wake(self) -> None:
+        if self._ref is not None:
+            with contextlib.suppress(ActorGone):
+                self._ref.try_tell(_WAKE)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run(self, ctx: ActorContext[Any]) -> None:
+        """The firer's actor (see the module docstring for stop and crash)."""
+        self._ref = ctx.ref
+        crashed = True
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                while not ctx.stop_requested:
+                    await ctx.inbox.receive_until(self._next_deadline(), draining=True)
+                    await self._take_intake()
+                    await self._end_runs()
+                    await self._fire_due()
+                await self._let_go(fresh=False)
+                crashed = False
+        finally:
+            self._ref = None
+            if crashed:
+                with trio.CancelScope(shield=True):
+                    await self._let_go(fresh=True)
+
+    def _next_deadline(self) -> float:
+        if self._intake or self._ended:
+            return -math.inf
+        while self._heap:
+            deadline, _, job_id = self._heap[0]
+            held = self.held.get(job_id)
+            if held is None or held.core.deadline() != deadline:
+                heapq.heappop(self._heap)
+                if held is not None:
+                    self._push(held)
+                continue
+            return deadline
+        return math.inf
+
+    def _push(self, held: _Held) -> None:
+        deadline = held.core.deadline()
+        if deadline < math.inf:
+            self._count += 1
+            heapq.heappush(self._heap, (deadline, self._count, held.id))
+
+    async def _let_go(self, *, fresh: bool) -> None:
+        """Every held job to its actor (``fresh``: from the committed state), or back to
+        the heap when nothing of it is in flight."""
+        for job_id, held in list(self.held.items()):
+            if held is None or fresh:
+                self.held.pop(job_id, None)
+                with contextlib.suppress(Exception):
+                    await self._start_actor(job_id, None)
+            elif held.runs or held.ends:
+                await self._start_actor(job_id, self._handoff(held))
+            else:
+                del self.held[job_id]
+                self.deps.note(held.core.state, held.core.next_timer(), True)
+
+    async def _take_intake(self) -> None:
+        """Load the jobs handed in; keep the plain ones, start the others' actors."""
+        if not self._intake:
+            return
+        ids, self._intake = self._intake, []
+        try:
+            states = await self.deps.persistence.load_many(ids)
+        finally:
+            self._loaded.set()
+            self._loaded = trio.Event()
+        now = self.deps.clock.now()
+        for job_id in ids:
+            if job_id not in self.held:
+                continue  # forgotten meanwhile
+            state = states.get(job_id)
+            if state is None:
+                del self.held[job_id]
+                continue
+            self.deps.fault("job.load")
+            held = self._adopt(state, now) if plain(state) else None
+            if held is None:
+                del self.held[job_id]
+                await self._start_actor(job_id, None)
+            else:
+                self.held[job_id] = held
+                self._push(held)
+
+    def _adopt(self, state: JobState, now: Any) -> _Held | None:
+        """A core for ``state`` after ``Recover`` — or ``None`` when recovering changes
+        anything (the actor does that, and everything else that is not plain)."""
+        core = JobCore(self.deps, state)
+        unit = Unit(job_id=state.id)
+        deps = self.deps.dependency_statuses(state)
+        core.stage(unit, fsm.Recover(now=now, dependencies=deps))
+        if unit or unit.effects:
+            return None
+        assert self._nursery is not None
+        runs = RunTracker(core, self._nursery, self._deliverer(state.id))
+        core.in_flight = runs.slots
+        return _Held(core=core, runs=runs)
+
+    def _deliverer(self, job_id: str) -> Callable[[RunEnded], Awaitable[None]]:
+        async def deliver(msg: RunEnded) -> None:
+            held = self.held.get(job_id)
+            if held is not None:
+                held.ends.append(msg)
+                self._ended.add(job_id)
+                self._wake()
+
+        return deliver
+
+    # -- firing and ending --------------------------------------------------------------
+
+    async def _fire_due(self) -> None:
+        """Step every held job whose timer is due, commit chunk by chunk."""
+        mono = trio.current_time()
+        due: list[_Held] = []
+        while self._heap and self._heap[0][0] <= mono:
+            deadline, _, job_id = heapq.heappop(self._heap)
+            held = self.held.get(job_id)
+            if held is None or held.busy or held.core.deadline() != deadline:
+                continue
+            if held.runs:  # its next slot while its run is in flight: the actor decides
+                await self._start_actor(job_id, self._handoff(held))
+                continue
+            due.append(held)
+        for at in range(0, len(due), self.chunk):
+            if at:
+                self.deps.crash_point("batch_between_chunks")
+            units = []
+            for held in due[at : at + self.chunk]:
+                unit = held.core.ring(mono) or Unit(job_id=held.id)
+                units.append((held, unit))
+            await self._commit(units, urgent=False)
+            self.deps.crash_point("batch_after_chunk_commit")
+
+    async def _end_runs(self) -> None:
+        """Step the runs that ended and commit their units in chunks (urgent lane)."""
+        ids, self._ended = self._ended, set()
+        units: list[tuple[_Held, Unit]] = []
+        for job_id in ids:
+            held = self.held.get(job_id)
+            if held is None or held.busy:
+                continue
+            unit = Unit(job_id=job_id, urgent=True)
+            for msg in held.ends:
+                ended = held.runs.on_ended(msg)
+                if ended is not None:
+                    inp, record, end = ended
+                    self.deps.crash_point("before_finish_commit")
+                    held.core.stage(unit, inp, runs=(record,), run=(msg.start, end))
+            held.ends.clear()
+            units.append((held, unit))
+        for at in range(0, len(units), self.chunk):
+            await self._commit(units[at : at + self.chunk], urgent=True)
+
+    async def _commit(self, units: list[tuple[_Held, Unit]], *, urgent: bool) -> None:
+        """Save ``units`` as one transaction, then perform each committed unit's effects
+        and settle its job; a refused unit's job goes to a fresh actor."""
+        sealed: list[tuple[_Held, Unit, Save | None]] = []
+        for held, unit in units:
+            unit, save = held.core.seal(unit)
+            held.busy = True
+            sealed.append((held, unit, save))
+        self.deps.fault("job.before_save")
+        saves = [save for _, _, save in sealed if save is not None]
+        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
+        for held, unit, save in sealed:
+            error = next(results) if save is not None else None
+            held.busy = False
+            held.settled.set()
+            held.settled = trio.Event()
+            if error is not None:
+                self.held.pop(held.id, None)
+                await self._start_actor(held.id, None)
+                continue
+            if not urgent and unit.claims:
+                self.fired += 1
+            for effect in held.core.committed(unit):
+                perform(held.core, held.runs, effect)
+            await self._settle(held)
+
+    async def _settle(self, held: _Held) -> None:
+        """After a commit: keep the job (a run in flight, or plain with its next timer
+        near), passivate it, or hand it to its actor (no longer plain)."""
+        if self.held.get(held.id) is not held:
+            return  # released while its commit was in flight
+        core = held.core
+        if held.runs or held.ends:
+            self._push(held)
+            return
+        if core.state.status.terminal:
+            del self.held[held.id]
+            self.deps.note(core.state, core.next_timer(), True)
+            return
+        if not plain(core.state) or core.held is not None:
+            await self._start_actor(held.id, self._handoff(held))
+            return
+        nxt = core.next_timer()
+        if nxt is not None and (nxt - self.deps.clock.now()).total_seconds() <= (
+            self.deps.passivate_after
+        ):
+            self._push(held)
+            return
+        del self.held[held.id]
+        self.deps.note(core.state, nxt, True)
