@@ -72,6 +72,7 @@ class _Held:
     runs: RunTracker
     ends: list[RunEnded] = attrs.field(factory=list)
     busy: bool = False  # a commit of this job is in flight
+    mark: int = 0  # its current entry in the firer's heap
     settled: trio.Event = attrs.field(factory=trio.Event)
 
     @property
@@ -186,20 +187,20 @@ class BatchFirer:
         if self._intake or self._ended:
             return -math.inf
         while self._heap:
-            deadline, _, job_id = self._heap[0]
+            deadline, mark, job_id = self._heap[0]
             held = self.held.get(job_id)
-            if held is None or held.core.deadline() != deadline:
+            if held is None or held.mark != mark:
                 heapq.heappop(self._heap)
-                if held is not None:
-                    self._push(held)
                 continue
             return deadline
         return math.inf
 
     def _push(self, held: _Held) -> None:
+        """(Re)schedule ``held`` at its core's deadline (an older entry goes stale)."""
+        self._count += 1
+        held.mark = self._count
         deadline = held.core.deadline()
         if deadline < math.inf:
-            self._count += 1
             heapq.heappush(self._heap, (deadline, self._count, held.id))
 
     async def _let_go(self, *, fresh: bool) -> None:
@@ -274,9 +275,9 @@ class BatchFirer:
         mono = trio.current_time()
         due: list[_Held] = []
         while self._heap and self._heap[0][0] <= mono:
-            deadline, _, job_id = heapq.heappop(self._heap)
+            _, mark, job_id = heapq.heappop(self._heap)
             held = self.held.get(job_id)
-            if held is None or held.busy or held.core.deadline() != deadline:
+            if held is None or held.busy or held.mark != mark:
                 continue
             if held.runs:  # its next slot while its run is in flight: the actor decides
                 await self._start_actor(job_id, self._handoff(held))
