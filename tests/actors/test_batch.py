@@ -1,0 +1,230 @@
+"""The batch firer (actors/job/batch.py) in virtual time: chunks, hand-overs to actors,
+and a property test that it commits exactly what the job actors commit.
+
+Real store (inline), real engine tree; only the actions are scripted (their outcome and
+duration are drawn per job and attempt)."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.engine_world import EPOCH, World, make_world
+
+from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.tree import EngineConfig
+from gnomon.runtime.model import wire
+from gnomon.runtime.model.actions import Action, NoopAction
+from gnomon.runtime.model.enums import JobStatus, Misfire, Outcome, Overlap
+from gnomon.runtime.model.job import Budget, JobSpec
+from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
+
+OPEN = AdmissionConfig(global_rps=1e6, global_burst=1e6, owner_rps=1e6, owner_burst=1e6)
+FAIL = ActionResult(outcome=Outcome.FAILED, exit_code=1)
+OK = ActionResult(outcome=Outcome.SUCCESS, exit_code=0)
+
+
+def config(batch: bool, chunk: int = 256) -> EngineConfig:
+    return EngineConfig(admission=OPEN, batch_firing=batch, batch_chunk=chunk)
+
+
+@attrs.define
+class DrawnExecutor:
+    """Each run takes the job's drawn duration and ends as drawn for its attempt
+    (attempt n of a job: ``fails[name]`` says whether it fails)."""
+
+    durations: dict[str, float] = attrs.field(factory=dict)
+    fails: dict[str, tuple[bool, ...]] = attrs.field(factory=dict)
+    started: list[tuple[str, float]] = attrs.field(factory=list)
+
+    async def run(self, action: Action, ctx: RunContext) -> ActionResult:
+        self.started.append((ctx.job_name, trio.current_time()))
+        await trio.sleep(self.durations.get(ctx.job_name, 0.0))
+        fails = self.fails.get(ctx.job_name, ())
+        return FAIL if fails and fails[(ctx.attempt - 1) % len(fails)] else OK
+
+
+def ids() -> Any:
+    counter = itertools.count()
+    return lambda: f"job{next(counter):04d}"
+
+
+async def world(
+    nursery: trio.Nursery, tmp: Path, *, batch: bool, executor: Any = None, chunk: int = 256
+) -> World:
+    return await make_world(
+        nursery, tmp, config=config(batch, chunk), executor=executor or DrawnExecutor(), ids=ids()
+    )
+
+
+def once(at: float) -> OnceSchedule:
+    return OnceSchedule(at=EPOCH + timedelta(seconds=at))
+
+
+# -- behaviour ------------------------------------------------------------------------
+
+
+async def test_a_storm_fires_in_chunks_without_a_single_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """100 one-shot jobs due at one instant: all fire at their slot and complete, in
+    chunks of 16 (few transactions), and no job actor is ever activated."""
+    w = await world(nursery, tmp_path, batch=True, chunk=16)
+    jobs = [
+        await w.create(JobSpec(name=f"s{i}", schedule=once(30), action=NoopAction()))
+        for i in range(100)
+    ]
+    before = w.store.transactions
+    await trio.sleep(60)
+    assert w.tree.batch is not None
+    assert w.tree.batch.fired == 100
+    assert w.tree.directory.activations == 0
+    for job in jobs:
+        assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    fired = [e for e in await w.events() if e.type == "job.fired"]
+    assert {e.timestamp for e in fired} == {EPOCH + timedelta(seconds=30)}
+    assert w.store.transactions - before < 40
+
+
+async def test_a_cancel_during_a_batch_run_hands_the_job_and_its_run_to_the_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """``jobs cancel`` while the batch runs the job: its actor takes the job with the run
+    (no waiting for the run's end), kills it, and the job ends cancelled."""
+    executor = DrawnExecutor(durations={"long": 100.0})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    job = await w.create(JobSpec(name="long", schedule=once(10), action=NoopAction()))
+    await trio.sleep(20)
+    assert w.tree.batch is not None
+    assert w.tree.batch.holds(job.id)
+    assert (await w.get(job.id)).status is JobStatus.RUNNING
+    await w.tree.engine.command("long", "cancel", reason="enough")
+    await trio.sleep(1)
+    assert not w.tree.batch.holds(job.id)
+    assert (await w.get(job.id)).status is JobStatus.CANCELLED
+    runs = await w.store.runs(job.id)
+    assert [r.outcome for r in runs] == [Outcome.CANCELLED]
+    assert trio.current_time() < 100  # the run did not end by itself first
+
+
+async def test_a_failed_run_with_retries_left_goes_to_the_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A retry is not plain: after the failed run's end is committed, the job's actor
+    retries it (the batch does not)."""
+    executor = DrawnExecutor(fails={"flaky": (True, False)})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    budget = Budget(max_retries=2, backoff_initial=5, backoff_jitter=0)
+    job = await w.create(
+        JobSpec(name="flaky", schedule=once(10), action=NoopAction(), budget=budget)
+    )
+    await trio.sleep(60)
+    assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    assert [t for _, t in executor.started] == [10, 15]
+    assert w.tree.directory.activations == 1
+
+
+# -- equivalence ------------------------------------------------------------------------
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    kind = draw(st.sampled_from(["once", "interval", "cron"]))
+    if kind == "once":
+        return once(draw(st.integers(-150, 200)))  # in the past: a late slot
+    if kind == "interval":
+        anchor = EPOCH + timedelta(seconds=draw(st.integers(-100, 100)))
+        return IntervalSchedule(every=draw(st.sampled_from([2, 5, 7, 30, 60])), anchor=anchor)
+    return CronSchedule(expr=draw(st.sampled_from(["* * * * *", "*/2 * * * *"])), tz="UTC")
+
+
+@st.composite
+def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
+    executor = DrawnExecutor()
+    specs = []
+    for i in range(draw(st.integers(1, 6))):
+        name = f"j{i}"
+        budget = Budget(
+            max_retries=draw(st.integers(0, 2)),
+            backoff_initial=draw(st.sampled_from([1.0, 4.0])),
+            backoff_jitter=0,
+        )
+        specs.append(
+            JobSpec(
+                name=name,
+                schedule=draw(schedules()),
+                action=NoopAction(),
+                budget=budget,
+                overlap=draw(st.sampled_from(list(Overlap))),
+                misfire=draw(st.sampled_from(list(Misfire))),
+                misfire_grace=draw(st.sampled_from([0.0, 30.0, 60.0])),
+            )
+        )
+        executor.durations[name] = draw(st.sampled_from([0.0, 0.5, 3.0, 9.0, 40.0]))
+        executor.fails[name] = tuple(draw(st.lists(st.booleans(), min_size=1, max_size=3)))
+    return specs, executor
+
+
+def normal(value: Any) -> Any:
+    """``value`` unstructured (ids are the same in both runs: the test's own)."""
+    return wire.unstructure(value)
+
+
+async def committed(w: World, names: list[str]) -> dict[str, Any]:
+    """Per job: its state, claims, runs, and its events in order without seq/hash (the
+    interleaving of different jobs' events is free)."""
+    out: dict[str, Any] = {}
+    events = await w.events()
+    for name in names:
+        state = await w.get(name)
+        runs = sorted((await w.store.runs(state.id)), key=lambda r: r.run_id)
+        own = [e for e in events if e.job_id == state.id]
+        out[name] = {
+            "state": normal(state),
+            "claims": sorted(
+                e.payload.get("fire_time") for e in own if e.type in ("job.fired", "job.skipped")
+            ),
+            "runs": [normal(r) for r in runs],
+            "events": [(e.type.value, e.timestamp, e.message, normal(e.payload)) for e in own],
+        }
+    return out
+
+
+async def scenario(specs: list[JobSpec], executor: DrawnExecutor, batch: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with trio.open_nursery() as nursery:
+            w = await world(nursery, Path(tmp), batch=batch, executor=executor, chunk=2)
+            for spec in specs:
+                await w.create(spec)
+            await trio.sleep(400)
+            out = await committed(w, [s.name for s in specs])
+            out["started"] = sorted(executor.started)
+            nursery.cancel_scope.cancel()
+    return out
+
+
+def run_virtual(specs: list[JobSpec], executor: DrawnExecutor, batch: bool) -> dict[str, Any]:
+    fresh = attrs.evolve(executor, started=[])
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    return trio.run(scenario, specs, fresh, batch, clock=clock)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets())
+def test_the_batch_path_commits_what_the_actor_path_commits(
+    drawn: tuple[list[JobSpec], DrawnExecutor],
+) -> None:
+    """For random jobs (once, interval, cron; late slots; overlap and misfire policies;
+    drawn durations and outcomes, retries), the batch path commits the same states,
+    claims, runs and events, and starts the same actions at the same times."""
+    specs, executor = drawn
+    assert run_virtual(specs, executor, batch=True) == run_virtual(specs, executor, batch=False)
