@@ -166,7 +166,6 @@ class BatchFirer:
     async def run(self, ctx: ActorContext[Any]) -> None:
         """The firer's actor (see the module docstring for stop and crash)."""
         self._ref = ctx.ref
-        crashed = True
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
@@ -176,12 +175,12 @@ class BatchFirer:
                     await self._end_runs()
                     await self._fire_due()
                 await self._let_go(fresh=False)
-                crashed = False
+        except Exception:
+            with trio.CancelScope(shield=True):
+                await self._let_go(fresh=True)
+            raise
         finally:
             self._ref = None
-            if crashed:
-                with trio.CancelScope(shield=True):
-                    await self._let_go(fresh=True)
 
     def _next_deadline(self) -> float:
         if self._intake or self._ended:

@@ -155,7 +155,7 @@ def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
         name = f"j{i}"
         budget = Budget(
             max_retries=draw(st.integers(0, 2)),
-            backoff_initial=draw(st.sampled_from([1.0, 4.0])),
+            backoff_initial=draw(st.sampled_from([1.125, 4.125])),
             backoff_jitter=0,
         )
         specs.append(
@@ -169,7 +169,9 @@ def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
                 misfire_grace=draw(st.sampled_from([0.0, 30.0, 60.0])),
             )
         )
-        executor.durations[name] = draw(st.sampled_from([0.0, 0.5, 3.0, 9.0, 40.0]))
+        # never a whole second, nor with a backoff: no run ends at the very instant of a
+        # slot or a retry of its job (the order of two inputs due at one instant is free)
+        executor.durations[name] = draw(st.sampled_from([0.25, 3.25, 9.25, 40.25]))
         executor.fails[name] = tuple(draw(st.lists(st.booleans(), min_size=1, max_size=3)))
     return specs, executor
 
@@ -218,7 +220,7 @@ def run_virtual(specs: list[JobSpec], executor: DrawnExecutor, batch: bool) -> d
     return trio.run(scenario, specs, fresh, batch, clock=clock)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(job_sets())
 def test_the_batch_path_commits_what_the_actor_path_commits(
     drawn: tuple[list[JobSpec], DrawnExecutor],
