@@ -221,27 +221,30 @@ class BatchFirer:
         if not self._intake:
             return
         ids, self._intake = self._intake, []
+        to_actor: list[str] = []
         try:
             states = await self.deps.persistence.load_many(ids)
-        finally:
+            now = self.deps.clock.now()
+            for job_id in ids:
+                if job_id not in self.held:
+                    continue  # forgotten meanwhile
+                state = states.get(job_id)
+                if state is None:
+                    del self.held[job_id]
+                    continue
+                self.deps.fault("job.load")
+                held = self._adopt(state, now) if plain(state) else None
+                if held is None:
+                    del self.held[job_id]
+                    to_actor.append(job_id)
+                else:
+                    self.held[job_id] = held
+                    self._push(held)
+        finally:  # every job handed in is settled now (or the firer crashes)
             self._loaded.set()
             self._loaded = trio.Event()
-        now = self.deps.clock.now()
-        for job_id in ids:
-            if job_id not in self.held:
-                continue  # forgotten meanwhile
-            state = states.get(job_id)
-            if state is None:
-                del self.held[job_id]
-                continue
-            self.deps.fault("job.load")
-            held = self._adopt(state, now) if plain(state) else None
-            if held is None:
-                del self.held[job_id]
-                await self._start_actor(job_id, None)
-            else:
-                self.held[job_id] = held
-                self._push(held)
+        for job_id in to_actor:
+            await self._start_actor(job_id, None)
 
     def _adopt(self, state: JobState, now: Any) -> _Held | None:
         """A core for ``state`` after ``Recover`` — or ``None`` when recovering changes
@@ -287,6 +290,8 @@ class BatchFirer:
                 self.deps.crash_point("batch_between_chunks")
             units = []
             for held in due[at : at + self.chunk]:
+                if self.held.get(held.id) is not held:
+                    continue  # handed to its actor while an earlier chunk committed
                 unit = held.core.ring(mono) or Unit(job_id=held.id)
                 units.append((held, unit))
             await self._commit(units, urgent=False)
