@@ -21,10 +21,12 @@ through :meth:`BatchFirer.release`, waiting only for a commit of that job in fli
 for its run. A unit refused by the store (a claim taken, a fence) drops the job from the
 batch and starts its actor afresh from the committed state, as an actor's crash would.
 
-Cancellation and errors: on a stop request the firer hands every held job with a run to
-its actor, passivates the others (nothing of theirs is unsaved) and returns once the run
-tasks it still hosts have ended (their actors drain them). A crash hands every held job to
-a fresh actor (which reloads the committed state); the runs it hosted are cancelled.
+Cancellation and errors: on a stop request the firer fires nothing more, passivates the
+jobs with nothing in flight (nothing of theirs is unsaved) and drains its runs as a job
+actor does — joined to the daemon's ``Drain``, their ends (``interrupted`` once the drain
+limit passes) committed — refusing commands for those jobs meanwhile (``NotFound``, as a
+draining actor does). A crash hands every held job to a fresh actor (which reloads the
+committed state); the runs it hosted are cancelled.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.runs import RunTracker
 from gnomon.runtime.actor import ActorContext, ActorRef
-from gnomon.runtime.errors import ActorGone
+from gnomon.runtime.errors import ActorGone, NotFound
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import JobState
 
@@ -108,18 +110,23 @@ class BatchFirer:
         self._ref: ActorRef[Any] | None = None
         self._nursery: trio.Nursery | None = None
         self._loaded = trio.Event()
+        self._stopping = False
         self.fired = 0  # fire units committed (for tests and the bench)
 
     # -- the directory's side -----------------------------------------------------------
 
     def running(self) -> bool:
-        return self._ref is not None
+        """Taking jobs (not stopping)."""
+        return self._ref is not None and not self._stopping
 
     def holds(self, job_id: str) -> bool:
         return job_id in self.held
 
     def hand(self, job_ids: Iterable[str]) -> None:
-        """Take ``job_ids`` (due soon, passivated): they are this firer's from now on."""
+        """Take ``job_ids`` (due soon, passivated): they are this firer's from now on
+        (a stopping firer takes none: they stay in the store for the next start)."""
+        if self._stopping:
+            return
         for job_id in job_ids:
             if job_id not in self.held:
                 self.held[job_id] = None
@@ -129,8 +136,15 @@ class BatchFirer:
     async def release(self, job_id: str) -> Handoff | None:
         """Give up job ``job_id`` for its actor: what the actor starts from, or ``None``
         when the firer does not hold it (any more). Waits for a commit of the job in
-        flight (or its load), never for its run."""
+        flight (or its load), never for its run.
+
+        Raises:
+            NotFound: the firer is stopping and still holds the job (its run drains),
+                as a draining job actor refuses commands.
+        """
         while True:
+            if self._stopping and self.held.get(job_id):
+                raise NotFound(f"job {job_id} is shutting down")
             held = self.held.get(job_id, False)
             if held is False:
                 return None
@@ -174,7 +188,7 @@ class BatchFirer:
                     await self._take_intake()
                     await self._end_runs()
                     await self._fire_due()
-                await self._let_go(fresh=False)
+                await self._drain(ctx)
         except Exception:
             with trio.CancelScope(shield=True):
                 await self._let_go(fresh=True)
@@ -203,18 +217,34 @@ class BatchFirer:
             heapq.heappush(self._heap, (deadline, self._count, held.id))
 
     async def _let_go(self, *, fresh: bool) -> None:
-        """Every held job to its actor (``fresh``: from the committed state), or back to
-        the heap when nothing of it is in flight."""
+        """After a crash: every held job to a fresh actor (from the committed state)."""
+        for job_id in list(self.held):
+            self.held.pop(job_id, None)
+            with contextlib.suppress(Exception):
+                await self._start_actor(job_id, None)
+
+    async def _drain(self, ctx: ActorContext[Any]) -> None:
+        """Stop: fire nothing more; the runs in flight finish — or the daemon's drain
+        interrupts them (``actors/drain.py``), as a job actor's — and their ends are
+        committed; then every job is back on the heap (nothing of it is unsaved)."""
+        self._stopping = True
         for job_id, held in list(self.held.items()):
-            if held is None or fresh:
-                self.held.pop(job_id, None)
-                with contextlib.suppress(Exception):
-                    await self._start_actor(job_id, None)
-            elif held.runs or held.ends:
-                await self._start_actor(job_id, self._handoff(held))
-            else:
+            if held is None:  # handed in, never loaded: still on the store, fired later
                 del self.held[job_id]
-                self.deps.note(held.core.state, held.core.next_timer(), True)
+            else:
+                await self._settle(held)
+        members = [held.runs for held in self.held.values() if held is not None]
+        for member in members:
+            self.deps.drain.join(member)
+        try:
+            while self.held:
+                if self._ended:
+                    await self._end_runs()
+                    continue
+                await ctx.inbox.receive_until(math.inf, draining=True)
+        finally:
+            for member in members:
+                self.deps.drain.leave(member)
 
     async def _take_intake(self) -> None:
         """Load the jobs handed in; keep the plain ones, start the others' actors."""
@@ -352,7 +382,7 @@ class BatchFirer:
         if held.runs or held.ends:
             self._push(held)
             return
-        if core.state.status.terminal:
+        if core.state.status.terminal or self._stopping:
             del self.held[held.id]
             self.deps.note(core.state, core.next_timer(), True)
             return

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from support.engine_world import EPOCH, World, make_world
 
 from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.drain import run_drain
 from gnomon.actors.execution import ActionResult, RunContext
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
@@ -140,6 +141,31 @@ async def test_a_failed_run_with_retries_left_goes_to_the_actor(
     assert (await w.get(job.id)).status is JobStatus.COMPLETED
     assert [round(t) for _, t in executor.started] == [10, 15]
     assert w.tree.directory.activations == 1
+
+
+async def test_a_stop_drains_a_batch_run_and_records_it_interrupted(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A planned stop while the batch runs a job: the run gets the drain limit, is then
+    interrupted and recorded so (the fire goes back to be re-run at the next start), and
+    the engine stops without waiting for the run's own end."""
+    executor = DrawnExecutor(durations={"long": 1000.0})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    job = await w.create(JobSpec(name="long", schedule=once(10), action=NoopAction()))
+    await trio.sleep(20)
+    assert w.tree.batch is not None
+    assert w.tree.batch.holds(job.id)
+    async with trio.open_nursery() as helpers:
+        helpers.start_soon(
+            lambda: run_drain(w.tree.drain, limit=10, now=trio.Event(), report=lambda r: None)
+        )
+        await w.tree.core.stop()
+        helpers.cancel_scope.cancel()
+    assert 30 <= trio.current_time() < 45
+    runs = await w.store.runs(job.id)
+    assert [r.outcome for r in runs] == [Outcome.INTERRUPTED]
+    assert "drain limit 10s" in runs[0].error
+    assert [r.job for r in w.tree.drain.interrupted] == ["long"]
 
 
 # -- equivalence ------------------------------------------------------------------------
