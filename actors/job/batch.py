@@ -1,32 +1,26 @@
 """The batch firer: plain due jobs fired in chunks, without activating their actors.
 
-A passivated job is a heap entry in the directory. When its wake time is near, the
-directory hands it here instead of activating its actor (``engine.batch_firing``). The
-firer loads the handed jobs' states in bulk and keeps only the *plain* ones (pending,
-nothing in flight or queued, no wait, no retry pending, and ``Recover`` changes
-nothing); any other goes to its actor at once. Each plain job is stepped by its own
-:class:`~gnomon.actors.job.core.JobCore` — the same core the actor uses — when its timer
-is due; the fire units of all jobs due together are committed ``chunk`` at a time with
-``Persistence.save_many`` (one transaction each, a refused unit fails alone), and each
-chunk's runs start as soon as it is committed. Runs are tasks in the firer's nursery;
-their ends are stepped and committed in chunks too, in the store's urgent lane.
+When a passivated job's wake time is near, the directory hands it here instead of
+activating its actor (``engine.batch_firing``). The firer loads the states in bulk and
+keeps the *plain* ones (pending, nothing in flight or queued, no wait, ``Recover``
+changes nothing); any other goes to its actor at once. Each plain job is stepped by its
+own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
+the fire units of the jobs due together are committed ``chunk`` at a time with
+``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
+is committed, and the runs' ends are committed in chunks too (urgent lane).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at
-once. After its run ends, a plain job stays here until its next timer (if that is within
-``passivate_after``) or passivates back to the heap; a job that is no longer plain (a
-retry pending, a queued or overlapping fire, a wait) is handed to its actor with its
-core, its runs (cancel scopes and all) and the ends not yet stepped
-(:class:`~gnomon.actors.job.actor.Handoff`). A command for a job held here does the same
-through :meth:`BatchFirer.release`, waiting only for a commit of that job in flight, never
-for its run. A unit refused by the store (a claim taken, a fence) drops the job from the
-batch and starts its actor afresh from the committed state, as an actor's crash would.
+once. After its run, a plain job stays until its next timer (within ``passivate_after``)
+or passivates; one no longer plain (a retry, an overlapping fire) goes to its actor with
+its core, its runs (cancel scopes and all) and the ends not yet stepped
+(:class:`~gnomon.actors.job.actor.Handoff`); so does one a command is for
+(:meth:`BatchFirer.release`: waits for a commit in flight, never for the run). A unit the
+store refuses (a claim taken, a fence) starts the job's actor from the committed state.
 
-Cancellation and errors: on a stop request the firer fires nothing more, passivates the
-jobs with nothing in flight (nothing of theirs is unsaved) and drains its runs as a job
-actor does — joined to the daemon's ``Drain``, their ends (``interrupted`` once the drain
-limit passes) committed — refusing commands for those jobs meanwhile (``NotFound``, as a
-draining actor does). A crash hands every held job to a fresh actor (which reloads the
-committed state); the runs it hosted are cancelled.
+Cancellation and errors: on a stop the firer fires nothing more, passivates the jobs
+with nothing in flight and drains its runs as a job actor does (joined to the daemon's
+``Drain``; ``interrupted`` at the limit; commands for them refused with ``NotFound``). A
+crash starts every held job's actor afresh from the store; its runs are cancelled.
 """
 
 from __future__ import annotations
@@ -35,6 +29,7 @@ import contextlib
 import heapq
 import math
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -45,7 +40,7 @@ from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.core import JobCore, perform
 from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
-from gnomon.actors.job.runs import RunTracker
+from gnomon.actors.job.runs import Deliver, RunTracker
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
 from gnomon.runtime.model.enums import JobStatus
@@ -80,6 +75,21 @@ class _Held:
     @property
     def id(self) -> str:
         return self.core.state.id
+
+
+def adopt(
+    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
+) -> _Held | None:
+    """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
+    changes anything (its actor does that, as everything else that is not plain)."""
+    core = JobCore(deps, state)
+    unit = Unit(job_id=state.id)
+    core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
+    if unit or unit.effects:
+        return None
+    runs = RunTracker(core, nursery, deliver)
+    core.in_flight = runs.slots
+    return _Held(core=core, runs=runs)
 
 
 class _Wake:
@@ -191,7 +201,7 @@ class BatchFirer:
                 await self._drain(ctx)
         except Exception:
             with trio.CancelScope(shield=True):
-                await self._let_go(fresh=True)
+                await self._let_go()
             raise
         finally:
             self._ref = None
@@ -216,7 +226,7 @@ class BatchFirer:
         if deadline < math.inf:
             heapq.heappush(self._heap, (deadline, self._count, held.id))
 
-    async def _let_go(self, *, fresh: bool) -> None:
+    async def _let_go(self) -> None:
         """After a crash: every held job to a fresh actor (from the committed state)."""
         for job_id in list(self.held):
             self.held.pop(job_id, None)
@@ -263,7 +273,10 @@ class BatchFirer:
                     del self.held[job_id]
                     continue
                 self.deps.fault("job.load")
-                held = self._adopt(state, now) if plain(state) else None
+                held = None
+                if plain(state):
+                    assert self._nursery is not None
+                    held = adopt(self.deps, state, now, self._nursery, self._deliverer(job_id))
                 if held is None:
                     del self.held[job_id]
                     to_actor.append(job_id)
@@ -276,21 +289,7 @@ class BatchFirer:
         for job_id in to_actor:
             await self._start_actor(job_id, None)
 
-    def _adopt(self, state: JobState, now: Any) -> _Held | None:
-        """A core for ``state`` after ``Recover`` — or ``None`` when recovering changes
-        anything (the actor does that, and everything else that is not plain)."""
-        core = JobCore(self.deps, state)
-        unit = Unit(job_id=state.id)
-        deps = self.deps.dependency_statuses(state)
-        core.stage(unit, fsm.Recover(now=now, dependencies=deps))
-        if unit or unit.effects:
-            return None
-        assert self._nursery is not None
-        runs = RunTracker(core, self._nursery, self._deliverer(state.id))
-        core.in_flight = runs.slots
-        return _Held(core=core, runs=runs)
-
-    def _deliverer(self, job_id: str) -> Callable[[RunEnded], Awaitable[None]]:
+    def _deliverer(self, job_id: str) -> Deliver:
         async def deliver(msg: RunEnded) -> None:
             held = self.held.get(job_id)
             if held is not None:
