@@ -6,6 +6,7 @@ duration are drawn per job and attempt)."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import tempfile
 from datetime import timedelta
@@ -25,6 +26,7 @@ from gnomon.actors.execution import ActionResult, RunContext
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig
+from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.actions import Action, NoopAction
 from gnomon.runtime.model.enums import JobStatus, Misfire, Outcome, Overlap
@@ -220,7 +222,7 @@ async def committed(w: World, count: int) -> dict[str, Any]:
     """Per job (the test's ids, in creation order): its state, claims, runs, and its
     events in order without seq/hash (the interleaving of different jobs' events is
     free)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"claimed slots": await w.store.count("fires")}
     events = await w.events()
     for name in (f"job{i:04d}" for i in range(count)):
         state = await w.store.get_job(name)
@@ -230,7 +232,9 @@ async def committed(w: World, count: int) -> dict[str, Any]:
         out[name] = {
             "state": normal(state),
             "claims": sorted(
-                e.payload.get("fire_time") for e in own if e.type in ("job.fired", "job.skipped")
+                str(e.payload.get("fire_time"))
+                for e in own
+                if e.type in ("job.fired", "job.skipped")
             ),
             "runs": [normal(r) for r in runs],
             "events": [(e.type.value, e.timestamp, e.message, normal(e.payload)) for e in own],
@@ -238,8 +242,24 @@ async def committed(w: World, count: int) -> dict[str, Any]:
     return out
 
 
+Command = tuple[float, int, str]  # (at, job index, op)
+
+
+async def commanding(w: World, commands: list[Command], count: int) -> None:
+    """Send each command at its time (seconds after the start; a refusal is fine)."""
+    start = trio.current_time()
+    for at, index, op in sorted(commands):
+        await trio.sleep_until(start + at)
+        with contextlib.suppress(GnomonError):
+            await w.tree.engine.command(f"job{index % count:04d}", op, reason="drawn")  # type: ignore[arg-type]
+
+
 async def scenario(
-    specs: list[JobSpec], executor: DrawnExecutor, batch: bool, down: float | None
+    specs: list[JobSpec],
+    executor: DrawnExecutor,
+    batch: bool,
+    down: float | None,
+    commands: list[Command],
 ) -> dict[str, Any]:
     """Create ``specs`` and run 400 s — or, with ``down``, run 100 s, stop (runs in
     flight are cut off), stay down ``down`` seconds, restart and recover, run 200 s
@@ -249,6 +269,7 @@ async def scenario(
             w = await world(nursery, Path(tmp), batch=batch, executor=executor, chunk=2)
             for spec in specs:
                 await w.create(spec)
+            nursery.start_soon(commanding, w, commands, len(specs))
             await trio.sleep(399.9 if down is None else 99.9)  # never at a slot
             out = await committed(w, len(specs))
             nursery.cancel_scope.cancel()
@@ -274,11 +295,15 @@ async def scenario(
 
 
 def run_virtual(
-    specs: list[JobSpec], executor: DrawnExecutor, batch: bool, down: float | None = None
+    specs: list[JobSpec],
+    executor: DrawnExecutor,
+    batch: bool,
+    down: float | None = None,
+    commands: list[Command] | None = None,
 ) -> dict[str, Any]:
     fresh = attrs.evolve(executor, started=[])
     clock = trio.testing.MockClock(autojump_threshold=0)
-    return trio.run(scenario, specs, fresh, batch, down, clock=clock)
+    return trio.run(scenario, specs, fresh, batch, down, commands or [], clock=clock)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -303,3 +328,26 @@ def test_after_a_restart_the_batch_path_catches_up_like_the_actor_path(
     specs, executor = drawn
     batch = run_virtual(specs, executor, batch=True, down=down)
     assert batch == run_virtual(specs, executor, batch=False, down=down)
+
+
+#: Commands at half seconds: never at a slot (whole seconds) nor at a run's end.
+COMMANDS = st.lists(
+    st.tuples(
+        st.integers(0, 390).map(lambda s: s + 0.5),
+        st.integers(0, 5),
+        st.sampled_from(["cancel", "pause", "resume", "run_now"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets(), COMMANDS)
+def test_with_commands_the_batch_path_commits_what_the_actor_path_commits(
+    drawn: tuple[list[JobSpec], DrawnExecutor], commands: list[Command]
+) -> None:
+    """The same with cancel, pause, resume and run-now at drawn moments — a command for
+    a job the batch holds (waiting for its slot, or running) hands it to its actor."""
+    specs, executor = drawn
+    batch = run_virtual(specs, executor, batch=True, commands=commands)
+    assert batch == run_virtual(specs, executor, batch=False, commands=commands)
