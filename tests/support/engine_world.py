@@ -28,9 +28,10 @@ from gnomon.runtime.store.sqlite import SqliteStore
 
 EPOCH = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 ALICE = Owner(kind=OwnerKind.USER, id="alice")
-#: ``GNOMON_TEST_BATCH_FIRING=1`` runs every engine world with the batch firer on
-#: (``engine.batch_firing``), whatever config the test gives.
-BATCH_FIRING = os.environ.get("GNOMON_TEST_BATCH_FIRING") == "1"
+#: ``GNOMON_TEST_BATCH_FIRING=0`` (or ``1``) runs every engine world with the batch
+#: firer off (on), whatever config the test gives; unset, the config decides (on by
+#: default: ``engine.batch_firing``).
+BATCH_FIRING = {"0": False, "1": True}.get(os.environ.get("GNOMON_TEST_BATCH_FIRING", ""))
 
 
 @attrs.define
@@ -83,8 +84,8 @@ async def make_world(
     clock = VirtualClock(epoch)
     executor = executor or ScriptedExecutor()
     evaluator = evaluator or ScriptedEvaluator()
-    if BATCH_FIRING:
-        config = attrs.evolve(config or EngineConfig(), batch_firing=True)
+    if BATCH_FIRING is not None:
+        config = attrs.evolve(config or EngineConfig(), batch_firing=BATCH_FIRING)
     tree = EngineTree(
         EnginePorts(
             persistence=StorePersistence(store),
