@@ -102,6 +102,7 @@ class JobDirectory:
         #: fires due plain jobs in chunks instead of activating their actors (set by the
         #: engine tree when ``engine.batch_firing`` is on; docs/engine.md)
         self.batch: BatchFirer | None = None
+        self.batch_spec: ChildSpec | None = None  # started under "jobs" by the timer
 
     # -- index ----------------------------------------------------------------------
 
@@ -317,6 +318,9 @@ class JobDirectory:
     async def run_timer(self, ctx: ActorContext[Any]) -> None:
         """The directory's timer actor: activates passivated jobs shortly before they are due."""
         self._timer = ctx.ref
+        if self.batch_spec is not None:
+            with contextlib.suppress(Conflict):  # running already (this timer restarted)
+                self._supervisor.start_child_soon(self.batch_spec)
         try:
             while True:
                 await self._activate_due()

@@ -24,7 +24,7 @@ from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
 from gnomon.actors.job.actor import Handoff, job_spec
-from gnomon.actors.job.batch import DEFAULT_CHUNK, BatchFirer
+from gnomon.actors.job.batch import BATCH_ID, DEFAULT_CHUNK, BatchFirer
 from gnomon.actors.job.perform import RunDeps
 from gnomon.actors.job.ports import JobDeps, Polled, Save
 from gnomon.actors.persistence import EnginePersistence
@@ -89,6 +89,9 @@ class EnginePorts:
 
 class EngineTree:
     """Every engine actor and facade of one daemon, wired together."""
+
+    #: fires due plain jobs in chunks (``engine.batch_firing``), or ``None``
+    batch: BatchFirer | None = None
 
     def __init__(self, ports: EnginePorts, config: EngineConfig | None = None) -> None:
         cfg = config or EngineConfig()
@@ -177,28 +180,15 @@ class EngineTree:
             passivate_after=cfg.passivate_after,
             drain=self.drain,
         )
-        self.batch: BatchFirer | None = None
-        batch: list[ChildSpec] = []
-        if cfg.batch_firing:
-            self.batch = BatchFirer(self.deps, self.directory.start_actor, cfg.batch_chunk)
-            self.directory.batch = self.batch
-            # after "jobs": stopped first, it hands its running jobs to their actors,
-            # then waits for the run tasks it hosts (their actors drain them)
-            batch.append(
-                ChildSpec(
-                    id="batch-firer", kind="batch", start=self.batch.run, shutdown=cfg.job_shutdown
-                )
-            )
+        self._setup_batch()
         self.core = Supervisor(
             "core",
             children=[
                 self.breaker_sup.as_child(),
                 self.waiters.as_child(),
-                # the job actors are dynamic children: restarting an empty "jobs" would
-                # silently drop every active job, so its giving up ends the tree (the
-                # daemon exits non-zero; the next boot recovers every job from the store)
+                # job actors are dynamic children: restarting an empty "jobs" would drop every
+                # active job, so its giving up ends the tree (the next boot recovers them all)
                 self.jobs.as_child(significant=True),
-                *batch,
                 # Both loop on their own channels and hold nothing a stop must save (the
                 # news they carry is re-derived from the store at boot): cancel them at once.
                 ChildSpec(
@@ -215,6 +205,18 @@ class EngineTree:
             period=60,
             registry=self.registry,
             observer=obs,
+        )
+
+    def _setup_batch(self) -> None:
+        """The batch firer, when ``engine.batch_firing`` is on: a child of "jobs" (the
+        directory's timer starts it), so that a stop stops it with the job actors, all
+        draining their runs at once (docs/engine.md)."""
+        if not self.config.batch_firing:
+            return
+        self.batch = BatchFirer(self.deps, self.directory.start_actor, self.config.batch_chunk)
+        self.directory.batch = self.batch
+        self.directory.batch_spec = ChildSpec(
+            id=BATCH_ID, kind="batch", start=self.batch.run, shutdown=self.config.job_shutdown
         )
 
     def _spawn(self, job_id: str, handoff: Handoff | None = None) -> ChildSpec:

@@ -47,6 +47,7 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import JobState
 
 DEFAULT_CHUNK = 256
+BATCH_ID = "batch-firer"  # its child id under the "jobs" supervisor
 #: Starts job ``id``'s actor, from a handoff or (``None``) from its committed state.
 StartActor = Callable[[str, Handoff | None], Awaitable[None]]
 
