@@ -213,7 +213,7 @@ class EngineTree:
         draining their runs at once (docs/engine.md)."""
         if not self.config.batch_firing:
             return
-        self.batch = BatchFirer(self.deps, self.directory.start_actor, self.config.batch_chunk)
+        self.batch = BatchFirer(self.deps, self.directory, self.config.batch_chunk)
         self.directory.batch = self.batch
         self.directory.batch_spec = ChildSpec(
             id=BATCH_ID, kind="batch", start=self.batch.run, shutdown=self.config.job_shutdown

@@ -10,17 +10,15 @@ the fire units of the jobs due together are committed ``chunk`` at a time with
 is committed, and the runs' ends are committed in chunks too (urgent lane).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at
-once. After its run, a plain job stays until its next timer (within ``passivate_after``)
+once. After its run a plain job stays until its next timer (within ``passivate_after``)
 or passivates; one no longer plain (a retry, an overlapping fire) goes to its actor with
-its core, its runs (cancel scopes and all) and the ends not yet stepped
-(:class:`~gnomon.actors.job.actor.Handoff`); so does one a command is for
-(:meth:`BatchFirer.release`: waits for a commit in flight, never for the run). A unit the
-store refuses (a claim taken, a fence) starts the job's actor from the committed state.
+its core, its runs (cancel scopes and all) and unstepped ends (``Handoff``); so does one
+a command is for (:meth:`BatchFirer.release`: waits for a commit in flight, never for
+the run). A unit the store refuses (a claim taken, a fence) restarts its job's actor.
 
-Cancellation and errors: on a stop the firer fires nothing more, passivates the jobs
-with nothing in flight and drains its runs as a job actor does (joined to the daemon's
-``Drain``; ``interrupted`` at the limit; commands for them refused with ``NotFound``). A
-crash starts every held job's actor afresh from the store; its runs are cancelled.
+Cancellation and errors: a stop fires nothing more, passivates the idle jobs and drains
+the runs as a job actor does (the daemon's ``Drain``; commands refused with ``NotFound``);
+a crash starts every held job's actor afresh from the store (its runs are cancelled).
 """
 
 from __future__ import annotations
@@ -28,38 +26,34 @@ from __future__ import annotations
 import contextlib
 import heapq
 import math
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import trio
 
 from gnomon.actors.core.job import fsm
 from gnomon.actors.job.actor import Handoff
-from gnomon.actors.job.core import JobCore, perform
+from gnomon.actors.job.core import JobCore, perform, plain
 from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.runs import Deliver, RunTracker
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
-from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import JobState
 
 DEFAULT_CHUNK = 256
 BATCH_ID = "batch-firer"  # its child id under the "jobs" supervisor
-#: Starts job ``id``'s actor, from a handoff or (``None``) from its committed state.
-StartActor = Callable[[str, Handoff | None], Awaitable[None]]
 
 
-def plain(state: JobState) -> bool:
-    """A job the batch may fire: pending, nothing in flight or queued, no wait."""
-    return (
-        state.status is JobStatus.PENDING
-        and not state.fires
-        and state.queued is None
-        and state.spec.wait is None
-    )
+class Actors(Protocol):
+    """The directory, as the firer uses it: start a job's actor (from a handoff, or
+    ``None``: its committed state), find a job's active actor."""
+
+    async def start_actor(self, job_id: str, handoff: Handoff | None) -> None: ...
+
+    def active(self, job_id: str) -> ActorRef[Any] | None: ...
 
 
 @attrs.define(eq=False)
@@ -93,11 +87,7 @@ def adopt(
     return _Held(core=core, runs=runs)
 
 
-class _Wake:
-    """Told to the firer: jobs were handed in or runs ended."""
-
-
-_WAKE = _Wake()
+_WAKE = object()  # told to the firer: jobs were handed in or runs ended
 
 
 class BatchFirer:
@@ -105,14 +95,14 @@ class BatchFirer:
 
     Args:
         deps: the job actors' shared ports (the firer steps jobs with the same core).
-        start_actor: starts a job's actor (the directory's, which knows the supervisor).
+        actors: starts jobs' actors and finds them (the directory).
         chunk: units per transaction (``engine.batch_chunk``).
     """
 
-    def __init__(self, deps: JobDeps, start_actor: StartActor, chunk: int = DEFAULT_CHUNK):
+    def __init__(self, deps: JobDeps, actors: Actors, chunk: int = DEFAULT_CHUNK) -> None:
         self.deps = deps
         self.chunk = max(1, chunk)
-        self._start_actor = start_actor
+        self._actors = actors
         self.held: dict[str, _Held | None] = {}  # None: handed in, still loading
         self._intake: list[str] = []
         self._ended: set[str] = set()
@@ -145,13 +135,11 @@ class BatchFirer:
         self._wake()
 
     async def release(self, job_id: str) -> Handoff | None:
-        """Give up job ``job_id`` for its actor: what the actor starts from, or ``None``
-        when the firer does not hold it (any more). Waits for a commit of the job in
-        flight (or its load), never for its run.
+        """Give up job ``job_id`` for its actor: what the actor starts from (``None``:
+        not held). Waits for a commit of the job in flight, never for its run.
 
         Raises:
-            NotFound: the firer is stopping and still holds the job (its run drains),
-                as a draining job actor refuses commands.
+            NotFound: the firer is stopping and drains the job's run (as an actor would).
         """
         while True:
             if self._stopping and self.held.get(job_id):
@@ -232,12 +220,11 @@ class BatchFirer:
         for job_id in list(self.held):
             self.held.pop(job_id, None)
             with contextlib.suppress(Exception):
-                await self._start_actor(job_id, None)
+                await self._actors.start_actor(job_id, None)
 
     async def _drain(self, ctx: ActorContext[Any]) -> None:
-        """Stop: fire nothing more; the runs in flight finish — or the daemon's drain
-        interrupts them (``actors/drain.py``), as a job actor's — and their ends are
-        committed; then every job is back on the heap (nothing of it is unsaved)."""
+        """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
+        (as a job actor's), their ends are committed; every job goes back to the heap."""
         self._stopping = True
         for job_id, held in list(self.held.items()):
             if held is None:  # handed in, never loaded: still on the store, fired later
@@ -288,7 +275,7 @@ class BatchFirer:
             self._loaded.set()
             self._loaded = trio.Event()
         for job_id in to_actor:
-            await self._start_actor(job_id, None)
+            await self._actors.start_actor(job_id, None)
 
     def _deliverer(self, job_id: str) -> Deliver:
         async def deliver(msg: RunEnded) -> None:
@@ -297,6 +284,12 @@ class BatchFirer:
                 held.ends.append(msg)
                 self._ended.add(job_id)
                 self._wake()
+                return
+            # handed over, its actor started but not yet adopting the run: its mailbox
+            ref = self._actors.active(job_id)
+            if ref is not None:
+                with contextlib.suppress(ActorGone):
+                    await ref.tell(msg)
 
         return deliver
 
@@ -312,7 +305,7 @@ class BatchFirer:
             if held is None or held.busy or held.mark != mark:
                 continue
             if held.runs:  # its next slot while its run is in flight: the actor decides
-                await self._start_actor(job_id, self._handoff(held))
+                await self._actors.start_actor(job_id, self._handoff(held))
                 continue
             due.append(held)
         for at in range(0, len(due), self.chunk):
@@ -365,7 +358,7 @@ class BatchFirer:
             held.settled = trio.Event()
             if error is not None:
                 self.held.pop(held.id, None)
-                await self._start_actor(held.id, None)
+                await self._actors.start_actor(held.id, None)
                 continue
             if not urgent and unit.claims:
                 self.fired += 1
@@ -387,7 +380,7 @@ class BatchFirer:
             self.deps.note(core.state, core.next_timer(), True)
             return
         if not plain(core.state) or core.held is not None:
-            await self._start_actor(held.id, self._handoff(held))
+            await self._actors.start_actor(held.id, self._handoff(held))
             return
         nxt = core.next_timer()
         if nxt is not None and (nxt - self.deps.clock.now()).total_seconds() <= (

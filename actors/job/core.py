@@ -38,6 +38,7 @@ from gnomon.actors.job import waits
 from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
+from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 
@@ -251,6 +252,16 @@ class JobCore:
         """Take ``state`` as a new start (``--replace``): its timers are set anew."""
         self.state = state
         self.timers.clear()
+
+
+def plain(state: JobState) -> bool:
+    """A job the batch firer may fire: pending, nothing in flight or queued, no wait."""
+    return (
+        state.status is JobStatus.PENDING
+        and not state.fires
+        and state.queued is None
+        and state.spec.wait is None
+    )
 
 
 class Runs(Protocol):
