@@ -60,7 +60,7 @@ class EngineConfig:
     job_shutdown: float = 30.0
     wait_save_every: float = 300.0
     #: fire due plain jobs in chunks instead of activating their actors (docs/engine.md)
-    batch_firing: bool = False
+    batch_firing: bool = True
     batch_chunk: int = DEFAULT_CHUNK
 
 

@@ -122,7 +122,7 @@ KEYS: dict[str, Key] = {
         _k(
             "engine.batch_firing",
             "bool",
-            False,
+            True,
             "fire due plain jobs in chunks, without activating their actors (engine.md)",
         ),
         _k(

@@ -29,7 +29,7 @@ from gnomon.runtime.store.sqlite import SqliteStore
 EPOCH = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 ALICE = Owner(kind=OwnerKind.USER, id="alice")
 #: ``GNOMON_TEST_BATCH_FIRING=0`` (or ``1``) runs every engine world with the batch
-#: firer off (on), whatever config the test gives; unset, the config decides (off by
+#: firer off (on), whatever config the test gives; unset, the config decides (on by
 #: default: ``engine.batch_firing``).
 BATCH_FIRING = {"0": False, "1": True}.get(os.environ.get("GNOMON_TEST_BATCH_FIRING", ""))
 
