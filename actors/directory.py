@@ -23,7 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import trio
@@ -35,6 +35,10 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import MIN_ID_PREFIX
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import ChildSpec, Supervisor
+
+if TYPE_CHECKING:
+    from gnomon.actors.job.actor import Handoff
+    from gnomon.actors.job.batch import BatchFirer
 
 R = TypeVar("R")
 KIND = "job"
@@ -76,7 +80,7 @@ class JobDirectory:
         *,
         supervisor: Supervisor,
         registry: Registry,
-        spawn: Callable[[str], ChildSpec],
+        spawn: Callable[..., ChildSpec],
         clock: Clock,
         lead: float = 1.0,
         on_forget: Callable[[str], None] = lambda job_id: None,
@@ -99,6 +103,10 @@ class JobDirectory:
         #: installs them), and the news of an end for their dependents there
         self.elsewhere: Callable[[str], JobEntry | None] = lambda job_id: None
         self.on_end: Callable[[str, JobStatus], None] = lambda job_id, status: None
+        #: fires due plain jobs in chunks instead of activating their actors (set by the
+        #: engine tree when ``engine.batch_firing`` is on; docs/engine.md)
+        self.batch: BatchFirer | None = None
+        self.batch_spec: ChildSpec | None = None  # started under "jobs" by the timer
 
     # -- index ----------------------------------------------------------------------
 
@@ -142,6 +150,8 @@ class JobDirectory:
     def forget(self, job_id: str) -> None:
         """Drop a deleted job from every index (and tell ``on_forget``: its metrics go)."""
         self._on_forget(job_id)
+        if self.batch is not None:
+            self.batch.forget(job_id)
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return
@@ -215,19 +225,41 @@ class JobDirectory:
         return None if ref is None or ref.mailbox.closed else ref
 
     async def activate(self, job_id: str) -> ActorRef[Any]:
-        """The job's actor, starting it if it is passivated.
+        """The job's actor, starting it if it is passivated — or taking it from the batch
+        firer, with the state, timers and runs the batch holds.
 
         Raises:
             NotFound: the directory does not know the job.
         """
         if job_id not in self._entries:
             raise NotFound(f"no job {job_id!r}")
+        handoff = None
+        if self.batch is not None and self.batch.holds(job_id):
+            handoff = await self.batch.release(job_id)
+        return await self._start(job_id, handoff)
+
+    async def start_actor(self, job_id: str, handoff: Handoff | None) -> None:
+        """Start job ``job_id``'s actor for the batch firer, which let go of the job (from
+        ``handoff``, or from its committed state); a failure is retried like a due
+        activation's."""
+        entry = self._entries.get(job_id)
+        if entry is None:
+            return
+        try:
+            await self._start(job_id, handoff)
+        except Exception as exc:
+            self._retry_later(job_id, entry.version, trio.current_time(), exc)
+        else:
+            self._failures.pop(job_id, None)
+
+    async def _start(self, job_id: str, handoff: Handoff | None) -> ActorRef[Any]:
         for _ in range(100):
             ref = self.active(job_id)
             if ref is not None:
                 return ref
+            spec = self._spawn(job_id) if handoff is None else self._spawn(job_id, handoff)
             try:
-                ref = self._supervisor.start_child_soon(self._spawn(job_id))
+                ref = self._supervisor.start_child_soon(spec)
             except Conflict:  # the passivating incarnation is still being removed
                 await trio.lowlevel.checkpoint()
                 continue
@@ -262,9 +294,15 @@ class JobDirectory:
 
     async def _activate_due(self) -> None:
         now = trio.current_time()
+        batch = self.batch if self.batch is not None and self.batch.running() else None
+        handed: list[str] = []
         while self._heap and self._next_deadline() <= now:
             _, version, job_id = heapq.heappop(self._heap)
             if self.active(job_id) is not None:
+                continue
+            if batch is not None and self._entries[job_id].status is JobStatus.PENDING:
+                if not batch.holds(job_id):
+                    handed.append(job_id)
                 continue
             try:
                 await self.activate(job_id)
@@ -272,6 +310,8 @@ class JobDirectory:
                 self._retry_later(job_id, version, now, exc)
             else:
                 self._failures.pop(job_id, None)
+        if batch is not None and handed:
+            batch.hand(handed)
 
     def _retry_later(self, job_id: str, version: int, now: float, exc: Exception) -> None:
         failures = self._failures[job_id] = self._failures.get(job_id, 0) + 1
@@ -288,6 +328,9 @@ class JobDirectory:
     async def run_timer(self, ctx: ActorContext[Any]) -> None:
         """The directory's timer actor: activates passivated jobs shortly before they are due."""
         self._timer = ctx.ref
+        if self.batch_spec is not None:
+            with contextlib.suppress(Conflict):  # running already (this timer restarted)
+                self._supervisor.start_child_soon(self.batch_spec)
         try:
             while True:
                 await self._activate_due()

@@ -14,6 +14,9 @@ from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import Changes, JobQuery, Store
 
+#: Job ids read in one query by :meth:`StorePersistence.load_many`.
+LOAD_CHUNK = 500
+
 
 class EnginePersistence(Persistence, Protocol):
     """The job actors' persistence, and deleting finished jobs' records (``job.clear``)."""
@@ -68,6 +71,34 @@ class StorePersistence:
             except StoreUnavailable:
                 if save.client:
                     raise
+            await self.store.wait_writable()
+
+    async def load_many(self, job_ids: Sequence[str]) -> Mapping[str, JobState]:
+        """The committed states of ``job_ids`` (deleted ones left out), read
+        :data:`LOAD_CHUNK` ids at a time."""
+        out: dict[str, JobState] = {}
+        for at in range(0, len(job_ids), LOAD_CHUNK):
+            out.update(await self._load_many(job_ids[at : at + LOAD_CHUNK]))
+        return out
+
+    async def save_many(
+        self, saves: Sequence[Save], *, urgent: bool = False
+    ) -> list[Exception | None]:
+        """``saves`` as independent units of one transaction (``Store.commit_many``):
+        ``None`` for each written, the refusal (``FireAlreadyClaimed``, ``UnitRejected``)
+        of each refused alone. While the store cannot write, waits and retries the whole
+        call (nothing of it was written); a stopping daemon's call raises
+        ``StoreUnavailable``.
+
+        Cancellation: abandons the answer; the units may be written.
+        """
+        units = [_changes(save) for save in saves]
+        while True:
+            try:
+                results = await self.store.commit_many(units, urgent=urgent)
+                return [r if isinstance(r, Exception) else None for r in results]
+            except StoreUnavailable:
+                pass
             await self.store.wait_writable()
 
     async def save_all(self, saves: Sequence[Save]) -> None:

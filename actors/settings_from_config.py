@@ -99,5 +99,7 @@ def engine_config(config: Config) -> EngineConfig:
         ),
         max_concurrency=config["limits.max_concurrency"],
         wait_save_every=config["store.wait_save_every"],
+        batch_firing=config["engine.batch_firing"],
+        batch_chunk=config["engine.batch_chunk"],
         job_shutdown=config["daemon.drain_timeout"] + STOP_MARGIN,
     )

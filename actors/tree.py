@@ -23,7 +23,8 @@ from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
 from gnomon.actors.execution import Evaluator, Executor
-from gnomon.actors.job.actor import job_spec
+from gnomon.actors.job.actor import Handoff, job_spec
+from gnomon.actors.job.batch import BATCH_ID, DEFAULT_CHUNK, BatchFirer
 from gnomon.actors.job.perform import RunDeps
 from gnomon.actors.job.ports import JobDeps, Polled, Save
 from gnomon.actors.persistence import EnginePersistence
@@ -61,6 +62,9 @@ class EngineConfig:
     activation_lead: float = 5.0
     job_shutdown: float = 30.0
     wait_save_every: float = 300.0
+    #: fire due plain jobs in chunks instead of activating their actors (docs/engine.md)
+    batch_firing: bool = True
+    batch_chunk: int = DEFAULT_CHUNK
 
 
 @attrs.frozen(kw_only=True)
@@ -91,6 +95,8 @@ class EngineTree:
 
     #: in a cluster, the other nodes' jobs (actors/remote.py; actors/partitions.py sets it)
     remote: RemoteJobs | None = None
+    #: fires due plain jobs in chunks (``engine.batch_firing``), or ``None``
+    batch: BatchFirer | None = None
 
     def __init__(self, ports: EnginePorts, config: EngineConfig | None = None) -> None:
         cfg = config or EngineConfig()
@@ -179,14 +185,14 @@ class EngineTree:
             passivate_after=cfg.passivate_after,
             drain=self.drain,
         )
+        self._setup_batch()
         self.core = Supervisor(
             "core",
             children=[
                 self.breaker_sup.as_child(),
                 self.waiters.as_child(),
-                # the job actors are dynamic children: restarting an empty "jobs" would
-                # silently drop every active job, so its giving up ends the tree (the
-                # daemon exits non-zero; the next boot recovers every job from the store)
+                # job actors are dynamic children: restarting an empty "jobs" would drop every
+                # active job, so its giving up ends the tree (the next boot recovers them all)
                 self.jobs.as_child(significant=True),
                 # Both loop on their own channels and hold nothing a stop must save (the
                 # news they carry is re-derived from the store at boot): cancel them at once.
@@ -206,8 +212,20 @@ class EngineTree:
             observer=obs,
         )
 
-    def _spawn(self, job_id: str) -> ChildSpec:
-        return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown)
+    def _setup_batch(self) -> None:
+        """The batch firer, when ``engine.batch_firing`` is on: a child of "jobs" (the
+        directory's timer starts it), so that a stop stops it with the job actors, all
+        draining their runs at once (docs/engine.md)."""
+        if not self.config.batch_firing:
+            return
+        self.batch = BatchFirer(self.deps, self.directory, self.config.batch_chunk)
+        self.directory.batch = self.batch
+        self.directory.batch_spec = ChildSpec(
+            id=BATCH_ID, kind="batch", start=self.batch.run, shutdown=self.config.job_shutdown
+        )
+
+    def _spawn(self, job_id: str, handoff: Handoff | None = None) -> ChildSpec:
+        return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown, handoff=handoff)
 
     async def _deliver_poll(self, job_id: str, report: PollReport) -> None:
         await self.directory.ask(job_id, lambda: Polled(report=report), timeout=None)

@@ -93,12 +93,16 @@ class World:
 
 @asynccontextmanager
 async def world(
-    db: Path | str, *, max_concurrency: int = 64, boot_id: str = "bench"
+    db: Path | str,
+    *,
+    max_concurrency: int = 64,
+    boot_id: str = "bench",
+    batch_firing: bool | None = None,
 ) -> AsyncIterator[World]:
     """A running engine over the store at ``db`` (an SQLite file or a PostgreSQL URL;
     fresh, or left by an earlier world: then pass another ``boot_id``, and the engine boots
     on its jobs as a restarted daemon would); the boot is ended cleanly and everything
-    cancelled on exit.
+    cancelled on exit. ``batch_firing`` overrides ``engine.batch_firing``'s default.
 
     The collector is tuned as the daemon tunes it (:mod:`gnomon.runtime.gc_tuning`).
     """
@@ -123,7 +127,11 @@ async def world(
                 action_key=job_action_key,
                 condition_key=job_condition_key,
             ),
-            EngineConfig(admission=LIMITS, max_concurrency=max_concurrency),
+            EngineConfig(admission=LIMITS, max_concurrency=max_concurrency)
+            if batch_firing is None
+            else EngineConfig(
+                admission=LIMITS, max_concurrency=max_concurrency, batch_firing=batch_firing
+            ),
         )
         await nursery.start(tree.run)
         await recover(tree.directory, StorePersistence(store), boot_id=boot_id)

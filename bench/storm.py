@@ -13,6 +13,10 @@ CPU per fire is read from ``/proc/self/task/*/stat`` between the boot of the sec
 and the end of the storm (every job finished, not just fired): the trio thread (the main
 thread) and every other thread of the process (the store's worker threads) separately.
 Prints one JSON object. A benchmark, not a test: nothing here asserts.
+
+``--compare`` runs gnomon's side twice — the batch firer on and off
+(``engine.batch_firing``, docs/engine.md) — and the raw heap, in one run, and prints the
+three side by side with the ratios.
 """
 
 from __future__ import annotations
@@ -69,10 +73,10 @@ async def _prefill(db: Path, n: int, due: float) -> float:
     return now() - t0
 
 
-async def _storm(db: Path, n: int, due: float) -> dict[str, Any]:
+async def _storm(db: Path, n: int, due: float, batch: bool | None) -> dict[str, Any]:
     """Boot a second engine on ``db``; wait until every job fired and finished."""
     cpu0, boot0 = thread_cpu(), now()
-    async with world(db, boot_id="bench-restart") as w:
+    async with world(db, boot_id="bench-restart", batch_firing=batch) as w:
         booted = now()
         done = w.executor.wait_for(n)
         with trio.move_on_at(trio.current_time() + (due - now()) + 300):
@@ -81,6 +85,7 @@ async def _storm(db: Path, n: int, due: float) -> dict[str, Any]:
                 await trio.sleep(0.05)  # the end units are still committing
         finished = now()
         cpu1 = thread_cpu()
+        activations = w.tree.directory.activations
     fired = [t for _, _, t in w.executor.fires]
     out = storm_result(due, fired, n)
     count = max(1, len(fired))
@@ -90,18 +95,20 @@ async def _storm(db: Path, n: int, due: float) -> dict[str, Any]:
         finished_after_due_s=finished - due,
         cpu_us_per_fire_trio=1e6 * (cpu1[0] - cpu0[0]) / count,
         cpu_us_per_fire_store=1e6 * (cpu1[1] - cpu0[1]) / count,
+        actor_activations=activations,
+        batch_firing=w.tree.batch is not None,
     )
     return out
 
 
-def gnomon_child(n: int) -> dict[str, Any]:
+def gnomon_child(n: int, batch: bool | None = None) -> dict[str, Any]:
     """Both phases in this process; one result record."""
     with tempfile.TemporaryDirectory(prefix="gnomon-storm-") as tmp:
         db = Path(tmp) / "gnomon.db"
         due = now() + BOOT_MARGIN + n / CREATE_RATE
         create_s = trio.run(_prefill, db, n, due)
         created = now()
-        out = trio.run(_storm, db, n, due)
+        out = trio.run(_storm, db, n, due, batch)
     out.update(create_s=create_s, created_before_due=created < due, system="gnomon")
     return out
 
@@ -139,17 +146,60 @@ def summary(gnomon: dict[str, Any], heap: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def compare(on: dict[str, Any], off: dict[str, Any], heap: dict[str, Any]) -> dict[str, Any]:
+    """``--compare``'s JSON object: batch on, batch off and the raw heap side by side."""
+
+    def row(r: dict[str, Any]) -> dict[str, Any]:
+        cpu = [r.get("cpu_us_per_fire_trio"), r.get("cpu_us_per_fire_store")]
+        total = sum(c for c in cpu if isinstance(c, float)) if all(cpu) else None
+        return {
+            "fires_per_s": r.get("fires_per_s"),
+            "p99_late_ms": r.get("late_p99_ms"),
+            "cpu_us_per_fire_trio": cpu[0],
+            "cpu_us_per_fire_store": cpu[1],
+            "cpu_us_per_fire": total,
+            "fired": r.get("fired"),
+            "actor_activations": r.get("actor_activations"),
+            "error": r.get("error"),
+        }
+
+    def ratio(a: dict[str, Any], b: dict[str, Any], key: str = "fires_per_s") -> float | None:
+        x, y = a.get(key), b.get(key)
+        return x / y if isinstance(x, float) and isinstance(y, float) and y else None
+
+    return {
+        "n": on.get("expected") or off.get("expected"),
+        "created_before_due": bool(on.get("created_before_due") and off.get("created_before_due")),
+        "batch_on": row(on),
+        "batch_off": row(off),
+        "heap_sqlite": {"fires_per_s": heap.get("fires_per_s"), "error": heap.get("error")},
+        "ratio_on_to_heap": ratio(on, heap),
+        "ratio_off_to_heap": ratio(off, heap),
+        "speedup_on_vs_off": ratio(on, off),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--json", action="store_true", help="one JSON line (else indented)")
+    p.add_argument("--compare", action="store_true", help="batch firing on vs off vs heap")
     p.add_argument("--child", choices=["gnomon"], help=argparse.SUPPRESS)
+    p.add_argument("--batch", choices=["on", "off"], help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.child:
-        emit(gnomon_child(a.n))
+        emit(gnomon_child(a.n, None if a.batch is None else a.batch == "on"))
         return
-    gnomon = _child(["-m", "bench.storm", "--child", "gnomon", "--n", str(a.n)])
-    heap = _child(["-m", "bench.wl_trio", "W1", "--variant", "heap-sqlite", "--n", str(a.n)])
+    child = ["-m", "bench.storm", "--child", "gnomon", "--n", str(a.n)]
+    heap_argv = ["-m", "bench.wl_trio", "W1", "--variant", "heap-sqlite", "--n", str(a.n)]
+    if a.compare:
+        on = _child([*child, "--batch", "on"])
+        off = _child([*child, "--batch", "off"])
+        heap = _child(heap_argv)
+        print(json.dumps(compare(on, off, heap), indent=None if a.json else 2))
+        return
+    gnomon = _child(child)
+    heap = _child(heap_argv)
     print(json.dumps(summary(gnomon, heap), indent=None if a.json else 2))
 
 

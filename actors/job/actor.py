@@ -16,31 +16,21 @@ stay persisted and resume at the next start. Design: ``docs/engine.md``.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+import attrs
 import trio
 
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import (
-    ArmTimer,
-    CancelTimer,
     Effect,
     JobInput,
-    KillRun,
-    NotifyDependents,
-    RecordSkip,
-    StartRun,
-    StartTriggers,
-    StartWait,
     Step,
-    StopWait,
-    TimerKind,
 )
-from gnomon.actors.core.job.slots import MAX_CATCH_UP
-from gnomon.actors.core.job.tx import same_state
 from gnomon.actors.job import waits
-from gnomon.actors.job.events import Unit, claims_of, enrich
+from gnomon.actors.job.core import JobCore, TimerKey, perform
+from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import (
     CommandResult,
     JobCommand,
@@ -48,38 +38,47 @@ from gnomon.actors.job.ports import (
     JobMessage,
     Polled,
     RunEnded,
-    Save,
 )
 from gnomon.actors.job.replace import replace
-from gnomon.actors.job.runs import RunTracker
+from gnomon.actors.job.runs import RunSlot, RunTracker
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
-from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.supervisor import ChildSpec, Restart
 
 KIND = "job"
-#: Seconds a unit that only records skipped slots may wait to ride with the job's next
-#: save: under overload, skips must not cost a commit each (nothing observed them yet,
-#: so a crash meanwhile loses nothing — the slots are judged again at recovery).
-HOLD_SKIPS = 1.0
-TimerKey = tuple[TimerKind, int | None]
 
 
 class JobShell:
-    """The mutable side of one job actor incarnation."""
+    """The mailbox side of one job actor incarnation: the step/commit logic is its
+    :class:`~gnomon.actors.job.core.JobCore`'s."""
 
     def __init__(
-        self, ctx: ActorContext[Any], deps: JobDeps, state: JobState, nursery: trio.Nursery
+        self,
+        ctx: ActorContext[Any],
+        deps: JobDeps,
+        state: JobState,
+        nursery: trio.Nursery,
+        core: JobCore | None = None,
     ) -> None:
         self.ctx = ctx
         self.deps = deps
-        self.state = state
         self.nursery = nursery
-        self.timers: dict[TimerKey, datetime] = {}
-        self.runs = RunTracker(self)
-        self.held: Unit | None = None
-        self.held_until = math.inf
+        self.core = core or JobCore(deps, state)
+        self.runs = RunTracker(self.core, nursery, ctx.ref.tell)
+        self.core.in_flight = self.runs.slots
+
+    @property
+    def state(self) -> JobState:
+        return self.core.state
+
+    @state.setter
+    def state(self, state: JobState) -> None:
+        self.core.state = state
+
+    @property
+    def timers(self) -> dict[TimerKey, datetime]:
+        return self.core.timers
 
     # -- stepping ---------------------------------------------------------------------
 
@@ -101,141 +100,37 @@ class JobShell:
     def stage(
         self, unit: Unit, inp: JobInput, *, runs: tuple[RunRecord, ...] = (), **context: Any
     ) -> Step:
-        """Step the state machine into ``unit`` (saved by :meth:`commit`).
-
-        A run the step dispatches is recorded as started in the same unit of work (see
-        :meth:`~gnomon.actors.job.runs.RunTracker.started`): a crash after that commit
-        finds it an orphan — at most once per attempt, never re-run blindly. The actor's
-        state moves on at once; a store that cannot write (a full disk) makes the commit
-        wait and retry the unit whole (docs/store.md), any other failure crashes the
-        incarnation and its successor reloads the last committed state.
-        """
-        waits.sync(self, unit, inp)
-        step = fsm.step(self.state, inp)
-        unit.runs += runs
-        if not step.ok:
-            return step
-        step, started = self.runs.started(step)
-        unit.runs += started
-        unit.events += (enrich(e, self.state, step.state, inp, **context) for e in step.events)
-        unit.claims += claims_of(self.state, step)
-        unit.changed |= not same_state(step.state, self.state)
-        self.state = step.state
-        for effect in step.effects:
-            if isinstance(effect, ArmTimer | CancelTimer):
-                self.perform(effect)
-            else:
-                unit.effects.append(effect)
-        return step
+        """:meth:`JobCore.stage <gnomon.actors.job.core.JobCore.stage>`: a store that
+        cannot write (a full disk) makes the commit wait and retry the unit whole
+        (docs/store.md), any other failure crashes the incarnation and its successor
+        reloads the last committed state."""
+        return self.core.stage(unit, inp, runs=runs, **context)
 
     async def commit(self, unit: Unit) -> None:
         """Save ``unit`` (after any held skips) in one transaction, then perform its
         effects."""
-        if self.held is not None:
-            unit, self.held, self.held_until = self.held.then(unit), None, math.inf
+        unit, save = self.core.seal(unit)
         self.deps.fault("job.before_save")
-        if unit.changed or unit.events or unit.claims:
-            await self.deps.persistence.save(
-                Save(
-                    job=self.state,
-                    claims=tuple(unit.claims),
-                    runs=tuple(unit.runs),
-                    events=tuple(unit.events),
-                    urgent=unit.urgent,
-                )
-            )
-        elif unit.runs:
-            runs_only = Save(job_id=unit.job_id, runs=tuple(unit.runs), urgent=unit.urgent)
-            await self.deps.persistence.save(runs_only)
-        self.deps.note(self.state, self.next_timer(), False)
-        self.deps.fault("job.after_save")
-        for effect in unit.effects:
+        if save is not None:
+            await self.deps.persistence.save(save)
+        for effect in self.core.committed(unit):
             self.perform(effect)
 
     def perform(self, effect: Effect) -> None:
         """Carry out one effect (saving already happened)."""
-        match effect:
-            case ArmTimer():
-                self.timers[effect.kind, effect.cycle] = effect.at
-            case CancelTimer():
-                self.timers.pop((effect.kind, effect.cycle), None)
-            case StartWait():
-                waits.start(self.deps, self.state, effect)
-            case StopWait():
-                waits.stop(self.deps, self.state.id, effect.cycle)
-            case StartRun():
-                self.runs.start(effect)
-            case KillRun():
-                self.runs.kill(effect.run_id, effect.reason)
-            case NotifyDependents():
-                self.deps.notify_dependents(effect.job_id, effect.status)
-            case StartTriggers():
-                self.deps.start_triggers(effect, self.state)
-            case RecordSkip():
-                pass  # claimed and announced in the save itself
+        perform(self.core, self.runs, effect)
 
     # -- timers -----------------------------------------------------------------------
 
     def next_timer(self) -> datetime | None:
-        return min(self.timers.values(), default=None)
+        return self.core.next_timer()
 
     async def ring_due_timers(self) -> None:
-        """Feed every due timer, earliest first (a step may arm more due timers), and save
-        what they did as one unit: a job late by many slots (misfires, overlap skips)
-        costs one commit, not one per slot."""
-        unit = Unit(job_id=self.state.id)
-        newest: list[datetime | None] = []  # the catch-up horizon, found once per ring
-        while True:
-            now = self.deps.clock.now()
-            due = [(at, key) for key, at in self.timers.items() if at <= now]
-            if not due:
-                break
-            at, (kind, cycle) = min(due, key=lambda d: d[0])
-            del self.timers[kind, cycle]
-            if kind is TimerKind.FIRE:
-                self.stage(unit, self.fire_due(at, now, newest))
-            else:
-                self.stage(unit, fsm.due(kind, cycle, at, now))
-        if unit.quiet() and trio.current_time() < self.held_until:
-            if self.held is None:
-                self.held_until = trio.current_time() + HOLD_SKIPS
-            self.held = unit if self.held is None else self.held.then(unit)
-            self.deps.note(self.state, self.next_timer(), False)
-            return
-        await self.commit(unit)
-
-    def fire_due(self, at: datetime, now: datetime, newest: list[datetime | None]) -> JobInput:
-        """The input of the fire timer due at ``at``: the slot and the one after it, or,
-        when more than ``MAX_CATCH_UP`` slots are due, ``at`` and every slot before the
-        newest ``MAX_CATCH_UP`` dropped at once (found arithmetically, never slot by slot;
-        ``newest`` caches the oldest of those for the rest of this ring)."""
-        schedule = self.state.spec.schedule
-        due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
-        nxt = self.deps.next_slot(schedule, at)
-        if nxt is None or nxt > now:
-            return self.one_slot(at, nxt, now, due)
-        if not newest:
-            recent = latest_slots(schedule, now, MAX_CATCH_UP)
-            newest.append(recent[0] if recent else None)
-        resume = newest[0]
-        if resume is None or resume <= nxt:
-            return self.one_slot(at, nxt, now, due)
-        counted = count_between(schedule, at, resume)
-        return fsm.FireDue(
-            now=now,
-            slot=at,
-            next_slot=resume,
-            bulk=True,
-            missed=None if counted is None else counted - 1,
-            last_missed=prev_fire(schedule, resume - timedelta(microseconds=1)),
-        )
-
-    def one_slot(
-        self, slot: datetime, nxt: datetime | None, now: datetime, due: datetime
-    ) -> JobInput:
-        """The input of one due slot, with the exclusion calendar that covers it."""
-        excluded = self.deps.exclusion(self.state.spec, slot)
-        return fsm.FireDue(now=now, slot=slot, next_slot=nxt, due=due, excluded=excluded)
+        """Feed every due timer and save what they did as one unit
+        (:meth:`JobCore.ring <gnomon.actors.job.core.JobCore.ring>`)."""
+        unit = self.core.ring(trio.current_time())
+        if unit is not None:
+            await self.commit(unit)
 
     # -- messages ---------------------------------------------------------------------
 
@@ -244,9 +139,19 @@ class JobShell:
             case JobCommand():
                 await self.command(msg)
             case RunEnded():
-                await self.runs.on_ended(msg)
+                await self.run_ended(msg)
             case Polled():
                 await waits.polled(self, msg)
+
+    async def run_ended(self, msg: RunEnded) -> None:
+        """Record a run's end and feed it to the state machine (urgent: its latency is
+        the run's)."""
+        ended = self.runs.on_ended(msg)
+        if ended is None:
+            return
+        inp, record, end = ended
+        self.deps.crash_point("before_finish_commit")
+        await self.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
 
     async def command(self, msg: JobCommand) -> None:
         now = self.deps.clock.now()
@@ -295,7 +200,7 @@ class JobShell:
             return False
         if not waits.only_polled(self.deps, self.state):
             return False
-        if self.runs or self.held is not None:
+        if self.runs or self.core.held is not None:
             return False
         nxt = self.next_timer()
         if nxt is None:
@@ -303,9 +208,7 @@ class JobShell:
         return (nxt - self.deps.clock.now()).total_seconds() > self.deps.passivate_after
 
     def deadline(self) -> float:
-        nxt = self.next_timer()
-        due = math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
-        return min(due, self.held_until)
+        return self.core.deadline()
 
     def stopping(self) -> bool:
         """The supervisor asked this incarnation to stop (re-read on every call)."""
@@ -349,16 +252,40 @@ class JobShell:
                     msg.reply.fail(NotFound(f"job {self.state.spec.name} is shutting down"))
         finally:
             self.deps.drain.leave(self.runs)
-        if self.held is not None:
+        if self.core.held is not None:
             await self.commit(Unit(job_id=self.state.id))
         self.deps.note(self.state, self.next_timer(), True)
 
 
-def job_actor(deps: JobDeps, job_id: str) -> Any:
-    """The actor of job ``job_id`` (see the module docstring)."""
+@attrs.frozen(kw_only=True)
+class Handoff:
+    """A job the batch firer hands to its actor: the core as the batch holds it (state
+    and timers, all committed), its runs in flight (cancel scopes and all; their ends
+    come to the actor from now on) and the ends the batch received but did not step."""
+
+    core: JobCore
+    runs: dict[str, RunSlot] = attrs.field(factory=dict)
+    ends: tuple[RunEnded, ...] = ()
+
+
+def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any:
+    """The actor of job ``job_id`` (see the module docstring); started from ``handoff``
+    it takes the batch firer's core and runs as they are (no load, no ``Recover``) —
+    once: a restart after a crash loads the committed state like any other."""
+    given = [handoff] if handoff is not None else []
 
     async def actor(ctx: ActorContext[Any]) -> None:
         ctx.ready()  # before loading, so mass activations do not queue behind store reads
+        if given:
+            handoff = given.pop()
+            async with trio.open_nursery() as nursery:
+                shell = JobShell(ctx, deps, handoff.core.state, nursery, core=handoff.core)
+                shell.runs.adopt(handoff.runs)
+                for end in handoff.ends:
+                    await shell.run_ended(end)
+                await shell.loop()
+                nursery.cancel_scope.cancel()
+            return
         state = await deps.persistence.load(job_id)
         if state is None:
             return
@@ -373,12 +300,14 @@ def job_actor(deps: JobDeps, job_id: str) -> Any:
     return actor
 
 
-def job_spec(deps: JobDeps, job_id: str, *, shutdown: float = 30.0) -> ChildSpec:
+def job_spec(
+    deps: JobDeps, job_id: str, *, shutdown: float = 30.0, handoff: Handoff | None = None
+) -> ChildSpec:
     """The child spec of a job actor: transient (a passivated job returns normally)."""
     return ChildSpec(
         id=job_id,
         kind=KIND,
-        start=job_actor(deps, job_id),
+        start=job_actor(deps, job_id, handoff),
         restart=Restart.TRANSIENT,
         shutdown=shutdown,
         mailbox_size=64,

@@ -8,7 +8,7 @@ atomically. The daemon adapts the store to it; a claim that already exists raise
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -63,6 +63,19 @@ class Persistence(Protocol):
             Conflict: one of the claims exists already (nothing was written).
             StoreUnavailable: a ``client`` save met a store that cannot write.
         """
+        ...
+
+    async def load_many(self, job_ids: Sequence[str]) -> Mapping[str, JobState]:
+        """The committed states of ``job_ids`` (deleted ones left out), in few reads."""
+        ...
+
+    async def save_many(
+        self, saves: Sequence[Save], *, urgent: bool = False
+    ) -> list[Exception | None]:
+        """Commit independent ``saves`` (of different jobs) in one transaction, each on
+        its own: ``None`` for a save written, or the error that refused it alone (a
+        ``Conflict`` when one of its claims exists; nothing of it was written). Waits
+        and retries the whole call while the store cannot write, like :meth:`save`."""
         ...
 
     async def save_all(self, saves: Sequence[Save]) -> None:

@@ -55,8 +55,7 @@ async def replace(shell: JobShell, msg: JobCommand) -> CommandResult:
     )
     step = fsm.Step(merged, tuple(e for e in step.effects if not isinstance(e, Emit)))
     await shell.deps.persistence.save(Save(job=merged, events=events))
-    shell.state = merged
-    shell.timers.clear()
+    shell.core.fresh(merged)
     for effect in step.effects:
         shell.perform(effect)
     shell.deps.note(shell.state, shell.next_timer(), False)

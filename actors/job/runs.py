@@ -2,7 +2,7 @@
 
 Each run is a task in the job actor's nursery under its own cancel scope
 (:func:`gnomon.actors.job.perform.perform_run`). A run is recorded as started in the same unit
-of work as the step that dispatched it (:meth:`RunTracker.started`: the claim of its slot,
+of work as the step that dispatched it (``JobCore.started``: the claim of its slot,
 its retry, its satisfied wait), before its task exists — so a daemon killed at any later
 moment finds the attempt started, an orphan to kill and retry per policy, and never runs
 it again blindly (at most once per attempt). Its pid/pgid are saved as soon as the
@@ -15,29 +15,39 @@ daemon stop (:meth:`RunTracker.interrupt`, see :mod:`gnomon.actors.drain`) is sa
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
 from gnomon.actors.core.job import fsm
-from gnomon.actors.core.job.msgs import StartRun, Step
+from gnomon.actors.core.job.msgs import StartRun
 from gnomon.actors.drain import InFlight
 from gnomon.actors.execution import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.actors.job.ports import RunEnded, Save
 from gnomon.runtime import procs
+from gnomon.runtime.errors import ActorGone
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.model.state import RunRecord
 
 if TYPE_CHECKING:
-    from gnomon.actors.job.actor import JobShell
+    from gnomon.actors.job.core import JobCore
+
+Deliver = Callable[[RunEnded], Awaitable[None]]
 
 
 @attrs.define
-class _Slot:
+class RunSlot:
+    """One run in flight: its cancel scope, and where its end goes (its job's current
+    owner: a job actor's mailbox, or the batch firer; changed when the job is handed
+    over)."""
+
     start: StartRun
     scope: trio.CancelScope
+    deliver: Deliver
     record: RunRecord | None = None
     killed: str | None = None
     interrupted: bool = False
@@ -45,41 +55,35 @@ class _Slot:
 
 
 class RunTracker:
-    """The runs in flight of one job actor incarnation."""
+    """The runs in flight of one job: tasks in ``nursery`` whose ends go to ``deliver``.
 
-    def __init__(self, shell: JobShell) -> None:
-        self.shell = shell
-        self.slots: dict[str, _Slot] = {}
-        self._recorded: dict[str, RunRecord] = {}  # by the last :meth:`started`
+    Used by the job's actor and, for a plain job, by the batch firer (whichever owns
+    the job); :meth:`adopt` takes over the runs of the previous owner.
+    """
+
+    def __init__(self, core: JobCore, nursery: trio.Nursery, deliver: Deliver) -> None:
+        self.core = core
+        self.nursery = nursery
+        self.deliver = deliver
+        self.slots: dict[str, RunSlot] = {}
 
     def __bool__(self) -> bool:
         return bool(self.slots)
 
-    def started(self, step: Step) -> tuple[Step, tuple[RunRecord, ...]]:
-        """``step`` with every run it dispatches reported started, and their records.
-
-        The job actor saves both in the step's unit of work, then :meth:`start` runs them.
-        """
-        starts = [e for e in step.effects if isinstance(e, StartRun) and e.run_id not in self.slots]
-        if not starts:
-            return step, ()
-        now = self.shell.deps.clock.now()
-        records = []
-        for start in starts:
-            merged = fsm.step(step.state, fsm.RunStarted(now=now, run_id=start.run_id))
-            assert merged.ok, merged.error  # a run the step just dispatched is in flight
-            step = fsm.Step(merged.state, (*step.effects, *merged.effects))
-            records.append(self._recorded.setdefault(start.run_id, self._record(start)))
-        return step, tuple(records)
-
     def start(self, start: StartRun) -> None:
-        """Run ``start`` (recorded as started by :meth:`started` in the saved step)."""
+        """Run ``start`` (recorded as started by ``JobCore.started`` in the saved step)."""
         if start.run_id in self.slots:  # already in flight: never run one id twice
             return
-        record = self._recorded.pop(start.run_id, None) or self._record(start)
-        slot = _Slot(start=start, scope=trio.CancelScope(), record=record)
+        record = self.core.take_record(start)
+        slot = RunSlot(start=start, scope=trio.CancelScope(), deliver=self.deliver, record=record)
         self.slots[start.run_id] = slot
-        self.shell.nursery.start_soon(self._task, slot)
+        self.nursery.start_soon(self._task, slot)
+
+    def adopt(self, slots: dict[str, RunSlot]) -> None:
+        """Take over ``slots`` (runs a previous owner started): their ends come here."""
+        for run_id, slot in slots.items():
+            slot.deliver = self.deliver
+            self.slots[run_id] = slot
 
     def kill(self, run_id: str, reason: str) -> None:
         slot = self.slots.get(run_id)
@@ -89,13 +93,13 @@ class RunTracker:
 
     def in_flight(self) -> list[InFlight]:
         """The runs not yet ended (for a stopping daemon's report)."""
-        state = self.shell.state
+        state = self.core.state
         return [
             InFlight(
                 job=state.spec.name,
                 job_id=state.id,
                 run_id=run_id,
-                started_at=slot.record.started_at if slot.record else self.shell.deps.clock.now(),
+                started_at=slot.record.started_at if slot.record else self.core.deps.clock.now(),
             )
             for run_id, slot in self.slots.items()
         ]
@@ -107,22 +111,10 @@ class RunTracker:
                 slot.killed, slot.interrupted = reason, True
                 slot.scope.cancel()
 
-    def _record(self, start: StartRun, began: RunEnd | None = None) -> RunRecord:
-        now = self.shell.deps.clock.now()
-        return RunRecord(
-            run_id=start.run_id,
-            job_id=self.shell.state.id,
-            cycle=start.cycle,
-            attempt=start.attempt,
-            fire_time=start.fire_time,
-            started_at=now if began is None else (began.started_at or began.finished_at),
-            fallback=start.fallback,
-        )
-
-    async def _task(self, slot: _Slot) -> None:
-        shell, deps, start = self.shell, self.shell.deps, slot.start
-        spec = shell.state.spec
-        ref = shell.ctx.ref
+    async def _task(self, slot: RunSlot) -> None:
+        deps, start = self.core.deps, slot.start
+        state = self.core.state  # as it was when the run started
+        spec = state.spec
         end: RunEnd | None = None
 
         async def persist_spawn(pid: int, pgid: int) -> None:
@@ -135,21 +127,21 @@ class RunTracker:
                     proc_start=ident.start_time,
                     host_boot=ident.boot_id,
                 )
-                save = Save(job_id=shell.state.id, runs=(slot.record,), urgent=True)
+                save = Save(job_id=state.id, runs=(slot.record,), urgent=True)
                 await deps.persistence.save(save)
 
         context = RunContext(
-            job_id=shell.state.id,
+            job_id=state.id,
             job_name=spec.name,
             run_id=start.run_id,
             fire_time=start.fire_time,
             attempt=start.attempt,
-            owner=shell.state.owner,
+            owner=state.owner,
             timeout=start.timeout,
             i_know=spec.i_know,
             cwd=spec.cwd,
             env=dict(spec.env),
-            created_by=shell.state.created_by,
+            created_by=state.created_by,
             on_spawn=spawn_recorder(persist_spawn, lambda: deps.crash_point("after_process_spawn")),
             tap=slot.tap,
         )
@@ -158,16 +150,18 @@ class RunTracker:
         )
         with slot.scope:
             end = await perform_run(plan, deps.runs)
-        await ref.tell(RunEnded(start=start, end=end, killed=slot.killed is not None))
+        with contextlib.suppress(ActorGone):  # its owner crashed: the restart recovers it
+            await slot.deliver(RunEnded(start=start, end=end, killed=slot.killed is not None))
 
-    async def on_ended(self, msg: RunEnded) -> None:
-        """Record a run's end and feed it to the state machine."""
+    def on_ended(self, msg: RunEnded) -> tuple[fsm.RunFinished, RunRecord, RunEnd] | None:
+        """A run's end as the state machine input, the final run record and the end to
+        stage with them (``None``: it never started, nothing happened outside)."""
         slot = self.slots.pop(msg.start.run_id, None)
-        now = self.shell.deps.clock.now()
+        now = self.core.deps.clock.now()
         end = msg.end
         if end is None:
             if slot is None or slot.record is None:
-                return  # never started: nothing happened outside
+                return None
             end = RunEnd(
                 run_id=msg.start.run_id,
                 outcome=Outcome.INTERRUPTED if slot.interrupted else Outcome.CANCELLED,
@@ -175,23 +169,12 @@ class RunTracker:
                 started_at=slot.record.started_at,
             )
         record = self._final(slot, msg.start, end)
-        result = end.result
-        inp = fsm.RunFinished(
-            now=now,
-            run_id=end.run_id,
-            outcome=end.outcome,
-            exit_code=None if result is None else result.exit_code,
-            error=record.error,
-            transient=False if result is None else result.transient,
-            retry_after=end.retry_after,
-        )
-        self.shell.deps.crash_point("before_finish_commit")
-        await self.shell.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
+        return self.core.run_finished(end, record), record, end
 
-    def _final(self, slot: _Slot | None, start: StartRun, end: RunEnd) -> RunRecord:
+    def _final(self, slot: RunSlot | None, start: StartRun, end: RunEnd) -> RunRecord:
         base = slot.record if slot is not None else None
         if base is None:
-            base = self._record(start, end)
+            base = self.core.record(start, end)
         result = end.result
         return attrs.evolve(
             base,
@@ -207,7 +190,7 @@ class RunTracker:
         )
 
 
-def _kill_error(slot: _Slot | None) -> str:
+def _kill_error(slot: RunSlot | None) -> str:
     """The error of a run killed from outside: the interruption's reason as given, a
     cancellation's prefixed."""
     if slot is None or slot.killed is None:

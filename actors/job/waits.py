@@ -22,6 +22,7 @@ from gnomon.runtime.model.state import FirePhase, JobState
 
 if TYPE_CHECKING:
     from gnomon.actors.job.actor import JobShell
+    from gnomon.actors.job.core import JobCore
 
 
 def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
@@ -64,7 +65,7 @@ def only_polled(deps: JobDeps, state: JobState) -> bool:
     return all(f.cycle in held for f in fires)
 
 
-def sync(shell: JobShell, unit: Unit, inp: JobInput) -> None:
+def sync(shell: JobCore, unit: Unit, inp: JobInput) -> None:
     """Stage the pollers' unsaved progress of this job's waits before ``inp``."""
     if isinstance(inp, fsm.WaitPolled):
         return

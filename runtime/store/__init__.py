@@ -148,6 +148,21 @@ class Store(Protocol):
         """
         ...
 
+    async def commit_many(
+        self, units: Sequence[Changes], *, urgent: bool = False
+    ) -> list[tuple[Event, ...] | GnomonError]:
+        """Write independent ``units`` in *one* transaction, each on its own: the result
+        of each, in order, is its sealed events (already published; ``()`` for an empty
+        unit) or the error that refused that unit alone — :class:`FireAlreadyClaimed`
+        when one of its claims existed, :class:`UnitRejected` when the store's fence
+        refused it. Nothing of a refused unit is written; the others commit. The batch
+        firer commits a chunk of due jobs' fires this way (docs/engine.md).
+
+        Raises:
+            StoreUnavailable: the store cannot write; nothing of any unit was written.
+        """
+        ...
+
     async def get_job(self, job_id: str) -> JobState | None: ...
 
     async def job_index(self) -> list[JobRow]: ...

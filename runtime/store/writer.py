@@ -50,6 +50,30 @@ UnitResult = tuple[Event, ...] | GnomonError
 class _Commit(Request[tuple[Event, ...]]):
     changes: Changes
 
+    @property
+    def units(self) -> tuple[Changes, ...]:
+        return (self.changes,)
+
+    def answer(self, results: Sequence[UnitResult]) -> None:
+        (result,) = results
+        if isinstance(result, GnomonError):
+            self.reply.fail(result)
+        else:
+            self.reply.send(result)
+
+
+@attrs.frozen(kw_only=True)
+class _CommitMany(Request[list[UnitResult]]):
+    """Independent units that must share one transaction (:meth:`GroupWriter.commit_many`)."""
+
+    units: tuple[Changes, ...]
+
+    def answer(self, results: Sequence[UnitResult]) -> None:
+        self.reply.send(list(results))
+
+
+_Unit = _Commit | _CommitMany
+
 
 class _Wake:
     """Sent to an idle writer when an urgent unit arrives (skipped when drained)."""
@@ -77,7 +101,7 @@ class GroupWriter:
         self.boot_id = "unbooted"
         self.transactions = 0
         self._writer: ActorRef[Any] | None = None
-        self._urgent: deque[_Commit] = deque()
+        self._urgent: deque[_Unit] = deque()
         self._idle = False  # the writer waits in its mailbox
         self._woken = False  # a _WAKE is on its way to the idle writer
 
@@ -145,18 +169,24 @@ class GroupWriter:
         Raises whatever the commit raised, after failing the urgent units in hand (the
         kernel answers the ordinary ones, which it saw received).
         """
-        urgent = [self._urgent.popleft() for _ in range(min(len(self._urgent), MAX_BATCH))]
+        urgent: list[_Unit] = []
+        size = 0  # units in the transaction (a commit_many counts all of its own)
+        while self._urgent and (not urgent or size < MAX_BATCH):
+            urgent.append(self._urgent.popleft())
+            size += len(urgent[-1].units)
         batch = list(urgent)
-        if isinstance(first, _Commit):
+        if isinstance(first, _Commit | _CommitMany):
             batch.append(first)
-        limit = len(urgent) + (URGENT_ORDINARY if urgent else MAX_BATCH)
-        while len(batch) < limit:
+            size += len(first.units)
+        limit = size + (URGENT_ORDINARY if urgent else MAX_BATCH)
+        while size < limit:
             try:
                 msg = ctx.inbox.receive_nowait()
             except trio.WouldBlock:
                 break
-            if isinstance(msg, _Commit):
+            if isinstance(msg, _Commit | _CommitMany):
                 batch.append(msg)
+                size += len(msg.units)
         if not batch:
             return False
         try:
@@ -178,17 +208,17 @@ class GroupWriter:
             raise
         return True
 
-    async def _commit_batch(self, batch: list[_Commit]) -> None:
+    async def _commit_batch(self, batch: list[_Unit]) -> None:
         started = time.perf_counter()
-        results, self._committed_seq = await self._write_units([m.changes for m in batch])
+        units = [unit for msg in batch for unit in msg.units]
+        results, self._committed_seq = await self._write_units(units)
         self.transactions += 1
         self.health.wrote()
         self._observe(time.perf_counter() - started)
-        for msg, result in zip(batch, results, strict=True):
-            if isinstance(result, GnomonError):
-                msg.reply.fail(result)
-            else:
-                msg.reply.send(result)
+        at = 0
+        for msg in batch:
+            msg.answer(results[at : at + len(msg.units)])
+            at += len(msg.units)
         sealed = [e for r in results if not isinstance(r, GnomonError) for e in r]
         if sealed:
             self._publish(sealed)
@@ -217,6 +247,35 @@ class GroupWriter:
         self._urgent.append(msg)
         self._on_fault()
         return await msg.reply.wait()
+
+    async def commit_many(
+        self, units: Sequence[Changes], *, urgent: bool = False
+    ) -> list[UnitResult]:
+        """Write independent ``units`` in *one* transaction, each on its own; see
+        :meth:`~gnomon.runtime.store.Store.commit_many`. Empty units are answered ``()``
+        without a write.
+
+        Raises:
+            ShuttingDown: the writer is not running.
+            StoreUnavailable: the store failed; nothing of the units was written.
+            ActorCrashed: the transaction failed (nothing of its units was written).
+        """
+        writing = tuple(unit for unit in units if unit)
+        if not writing:
+            return [() for _ in units]
+        writer = self._writer
+        if writer is None:
+            raise ShuttingDown("the store is not running")
+        msg = _CommitMany(units=writing)
+        results: list[UnitResult]
+        if urgent:
+            self._urgent.append(msg)
+            self._on_fault()
+            results = await msg.reply.wait()
+        else:
+            results = await writer.ask(msg, timeout=None)
+        written = iter(results)
+        return [next(written) if unit else () for unit in units]
 
     async def _probe(self) -> None:
         """The writer's own probe while a fault stands (a failure stays recorded)."""

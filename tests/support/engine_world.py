@@ -3,6 +3,7 @@ breaker keys, and scripted executors/evaluators at the outside edge."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,10 @@ from gnomon.runtime.store.sqlite import SqliteStore
 
 EPOCH = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 ALICE = Owner(kind=OwnerKind.USER, id="alice")
+#: ``GNOMON_TEST_BATCH_FIRING=0`` (or ``1``) runs every engine world with the batch
+#: firer off (on), whatever config the test gives; unset, the config decides (on by
+#: default: ``engine.batch_firing``).
+BATCH_FIRING = {"0": False, "1": True}.get(os.environ.get("GNOMON_TEST_BATCH_FIRING", ""))
 
 
 @attrs.define
@@ -79,6 +84,8 @@ async def make_world(
     clock = VirtualClock(epoch)
     executor = executor or ScriptedExecutor()
     evaluator = evaluator or ScriptedEvaluator()
+    if BATCH_FIRING is not None:
+        config = attrs.evolve(config or EngineConfig(), batch_firing=BATCH_FIRING)
     tree = EngineTree(
         EnginePorts(
             persistence=StorePersistence(store),

@@ -52,11 +52,16 @@ LIMITS = {
     "GNOMON_LIMITS_OWNER_RPS": "1000",
     "GNOMON_LIMITS_OWNER_BURST": "1000",
 }
+#: The storm is fired by the batch firer (docs/engine.md), 4 fires a transaction so that
+#: one slot of the storm takes several chunks.
+BATCH = {"GNOMON_ENGINE_BATCH_FIRING": "true", "GNOMON_ENGINE_BATCH_CHUNK": "4"}
 NAMED_POINTS = [
     "after_claim_commit",
     "mid_group_commit@40",  # the 40th transaction: in the storm, not daemon.started
     "after_process_spawn",
     "before_finish_commit",
+    "batch_between_chunks@3",  # between two chunks of one slot of the storm
+    "batch_after_chunk_commit@5",  # a chunk committed, its actions not started
 ]
 
 
@@ -103,7 +108,7 @@ async def create_jobs(daemon: RealDaemon, specs: list[JobSpec], acked: set[str])
 
 
 def start(home: Path, **extra: str) -> RealDaemon:
-    return RealDaemon.start(home, env=cli_env(home, **LIMITS, **extra))
+    return RealDaemon.start(home, env=cli_env(home, **LIMITS, **BATCH, **extra))
 
 
 # -- reading the store ----------------------------------------------------------------------

@@ -1,0 +1,392 @@
+"""The batch firer: plain due jobs fired in chunks, without activating their actors.
+
+When a passivated job's wake time is near, the directory hands it here instead of
+activating its actor (``engine.batch_firing``). The firer loads the states in bulk and
+keeps the *plain* ones (pending, nothing in flight or queued, no wait, ``Recover``
+changes nothing); any other goes to its actor at once. Each plain job is stepped by its
+own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
+the fire units of the jobs due together are committed ``chunk`` at a time with
+``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
+is committed, and the runs' ends are committed in chunks too (urgent lane).
+
+**One owner.** A job is on the heap, here, with its actor, or finished — never two at
+once. After its run a plain job stays until its next timer (within ``passivate_after``)
+or passivates; one no longer plain (a retry, an overlapping fire) goes to its actor with
+its core, its runs (cancel scopes and all) and unstepped ends (``Handoff``); so does one
+a command is for (:meth:`BatchFirer.release`: waits for a commit in flight, never for
+the run). A unit the store refuses (a claim taken, a fence) restarts its job's actor.
+
+Cancellation and errors: a stop fires nothing more, passivates the idle jobs and drains
+the runs as a job actor does (the daemon's ``Drain``; commands refused with ``NotFound``);
+a crash starts every held job's actor afresh from the store (its runs are cancelled).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from gnomon.actors.core.job import fsm
+from gnomon.actors.job.actor import Handoff
+from gnomon.actors.job.core import JobCore, perform, plain
+from gnomon.actors.job.events import Unit
+from gnomon.actors.job.ports import JobDeps, RunEnded, Save
+from gnomon.actors.job.runs import Deliver, RunTracker
+from gnomon.runtime.actor import ActorContext, ActorRef
+from gnomon.runtime.errors import ActorGone, NotFound
+from gnomon.runtime.model.state import JobState
+
+DEFAULT_CHUNK = 256
+BATCH_ID = "batch-firer"  # its child id under the "jobs" supervisor
+
+
+class Actors(Protocol):
+    """The directory, as the firer uses it: start a job's actor (from a handoff, or
+    ``None``: its committed state), find a job's active actor."""
+
+    async def start_actor(self, job_id: str, handoff: Handoff | None) -> None: ...
+
+    def active(self, job_id: str) -> ActorRef[Any] | None: ...
+
+
+@attrs.define(eq=False)
+class _Held:
+    """A job the firer owns."""
+
+    core: JobCore
+    runs: RunTracker
+    ends: list[RunEnded] = attrs.field(factory=list)
+    busy: bool = False  # a commit of this job is in flight
+    mark: int = 0  # its current entry in the firer's heap
+    settled: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def id(self) -> str:
+        return self.core.state.id
+
+
+def adopt(
+    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
+) -> _Held | None:
+    """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
+    changes anything (its actor does that, as everything else that is not plain)."""
+    core = JobCore(deps, state)
+    unit = Unit(job_id=state.id)
+    core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
+    if unit or unit.effects:
+        return None
+    runs = RunTracker(core, nursery, deliver)
+    core.in_flight = runs.slots
+    return _Held(core=core, runs=runs)
+
+
+_WAKE = object()  # told to the firer: jobs were handed in or runs ended
+
+
+class BatchFirer:
+    """The batch firer (see the module docstring).
+
+    Args:
+        deps: the job actors' shared ports (the firer steps jobs with the same core).
+        actors: starts jobs' actors and finds them (the directory).
+        chunk: units per transaction (``engine.batch_chunk``).
+    """
+
+    def __init__(self, deps: JobDeps, actors: Actors, chunk: int = DEFAULT_CHUNK) -> None:
+        self.deps = deps
+        self.chunk = max(1, chunk)
+        self._actors = actors
+        self.held: dict[str, _Held | None] = {}  # None: handed in, still loading
+        self._intake: list[str] = []
+        self._ended: set[str] = set()
+        self._heap: list[tuple[float, int, str]] = []
+        self._count = 0
+        self._ref: ActorRef[Any] | None = None
+        self._nursery: trio.Nursery | None = None
+        self._loaded = trio.Event()
+        self._stopping = False
+        self.fired = 0  # fire units committed (for tests and the bench)
+
+    # -- the directory's side -----------------------------------------------------------
+
+    def running(self) -> bool:
+        """Taking jobs (not stopping)."""
+        return self._ref is not None and not self._stopping
+
+    def holds(self, job_id: str) -> bool:
+        return job_id in self.held
+
+    def hand(self, job_ids: Iterable[str]) -> None:
+        """Take ``job_ids`` (due soon, passivated): they are this firer's from now on
+        (a stopping firer takes none: they stay in the store for the next start)."""
+        if self._stopping:
+            return
+        for job_id in job_ids:
+            if job_id not in self.held:
+                self.held[job_id] = None
+                self._intake.append(job_id)
+        self._wake()
+
+    async def release(self, job_id: str) -> Handoff | None:
+        """Give up job ``job_id`` for its actor: what the actor starts from (``None``:
+        not held). Waits for a commit of the job in flight, never for its run.
+
+        Raises:
+            NotFound: the firer is stopping and drains the job's run (as an actor would).
+        """
+        while True:
+            if self._stopping and self.held.get(job_id):
+                raise NotFound(f"job {job_id} is shutting down")
+            held = self.held.get(job_id, False)
+            if held is False:
+                return None
+            if held is None:
+                await self._loaded.wait()
+                continue
+            assert isinstance(held, _Held)
+            if held.busy:
+                await held.settled.wait()
+                continue
+            return self._handoff(held)
+
+    def forget(self, job_id: str) -> None:
+        """The job is gone from the directory (cleared, its partition released): drop it
+        (a run in flight ends unrecorded here; the store's fence refuses its end)."""
+        held = self.held.pop(job_id, None)
+        if held is not None:
+            for run_id in list(held.runs.slots):
+                held.runs.kill(run_id, "the job left this node")
+
+    def _handoff(self, held: _Held) -> Handoff:
+        del self.held[held.id]
+        ends, held.ends = tuple(held.ends), []
+        return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
+
+    def _wake(self) -> None:
+        if self._ref is not None:
+            with contextlib.suppress(ActorGone):
+                self._ref.try_tell(_WAKE)
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def run(self, ctx: ActorContext[Any]) -> None:
+        """The firer's actor (see the module docstring for stop and crash)."""
+        self._ref = ctx.ref
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                while not ctx.stop_requested:
+                    await ctx.inbox.receive_until(self._next_deadline(), draining=True)
+                    await self._take_intake()
+                    await self._end_runs()
+                    await self._fire_due()
+                await self._drain(ctx)
+        except Exception:
+            with trio.CancelScope(shield=True):
+                await self._let_go()
+            raise
+        finally:
+            self._ref = None
+
+    def _next_deadline(self) -> float:
+        if self._intake or self._ended:
+            return -math.inf
+        while self._heap:
+            deadline, mark, job_id = self._heap[0]
+            held = self.held.get(job_id)
+            if held is None or held.mark != mark:
+                heapq.heappop(self._heap)
+                continue
+            return deadline
+        return math.inf
+
+    def _push(self, held: _Held) -> None:
+        """(Re)schedule ``held`` at its core's deadline (an older entry goes stale)."""
+        self._count += 1
+        held.mark = self._count
+        deadline = held.core.deadline()
+        if deadline < math.inf:
+            heapq.heappush(self._heap, (deadline, self._count, held.id))
+
+    async def _let_go(self) -> None:
+        """After a crash: every held job to a fresh actor (from the committed state)."""
+        for job_id in list(self.held):
+            self.held.pop(job_id, None)
+            with contextlib.suppress(Exception):
+                await self._actors.start_actor(job_id, None)
+
+    async def _drain(self, ctx: ActorContext[Any]) -> None:
+        """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
+        (as a job actor's), their ends are committed; every job goes back to the heap."""
+        self._stopping = True
+        for job_id, held in list(self.held.items()):
+            if held is None:  # handed in, never loaded: still on the store, fired later
+                del self.held[job_id]
+            else:
+                await self._settle(held)
+        members = [held.runs for held in self.held.values() if held is not None]
+        for member in members:
+            self.deps.drain.join(member)
+        try:
+            while self.held:
+                if self._ended:
+                    await self._end_runs()
+                    continue
+                await ctx.inbox.receive_until(math.inf, draining=True)
+        finally:
+            for member in members:
+                self.deps.drain.leave(member)
+
+    async def _take_intake(self) -> None:
+        """Load the jobs handed in; keep the plain ones, start the others' actors."""
+        if not self._intake:
+            return
+        ids, self._intake = self._intake, []
+        to_actor: list[str] = []
+        try:
+            states = await self.deps.persistence.load_many(ids)
+            now = self.deps.clock.now()
+            for job_id in ids:
+                if job_id not in self.held:
+                    continue  # forgotten meanwhile
+                state = states.get(job_id)
+                if state is None:
+                    del self.held[job_id]
+                    continue
+                self.deps.fault("job.load")
+                held = None
+                if plain(state):
+                    assert self._nursery is not None
+                    held = adopt(self.deps, state, now, self._nursery, self._deliverer(job_id))
+                if held is None:
+                    del self.held[job_id]
+                    to_actor.append(job_id)
+                else:
+                    self.held[job_id] = held
+                    self._push(held)
+        finally:  # every job handed in is settled now (or the firer crashes)
+            self._loaded.set()
+            self._loaded = trio.Event()
+        for job_id in to_actor:
+            await self._actors.start_actor(job_id, None)
+
+    def _deliverer(self, job_id: str) -> Deliver:
+        async def deliver(msg: RunEnded) -> None:
+            held = self.held.get(job_id)
+            if held is not None:
+                held.ends.append(msg)
+                self._ended.add(job_id)
+                self._wake()
+                return
+            # handed over, its actor started but not yet adopting the run: its mailbox
+            ref = self._actors.active(job_id)
+            if ref is not None:
+                with contextlib.suppress(ActorGone):
+                    await ref.tell(msg)
+
+        return deliver
+
+    # -- firing and ending --------------------------------------------------------------
+
+    async def _fire_due(self) -> None:
+        """Step every held job whose timer is due, commit chunk by chunk."""
+        mono = trio.current_time()
+        due: list[_Held] = []
+        while self._heap and self._heap[0][0] <= mono:
+            _, mark, job_id = heapq.heappop(self._heap)
+            held = self.held.get(job_id)
+            if held is None or held.busy or held.mark != mark:
+                continue
+            if held.runs:  # its next slot while its run is in flight: the actor decides
+                await self._actors.start_actor(job_id, self._handoff(held))
+                continue
+            due.append(held)
+        for at in range(0, len(due), self.chunk):
+            if at:
+                self.deps.crash_point("batch_between_chunks")
+            units = []
+            for held in due[at : at + self.chunk]:
+                if self.held.get(held.id) is not held:
+                    continue  # handed to its actor while an earlier chunk committed
+                unit = held.core.ring(mono) or Unit(job_id=held.id)
+                units.append((held, unit))
+            await self._commit(units, urgent=False)
+            self.deps.crash_point("batch_after_chunk_commit")
+
+    async def _end_runs(self) -> None:
+        """Step the runs that ended and commit their units in chunks (urgent lane)."""
+        ids, self._ended = self._ended, set()
+        units: list[tuple[_Held, Unit]] = []
+        for job_id in ids:
+            held = self.held.get(job_id)
+            if held is None or held.busy:
+                continue
+            unit = Unit(job_id=job_id, urgent=True)
+            for msg in held.ends:
+                ended = held.runs.on_ended(msg)
+                if ended is not None:
+                    inp, record, end = ended
+                    self.deps.crash_point("before_finish_commit")
+                    held.core.stage(unit, inp, runs=(record,), run=(msg.start, end))
+            held.ends.clear()
+            units.append((held, unit))
+        for at in range(0, len(units), self.chunk):
+            await self._commit(units[at : at + self.chunk], urgent=True)
+
+    async def _commit(self, units: list[tuple[_Held, Unit]], *, urgent: bool) -> None:
+        """Save ``units`` as one transaction, then perform each committed unit's effects
+        and settle its job; a refused unit's job goes to a fresh actor."""
+        sealed: list[tuple[_Held, Unit, Save | None]] = []
+        for held, unit in units:
+            unit, save = held.core.seal(unit)
+            held.busy = True
+            sealed.append((held, unit, save))
+        self.deps.fault("job.before_save")
+        saves = [save for _, _, save in sealed if save is not None]
+        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
+        for held, unit, save in sealed:
+            error = next(results) if save is not None else None
+            held.busy = False
+            held.settled.set()
+            held.settled = trio.Event()
+            if error is not None:
+                self.held.pop(held.id, None)
+                await self._actors.start_actor(held.id, None)
+                continue
+            if not urgent and unit.claims:
+                self.fired += 1
+            for effect in held.core.committed(unit):
+                perform(held.core, held.runs, effect)
+            await self._settle(held)
+
+    async def _settle(self, held: _Held) -> None:
+        """After a commit: keep the job (a run in flight, or plain with its next timer
+        near), passivate it, or hand it to its actor (no longer plain)."""
+        if self.held.get(held.id) is not held:
+            return  # released while its commit was in flight
+        core = held.core
+        if held.runs or held.ends:
+            self._push(held)
+            return
+        if core.state.status.terminal or self._stopping:
+            del self.held[held.id]
+            self.deps.note(core.state, core.next_timer(), True)
+            return
+        if not plain(core.state) or core.held is not None:
+            await self._actors.start_actor(held.id, self._handoff(held))
+            return
+        nxt = core.next_timer()
+        if nxt is not None and (nxt - self.deps.clock.now()).total_seconds() <= (
+            self.deps.passivate_after
+        ):
+            self._push(held)
+            return
+        del self.held[held.id]
+        self.deps.note(core.state, nxt, True)

@@ -1,0 +1,353 @@
+"""The batch firer (actors/job/batch.py) in virtual time: chunks, hand-overs to actors,
+and a property test that it commits exactly what the job actors commit.
+
+Real store (inline), real engine tree; only the actions are scripted (their outcome and
+duration are drawn per job and attempt)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.engine_world import EPOCH, World, make_world
+
+from gnomon.actors.admission import AdmissionConfig
+from gnomon.actors.drain import run_drain
+from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.persistence import StorePersistence
+from gnomon.actors.recovery import recover
+from gnomon.actors.tree import EngineConfig
+from gnomon.runtime.errors import GnomonError
+from gnomon.runtime.model import wire
+from gnomon.runtime.model.actions import Action, NoopAction
+from gnomon.runtime.model.enums import JobStatus, Misfire, Outcome, Overlap
+from gnomon.runtime.model.job import Budget, JobSpec
+from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
+
+OPEN = AdmissionConfig(global_rps=1e6, global_burst=1e6, owner_rps=1e6, owner_burst=1e6)
+FAIL = ActionResult(outcome=Outcome.FAILED, exit_code=1)
+OK = ActionResult(outcome=Outcome.SUCCESS, exit_code=0)
+
+
+def config(batch: bool, chunk: int = 256) -> EngineConfig:
+    """No limit on runs at once: queueing for a slot would couple different jobs (and
+    the order in which two paths queue their runs is free)."""
+    return EngineConfig(
+        admission=OPEN, batch_firing=batch, batch_chunk=chunk, max_concurrency=100_000
+    )
+
+
+@attrs.define
+class DrawnExecutor:
+    """Each run takes the job's drawn duration (plus a few µs that depend on its slot
+    and attempt: no two runs of a job end at one instant, whose order would be trio's
+    to choose on either path) and ends as drawn for its attempt (attempt n of a job:
+    ``fails[name]`` says whether it fails)."""
+
+    durations: dict[str, float] = attrs.field(factory=dict)
+    fails: dict[str, tuple[bool, ...]] = attrs.field(factory=dict)
+    started: list[tuple[str, float]] = attrs.field(factory=list)
+
+    async def run(self, action: Action, ctx: RunContext) -> ActionResult:
+        self.started.append((ctx.job_name, trio.current_time()))
+        apart = (ctx.fire_time.timestamp() % 997) * 1e-4 + ctx.attempt * 1e-5
+        await trio.sleep(self.durations.get(ctx.job_name, 0.0) + apart)
+        fails = self.fails.get(ctx.job_name, ())
+        return FAIL if fails and fails[(ctx.attempt - 1) % len(fails)] else OK
+
+
+def ids() -> Any:
+    counter = itertools.count()
+    return lambda: f"job{next(counter):04d}"
+
+
+async def world(
+    nursery: trio.Nursery, tmp: Path, *, batch: bool, executor: Any = None, chunk: int = 256
+) -> World:
+    return await make_world(
+        nursery, tmp, config=config(batch, chunk), executor=executor or DrawnExecutor(), ids=ids()
+    )
+
+
+def once(at: float) -> OnceSchedule:
+    return OnceSchedule(at=EPOCH + timedelta(seconds=at))
+
+
+# -- behaviour ------------------------------------------------------------------------
+
+
+async def test_a_storm_fires_in_chunks_without_a_single_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """100 one-shot jobs due at one instant: all fire at their slot and complete, in
+    chunks of 16 (few transactions), and no job actor is ever activated."""
+    w = await world(nursery, tmp_path, batch=True, chunk=16)
+    jobs = [
+        await w.create(JobSpec(name=f"s{i}", schedule=once(30), action=NoopAction()))
+        for i in range(100)
+    ]
+    before = w.store.transactions
+    await trio.sleep(60)
+    assert w.tree.batch is not None
+    assert w.tree.batch.fired == 100
+    assert w.tree.directory.activations == 0
+    for job in jobs:
+        assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    fired = [e for e in await w.events() if e.type == "job.fired"]
+    assert {e.timestamp for e in fired} == {EPOCH + timedelta(seconds=30)}
+    assert w.store.transactions - before < 40
+
+
+async def test_a_cancel_during_a_batch_run_hands_the_job_and_its_run_to_the_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """``jobs cancel`` while the batch runs the job: its actor takes the job with the run
+    (no waiting for the run's end), kills it, and the job ends cancelled."""
+    executor = DrawnExecutor(durations={"long": 100.0})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    job = await w.create(JobSpec(name="long", schedule=once(10), action=NoopAction()))
+    await trio.sleep(20)
+    assert w.tree.batch is not None
+    assert w.tree.batch.holds(job.id)
+    assert (await w.get(job.id)).status is JobStatus.RUNNING
+    await w.tree.engine.command("long", "cancel", reason="enough")
+    await trio.sleep(1)
+    assert not w.tree.batch.holds(job.id)
+    assert (await w.get(job.id)).status is JobStatus.CANCELLED
+    runs = await w.store.runs(job.id)
+    assert [r.outcome for r in runs] == [Outcome.CANCELLED]
+    assert trio.current_time() < 100  # the run did not end by itself first
+
+
+async def test_a_failed_run_with_retries_left_goes_to_the_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A retry is not plain: after the failed run's end is committed, the job's actor
+    retries it (the batch does not)."""
+    executor = DrawnExecutor(fails={"flaky": (True, False)})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    budget = Budget(max_retries=2, backoff_initial=5, backoff_jitter=0)
+    job = await w.create(
+        JobSpec(name="flaky", schedule=once(10), action=NoopAction(), budget=budget)
+    )
+    await trio.sleep(60)
+    assert (await w.get(job.id)).status is JobStatus.COMPLETED
+    assert [round(t) for _, t in executor.started] == [10, 15]
+    assert w.tree.directory.activations == 1
+
+
+async def test_a_stop_drains_a_batch_run_and_records_it_interrupted(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """A planned stop while the batch runs a job: the run gets the drain limit, is then
+    interrupted and recorded so (the fire goes back to be re-run at the next start), and
+    the engine stops without waiting for the run's own end."""
+    executor = DrawnExecutor(durations={"long": 1000.0})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    job = await w.create(JobSpec(name="long", schedule=once(10), action=NoopAction()))
+    await trio.sleep(20)
+    assert w.tree.batch is not None
+    assert w.tree.batch.holds(job.id)
+    async with trio.open_nursery() as helpers:
+        helpers.start_soon(
+            lambda: run_drain(w.tree.drain, limit=10, now=trio.Event(), report=lambda r: None)
+        )
+        await w.tree.core.stop()
+        helpers.cancel_scope.cancel()
+    assert 30 <= trio.current_time() < 45
+    runs = await w.store.runs(job.id)
+    assert [r.outcome for r in runs] == [Outcome.INTERRUPTED]
+    assert "drain limit 10s" in runs[0].error
+    assert [r.job for r in w.tree.drain.interrupted] == ["long"]
+
+
+# -- equivalence ------------------------------------------------------------------------
+
+
+@st.composite
+def schedules(draw: st.DrawFn) -> Schedule:
+    kind = draw(st.sampled_from(["once", "interval", "cron"]))
+    if kind == "once":
+        return once(draw(st.integers(-150, 200)))  # in the past: a late slot
+    if kind == "interval":
+        anchor = EPOCH + timedelta(seconds=draw(st.integers(-100, 100)))
+        return IntervalSchedule(every=draw(st.sampled_from([2, 5, 7, 30, 60])), anchor=anchor)
+    return CronSchedule(expr=draw(st.sampled_from(["* * * * *", "*/2 * * * *"])), tz="UTC")
+
+
+@st.composite
+def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
+    executor = DrawnExecutor()
+    specs = []
+    for i in range(draw(st.integers(1, 6))):
+        name = f"j{i}"
+        budget = Budget(
+            max_retries=draw(st.integers(0, 2)),
+            backoff_initial=draw(st.sampled_from([1.125, 4.125])),
+            backoff_jitter=0,
+        )
+        specs.append(
+            JobSpec(
+                name=name,
+                schedule=draw(schedules()),
+                action=NoopAction(),
+                budget=budget,
+                overlap=draw(st.sampled_from(list(Overlap))),
+                misfire=draw(st.sampled_from(list(Misfire))),
+                misfire_grace=draw(st.sampled_from([0.0, 30.0, 60.0])),
+            )
+        )
+        # never a whole second, nor with a backoff: no run ends at the very instant of a
+        # slot or a retry of its job (the order of two inputs due at one instant is free)
+        executor.durations[name] = draw(st.sampled_from([0.25, 3.25, 9.25, 40.25]))
+        executor.fails[name] = tuple(draw(st.lists(st.booleans(), min_size=1, max_size=3)))
+    return specs, executor
+
+
+def normal(value: Any) -> Any:
+    """``value`` unstructured (ids are the same in both runs: the test's own)."""
+    return wire.unstructure(value)
+
+
+async def committed(w: World, count: int) -> dict[str, Any]:
+    """Per job (the test's ids, in creation order): its state, claims, runs, and its
+    events in order without seq/hash (the interleaving of different jobs' events is
+    free)."""
+    out: dict[str, Any] = {"claimed slots": await w.store.count("fires")}
+    events = await w.events()
+    for name in (f"job{i:04d}" for i in range(count)):
+        state = await w.store.get_job(name)
+        assert state is not None
+        runs = sorted((await w.store.runs(state.id)), key=lambda r: r.run_id)
+        own = [e for e in events if e.job_id == state.id]
+        out[name] = {
+            "state": normal(state),
+            "claims": sorted(
+                str(e.payload.get("fire_time"))
+                for e in own
+                if e.type in ("job.fired", "job.skipped")
+            ),
+            "runs": [normal(r) for r in runs],
+            "events": [(e.type.value, e.timestamp, e.message, normal(e.payload)) for e in own],
+        }
+    return out
+
+
+Command = tuple[float, int, str]  # (at, job index, op)
+
+
+async def commanding(w: World, commands: list[Command], count: int) -> None:
+    """Send each command at its time (seconds after the start; a refusal is fine)."""
+    start = trio.current_time()
+    for at, index, op in sorted(commands):
+        await trio.sleep_until(start + at)
+        with contextlib.suppress(GnomonError):
+            await w.tree.engine.command(f"job{index % count:04d}", op, reason="drawn")  # type: ignore[arg-type]
+
+
+async def scenario(
+    specs: list[JobSpec],
+    executor: DrawnExecutor,
+    batch: bool,
+    down: float | None,
+    commands: list[Command],
+) -> dict[str, Any]:
+    """Create ``specs`` and run 400 s — or, with ``down``, run 100 s, stop (runs in
+    flight are cut off), stay down ``down`` seconds, restart and recover, run 200 s
+    (each a tenth of a second less: what is committed is read between slots)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        async with trio.open_nursery() as nursery:
+            w = await world(nursery, Path(tmp), batch=batch, executor=executor, chunk=2)
+            for spec in specs:
+                await w.create(spec)
+            nursery.start_soon(commanding, w, commands, len(specs))
+            await trio.sleep(399.9 if down is None else 99.9)  # never at a slot
+            out = await committed(w, len(specs))
+            nursery.cancel_scope.cancel()
+        if down is not None:
+            w.store.close()
+            async with trio.open_nursery() as nursery:
+                w = await make_world(
+                    nursery,
+                    Path(tmp),
+                    config=config(batch, 2),
+                    executor=executor,
+                    ids=ids(),
+                    epoch=EPOCH + timedelta(seconds=99.9 + down),
+                    boot="again",
+                )
+                port = StorePersistence(w.store)
+                await recover(w.tree.directory, port, boot_id="again", now=w.clock.now())
+                await trio.sleep(199.9)
+                out = await committed(w, len(specs))
+                nursery.cancel_scope.cancel()
+        out["started"] = sorted(executor.started)
+    return out
+
+
+def run_virtual(
+    specs: list[JobSpec],
+    executor: DrawnExecutor,
+    batch: bool,
+    down: float | None = None,
+    commands: list[Command] | None = None,
+) -> dict[str, Any]:
+    fresh = attrs.evolve(executor, started=[])
+    clock = trio.testing.MockClock(autojump_threshold=0)
+    return trio.run(scenario, specs, fresh, batch, down, commands or [], clock=clock)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets())
+def test_the_batch_path_commits_what_the_actor_path_commits(
+    drawn: tuple[list[JobSpec], DrawnExecutor],
+) -> None:
+    """For random jobs (once, interval, cron; late slots; overlap and misfire policies;
+    drawn durations and outcomes, retries), the batch path commits the same states,
+    claims, runs and events, and starts the same actions at the same times."""
+    specs, executor = drawn
+    assert run_virtual(specs, executor, batch=True) == run_virtual(specs, executor, batch=False)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets(), st.sampled_from([30.0, 1000.0, 7200.0]))
+def test_after_a_restart_the_batch_path_catches_up_like_the_actor_path(
+    drawn: tuple[list[JobSpec], DrawnExecutor], down: float
+) -> None:
+    """The same after the daemon was down: orphaned runs, misfire policies, late slots
+    coalesced (more than MAX_CATCH_UP of the 2 s interval's slots missed in two hours)."""
+    specs, executor = drawn
+    batch = run_virtual(specs, executor, batch=True, down=down)
+    assert batch == run_virtual(specs, executor, batch=False, down=down)
+
+
+#: Commands at half seconds: never at a slot (whole seconds) nor at a run's end.
+COMMANDS = st.lists(
+    st.tuples(
+        st.integers(0, 390).map(lambda s: s + 0.5),
+        st.integers(0, 5),
+        st.sampled_from(["cancel", "pause", "resume", "run_now"]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets(), COMMANDS)
+def test_with_commands_the_batch_path_commits_what_the_actor_path_commits(
+    drawn: tuple[list[JobSpec], DrawnExecutor], commands: list[Command]
+) -> None:
+    """The same with cancel, pause, resume and run-now at drawn moments — a command for
+    a job the batch holds (waiting for its slot, or running) hands it to its actor."""
+    specs, executor = drawn
+    batch = run_virtual(specs, executor, batch=True, commands=commands)
+    assert batch == run_virtual(specs, executor, batch=False, commands=commands)
