@@ -15,6 +15,7 @@ stay persisted and resume at the next start. Design: ``docs/engine.md``.
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import datetime
 from typing import Any
@@ -44,7 +45,10 @@ from gnomon.actors.job.runs import RunSlot, RunTracker
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.store import PartitionMoved
 from gnomon.runtime.supervisor import ChildSpec, Restart
+
+log = logging.getLogger("gnomon.engine")
 
 KIND = "job"
 
@@ -271,10 +275,18 @@ class Handoff:
 def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any:
     """The actor of job ``job_id`` (see the module docstring); started from ``handoff``
     it takes the batch firer's core and runs as they are (no load, no ``Recover``) —
-    once: a restart after a crash loads the committed state like any other."""
+    once: a restart after a crash loads the committed state like any other. A write the
+    cluster's fence refuses because the job's partition moved ends the actor normally
+    (not a crash: a fenced node's actors must not exhaust the jobs supervisor)."""
     given = [handoff] if handoff is not None else []
 
     async def actor(ctx: ActorContext[Any]) -> None:
+        try:
+            await body(ctx)
+        except* PartitionMoved:  # a cluster fence: the job is another node's now
+            log.info("job %s: its partition moved to another node; its actor stops", job_id)
+
+    async def body(ctx: ActorContext[Any]) -> None:
         ctx.ready()  # before loading, so mass activations do not queue behind store reads
         if given:
             handoff = given.pop()
