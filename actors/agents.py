@@ -50,6 +50,7 @@ class AgentSwitch:
         stored = store.switch_now("agents.enabled")
         self.enabled = configured if stored is None else stored == "true"
         self._mirror()
+        self.version = 0  # moves with every change made through this node (see TokenBook)
 
     @property
     def _admission(self) -> Admission:
@@ -80,13 +81,15 @@ class AgentSwitch:
             changed += await self._command(job_id, "pause", KILL_REASON)
         return changed
 
-    async def _resume_ours(self) -> int:
+    async def _resume_ours(self, *, here_only: bool = False) -> int:
         query = JobQuery(statuses=frozenset({JobStatus.PAUSED}), limit=100_000)
         paused = [
             s.id
             for s in await self._store.list_jobs(query)
             if s.owner.kind.value == "agent" and s.message == KILL_REASON
         ]
+        if here_only:
+            paused = [j for j in paused if self.tree.directory.get(j) is not None]
         return sum([await self._command(job_id, "resume", "") for job_id in paused])
 
     async def _command(self, job_id: str, op: Any, reason: str) -> int:
@@ -100,7 +103,21 @@ class AgentSwitch:
         self.enabled = enabled
         self._mirror()
         await self._store.set_switch("agents.enabled", "true" if enabled else "false")
+        self.version += 1
         return await self.apply()
+
+    async def adopt(self, stored: str | None) -> int:
+        """The switch as another node of a cluster stored it (``None``: never set, the
+        config's value stands): brings this node's own agent jobs in line — off pauses
+        them, on resumes those the switch paused (the node that switched does the same
+        for its own). How many jobs changed."""
+        if stored is None or (stored == "true") == self.enabled:
+            return 0
+        self.enabled = stored == "true"
+        self._mirror()
+        if not self.enabled:
+            return await self.pause_all()
+        return await self._resume_ours(here_only=True)
 
     def agent_jobs(self) -> int:
         return len(self._agent_entries())
