@@ -105,15 +105,20 @@ def dry_run(pair: Pair) -> list[str | None]:
 def test_switch_calendars_and_policy_changed_through_one_node_hold_on_the_other(
     pair: Pair,
 ) -> None:
-    """Agents off through A refuse an agent on B; a calendar added through A excludes
+    """Agents off through A refuse an agent on B and pause its job there (on resumes it);
+    a calendar added through A excludes
     slots on B, and B adding its own keeps A's; a deny added through A refuses the
     command on B (and no policy.toml is written)."""
     agent, _ = new_token(pair.b, "bot", "--agent")
+    live = ("schedule", "bot-live", "--every", "1h", "--do", "noop")
+    assert as_token(pair.b, agent, *live).code == 0  # created through B: B owns it
     ok(pair.a_home, "agents", "off")
     make = ("schedule", "bot-job", "--every", "1h", "--do", "noop")
     assert "agents are switched off" in refused_like(pair, agent, *make).err
+    until(lambda: pair.status("bot-live") == "paused", "B pauses its agent job", REACH)
     ok(pair.a_home, "agents", "on")
     until(lambda: as_token(pair.b, agent, *make).code == 0, "agents on again on B", REACH)
+    until(lambda: pair.status("bot-live") == "pending", "B resumes its agent job", REACH)
 
     ok(pair.a_home, "calendar", "add", "hol", "--date", "2030-01-02")
     until(lambda: dry_run(pair) == [None, "hol", None], "B excludes by hol", REACH)
