@@ -105,7 +105,8 @@ def dry_run(pair: Pair) -> list[str | None]:
 def test_switch_calendars_and_policy_changed_through_one_node_hold_on_the_other(
     pair: Pair,
 ) -> None:
-    """Agents off through A refuse an agent on B and pause its job there (on resumes it);
+    """Agents off through A refuse an agent on B and pause its job there (on resumes it,
+    revoking every agent token through A pauses it again);
     a calendar added through A excludes
     slots on B, and B adding its own keeps A's; a deny added through A refuses the
     command on B (and no policy.toml is written)."""
@@ -119,6 +120,8 @@ def test_switch_calendars_and_policy_changed_through_one_node_hold_on_the_other(
     ok(pair.a_home, "agents", "on")
     until(lambda: as_token(pair.b, agent, *make).code == 0, "agents on again on B", REACH)
     until(lambda: pair.status("bot-live") == "pending", "B resumes its agent job", REACH)
+    ok(pair.a_home, "token", "revoke", "--all-agents")  # pauses every node's agent jobs
+    until(lambda: pair.status("bot-live") == "paused", "B's agent job paused", REACH)
 
     ok(pair.a_home, "calendar", "add", "hol", "--date", "2030-01-02")
     until(lambda: dry_run(pair) == [None, "hol", None], "B excludes by hol", REACH)
