@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 import trio
 
+from gnomon.actors import policy_shared
 from gnomon.actors.actions.llm_prompt import stored_spend
 from gnomon.actors.actions.slash_cmd import slash_handler
 from gnomon.actors.agents import Agents, AgentSwitch
@@ -28,6 +29,7 @@ from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
+from gnomon.actors.shared import SharedParts
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime.clock import SystemClock
@@ -113,6 +115,7 @@ class Daemon:
             now=self.clock.now,
         )
         self.tree.engine.admit_clone = self.agents.admitting_clone
+        self.settings = None if self.cluster is None else shared_settings(self)
         self.service = Service(method_context(self))
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
@@ -256,6 +259,7 @@ class Daemon:
             children=[
                 self.store.writer_spec(),
                 *([] if self.tail is None else [self.tail.spec()]),
+                *([] if self.settings is None else [self.settings.spec()]),
                 ChildSpec(id="retention", kind="retention", start=self.retention),
             ],
         )
@@ -305,6 +309,17 @@ def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
         window,
         event_tail(config, daemon.store, bus, metrics.observe_event, metrics.registry),
     )
+
+
+def shared_settings(daemon: Daemon) -> Any:
+    """(Clustered) the watcher that keeps tokens, switches, calendars and the shell policy
+    as every node changes them (runtime/cluster/settings.py)."""
+    from gnomon.runtime.cluster.setup import settings_watcher  # needs psycopg
+
+    d = daemon
+    parts = SharedParts(d.tokens, d.agents.switch, d.tree.ports.exclusions, d.policy)
+    parts.start(d.store.switch_now(policy_shared.SWITCH))
+    return settings_watcher(d.opts.config, parts.apply, parts.generation)
 
 
 def shell_policy(opts: DaemonOptions) -> ShellPolicy:
