@@ -186,15 +186,22 @@ class Daemon:
         return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts)
 
     async def health(self) -> dict[str, Any]:
+        """``/healthz``: never raises for the store's state (a database that cannot be
+        read makes it 503 with the reason; ``jobs`` is then ``null``)."""
         report = await self.service.health()
+        reason, jobs = report.reason, None
+        try:
+            jobs = await self.service.job_counts()
+        except StoreUnavailable as exc:  # PostgreSQL down: the answer still goes out
+            reason = reason or exc.message
         return {
-            "ok": report.ok,
+            "ok": report.ok and jobs is not None,
             "store_writable": report.store_writable,
             "tree_healthy": report.tree_healthy,
             "last_fire_lag": report.last_fire_lag,
-            "reason": report.reason,
+            "reason": reason,
             "uptime": round(report.uptime, 3),
-            "jobs": await self.service.job_counts(),
+            "jobs": jobs,
         }
 
     async def gateway(self, ctx: Any) -> None:
