@@ -20,6 +20,12 @@ def query(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
         return conn.execute(sql, args).fetchall()
 
 
+def execute(url: str, sql: str, *args: Any) -> None:
+    """One statement that returns no rows (DDL, say), committed."""
+    with psycopg.connect(url) as conn:
+        conn.execute(sql, args)
+
+
 def fired_twice(url: str) -> list[tuple[str, str, int]]:
     """(job id, slot, count) of every slot with more than one ``job.fired``."""
     rows = query(
