@@ -172,6 +172,10 @@ class Daemon:
                 self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
 
+    def cluster_fenced(self) -> bool:
+        """Whether this cluster node fenced itself (never when it runs alone)."""
+        return self.cluster is not None and bool(self.cluster.fenced)
+
     async def cluster_nodes(self) -> ClusterNodes:
         """The cluster's members (docs/cluster.md); ``clustered: false`` when alone."""
         if self.cluster is None:
@@ -200,6 +204,7 @@ class Daemon:
             "tree_healthy": report.tree_healthy,
             "last_fire_lag": report.last_fire_lag,
             "reason": reason,
+            "fenced": report.fenced,
             "uptime": round(report.uptime, 3),
             "jobs": jobs,
         }
@@ -361,6 +366,7 @@ def method_context(daemon: Daemon) -> MethodContext:
         agents=d.agents,
         fire_window=d.fire_window,
         cluster_nodes=d.cluster_nodes,
+        cluster_fenced=d.cluster_fenced,
     )
 
 

@@ -1,10 +1,11 @@
 """The database stops for everyone (docs/cluster.md, "Failure behaviour"): two real
 daemons with ``--cluster`` fire jobs every second on a throwaway PostgreSQL of the test's
 own; the server is stopped with ``pg_ctl stop -m immediate`` for 20 s. Within the lease
-TTL both nodes fence themselves (metrics and log say so), a CLI call exits 5 naming the
-database, ``/healthz`` answers 503 with the reason; within 10 s of the server's return
-both nodes hold their share again and fire; afterwards there is exactly one ``job.fired``
-per (job, slot), no slot is left out, and ``audit verify`` passes on both.
+TTL both nodes fence themselves (metrics, log, ``daemon status`` and ``/healthz`` say so),
+a CLI call exits 5 naming the database, ``/healthz`` answers 503 with the reason; within
+10 s of the server's return both nodes hold their share again and fire; afterwards there
+is exactly one ``job.fired`` per (job, slot), no slot is left out, and ``audit verify``
+passes on both.
 
 The shared server at 127.0.0.1:5432 is never stopped: the test starts its own
 (``support/pg_server.py``) and is skipped with the reason where it cannot.
@@ -84,6 +85,12 @@ def check_while_down(homes: dict[str, Path], daemons: dict[str, RealDaemon], whe
     created = gnomon(homes["b"], "schedule", "late", "--every", "1s", "--do", "noop")
     assert created.code == 5, created
     assert "database unreachable" in created.err, created.err
+    status = gnomon(homes["a"], "daemon", "status")
+    assert status.code == 5, status
+    assert "running (pid=" in status.out, status.out
+    assert f"problem database unreachable: {where}" in status.out, status.out
+    assert "cluster fenced" in status.out, status.out
+    print(f"daemon status while the database is down:\n{status.out}")
     nodes = gnomon(homes["b"], "nodes")
     assert nodes.code == 5, nodes
     assert f"cluster database unreachable: {where}" in nodes.err, nodes.err
@@ -91,6 +98,7 @@ def check_while_down(homes: dict[str, Path], daemons: dict[str, RealDaemon], whe
         health = httpx.get(daemon.http + "/healthz", timeout=10)
         assert health.status_code == 503, health.text
         assert "database unreachable" in health.json()["reason"], health.text
+        assert health.json()["fenced"] is True
         log = (homes[name] / "daemon.log").read_text()
         assert "fencing this node" in log
 
