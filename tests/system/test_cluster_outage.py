@@ -91,6 +91,10 @@ def check_while_down(homes: dict[str, Path], daemons: dict[str, RealDaemon], whe
     assert f"problem database unreachable: {where}" in status.out, status.out
     assert "cluster fenced" in status.out, status.out
     print(f"daemon status while the database is down:\n{status.out}")
+    as_json = gnomon(homes["b"], "daemon", "status", "--json")
+    assert as_json.code == 5, as_json
+    assert as_json.json()["running"] is True
+    assert as_json.json()["health"]["fenced"] is True
     nodes = gnomon(homes["b"], "nodes")
     assert nodes.code == 5, nodes
     assert f"cluster database unreachable: {where}" in nodes.err, nodes.err
