@@ -3,8 +3,9 @@
 on stderr instead), JSON output, and running async client code.
 
 Heavy libraries are imported where they are used: the rich console (:data:`out`) is built
-on first use, the wire converter when JSON is printed, trio when async code runs, so a
-command that needs none of them does not pay for them (``docs/performance.md``).
+on first use, the wire converter when JSON of attrs values is printed (the daemon's
+answers are plain JSON already and skip it), trio when async code runs, so a command that
+needs none of them does not pay for them (``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -160,15 +161,36 @@ def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
     return trio.run(fn, *args)
 
 
-def print_json_line(value: Any) -> None:
-    """One JSON document on one line of stdout: an NDJSON stream's item."""
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def is_plain_json(value: Any) -> bool:
+    """Whether ``value`` is made of JSON's own types only (dicts with string keys, lists,
+    strings, numbers, booleans, None): what the wire converter would return unchanged."""
+    if isinstance(value, _SCALARS):
+        return True
+    if type(value) is list:
+        return all(is_plain_json(item) for item in value)
+    if type(value) is dict:
+        return all(type(k) is str and is_plain_json(v) for k, v in value.items())
+    return False
+
+
+def to_json(value: Any) -> Any:
+    """``value`` as JSON types: as it is when plain, else through the wire converter
+    (imported only then: it costs a CLI call ~50 ms of CPU, docs/performance.md)."""
+    if is_plain_json(value):
+        return value
     from gnomon.runtime.model import wire
 
-    click.echo(json.dumps(wire.unstructure(value), ensure_ascii=False))
+    return wire.unstructure(value)
+
+
+def print_json_line(value: Any) -> None:
+    """One JSON document on one line of stdout: an NDJSON stream's item."""
+    click.echo(json.dumps(to_json(value), ensure_ascii=False))
 
 
 def print_json(value: Any) -> None:
     """One JSON document on stdout (attrs values through the wire converter)."""
-    from gnomon.runtime.model import wire
-
-    click.echo(json.dumps(wire.unstructure(value), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(to_json(value), indent=2, ensure_ascii=False))

@@ -1,7 +1,8 @@
-"""``gnomon apply -f`` with more jobs than one frame holds, against a real daemon with the
-default ``gateway.max_message_bytes`` (1 MiB): apply splits the specs into
-``job.create_many`` calls that fit the limit ``system.hello`` names, every job is created,
-a second apply leaves them all alone, and ``--atomic`` is refused (too_large, exit 4)."""
+"""``gnomon apply -f`` with more jobs than one frame holds, against a real daemon whose
+``gateway.max_message_bytes`` is lowered to 32 KiB (the splitting is the same at the
+default 1 MiB, only 20 times the jobs): apply splits the specs into ``job.create_many``
+calls that fit the limit ``system.hello`` names, every job is created, a second apply
+leaves them all alone, and ``--atomic`` is refused (too_large, exit 4)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from gateway.rawws import hourly_spec
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon
 
 pytestmark = pytest.mark.slow
-COUNT = 2_005  # about 1.4 MB of specs: over the default 1 MiB frame, under the 4 MiB cap
+FRAME = 32 * 1024  # the daemon's gateway.max_message_bytes here
+COUNT = 105  # about 73 kB of specs: over two frames, under the 4-frame hard cap
 FAR = "2030-01-01T00:00:00Z"  # absolute: resolved the same at each apply
-UNLIMITED_CREATES = {
+SETTINGS = {
+    "GNOMON_GATEWAY_MAX_MESSAGE_BYTES": str(FRAME),
     "GNOMON_LIMITS_OWNER_RPS": "100000",
     "GNOMON_LIMITS_OWNER_BURST": "100000",
     "GNOMON_LIMITS_GLOBAL_RPS": "100000",
@@ -26,10 +29,10 @@ UNLIMITED_CREATES = {
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealDaemon]:
-    """A daemon whose rate limits admit 2,005 jobs at once (the frame limit is the
-    default's)."""
+    """A daemon whose rate limits admit all the jobs at once and whose frames are at most
+    ``FRAME`` bytes."""
     home = tmp_path_factory.mktemp("apply-frames") / "home"
-    running = RealDaemon.start(home, env=cli_env(home, **UNLIMITED_CREATES))
+    running = RealDaemon.start(home, env=cli_env(home, **SETTINGS))
     try:
         yield running
     finally:
@@ -63,11 +66,12 @@ def names_listed(daemon: RealDaemon, prefix: str) -> set[str]:
 def test_a_file_larger_than_a_frame_is_applied_in_several_calls(
     daemon: RealDaemon, tmp_path: Path
 ) -> None:
-    """2,005 jobs (over 1 MiB of specs; every tenth depends on the one before it) are
-    previewed by --dry-run without a false refusal, created, listed, then left unchanged."""
+    """``COUNT`` jobs (over two frames of specs; every tenth depends on the one before
+    it) are previewed by --dry-run without a false refusal, created, listed, then left
+    unchanged."""
     path = jobs_file(tmp_path / "jobs.json", "fr")
     wire_bytes = sum(len(json.dumps(hourly_spec(f"fr-{i:04d}"))) for i in range(COUNT))
-    assert wire_bytes > 1 << 20  # the premise: one call would not fit
+    assert wire_bytes > 2 * FRAME  # the premise: it takes at least three calls
     dry = apply(daemon, path, "--dry-run")
     assert dry.code == 0, dry.err[-2000:]
     assert (
@@ -94,4 +98,5 @@ def test_atomic_refuses_a_file_that_needs_several_calls(daemon: RealDaemon, tmp_
     error = json.loads(refused.err.strip().splitlines()[-1])["error"]
     assert (error["type"], error["reason"]) == ("Refused", "too_large")
     assert error["message"].startswith(f"--atomic needs one call, but the {COUNT} jobs take ")
+    assert f"({FRAME} bytes, gateway.max_message_bytes)" in error["message"]  # system.hello's
     assert names_listed(daemon, "at-") == set()

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from unit.shell_strategies import HIDING_LINES, spelled
+from unit.shell_strategies import HIDING_LINES, _nest, spelled
 
 from gnomon.actors.core.policy_rules import Decision, PolicyRules, classify
 
@@ -65,6 +65,13 @@ def test_generated_spellings_run_the_program_with_its_arguments(data: st.DataObj
     for shell in ("/bin/bash",) if case.ansi else ("/bin/dash", "/bin/bash"):
         runs = run_line(shell, case.command, case.program)
         assert runs == [[*case.args, *case.extra]], (shell, case.command)
+
+
+def test_a_subshell_in_a_command_substitution_is_spelled_for_dash() -> None:
+    """`$(` then `(` is written `$( (`: dash reads `$((` as arithmetic and runs nothing
+    (a drawn spelling once did that)."""
+    line = _nest("echo $({c}\n)", _nest("( {c}\n)", "a0"))
+    assert run_line("/bin/dash", line, "a0") == [[]]
 
 
 @pytest.mark.parametrize("line", HIDING_LINES)

@@ -202,5 +202,7 @@ def spelled(
 
 
 def _nest(template: str, command: str) -> str:
+    if command.startswith("("):  # `$((` opens arithmetic (dash has no fallback to `$( (`)
+        template = template.replace("$({c}", "$( {c}")
     backticked = re.sub(r"([\\`$])", r"\\\1", command)
     return template.format(c=command, q=shlex.quote(command), dq=_double(command), bt=backticked)
