@@ -16,13 +16,13 @@ import attrs
 import trio
 
 from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
-from gnomon.actors.breakers import Breakers
+from gnomon.actors.breaker_actors import Breakers
 from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.core.breaker.machine import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
-from gnomon.actors.execution import Evaluator, Executor
+from gnomon.actors.exec.interface import Evaluator, Executor
 from gnomon.actors.job.actor import Handoff, job_spec
 from gnomon.actors.job.batch import BATCH_ID, DEFAULT_CHUNK, BatchFirer
 from gnomon.actors.job.perform import RunDeps

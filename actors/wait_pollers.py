@@ -30,9 +30,9 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.breakers import Breakers
+from gnomon.actors.breaker_actors import Breakers
 from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, WaitEntry
-from gnomon.actors.execution import Evaluator
+from gnomon.actors.exec.interface import Evaluator
 from gnomon.actors.waiter import PollReport, WaitPlan, poll_once
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.clock import Clock

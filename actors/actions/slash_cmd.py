@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.common import describe_exit, failure, run_env, run_process
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.actions import SlashAction
 from gnomon.runtime.model.enums import Outcome
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps, SlashHandler
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps, SlashHandler
 
 __all__ = ["TokenFor", "executor", "slash_argv", "slash_handler"]
 
@@ -48,7 +48,7 @@ def slash_argv(command: str) -> list[str]:
 
 
 def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> SlashHandler:
-    """The handler the daemon installs into :class:`~gnomon.actors.executors.Executors`."""
+    """The handler the daemon installs into :class:`~gnomon.actors.exec.executor.Executors`."""
 
     async def handle(action: SlashAction, ctx: RunContext) -> ActionResult:
         redactor = settings.redactor().with_env(ctx.env)

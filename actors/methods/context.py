@@ -21,8 +21,8 @@ from gnomon.actors.bulk import SpecLimits, no_limits
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
 from gnomon.actors.job.ports import JobCommand, Op
-from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.remote import RemoteJobs
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config

@@ -18,23 +18,23 @@ from gnomon.actors.actions.slash_cmd import slash_handler
 from gnomon.actors.agents import Agents, AgentSwitch
 from gnomon.actors.calendars import SWITCH as CALENDARS
 from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
-from gnomon.actors.evaluators import Evaluators
-from gnomon.actors.execution import RunContext
-from gnomon.actors.executors import Executors
+from gnomon.actors.core.breaker.keys import job_action_key, job_condition_key
+from gnomon.actors.exec.evaluator import Evaluators
+from gnomon.actors.exec.executor import Executors
+from gnomon.actors.exec.interface import RunContext
 from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.partitions import PartitionLink
 from gnomon.actors.persistence import StorePersistence
-from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.service import Service
 from gnomon.actors.settings_from_config import engine_config, exec_settings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime.clock import SystemClock
 from gnomon.runtime.daemon.options import CannotStart, DaemonOptions, check_bind, host_of
 from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import StoreUnavailable
-from gnomon.runtime.events import EventBus
+from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.faults import crash_point
 from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials

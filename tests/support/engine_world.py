@@ -12,11 +12,11 @@ import attrs
 import trio
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
-from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
+from gnomon.actors.core.breaker.keys import job_action_key, job_condition_key
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
 from gnomon.runtime import Supervisor, VirtualClock
-from gnomon.runtime.events import EventBus
+from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.events import Event
