@@ -29,6 +29,7 @@ from gnomon.actors.job.ports import CommandResult, JobCommand, Op, Save
 from gnomon.actors.persistence import EnginePersistence
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, NotFound
+from gnomon.runtime.model import payloads
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.firing import next_fire
@@ -225,7 +226,7 @@ class Engine:
         if not step.ok:
             raise Conflict(step.error or "the job could not be created")
         events = tuple(
-            attrs.evolve(e, payload={**e.payload, "action_type": spec.action.TAG})
+            attrs.evolve(e, payload=payloads.Created(spec.action.TAG).write(e.payload))
             if e.type is EventType.JOB_CREATED
             else e
             for e in step.events
