@@ -19,9 +19,7 @@ def event(kind: EventType, outcome: Outcome | None = None, **payload: object) ->
 def test_a_run_end_needs_a_run_id_an_outcome_and_a_duration() -> None:
     done = event(EventType.JOB_COMPLETED, Outcome.SUCCESS, run_id="r", duration=1.5)
     assert payloads.RunEnded.read(done) == payloads.RunEnded("unknown", "success", 1.5)
-    typed = event(
-        EventType.JOB_FAILED, Outcome.FAILED, run_id="r", duration=2, action_type="shell"
-    )
+    typed = event(EventType.JOB_FAILED, Outcome.FAILED, run_id="r", duration=2, action_type="shell")
     assert payloads.RunEnded.read(typed) == payloads.RunEnded("shell", "failed", 2.0)
     assert (
         payloads.RunEnded.read(event(EventType.JOB_COMPLETED, Outcome.SUCCESS, run_id="r")) is None
