@@ -48,7 +48,7 @@ def _number(p: Payload, key: str) -> float | None:
 
 @attrs.frozen
 class Created:
-    """``job.created``."""
+    """``job.created`` (and ``job.retry_queued``: :data:`RetryQueued`)."""
 
     action_type: str
 
@@ -58,6 +58,10 @@ class Created:
 
     def write(self, p: Payload) -> dict[str, Any]:
         return {**p, "action_type": self.action_type}
+
+
+#: ``job.retry_queued`` names its action type as ``job.created`` does.
+RetryQueued = Created
 
 
 @attrs.frozen
@@ -114,17 +118,6 @@ class WaitEnded:
     @classmethod
     def read(cls, p: Payload) -> WaitEnded:
         return cls(_label(p, "condition_type"), _number(p, "waited"))
-
-
-@attrs.frozen
-class RetryQueued:
-    """``job.retry_queued``."""
-
-    action_type: str
-
-    @classmethod
-    def read(cls, p: Payload) -> RetryQueued:
-        return cls(_label(p, "action_type"))
 
 
 @attrs.frozen
