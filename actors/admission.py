@@ -114,6 +114,11 @@ class Admission:
         self._elsewhere = elsewhere
         self._resolve_elsewhere = resolve_elsewhere
 
+    def set_agents_enabled(self, enabled: bool) -> None:
+        """``agents.enabled`` changed (the agents' switch): agent-owned creates are refused
+        while it is off."""
+        self.config = attrs.evolve(self.config, agents_enabled=enabled)
+
     def check(
         self,
         spec: JobSpec,
