@@ -13,7 +13,8 @@ until changed again.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -27,7 +28,14 @@ from gnomon.actors.core import agent_limits
 from gnomon.actors.token_book import TokenBook
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused, Unauthorized
+from gnomon.runtime.errors import (
+    Conflict,
+    GnomonError,
+    InvalidInput,
+    NotFound,
+    Refused,
+    Unauthorized,
+)
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.job import JobSpec
 from gnomon.runtime.model.state import JobState
@@ -36,6 +44,9 @@ from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_jobs import CreateParams
 from gnomon.runtime.store import JobQuery, Store
 
+log = logging.getLogger(__name__)
+#: Apply a command to a job wherever it lives (``MethodContext.command``).
+Command = Callable[[str, Any, str], Awaitable[Any]]
 KILL_REASON = "agents switched off (gnomon agents on resumes it)"
 AGENTS_OFF = "agents are switched off on this daemon (agents.enabled = false)"
 AGENT_METHODS_BARRED = frozenset({names.SYSTEM_LOGIN_URL})
@@ -50,6 +61,7 @@ class AgentSwitch:
         stored = store.switch_now("agents.enabled")
         self.enabled = configured if stored is None else stored == "true"
         self._mirror()
+        self.version = 0  # moves with every change made through this node (see TokenBook)
 
     @property
     def _admission(self) -> Admission:
@@ -71,28 +83,49 @@ class AgentSwitch:
             return await self.pause_all()
         return await self._resume_ours()
 
-    async def pause_all(self) -> int:
+    async def pause_all(self, *, everywhere: Command | None = None) -> int:
+        """Pause this node's live agent jobs; with ``everywhere`` (the methods' command,
+        which sends a job another node of a cluster owns to that node), every live agent
+        job the store lists. How many changed."""
+        ids = self._agent_entries()
+        if everywhere is not None:
+            live = await self._store.list_jobs(JobQuery(limit=100_000))
+            ids = [
+                s.id
+                for s in live
+                if s.owner.kind.value == "agent" and s.status is not JobStatus.PAUSED
+            ]
         changed = 0
-        for job_id in self._agent_entries():
+        for job_id in ids:
             entry = self.tree.directory.get(job_id)
-            if entry is None or entry.status is JobStatus.PAUSED:
+            if entry is not None and entry.status is JobStatus.PAUSED:
                 continue
-            changed += await self._command(job_id, "pause", KILL_REASON)
+            changed += await self._command(job_id, "pause", KILL_REASON, everywhere)
         return changed
 
-    async def _resume_ours(self) -> int:
+    async def _resume_ours(self, *, here_only: bool = False) -> int:
         query = JobQuery(statuses=frozenset({JobStatus.PAUSED}), limit=100_000)
         paused = [
             s.id
             for s in await self._store.list_jobs(query)
             if s.owner.kind.value == "agent" and s.message == KILL_REASON
         ]
+        if here_only:
+            paused = [j for j in paused if self.tree.directory.get(j) is not None]
         return sum([await self._command(job_id, "resume", "") for job_id in paused])
 
-    async def _command(self, job_id: str, op: Any, reason: str) -> int:
+    async def _command(
+        self, job_id: str, op: Any, reason: str, through: Command | None = None
+    ) -> int:
         try:
-            await self.tree.engine.command(job_id, op, reason=reason)
+            if through is None:
+                await self.tree.engine.command(job_id, op, reason=reason)
+            else:
+                await through(job_id, op, reason)
         except (Conflict, NotFound):
+            return 0
+        except GnomonError as exc:  # another node did not take it in time
+            log.warning("agents: %s of job %s failed: %s", op, job_id, exc.message)
             return 0
         return 1
 
@@ -100,7 +133,21 @@ class AgentSwitch:
         self.enabled = enabled
         self._mirror()
         await self._store.set_switch("agents.enabled", "true" if enabled else "false")
+        self.version += 1
         return await self.apply()
+
+    async def adopt(self, stored: str | None) -> int:
+        """The switch as another node of a cluster stored it (``None``: never set, the
+        config's value stands): brings this node's own agent jobs in line — off pauses
+        them, on resumes those the switch paused (the node that switched does the same
+        for its own). How many jobs changed."""
+        if stored is None or (stored == "true") == self.enabled:
+            return 0
+        self.enabled = stored == "true"
+        self._mirror()
+        if not self.enabled:
+            return await self.pause_all()
+        return await self._resume_ours(here_only=True)
 
     def agent_jobs(self) -> int:
         return len(self._agent_entries())

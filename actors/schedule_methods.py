@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.calendars import SWITCH, ExclusionBook
+from gnomon.actors.calendars import SWITCH, ExclusionBook, adding, removing
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import Conflict, InvalidInput, NotFound, Refused
@@ -78,10 +78,9 @@ class ScheduleMethods:
             )
         calendar = make_calendar(p.name, p.tz, p.dates, p.windows)
         async with self.lock:
-            if p.name in self.book.calendars and not p.replace:
-                raise Conflict(f"calendar {p.name!r} exists; pass --replace to overwrite it")
-            self.book.put(calendar)
-            await self.store.set_switch(SWITCH, self.book.dump())
+            stored = await self.store.update_switch(SWITCH, adding(calendar, replace=p.replace))
+            self.book.adopt(stored)
+            self.book.version += 1
         return calendar
 
     async def calendar_list(self, caller: Caller, p: Empty) -> CalendarList:
@@ -95,9 +94,8 @@ class ScheduleMethods:
             NotFound: no calendar of that name.
         """
         async with self.lock:
-            if not self.book.remove(p.name):
-                raise NotFound(f"no calendar {p.name!r}")
-            await self.store.set_switch(SWITCH, self.book.dump())
+            self.book.adopt(await self.store.update_switch(SWITCH, removing(p.name)))
+            self.book.version += 1
         return Count(count=1)
 
     # -- backfill -----------------------------------------------------------------------

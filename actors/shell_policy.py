@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import time
 import tomllib
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import attrs
 
+from gnomon.actors import policy_shared
 from gnomon.actors.core.shell.rules import (
     Classification,
     PolicyRules,
@@ -48,6 +50,7 @@ from gnomon.runtime.model.parts import kind_of, parts
 
 __all__ = ["POLICY_FILE", "RECHECK", "ShellCommand", "ShellPolicy", "shell_commands"]
 
+log = logging.getLogger(__name__)
 POLICY_FILE = "policy.toml"
 RECHECK = 1.0  # seconds between two looks at the file
 _HEADER = (
@@ -106,6 +109,11 @@ class ShellPolicy:
         self._recheck = recheck
         self._loaded = _Loaded(signature=(-1, -1, -1), rules=None)
         self._looked: float | None = None  # when the file was last looked at
+        #: the cluster's rules when the daemon is clustered (actors/policy_shared.py):
+        #: combined with the file's, and what ``gnomon policy`` edits instead of the file
+        self.shared: PolicyRules | None = None
+        #: moves with every change of the cluster's rules made through this node
+        self.version = 0
 
     @classmethod
     def in_home(
@@ -132,7 +140,10 @@ class ShellPolicy:
                 reason="policy",
                 hint=f"fix or remove {self.path}",
             )
-        return loaded.rules
+        return self._effective(loaded.rules)
+
+    def _effective(self, local: PolicyRules) -> PolicyRules:
+        return local if self.shared is None else policy_shared.combined(self.shared, local)
 
     def _reload(self) -> _Loaded:
         """The rules as last loaded, looking at the file again once :data:`RECHECK` has
@@ -154,6 +165,14 @@ class ShellPolicy:
             return self._loaded
         if sig != self._loaded.signature:
             self._loaded = self._parse(sig)
+            rules = self._loaded.rules
+            if self.shared is not None and rules is not None and rules.allow:
+                log.warning(
+                    "%s: its allow patterns %s count only on a daemon alone; in a cluster "
+                    "only the cluster's allow rules do (gnomon policy allow)",
+                    self.path,
+                    list(rules.allow),
+                )
         return self._loaded
 
     def _forget(self) -> None:
@@ -200,11 +219,15 @@ class ShellPolicy:
     # --- editing (gnomon policy allow|deny|remove|list) --------------------------------------
 
     def listing(self) -> PolicyRules:
-        """The rules as stored (``gnomon policy list``).
+        """The rules as stored (``gnomon policy list``); in a cluster, the node's
+        effective rules (the cluster's combined with the file's).
 
         Raises:
             InvalidInput: the file is malformed.
         """
+        return self._effective(self._file_rules())
+
+    def _file_rules(self) -> PolicyRules:
         loaded = self._reload()
         if loaded.rules is None:
             raise InvalidInput(loaded.error or f"{self.path} is invalid", token=str(self.path))
@@ -255,7 +278,7 @@ class ShellPolicy:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             self._forget()
-            yield self.listing()
+            yield self._file_rules()
         finally:
             self._forget()  # what was written counts from the next check on
             os.close(fd)

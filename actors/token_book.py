@@ -10,6 +10,7 @@ runtime/gateway/credentials.py) finds its parent again on each use.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -65,7 +66,17 @@ class TokenBook:
         self._store = store
         self._admin = admin_token
         self._admin_owner = admin_owner
-        self._records: dict[str, TokenRecord] = {r.id: r for r in store.tokens_now()}
+        self._records: dict[str, TokenRecord] = {}
+        self._by_hash: dict[str, str] = {}
+        self.adopt(store.tokens_now())
+        #: moves with every change made through this book (a cluster's reload of the
+        #: tokens read before it is thrown away: runtime/cluster/settings.py)
+        self.version = 0
+
+    def adopt(self, records: Iterable[TokenRecord]) -> None:
+        """Hold exactly ``records`` (every token as stored): in a cluster, the tokens
+        another node made become valid here, and those it revoked stop being."""
+        self._records = {r.id: r for r in records}
         self._by_hash = {r.hash: r.id for r in self._records.values()}
 
     def get(self, token_id: str) -> TokenRecord | None:
@@ -141,6 +152,7 @@ class TokenBook:
         await self._store.put_tokens([record])
         self._records[record.id] = record
         self._by_hash[record.hash] = record.id
+        self.version += 1
         return TokenCreated(token=secret, info=info_of(record))
 
     def listing(self) -> tuple[TokenInfo, ...]:
@@ -171,4 +183,5 @@ class TokenBook:
         await self._store.put_tokens(fresh)
         for r in fresh:
             self._records[r.id] = r
+        self.version += 1
         return tuple(info_of(r) for r in fresh)

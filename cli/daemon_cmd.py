@@ -181,7 +181,8 @@ def stop(home: str | None, now: bool, force: bool) -> None:
 @reports_errors
 def status(home: str | None, as_json: bool) -> None:
     """Exit 0 and describe the daemon when it runs (``stopping`` and what it waits for
-    while it drains); exit 3 when it does not."""
+    while it drains); exit 3 when it does not; exit 5 when it runs but cannot read its
+    store (a database down: the problem, and whether a cluster node fenced itself)."""
     where = home_of(home)
     info = _running(where)
     if info is None:
@@ -200,7 +201,10 @@ def status(home: str | None, as_json: bool) -> None:
 
     async def stats() -> Any:
         async with connect(where, start=False) as client:
-            data = await client.call(methods.SYSTEM_STATS)
+            try:
+                data = await client.call(methods.SYSTEM_STATS)
+            except StoreUnavailable:  # it runs, but cannot read its store: say what it can
+                return None, await client.call(methods.SYSTEM_HEALTH)
             try:
                 cluster = await client.call(methods.CLUSTER_NODES)
             except StoreUnavailable:  # a clustered daemon that lost its database
@@ -208,6 +212,8 @@ def status(home: str | None, as_json: bool) -> None:
             return data, cluster
 
     data, cluster = run(stats)
+    if data is None:
+        _store_down(where, info, cluster, as_json)
     if as_json:
         print_json({"running": True, **info, "stats": data, **_cluster_json(cluster)})
         return
@@ -219,6 +225,22 @@ def status(home: str | None, as_json: bool) -> None:
         f"  store   {info.get('store') or where.db}\n"
         f"  log     {info.get('log', where.log)}" + _cluster_line(cluster)
     )
+
+
+def _store_down(where: Home, info: dict[str, Any], health: dict[str, Any], as_json: bool) -> None:
+    """``daemon status`` of a daemon that runs but cannot read its store (a database
+    down): what it can say, then exit 5 as any call the store refuses."""
+    if as_json:
+        print_json({"running": True, **info, "health": health})
+        sys.exit(5)
+    fenced = "\n  cluster fenced: this node holds no partition (docs/cluster.md)"
+    click.echo(
+        f"gnomon daemon: running (pid={info['pid']}), but its store is unavailable\n"
+        f"  url     {info['url']}\n  uptime  {health['uptime']:.0f}s\n"
+        f"  store   {info.get('store') or where.db}\n  problem {health['reason']}\n"
+        f"  log     {info.get('log', where.log)}" + (fenced if health.get("fenced") else "")
+    )
+    sys.exit(5)
 
 
 def _cluster_json(cluster: dict[str, Any]) -> dict[str, Any]:

@@ -68,6 +68,7 @@ class Health:
     last_fire_lag: float | None
     uptime: float
     reason: str | None = None  # why ok is false (the store's fault first)
+    fenced: bool = False  # a cluster node that fenced itself (docs/cluster.md)
 
 
 @attrs.frozen(kw_only=True)

@@ -96,6 +96,11 @@ async def unlimited_many(caller: Caller) -> AsyncIterator[SpecLimits]:
     yield no_limits
 
 
+def never_fenced() -> bool:
+    """The default cluster fence state: a daemon that is not clustered is never fenced."""
+    return False
+
+
 async def alone() -> ClusterNodes:
     """The default ``cluster.nodes`` answer: a daemon that is not clustered."""
     return ClusterNodes(clustered=False)
@@ -117,6 +122,7 @@ class MethodContext:
     agents: Agents | None = None  # token.* and agents.* (absent: those methods are not served)
     fire_window: FireWindow = attrs.field(factory=FireWindow)  # stats.fires (the bus feeds it)
     cluster_nodes: Callable[[], Awaitable[ClusterNodes]] = alone  # cluster.nodes
+    cluster_fenced: Callable[[], bool] = never_fenced  # the node fenced itself (health)
 
     @property
     def remote(self) -> RemoteJobs | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import attrs
 
+from gnomon.actors import policy_shared
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.protocol_access import Caller
@@ -39,13 +40,22 @@ class PolicyMethods:
         return tuple(out)
 
     async def set(self, caller: Caller, p: PolicySetParams) -> tuple[PolicyRule, ...]:
-        """Add an allow or deny rule, or remove a pattern; the rules after.
+        """Add an allow or deny rule, or remove a pattern; the rules after. Alone, the
+        daemon edits its ``policy.toml``; clustered, the cluster's rules in the database,
+        which every node reloads (actors/policy_shared.py).
 
         Raises:
             InvalidInput: the pattern does not parse (the message names it).
         """
         policy = self.ctx.policy
-        {"allow": policy.allow, "deny": policy.deny, "remove": policy.remove}[p.action](p.pattern)
+        if policy.shared is None:
+            edit = {"allow": policy.allow, "deny": policy.deny, "remove": policy.remove}
+            edit[p.action](p.pattern)
+        else:
+            change = policy_shared.editing(p.action, p.pattern)
+            stored = await self.ctx.store.update_switch(policy_shared.SWITCH, change)
+            policy.shared = policy_shared.load(stored)
+            policy.version += 1
         return await self.list(caller, None)
 
     async def check(self, caller: Caller, p: PolicyCheckParams) -> PolicyVerdict:

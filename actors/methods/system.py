@@ -38,8 +38,10 @@ class SystemMethods:
         """
         ctx = self.ctx
         store_problem = await ctx.store.problem()
-        healthy = ctx.tree.core.running
+        healthy, fenced = ctx.tree.core.running, ctx.cluster_fenced()
         problem = store_problem or (None if healthy else "the engine's supervisor stopped")
+        if fenced and problem is None:
+            problem = "this cluster node fenced itself: its lease could not be renewed"
         try:
             lag = await self.last_fire_lag()
         except GnomonError:  # a corrupt page under the last events: the reason says it
@@ -51,6 +53,7 @@ class SystemMethods:
             last_fire_lag=lag,
             uptime=time.monotonic() - ctx.started,
             reason=problem,
+            fenced=fenced,
         )
 
     async def last_fire_lag(self) -> float | None:

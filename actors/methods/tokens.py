@@ -69,7 +69,7 @@ class TokenMethods:
         agents = self._agents
         revoked = await agents.book.revoke(p, agents.now())
         if p.all_agents:
-            await agents.switch.pause_all()
+            await agents.switch.pause_all(everywhere=self.ctx.command)
         return revoked
 
     async def agents_status(self, caller: Caller, _: Any) -> AgentsState:

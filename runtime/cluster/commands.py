@@ -30,7 +30,7 @@ import trio
 
 from gnomon.runtime.cluster import commands_core as core
 from gnomon.runtime.cluster import commands_sql as sql
-from gnomon.runtime.cluster.core import partition_of
+from gnomon.runtime.cluster.core import first_line, partition_of
 from gnomon.runtime.cluster.handoff import open_connection
 from gnomon.runtime.cluster.lookups import CATCH_UP, ClusterLookups, Member
 from gnomon.runtime.errors import (
@@ -216,7 +216,7 @@ class CommandRelay(ClusterLookups):
             try:
                 claimed = await self._db(lambda c: sql.claim(c, self.member.boot_id))
             except StoreUnavailable as exc:
-                log.info("cluster commands: claiming failed (retrying): %s", exc)
+                log.info("cluster commands: claiming failed (retrying): %s", first_line(exc))
                 continue
             for cmd in claimed:
                 nursery.start_soon(self._apply_one, cmd)
@@ -270,7 +270,7 @@ class CommandRelay(ClusterLookups):
                 self._wake_all()  # whatever was sent while not listening
                 await self._deliver(conn)
             except (psycopg.Error, OSError) as exc:
-                log.info("cluster command listener reconnecting: %s", exc)
+                log.info("cluster command listener reconnecting: %s", first_line(exc))
             finally:
                 conn.close()
             await trio.sleep(CATCH_UP)

@@ -20,6 +20,7 @@ __all__ = [
     "OffsetEstimator",
     "Plan",
     "fair_share",
+    "first_line",
     "lost",
     "partition_of",
     "plan",
@@ -29,6 +30,13 @@ __all__ = [
 DEFAULT_PARTITIONS = 64
 #: The least time between the end of a self-fence's kills and the lease's expiry.
 MIN_SLACK = 0.1
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message, for a one-line log record (libpq adds hint
+    lines such as ``Is the server running on that host …?``); the type's name if empty."""
+    lines = str(exc).strip().splitlines()
+    return lines[0].strip() if lines else type(exc).__name__
 
 
 def partition_of(job_id: str, partitions: int) -> int:

@@ -12,6 +12,7 @@ import trio
 
 from gnomon.runtime import procs
 from gnomon.runtime.cluster import sql
+from gnomon.runtime.cluster.core import first_line
 
 log = logging.getLogger("gnomon.runtime.cluster.membership")
 T = TypeVar("T")
@@ -112,7 +113,7 @@ async def listen_forever(dsn: str, channel: str, wake: Callable[[], None], pause
                 if woke:
                     wake()
         except (psycopg.Error, OSError) as exc:
-            log.info("cluster listener reconnecting: %s", exc)
+            log.info("cluster listener reconnecting: %s", first_line(exc))
         finally:
             conn.close()
         await trio.sleep(pause)

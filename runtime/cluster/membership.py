@@ -183,7 +183,7 @@ class Membership:
                 return
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             level = logging.DEBUG if self._failing else logging.WARNING
-            why = str(exc) or type(exc).__name__  # trio.TooSlowError says nothing
+            why = core.first_line(exc)  # trio.TooSlowError says nothing: its type's name
             log.log(level, "cluster lease renewal failed (retrying every beat): %s", why)
             self._failing = True
             self._next_tick = self.times.beat
@@ -206,7 +206,7 @@ class Membership:
             async with self._moving:
                 await self._reconcile(snap)
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
-            log.warning("cluster partition planning failed: %s", exc)
+            log.warning("cluster partition planning failed: %s", core.first_line(exc))
 
     def _register(self, conn: psycopg.Connection[Any]) -> None:
         sql.register(
@@ -272,7 +272,8 @@ class Membership:
         try:
             await self._db(lambda c: sql.leave(c, self.boot_id))
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
-            log.warning("cluster hand-over failed (the lease will expire instead): %s", exc)
+            why = core.first_line(exc)
+            log.warning("cluster hand-over failed (the lease will expire instead): %s", why)
         self._db.close()
 
     async def _releasing(self, ps: frozenset[int]) -> None:

@@ -10,6 +10,7 @@ from gnomon.runtime.cluster import sql
 from gnomon.runtime.cluster.membership import Membership
 from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.protocol import ClusterNodes, NodeInfo
+from gnomon.runtime.store.urls import safe_url
 
 
 async def list_members(member: Membership) -> ClusterNodes:
@@ -27,7 +28,10 @@ async def list_members(member: Membership) -> ClusterNodes:
     try:
         rows = await trio.to_thread.run_sync(read, abandon_on_cancel=True)
     except (psycopg.Error, OSError) as exc:
-        raise StoreUnavailable(f"cluster database unreachable: {exc}".strip()) from exc
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise StoreUnavailable(
+            f"cluster database unreachable: {safe_url(member.dsn)}: {first}"
+        ) from exc
     return ClusterNodes(
         clustered=True,
         partitions=member.partitions,

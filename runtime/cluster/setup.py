@@ -5,7 +5,7 @@ Imported by the daemon only when ``cluster.enabled`` is set (it needs psycopg).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -16,12 +16,14 @@ from gnomon.runtime.cluster.clock import DbClock
 from gnomon.runtime.cluster.fence import Fence, changes_partitions, store_fence
 from gnomon.runtime.cluster.membership import Membership
 from gnomon.runtime.cluster.metrics import ClusterMetrics
+from gnomon.runtime.cluster.settings import SettingsWatcher, Shared
 from gnomon.runtime.cluster.tail import EventTail
 from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.config import Config
 from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.home import HomeUnusable
 from gnomon.runtime.model.events import Event
+from gnomon.runtime.model.tokens import TokenRecord
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.urls import safe_url
 
@@ -97,3 +99,17 @@ def event_tail(
     )
     store.set_publisher(tail.committed)
     return tail
+
+
+def settings_watcher(
+    config: Config,
+    apply: Callable[[Sequence[TokenRecord], Mapping[str, str]], Awaitable[None]],
+    generation: Callable[[], int],
+) -> SettingsWatcher:
+    """The node's watcher of the shared settings (docs/cluster.md, "What is global"):
+    ``apply(tokens, switches)`` whenever they change through any node."""
+
+    async def applied(shared: Shared) -> None:
+        await apply(shared.tokens, shared.switches)
+
+    return SettingsWatcher(config["store.url"], apply=applied, generation=generation)

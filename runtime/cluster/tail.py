@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 import psycopg
 import trio
 
+from gnomon.runtime.cluster.core import first_line
 from gnomon.runtime.cluster.links import BoundedConnection, open_connection
 from gnomon.runtime.cluster.tail_core import Cursor
 from gnomon.runtime.cluster.tail_metrics import TailMetrics
@@ -199,7 +200,8 @@ class EventTail:
                     break
         except (psycopg.Error, OSError) as exc:
             level = logging.DEBUG if self._failing else logging.WARNING
-            log.log(level, "event tail: reading events failed (retrying): %s", exc)
+            why = first_line(exc)
+            log.log(level, "event tail: reading events failed (retrying): %s", why)
             self._failing = True
             return
         if self._failing:
@@ -220,7 +222,7 @@ class EventTail:
                 self._wake.set()
                 await self._notifications(conn)
             except (psycopg.Error, OSError) as exc:
-                log.info("event tail listener reconnecting: %s", exc)
+                log.info("event tail listener reconnecting: %s", first_line(exc))
             finally:
                 conn.close()
             await trio.sleep(RECONNECT)

@@ -36,6 +36,7 @@ from gnomon.runtime.daemon.parts import (
     event_bus,
     front_door,
     method_context,
+    shared_settings,
     shell_policy,
 )
 from gnomon.runtime.daemonctl import port_holder
@@ -117,6 +118,7 @@ class Daemon:
             AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
             now=self.clock.now,
         )
+        self.settings = None if self.cluster is None else shared_settings(self)
         self.service = Service(method_context(self))
         self.job_credentials = JobCredentials(self.tokens.principal)
         self.port = 0
@@ -194,6 +196,10 @@ class Daemon:
                 self.metrics.enqueue_errors.labels("store").inc()
             self.store.health.check()
 
+    def cluster_fenced(self) -> bool:
+        """Whether this cluster node fenced itself (never when it runs alone)."""
+        return self.cluster is not None and bool(self.cluster.fenced)
+
     async def cluster_nodes(self) -> ClusterNodes:
         """The cluster's members (docs/cluster.md); ``clustered: false`` when alone."""
         if self.cluster is None:
@@ -208,15 +214,23 @@ class Daemon:
         return frozenset(f"{scheme}://{h}:{self.port}" for h in hosts)
 
     async def health(self) -> dict[str, Any]:
+        """``/healthz``: never raises for the store's state (a database that cannot be
+        read makes it 503 with the reason; ``jobs`` is then ``null``)."""
         report = await self.service.health()
+        reason, jobs = report.reason, None
+        try:
+            jobs = await self.service.job_counts()
+        except StoreUnavailable as exc:  # PostgreSQL down: the answer still goes out
+            reason = reason or exc.message
         return {
-            "ok": report.ok,
+            "ok": report.ok and jobs is not None,
             "store_writable": report.store_writable,
             "tree_healthy": report.tree_healthy,
             "last_fire_lag": report.last_fire_lag,
-            "reason": report.reason,
+            "reason": reason,
+            "fenced": report.fenced,
             "uptime": round(report.uptime, 3),
-            "jobs": await self.service.job_counts(),
+            "jobs": jobs,
         }
 
     async def gateway(self, ctx: Any) -> None:
@@ -274,6 +288,7 @@ class Daemon:
             children=[
                 self.store.writer_spec(),
                 *([] if self.tail is None else [self.tail.spec()]),
+                *([] if self.settings is None else [self.settings.spec()]),
                 ChildSpec(id="retention", kind="retention", start=self.retention),
             ],
         )

@@ -8,6 +8,7 @@ import os
 from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
+from gnomon.actors import policy_shared
 from gnomon.actors.calendars import SWITCH as CALENDARS
 from gnomon.actors.calendars import ExclusionBook
 from gnomon.actors.exec.evaluator import Evaluators
@@ -15,6 +16,7 @@ from gnomon.actors.methods.context import MethodContext
 from gnomon.actors.partitions import held_ids
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.settings_from_config import engine_config
+from gnomon.actors.shared import SharedParts
 from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime.daemon.options import (
@@ -50,6 +52,17 @@ def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
         window,
         event_tail(config, daemon.store, bus, metrics.observe_event, metrics.registry),
     )
+
+
+def shared_settings(daemon: Daemon) -> Any:
+    """(Clustered) the watcher that keeps tokens, switches, calendars and the shell policy
+    as every node changes them (runtime/cluster/settings.py)."""
+    from gnomon.runtime.cluster.setup import settings_watcher  # needs psycopg
+
+    d = daemon
+    parts = SharedParts(d.tokens, d.agents.switch, d.tree.ports.exclusions, d.policy)
+    parts.start(d.store.switch_now(policy_shared.SWITCH))
+    return settings_watcher(d.opts.config, parts.apply, parts.generation)
 
 
 def shell_policy(opts: DaemonOptions) -> ShellPolicy:
@@ -98,6 +111,7 @@ def method_context(daemon: Daemon) -> MethodContext:
         agents=d.agents,
         fire_window=d.fire_window,
         cluster_nodes=d.cluster_nodes,
+        cluster_fenced=d.cluster_fenced,
     )
 
 

@@ -12,7 +12,7 @@ the same writer actor (:mod:`.writer`). Design notes: ``docs/store.md``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -245,6 +245,16 @@ class Store(Protocol):
 
     async def set_switch(self, name: str, value: str) -> None:
         """Store switch ``name`` (it wins over the config until changed again)."""
+        ...
+
+    async def update_switch(self, name: str, change: Callable[[str | None], str]) -> str:
+        """Replace switch ``name`` by ``change(current)`` in one transaction (on a shared
+        database the row is locked first, so changes through several daemons apply one
+        after the other and none overwrites another's); the value written.
+
+        Raises:
+            Whatever ``change`` raises (nothing is written), or StoreUnavailable.
+        """
         ...
 
     async def wait_writable(self) -> None:

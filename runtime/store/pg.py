@@ -297,6 +297,9 @@ class PgStore(GroupWriter):
     async def set_switch(self, name: str, value: str) -> None:
         await self._own(lambda c: pg_misc.set_switch(c, name, value))
 
+    async def update_switch(self, name: str, change: Callable[[str | None], str]) -> str:
+        return await self._own(lambda c: pg_misc.update_switch(c, name, change))
+
     # -- the audit chain ----------------------------------------------------------------
 
     async def verify_audit(self) -> AuditReport:

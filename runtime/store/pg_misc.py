@@ -1,6 +1,11 @@
 """The PostgreSQL store's smaller tables: tokens, daemon switches, and the reads that
 restore the per-job metrics — the counterparts of :mod:`.tokens_sql` and
 :mod:`.sql_metrics`, with the same results. Synchronous; no trio.
+
+Every change of a token or a switch sends ``NOTIFY gnomon_settings`` in its transaction
+(delivered at its commit): the other daemons of a cluster reload them
+(runtime/cluster/settings.py, docs/cluster.md "What is global"); :func:`settings_mark` is
+what their periodic catch-up compares.
 """
 
 from __future__ import annotations
@@ -17,6 +22,17 @@ from gnomon.runtime.model.tokens import TokenRecord
 from gnomon.runtime.store.sql_metrics import CatalogRow, HistoryRow
 
 Conn = psycopg.Connection[Any]
+
+#: The channel a change of tokens or switches is announced on.
+SETTINGS_CHANNEL = "gnomon_settings"
+_NOTIFY = f"NOTIFY {SETTINGS_CHANNEL}"
+#: Changes whenever a token or a switch row is written or deleted, by anyone (the newest
+#: writing transaction's id and the row count of each table; no NOTIFY needed).
+_MARK = (
+    "SELECT (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM tokens)"
+    " || '/' || (SELECT count(*) || ':' || coalesce(max(xmin::text::bigint), 0) FROM meta"
+    " WHERE key LIKE 'switch.%')"
+)
 
 PUT_TOKEN = (
     "INSERT INTO tokens (id, hash, revoked_ts, record) VALUES (%s,%s,%s,%s)"
@@ -43,6 +59,7 @@ def put_tokens(conn: Conn, records: Sequence[TokenRecord]) -> None:
     ]
     with conn.transaction(), conn.cursor() as cur:
         cur.executemany(PUT_TOKEN, rows)
+        cur.execute(_NOTIFY)
 
 
 def get_switch(conn: Conn, name: str) -> str | None:
@@ -51,10 +68,41 @@ def get_switch(conn: Conn, name: str) -> str | None:
 
 
 def set_switch(conn: Conn, name: str, value: str) -> None:
+    with conn.transaction():
+        _put_switch(conn, name, value)
+
+
+def _put_switch(conn: Conn, name: str, value: str) -> None:
     conn.execute(
         "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value=excluded.value",
         (f"switch.{name}", value),
     )
+    conn.execute(_NOTIFY)
+
+
+def update_switch(conn: Conn, name: str, change: Callable[[str | None], str]) -> str:
+    """Switch ``name`` replaced by ``change(current)`` in one transaction, its row locked
+    first (made if missing), so concurrent changes through several daemons serialise;
+    the new value. Whatever ``change`` raises rolls it back and propagates."""
+    key = f"switch.{name}"
+    with conn.transaction():
+        conn.execute("INSERT INTO meta VALUES (%s, '') ON CONFLICT (key) DO NOTHING", (key,))
+        row = conn.execute("SELECT value FROM meta WHERE key=%s FOR UPDATE", (key,)).fetchone()
+        value = change(str(row[0]) if row is not None and row[0] else None)
+        _put_switch(conn, name, value)
+    return value
+
+
+def settings_mark(conn: Conn) -> str:
+    """A value that changes with every write of a token or a switch (see :data:`_MARK`)."""
+    row = conn.execute(_MARK).fetchone()
+    return "" if row is None else str(row[0])
+
+
+def switches(conn: Conn) -> dict[str, str]:
+    """Every stored switch by name (``agents.enabled``, ``calendars``, ``policy``)."""
+    rows = conn.execute("SELECT key, value FROM meta WHERE key LIKE 'switch.%'")
+    return {str(k).removeprefix("switch."): str(v) for k, v in rows if v}
 
 
 def catalog(

@@ -208,3 +208,6 @@ class SqliteStore(GroupWriter, StoreExecutor):
 
     async def set_switch(self, name: str, value: str) -> None:
         await self._run(lambda: tokens_sql.set_switch(self._conn, name, value))
+
+    async def update_switch(self, name: str, change: Callable[[str | None], str]) -> str:
+        return await self._run(lambda: tokens_sql.update_switch(self._conn, name, change))

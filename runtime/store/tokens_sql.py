@@ -10,6 +10,7 @@ mode outside group commits).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.tokens import TokenRecord
@@ -39,6 +40,20 @@ def get_switch(conn: sqlite3.Connection, name: str) -> str | None:
 
 def set_switch(conn: sqlite3.Connection, name: str, value: str) -> None:
     conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"switch.{name}", value))
+
+
+def update_switch(conn: sqlite3.Connection, name: str, change: Callable[[str | None], str]) -> str:
+    """Switch ``name`` replaced by ``change(current)`` in one transaction; the new value.
+    Whatever ``change`` raises rolls it back and propagates."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        value = change(get_switch(conn, name))
+        set_switch(conn, name, value)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return value
 
 
 def put_tokens(conn: sqlite3.Connection, records: list[TokenRecord]) -> None:

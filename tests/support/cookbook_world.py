@@ -148,17 +148,6 @@ def substitutions(s: Servers, tmp: Path) -> list[tuple[str, str]]:
     ]
 
 
-#: What stays per node in a cluster (docs/cluster.md, "Per node"). The cluster variant
-#: sends these commands to every node, as an operator of a cluster does: the shell policy
-#: is a file of each node's home, the exclusion calendars are read from the database at a
-#: node's start.
-TO_EVERY_NODE = frozenset({"policy", "calendar"})
-#: A token made (or revoked) through a node is known (revoked) there only until the other
-#: nodes restart: ``gnomon token …`` and every call with a ``GNOMON_TOKEN`` go to the
-#: first node, where ``gnomon mcp`` (``cli_env(world.home)``) connects too.
-TO_FIRST_NODE = frozenset({("token",)})
-
-
 @attrs.define
 class World:
     """One daemon and the CLI runner of the cookbook's blocks against it."""
@@ -258,13 +247,9 @@ class World:
 
     def gnomon(self, *argv: str, env: Mapping[str, str] | None = None) -> Result:
         """Run the real CLI in the test's directory against this world's home (in a
-        cluster: the next node's, but see :data:`TO_EVERY_NODE` and :data:`TO_FIRST_NODE`)."""
-        if self.peers and argv and argv[0] in TO_EVERY_NODE:
-            homes = [self.home, *(p.home for p in self.peers)]
-            first, *_ = [self._on(home, argv, env) for home in homes]  # every node runs it
-            return first
-        token_bound = argv[:1] in TO_FIRST_NODE or "GNOMON_TOKEN" in (env or {})
-        return self._on(self.home if token_bound else self._next_home(), argv, env)
+        cluster: the next node's, in turn, whatever the command — tokens, the agents'
+        switch, calendars and the shell policy are the cluster's, docs/cluster.md)."""
+        return self._on(self._next_home(), argv, env)
 
     def _on(self, home: Path, argv: Sequence[str], env: Mapping[str, str] | None) -> Result:
         full = cli_env(home, **{**self.base_env, **dict(env or {})})

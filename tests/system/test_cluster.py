@@ -6,7 +6,9 @@ intact. Skipped with the reason where no PostgreSQL server answers."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,83 @@ def test_two_daemons_share_the_jobs_and_one_takes_over_when_the_other_dies(
         assert query(url, "SELECT count(*) FROM cluster_partitions WHERE owner_boot IS NULL") == [
             (64,)
         ]  # node-a handed everything over as it stopped
+
+
+def test_runs_the_batch_firer_holds_move_with_their_partition_and_their_groups_die(
+    tmp_path: Path,
+) -> None:
+    """Node A alone fires 16 one-shot jobs whose actions run 30 s; the batch firer holds
+    them while they run (docs/engine.md, "Batch firing"). Node B joins: A lets go of the
+    partitions B takes at once, killing the process groups of the held runs there (not
+    30 s later, and before B looks for orphans), and B closes each of those runs as
+    ``run.orphaned``; no slot is claimed
+    twice and the chain verifies."""
+    with fresh_database() as url:
+        a_home, b_home = tmp_path / "a", tmp_path / "b"
+        pids = tmp_path / "pids"
+        a = start(a_home, url, "node-a")
+        b: RealDaemon | None = None
+        try:
+            action = f"shell: echo $$ >> {pids}; exec sleep 30"
+            for i in range(16):
+                ok(a_home, "schedule", f"long-{i}", "--in", "1s", "--do", action, "--i-know")
+            until(lambda: len(running(url)) == 16, "16 runs in flight on node-a", 20)
+            until(lambda: len(pids.read_text().split()) == 16, "16 actions started")
+            groups = [int(pid) for pid in pids.read_text().split()]
+            b_home.mkdir()
+            shutil.copy(a_home / "audit.key", b_home / "audit.key")
+            b = start(b_home, url, "node-b")
+            until(lambda: held(a_home) == {"node-a": 32, "node-b": 32}, "an even split")
+            moved = [job for job in running(url, at_start=True) if owner(url, job) == "node-b"]
+            assert moved, "node-b took no partition holding one of the jobs"
+            until(lambda: orphaned(url) == set(moved), "node-b closes the moved runs", 15)
+            alive = [pid for pid in groups if alive_group(pid)]
+            assert len(alive) == 16 - len(moved)  # the moved jobs' groups died, not later
+            # ... killed by node-a as it let go, before node-b looked for orphans
+            b_log = (b_home / "test-daemon.out").read_text()
+            assert b_log.count("was gone") == len(moved), b_log
+            assert "was alive" not in b_log
+            fired = query(
+                url,
+                "SELECT count(*), count(DISTINCT (job_id, event::jsonb->'payload'->>'fire_time'))"
+                " FROM events WHERE type = 'job.fired'",
+            )
+            assert fired[0][0] == fired[0][1] >= 16
+            assert "hash chain intact" in ok(b_home, "audit", "verify").out
+        finally:
+            a.kill()  # a graceful stop would wait for its runs (30 s)
+            if b is not None:
+                b.kill()
+            for pid in pids.read_text().split() if pids.exists() else ():
+                if alive_group(int(pid)):
+                    os.killpg(int(pid), signal.SIGKILL)
+
+
+def running(url: str, at_start: bool = False) -> list[str]:
+    """Job ids with an open run (``at_start``: with any run, open or not)."""
+    where = "" if at_start else " WHERE finished_ts IS NULL"
+    return [row[0] for row in query(url, f"SELECT DISTINCT job_id FROM runs{where}")]
+
+
+def owner(url: str, job_id: str) -> str:
+    from gnomon.runtime.cluster.core import partition_of
+
+    rows = query(
+        url,
+        "SELECT n.node FROM cluster_partitions p JOIN cluster_nodes n ON n.boot_id = p.owner_boot"
+        " WHERE p.p = %s",
+        partition_of(job_id, 64),
+    )
+    return str(rows[0][0]) if rows else ""
+
+
+def orphaned(url: str) -> set[str]:
+    return {row[0] for row in query(url, "SELECT job_id FROM events WHERE type = 'run.orphaned'")}
+
+
+def alive_group(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -9,19 +9,17 @@ node fenced itself and says so in its metrics. Skipped where no PostgreSQL serve
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
 import signal
 import time
-from collections import defaultdict
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from support.cluster_checks import slots_covered
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 from support.pgkit import fresh_database
 
@@ -80,32 +78,6 @@ def firing(url: str) -> int:
     )
     print("firing:", rows[0][0], "partitions:", held)  # shown on failure
     return int(rows[0][0])
-
-
-def slots_covered(url: str) -> list[str]:
-    """Jobs with a slot between their first and last fire that neither fired nor was
-    recorded skipped (a skip with ``until`` covers every slot before it)."""
-    rows = query(
-        url,
-        "SELECT job_id, type, event::jsonb->'payload' FROM events"
-        " WHERE type IN ('job.fired', 'job.skipped')",
-    )
-    seen: dict[str, set[datetime]] = defaultdict(set)
-    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for job_id, _type, payload in rows:
-        if payload.get("fire_time"):
-            at = datetime.fromisoformat(payload["fire_time"])
-            seen[job_id].add(at)
-            if payload.get("until"):
-                spans[job_id].append((at, datetime.fromisoformat(payload["until"])))
-    holes = []
-    for job_id, slots in seen.items():
-        ordered = sorted(slots)
-        for a, b in itertools.pairwise(ordered):
-            gap = b - a > timedelta(seconds=1)
-            if gap and not any(s <= a + timedelta(seconds=1) and b <= u for s, u in spans[job_id]):
-                holes.append(f"{job_id}: {a.isoformat()} → {b.isoformat()}")
-    return holes
 
 
 def test_three_nodes_storm_one_killed_mid_commit_one_frozen(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from gnomon.runtime.cluster.core import (
     LeaseTimes,
     OffsetEstimator,
     fair_share,
+    first_line,
     lost,
     partition_of,
     plan,
@@ -246,3 +247,14 @@ def test_partitions_are_stable_and_in_range() -> None:
 def test_bad_lease_times_name_the_values() -> None:
     with pytest.raises(ValueError, match=r"margin 4\.5s"):
         LeaseTimes(margin=4.5)
+
+
+def test_first_line_keeps_a_log_record_on_one_line() -> None:
+    refused = OSError(
+        'connection to server at "127.0.0.1", port 5432 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?\n"
+    )
+    assert first_line(refused) == (
+        'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+    )
+    assert first_line(TimeoutError()) == "TimeoutError"
