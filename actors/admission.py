@@ -96,7 +96,14 @@ class Admission:
         metrics: Metrics,
         config: AdmissionConfig,
         policy: PolicyCheck | None = None,
+        elsewhere: Callable[[], int] = lambda: 0,
+        resolve_elsewhere: Callable[[str], str | None] = lambda ref: None,
     ) -> None:
+        """In a cluster, ``elsewhere`` counts the live jobs other nodes own
+        (runtime/cluster/commands.py counts them in the database every second), so that
+        ``max_jobs`` holds for the whole cluster, and ``resolve_elsewhere`` gives the id of
+        a job another node owns as a recent lookup in the database found ``ref``
+        (``depends_on``/``triggers`` across nodes; ``None``: unknown)."""
         self._directory = directory
         self._metrics = metrics
         self.config = config
@@ -104,12 +111,13 @@ class Admission:
         self._global = Bucket(rate=config.global_rps, burst=config.global_burst)
         self._owners: dict[str, Bucket] = {}
         self._reserved: dict[str, str] = {}  # name → id of a job admitted, not yet indexed
-        #: live jobs other nodes of a cluster own (runtime/cluster/commands.py counts them
-        #: in the database every second); ``max_jobs`` holds for the whole cluster
-        self.elsewhere: Callable[[], int] = lambda: 0
-        #: the id of a job another node owns, as a recent lookup in the database found
-        #: ``ref`` (``depends_on``/``triggers`` across nodes); ``None``: unknown
-        self.resolve_elsewhere: Callable[[str], str | None] = lambda ref: None
+        self._elsewhere = elsewhere
+        self._resolve_elsewhere = resolve_elsewhere
+
+    def set_agents_enabled(self, enabled: bool) -> None:
+        """``agents.enabled`` changed (the agents' switch): agent-owned creates are refused
+        while it is off."""
+        self.config = attrs.evolve(self.config, agents_enabled=enabled)
 
     def check(
         self,
@@ -256,7 +264,7 @@ class Admission:
         pending = len(self._reserved) + (
             batch.new if batch is not None and not batch.reserve else 0
         )
-        live = self._directory.live_count + self.elsewhere() + pending
+        live = self._directory.live_count + self._elsewhere() + pending
         live -= 1 if replacing is not None else 0
         if live >= self.config.max_jobs:
             raise Refused(
@@ -306,7 +314,7 @@ class Admission:
         try:
             return self._directory.resolve(ref)
         except NotFound:
-            found = self.resolve_elsewhere(ref)
+            found = self._resolve_elsewhere(ref)
             if found is None:
                 raise
             return found

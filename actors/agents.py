@@ -68,7 +68,7 @@ class AgentSwitch:
         return self.tree.engine.admission
 
     def _mirror(self) -> None:
-        self._admission.config = attrs.evolve(self._admission.config, agents_enabled=self.enabled)
+        self._admission.set_agents_enabled(self.enabled)
 
     def _agent_entries(self) -> list[str]:
         return [

@@ -73,6 +73,13 @@ class JobDirectory:
         spawn: builds the child spec of job ``id`` (its actor loads state from the store).
         lead: seconds before a wake time at which a passivated job is activated.
         on_forget: called with the id of every job cleared or pruned.
+        elsewhere: in a cluster, another node's job as last seen in the database.
+        on_end: called with a job's id and final status when it ends (in a cluster, the
+            news for its dependents on other nodes).
+        batch: the batch firer, which fires due plain jobs in chunks instead of
+            activating their actors (``engine.batch_firing``; docs/engine.md); a
+            provider, as the firer is built after the directory it uses.
+        batch_spec: the firer's child spec, started under "jobs" by the timer.
     """
 
     def __init__(
@@ -84,6 +91,10 @@ class JobDirectory:
         clock: Clock,
         lead: float = 1.0,
         on_forget: Callable[[str], None] = lambda job_id: None,
+        elsewhere: Callable[[str], JobEntry | None] = lambda job_id: None,
+        on_end: Callable[[str, JobStatus], None] = lambda job_id, status: None,
+        batch: Callable[[], BatchFirer | None] = lambda: None,
+        batch_spec: ChildSpec | None = None,
     ) -> None:
         self._supervisor = supervisor
         self._on_forget = on_forget
@@ -99,14 +110,10 @@ class JobDirectory:
         self.activations = 0
         self.status_counts: Counter[JobStatus] = Counter()
         self._failures: dict[str, int] = {}
-        #: a cluster's other nodes' jobs as last seen in the database (actors/partitions.py
-        #: installs them), and the news of an end for their dependents there
-        self.elsewhere: Callable[[str], JobEntry | None] = lambda job_id: None
-        self.on_end: Callable[[str, JobStatus], None] = lambda job_id, status: None
-        #: fires due plain jobs in chunks instead of activating their actors (set by the
-        #: engine tree when ``engine.batch_firing`` is on; docs/engine.md)
-        self.batch: BatchFirer | None = None
-        self.batch_spec: ChildSpec | None = None  # started under "jobs" by the timer
+        self._elsewhere = elsewhere
+        self._on_end = on_end
+        self._batch = batch
+        self._batch_spec = batch_spec
 
     # -- index ----------------------------------------------------------------------
 
@@ -135,7 +142,7 @@ class JobDirectory:
                 self._dependents.get(dep, set()).discard(entry.id)
         self._entries[entry.id] = entry
         if old is not None and entry.status.terminal and not old.status.terminal:
-            self.on_end(entry.id, entry.status)
+            self._on_end(entry.id, entry.status)
         if not entry.status.terminal:
             self._names[entry.name] = entry.id
         for dep in entry.depends_on:
@@ -150,8 +157,8 @@ class JobDirectory:
     def forget(self, job_id: str) -> None:
         """Drop a deleted job from every index (and tell ``on_forget``: its metrics go)."""
         self._on_forget(job_id)
-        if self.batch is not None:
-            self.batch.forget(job_id)
+        if (batch := self._batch()) is not None:
+            batch.forget(job_id)
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return
@@ -172,7 +179,7 @@ class JobDirectory:
 
     def lookup(self, job_id: str) -> JobEntry | None:
         """The index entry of a job, else what is known of another node's job."""
-        return self._entries.get(job_id) or self.elsewhere(job_id)
+        return self._entries.get(job_id) or self._elsewhere(job_id)
 
     def entries(self) -> list[JobEntry]:
         """Every indexed job (live and not yet pruned)."""
@@ -234,8 +241,8 @@ class JobDirectory:
         if job_id not in self._entries:
             raise NotFound(f"no job {job_id!r}")
         handoff = None
-        if self.batch is not None and self.batch.holds(job_id):
-            handoff = await self.batch.release(job_id)
+        if (batch := self._batch()) is not None and batch.holds(job_id):
+            handoff = await batch.release(job_id)
         return await self._start(job_id, handoff)
 
     async def start_actor(self, job_id: str, handoff: Handoff | None) -> None:
@@ -294,7 +301,8 @@ class JobDirectory:
 
     async def _activate_due(self) -> None:
         now = trio.current_time()
-        batch = self.batch if self.batch is not None and self.batch.running() else None
+        batch = self._batch()
+        batch = batch if batch is not None and batch.running() else None
         handed: list[str] = []
         while self._heap and self._next_deadline() <= now:
             _, version, job_id = heapq.heappop(self._heap)
@@ -328,9 +336,9 @@ class JobDirectory:
     async def run_timer(self, ctx: ActorContext[Any]) -> None:
         """The directory's timer actor: activates passivated jobs shortly before they are due."""
         self._timer = ctx.ref
-        if self.batch_spec is not None:
+        if self._batch_spec is not None:
             with contextlib.suppress(Conflict):  # running already (this timer restarted)
-                self._supervisor.start_child_soon(self.batch_spec)
+                self._supervisor.start_child_soon(self._batch_spec)
         try:
             while True:
                 await self._activate_due()

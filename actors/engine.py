@@ -7,68 +7,37 @@ that is already due); otherwise it sleeps in the deadline heap. Operations (paus
 resume, cancel, run now, inspect) are requests routed through the directory.
 
 Job actors report ends that concern other jobs — dependency news and trigger templates
-to clone — through :meth:`Engine.notify_dependents` and :meth:`Engine.start_triggers`,
-which never block: the work goes to an unbounded queue served by the engine's worker
-actor, so a job actor never waits on another job actor (no ask cycles). Work lost in a
-crash is recovered at boot: blocked jobs re-read their dependencies' statuses.
+to clone — to the engine's worker (``actors/engine_worker.py``), never blocking.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 import attrs
-import trio
 
 from gnomon.actors.admission import Admission
 from gnomon.actors.bulk import BulkCreate, BulkCreator, SpecOutcome
-from gnomon.actors.core import dag
 from gnomon.actors.core.job import fsm
-from gnomon.actors.core.job.msgs import StartTriggers
 from gnomon.actors.directory import JobDirectory, JobEntry
+from gnomon.actors.engine_worker import EngineQueue
 from gnomon.actors.job.events import claims_of
 from gnomon.actors.job.ports import CommandResult, JobCommand, Op, Save
 from gnomon.actors.persistence import EnginePersistence
-from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
-from gnomon.runtime.errors import Conflict, GnomonError, NotFound, Refused
+from gnomon.runtime.errors import Conflict, NotFound
+from gnomon.runtime.model import payloads
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.events import EventType
+from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.job import ID_HEX_DIGITS, CreatedBy, JobSpec, Owner
 from gnomon.runtime.model.schedule import OnceSchedule, Schedule
 from gnomon.runtime.model.state import Dependency, JobState
 
 log = logging.getLogger("gnomon.engine")
-
-
-@attrs.frozen
-class _Dependents:
-    job_id: str
-    status: JobStatus
-
-
-@attrs.frozen
-class _Triggers:
-    effect: StartTriggers
-
-
-@attrs.frozen
-class _Activate:
-    job_id: str
-
-
-@attrs.frozen
-class _Record:
-    events: tuple[EventDraft, ...]
-
-
-_Work = _Dependents | _Triggers | _Activate | _Record
 
 
 class _JobIds:
@@ -107,25 +76,6 @@ def entry_of(state: JobState, wake: datetime | None) -> JobEntry:
     )
 
 
-@asynccontextmanager
-async def _no_limits(_: JobState) -> AsyncIterator[None]:
-    yield
-
-
-def _clone_refused(template: JobState, exc: Refused, *, now: datetime) -> EventDraft:
-    """``job.skipped`` on a trigger template whose clone a limit refused."""
-    return EventDraft(
-        type=EventType.JOB_SKIPPED,
-        timestamp=now,
-        job_id=template.id,
-        name=template.spec.name,
-        owner=str(template.owner),
-        status=template.status,
-        message=exc.message,
-        payload={"reason": exc.reason, "trigger": True},
-    )
-
-
 class Engine:
     """See the module docstring."""
 
@@ -136,24 +86,23 @@ class Engine:
         directory: JobDirectory,
         admission: Admission,
         clock: Clock,
-        next_slot: Callable[[Schedule, datetime], datetime | None],
+        queue: EngineQueue,
         ids: Callable[[], str] = new_job_id,
         observe: Callable[[JobState], None] = lambda state: None,
+        overlay: Callable[[JobState], JobState] = lambda state: state,
     ) -> None:
+        """``queue``: the worker's (new jobs to activate go there); ``observe`` sees every
+        state the directory indexes (the per-job metrics); ``overlay`` lays over a committed
+        state what only memory knows: its waits' poll count and last result
+        (``WaitPollers.overlay``)."""
         self.persistence = persistence
         self.directory = directory
         self.admission = admission
         self.clock = clock
-        self.next_slot = next_slot
-        self._ids = ids
+        self.ids = ids
+        self._queue = queue
         self._observe = observe
-        #: held around creating a trigger clone: the template's token limits (the daemon
-        #: installs Agents.admitting_clone; see docs/agents.md)
-        self.admit_clone: Callable[[JobState], AbstractAsyncContextManager[None]] = _no_limits
-        #: the committed state with what only memory knows laid over it: the poll count
-        #: and last result of its waits (the tree installs WaitPollers.overlay)
-        self.overlay: Callable[[JobState], JobState] = lambda state: state
-        self._send, self._recv = trio.open_memory_channel[_Work](math.inf)
+        self._overlay = overlay
 
     # -- hooks used by job actors -------------------------------------------------------
 
@@ -162,16 +111,6 @@ class Engine:
         ``observe`` sees it too (the per-job metrics)."""
         self.directory.note(entry_of(state, wake), passivate=passivate)
         self._observe(state)
-
-    def notify_dependents(self, job_id: str, status: JobStatus) -> None:
-        self._send.send_nowait(_Dependents(job_id, status))
-
-    def start_triggers(self, effect: StartTriggers, state: JobState) -> None:
-        self._send.send_nowait(_Triggers(effect))
-
-    def record(self, *events: EventDraft) -> None:
-        """Save events that belong to no job step (supervision news), without blocking."""
-        self._send.send_nowait(_Record(events))
 
     def dependency_statuses(self, state: JobState) -> tuple[Dependency, ...]:
         """The dependencies with the final status of those that ended, per the index."""
@@ -188,7 +127,7 @@ class Engine:
         """The schedule's first slot: a one-shot's own time (even if past), else the next."""
         if isinstance(schedule, OnceSchedule):
             return schedule.at
-        return self.next_slot(schedule, now)
+        return next_fire(schedule, now)
 
     async def create(
         self,
@@ -260,7 +199,7 @@ class Engine:
     ) -> JobState:
         """A new job's state before its ``Created`` step (a fresh id)."""
         return JobState(
-            id=self._ids(),
+            id=self.ids(),
             spec=spec,
             owner=owner,
             created_by=created_by or CreatedBy(),
@@ -287,7 +226,7 @@ class Engine:
         if not step.ok:
             raise Conflict(step.error or "the job could not be created")
         events = tuple(
-            attrs.evolve(e, payload={**e.payload, "action_type": spec.action.TAG})
+            attrs.evolve(e, payload=payloads.Created(spec.action.TAG).write(e.payload))
             if e.type is EventType.JOB_CREATED
             else e
             for e in step.events
@@ -347,7 +286,7 @@ class Engine:
         busy = bool(state.fires or state.queued)
         self.note(state, None if busy else wake, not busy)
         if busy:
-            self._send.send_nowait(_Activate(state.id))
+            self._queue.activate(state.id)
 
     def _name_of(self, job_id: str) -> str:
         entry = self.directory.lookup(job_id)
@@ -414,62 +353,4 @@ class Engine:
         state = await self.persistence.load(job_id)
         if state is None:
             raise NotFound(f"no job {ref!r}")
-        return self.overlay(state)
-
-    # -- the worker ---------------------------------------------------------------------
-
-    async def run_worker(self, ctx: ActorContext[Any]) -> None:
-        """The engine's worker actor: delivers dependency news and clones triggers."""
-        ctx.ready()
-        async for item in self._recv:
-            if isinstance(item, _Activate):
-                await self._safely(self.directory.activate(item.job_id))
-            elif isinstance(item, _Record):
-                await self._safely(self.persistence.save(Save(events=item.events)))
-            elif isinstance(item, _Dependents):
-                for dependent in self.directory.dependents(item.job_id):
-                    await self._safely(self._tell_dependent(dependent, item))
-            elif isinstance(item, _Triggers):
-                for template in item.effect.templates:
-                    await self._safely(self._clone(template, item.effect))
-
-    async def _safely(self, work: Any) -> None:
-        try:
-            await work
-        except GnomonError as exc:
-            log.warning("engine work failed: %s", exc)
-
-    async def _tell_dependent(self, dependent: str, news: _Dependents) -> None:
-        entry = self.directory.get(dependent)
-        if entry is None or entry.status.terminal:
-            return
-        await self.directory.ask(
-            dependent,
-            lambda: JobCommand(op="dependency_ended", dep_id=news.job_id, dep_status=news.status),
-        )
-
-    async def _clone(self, template_id: str, effect: StartTriggers) -> None:
-        template = await self.persistence.load(template_id)
-        if template is None:
-            raise NotFound(f"trigger template {template_id} is gone")
-        try:
-            async with self.admit_clone(template):
-                now = self.clock.now()
-                taken = [e.name for e in self.directory.entries() if not e.status.terminal]
-                name = dag.clone_name(template.spec.name, taken)
-                clone = dag.clone_job(
-                    template, job_id=self._ids(), name=name, parent_id=effect.parent_id, now=now
-                )
-                await self.create(
-                    clone.spec,
-                    clone.owner,
-                    clone.created_by,
-                    internal=True,
-                    expires_at=clone.expires_at,
-                    template=clone,
-                )
-        except Refused as exc:  # announced on the template, then logged by _safely
-            await self.persistence.save(
-                Save(events=(_clone_refused(template, exc, now=self.clock.now()),))
-            )
-            raise
+        return self._overlay(state)

@@ -4,18 +4,22 @@ them (docs/agents.md).
 Each fire of an agent's job that ends for good (``job.completed``, ``job.failed``,
 ``job.timed_out``) becomes one item for the job's owner, and so does the end of the job
 itself when it ends another way (cancelled, expired, skipped, a dependency failed). The
-item carries the outcome, the timing and the tail of the run's output; it is part of the
-same unit of work as the event, so a crash can never keep one without the other.
+item (:class:`~gnomon.runtime.protocol_inbox.InboxResult`, as ``inbox.list`` answers it)
+carries the outcome, the timing and the tail of the run's output; it is part of the same
+unit of work as the event, so a crash can never keep one without the other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+import attrs
+
+from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.state import JobState, RunRecord
+from gnomon.runtime.protocol_inbox import InboxResult
 from gnomon.runtime.store import InboxItem
 
 OUTPUT_TAIL = 2000
@@ -31,29 +35,31 @@ def item_of(job: JobState, draft: EventDraft, run: RunRecord | None) -> InboxIte
     """One result: what ended, how, when, and the output's tail."""
     status = (draft.status or job.status).value
     outcome = None if draft.outcome is None else draft.outcome.value
-    body: dict[str, Any] = {
-        "summary": f"{job.spec.name} {status}: {draft.message or outcome or ''}".strip(),
-        "event": draft.type.value,
-        "job_id": job.id,
-        "name": job.spec.name,
-        "status": status,
-        "outcome": outcome,
-        "message": draft.message,
-        "cycle": draft.payload.get("cycle"),
-        "at": draft.timestamp.isoformat(),
-    }
+    cycle = draft.payload.get("cycle")
+    result = InboxResult(
+        summary=f"{job.spec.name} {status}: {draft.message or outcome or ''}".strip(),
+        event=draft.type.value,
+        job_id=job.id,
+        name=job.spec.name,
+        status=status,
+        outcome=outcome,
+        message=draft.message,
+        cycle=cycle if isinstance(cycle, int) else None,
+        at=draft.timestamp,
+    )
     if run is not None:
-        began = run.started_at
         ended = run.finished_at or draft.timestamp
-        body |= {
-            "run_id": run.run_id,
-            "attempt": run.attempt,
-            "started_at": began.isoformat(),
-            "finished_at": ended.isoformat(),
-            "duration": round((ended - began).total_seconds(), 3),
-            "exit_code": run.exit_code,
-            "output": run.output[-OUTPUT_TAIL:],
-        }
+        result = attrs.evolve(
+            result,
+            run_id=run.run_id,
+            attempt=run.attempt,
+            started_at=run.started_at,
+            finished_at=ended,
+            duration=round((ended - run.started_at).total_seconds(), 3),
+            exit_code=run.exit_code,
+            output=run.output[-OUTPUT_TAIL:],
+        )
+    body = wire.unstructure(result)
     return InboxItem(owner=str(job.owner), job_id=job.id, created_at=draft.timestamp, item=body)
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 import trio
@@ -23,12 +23,9 @@ from gnomon.actors.directory import JobEntry
 from gnomon.actors.engine import new_job_id
 from gnomon.actors.job.ports import Save
 from gnomon.actors.recovery import BootPort, RecoveryReport, recover
-from gnomon.actors.remote import apply_command
 from gnomon.actors.tree import EngineTree
-from gnomon.runtime.cluster.commands_core import Found
 from gnomon.runtime.cluster.core import partition_of
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import RunRecord
 
 log = logging.getLogger("gnomon.partitions")
@@ -62,6 +59,7 @@ class PartitionLink:
         port: the store as recovery sees it.
         partitions: the cluster's partition count.
         member: the membership (its ``held`` partitions: cheap, any thread).
+        relay: this node's :func:`command_relay`.
     """
 
     def __init__(
@@ -71,32 +69,13 @@ class PartitionLink:
         *,
         partitions: int,
         member: Any,
+        relay: Any,
     ) -> None:
         self.tree, self.port, self.partitions = tree, port, partitions
         self.held: Callable[[], Collection[int]] = lambda: member.held
+        self.relay = relay
         self.boot_id = ""
         self.ready = False
-        self.relay = self.command_relay(member)
-
-    def command_relay(self, member: Any) -> Any:
-        """This node's ``runtime/cluster/commands.py`` ``CommandRelay`` (run it after the
-        membership joined), through which admission, the directory and the methods see
-        other nodes' jobs (docs/cluster.md, "What is global")."""
-        from gnomon.runtime.cluster.commands import CommandRelay  # needs psycopg
-
-        tree = self.tree
-
-        async def apply(cmd: Any) -> str | None:
-            return await apply_command(tree, cmd.job_id, cmd.command, cmd.params)
-
-        relay = CommandRelay(member.dsn, member, partitions=self.partitions, apply=apply)
-        relay.local_live = lambda: tree.directory.live_count
-        tree.admission.elsewhere = relay.elsewhere  # limits.max_jobs over the cluster
-        tree.admission.resolve_elsewhere = relay.resolved  # depends_on another node's job
-        tree.directory.elsewhere = lambda job_id: _entry(relay.seen(job_id))
-        tree.directory.on_end = lambda job_id, st: relay.dependency_ended(job_id, st.value)
-        tree.remote = relay  # the methods' view of other nodes' jobs
-        return relay
 
     def partition(self, job_id: str) -> int:
         return partition_of(job_id, self.partitions)
@@ -113,8 +92,7 @@ class PartitionLink:
             report = await self._recover(set(epochs))
             log.info("took %d partition(s): %d job(s), %d activated", len(epochs),
                      report.jobs, report.activated)  # fmt: skip
-        if self.relay is not None:
-            self.relay.wake()  # commands that wait for these jobs
+        self.relay.wake()  # commands that wait for these jobs
 
     async def _recover(self, ps: set[int]) -> RecoveryReport:
         port = _Only(self.port, lambda job_id: self.partition(job_id) in ps)
@@ -137,19 +115,37 @@ class PartitionLink:
         with contextlib.suppress(GnomonError):
             await self.tree.jobs.terminate_child(job_id)
 
-    def new_id(self) -> str:
-        """A job id in a partition held now (any id if none is held: the fence refuses)."""
-        held = self.held()
+
+def held_ids(member: Any, partitions: int) -> Callable[[], str]:
+    """New job ids in a partition ``member`` holds now (any id if none is held: the fence
+    refuses), so a job created here is owned here."""
+
+    def new_id() -> str:
+        held = member.held
         job_id = new_job_id()
         for _ in range(ID_TRIES):
-            if self.partition(job_id) in held:
+            if partition_of(job_id, partitions) in held:
                 break
             job_id = new_job_id()
         return job_id
 
+    return new_id
 
-def _entry(found: Found | None) -> JobEntry | None:
-    """Another node's job as the directory describes it."""
-    if found is None:
-        return None
-    return JobEntry(id=found.id, name=found.name, status=JobStatus(found.status), owner=found.owner)
+
+def command_relay(
+    member: Any,
+    *,
+    partitions: int,
+    apply: Callable[[Any], Awaitable[str | None]],
+    local_live: Callable[[], int],
+) -> Any:
+    """This node's ``runtime/cluster/commands.py`` ``CommandRelay`` (run it after the
+    membership joined), through which admission, the directory and the methods see other
+    nodes' jobs (docs/cluster.md, "What is global"; ``EnginePorts.remote``). ``apply``:
+    :func:`~gnomon.actors.remote.apply_command` on this node's engine; ``local_live``: its
+    directory's live count."""
+    from gnomon.runtime.cluster.commands import CommandRelay  # needs psycopg
+
+    return CommandRelay(
+        member.dsn, member, partitions=partitions, apply=apply, local_live=local_live
+    )

@@ -21,7 +21,7 @@ import json
 from collections.abc import Callable
 from typing import Literal
 
-from gnomon.actors.core.policy_rules import PolicyRules, validate_pattern
+from gnomon.actors.core.shell.rules import PolicyRules, validate_pattern
 from gnomon.runtime.errors import InvalidInput
 
 SWITCH = "policy"

@@ -9,10 +9,10 @@ side: it applies a command another node sent through this node's engine.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
+from gnomon.actors.directory import JobEntry
 from gnomon.actors.job.ports import JobCommand, Op
-from gnomon.actors.tree import EngineTree
 from gnomon.runtime.cluster.commands_core import COMMANDS, Found, encode_error, encode_ok
 from gnomon.runtime.errors import Conflict, GnomonError, NotFound, wire_data
 from gnomon.runtime.model.enums import JobStatus, OwnerKind
@@ -20,8 +20,48 @@ from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.wire import from_json
 from gnomon.runtime.store import UnitRejected
 
+if TYPE_CHECKING:
+    from gnomon.actors.tree import EngineTree
 
-class RemoteJobs(Protocol):
+
+class Elsewhere(Protocol):
+    """What the engine sees of other nodes' jobs (admission, the directory)."""
+
+    def elsewhere(self) -> int:
+        """Live jobs other nodes own, as last counted (``limits.max_jobs`` holds for the
+        whole cluster)."""
+        ...
+
+    def resolved(self, ref: str) -> str | None:
+        """The id of another node's job ``ref`` named in a recent :meth:`find`."""
+        ...
+
+    def seen(self, job_id: str) -> Found | None:
+        """Another node's job as a recent :meth:`find` read it."""
+        ...
+
+    def dependency_ended(self, job_id: str, status: str) -> None:
+        """Queue ``job_id``'s final status for its dependents on other nodes."""
+        ...
+
+
+class Alone:
+    """:class:`Elsewhere` of a daemon that is not in a cluster: nothing is elsewhere."""
+
+    def elsewhere(self) -> int:
+        return 0
+
+    def resolved(self, ref: str) -> str | None:
+        return None
+
+    def seen(self, job_id: str) -> Found | None:
+        return None
+
+    def dependency_ended(self, job_id: str, status: str) -> None:
+        return None
+
+
+class RemoteJobs(Elsewhere, Protocol):
     """The cluster's view of every node's jobs (``CommandRelay``)."""
 
     def here(self, job_id: str) -> bool:
@@ -44,6 +84,14 @@ class RemoteJobs(Protocol):
     async def clear(self, job_ids: list[str]) -> None:
         """Have the owners delete these finished jobs (``job.clear``)."""
         ...
+
+
+def seen_entry(remote: Elsewhere, job_id: str) -> JobEntry | None:
+    """Another node's job as the directory describes it (``None``: not seen)."""
+    found = remote.seen(job_id)
+    if found is None:
+        return None
+    return JobEntry(id=found.id, name=found.name, status=JobStatus(found.status), owner=found.owner)
 
 
 async def apply_command(

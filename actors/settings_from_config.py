@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 
 from gnomon.actors.admission import AdmissionConfig
-from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.core.breaker.machine import BreakerConfig
 from gnomon.actors.drain import STOP_MARGIN
-from gnomon.actors.exec_settings import AgentProfile, ExecSettings, LlmPrice, LlmSettings
+from gnomon.actors.exec.settings import AgentProfile, ExecSettings, LlmPrice, LlmSettings
 from gnomon.actors.tree import EngineConfig
 from gnomon.runtime.config import Config
 from gnomon.runtime.errors import InvalidInput

@@ -18,8 +18,8 @@ from gnomon.actors import policy_shared
 from gnomon.actors.agents import AgentSwitch
 from gnomon.actors.calendars import SWITCH as CALENDARS
 from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.policy_rules import PolicyRules
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.core.shell.rules import PolicyRules
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.actors.token_book import TokenBook
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.tokens import TokenRecord

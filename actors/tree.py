@@ -9,35 +9,35 @@ evaluator, clock, metrics); tests build it the same way in virtual time.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import trio
 
 from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
-from gnomon.actors.breakers import Breakers
+from gnomon.actors.breaker_actors import Breakers
 from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.breaker import BreakerConfig
+from gnomon.actors.core.breaker.keys import job_action_key, job_condition_key
+from gnomon.actors.core.breaker.machine import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
 from gnomon.actors.engine import Engine, new_job_id
-from gnomon.actors.execution import Evaluator, Executor
+from gnomon.actors.engine_worker import AdmitClone, EngineQueue, EngineWorker, no_limits
+from gnomon.actors.exec.interface import Evaluator, Executor
 from gnomon.actors.job.actor import Handoff, job_spec
 from gnomon.actors.job.batch import BATCH_ID, DEFAULT_CHUNK, BatchFirer
 from gnomon.actors.job.perform import RunDeps
 from gnomon.actors.job.ports import JobDeps, Polled, Save
 from gnomon.actors.persistence import EnginePersistence
+from gnomon.actors.remote import Alone, RemoteJobs, seen_entry
 from gnomon.actors.supervision import supervision_observer
 from gnomon.actors.wait_pollers import WaitPollers, tick_draft
 from gnomon.actors.waiter import PollReport
+from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
-from gnomon.runtime.model.actions import Action
-from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.events import EventDraft
-from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.model.schedule import Schedule
+from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import (
     ChildSpec,
@@ -46,9 +46,6 @@ from gnomon.runtime.supervisor import (
     Strategy,
     Supervisor,
 )
-
-if TYPE_CHECKING:
-    from gnomon.actors.remote import RemoteJobs
 
 
 @attrs.frozen(kw_only=True)
@@ -76,9 +73,6 @@ class EnginePorts:
     evaluator: Evaluator
     clock: Clock
     metrics: Metrics
-    next_slot: Callable[[Schedule, datetime], datetime | None]
-    action_key: Callable[[JobSpec, Action], str]
-    condition_key: Callable[[JobSpec, Condition], str]
     policy: PolicyCheck | None = None
     crash_point: Callable[[str], None] = lambda name: None
     fault: Callable[[str], None] = lambda name: None
@@ -88,21 +82,66 @@ class EnginePorts:
     #: Publishes a non-durable event (an unchanged wait poll) to live subscribers; the
     #: draft is made only when someone listens.
     notify: Callable[[Callable[[], EventDraft]], None] = lambda make: None
+    #: held around creating a trigger clone (the daemon: the agents' token limits)
+    admit_clone: AdmitClone = no_limits
+    #: in a cluster, the other nodes' jobs (the command relay; actors/remote.py)
+    remote: RemoteJobs | None = None
 
 
 class EngineTree:
-    """Every engine actor and facade of one daemon, wired together."""
+    """Every engine actor and facade of one daemon, wired together: each part is built
+    once, with what it needs passed to its constructor."""
 
-    #: in a cluster, the other nodes' jobs (actors/remote.py; actors/partitions.py sets it)
-    remote: RemoteJobs | None = None
     #: fires due plain jobs in chunks (``engine.batch_firing``), or ``None``
     batch: BatchFirer | None = None
 
     def __init__(self, ports: EnginePorts, config: EngineConfig | None = None) -> None:
         cfg = config or EngineConfig()
-        self.ports, self.config = ports, cfg
+        self.ports, self.config, self.remote = ports, cfg, ports.remote
         self.registry = Registry()
-        obs = ports.observer or supervision_observer(ports.metrics, ports.clock, self._record)
+        self.queue = EngineQueue()
+        obs = ports.observer or supervision_observer(ports.metrics, ports.clock, self.queue.record)
+        self._supervisors(obs)
+        self.breakers = Breakers(
+            supervisor=self.breaker_sup,
+            registry=self.registry,
+            emit=self._emit,
+            clock=ports.clock,
+            config=cfg.breaker,
+        )
+        self.directory = self._directory()
+        self.admission = self._admission()
+        self.waits = WaitPollers(
+            supervisor=self.waiters,
+            evaluator=ports.evaluator,
+            breakers=self.breakers,
+            clock=ports.clock,
+            deliver=self._deliver_poll,
+            notify=lambda plan, report: ports.notify(lambda: tick_draft(plan, report)),
+            save_every=cfg.wait_save_every,
+        )
+        self.engine = Engine(
+            persistence=ports.persistence,
+            directory=self.directory,
+            admission=self.admission,
+            clock=ports.clock,
+            queue=self.queue,
+            ids=ports.ids or new_job_id,
+            observe=ports.metrics.job_series.note_state,
+            overlay=self.waits.overlay,
+        )
+        self.worker = EngineWorker(self.queue, self.engine, admit_clone=ports.admit_clone)
+        self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
+        self.drain = Drain()
+        ports.metrics.watch_mailboxes(self.mailbox_depths)
+        ports.metrics.watch_jobs(self.job_counts, self.queued_runs)
+        self.deps = self._job_deps()
+        if cfg.batch_firing:
+            self.batch = BatchFirer(self.deps, self.directory, cfg.batch_chunk)
+        self.core = self._core(obs)
+
+    def _supervisors(self, obs: Observer) -> None:
+        """The ``simple_one_for_one`` supervisors of jobs, waiters and breakers."""
         simple = Strategy.SIMPLE_ONE_FOR_ONE
         self.jobs = Supervisor(
             "jobs",
@@ -117,51 +156,42 @@ class EngineTree:
         self.breaker_sup = Supervisor(
             "breakers", strategy=simple, registry=self.registry, observer=obs
         )
-        self.breakers = Breakers(
-            supervisor=self.breaker_sup,
-            registry=self.registry,
-            emit=self._emit,
-            clock=ports.clock,
-            config=cfg.breaker,
+
+    def _directory(self) -> JobDirectory:
+        """The directory; the batch firer, when ``engine.batch_firing`` is on, is a child of
+        "jobs" (the directory's timer starts it), so that a stop stops it with the job
+        actors, all draining their runs at once (docs/engine.md)."""
+        cfg, others = self.config, self.remote or Alone()
+        batch_spec = ChildSpec(
+            id=BATCH_ID, kind="batch", start=self._run_batch, shutdown=cfg.job_shutdown
         )
-        self.directory = JobDirectory(
+        return JobDirectory(
             supervisor=self.jobs,
             registry=self.registry,
             spawn=self._spawn,
-            clock=ports.clock,
+            clock=self.ports.clock,
             lead=cfg.activation_lead,
-            on_forget=ports.metrics.job_series.forget,
+            on_forget=self.ports.metrics.job_series.forget,
+            batch=lambda: self.batch,
+            batch_spec=batch_spec if cfg.batch_firing else None,
+            elsewhere=lambda job_id: seen_entry(others, job_id),
+            on_end=lambda job_id, status: others.dependency_ended(job_id, status.value),
         )
-        self.admission = Admission(
+
+    def _admission(self) -> Admission:
+        others = self.remote or Alone()
+        return Admission(
             directory=self.directory,
-            metrics=ports.metrics,
-            config=cfg.admission,
-            policy=ports.policy,
+            metrics=self.ports.metrics,
+            config=self.config.admission,
+            policy=self.ports.policy,
+            elsewhere=others.elsewhere,
+            resolve_elsewhere=others.resolved,
         )
-        self.engine = Engine(
-            persistence=ports.persistence,
-            directory=self.directory,
-            admission=self.admission,
-            clock=ports.clock,
-            next_slot=ports.next_slot,
-            ids=ports.ids or new_job_id,
-            observe=ports.metrics.job_series.note_state,
-        )
-        self.waits = WaitPollers(
-            supervisor=self.waiters,
-            evaluator=ports.evaluator,
-            breakers=self.breakers,
-            clock=ports.clock,
-            deliver=self._deliver_poll,
-            notify=lambda plan, report: ports.notify(lambda: tick_draft(plan, report)),
-            save_every=cfg.wait_save_every,
-        )
-        self.engine.overlay = self.waits.overlay
-        self.concurrency = trio.CapacityLimiter(cfg.max_concurrency)
-        self.drain = Drain()
-        ports.metrics.watch_mailboxes(self.mailbox_depths)
-        ports.metrics.watch_jobs(self.job_counts, self.queued_runs)
-        self.deps = JobDeps(
+
+    def _job_deps(self) -> JobDeps:
+        ports = self.ports
+        return JobDeps(
             persistence=ports.persistence,
             runs=RunDeps(
                 executor=ports.executor,
@@ -172,21 +202,22 @@ class EngineTree:
             evaluator=ports.evaluator,
             waits=self.waits,
             clock=ports.clock,
-            next_slot=ports.next_slot,
-            action_key=ports.action_key,
-            condition_key=ports.condition_key,
+            next_slot=next_fire,
+            action_key=job_action_key,
+            condition_key=job_condition_key,
             note=self.engine.note,
-            notify_dependents=self.engine.notify_dependents,
-            start_triggers=self.engine.start_triggers,
+            notify_dependents=self.queue.notify_dependents,
+            start_triggers=self.queue.start_triggers,
             dependency_statuses=self.engine.dependency_statuses,
             crash_point=ports.crash_point,
             fault=ports.fault,
             exclusion=ports.exclusions.excluded,
-            passivate_after=cfg.passivate_after,
+            passivate_after=self.config.passivate_after,
             drain=self.drain,
         )
-        self._setup_batch()
-        self.core = Supervisor(
+
+    def _core(self, obs: Observer) -> Supervisor:
+        return Supervisor(
             "core",
             children=[
                 self.breaker_sup.as_child(),
@@ -202,9 +233,7 @@ class EngineTree:
                     start=self.directory.run_timer,
                     shutdown=0,
                 ),
-                ChildSpec(
-                    id="engine-worker", kind="engine", start=self.engine.run_worker, shutdown=0
-                ),
+                ChildSpec(id="engine-worker", kind="engine", start=self.worker.run, shutdown=0),
             ],
             intensity=5,
             period=60,
@@ -212,17 +241,9 @@ class EngineTree:
             observer=obs,
         )
 
-    def _setup_batch(self) -> None:
-        """The batch firer, when ``engine.batch_firing`` is on: a child of "jobs" (the
-        directory's timer starts it), so that a stop stops it with the job actors, all
-        draining their runs at once (docs/engine.md)."""
-        if not self.config.batch_firing:
-            return
-        self.batch = BatchFirer(self.deps, self.directory, self.config.batch_chunk)
-        self.directory.batch = self.batch
-        self.directory.batch_spec = ChildSpec(
-            id=BATCH_ID, kind="batch", start=self.batch.run, shutdown=self.config.job_shutdown
-        )
+    async def _run_batch(self, ctx: ActorContext[Any]) -> None:
+        assert self.batch is not None  # its spec exists only when the firer does
+        await self.batch.run(ctx)
 
     def _spawn(self, job_id: str, handoff: Handoff | None = None) -> ChildSpec:
         return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown, handoff=handoff)
@@ -240,9 +261,6 @@ class EngineTree:
     async def run(self, *, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         """Run the ``core`` subtree until cancelled or stopped."""
         await self.core.run(task_status=task_status)
-
-    def _record(self, *events: EventDraft) -> None:
-        self.engine.record(*events)
 
     def job_counts(self) -> list[tuple[str, float]]:
         """``(status, n)`` of live jobs, for ``gnomon_active_jobs``."""

@@ -30,15 +30,16 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.breakers import Breakers
+from gnomon.actors.breaker_actors import Breakers
 from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, WaitEntry
-from gnomon.actors.execution import Evaluator
+from gnomon.actors.exec.interface import Evaluator
 from gnomon.actors.waiter import PollReport, WaitPlan, poll_once
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import ActorGone, Conflict, GnomonError
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.payloads import WaitTick
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.restarts import Restart
 from gnomon.runtime.supervisor import Supervisor
@@ -262,11 +263,7 @@ def tick_draft(plan: WaitPlan, report: PollReport) -> EventDraft:
         owner=str(plan.owner),
         status=JobStatus.WAITING,
         message=summary or label,
-        payload={
-            "poll": report.poll,
-            "cycle": report.cycle,
-            "result": label,
-            "condition_type": plan.condition.TAG,
-            "ephemeral": True,
-        },
+        payload=WaitTick(plan.condition.TAG, label).write(
+            {"poll": report.poll, "cycle": report.cycle, "ephemeral": True}
+        ),
     )

@@ -14,8 +14,8 @@ from datetime import datetime
 import attrs
 import trio
 
-from gnomon.actors.breakers import Breakers
-from gnomon.actors.execution import Evaluator, PollContext, Verdict
+from gnomon.actors.breaker_actors import Breakers
+from gnomon.actors.exec.interface import Evaluator, PollContext, Verdict
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.job import Owner
 

@@ -26,7 +26,7 @@ import trio
 from bench.pg import fresh_pg
 from gnomon.runtime import Supervisor
 from gnomon.runtime.cluster.tail import EventTail
-from gnomon.runtime.events import EventBus, Lagged
+from gnomon.runtime.event_bus import EventBus, Lagged
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.store import Changes

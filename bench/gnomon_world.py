@@ -22,20 +22,18 @@ import trio
 from bench.common import now
 from bench.pg import open_store
 from gnomon.actors.admission import AdmissionConfig
-from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
-from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
+from gnomon.actors.exec.interface import ActionResult, PollContext, RunContext, Verdict
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
 from gnomon.runtime import Supervisor, gc_tuning
 from gnomon.runtime.clock import SystemClock
-from gnomon.runtime.events import EventBus
+from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.actions import Action, ShellAction
 from gnomon.runtime.model.bounds import INTERVAL_FLOOR
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome, OwnerKind
-from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.schedule import Schedule
 from gnomon.runtime.model.state import JobState
@@ -123,9 +121,6 @@ async def world(
                 evaluator=NeverEvaluator(),
                 clock=SystemClock(),
                 metrics=metrics,
-                next_slot=next_fire,
-                action_key=job_action_key,
-                condition_key=job_condition_key,
             ),
             EngineConfig(admission=LIMITS, max_concurrency=max_concurrency)
             if batch_firing is None

@@ -30,7 +30,7 @@ import trio
 from bench.pg import fresh_pg, open_store
 from bench.store_units import OWNER, T0, bench_lanes, bench_units, job
 from gnomon.runtime import Supervisor
-from gnomon.runtime.events import EventBus, Lagged
+from gnomon.runtime.event_bus import EventBus, Lagged
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.store import Changes, FireAlreadyClaimed

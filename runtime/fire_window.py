@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 import attrs
 
+from gnomon.runtime.model import payloads
 from gnomon.runtime.model.events import Event, EventType
 
 #: Minutes kept (and the most ``stats.fires`` answers).
@@ -82,9 +83,8 @@ class FireWindow:
         self.primed = True
 
     def _count(self, event: Event) -> None:
-        p = event.payload
         fired = event.type is EventType.JOB_FIRED
-        ended = "run_id" in p and event.outcome is not None and "duration" in p
+        ended = payloads.RunEnded.read(event)
         if not (fired or ended):
             return
         key = _minute_of(event.timestamp)
@@ -98,13 +98,13 @@ class FireWindow:
                 self._drop_before(key - MINUTES + 1)
         if fired:
             minute.fired += 1
-            lag = p.get("lag")
-            if isinstance(lag, (int, float)):
+            lag = payloads.Fired.read(event.payload).lag
+            if lag is not None:
                 minute.lag_samples += 1
-                minute.lag_sum += float(lag)
-                minute.worst_lag = max(minute.worst_lag, float(lag))
-        if ended and event.outcome is not None:
-            name = event.outcome.value
+                minute.lag_sum += lag
+                minute.worst_lag = max(minute.worst_lag, lag)
+        if ended is not None:
+            name = ended.outcome
             minute.outcomes[name] = minute.outcomes.get(name, 0) + 1
 
     def _drop_before(self, key: int) -> None:

@@ -6,17 +6,7 @@ owners: admission refusals (``enqueue_errors_total``), the run queue
 (``queue_depth``), job counts per status (``active_jobs``), gateway connections, actor
 restarts, store commit times, and mailbox depths (collected at scrape time).
 
-Event payload keys read here (producers must set them):
-
-* ``job.created``: ``action_type``.
-* ``job.fired``: ``lag`` (seconds late against the nominal slot).
-* run ends (any event with ``payload.run_id`` and an ``outcome``): ``action_type``,
-  ``duration``.
-* ``job.wait_tick``: ``condition_type``, ``result`` (``true|false|error|breaker_open``).
-* ``job.wait_satisfied`` and wait timeouts: ``condition_type``, ``waited``.
-* ``job.retry_queued``: ``action_type``. ``job.skipped``: ``reason``, and ``count`` when
-  one event stands for several slots (a pause's skipped slots).
-* ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``).
+The event payload keys read here are typed in :mod:`gnomon.runtime.model.payloads`.
 
 Label values are bounded sets; breaker keys are capped at :data:`MAX_BREAKER_KEYS`
 distinct values (further keys are folded into ``other``), and the per-job series
@@ -27,13 +17,13 @@ jobs plus those tagged ``metrics=on``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from gnomon.runtime.job_metrics import DEFAULT_MAX, DEFAULT_TAG, JobSeries
+from gnomon.runtime.model import payloads
 from gnomon.runtime.model.events import Event, EventType
 
 MAX_BREAKER_KEYS = 200
@@ -203,20 +193,17 @@ class Metrics:
 
     def observe_event(self, event: Event) -> None:
         """Update the event-derived metrics from one committed event."""
-        p = event.payload
         self.events.labels(event.type.value).inc()
         handler = _HANDLERS.get(event.type)
         if handler is not None:
-            handler(self, event, p)
-        if "run_id" in p and event.outcome is not None and "duration" in p:
-            action, outcome, duration = (
-                str(p.get("action_type", "unknown")),
-                event.outcome.value,
-                float(p["duration"]),
+            handler(self, event)
+        end = payloads.RunEnded.read(event)
+        if end is not None:
+            self.jobs_fired.labels(end.action_type, end.outcome).inc()
+            self.action_duration.labels(end.action_type, end.outcome).observe(end.duration)
+            self.job_series.run_ended(
+                event.job_id, event.name, end.outcome, event.timestamp, end.duration
             )
-            self.jobs_fired.labels(action, outcome).inc()
-            self.action_duration.labels(action, outcome).observe(duration)
-            self.job_series.run_ended(event.job_id, event.name, outcome, event.timestamp, duration)
 
     def breaker_label(self, key: str) -> str:
         """``key`` itself while fewer than the cap are known, else ``other``."""
@@ -228,41 +215,44 @@ class Metrics:
         return "other"
 
 
-def _created(m: Metrics, event: Event, p: dict[str, Any]) -> None:
+def _created(m: Metrics, event: Event) -> None:
     owner_kind = (event.owner or "user:").split(":", 1)[0]
-    m.jobs_created.labels(owner_kind, str(p.get("action_type", "unknown"))).inc()
+    m.jobs_created.labels(owner_kind, payloads.Created.read(event.payload).action_type).inc()
 
 
-def _fired(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    if "lag" in p:
-        m.fire_lag.observe(max(0.0, float(p["lag"])))
+def _fired(m: Metrics, event: Event) -> None:
+    lag = payloads.Fired.read(event.payload).lag
+    if lag is not None:
+        m.fire_lag.observe(max(0.0, lag))
 
 
-def _tick(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    m.wait_checks.labels(str(p.get("condition_type", "unknown")), str(p.get("result"))).inc()
+def _tick(m: Metrics, event: Event) -> None:
+    tick = payloads.WaitTick.read(event.payload)
+    m.wait_checks.labels(tick.condition_type, tick.result).inc()
 
 
-def _wait_end(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    if "waited" in p:
-        m.wait_duration.labels(str(p.get("condition_type", "unknown"))).observe(float(p["waited"]))
+def _wait_end(m: Metrics, event: Event) -> None:
+    end = payloads.WaitEnded.read(event.payload)
+    if end.waited is not None:
+        m.wait_duration.labels(end.condition_type).observe(end.waited)
 
 
-def _retry(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    m.retries.labels(str(p.get("action_type", "unknown"))).inc()
+def _retry(m: Metrics, event: Event) -> None:
+    m.retries.labels(payloads.RetryQueued.read(event.payload).action_type).inc()
 
 
-def _skipped(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    count = p.get("count", 1)  # a pause's coalesced event counts each of its slots
-    m.skips.labels(str(p.get("reason", "unknown"))).inc(count if isinstance(count, int) else 1)
+def _skipped(m: Metrics, event: Event) -> None:
+    skip = payloads.Skipped.read(event.payload)  # a pause's coalesced event: each slot
+    m.skips.labels(skip.reason).inc(skip.count)
 
 
-def _breaker(m: Metrics, event: Event, p: dict[str, Any]) -> None:
-    key, to = p.get("key"), p.get("to")
-    if isinstance(key, str) and to in _BREAKER_GAUGE:
-        m.breaker_state.labels(m.breaker_label(key)).set(_BREAKER_GAUGE[str(to)])
+def _breaker(m: Metrics, event: Event) -> None:
+    moved = payloads.BreakerMoved.read(event.payload)
+    if moved.key is not None and moved.to in _BREAKER_GAUGE:
+        m.breaker_state.labels(m.breaker_label(moved.key)).set(_BREAKER_GAUGE[moved.to])
 
 
-_HANDLERS: dict[EventType, Callable[[Metrics, Event, dict[str, Any]], None]] = {
+_HANDLERS: dict[EventType, Callable[[Metrics, Event], None]] = {
     EventType.JOB_CREATED: _created,
     EventType.JOB_FIRED: _fired,
     EventType.JOB_WAIT_TICK: _tick,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import attrs
 
@@ -14,12 +13,37 @@ class InboxParams:
 
 
 @attrs.frozen(kw_only=True)
+class InboxResult:
+    """One result for an agent (docs/agents.md): a fire of its job that ended for good
+    (``job.completed``, ``job.failed``, ``job.timed_out``), or the job's own end.
+    ``summary`` is ``"<name> <status>: <message or outcome>"``; the run fields are set
+    when a run ended it (``duration`` in seconds, ``output`` its tail)."""
+
+    summary: str
+    event: str
+    job_id: str
+    name: str
+    status: str
+    outcome: str | None = None
+    message: str = ""
+    cycle: int | None = None
+    at: datetime
+    run_id: str | None = None
+    attempt: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration: float | None = None
+    exit_code: int | None = None
+    output: str | None = None
+
+
+@attrs.frozen(kw_only=True)
 class InboxEntry:
     id: int
     job_id: str | None
     created_at: datetime
     read: bool
-    item: dict[str, Any]
+    item: InboxResult
 
 
 @attrs.frozen(kw_only=True)

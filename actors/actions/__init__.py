@@ -2,7 +2,7 @@
 their registry :data:`EXECUTORS` (docs/architecture.md, "Actions and conditions").
 
 Each module's ``executor(deps)`` builds the type's run function from the daemon's
-:class:`~gnomon.actors.executors.ExecDeps`; the type itself, its DSL, breaker key and
+:class:`~gnomon.actors.exec.executor.ExecDeps`; the type itself, its DSL, breaker key and
 policy view are in ``runtime/model/actions/<tag>.py``. ``tests/unit/test_registries.py``
 checks that both registries list the same types and that every hook is there.
 """
@@ -16,7 +16,7 @@ from gnomon.actors.actions import agent_task, hook, llm_prompt, noop, shell, sla
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gnomon.actors.executors import ActionRun, ExecDeps
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps
 
 __all__ = ["EXECUTORS"]
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gnomon.actors.exec_common import failure, process_result, run_env, run_process
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.common import failure, process_result, run_env, run_process
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.actions import AgentTaskAction
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps
 
 __all__ = ["AgentExecutor", "executor"]
 

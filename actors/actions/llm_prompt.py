@@ -35,9 +35,9 @@ import attrs
 import httpx
 import trio
 
-from gnomon.actors.exec_common import failure
-from gnomon.actors.exec_settings import ExecSettings, LlmSettings
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.common import failure
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings, LlmSettings
 from gnomon.runtime.httpclient import (
     classify_error,
     classify_status,
@@ -49,7 +49,7 @@ from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps
 
 __all__ = ["ChatFailure", "ChatReply", "LlmExecutor", "Spend", "SpendLedger", "chat", "executor"]
 

@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.exec.common import describe_exit, failure, run_env, run_process
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime.errors import Refused
 from gnomon.runtime.model.actions import ShellAction
 from gnomon.runtime.model.enums import Outcome
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps
 
 __all__ = ["SH", "ShellExecutor", "executor"]
 

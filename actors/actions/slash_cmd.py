@@ -17,14 +17,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from gnomon.actors.exec_common import describe_exit, failure, run_env, run_process
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.common import describe_exit, failure, run_env, run_process
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.actions import SlashAction
 from gnomon.runtime.model.enums import Outcome
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps, SlashHandler
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps, SlashHandler
 
 __all__ = ["TokenFor", "executor", "slash_argv", "slash_handler"]
 
@@ -47,8 +47,11 @@ def slash_argv(command: str) -> list[str]:
     return [sys.executable, "-m", "gnomon.cli", *args]
 
 
-def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> SlashHandler:
-    """The handler the daemon installs into :class:`~gnomon.actors.executors.Executors`."""
+def slash_handler(
+    url: Callable[[], str], settings: ExecSettings, token_for: TokenFor
+) -> SlashHandler:
+    """The handler the daemon gives :class:`~gnomon.actors.exec.executor.Executors`; ``url``:
+    the gateway's, read at each run (it is known once the gateway is bound)."""
 
     async def handle(action: SlashAction, ctx: RunContext) -> ActionResult:
         redactor = settings.redactor().with_env(ctx.env)
@@ -64,7 +67,7 @@ def slash_handler(url: str, settings: ExecSettings, token_for: TokenFor) -> Slas
                 "is revoked or unknown, so its gnomon commands have no authority"
             )
         env = settings.child_environ({**run_env(ctx), **ctx.env})
-        env.update(GNOMON_URL=url, GNOMON_TOKEN=token, GNOMON_AUTOSTART="0", NO_COLOR="1")
+        env.update(GNOMON_URL=url(), GNOMON_TOKEN=token, GNOMON_AUTOSTART="0", NO_COLOR="1")
         redactor = redactor.with_values([token])  # the child's output never shows it
         done = await run_process(
             argv,

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING
 import httpx
 import trio
 
-from gnomon.actors.exec_common import failure
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.common import failure
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.httpclient import (
     classify_error,
     classify_status,
@@ -44,7 +44,7 @@ from gnomon.runtime.model.actions import WebhookAction
 from gnomon.runtime.model.enums import Outcome
 
 if TYPE_CHECKING:
-    from gnomon.actors.executors import ActionRun, ExecDeps
+    from gnomon.actors.exec.executor import ActionRun, ExecDeps
 
 __all__ = ["SIGNATURE_HEADER", "WebhookExecutor", "executor", "sign"]
 

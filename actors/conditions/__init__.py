@@ -3,7 +3,7 @@
 :data:`EVALUATORS` (docs/architecture.md, "Actions and conditions").
 
 Each module's ``evaluator(deps)`` builds the type's check from the daemon's
-:class:`~gnomon.actors.evaluators.EvalDeps`; the type itself, its DSL, breaker key and
+:class:`~gnomon.actors.exec.evaluator.EvalDeps`; the type itself, its DSL, breaker key and
 policy view are in ``runtime/model/conditions/<tag>.py``.
 ``tests/unit/test_registries.py`` checks that both registries list the same types and
 that every hook is there.
@@ -30,7 +30,7 @@ from gnomon.actors.conditions import (
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["EVALUATORS"]
 

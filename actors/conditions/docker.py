@@ -41,14 +41,14 @@ from typing import TYPE_CHECKING, cast
 
 import trio
 
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.conditions import DockerCondition
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spawn import ProcResult, SpawnFailed, run_group
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["DockerEvaluator", "cli_error", "cli_stderr", "evaluator", "run_cli"]
 

@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
 from gnomon.runtime.model.conditions import FileCondition
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["FileEvaluator", "evaluator"]
 

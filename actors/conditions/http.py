@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 import httpx
 import trio
 
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.httpclient import classify_error, classify_status, send_capped
 from gnomon.runtime.model.conditions import HttpCondition
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["HttpEvaluator", "evaluator"]
 

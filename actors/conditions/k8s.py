@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, cast
 
 from gnomon.actors.conditions.docker import cli_error, cli_stderr, run_cli
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.conditions import K8sCondition
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["K8sEvaluator", "default_k8s_condition", "evaluator"]
 

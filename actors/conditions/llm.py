@@ -24,13 +24,13 @@ import httpx
 
 from gnomon.actors.actions.llm_prompt import ChatFailure, chat
 from gnomon.actors.conditions.shell import ShellEvaluator
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.conditions import LlmCondition
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["SYSTEM_PROMPT", "LlmEvaluator", "evaluator", "first_word"]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
 from gnomon.runtime.model.conditions import Not
 from gnomon.runtime.redact import Redactor
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["evaluator", "negate"]
 

@@ -12,13 +12,13 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gnomon.actors.conditions.shell import NOT_RUNNABLE, ShellEvaluator, error
-from gnomon.actors.execution import PollContext, Verdict
+from gnomon.actors.exec.interface import PollContext, Verdict
 from gnomon.runtime.model.conditions import OutputCondition
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spawn import Stderr
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["evaluator"]
 

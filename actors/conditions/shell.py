@@ -29,16 +29,16 @@ import attrs
 import trio
 
 from gnomon.actors.actions.shell import SH
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime.errors import Refused
 from gnomon.runtime.model.conditions import ShellCondition
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spawn import ProcResult, SpawnFailed, Stderr, run_group
 
 if TYPE_CHECKING:
-    from gnomon.actors.evaluators import ConditionCheck, EvalDeps
+    from gnomon.actors.exec.evaluator import ConditionCheck, EvalDeps
 
 __all__ = ["NOT_RUNNABLE", "CommandRun", "ShellEvaluator", "error", "evaluator"]
 

@@ -21,8 +21,8 @@ from datetime import datetime
 import attrs
 import trio
 
-from gnomon.actors.breakers import Breakers
-from gnomon.actors.execution import ActionResult, Executor, RunContext, SpawnHook
+from gnomon.actors.breaker_actors import Breakers
+from gnomon.actors.exec.interface import ActionResult, Executor, RunContext, SpawnHook
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.enums import Outcome

@@ -16,7 +16,7 @@ import attrs
 
 from gnomon.actors.core.job.msgs import StartRun, StartTriggers
 from gnomon.actors.drain import Drain
-from gnomon.actors.execution import Evaluator
+from gnomon.actors.exec.interface import Evaluator
 from gnomon.actors.job.perform import RunDeps, RunEnd
 from gnomon.actors.wait_pollers import WaitPollers
 from gnomon.actors.waiter import PollReport

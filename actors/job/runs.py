@@ -25,7 +25,7 @@ import trio
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import StartRun
 from gnomon.actors.drain import InFlight
-from gnomon.actors.execution import OutputTap, RunContext
+from gnomon.actors.exec.interface import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.actors.job.ports import RunEnded, Save
 from gnomon.runtime import procs

@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from gnomon.actors.breakers import BreakerView
+from gnomon.actors.breaker_actors import BreakerView
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.protocol_access import Caller

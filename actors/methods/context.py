@@ -18,11 +18,12 @@ import attrs
 import trio
 
 from gnomon.actors.bulk import SpecLimits, no_limits
+from gnomon.actors.core.breaker.keys import job_action_key
 from gnomon.actors.core.explain import explain, hold
 from gnomon.actors.core.paging import encoded_size, fitting, reply_budget
 from gnomon.actors.job.ports import JobCommand, Op
-from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.remote import RemoteJobs
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.actors.tree import EngineTree
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.config import Config
@@ -139,7 +140,7 @@ class MethodContext:
 
     def view(self, state: JobState) -> JobView:
         """The job as clients see it: every spec it shows is masked."""
-        breaker_key = self.tree.ports.action_key(state.spec, state.spec.action)
+        breaker_key = job_action_key(state.spec, state.spec.action)
         spec = masked_spec(state.spec, self.redactor)
         now = self.clock.now()
         opened = {k: t or now for k, t in self.tree.breakers.reopen_times().items()}

@@ -6,9 +6,10 @@ import attrs
 
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
+from gnomon.runtime.model import wire
 from gnomon.runtime.protocol import Count
 from gnomon.runtime.protocol_access import Caller
-from gnomon.runtime.protocol_inbox import AckParams, InboxEntry, InboxParams
+from gnomon.runtime.protocol_inbox import AckParams, InboxEntry, InboxParams, InboxResult
 
 
 @attrs.frozen
@@ -25,7 +26,11 @@ class InboxMethods:
         rows = await self.ctx.store.inbox(caller.owner, unread_only=p.unread_only)
         return tuple(
             InboxEntry(
-                id=i, job_id=item.job_id, created_at=item.created_at, read=read, item=item.item
+                id=i,
+                job_id=item.job_id,
+                created_at=item.created_at,
+                read=read,
+                item=wire.structure(item.item, InboxResult),
             )
             for i, item, read in rows
         )

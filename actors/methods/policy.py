@@ -1,5 +1,5 @@
 """``policy.list``, ``policy.set`` and ``policy.check``: the shell policy
-(docs/protocol.md; the rules themselves: actors/policy.py)."""
+(docs/protocol.md; the rules themselves: actors/shell_policy.py)."""
 
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ import attrs
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
+from gnomon.runtime.model import payloads
 from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_system import Health, Stats
 from gnomon.runtime.store import EventQuery
@@ -64,8 +65,7 @@ class SystemMethods:
         last = await self.ctx.store.last_seq()
         query = EventQuery(since_seq=max(0, last - 1000), limit=1000, types=("job.fired",))
         fired = await self.ctx.store.events(query)
-        lag = fired[-1].payload.get("lag") if fired else None
-        return None if lag is None else float(lag)
+        return payloads.Fired.read(fired[-1].payload).lag if fired else None
 
     async def job_counts(self) -> dict[str, int]:
         """Jobs per status as stored — finished ones from before a restart too, as the

@@ -59,6 +59,7 @@ class CommandRelay(ClusterLookups):
         partitions: the partition count.
         apply: applies a claimed command on this node (see :data:`Apply`); must not raise.
         policy: how callers wait.
+        local_live: this node's live jobs (see :class:`.lookups.ClusterLookups`).
     """
 
     def __init__(
@@ -70,8 +71,9 @@ class CommandRelay(ClusterLookups):
         apply: Apply,
         policy: core.WaitPolicy | None = None,
         inline: bool = False,
+        local_live: Callable[[], int] = lambda: 0,
     ) -> None:
-        super().__init__(dsn, member, partitions=partitions, inline=inline)
+        super().__init__(dsn, member, partitions=partitions, inline=inline, local_live=local_live)
         self.apply = apply
         self.policy = policy or core.WaitPolicy()
         self._waiters: dict[int, trio.Event] = {}

@@ -44,16 +44,24 @@ class ClusterLookups:
         member: this node's membership.
         partitions: the partition count.
         inline: database calls on the trio thread (tests).
+        local_live: this node's live jobs (its directory); with the database's count
+            every :data:`CATCH_UP` it tells :meth:`elsewhere`.
     """
 
-    def __init__(self, dsn: str, member: Member, *, partitions: int, inline: bool = False) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        member: Member,
+        *,
+        partitions: int,
+        inline: bool = False,
+        local_live: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.dsn, self.member, self.partitions = dsn, member, partitions
         self._slots = Slots(dsn, 2, inline=inline)
         self._seen: dict[str, core.Found] = {}  # job id → the job, from recent finds
         self._refs: dict[str, str] = {}  # reference → job id, from recent finds
-        #: this node's live jobs (its directory); with the database's count every
-        #: :data:`CATCH_UP` it tells :meth:`elsewhere`
-        self.local_live: Callable[[], int] = lambda: 0
+        self.local_live = local_live
         self._elsewhere = 0
 
     # -- for the methods (any node) ------------------------------------------------------

@@ -20,7 +20,7 @@ from gnomon.runtime.cluster.settings import SettingsWatcher, Shared
 from gnomon.runtime.cluster.tail import EventTail
 from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.config import Config
-from gnomon.runtime.events import EventBus
+from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.home import HomeUnusable
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.tokens import TokenRecord

@@ -6,48 +6,47 @@ from __future__ import annotations
 import errno
 import getpass
 import logging
-import os
-from importlib.metadata import version
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import attrs
 import trio
 
-from gnomon.actors import policy_shared
 from gnomon.actors.actions.llm_prompt import stored_spend
 from gnomon.actors.actions.slash_cmd import slash_handler
 from gnomon.actors.agents import Agents, AgentSwitch
-from gnomon.actors.calendars import SWITCH as CALENDARS
-from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
-from gnomon.actors.evaluators import Evaluators
-from gnomon.actors.execution import RunContext
-from gnomon.actors.executors import Executors
-from gnomon.actors.methods.context import MethodContext
-from gnomon.actors.partitions import PartitionLink
+from gnomon.actors.exec.executor import Executors
+from gnomon.actors.exec.interface import RunContext
+from gnomon.actors.partitions import PartitionLink, command_relay
 from gnomon.actors.persistence import StorePersistence
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.remote import apply_command
 from gnomon.actors.service import Service
-from gnomon.actors.settings_from_config import engine_config, exec_settings
-from gnomon.actors.shared import SharedParts
+from gnomon.actors.settings_from_config import exec_settings
 from gnomon.actors.token_book import TokenBook
-from gnomon.actors.tree import EnginePorts, EngineTree
 from gnomon.runtime.clock import SystemClock
-from gnomon.runtime.daemon.options import CannotStart, DaemonOptions, check_bind, host_of
+from gnomon.runtime.daemon.options import (
+    CannotStart,
+    DaemonOptions,
+    GatewayAddress,
+    check_bind,
+    host_of,
+)
+from gnomon.runtime.daemon.parts import (
+    engine_tree,
+    event_bus,
+    front_door,
+    method_context,
+    shared_settings,
+    shell_policy,
+)
 from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import StoreUnavailable
-from gnomon.runtime.events import EventBus
-from gnomon.runtime.faults import crash_point
-from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.hosts import AllowedHosts, allowed_hosts
 from gnomon.runtime.gateway.hosts import check_config as check_hosts
-from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
-from gnomon.runtime.gateway.login import LoginStore
-from gnomon.runtime.gateway.session import GatewayDeps
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft, EventType
-from gnomon.runtime.model.firing import next_fire
+from gnomon.runtime.model.state import JobState
 from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.restarts import Restart, Strategy
@@ -67,26 +66,29 @@ class Daemon:
     """One daemon process's parts (see the module docstring)."""
 
     def __init__(self, opts: DaemonOptions, http_client: Any) -> None:
-        """Build every part once, in dependency order (no part is patched afterwards
-        except where two parts need each other: the engine's clone admission is the
-        agents', the services' connection count is the front door's)."""
+        """Build every part once, in dependency order, passing each what it needs. Where
+        two parts need each other (the engine's clone admission is the agents', which work
+        on the engine; the cluster's command relay applies commands through the engine it
+        feeds), the later one is reached through a method of the daemon at call time;
+        nothing is patched into a part after it is built."""
         self.opts = opts
         home, config = opts.home, opts.config
         self.metrics = Metrics(
             per_job_max=config["metrics.per_job_max"], per_job_tag=config["metrics.per_job_tag"]
         )
+        #: the gateway's address, known once it is bound (``slash_cmd`` runs read it)
+        self.address = GatewayAddress()
+        #: a runtime.cluster Membership when clustered, its command relay and partition link
+        self.relay: Any = None
         self.link: PartitionLink | None = None
-        #: a runtime.cluster Membership when clustered, and its fence for the store
-        self.cluster: Any = None
-        fence: Any = None
-        if config["cluster.enabled"]:
-            self.cluster, fence = self._cluster(config)
+        clustered = self._cluster(config) if config["cluster.enabled"] else (None, None)
+        self.cluster: Any = clustered[0]
         self.store = open_store(
             home,
             config,
             new_audit_key=opts.new_audit_key,
             observe_commit=self.metrics.store_commit.observe,
-            fence=fence,
+            fence=clustered[1],
         )
         self.bus, self.fire_window, self.tail = event_bus(self)
         self.policy = shell_policy(opts)
@@ -96,6 +98,7 @@ class Daemon:
             http=http_client,
             policy=self.policy,
             spent=stored_spend(self.store.runs),
+            slash=slash_handler(self.address.get, self.exec_settings, self.slash_token),
         )
         self.clock = SystemClock() if self.cluster is None else self.cluster.clock
         self.tree = engine_tree(self, http_client)
@@ -105,6 +108,7 @@ class Daemon:
                 StorePersistence(self.store),
                 partitions=self.cluster.partitions,
                 member=self.cluster,
+                relay=self.relay,
             )
         self.admin_token = home.admin_token()
         self.owner = f"user:{getpass.getuser()}"
@@ -114,7 +118,6 @@ class Daemon:
             AgentSwitch(self.tree, self.store, configured=config["agents.enabled"]),
             now=self.clock.now,
         )
-        self.tree.engine.admit_clone = self.agents.admitting_clone
         self.settings = None if self.cluster is None else shared_settings(self)
         self.service = Service(method_context(self))
         self.job_credentials = JobCredentials(self.tokens.principal)
@@ -124,7 +127,7 @@ class Daemon:
         self.door = front_door(self)
 
     def _cluster(self, config: Any) -> tuple[Any, Any]:
-        """The membership and the store's fence (docs/cluster.md)."""
+        """The membership and the command relay (docs/cluster.md); the store's fence."""
         from gnomon.runtime.cluster.setup import membership  # needs psycopg
 
         async def acquired(epochs: Any) -> None:
@@ -133,13 +136,31 @@ class Daemon:
         async def releasing(ps: frozenset[int]) -> None:
             await self._link().releasing(ps)
 
-        return membership(
+        member, fence = membership(
             config, self.metrics.registry, on_acquired=acquired, on_releasing=releasing
         )
+        self.relay = command_relay(
+            member,
+            partitions=member.partitions,
+            apply=self._apply,
+            local_live=self._live_here,
+        )
+        return member, fence
 
     def _link(self) -> PartitionLink:
         assert self.link is not None
         return self.link
+
+    async def _apply(self, cmd: Any) -> str | None:
+        """A command another node sent, applied by this node's engine."""
+        return await apply_command(self.tree, cmd.job_id, cmd.command, cmd.params)
+
+    def _live_here(self) -> int:
+        return self.tree.directory.live_count
+
+    def _admit_clone(self, template: JobState) -> AbstractAsyncContextManager[None]:
+        """A trigger clone counts against its template's token (``Agents``)."""
+        return self.agents.admitting_clone(template)
 
     def authenticate(
         self, token: str, client: str | None, client_version: str | None
@@ -231,12 +252,8 @@ class Daemon:
             listeners = [trio.SSLListener(lst, context, https_compatible=True) for lst in listeners]
         inner = getattr(listeners[0], "transport_listener", listeners[0])
         self.port = int(inner.socket.getsockname()[1])
-        url = (
-            f"{'wss' if context is not None else 'ws'}://{host_of(self.opts.config)}:{self.port}/ws"
-        )
-        self.executors.install_slash_handler(
-            slash_handler(url, self.exec_settings, self.slash_token)
-        )
+        scheme = "wss" if context is not None else "ws"
+        self.address.bound(f"{scheme}://{host_of(self.opts.config)}:{self.port}/ws")
         ctx.ready()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(trio.serve_listeners, self.door.handle, listeners)
@@ -300,114 +317,3 @@ class Daemon:
     async def announce(self, kind: EventType, message: str, **payload: Any) -> None:
         draft = EventDraft(type=kind, timestamp=self.clock.now(), message=message, payload=payload)
         await self.store.commit(Changes(events=(draft,)))
-
-
-def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
-    """The bus, the fire window it feeds, and (clustered) the tail that brings every
-    node's events to it in seq order; alone, the store publishes its commits itself."""
-    bus = EventBus(daemon.store.events)
-    window = FireWindow()
-    bus.add_listener(window.observe)
-    if daemon.cluster is None:
-        bus.add_listener(daemon.metrics.observe_event)
-        daemon.store.set_publisher(bus.publish)
-        return bus, window, None
-    from gnomon.runtime.cluster.setup import event_tail
-
-    metrics = daemon.metrics
-    config = daemon.opts.config
-    return (
-        bus,
-        window,
-        event_tail(config, daemon.store, bus, metrics.observe_event, metrics.registry),
-    )
-
-
-def shared_settings(daemon: Daemon) -> Any:
-    """(Clustered) the watcher that keeps tokens, switches, calendars and the shell policy
-    as every node changes them (runtime/cluster/settings.py)."""
-    from gnomon.runtime.cluster.setup import settings_watcher  # needs psycopg
-
-    d = daemon
-    parts = SharedParts(d.tokens, d.agents.switch, d.tree.ports.exclusions, d.policy)
-    parts.start(d.store.switch_now(policy_shared.SWITCH))
-    return settings_watcher(d.opts.config, parts.apply, parts.generation)
-
-
-def shell_policy(opts: DaemonOptions) -> ShellPolicy:
-    """The home's shell policy (``shell.allow_bypass`` or ``$GNOMON_SHELL_ALLOW_BYPASS``)."""
-    allow_bypass = (
-        opts.config["shell.allow_bypass"]
-        or os.environ.get("GNOMON_SHELL_ALLOW_BYPASS", "").lower() == "true"
-    )
-    return ShellPolicy.in_home(opts.home.root, allow_bypass=allow_bypass)
-
-
-def engine_tree(daemon: Daemon, http_client: Any) -> EngineTree:
-    """The engine (actors/tree.py) over the daemon's store, executors and clock."""
-    d, settings = daemon, daemon.exec_settings
-    return EngineTree(
-        EnginePorts(
-            persistence=StorePersistence(d.store),
-            executor=d.executors,
-            evaluator=Evaluators(settings, http=http_client, policy=d.policy),
-            clock=d.clock,
-            metrics=d.metrics,
-            next_slot=next_fire,
-            action_key=job_action_key,
-            condition_key=job_condition_key,
-            policy=d.policy.check_job,
-            crash_point=crash_point,
-            ids=None if d.cluster is None else lambda: d._link().new_id(),
-            exclusions=ExclusionBook.load(d.store.switch_now(CALENDARS)),
-            notify=d.bus.notify,
-        ),
-        engine_config(d.opts.config),
-    )
-
-
-def method_context(daemon: Daemon) -> MethodContext:
-    """What the method families work on (actors/methods/)."""
-    d = daemon
-    return MethodContext(
-        d.tree,
-        d.store,
-        d.opts.config,
-        d.policy,
-        redactor=d.exec_settings.redactor(),
-        connections=lambda: d.door.connections,
-        admit_job=d.agents.admitting,
-        admit_jobs=d.agents.admitting_many,
-        agents=d.agents,
-        fire_window=d.fire_window,
-        cluster_nodes=d.cluster_nodes,
-        cluster_fenced=d.cluster_fenced,
-    )
-
-
-def front_door(daemon: Daemon) -> FrontDoor:
-    """The one port: HTTP (dashboard, /metrics, /healthz, login) and the WebSocket gateway."""
-    d, config = daemon, daemon.opts.config
-    return FrontDoor(
-        FrontDoorDeps(
-            gateway=GatewayDeps(
-                handlers=d.service.handlers(),
-                authenticate=d.authenticate,
-                gate=d.gate,
-                bus=d.bus,
-                server_version=version("gnomon"),
-                max_message_bytes=config["gateway.max_message_bytes"],
-                outbound_bytes=4 * config["gateway.max_message_bytes"],
-                max_inflight=config["gateway.max_inflight"],
-            ),
-            registry=d.metrics.registry,
-            health=d.health,
-            origins=d.origins,
-            hosts=d.allowed_hosts,
-            max_message_bytes=config["gateway.max_message_bytes"],
-            max_connections=config["gateway.max_connections"],
-            auth_timeout=config["gateway.auth_timeout"],
-            on_connections=d.metrics.gateway_connections.set,
-            login=LoginStore.keyed(d.admin_token, d.tokens.principal),
-        )
-    )

@@ -43,6 +43,21 @@ class DaemonInfo:
     store: str = ""  # the database file, or the PostgreSQL URL without its password
 
 
+class GatewayAddress:
+    """The gateway's WebSocket URL: empty until the gateway is bound (then set once, and
+    again if the gateway restarts); a provider for the parts built before it."""
+
+    def __init__(self) -> None:
+        self._url = ""
+
+    def bound(self, url: str) -> None:
+        """The gateway listens at ``url`` now."""
+        self._url = url
+
+    def get(self) -> str:
+        return self._url
+
+
 def check_bind(host: str, opts: DaemonOptions) -> ssl.SSLContext | None:
     """Refuse a non-loopback bind without TLS or ``--insecure-bind``; the TLS context."""
     context = None

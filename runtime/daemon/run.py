@@ -66,7 +66,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
                 from gnomon.runtime.cluster.setup import join
 
                 await nursery.start(partial(join, daemon.cluster))
-                await nursery.start(daemon._link().relay.run)  # commands between nodes
+                await nursery.start(daemon.relay.run)  # commands between nodes
             await nursery.start(root.run)
             if daemon.link is not None:
                 report = await daemon.link.boot(boot_id)

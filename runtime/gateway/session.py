@@ -25,7 +25,7 @@ import trio
 
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.events import EventBus, EventFilter, Lagged, is_ephemeral
+from gnomon.runtime.event_bus import EventBus, EventFilter, Lagged, is_ephemeral
 from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox

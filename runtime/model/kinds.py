@@ -26,6 +26,7 @@ __all__ = [
     "MAX_KEY",
     "Keying",
     "Kind",
+    "KindIndex",
     "PolicyCommand",
     "cap",
     "http_key",
@@ -114,6 +115,34 @@ class Kind(Generic[T]):
         """The type's public name (``action_type``, the wire's ``type``)."""
         tag: str = getattr(self.cls, "TAG")  # noqa: B009 - every part class has one
         return tag
+
+
+class KindIndex:
+    """A family's registry — its kinds in DSL order — and what is derived from it.
+
+    Args:
+        article_family: the family with its article, for errors (``an action``).
+        kinds: the kinds, in DSL order (errors and help list the forms in this order).
+    """
+
+    def __init__(self, article_family: str, kinds: tuple[Kind[Any], ...]) -> None:
+        self.kinds = kinds
+        self.types: tuple[type, ...] = tuple(k.cls for k in kinds)
+        self.tags: tuple[str, ...] = tuple(k.tag for k in kinds)
+        self.forms: tuple[str, ...] = tuple(form for k in kinds for form in k.forms)
+        self._family = article_family
+        self._by_type: dict[type, Kind[Any]] = {k.cls: k for k in kinds}
+
+    def of(self, part: object) -> Kind[Any]:
+        """The kind of ``part``.
+
+        Raises:
+            TypeError: ``part`` is not of this family.
+        """
+        kind = self._by_type.get(type(part))
+        if kind is None:
+            raise TypeError(f"not {self._family}: {part!r}")
+        return kind
 
 
 def cap(key: str) -> str:

@@ -22,7 +22,7 @@ from support.engine_world import EPOCH, World, make_world
 
 from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.drain import run_drain
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.interface import ActionResult, RunContext
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig

@@ -29,7 +29,7 @@ from support.engine_world import EPOCH, World, make_world
 
 from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.core.job.tx import MAX_TRANSITIONS
-from gnomon.actors.execution import ActionResult, RunContext
+from gnomon.actors.exec.interface import ActionResult, RunContext
 from gnomon.actors.tree import EngineConfig
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model.actions import Action, NoopAction

@@ -9,8 +9,8 @@ import pytest
 import trio
 import trio.testing
 
-from gnomon.actors.breakers import Breakers
-from gnomon.actors.core.breaker import BreakerStatus
+from gnomon.actors.breaker_actors import Breakers
+from gnomon.actors.core.breaker.machine import BreakerStatus
 from gnomon.runtime import Registry, Strategy, Supervisor, VirtualClock
 from gnomon.runtime.errors import NotFound
 from gnomon.runtime.model.events import EventDraft

@@ -18,7 +18,7 @@ from prometheus_client import generate_latest
 from support.engine_world import EPOCH, make_world
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
-from gnomon.actors.execution import ActionResult, RunContext, Verdict
+from gnomon.actors.exec.interface import ActionResult, RunContext, Verdict
 from gnomon.runtime.errors import Conflict, GnomonError, SupervisorGaveUp
 from gnomon.runtime.model.actions import Action, NoopAction, ShellAction
 from gnomon.runtime.model.conditions import TcpCondition

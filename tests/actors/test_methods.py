@@ -11,8 +11,8 @@ import trio
 from support.engine_world import EPOCH, make_world
 
 from gnomon.actors.methods.context import MethodContext
-from gnomon.actors.policy import ShellPolicy
 from gnomon.actors.service import Service
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime import Supervisor
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.config import load_config

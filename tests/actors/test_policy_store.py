@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from gnomon.actors.core.policy_rules import Decision
-from gnomon.actors.policy import ShellPolicy, shell_commands
+from gnomon.actors.core.shell.rules import Decision
+from gnomon.actors.shell_policy import ShellPolicy, shell_commands
 from gnomon.runtime.errors import InvalidInput, Refused
 from gnomon.runtime.model.actions import NoopAction, ShellAction
 from gnomon.runtime.model.conditions import AllOf, LlmCondition, Not, OutputCondition

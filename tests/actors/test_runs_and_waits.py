@@ -9,8 +9,8 @@ import trio
 import trio.testing
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
-from gnomon.actors.breakers import Breakers
-from gnomon.actors.execution import ActionResult, RunContext, Verdict
+from gnomon.actors.breaker_actors import Breakers
+from gnomon.actors.exec.interface import ActionResult, RunContext, Verdict
 from gnomon.actors.job.perform import RunDeps, RunPlan, perform_run
 from gnomon.actors.wait_pollers import WaitPollers
 from gnomon.actors.waiter import PollReport, WaitPlan

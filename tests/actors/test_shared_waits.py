@@ -11,7 +11,7 @@ import trio.testing
 from support.engine_world import EPOCH, make_world
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
-from gnomon.actors.execution import Verdict
+from gnomon.actors.exec.interface import Verdict
 from gnomon.actors.tree import EngineConfig
 from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.conditions import TcpCondition

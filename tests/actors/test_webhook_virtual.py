@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import trio
 
-from gnomon.actors.evaluators import Evaluators
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, RunContext
-from gnomon.actors.executors import Executors
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.exec.evaluator import Evaluators
+from gnomon.actors.exec.executor import Executors
+from gnomon.actors.exec.interface import PollContext, RunContext
+from gnomon.actors.exec.settings import ExecSettings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime.httpclient import open_client
 from gnomon.runtime.model.actions import WebhookAction
 from gnomon.runtime.model.conditions import HttpCondition

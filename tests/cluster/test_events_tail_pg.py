@@ -17,7 +17,7 @@ from support.storekit import draft, running_store
 psycopg = pytest.importorskip("psycopg")
 
 from gnomon.runtime.cluster.tail import EventTail  # noqa: E402
-from gnomon.runtime.events import EventBus, Lagged  # noqa: E402
+from gnomon.runtime.event_bus import EventBus, Lagged  # noqa: E402
 from gnomon.runtime.model.events import Event  # noqa: E402
 from gnomon.runtime.store import Changes  # noqa: E402
 

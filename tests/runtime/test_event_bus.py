@@ -8,7 +8,7 @@ import trio
 import trio.testing
 from support.storekit import draft, running_store
 
-from gnomon.runtime.events import EventBus, EventFilter, Lagged
+from gnomon.runtime.event_bus import EventBus, EventFilter, Lagged
 from gnomon.runtime.model.events import Event, EventDraft, EventType
 from gnomon.runtime.store import Changes, EventQuery
 from gnomon.runtime.store.sqlite import SqliteStore

@@ -12,15 +12,13 @@ import attrs
 import trio
 from support.scripted import ScriptedEvaluator, ScriptedExecutor
 
-from gnomon.actors.core.breaker_keys import job_action_key, job_condition_key
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.tree import EngineConfig, EnginePorts, EngineTree
 from gnomon.runtime import Supervisor, VirtualClock
-from gnomon.runtime.events import EventBus
+from gnomon.runtime.event_bus import EventBus
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.events import Event
-from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.store import EventQuery
@@ -93,9 +91,6 @@ async def make_world(
             evaluator=evaluator,
             clock=clock,
             metrics=metrics,
-            next_slot=next_fire,
-            action_key=job_action_key,
-            condition_key=job_condition_key,
             **ports,
         ),
         config,

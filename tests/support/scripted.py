@@ -12,7 +12,7 @@ from collections.abc import Callable
 import attrs
 import trio
 
-from gnomon.actors.execution import ActionResult, PollContext, RunContext, Verdict
+from gnomon.actors.exec.interface import ActionResult, PollContext, RunContext, Verdict
 from gnomon.runtime.model.actions import Action
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome

@@ -15,8 +15,8 @@ from support.exec_io import poll_ctx, real_io, run_ctx
 from support.local_http import LocalHTTPServer, OpenAIStub, Recorded, Reply
 
 from gnomon.actors.actions.llm_prompt import Spend
-from gnomon.actors.exec_settings import LlmPrice, LlmSettings
-from gnomon.actors.execution import RunContext
+from gnomon.actors.exec.interface import RunContext
+from gnomon.actors.exec.settings import LlmPrice, LlmSettings
 from gnomon.runtime.model.actions import LlmPromptAction, WebhookAction
 from gnomon.runtime.model.conditions import HttpCondition, LlmCondition, TcpCondition
 from gnomon.runtime.model.enums import Outcome

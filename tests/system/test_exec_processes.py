@@ -12,7 +12,7 @@ import pytest
 import trio
 from support.exec_io import real_io, run_ctx
 
-from gnomon.actors.exec_settings import AgentProfile
+from gnomon.actors.exec.settings import AgentProfile
 from gnomon.runtime import procs
 from gnomon.runtime.model.actions import AgentTaskAction, HookAction, ShellAction
 from gnomon.runtime.model.enums import Outcome

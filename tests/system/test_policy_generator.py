@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from unit.shell_strategies import HIDING_LINES, _nest, spelled
 
-from gnomon.actors.core.policy_rules import Decision, PolicyRules, classify
+from gnomon.actors.core.shell.rules import Decision, PolicyRules, classify
 
 pytestmark = pytest.mark.slow
 

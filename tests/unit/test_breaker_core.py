@@ -6,7 +6,7 @@ import attrs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gnomon.actors.core.breaker import (
+from gnomon.actors.core.breaker.machine import (
     Breaker,
     BreakerConfig,
     BreakerStatus,

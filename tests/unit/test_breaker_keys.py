@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gnomon.actors.core.breaker_keys import (
+from gnomon.actors.core.breaker.keys import (
     MAX_KEY,
     action_key,
     condition_key,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gnomon.actors.conditions.and_ import combine_all
 from gnomon.actors.conditions.not_ import negate
 from gnomon.actors.conditions.or_ import combine_any
-from gnomon.actors.execution import Verdict
+from gnomon.actors.exec.interface import Verdict
 
 T = Verdict(value=True, summary="t")
 F = Verdict(value=False, summary="f")

@@ -1,5 +1,5 @@
 """Property tests of the shell policy's normaliser: spelling a command differently never
-changes whether a deny rule stops it (actors/core/policy_rules.py, docs/security.md)."""
+changes whether a deny rule stops it (actors/core/shell/rules.py, docs/security.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.shell_strategies import Spelled, arguments, glob_escape, programs, spelled
 
-from gnomon.actors.core.policy_rules import Decision, PolicyRules, classify
+from gnomon.actors.core.shell.rules import Decision, PolicyRules, classify
 
 
 def deny_rule(program: str, args: tuple[str, ...], suffix: str) -> str:

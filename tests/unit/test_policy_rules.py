@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gnomon.actors.core.policy_rules import (
+from gnomon.actors.core.shell.rules import (
     BYPASS_ENV,
     Decision,
     PolicyRules,

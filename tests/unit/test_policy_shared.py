@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gnomon.actors import policy_shared
-from gnomon.actors.core.policy_rules import Decision, PolicyRules, classify
+from gnomon.actors.core.shell.rules import Decision, PolicyRules, classify
 from gnomon.runtime.errors import InvalidInput
 
 

@@ -1,7 +1,7 @@
 """The shell policy's reading of commands: the bypasses of issue 17 and what stays allowed.
 
-Pure tests of actors/core/policy_rules.py and the shell reader under it (shell_lex.py,
-shell_parse.py, shell_argv.py, glob_meet.py); the model is in docs/security.md.
+Pure tests of actors/core/shell/rules.py and the shell reader under it (lex.py,
+parse.py, argv.py; glob_meet.py); the model is in docs/security.md.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from unit.shell_strategies import HIDING_LINES, Spelled, spelled
 
-from gnomon.actors.core.glob_meet import could_match
-from gnomon.actors.core.policy_rules import (
+from gnomon.actors.core.shell.glob_meet import could_match
+from gnomon.actors.core.shell.rules import (
     Decision,
     PolicyRules,
     check,
@@ -23,7 +23,7 @@ from gnomon.actors.core.policy_rules import (
     suggest_pattern,
     validate_pattern,
 )
-from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD
+from gnomon.actors.core.shell.words import UNKNOWN, UNKNOWN_WORD
 from gnomon.runtime.errors import Refused
 
 RM = PolicyRules(deny=("rm -rf*",))

@@ -30,9 +30,10 @@ from gnomon.runtime.model.actions.noop import NoopAction
 from gnomon.runtime.model.actions.shell import ShellAction
 from gnomon.runtime.model.actions.slash_cmd import SlashAction
 from gnomon.runtime.model.actions.webhook import WebhookAction
-from gnomon.runtime.model.kinds import Kind
+from gnomon.runtime.model.kinds import Kind, KindIndex
 
 __all__ = [
+    "ACTIONS",
     "ACTION_FORMS",
     "ACTION_KINDS",
     "ACTION_TAGS",
@@ -58,19 +59,22 @@ Action = (
     | NoopAction
 )
 #: The registry, in DSL order.
-ACTION_KINDS: tuple[Kind[Any], ...] = (
-    shell.KIND,
-    webhook.KIND,
-    llm_prompt.KIND,
-    agent_task.KIND,
-    slash_cmd.KIND,
-    hook.KIND,
-    noop.KIND,
+ACTIONS = KindIndex(
+    "an action",
+    (
+        shell.KIND,
+        webhook.KIND,
+        llm_prompt.KIND,
+        agent_task.KIND,
+        slash_cmd.KIND,
+        hook.KIND,
+        noop.KIND,
+    ),
 )
-ACTION_TYPES: tuple[type, ...] = tuple(k.cls for k in ACTION_KINDS)
-ACTION_TAGS: tuple[str, ...] = tuple(k.tag for k in ACTION_KINDS)
-ACTION_FORMS: tuple[str, ...] = tuple(form for k in ACTION_KINDS for form in k.forms)
-_BY_TYPE: dict[type, Kind[Any]] = {k.cls: k for k in ACTION_KINDS}
+ACTION_KINDS: tuple[Kind[Any], ...] = ACTIONS.kinds
+ACTION_TYPES: tuple[type, ...] = ACTIONS.types
+ACTION_TAGS: tuple[str, ...] = ACTIONS.tags
+ACTION_FORMS: tuple[str, ...] = ACTIONS.forms
 
 
 def action_kind(action: Action) -> Kind[Any]:
@@ -79,7 +83,4 @@ def action_kind(action: Action) -> Kind[Any]:
     Raises:
         TypeError: ``action`` is not an action.
     """
-    kind = _BY_TYPE.get(type(action))
-    if kind is None:
-        raise TypeError(f"not an action: {action!r}")
-    return kind
+    return ACTIONS.of(action)

@@ -40,9 +40,10 @@ from gnomon.runtime.model.conditions.or_ import AnyOf
 from gnomon.runtime.model.conditions.regex import OutputCondition
 from gnomon.runtime.model.conditions.shell import ShellCondition
 from gnomon.runtime.model.conditions.tcp import TcpCondition
-from gnomon.runtime.model.kinds import Kind
+from gnomon.runtime.model.kinds import Kind, KindIndex
 
 __all__ = [
+    "CONDITIONS",
     "CONDITION_FORMS",
     "CONDITION_KINDS",
     "CONDITION_TAGS",
@@ -79,23 +80,26 @@ for _composite in (and_, or_, not_):  # their children's type, for the wire's ty
     vars(_composite)["Condition"] = Condition
 
 #: The registry, in DSL order.
-CONDITION_KINDS: tuple[Kind[Any], ...] = (
-    http.KIND,
-    tcp.KIND,
-    file.KIND,
-    shell.KIND,
-    regex.KIND,
-    docker.KIND,
-    k8s.KIND,
-    llm.KIND,
-    and_.KIND,
-    or_.KIND,
-    not_.KIND,
+CONDITIONS = KindIndex(
+    "a condition",
+    (
+        http.KIND,
+        tcp.KIND,
+        file.KIND,
+        shell.KIND,
+        regex.KIND,
+        docker.KIND,
+        k8s.KIND,
+        llm.KIND,
+        and_.KIND,
+        or_.KIND,
+        not_.KIND,
+    ),
 )
-CONDITION_TYPES: tuple[type, ...] = tuple(k.cls for k in CONDITION_KINDS)
-CONDITION_TAGS: tuple[str, ...] = tuple(k.tag for k in CONDITION_KINDS)
-CONDITION_FORMS: tuple[str, ...] = tuple(form for k in CONDITION_KINDS for form in k.forms)
-_BY_TYPE: dict[type, Kind[Any]] = {k.cls: k for k in CONDITION_KINDS}
+CONDITION_KINDS: tuple[Kind[Any], ...] = CONDITIONS.kinds
+CONDITION_TYPES: tuple[type, ...] = CONDITIONS.types
+CONDITION_TAGS: tuple[str, ...] = CONDITIONS.tags
+CONDITION_FORMS: tuple[str, ...] = CONDITIONS.forms
 
 
 def condition_kind(condition: Condition) -> Kind[Any]:
@@ -104,7 +108,4 @@ def condition_kind(condition: Condition) -> Kind[Any]:
     Raises:
         TypeError: ``condition`` is not a condition.
     """
-    kind = _BY_TYPE.get(type(condition))
-    if kind is None:
-        raise TypeError(f"not a condition: {condition!r}")
-    return kind
+    return CONDITIONS.of(condition)

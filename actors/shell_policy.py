@@ -13,7 +13,7 @@ each. An edit through this object (``gnomon policy deny`` goes through the daemo
 seen at once, so such a deny stops the very next fire of a job admitted before it; an
 edit by hand is seen within a second. An unreadable or malformed file *fails closed*:
 every shell command is refused with a message naming the file, until it is fixed. The
-pure rules are in :mod:`gnomon.actors.core.policy_rules`.
+pure rules are in :mod:`gnomon.actors.core.shell.rules`.
 
 :meth:`ShellPolicy.check_job` is the admission hook (``Admission(policy=…)``): it checks
 every command of a job — the shell action, shell and regex conditions, LLM context
@@ -37,7 +37,7 @@ from pathlib import Path
 import attrs
 
 from gnomon.actors import policy_shared
-from gnomon.actors.core.policy_rules import (
+from gnomon.actors.core.shell.rules import (
     Classification,
     PolicyRules,
     check,

@@ -4,7 +4,7 @@ It reads a command line the way ``sh``/``bash`` do — backslashes, ``'…'``, `
 ``$'…'`` (ANSI-C) and ``$"…"`` quoting, line continuations, comments, io numbers,
 here-documents — and gives each word its value with quotes removed. Run-time text
 (``$NAME``, ``${…}``, ``$(…)``, backticks, ``$((…))``, unquoted ``*``/``?``/``[…]``/``{a,b}``)
-becomes :data:`~gnomon.actors.core.shell_words.UNKNOWN`. The commands inside
+becomes :data:`~gnomon.actors.core.shell.words.UNKNOWN`. The commands inside
 substitutions, ``<(…)``, arithmetic and here-document expansions are parsed too and
 collected in :attr:`Lexer.nested`.
 
@@ -21,7 +21,7 @@ import contextlib
 import re
 from collections.abc import Callable, Iterator
 
-from gnomon.actors.core.shell_words import (
+from gnomon.actors.core.shell.words import (
     UNKNOWN,
     HereDoc,
     Op,

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 import trio
 
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, OutputTap, RunContext, SpawnHook
+from gnomon.actors.exec.interface import ActionResult, OutputTap, RunContext, SpawnHook
+from gnomon.actors.exec.settings import ExecSettings
 from gnomon.runtime.model.enums import Outcome
 from gnomon.runtime.redact import Redactor
 from gnomon.runtime.spawn import ProcResult, SpawnFailed, TailBuffer, run_group

@@ -1,6 +1,6 @@
-"""The daemon's :class:`~gnomon.actors.execution.Executor`: dispatch by action type through
-the registry :data:`~gnomon.actors.actions.EXECUTORS` (one module per type in
-``actors/actions/``; ``slash_cmd`` runs the installed :data:`SlashHandler`, the CLI's
+"""The daemon's :class:`~gnomon.actors.exec.interface.Executor`: dispatch by action type
+through the registry :data:`~gnomon.actors.actions.EXECUTORS` (one module per type in
+``actors/actions/``; ``slash_cmd`` runs the given :data:`SlashHandler`, the CLI's
 command layer, else fails permanently saying none is installed).
 
 An executor that raises anything but cancellation (a bug) does not take the job actor
@@ -19,10 +19,10 @@ import httpx
 
 from gnomon.actors.actions import EXECUTORS
 from gnomon.actors.actions.llm_prompt import SpendLookup
-from gnomon.actors.exec_common import failure
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import ActionResult, RunContext
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.exec.common import failure
+from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.settings import ExecSettings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime.model.actions import Action, SlashAction
 from gnomon.runtime.redact import Redactor
 
@@ -52,7 +52,7 @@ class ExecDeps:
 
 
 class Executors:
-    """Runs every action type; satisfies :class:`~gnomon.actors.execution.Executor`.
+    """Runs every action type; satisfies :class:`~gnomon.actors.exec.interface.Executor`.
 
     Args:
         http: the daemon's shared client (:func:`gnomon.runtime.httpclient.open_client`).
@@ -80,12 +80,8 @@ class Executors:
 
     @property
     def slash(self) -> SlashHandler | None:
-        """The installed command layer, if any."""
+        """The command layer, if any."""
         return self._deps.slash
-
-    def install_slash_handler(self, handler: SlashHandler | None) -> None:
-        """Plug in (or remove) the command layer that runs ``slash_cmd`` actions."""
-        self._replace(slash=handler)
 
     def use_spend_lookup(self, spent: SpendLookup) -> None:
         """Budget ``llm_prompt`` actions with ``spent`` from now on."""

@@ -4,8 +4,8 @@ A command line is read into *simple commands* (:class:`Simple`): their words, wi
 and escapes removed (:attr:`Word.value`), their redirections and here-documents, and the
 control operator after them. Text that only the running shell knows — a parameter
 expansion, a command substitution, an unquoted glob or brace expansion — is the
-:data:`UNKNOWN` mark in a value. Lexer: :mod:`gnomon.actors.core.shell_lex`; parser:
-:mod:`gnomon.actors.core.shell_parse`; the model is in docs/security.md.
+:data:`UNKNOWN` mark in a value. Lexer: :mod:`gnomon.actors.core.shell.lex`; parser:
+:mod:`gnomon.actors.core.shell.parse`; the model is in docs/security.md.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ __all__ = [
 
 #: Marks text known only at run time (a NUL can never be part of a real argument).
 UNKNOWN = "\x00"
-#: In a joined argv (``shell_argv.template``): a word wholly known only at run time, which
+#: In a joined argv (``argv.template``): a word wholly known only at run time, which
 #: may be no word at all — nothing, or a space and any text.
 UNKNOWN_WORD = "\x01"
 

@@ -2,7 +2,7 @@
 
 Job actors and wait-pollers ask :class:`Breakers` for a permit before touching a target
 and report how the call went; each key's :func:`breaker_actor` owns the pure state of
-:mod:`gnomon.actors.core.breaker` and emits ``breaker.opened|half_open|closed`` events on
+:mod:`gnomon.actors.core.breaker.machine` and emits ``breaker.opened|half_open|closed`` events on
 every change. A breaker that has been closed and unused for ``idle_after`` seconds exits
 (and is forgotten); the next use starts a fresh, closed one.
 """
@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 import trio
 
-from gnomon.actors.core import breaker as core
-from gnomon.actors.core.breaker import BreakerConfig, BreakerStatus
+from gnomon.actors.core.breaker import machine as core
+from gnomon.actors.core.breaker.machine import BreakerConfig, BreakerStatus
 from gnomon.runtime.actor import ActorContext, ActorRef, Request
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import ActorGone, Conflict, NotFound

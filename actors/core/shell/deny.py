@@ -1,11 +1,11 @@
 """Deny-rule matching of the shell policy, pure: every form of every command a line runs.
 
 A simple command is denied when a deny rule matches one of its forms — as written, and
-each argv of :func:`gnomon.actors.core.shell_argv.forms` (quotes removed, assignments,
+each argv of :func:`gnomon.actors.core.shell.argv.forms` (quotes removed, assignments,
 directories and wrappers stripped) — or the whole line, as written or with its commands
 unquoted; when the shell code it runs (``eval``, ``sh -c``, a here-document fed to a
 shell) holds a denied command, looked at recursively; when a rule naming one command
-*could* match a form with run-time text (:func:`gnomon.actors.core.glob_meet.could_match`);
+*could* match a form with run-time text (:func:`gnomon.actors.core.shell.glob_meet.could_match`);
 and, whatever the rules, when it runs shell code that is not known statically (a shell
 reading a pipe) and any deny rule exists. The model is in docs/security.md.
 """
@@ -16,10 +16,10 @@ import functools
 
 import attrs
 
-from gnomon.actors.core.glob_meet import could_match
-from gnomon.actors.core.shell_argv import code, core, forms, template
-from gnomon.actors.core.shell_parse import parse
-from gnomon.actors.core.shell_words import Script, Simple, TooDeep, dynamic
+from gnomon.actors.core.shell.argv import code, core, forms, template
+from gnomon.actors.core.shell.glob_meet import could_match
+from gnomon.actors.core.shell.parse import parse
+from gnomon.actors.core.shell.words import Script, Simple, TooDeep, dynamic
 
 __all__ = [
     "CODE_WHY",

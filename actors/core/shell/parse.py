@@ -5,13 +5,13 @@ It follows the shell grammar as far as the policy needs: lists and pipelines (``
 words (``if then else elif fi while until do done for select case in esac function !
 time { }``) in command position, ``case`` patterns, function definitions and array
 assignments. Every simple command anywhere — inside a group, a loop, a function body, a
-substitution — comes out as a :class:`~gnomon.actors.core.shell_words.Simple`.
+substitution — comes out as a :class:`~gnomon.actors.core.shell.words.Simple`.
 """
 
 from __future__ import annotations
 
-from gnomon.actors.core.shell_lex import Lexer
-from gnomon.actors.core.shell_words import (
+from gnomon.actors.core.shell.lex import Lexer
+from gnomon.actors.core.shell.words import (
     UNKNOWN,
     HereDoc,
     Op,
@@ -32,7 +32,7 @@ def parse(text: str, *, bash: bool = True) -> Script:
     """The simple commands of ``text`` (``bash=False``: read as ``dash`` would).
 
     Raises:
-        TooDeep: substitutions nest deeper than ``shell_lex.MAX_DEPTH``.
+        TooDeep: substitutions nest deeper than ``lex.MAX_DEPTH``.
     """
     lexer = Lexer(text, bash=bash, parser=_sub_parse)
     parser = _Parser(lexer, top=True)

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import functools
 
-from gnomon.actors.core.policy_rules import normalise
+from gnomon.actors.core.shell.rules import normalise
 from gnomon.runtime.model.actions import Action, action_kind
 from gnomon.runtime.model.conditions import Condition, condition_kind
 from gnomon.runtime.model.job import JobSpec

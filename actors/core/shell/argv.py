@@ -18,7 +18,7 @@ import re
 
 import attrs
 
-from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, Simple
+from gnomon.actors.core.shell.words import UNKNOWN, UNKNOWN_WORD, Simple
 
 __all__ = ["SHELLS", "WRAPPERS", "code", "core", "forms", "template"]
 

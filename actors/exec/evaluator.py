@@ -1,4 +1,4 @@
-"""The daemon's :class:`~gnomon.actors.execution.Evaluator`: dispatch by condition type
+"""The daemon's :class:`~gnomon.actors.exec.interface.Evaluator`: dispatch by condition type
 through the registry :data:`~gnomon.actors.conditions.EVALUATORS` (one module per type in
 ``actors/conditions/``; the composites ``and``/``or``/``not`` evaluate their children
 through :attr:`EvalDeps.child`, i.e. back through this dispatcher).
@@ -18,9 +18,9 @@ import attrs
 import httpx
 
 from gnomon.actors.conditions import EVALUATORS
-from gnomon.actors.exec_settings import ExecSettings
-from gnomon.actors.execution import PollContext, Verdict
-from gnomon.actors.policy import ShellPolicy
+from gnomon.actors.exec.interface import PollContext, Verdict
+from gnomon.actors.exec.settings import ExecSettings
+from gnomon.actors.shell_policy import ShellPolicy
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.redact import Redactor
 
@@ -53,7 +53,7 @@ class EvalDeps:
 
 
 class Evaluators:
-    """Evaluates every condition type; satisfies :class:`~gnomon.actors.execution.Evaluator`."""
+    """Evaluates every condition type (the :class:`~gnomon.actors.exec.interface.Evaluator`)."""
 
     def __init__(
         self, settings: ExecSettings, *, http: httpx.AsyncClient, policy: ShellPolicy

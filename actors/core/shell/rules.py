@@ -16,10 +16,10 @@ substitution, the code of ``eval``/``sh -c``). A part is
 **Forms** a deny rule is matched against: the part as written; its argv with quotes and
 escapes removed, leading assignments dropped, the program's directory dropped, and again
 after each wrapper (``sudo``, ``env``, ``nice``, ``timeout``, ``xargs``…) with its options
-(:mod:`gnomon.actors.core.shell_argv`); the whole line, as written and unquoted; and,
+(:mod:`gnomon.actors.core.shell.argv`); the whole line, as written and unquoted; and,
 recursively, the commands of any shell code the part runs. Run-time text (``$X``,
 ``$(…)``, globs) is *unknown*: a rule naming one command *could match* when some filling
-of the unknown text makes it match (:mod:`gnomon.actors.core.glob_meet`).
+of the unknown text makes it match (:mod:`gnomon.actors.core.shell.glob_meet`).
 
 **Patterns** are globs (:func:`fnmatch.fnmatchcase`, case-sensitive): ``*`` matches any
 characters (spaces and ``/`` included), ``?`` one, ``[abc]`` a set. A pattern matches a
@@ -41,10 +41,10 @@ from enum import StrEnum
 
 import attrs
 
-from gnomon.actors.core.policy_deny import DEEP_WHY, Hit, deny_hit, dialects, matches, whole_rule
-from gnomon.actors.core.shell_argv import core
-from gnomon.actors.core.shell_parse import parse
-from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, Simple, TooDeep
+from gnomon.actors.core.shell.argv import core
+from gnomon.actors.core.shell.deny import DEEP_WHY, Hit, deny_hit, dialects, matches, whole_rule
+from gnomon.actors.core.shell.parse import parse
+from gnomon.actors.core.shell.words import UNKNOWN, UNKNOWN_WORD, Simple, TooDeep
 from gnomon.runtime.errors import InvalidInput, Refused
 
 __all__ = [

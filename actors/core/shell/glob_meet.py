@@ -1,6 +1,6 @@
 """Whether a glob can match a command that is only partly known, pure.
 
-A *template* is text in which :data:`~gnomon.actors.core.shell_words.UNKNOWN` stands for
+A *template* is text in which :data:`~gnomon.actors.core.shell.words.UNKNOWN` stands for
 any text (empty, spaces and ``/`` included): a variable, a substitution, a glob the shell
 expands; ``UNKNOWN_WORD`` for nothing, or a space and any text (a word that may vanish).
 :func:`could_match` says whether some filling of the unknown pieces gives a text that
@@ -17,7 +17,7 @@ import fnmatch
 import functools
 import re
 
-from gnomon.actors.core.shell_words import UNKNOWN, UNKNOWN_WORD, dynamic
+from gnomon.actors.core.shell.words import UNKNOWN, UNKNOWN_WORD, dynamic
 
 __all__ = ["could_match"]
 
