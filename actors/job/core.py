@@ -147,6 +147,7 @@ class JobCore:
         if unit.changed or unit.events or unit.claims:
             save = Save(
                 job=self.state,
+                wake=self.next_timer(),
                 claims=tuple(unit.claims),
                 runs=tuple(unit.runs),
                 events=tuple(unit.events),
