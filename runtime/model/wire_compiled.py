@@ -11,6 +11,10 @@ A top-level object whose class has a tuple of *simple records* (attrs classes of
 datetimes and string enums, such as ``JobState.transitions``) is written as text: the
 records by one ``%`` template each, the other fields by the JSON encoder in runs, joined
 in field order — the same bytes as ``json.dumps``, at about half the cost per record.
+A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
+``Transition``: frozen, shared by a job's successive states) is encoded once and its text
+kept in the slot, then spliced into every later encoding that holds it (so its dicts must
+not be mutated in place; nothing does).
 Any error (a value of an unexpected type) is left to the caller, which redoes the work
 through the converter. ``tests/runtime/test_store_encoding.py`` checks the equality.
 """
