@@ -4,8 +4,10 @@ index for recovery."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Protocol
 
+from gnomon.actors.core.job.tx import timers
 from gnomon.actors.directory import JobEntry
 from gnomon.actors.inbox import inbox_items
 from gnomon.actors.job.ports import Persistence, Save
@@ -108,6 +110,7 @@ class StorePersistence:
         await self.store.commit(
             Changes(
                 jobs=tuple(j for c in changes for j in c.jobs),
+                wakes=tuple(w for c in changes for w in c.wakes),
                 claims=tuple(k for c in changes for k in c.claims),
                 runs=tuple(r for c in changes for r in c.runs),
                 inbox=tuple(i for c in changes for i in c.inbox),
@@ -142,12 +145,24 @@ class StorePersistence:
         return await self.store.open_runs(other_than_boot)
 
 
+def wake_of(state: JobState) -> datetime | None:
+    """The earliest timer the state machine derives for ``state`` (``None``: none)."""
+    return min(timers(state).values(), default=None)
+
+
 def _changes(save: Save) -> Changes:
     """One save as a unit of work (with the inbox items of an agent job's results)."""
     job_id = save.job.id if save.job is not None else save.job_id
     claims = tuple((job_id, t) for t in save.claims) if job_id else ()
+    if save.job is None:
+        jobs: tuple[JobState, ...] = ()
+        wakes: tuple[datetime | None, ...] = ()
+    else:
+        jobs = (save.job,)
+        wakes = (save.wake if save.wake is not None else wake_of(save.job),)
     return Changes(
-        jobs=(save.job,) if save.job is not None else (),
+        jobs=jobs,
+        wakes=wakes,
         claims=claims,
         runs=save.runs,
         inbox=inbox_items(save.job, save.events, save.runs),

@@ -235,6 +235,10 @@ ROWS: list[tuple[str, str, str]] = [
      "{fire_unit_us:.0f} µs"),
     ("end_unit_us", "store thread per end unit ({transitions} transitions)",
      "{end_unit_us:.0f} µs"),
+    ("held_fire_unit_us", "… the same, spec and transitions objects reused (a held job)",
+     "{held_fire_unit_us:.0f} µs"),
+    ("held_end_unit_us", "… end unit, spec and transitions objects reused (a held job)",
+     "{held_end_unit_us:.0f} µs"),
 ] + [
     (f"{m}_p50_ms", f"end unit under a flood, {m}",
      f"p50 {{{m}_p50_ms:.1f}} ms, p99 {{{m}_p99_ms:.1f}} ms, "

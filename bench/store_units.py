@@ -48,11 +48,13 @@ def job(i: int) -> JobState:
 # -- the store thread's CPU per unit of a fire ------------------------------------------
 
 
-def fire_states(i: int, cycle: int, transitions: int) -> tuple[datetime, JobState, JobState]:
-    """Job ``i`` at fire ``cycle``: its slot, its state running it and its state after."""
-    base = job(i)
+#: Jobs and transition histories already built, when units reuse them (``held``).
+_HELD: dict[tuple[int, int], tuple[JobState, tuple[Transition, ...]]] = {}
+
+
+def _history(transitions: int) -> tuple[Transition, ...]:
     steps = (JobStatus.PENDING, JobStatus.RUNNING)
-    history = tuple(
+    return tuple(
         Transition(
             at=T0 + timedelta(minutes=k),
             from_status=steps[k % 2],
@@ -61,6 +63,18 @@ def fire_states(i: int, cycle: int, transitions: int) -> tuple[datetime, JobStat
         )
         for k in range(transitions)
     )
+
+
+def fire_states(
+    i: int, cycle: int, transitions: int, held: bool = False
+) -> tuple[datetime, JobState, JobState]:
+    """Job ``i`` at fire ``cycle``: its slot, its state running it and its state after.
+    ``held``: the job's spec and transitions are the objects of its earlier units (a job
+    its engine holds between saves), else new ones (the first save after a load)."""
+    if held:
+        base, history = _HELD.setdefault((i, transitions), (job(i), _history(transitions)))
+    else:
+        base, history = job(i), _history(transitions)
     slot = T0 + timedelta(minutes=cycle)
     fire = FireState(
         fire_time=slot, cycle=cycle, phase=FirePhase.RUNNING, attempt=1, runs=1,
@@ -88,9 +102,9 @@ def step_event(
     )  # fmt: skip
 
 
-def fire_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
+def fire_unit(i: int, cycle: int, transitions: int = 16, held: bool = False) -> Changes:
     """A fire's first unit: the claim, the running state, ``job.fired`` and ``job.running``."""
-    slot, running, _ = fire_states(i, cycle, transitions)
+    slot, running, _ = fire_states(i, cycle, transitions, held)
     run_id = f"{running.id}.{cycle}.1"
     return Changes(
         jobs=(running,),
@@ -102,9 +116,9 @@ def fire_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
     )
 
 
-def end_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
+def end_unit(i: int, cycle: int, transitions: int = 16, held: bool = False) -> Changes:
     """A fire's last unit: the state after, the finished run and ``job.completed``."""
-    slot, _, pending = fire_states(i, cycle, transitions)
+    slot, _, pending = fire_states(i, cycle, transitions, held)
     run = RunRecord(
         run_id=f"{pending.id}.{cycle}.1", job_id=pending.id, cycle=cycle, attempt=1,
         fire_time=slot, started_at=slot, finished_at=slot + timedelta(seconds=1),
@@ -117,17 +131,21 @@ def end_unit(i: int, cycle: int, transitions: int = 16) -> Changes:
 
 def bench_units(path: Path, transitions: int, rounds: int = 20, per: int = 256) -> dict[str, float]:
     """µs of ``sql.commit_batch`` per unit, batches of ``per`` fire units then ``per`` end
-    units of the same jobs, ``rounds`` times (the median after two warm-up rounds)."""
+    units of the same jobs, ``rounds`` times (the median after two warm-up rounds); the
+    ``held_`` ones reuse each job's spec and transitions objects, as a job's engine does
+    between its saves (the others build them anew, as after a load)."""
     conn = sql.connect(str(path))
     chain = sql.load_chain(conn)
-    spent: dict[str, list[float]] = {"fire": [], "end": []}
+    spent: dict[str, list[float]] = {"fire": [], "end": [], "held_fire": [], "held_end": []}
     try:
         for cycle in range(1, rounds + 1):
-            for kind, make in (("fire", fire_unit), ("end", end_unit)):
-                units = [make(i, cycle, transitions) for i in range(per)]
-                started = time.perf_counter()
-                sql.commit_batch(conn, units, chain, "bench", lambda point: None)
-                spent[kind].append((time.perf_counter() - started) / per * 1e6)
+            for held in (False, True):
+                for kind, make in (("fire", fire_unit), ("end", end_unit)):
+                    units = [make(i + held * per, cycle, transitions, held) for i in range(per)]
+                    started = time.perf_counter()
+                    sql.commit_batch(conn, units, chain, "bench", lambda point: None)
+                    key = f"held_{kind}" if held else kind
+                    spent[key].append((time.perf_counter() - started) / per * 1e6)
     finally:
         conn.close()
     return {f"{k}_unit_us": sorted(v[2:])[len(v[2:]) // 2] for k, v in spent.items()}

@@ -32,6 +32,7 @@ from gnomon.actors.core.job.msgs import (
     StopWait,
     TimerKind,
 )
+from gnomon.actors.core.job.runs import started_now
 from gnomon.actors.core.job.slots import MAX_CATCH_UP
 from gnomon.actors.core.job.tx import same_state
 from gnomon.actors.job import waits
@@ -108,9 +109,9 @@ class JobCore:
         now = self.deps.clock.now()
         records = []
         for start in starts:
-            merged = fsm.step(step.state, fsm.RunStarted(now=now, run_id=start.run_id))
-            assert merged.ok, merged.error  # a run the step just dispatched is in flight
-            step = fsm.Step(merged.state, (*step.effects, *merged.effects))
+            merged = started_now(step.state, start.run_id, now)  # = a RunStarted step
+            assert merged is not None  # a run the step just dispatched is in flight
+            step = fsm.Step(merged, step.effects)
             records.append(self._recorded.setdefault(start.run_id, self.record(start)))
         return step, tuple(records)
 
@@ -147,6 +148,7 @@ class JobCore:
         if unit.changed or unit.events or unit.claims:
             save = Save(
                 job=self.state,
+                wake=self.next_timer(),
                 claims=tuple(unit.claims),
                 runs=tuple(unit.runs),
                 events=tuple(unit.events),

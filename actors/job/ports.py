@@ -36,6 +36,10 @@ class Save:
     """One atomic write: the job's new state, its claimed slots, runs and events."""
 
     job: JobState | None = None
+    #: When the job wants its engine back (its earliest timer) as its core holds it;
+    #: ``None`` with a ``job``: derived from the state by the state machine's timers (a
+    #: save made without a core, such as a create).
+    wake: datetime | None = None
     job_id: str | None = None
     claims: tuple[datetime, ...] = ()
     runs: tuple[RunRecord, ...] = ()

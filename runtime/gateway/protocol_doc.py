@@ -191,7 +191,9 @@ def fields_table(cls: type) -> list[str]:
     tag = getattr(cls, "TAG", None)
     if isinstance(tag, str):
         rows.append(f'| `type` | `"{tag}"` | required (the union tag) |')
-    rows += [f"| `{f.name}` | {type_name(f.type)} | {_default(f)} |" for f in attrs.fields(cls)]
+    rows += [
+        f"| `{f.name}` | {type_name(f.type)} | {_default(f)} |" for f in attrs.fields(cls) if f.init
+    ]
     return rows if len(rows) > 2 else ["No fields: send `{}` (or omit `params`)."]
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.enums import JobStatus, Outcome
 
 GENESIS_HASH = "0" * 64
@@ -130,6 +131,31 @@ def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
     Raises:
         TypeError: the payload holds a value JSON cannot encode.
     """
+    return sealed_row(draft, seq, prev_hash)[0]
+
+
+def sealed_row(draft: EventDraft, seq: int, prev_hash: str) -> tuple[Event, str]:
+    """:func:`seal`, and the event's JSON for its row: the canonical text just hashed
+    with ``prev_hash`` and ``hash`` added — one encoding per event, not two. Its keys are
+    sorted (the payload's too) rather than in field order; reading it back gives the
+    same :class:`Event` (``from_json``).
+
+    Raises:
+        TypeError: the payload holds a value JSON cannot encode.
+        InvalidInput: the timestamp is naive (as ``wire.to_json`` refuses it).
+    """
+    if draft.timestamp.utcoffset() is None:
+        raise InvalidInput(f"naive time {draft.timestamp.isoformat()} cannot go on the wire")
+    text = _CANONICAL.encode(_hashed(draft, seq))
+    digest = hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+    row = f'{text[:-1]},{_PREV_KEY}{_CANONICAL.encode(prev_hash)},{_HASH_KEY}"{digest}"}}'
+    return _sealed(draft, seq, prev_hash, digest), row
+
+
+_PREV_KEY, _HASH_KEY = '"prev_hash":', '"hash":'
+
+
+def _sealed(draft: EventDraft, seq: int, prev_hash: str, digest: str) -> Event:
     return Event(
         seq=seq,
         type=draft.type,
@@ -142,7 +168,7 @@ def seal(draft: EventDraft, seq: int, prev_hash: str) -> Event:
         message=draft.message,
         payload=draft.payload,
         prev_hash=prev_hash,
-        hash=_digest(prev_hash, _hashed(draft, seq)),
+        hash=digest,
     )
 
 

@@ -171,3 +171,7 @@ class JobSpec:
     env: dict[str, str] = attrs.field(factory=dict)
     i_know: bool = False
     exclude: tuple[str, ...] = attrs.field(default=(), validator=_exclusion_names)
+    #: Its wire JSON, written once by the first encode and reused by every later one (a
+    #: spec is frozen; a job's saves share it): not part of the wire form, equality or
+    #: the hash (:mod:`gnomon.runtime.model.wire_compiled`).
+    _wire_text: str | None = attrs.field(default=None, init=False, eq=False, repr=False)

@@ -31,6 +31,9 @@ class Transition:
     from_status: JobStatus
     to_status: JobStatus
     reason: str
+    #: Its wire JSON once encoded (see ``JobSpec._wire_text``): a transition is written
+    #: with every save of its job's state until it falls out of the last 64.
+    _wire_text: str | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
 
 class FirePhase(StrEnum):

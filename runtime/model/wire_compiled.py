@@ -11,6 +11,10 @@ A top-level object whose class has a tuple of *simple records* (attrs classes of
 datetimes and string enums, such as ``JobState.transitions``) is written as text: the
 records by one ``%`` template each, the other fields by the JSON encoder in runs, joined
 in field order — the same bytes as ``json.dumps``, at about half the cost per record.
+A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
+``Transition``: frozen, shared by a job's successive states) is encoded once and its text
+kept in the slot, then spliced into every later encoding that holds it (so its dicts must
+not be mutated in place; nothing does).
 Any error (a value of an unexpected type) is left to the caller, which redoes the work
 through the converter. ``tests/runtime/test_store_encoding.py`` checks the equality.
 """
@@ -144,8 +148,19 @@ class Encoders:
                 text = self._compile_text(cls)
             if text is None:
                 text = lambda value: ENCODER.encode(hook(value))  # noqa: E731
+            if _cacheable(cls):
+                fill = _filler(text)
+                text = lambda value: value._wire_text or fill(value)  # noqa: E731
             self._texts[cls] = text
             return text
+
+    def _cached_field(self, cls: type, value: str, names: dict[str, Any]) -> str:
+        """Source of the text of ``value``, a :func:`_cacheable` ``cls`` (its cache, or
+        its encoding, which fills the cache)."""
+        hook = self.hook(cls)
+        fill = f"_f{len(names)}"
+        names[fill] = _filler(lambda v: ENCODER.encode(hook(v)))
+        return f"({value}._wire_text or {fill}({value}))"
 
     def _compile_text(self, cls: type) -> Callable[[Any], str] | None:
         """Text in runs of fields, tuples of simple records by template; ``None`` when
@@ -158,6 +173,15 @@ class Encoders:
         run: list[str] = []
         found = False
         for field in (f for f in attrs.fields(cls) if f.init):
+            key = ENCODER.encode(field.name)
+            if _cacheable(hints[field.name]):
+                found = True
+                if run:
+                    parts.append(f"_enc({{{', '.join(run)}}})[1:-1]")
+                    run = []
+                text = self._cached_field(hints[field.name], f"o.{field.name}", names)
+                parts.append(f"'{key}:' + {text}")
+                continue
             args = get_args(hints[field.name])
             record = args[0] if len(args) == 2 and args[1] is Ellipsis else None
             template = self._record_template(record, names) if record is not None else None
@@ -174,8 +198,11 @@ class Encoders:
             slow, exact = f"_s{len(names)}", f"_c{len(names)}"
             names[slow] = lambda e: ENCODER.encode(self.unstructure(e))
             names[exact] = record
+            if isinstance(record, type) and _cacheable(record):
+                fill = f"_f{len(names)}"
+                names[fill] = _filler(_define(record, f"return {template}", dict(names), "e"))
+                template = f"(e._wire_text or {fill}(e))"
             items = f"{template} if e.__class__ is {exact} else {slow}(e)"
-            key = ENCODER.encode(field.name)
             parts.append(f"'{key}:[' + ','.join([{items} for e in o.{field.name}]) + ']'")
         if not found:
             return None
@@ -222,9 +249,35 @@ def _enum_value(value: Enum) -> Any:
     return value._value_
 
 
-def _define(cls: type, body: str, names: dict[str, Any]) -> Callable[[Any], Any]:
-    """Compile ``def encode(o): <body>`` in ``names``."""
-    source = f"def encode(o):\n    {body}\n"
+def _cacheable(t: Any) -> bool:
+    """``t`` is a frozen class whose instances keep their own wire text once encoded (an
+    ``init=False`` ``_wire_text`` slot: ``JobSpec``, ``Transition``). Such a value is
+    encoded once however often the objects holding it are saved."""
+    return (
+        isinstance(t, type)
+        and attrs.has(t)
+        and any(f.name == "_wire_text" and not f.init for f in attrs.fields(t))
+    )
+
+
+def _filler(text: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``text`` that also keeps its result in the value's ``_wire_text`` slot (frozen:
+    set as attrs sets fields). Two threads may both fill it, with the same text."""
+
+    def fill(value: Any) -> str:
+        out = text(value)
+        _SET(value, "_wire_text", out)
+        return out
+
+    return fill
+
+
+_SET = object.__setattr__
+
+
+def _define(cls: type, body: str, names: dict[str, Any], arg: str = "o") -> Callable[[Any], Any]:
+    """Compile ``def encode(<arg>): <body>`` in ``names``."""
+    source = f"def encode({arg}):\n    {body}\n"
     exec(compile(source, f"<wire encoder {cls.__qualname__}>", "exec"), names)
     encode: Callable[[Any], Any] = names["encode"]
     return encode

@@ -146,6 +146,8 @@ class _Builder:
             properties[TAG_KEY] = {"const": cls.TAG}  # type: ignore[attr-defined]
             required.append(TAG_KEY)
         for field in attrs.fields(cls):
+            if not field.init:  # not part of the wire form (an encoder's cache)
+                continue
             prop = self.schema(field.type)
             if field.default is attrs.NOTHING:
                 required.append(field.name)

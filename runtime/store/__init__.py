@@ -62,11 +62,24 @@ class InboxItem:
     item: dict[str, Any]
 
 
+def _one_wake_per_job(changes: Changes, _attribute: Any, wakes: tuple[Any, ...]) -> None:
+    if wakes and len(wakes) != len(changes.jobs):
+        raise ValueError(f"{len(wakes)} wake time(s) for {len(changes.jobs)} job state(s)")
+
+
 @attrs.frozen(kw_only=True)
 class Changes:
-    """One atomic unit of work."""
+    """One atomic unit of work.
+
+    ``wakes`` holds, for each of ``jobs`` in order, when the job's engine wants it back —
+    its earliest timer, as the job's core holds it (``None``: none) — stored for the boot
+    index (:meth:`Store.job_index`). The store does not work it out itself: without
+    ``wakes`` a live job is indexed as due at once (its ``updated_at``), which only
+    activates it early at the next boot, where it finds its timers itself.
+    """
 
     jobs: tuple[JobState, ...] = ()
+    wakes: tuple[datetime | None, ...] = attrs.field(default=(), validator=_one_wake_per_job)
     claims: tuple[tuple[str, datetime], ...] = ()
     runs: tuple[RunRecord, ...] = ()
     deleted_jobs: tuple[str, ...] = ()

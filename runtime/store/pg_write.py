@@ -33,11 +33,10 @@ import attrs
 import psycopg
 
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event, seal
+from gnomon.runtime.model.events import Event, sealed_row
 from gnomon.runtime.store import Changes, FireAlreadyClaimed, UnitRejected
 from gnomon.runtime.store.chain import EventMac, anchor_text
-from gnomon.runtime.store.sql_write import _job_row, _run_row, iso
+from gnomon.runtime.store.sql_write import _run_row, iso, job_rows
 
 Conn = psycopg.Connection[Any]
 CrashPoint = Callable[[str], None]
@@ -153,7 +152,7 @@ def _claim(
 
 def _write(cur: psycopg.Cursor[Any], unit: Changes, boot_id: str, rows: _Rows) -> None:
     """Buffer one accepted unit's rows (deletions flush first, keeping their place)."""
-    rows.jobs.extend(_job_row(state) for state in unit.jobs)
+    rows.jobs.extend(job_rows(unit))
     rows.runs.extend(_run_row(run, boot_id) for run in unit.runs)
     if unit.deleted_jobs:
         rows.flush(cur)
@@ -179,7 +178,7 @@ def _seal(
             continue
         sealed = []
         for draft in unit.events:
-            event = seal(draft, seq + 1, digest)
+            event, text = sealed_row(draft, seq + 1, digest)
             seq, digest = event.seq, event.hash
             sealed.append(event)
             rows.append(
@@ -188,7 +187,7 @@ def _seal(
                     event.type.value,
                     event.timestamp.timestamp(),
                     event.job_id,
-                    wire.to_json(event),
+                    text,
                     event.prev_hash,
                     event.hash,
                     mac(event.hash),

@@ -17,14 +17,14 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import attrs
 
 from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event, seal
+from gnomon.runtime.model.events import Event, sealed_row
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
 from gnomon.runtime.store import Changes, FireAlreadyClaimed
 from gnomon.runtime.store.chain import PUT_META, SET_HEAD, Chain
@@ -63,20 +63,15 @@ def iso(t: datetime) -> str:
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _wake(state: JobState) -> float | None:
-    """No later than the job's earliest timer (activating early is harmless)."""
-    if state.status.terminal:
-        return None
-    times = [state.next_fire_at, state.expires_at]
-    for fire in state.fires:
-        times.append(fire.retry_at)
-        if fire.wait is not None:
-            times.append(fire.wait.deadline)
-    known = [t.timestamp() for t in times if t is not None]
-    return min(known) if known else None
+def job_rows(unit: Changes) -> Iterator[tuple[Any, ...]]:
+    """The ``jobs`` rows of ``unit``, each with its wake time from ``unit.wakes`` (a live
+    job without one: due at once, see :class:`~gnomon.runtime.store.Changes`)."""
+    wakes = unit.wakes or [None if s.status.terminal else s.updated_at for s in unit.jobs]
+    for state, wake in zip(unit.jobs, wakes, strict=True):
+        yield _job_row(state, None if wake is None else wake.timestamp())
 
 
-def _job_row(state: JobState) -> tuple[Any, ...]:
+def _job_row(state: JobState, wake: float | None) -> tuple[Any, ...]:
     spec = state.spec
     prune = None
     if state.status.terminal and state.finished_at is not None:
@@ -87,7 +82,7 @@ def _job_row(state: JobState) -> tuple[Any, ...]:
         state.status.value,
         str(state.owner),
         state.parent_id,
-        _wake(state),
+        wake,
         state.updated_at.timestamp(),
         prune,
         json.dumps(spec.tags) if spec.tags else "{}",
@@ -166,7 +161,7 @@ def _apply(
     cur: sqlite3.Cursor, unit: Changes, chain: Chain, boot_id: str, rows: _Rows
 ) -> tuple[Event, ...]:
     """Buffer the rest of one unit (its claims are written) and seal its events."""
-    rows.jobs.extend(_job_row(state) for state in unit.jobs)
+    rows.jobs.extend(job_rows(unit))
     rows.runs.extend(_run_row(run, boot_id) for run in unit.runs)
     if unit.deleted_jobs:
         rows.flush(cur)
@@ -178,14 +173,14 @@ def _apply(
     sealed = []
     mac = chain.mac
     for draft in unit.events:
-        event = seal(draft, chain.seq + 1, chain.hash)
+        event, text = sealed_row(draft, chain.seq + 1, chain.hash)
         rows.events.append(
             (
                 event.seq,
                 event.type.value,
                 event.timestamp.timestamp(),
                 event.job_id,
-                wire.to_json(event),
+                text,
                 event.prev_hash,
                 event.hash,
                 mac(event.hash),

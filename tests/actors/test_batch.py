@@ -224,6 +224,7 @@ async def committed(w: World, count: int) -> dict[str, Any]:
     free)."""
     out: dict[str, Any] = {"claimed slots": await w.store.count("fires")}
     events = await w.events()
+    wakes = {row.id: row.wake for row in await w.store.job_index()}  # from the job's core
     for name in (f"job{i:04d}" for i in range(count)):
         state = await w.store.get_job(name)
         assert state is not None
@@ -231,6 +232,7 @@ async def committed(w: World, count: int) -> dict[str, Any]:
         own = [e for e in events if e.job_id == state.id]
         out[name] = {
             "state": normal(state),
+            "wake": wakes.get(state.id),
             "claims": sorted(
                 str(e.payload.get("fire_time"))
                 for e in own

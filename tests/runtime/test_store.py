@@ -140,9 +140,15 @@ async def test_queries_index_runs_and_open_runs(
     run = RunRecord(
         run_id="a.1.1", job_id="a", cycle=1, attempt=1, fire_time=T0, started_at=T0, pid=42, pgid=42
     )
-    await store.commit(Changes(jobs=(tagged, done), runs=(run,)))
+    await store.commit(Changes(jobs=(tagged, done), wakes=(later(3600), None), runs=(run,)))
     index = await store.job_index()
     assert [(r.id, r.wake) for r in index] == [("a", later(3600))]
+    await store.commit(Changes(jobs=(attrs.evolve(tagged, updated_at=later(5)),)))
+    index = await store.job_index()  # no wake given: due at once (found at the next boot)
+    assert [(r.id, r.wake) for r in index] == [("a", later(5))]
+    await store.commit(Changes(jobs=(tagged,), wakes=(later(3600),)))
+    with pytest.raises(ValueError, match="1 wake time"):
+        Changes(jobs=(tagged, done), wakes=(None,))
     assert [j.id for j in await store.list_jobs(JobQuery(tags=(("env", "prod"),)))] == ["a"]
     assert [j.id for j in await store.list_jobs(JobQuery(include_terminal=True))] == ["a", "b"]
     assert [j.id for j in await store.list_jobs(JobQuery(name="BACK"))] == ["a"]

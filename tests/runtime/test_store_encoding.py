@@ -7,10 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from unit.model_strategies import WIRE_TYPES, event_drafts, json_values
+from unit.model_strategies import WIRE_TYPES, event_drafts, job_states, json_values
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model import wire
@@ -22,8 +23,11 @@ from gnomon.runtime.model.events import (
     EventType,
     canonical_json,
     chain_hash,
+    hashed_fields,
     seal,
+    sealed_row,
 )
+from gnomon.runtime.model.state import JobState, Transition
 
 
 def reference(obj: Any) -> str:
@@ -89,3 +93,51 @@ def test_naive_times_are_refused_as_before() -> None:
     event = Event(seq=1, type=EventType.JOB_CREATED, timestamp=datetime(2026, 1, 1))
     with pytest.raises(InvalidInput, match="naive time"):
         wire.to_json(event)
+
+
+@given(draft=event_drafts, seq=st.integers(min_value=1, max_value=2**40))
+def test_an_events_row_is_the_text_it_was_hashed_from(draft: EventDraft, seq: int) -> None:
+    """The row's JSON is the canonical text the hash covers, plus the two hashes; it
+    reads back as the sealed event (one encoding per event, not two; keys sorted, the
+    payload's too, so only the order of a payload's keys can differ)."""
+    event, row = sealed_row(draft, seq, "ab" * 32)
+    assert event == seal(draft, seq, "ab" * 32)
+    assert row.startswith(canonical_json(hashed_fields(event))[:-1] + ",")
+    read = wire.from_json(row, Event)
+    assert (read.seq, read.prev_hash, read.hash) == (event.seq, event.prev_hash, event.hash)
+    assert canonical_json(hashed_fields(read)) == canonical_json(hashed_fields(event))
+    assert chain_hash(read.prev_hash, read) == event.hash  # the audit's check holds
+
+
+def test_a_naive_event_time_is_refused_when_sealed() -> None:
+    draft = EventDraft(type=EventType.JOB_CREATED, timestamp=datetime(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="naive time"):
+        sealed_row(draft, 1, GENESIS_HASH)
+
+
+@given(state=job_states)
+def test_a_saved_again_state_reuses_its_spec_and_transitions_text(state: JobState) -> None:
+    """A spec and each transition are encoded once, kept on the (frozen) object and
+    spliced into every later save of the job: byte-identical to the converter's JSON,
+    and the kept text is really what is written."""
+    assert wire.to_json(state) == reference(state)
+    assert state.spec._wire_text is not None
+    assert all(t._wire_text is not None for t in state.transitions)
+    later = attrs.evolve(
+        state,
+        message="again",
+        transitions=(
+            *state.transitions,
+            Transition(
+                at=T, from_status=JobStatus.PENDING, to_status=JobStatus.RUNNING, reason="x"
+            ),
+        ),
+    )
+    assert wire.to_json(later) == reference(later)
+    assert wire.to_json(state.spec) == reference(state.spec)
+    object.__setattr__(state.spec, "_wire_text", '{"kept":1}')
+    assert '"spec":{"kept":1}' in wire.to_json(later)
+    assert attrs.evolve(state.spec, description="new")._wire_text is None
+
+
+T = datetime(2026, 11, 1, 12, tzinfo=UTC)

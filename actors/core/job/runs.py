@@ -23,7 +23,7 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -46,10 +46,10 @@ from gnomon.actors.core.job.msgs import (
     WaitPolled,
     WaitTimedOut,
 )
-from gnomon.actors.core.job.tx import Illegal, Tx, name_of, recurring
+from gnomon.actors.core.job.tx import Illegal, Tx, evolved, name_of, recurring
 from gnomon.runtime.model.enums import JobStatus, OnTimeout, Outcome, SkipReason
 from gnomon.runtime.model.events import EventType
-from gnomon.runtime.model.state import FirePhase, FireState
+from gnomon.runtime.model.state import FirePhase, FireState, JobState
 
 #: The shortest deferral while a breaker is open, when it gave no reopen time.
 BREAKER_MIN_DELAY = 1.0
@@ -136,6 +136,23 @@ def on_run_started(tx: Tx, inp: RunStarted) -> None:
     if fire.started:
         raise Illegal(f"run {inp.run_id} was already reported started")
     tx.replace_fire(attrs.evolve(fire, started=True))
+
+
+def started_now(state: JobState, run_id: str, now: datetime) -> JobState | None:
+    """``step(state, RunStarted(now=now, run_id=run_id)).state`` without a step — the
+    fast path of a run recorded as started with the step that dispatched it (every fire):
+    the run's fire marked started and ``updated_at`` stamped; no event, and no timer
+    changes (timers do not depend on ``started``). ``None`` where the step would refuse
+    (the run not in flight, or already started)."""
+    fire = next(
+        (f for f in state.fires if f.phase is FirePhase.RUNNING and f.run_id == run_id), None
+    )
+    if fire is None or fire.started:
+        return None
+    new = attrs.evolve(fire, started=True)
+    fires = [f for f in state.fires if f.cycle != new.cycle]
+    fires.append(new)
+    return evolved(state, fires=tuple(sorted(fires, key=lambda f: f.cycle)), updated_at=now)
 
 
 def on_run_finished(tx: Tx, inp: RunFinished) -> None:
