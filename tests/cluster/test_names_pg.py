@@ -38,7 +38,7 @@ def test_two_transactions_creating_one_name_cannot_both_pass(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as one, psycopg.connect(url, autocommit=True) as two:
         with one.transaction():
             names.check_live_names(one, creating("aaaa0001", "x"), 64)
-            one.execute(PUT_JOB, _job_row(state("aaaa0001", "x")))
+            one.execute(PUT_JOB, _job_row(state("aaaa0001", "x"), None))
             with two.transaction(), pytest.raises(names.LiveNameTaken, match="right now"):
                 names.check_live_names(two, creating("bbbb0002", "x"), 64)
         with two.transaction(), pytest.raises(names.LiveNameTaken, match="already named 'x'"):
@@ -50,7 +50,7 @@ def test_two_transactions_creating_one_name_cannot_both_pass(url: str) -> None:
 
 def test_a_terminal_or_deleted_job_frees_its_name(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(PUT_JOB, _job_row(state("aaaa0001", "x", JobStatus.CANCELLED)))
+        conn.execute(PUT_JOB, _job_row(state("aaaa0001", "x", JobStatus.CANCELLED), None))
         with conn.transaction():
             names.check_live_names(conn, creating("bbbb0002", "x"), 64)
 
