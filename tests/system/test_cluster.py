@@ -28,8 +28,8 @@ def ok(home: Path, *args: str) -> Result:
     return result
 
 
-def start(home: Path, url: str, node: str) -> RealDaemon:
-    env = cli_env(home, GNOMON_CLUSTER_NODE=node)
+def start(home: Path, url: str, node: str, **extra: str) -> RealDaemon:
+    env = cli_env(home, GNOMON_CLUSTER_NODE=node, **extra)
     return RealDaemon.start(home, "--store", url, "--cluster", env=env)
 
 
@@ -111,7 +111,8 @@ def test_runs_the_batch_firer_holds_move_with_their_partition_and_their_groups_d
     with fresh_database() as url:
         a_home, b_home = tmp_path / "a", tmp_path / "b"
         pids = tmp_path / "pids"
-        a = start(a_home, url, "node-a")
+        bursts = {"GNOMON_LIMITS_OWNER_BURST": "100", "GNOMON_LIMITS_GLOBAL_BURST": "100"}
+        a = start(a_home, url, "node-a", **bursts)  # 16 creates at once
         b: RealDaemon | None = None
         try:
             action = f"shell: echo $$ >> {pids}; exec sleep 30"
