@@ -188,7 +188,11 @@ def spelled(
     for name in chain:
         options = draw(st.sampled_from((RUNNABLE if runnable else WRAPPERS)[name]))
         dirs = ["", "/usr/bin/"] if not runnable or os.path.exists(f"/usr/bin/{name}") else [""]
-        words.append(draw(quoted(draw(st.sampled_from(dirs)) + name, ansi=ansi)))
+        where = draw(st.sampled_from(dirs))
+        words.append(draw(quoted(where + name, ansi=ansi)))
+        if name == "time" and not where:  # bash's keyword reads only a bare ``-p``
+            words += options
+            continue
         words += [draw(quoted(o, ansi=ansi, dash_safe=dash_safe)) for o in options]
     path = draw(st.sampled_from(program_paths))
     words.append(draw(quoted(path + program, ansi=ansi, dash_safe=dash_safe)))
