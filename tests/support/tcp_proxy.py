@@ -15,6 +15,7 @@ class Proxy:
         self.target = (host, port)
         self._lock = threading.Lock()
         self._socks: list[socket.socket] = []
+        self._cut = False  # set under the lock: a connection accepted meanwhile is dropped
         self._listener = self._listen(0)
         self.port: int = self._listener.getsockname()[1]
 
@@ -39,6 +40,10 @@ class Proxy:
                 continue
             upstream.settimeout(None)
             with self._lock:
+                if self._cut:  # accepted just before the cut: it must not outlive it
+                    client.close()
+                    upstream.close()
+                    continue
                 self._socks += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -55,8 +60,11 @@ class Proxy:
 
     def cut(self) -> None:
         """Close the listener and every forwarded connection: connects are refused."""
-        self._listener.close()
+        with contextlib.suppress(OSError):  # wakes the accept() blocked on it (a close alone
+            self._listener.shutdown(socket.SHUT_RDWR)  # does not, on Linux: it would still
+        self._listener.close()  # accept the next connection)
         with self._lock:
+            self._cut = True
             socks, self._socks = self._socks, []
         for s in socks:
             with contextlib.suppress(OSError):
@@ -65,6 +73,8 @@ class Proxy:
 
     def restore(self) -> None:
         """Listen again on the same port."""
+        with self._lock:
+            self._cut = False
         self._listener = self._listen(self.port)
 
     def close(self) -> None:
