@@ -17,7 +17,6 @@ import trio
 from gnomon.actors.admission import Admission, AdmissionConfig, PolicyCheck
 from gnomon.actors.breaker_actors import Breakers
 from gnomon.actors.calendars import ExclusionBook
-from gnomon.actors.core.breaker.keys import job_action_key, job_condition_key
 from gnomon.actors.core.breaker.machine import BreakerConfig
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.drain import Drain
@@ -37,7 +36,6 @@ from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft
-from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import (
     ChildSpec,
@@ -202,9 +200,6 @@ class EngineTree:
             evaluator=ports.evaluator,
             waits=self.waits,
             clock=ports.clock,
-            next_slot=next_fire,
-            action_key=job_action_key,
-            condition_key=job_condition_key,
             note=self.engine.note,
             notify_dependents=self.queue.notify_dependents,
             start_triggers=self.queue.start_triggers,

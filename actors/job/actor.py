@@ -44,6 +44,7 @@ from gnomon.actors.job.replace import replace
 from gnomon.actors.job.runs import RunSlot, RunTracker
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
+from gnomon.runtime.model.firing import next_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import PartitionMoved
 from gnomon.runtime.supervisor import ChildSpec, Restart
@@ -171,7 +172,7 @@ class JobShell:
             case "pause":
                 inp = fsm.Pause(now=now, reason=msg.reason)
             case "resume":
-                inp = fsm.Resume(now=now, next_slot=self.deps.next_slot(schedule, now))
+                inp = fsm.Resume(now=now, next_slot=next_fire(schedule, now))
             case "cancel":
                 inp = fsm.Cancel(now=now, reason=msg.reason)
             case "run_now":
@@ -186,7 +187,7 @@ class JobShell:
                     now=now,
                     dep_id=msg.dep_id,
                     status=msg.dep_status,
-                    next_slot=self.deps.next_slot(schedule, now),
+                    next_slot=next_fire(schedule, now),
                 )
         step = await self.apply(inp)
         msg.reply.send(CommandResult(state=self.state, error=step.error))

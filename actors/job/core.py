@@ -40,7 +40,7 @@ from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.firing import count_between, latest_slots, prev_fire
+from gnomon.runtime.model.firing import count_between, latest_slots, next_fire, prev_fire
 from gnomon.runtime.model.state import JobState, RunRecord
 
 #: Seconds a unit that only records skipped slots may wait to ride with the job's next
@@ -209,7 +209,7 @@ class JobCore:
         ``newest`` caches the oldest of those for the rest of this ring)."""
         schedule = self.state.spec.schedule
         due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
-        nxt = self.deps.next_slot(schedule, at)
+        nxt = next_fire(schedule, at)
         if nxt is None or nxt > now:
             return self.one_slot(at, nxt, now, due)
         if not newest:

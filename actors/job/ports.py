@@ -22,12 +22,9 @@ from gnomon.actors.wait_pollers import WaitPollers
 from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import Request
 from gnomon.runtime.clock import Clock
-from gnomon.runtime.model.actions import Action
-from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft
 from gnomon.runtime.model.job import JobSpec
-from gnomon.runtime.model.schedule import Schedule
 from gnomon.runtime.model.state import Dependency, JobState, RunRecord
 
 
@@ -100,9 +97,6 @@ class JobDeps:
     evaluator: Evaluator
     waits: WaitPollers
     clock: Clock
-    next_slot: Callable[[Schedule, datetime], datetime | None]
-    action_key: Callable[[JobSpec, Action], str]
-    condition_key: Callable[[JobSpec, Condition], str]
     note: Callable[[JobState, datetime | None, bool], None]
     notify_dependents: Callable[[str, JobStatus], None]
     start_triggers: Callable[[StartTriggers, JobState], None]

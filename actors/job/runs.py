@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
+from gnomon.actors.core.breaker.keys import job_action_key
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import StartRun
 from gnomon.actors.drain import InFlight
@@ -146,7 +147,7 @@ class RunTracker:
             tap=slot.tap,
         )
         plan = RunPlan(
-            context=context, action=start.action, breaker_key=deps.action_key(spec, start.action)
+            context=context, action=start.action, breaker_key=job_action_key(spec, start.action)
         )
         with slot.scope:
             end = await perform_run(plan, deps.runs)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gnomon.actors.core.breaker.keys import job_condition_key
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import JobInput, StartWait
 from gnomon.actors.job.events import Unit
@@ -38,7 +39,7 @@ def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
         condition=effect.condition,
         poll_interval=effect.poll_interval,
         polls_done=effect.polls,
-        breaker_key=deps.condition_key(spec, effect.condition),
+        breaker_key=job_condition_key(spec, effect.condition),
         i_know=spec.i_know,
         cwd=spec.cwd,
         env=spec.env,
