@@ -331,6 +331,15 @@ def test_recipe_7_agent_token(world7: World) -> None:
     assert "summarizer" in listed.out
 
 
+def between_probes(world: World) -> tuple[Any, Any, Any, str] | None:
+    """recipe-8-check's results and the job's reason, taken while no probe runs."""
+    breakers, show, skipped = world.run("recipe-8-check")
+    reason = world.gnomon("jobs", "show", "api-probe", "--json").json()["reason"]
+    if "open until" not in show.out or "open until" not in reason:
+        return None
+    return breakers, show, skipped, reason
+
+
 def test_recipe_8_probe_with_circuit_breaker(world: World) -> None:
     """5 failed probes open the breaker; later probes are breaker_open, never sent."""
     api = world.servers.api
@@ -344,8 +353,8 @@ def test_recipe_8_probe_with_circuit_breaker(world: World) -> None:
         assert len(api.requests) - before == 5
         owner = world.owner_home(world.job("api-probe")["id"])
         with world.only_on(owner):  # a breaker is the state of the node that fires the job
-            breakers, show, skipped = world.run("recipe-8-check")
-            reason = world.gnomon("jobs", "show", "api-probe", "--json").json()["reason"]
+            # between two probes: a show that lands while a probe runs says "running"
+            breakers, show, skipped, reason = until(lambda: between_probes(world), "a pause")
         assert row(breakers.out, f"127.0.0.1:{api.port}")[1] == "open"
         assert f"breaker 127.0.0.1:{api.port} open until" in show.out
         opened = world.gnomon("events", "--json", "--type", "breaker.opened").out.splitlines()
