@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 import attrs
 import trio
 
-from gnomon.runtime.model.events import Event, EventDraft
+from gnomon.runtime.model.events import Event, EventDraft, event_of
 from gnomon.runtime.store import EventQuery
 
 log = logging.getLogger("gnomon.events")
@@ -113,19 +113,7 @@ class EventBus:
         self.notified += 1
         if not self._subscribers:
             return
-        draft = make()
-        event = Event(
-            seq=self._last_seq,
-            type=draft.type,
-            timestamp=draft.timestamp,
-            job_id=draft.job_id,
-            name=draft.name,
-            owner=draft.owner,
-            status=draft.status,
-            outcome=draft.outcome,
-            message=draft.message,
-            payload=draft.payload,
-        )
+        event = event_of(make(), self._last_seq)
         for sub in list(self._subscribers):
             if sub.filter.matches(event):
                 self._offer(sub, event)

@@ -149,13 +149,14 @@ def sealed_row(draft: EventDraft, seq: int, prev_hash: str) -> tuple[Event, str]
     text = _CANONICAL.encode(_hashed(draft, seq))
     digest = hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
     row = f'{text[:-1]},{_PREV_KEY}{_CANONICAL.encode(prev_hash)},{_HASH_KEY}"{digest}"}}'
-    return _sealed(draft, seq, prev_hash, digest), row
+    return event_of(draft, seq, prev_hash, digest), row
 
 
 _PREV_KEY, _HASH_KEY = '"prev_hash":', '"hash":'
 
 
-def _sealed(draft: EventDraft, seq: int, prev_hash: str, digest: str) -> Event:
+def event_of(draft: EventDraft, seq: int, prev_hash: str = GENESIS_HASH, digest: str = "") -> Event:
+    """``draft`` as an event at ``seq`` (sealed when given its chain link and hash)."""
     return Event(
         seq=seq,
         type=draft.type,

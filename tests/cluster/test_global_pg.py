@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,16 +22,6 @@ from support.cluster_pair import Pair, ok, query  # noqa: E402
 
 from gnomon.client import Client, job_spec  # noqa: E402
 from gnomon.runtime.cluster.commands import CATCH_UP  # noqa: E402
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    with fresh_database() as url:
-        both = Pair(tmp_path, url)
-        try:
-            yield both
-        finally:
-            both.stop()
 
 
 def test_a_live_name_is_unique_across_nodes_and_free_again_once_it_ends(pair: Pair) -> None:

@@ -8,15 +8,12 @@ Skipped with the reason where no PostgreSQL server answers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import trio
 from gateway.rawws import connect, error_of
 from support.authority import admin, as_token, new_token
 from support.daemon_proc import Result, until
-from support.pgkit import fresh_database
 
 pytestmark = pytest.mark.slow
 psycopg = pytest.importorskip("psycopg")
@@ -25,16 +22,6 @@ from support.cluster_pair import Pair, ok, query  # noqa: E402
 
 #: A bound for a change to reach the other node (it takes ~1 s at most: a liveness bound).
 REACH = 15.0
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    with fresh_database() as url:
-        both = Pair(tmp_path, url)
-        try:
-            yield both
-        finally:
-            both.stop()
 
 
 def refused_like(pair: Pair, token: str, *args: str) -> Result:
