@@ -15,6 +15,7 @@ Run one: ``python -m bench.wl_fanout --subscribers 100 --n 2000``.
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import tempfile
 import time
@@ -26,7 +27,7 @@ import attrs
 import trio
 
 from bench.common import emit, lateness_stats, now, sample
-from bench.wl_daemon import create_many, daemon
+from bench.wl_daemon import cpu_seconds, create_many, daemon
 from gnomon.cli import client
 from gnomon.runtime.home import Home
 
@@ -54,13 +55,15 @@ class Tally:
             self.delays.append(arrived - datetime.fromisoformat(stamp).timestamp())
 
 
-async def subscriber(home: Path, url: str, tally: Tally, ready: trio.Semaphore) -> None:
+async def subscriber(
+    home: Path, url: str, tally: Tally, ready: trio.Semaphore, batch: bool
+) -> None:
     """Count every event from now on, until cancelled; after an ``events.lagged`` notice,
     re-subscribe from ``resume_from`` (what the CLI and the dashboard do)."""
     since: int | None = None
     async with client.connect(Home(home), url, start=False) as conn:
         while True:
-            async with conn.subscribe(since_seq=since) as feed:
+            async with conn.subscribe(since_seq=since, batch=batch) as feed:
                 if since is None:
                     ready.release()
                 async for params in feed:
@@ -82,14 +85,16 @@ def db_count(db: Path, where: str = "1") -> int:
         conn.close()
 
 
-async def fanout(home: Path, url: str, subs: int, n: int, due: datetime) -> dict[str, Any]:
+async def fanout(
+    home: Path, url: str, subs: int, n: int, due: datetime, batch: bool
+) -> dict[str, Any]:
     db = home / "gnomon.db"
     tallies = [Tally() for _ in range(subs)]
     ready = trio.Semaphore(0, max_value=subs)
     before = db_count(db)
     async with trio.open_nursery() as nursery:
         for tally in tallies:
-            nursery.start_soon(subscriber, home, url, tally, ready)
+            nursery.start_soon(subscriber, home, url, tally, ready, batch)
         for _ in range(subs):
             await ready.acquire()
         await create_many(home, url, range(n), due, 64)
@@ -108,6 +113,7 @@ async def fanout(home: Path, url: str, subs: int, n: int, due: datetime) -> dict
     delays = [d for t in tallies for d in t.delays]
     return {
         "subscribers": subs,
+        "batch": batch,
         "jobs": n,
         "expected_per_subscriber": expected,
         "complete_subscribers": sum(t.events >= expected for t in tallies),
@@ -122,12 +128,18 @@ async def fanout(home: Path, url: str, subs: int, n: int, due: datetime) -> dict
 
 
 def run(a: argparse.Namespace, home: Path) -> dict[str, Any]:
-    with daemon(home) as (_, url):
+    with daemon(home) as (proc, url):
         # the slot lies after subscribing and creating (at ~1.5k creates/s)
         due = datetime.now(UTC) + timedelta(seconds=5 + a.n / 1000)
         started = time.perf_counter()
-        res = trio.run(fanout, home, url, a.subscribers, a.n, due)
+        cpu = cpu_seconds(proc.pid), os.times()
+        res = trio.run(fanout, home, url, a.subscribers, a.n, due, not a.no_batch)
         res["wall_s"] = time.perf_counter() - started
+        ours = os.times()
+        deliveries = max(1, res["deliveries"])
+        res["daemon_cpu_us_per_delivery"] = (cpu_seconds(proc.pid) - cpu[0]) * 1e6 / deliveries
+        mine = ours.user + ours.system - cpu[1].user - cpu[1].system
+        res["subscribers_cpu_us_per_delivery"] = mine * 1e6 / deliveries
     return res
 
 
@@ -135,6 +147,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--subscribers", type=int, default=100)
     p.add_argument("--n", type=int, default=2_000)
+    p.add_argument("--no-batch", action="store_true", help="one frame per event (no `batch`)")
     a = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="gnomon-fanout-bench-") as tmp:
         res = run(a, Path(tmp) / "home")

@@ -164,15 +164,23 @@ class Connection:
         types: Sequence[str] = (),
         job: str | None = None,
         since_seq: int | None = None,
+        batch: bool = True,
     ) -> AsyncIterator[trio.MemoryReceiveChannel[dict[str, Any]]]:
-        """``events.notify``/``events.lagged`` params, as they arrive (the subscription
-        ends with the block; the daemon keeps it until the connection closes).
+        """``events.notify``/``events.lagged`` params, as they arrive, one per event (the
+        subscription ends with the block; the daemon keeps it until the connection closes).
+        With ``batch`` (the default) the daemon may pack the events that are ready together
+        into one frame; the reader unpacks it, so nothing changes for the caller.
 
         Raises:
             GnomonError: as :meth:`call` (a bad type pattern: InvalidInput).
         """
         send, recv = trio.open_memory_channel[dict[str, Any]](math.inf)
-        params: dict[str, Any] = {"types": list(types), "job": job, "since_seq": since_seq}
+        params: dict[str, Any] = {
+            "types": list(types),
+            "job": job,
+            "since_seq": since_seq,
+            "batch": batch,
+        }
         answer = await self.call(names.EVENTS_SUBSCRIBE, params)
         sub = answer["subscription"]
         for early in self._early.pop(sub, []):

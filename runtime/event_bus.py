@@ -33,6 +33,12 @@ from gnomon.runtime.store import EventQuery
 log = logging.getLogger("gnomon.events")
 History = Callable[[EventQuery], Awaitable[list[Event]]]
 PAGE = 500
+#: Events queued for one subscriber before it lags. The queue holds references to the
+#: events every subscriber shares, so a deep one is cheap (8 bytes an event), and one
+#: storm's burst must fit in it: a chunk of fires publishes ~512 events in one commit,
+#: and a subscriber that lags re-reads the store from its last seq, far dearer than any
+#: queue (docs/performance.md, "WebSocket subscribers during a storm").
+SUBSCRIBER_QUEUE = 8192
 
 
 @attrs.frozen
@@ -76,10 +82,10 @@ class EventBus:
 
     Args:
         history: reads committed events (the store's ``events``), for ``since_seq``.
-        capacity: each subscriber's queue bound.
+        capacity: each subscriber's queue bound, in events.
     """
 
-    def __init__(self, history: History, *, capacity: int = 1024) -> None:
+    def __init__(self, history: History, *, capacity: int = SUBSCRIBER_QUEUE) -> None:
         self._history = history
         self._capacity = capacity
         self._subscribers: set[_Subscriber] = set()
@@ -136,7 +142,7 @@ class EventBus:
     @contextlib.asynccontextmanager
     async def subscribe(
         self, filter: EventFilter | None = None, *, since_seq: int | None = None
-    ) -> AsyncIterator[AsyncIterator[Event | Lagged]]:
+    ) -> AsyncIterator[Subscription]:
         """An async iterator of events (and at most one final :class:`Lagged`).
 
         Cancellation: leaving the ``async with`` ends the subscription.
@@ -144,14 +150,14 @@ class EventBus:
         sub = _Subscriber(filter or EventFilter(), self._capacity)
         self._subscribers.add(sub)
         try:
-            yield _Stream(sub, since_seq, self._history)
+            yield Subscription(sub, since_seq, self._history)
         finally:
             self._subscribers.discard(sub)
             sub.send.close()
             sub.recv.close()
 
 
-class _Stream:
+class Subscription:
     """History after ``since_seq`` (from the store), then the live queue, deduplicated on
     ``seq``; a final :class:`Lagged` when the bus dropped this subscriber."""
 
@@ -163,7 +169,7 @@ class _Stream:
         self._page: list[Event] = []
         self._done = False
 
-    def __aiter__(self) -> _Stream:
+    def __aiter__(self) -> Subscription:
         return self
 
     async def __anext__(self) -> Event | Lagged:
@@ -181,15 +187,49 @@ class _Stream:
             try:
                 event = await self._sub.recv.receive()
             except (trio.EndOfChannel, trio.ClosedResourceError):
-                self._done = True
-                dropped = self._sub.dropped_after
-                if dropped is None:
-                    raise StopAsyncIteration from None
-                return Lagged(resume_from=self._last if self._last is not None else dropped - 1)
-            if is_ephemeral(event):
-                return event  # not durable: neither replayed nor de-duplicated
-            if self._last is None or event.seq > self._last:
-                return self._emit(event)
+                return self._end()
+            accepted = self._accept(event)
+            if accepted is not None:
+                return accepted
+
+    def ready(self, most: int) -> list[Event | Lagged]:
+        """Up to ``most`` more items that are here already — the rest of a replayed page,
+        then the live queue — without waiting (and without reading the store: a page
+        still to be read comes with the next ``__anext__``). Ends with the
+        :class:`Lagged` marker if the subscription ended by lagging."""
+        out: list[Event | Lagged] = []
+        while self._page and len(out) < most:
+            out.append(self._emit(self._page.pop(0)))
+        while len(out) < most and not self._done and not self._replaying and not self._page:
+            try:
+                event = self._sub.recv.receive_nowait()
+            except trio.WouldBlock:
+                break
+            except (trio.EndOfChannel, trio.ClosedResourceError):
+                with contextlib.suppress(StopAsyncIteration):
+                    out.append(self._end())
+                break
+            accepted = self._accept(event)
+            if accepted is not None:
+                out.append(accepted)
+        return out
+
+    def _accept(self, event: Event) -> Event | None:
+        """``event`` if it is news (a live event not yet seen, or an ephemeral one)."""
+        if is_ephemeral(event):
+            return event  # not durable: neither replayed nor de-duplicated
+        if self._last is None or event.seq > self._last:
+            return self._emit(event)
+        return None
+
+    def _end(self) -> Lagged:
+        """The queue closed: the :class:`Lagged` marker if the bus dropped us, else the end
+        (StopAsyncIteration)."""
+        self._done = True
+        dropped = self._sub.dropped_after
+        if dropped is None:
+            raise StopAsyncIteration
+        return Lagged(resume_from=self._last if self._last is not None else dropped - 1)
 
     def _emit(self, event: Event) -> Event:
         self._last = event.seq

@@ -13,9 +13,13 @@ from gnomon.runtime.protocol_paging import page_limit
 
 @attrs.frozen(kw_only=True)
 class SubscribeParams:
+    """With ``batch``, events that are ready together arrive in one frame: a JSON array
+    of ``events.notify`` notifications (docs/protocol.md, "Subscriptions")."""
+
     types: tuple[str, ...] = ()
     job: str | None = None
     since_seq: int | None = None
+    batch: bool = False
 
 
 @attrs.frozen(kw_only=True)

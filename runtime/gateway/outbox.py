@@ -11,7 +11,24 @@ from __future__ import annotations
 
 from collections import deque
 
+import attrs
 import trio
+
+#: Notifications one packed frame holds at most (docs/protocol.md, ``batch``).
+PACK_MOST = 1024
+
+
+@attrs.define
+class _Pack:
+    """``events.notify`` texts of one batch subscription, sent as one frame: while the
+    writer has not taken it, later notes of that subscription join it."""
+
+    key: str
+    notes: list[str]
+    size: int = 0  # the notes' characters (what the box's byte bound counts)
+
+    def text(self) -> str:
+        return self.notes[0] if len(self.notes) == 1 else "[" + ",".join(self.notes) + "]"
 
 
 class Outbox:
@@ -19,7 +36,7 @@ class Outbox:
     ``max_bytes`` (a frame is always let in when the box is empty, whatever its size)."""
 
     def __init__(self, max_items: int, max_bytes: int) -> None:
-        self._items: deque[str] = deque()
+        self._items: deque[str | _Pack] = deque()
         self._bytes = 0
         self._max_items, self._max_bytes = max_items, max_bytes
         self._space = trio.lowlevel.ParkingLot()
@@ -49,22 +66,50 @@ class Outbox:
         self._append(text)
         return True
 
+    def pack_nowait(self, key: str, notes: list[str]) -> bool:
+        """Queue ``notes`` (notification texts) to go out as one frame — joining the
+        newest queued frame if it is a pack of ``key`` the writer has not taken yet, so a
+        slow reader gets fewer, larger frames; ``False`` (nothing queued) if the box is
+        full."""
+        tail = self._items[-1] if self._items else None
+        if (
+            isinstance(tail, _Pack)
+            and tail.key == key
+            and len(tail.notes) + len(notes) <= PACK_MOST
+        ):
+            if self._bytes >= self._max_bytes:
+                return False
+            added = sum(map(len, notes))
+            tail.notes.extend(notes)
+            tail.size += added
+            self._bytes += added
+            return True
+        if self.full:
+            return False
+        self._append(_Pack(key, list(notes), sum(map(len, notes))))
+        return True
+
     async def take(self, most: int) -> list[str]:
         """The oldest frames, at least one and at most ``most``, waiting for one (if
         cancelled, none was taken)."""
         await trio.lowlevel.checkpoint_if_cancelled()
         while not self._items:
             await self._data.park()
-        batch = [self._items.popleft() for _ in range(min(most, len(self._items)))]
-        self._bytes -= sum(len(text) for text in batch)
+        taken = [self._items.popleft() for _ in range(min(most, len(self._items)))]
+        self._bytes -= sum(map(_size, taken))
+        batch = [item if isinstance(item, str) else item.text() for item in taken]
         self._space.unpark_all()
         await trio.lowlevel.cancel_shielded_checkpoint()
         return batch
 
-    def _append(self, text: str) -> None:
-        self._items.append(text)
-        self._bytes += len(text)
+    def _append(self, item: str | _Pack) -> None:
+        self._items.append(item)
+        self._bytes += _size(item)
         self._data.unpark()
+
+
+def _size(item: str | _Pack) -> int:
+    return len(item) if isinstance(item, str) else item.size
 
 
 class InFlight:

@@ -30,6 +30,7 @@ from gnomon.runtime.gateway import openrpc, rpc
 from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
+from gnomon.runtime.model.events import Event
 from gnomon.runtime.protocol import METHODS, Count
 from gnomon.runtime.protocol_access import Caller, Scope
 from gnomon.runtime.protocol_events import Subscribed, SubscribeParams, UnsubscribeParams
@@ -58,6 +59,10 @@ def _text(message: Outbound) -> str:
 
 #: Frames the writer sends in one go (one socket write for a burst of pipelined answers).
 WRITE_BATCH = 64
+
+#: Events a subscription made with ``batch: true`` takes from the bus at a time
+#: (its frames may grow to ``outbox.PACK_MOST`` while the writer is busy).
+NOTIFY_BATCH = 256
 SESSION_METHODS = (
     names.SYSTEM_HELLO,
     names.EVENTS_SUBSCRIBE,
@@ -338,7 +343,7 @@ class Session:
         scope = trio.CancelScope()
         self._subs[sub_id] = scope
         flt = EventFilter(types=params.types, job_id=params.job)
-        self._nursery.start_soon(self._forward, sub_id, flt, params.since_seq, scope)
+        self._nursery.start_soon(self._forward, sub_id, flt, params.since_seq, scope, params.batch)
         return Subscribed(subscription=sub_id)
 
     def _unsubscribe(self, params: UnsubscribeParams) -> Count:
@@ -348,29 +353,55 @@ class Session:
         return Count(count=0 if scope is None else 1)
 
     async def _forward(
-        self, sub_id: str, flt: EventFilter, since: int | None, scope: trio.CancelScope
+        self,
+        sub_id: str,
+        flt: EventFilter,
+        since: int | None,
+        scope: trio.CancelScope,
+        batch: bool,
     ) -> None:
         last = since or 0
         with scope:
             async with self.deps.bus.subscribe(flt, since_seq=since) as events:
-                async for item in events:
+                async for first in events:
                     if not self._still_allowed():
                         return  # its token was revoked, or agents were switched off
-                    if isinstance(item, Lagged):
-                        last = item.resume_from
-                        break
-                    note = notify_frame(sub_id, item.seq, EVENT_TEXT.of(item))
-                    if not self._out.put_nowait(note):
-                        break  # the client reads too slowly: it resumes from `last`
-                    if not is_ephemeral(item):  # it carries the bus's last seq, not ours
-                        last = item.seq
+                    items = [first, *events.ready(NOTIFY_BATCH - 1)] if batch else [first]
+                    last, lagged = self._deliver(sub_id, items, last, batch)
+                    if lagged:
+                        break  # lagged on the bus, or the client reads too slowly
                 else:
                     return
-            lagged = rpc.notification(
+            lagged_note = rpc.notification(
                 names.EVENTS_LAGGED, {"subscription": sub_id, "resume_from": last}
             )
-            await self._queue(lagged)
+            await self._queue(lagged_note)
         self._subs.pop(sub_id, None)
+
+    def _deliver(
+        self, sub_id: str, items: list[Event | Lagged], last: int, batch: bool
+    ) -> tuple[int, bool]:
+        """Queue ``items`` (with ``batch``, packed: an array of ``events.notify`` that
+        later events of this subscription join while the writer has not sent it); the new
+        last seq delivered, and whether the subscription lagged — on the bus (a
+        :class:`Lagged` among the items: what came before it is still sent) or here (the
+        outbox is full: none of ``items`` was queued)."""
+        frames: list[str] = []
+        newest, resume = last, None
+        for item in items:
+            if isinstance(item, Lagged):
+                resume = item.resume_from
+                break
+            frames.append(notify_frame(sub_id, item.seq, EVENT_TEXT.of(item)))
+            if not is_ephemeral(item):  # it carries the bus's last seq, not ours
+                newest = item.seq
+        if frames:
+            queued = (
+                self._out.pack_nowait(sub_id, frames) if batch else self._out.put_nowait(frames[0])
+            )
+            if not queued:
+                return last, True
+        return (newest, False) if resume is None else (resume, True)
 
 
 @functools.cache

@@ -133,3 +133,26 @@ async def test_an_ephemeral_event_reaches_live_subscribers_only_and_keeps_the_se
     ]
     stored = await store.events(EventQuery(limit=10))
     assert [e.seq for e in stored] == [1, 2]
+
+
+async def test_ready_takes_what_is_queued_without_waiting_and_ends_with_the_lag_marker(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """``ready`` (what a batch subscription packs into one frame) returns the rest of a
+    replayed page, then the live queue, de-duplicated across the two, never waiting; after
+    an overflow it ends with the one :class:`Lagged` marker, resuming after the last event
+    it returned."""
+    store, bus = await wired(nursery, tmp_path, capacity=4)
+    for i in range(3):
+        await store.commit(Changes(events=(draft("j", f"old{i}"),)))
+    async with bus.subscribe(since_seq=0) as events:
+        await store.commit(Changes(events=(draft("j", "live"),)))  # seq 4: queued, live
+        first = await events.__anext__()  # reads the history page (1..4)
+        rest = events.ready(10)
+        assert [first.seq, *(e.seq for e in rest if isinstance(e, Event))] == [1, 2, 3, 4]
+        assert events.ready(10) == []  # the queued 4 was a duplicate of the page's
+        for i in range(6):  # overflows the queue of 4
+            await store.commit(Changes(events=(draft("j", f"more{i}"),)))
+        tail = events.ready(100)
+    assert [e.seq for e in tail if isinstance(e, Event)] == [5, 6, 7, 8]
+    assert tail[-1] == Lagged(resume_from=8)

@@ -124,3 +124,47 @@ def test_every_frame_arrives_once_in_order(
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert got == frames
+
+
+async def test_packed_notes_join_the_newest_pack_of_their_subscription_until_taken() -> None:
+    """A batch subscription's notes join the tail pack of the same key (one frame, a JSON
+    array when several); another frame or key in between starts a new one; once the
+    writer took a pack, later notes start a new one; the byte bound still holds."""
+    box = Outbox(max_items=10, max_bytes=1 << 20)
+    assert box.pack_nowait("s1", ["1"])
+    assert box.pack_nowait("s1", ["2", "3"])
+    assert box.put_nowait("answer")
+    assert box.pack_nowait("s1", ["4"])
+    assert box.pack_nowait("s2", ["x"])
+    assert len(box) == 4
+    assert await box.take(10) == ["[1,2,3]", "answer", "4", "x"]
+    assert box.pack_nowait("s1", ["5"])
+    assert await box.take(10) == ["5"]
+    small = Outbox(max_items=10, max_bytes=4)
+    assert small.pack_nowait("s", ["abcd"])
+    assert not small.pack_nowait("s", ["e"])  # the bound is reached: nothing joins
+    assert await small.take(1) == ["abcd"]
+    assert small.pack_nowait("s", ["e"])
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b", None]), st.text("xyz0", min_size=1, max_size=5)))
+)
+def test_packing_keeps_every_note_in_order_and_the_byte_count_exact(
+    puts: list[tuple[str | None, str]],
+) -> None:
+    """Whatever mix of packs and plain frames, taking everything yields every text once,
+    in order, and leaves the box at zero bytes."""
+
+    async def run() -> None:
+        box = Outbox(max_items=len(puts) + 1, max_bytes=1 << 20)
+        for key, text in puts:
+            assert box.pack_nowait(key, [text]) if key else box.put_nowait(text)
+        out: list[str] = []
+        while len(box):
+            for frame in await box.take(3):
+                out.extend(frame[1:-1].split(",") if frame.startswith("[") else [frame])
+        assert out == [text for _, text in puts]
+        assert box._bytes == 0
+
+    trio.run(run)

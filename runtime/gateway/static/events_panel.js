@@ -66,7 +66,7 @@ export class EventsPanel {
   async subscribe() {
     const held = this.run.length ? this.run[this.run.length - 1].seq : this.latest;
     const since = this.following ? held : this.latest;
-    await this.conn.call("events.subscribe", { since_seq: since });
+    await this.conn.call("events.subscribe", { since_seq: since, batch: true });
   }
 
   /** events.notify / events.lagged from the connection. */
