@@ -35,7 +35,8 @@ def notes_of(frames: list[Any]) -> list[dict[str, Any]]:
     out = []
     for frame in frames:
         for note in frame if isinstance(frame, list) else [frame]:
-            assert note["jsonrpc"] == "2.0" and note["method"] == "events.notify", note
+            assert note["jsonrpc"] == "2.0", note
+            assert note["method"] == "events.notify", note
             out.append({k: v for k, v in note["params"].items() if k != "subscription"})
     return out
 
