@@ -1,9 +1,10 @@
-"""The pure rules of cluster membership: fair shares, lease trust, clock offsets.
+"""The pure rules of cluster membership: fair shares, lease trust, settling after an
+outage, clock offsets.
 
 No trio and no database here: :mod:`.sql` applies these decisions in PostgreSQL and
 :mod:`.membership` drives them on a timer. Everything is a function of explicit inputs,
-so the property tests in ``tests/unit/test_cluster_core.py`` can check them on random
-histories.
+so the property tests in ``tests/unit/test_cluster_core.py`` and
+``tests/cluster/test_settling.py`` can check them on random histories.
 """
 
 from __future__ import annotations
