@@ -15,7 +15,7 @@ from datetime import datetime
 
 import attrs
 
-from gnomon.runtime.errors import Conflict, InvalidInput, NotFound
+from gnomon.runtime.errors import InvalidInput, NotFound
 from gnomon.runtime.model.tokens import (
     AGENT_DEFAULTS,
     AGENT_MAX_TTL,
@@ -31,7 +31,7 @@ from gnomon.runtime.protocol_access import (
     TokenInfo,
     TokenRevokeParams,
 )
-from gnomon.runtime.store import Store
+from gnomon.runtime.store import Store, TokenNameTaken
 
 ADMIN_ID = "admin"
 
@@ -118,7 +118,10 @@ class TokenBook:
 
         Raises:
             InvalidInput: an agent token asked for admin scope, or a bad name.
-            Conflict: a live token already has that name.
+            TokenNameTaken: a live token already has that name (a ``Conflict``): in this
+                book, or, in a cluster, in the database — a token another node created
+                that this node has not read yet (runtime/store/pg_misc.py
+                ``check_live_names``).
         """
         if params.agent and params.scope == "admin":
             raise InvalidInput(
@@ -135,10 +138,7 @@ class TokenBook:
                 field="name",
             )
         if any(r.name == params.name and r.revoked_at is None for r in self._records.values()):
-            raise Conflict(
-                f"a live token is already named {params.name!r}",
-                hint="revoke it first, or pick another name",
-            )
+            raise TokenNameTaken(params.name)
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         record = TokenRecord(
             id=f"tok-{secrets.token_hex(4)}",

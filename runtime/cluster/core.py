@@ -1,16 +1,17 @@
-"""The pure rules of cluster membership: fair shares, lease trust, clock offsets.
+"""The pure rules of cluster membership: fair shares, lease trust, settling after an
+outage, clock offsets.
 
 No trio and no database here: :mod:`.sql` applies these decisions in PostgreSQL and
 :mod:`.membership` drives them on a timer. Everything is a function of explicit inputs,
-so the property tests in ``tests/unit/test_cluster_core.py`` can check them on random
-histories.
+so the property tests in ``tests/unit/test_cluster_core.py`` and
+``tests/cluster/test_settling.py`` can check them on random histories.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 
 import attrs
 
@@ -19,6 +20,7 @@ __all__ = [
     "LeaseTimes",
     "OffsetEstimator",
     "Plan",
+    "Settling",
     "fair_share",
     "first_line",
     "lost",
@@ -71,6 +73,52 @@ def plan(held: Iterable[int], partitions: int, live_nodes: int) -> Plan:
     return Plan(take=share - len(mine), release=())
 
 
+@attrs.define
+class Settling:
+    """The rule that keeps a node coming back after an outage from taking its peers'
+    partitions only to give them back a beat later.
+
+    When the database was down for everyone longer than the TTL, every lease lapsed. The
+    first node whose renewal succeeds again would see itself alone, take all partitions
+    (its peers' ones as "expired") and give half back as soon as the peers renew: those
+    partitions would move twice. So a node that comes back from its self-fence
+    (:meth:`back`) *spares*, for ``window`` seconds, the peers whose lease ran out while
+    it was away (live at its last renewal before, lapsed now, still holding partitions —
+    none of them was taken over meanwhile): it counts them as live for its fair share and
+    does not take their partitions. A spared peer that renews becomes
+    live and is counted as such; one that has not renewed when the window ends is dead
+    and its partitions are taken then, a window later than a plain takeover.
+
+    The window is one beat (the peers retry their renewal every beat) plus the fence
+    margin (the bound on one try, a connection that hangs included). A node that never
+    fenced never spares anyone: a peer dying while this node renews normally is taken
+    over as soon as its lease runs out.
+    """
+
+    window: float
+    spared: frozenset[str] = frozenset()
+    until: float = -math.inf
+
+    def back(self, lapsed: Iterable[str], now: float) -> None:
+        """This node renewed again after a fence, at ``now``; ``lapsed``: the peers whose
+        lease ran out since its last renewal before the fence."""
+        self.spared = frozenset(lapsed)
+        self.until = now + self.window if self.spared else -math.inf
+
+    def spare(self, live: Set[str], now: float) -> frozenset[str]:
+        """The peers to spare at ``now``: those still lapsed (not in ``live``) while the
+        window lasts; none after it."""
+        if now >= self.until:
+            self.spared = frozenset()
+            return frozenset()
+        return self.spared - live
+
+    def left(self, now: float) -> float | None:
+        """Seconds until the window ends (None when no window is open): the planner
+        looks again then, so the dead among the spared are taken over at once."""
+        return self.until - now if self.spared and now < self.until else None
+
+
 @attrs.frozen
 class LeaseTimes:
     """The lease timing of one node, in seconds.
@@ -100,6 +148,11 @@ class LeaseTimes:
     def trusted_until(self, sent_at: float) -> float:
         """Until when a renewal sent at ``sent_at`` (monotonic) may be relied upon."""
         return sent_at + self.ttl - self.margin
+
+    @property
+    def settle(self) -> float:
+        """The window of :class:`Settling`: a beat, plus the margin that bounds a try."""
+        return self.beat + self.margin
 
     def fenced(self, last_renewal_sent: float | None, now: float) -> bool:
         """Whether a node whose last successful renewal was sent at ``last_renewal_sent``

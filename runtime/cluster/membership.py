@@ -12,7 +12,10 @@ A :class:`Membership` runs three tasks on its own database connections:
   ``on_releasing`` run — the kills end before the lease can expire for the others.
   After the next successful renewal the node takes partitions again, each at a new
   epoch — only once the fence's ``on_releasing`` has ended (one lock orders what the
-  engine is told, so a late release never forgets the jobs of a retake);
+  engine is told, so a late release never forgets the jobs of a retake) — and, for a
+  beat plus the margin, leaves alone the partitions of peers whose lease lapsed while it
+  was fenced (:class:`.core.Settling`: after an outage for everyone, the first node back
+  would otherwise take them and give them back a beat later);
 - the **listener** waits for NOTIFYs on :data:`.sql.CHANNEL` and wakes the planner.
 
 Database errors never escape: a failed renewal is retried at the next beat on a new
@@ -105,6 +108,8 @@ class Membership:
         self._moving = trio.Lock()
         self._db = BoundedConnection(dsn, self.times.margin)
         self._next_tick = self.times.beat
+        #: After a fence, the peers whose lease lapsed meanwhile are spared a while.
+        self._settling = core.Settling(self.times.settle)
 
     # -- what the store's fence and the engine read (any thread) ------------------------
 
@@ -201,12 +206,24 @@ class Membership:
         self.fenced, self._joined = False, True
         try:
             if back:  # tell the others at once, so they give this node its share back
-                log.warning("cluster lease renewed again: taking partitions at new epochs")
+                self._back(snap)
                 await self._db(lambda c: sql.notify(c, f"join {self.boot_id}"))
             async with self._moving:
                 await self._reconcile(snap)
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             log.warning("cluster partition planning failed: %s", core.first_line(exc))
+
+    def _back(self, snap: sql.Snapshot) -> None:
+        """The first renewal after a fence: spare the peers that lapsed meanwhile."""
+        self._settling.back(snap.lapsed, trio.current_time())
+        log.warning("cluster lease renewed again: taking partitions at new epochs")
+        if snap.lapsed:
+            log.warning(
+                "cluster: %d peer(s) lost their lease while this node was fenced; their"
+                " partitions are left to them for %.1fs",
+                len(snap.lapsed),
+                self._settling.window,
+            )
 
     def _register(self, conn: psycopg.Connection[Any]) -> None:
         sql.register(
@@ -220,10 +237,13 @@ class Membership:
         )
 
     def _delay(self, snap: sql.Snapshot) -> float:
-        """Until the next tick: a beat, or just after another owner's lease runs out."""
-        if snap.next_expiry is None:
-            return self.times.beat
-        return max(0.01, min(self.times.beat, snap.next_expiry + 0.02))
+        """Until the next tick: a beat, or just after another owner's lease runs out or
+        the settling window ends (:class:`.core.Settling`), whichever comes first."""
+        delay = self.times.beat
+        for left in (snap.next_expiry, self._settling.left(trio.current_time())):
+            if left is not None:
+                delay = min(delay, left + 0.02)
+        return max(0.01, delay)
 
     async def _reconcile(self, snap: sql.Snapshot) -> None:
         lost = core.lost(self._held, snap.held)
@@ -235,15 +255,16 @@ class Membership:
         stray = [p for p in snap.held if p not in self._held]
         if stray:  # taken by a transaction whose answer never came: nobody writes them
             await self._db(lambda c: sql.release(c, self.boot_id, stray))
-        step = core.plan(self._held, self.partitions, snap.live)
+        spared = self._settling.spare(snap.live_boots, trio.current_time())
+        step = core.plan(self._held, self.partitions, snap.live + len(spared))
         if step.release:
             await self._release(step.release)
         elif step.take:
-            await self._take(step.take)
+            await self._take(step.take, spared)
         self._gauge()
 
-    async def _take(self, want: int) -> None:
-        rows = await self._db(lambda c: sql.take(c, self.boot_id, want))
+    async def _take(self, want: int, spared: frozenset[str] = frozenset()) -> None:
+        rows = await self._db(lambda c: sql.take(c, self.boot_id, want, spared))
         if not rows or self.fenced or trio.current_time() >= self._trusted_until:
             return  # an answer from before a freeze: the next tick fences, then frees them
         got = {p: epoch for p, epoch, _ in rows}

@@ -55,12 +55,17 @@ class ClusterConfigError(Exception):
 @attrs.frozen
 class Snapshot:
     """One renewal: the database time it happened at, the live node count, and the
-    partitions the database says this boot holds (``p -> epoch``)."""
+    partitions the database says this boot holds (``p -> epoch``); the live boots (this
+    one included) and the *lapsed* ones: live at this boot's previous renewal, expired
+    now and still holding partitions (what :class:`.core.Settling` spares after an
+    outage)."""
 
     db_time: float
     live: int
     held: Mapping[int, int]
     next_expiry: float | None = None  # seconds until another owner's lease runs out
+    live_boots: frozenset[str] = frozenset()
+    lapsed: frozenset[str] = frozenset()
 
 
 @attrs.frozen
@@ -161,16 +166,11 @@ def renew(conn: Conn, boot_id: str, ttl: float, url: str = "") -> Snapshot | Non
     registers again, holding nothing.
     """
     with conn.transaction():
-        row = conn.execute(
-            "UPDATE cluster_nodes SET lease_until = now() + make_interval(secs => %s),"
-            " beat_at = now(), url = %s WHERE boot_id = %s"
-            " RETURNING extract(epoch FROM clock_timestamp())::float8",
-            (ttl, url, boot_id),
-        ).fetchone()
+        row = conn.execute(_RENEW, (ttl, url, boot_id)).fetchone()
         if row is None:
             return None
-        live = conn.execute("SELECT count(*) FROM cluster_nodes WHERE lease_until > now()")
-        count = live.fetchone()
+        members = conn.execute(_MEMBERS, (row[1],)).fetchall()
+        live = frozenset(str(b) for b, valid, _ in members if valid)
         held = conn.execute(
             "SELECT p, epoch FROM cluster_partitions WHERE owner_boot = %s", (boot_id,)
         ).fetchall()
@@ -187,10 +187,28 @@ def renew(conn: Conn, boot_id: str, ttl: float, url: str = "") -> Snapshot | Non
         )
     return Snapshot(
         db_time=float(row[0]),
-        live=int(count[0]) if count else 1,
+        live=len(live),
         held={int(p): int(e) for p, e in held},
         next_expiry=None if expiry is None or expiry[0] is None else float(expiry[0]),
+        live_boots=live,
+        lapsed=frozenset(str(b) for b, valid, holds in members if holds and not valid),
     )
+
+
+#: The renewal; returns the database clock and this boot's previous ``beat_at``.
+_RENEW = """
+UPDATE cluster_nodes n SET lease_until = now() + make_interval(secs => %s),
+    beat_at = now(), url = %s
+FROM cluster_nodes old WHERE n.boot_id = %s AND old.boot_id = n.boot_id
+RETURNING extract(epoch FROM clock_timestamp())::float8, old.beat_at
+"""
+#: The members live at this boot's previous renewal (``%s``: its ``beat_at`` then): whether
+#: each is live now, and whether it holds partitions.
+_MEMBERS = """
+SELECT n.boot_id, n.lease_until > now(),
+       EXISTS (SELECT 1 FROM cluster_partitions pt WHERE pt.owner_boot = n.boot_id)
+FROM cluster_nodes n WHERE n.lease_until > %s
+"""
 
 
 _TAKE = """
@@ -198,9 +216,10 @@ WITH cand AS (
     SELECT pt.p, pt.owner_boot AS prev FROM cluster_partitions pt
     WHERE EXISTS (SELECT 1 FROM cluster_nodes me
                   WHERE me.boot_id = %(boot)s AND me.lease_until > now())
-      AND (pt.owner_boot IS NULL OR NOT EXISTS (
+      AND (pt.owner_boot IS NULL OR (
+              pt.owner_boot <> ALL(%(spared)s::text[]) AND NOT EXISTS (
               SELECT 1 FROM cluster_nodes n
-              WHERE n.boot_id = pt.owner_boot AND n.lease_until > now()))
+              WHERE n.boot_id = pt.owner_boot AND n.lease_until > now())))
     ORDER BY pt.owner_boot IS NOT NULL, pt.p
     LIMIT %(want)s
     FOR UPDATE OF pt SKIP LOCKED
@@ -212,8 +231,11 @@ RETURNING pt.p, pt.epoch, cand.prev
 """
 
 
-def take(conn: Conn, boot_id: str, want: int) -> list[tuple[int, int, str | None]]:
-    """Take up to ``want`` free or expired partitions, bumping each one's epoch.
+def take(
+    conn: Conn, boot_id: str, want: int, spared: Iterable[str] = ()
+) -> list[tuple[int, int, str | None]]:
+    """Take up to ``want`` free or expired partitions, bumping each one's epoch; those of
+    an owner in ``spared`` are left alone (:class:`.core.Settling`).
 
     Rows another node is taking right now are skipped (``FOR UPDATE SKIP LOCKED``), as
     are rows a committing write of their owner holds ``FOR SHARE``. Nothing is taken
@@ -226,7 +248,8 @@ def take(conn: Conn, boot_id: str, want: int) -> list[tuple[int, int, str | None
     if want <= 0:
         return []
     with conn.transaction():
-        rows = conn.execute(_TAKE, {"boot": boot_id, "want": want}).fetchall()
+        params = {"boot": boot_id, "want": want, "spared": sorted(spared)}
+        rows = conn.execute(_TAKE, params).fetchall()
         if rows:
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"take {boot_id}"))
     return [(int(p), int(e), None if prev is None else str(prev)) for p, e, prev in rows]

@@ -32,6 +32,20 @@ class FireAlreadyClaimed(Conflict):
     """A slot of the unit of work was claimed before; nothing of the unit was written."""
 
 
+class TokenNameTaken(Conflict):
+    """A live token already carries the name a new token asks for. Raised by the token
+    book's own check and, in a cluster, by the PostgreSQL store's check under a lock on
+    the name (``put_tokens``), so the loser of two nodes racing for one name gets the
+    same refusal as on one node."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a live token is already named {name!r}",
+            hint="revoke it first, or pick another name",
+        )
+        self.name = name
+
+
 class UnitRejected(GnomonError):
     """A store's fence refused one unit of work (its writer no longer owns what the unit
     writes); nothing of the unit was written, the other units of its batch commit.
@@ -249,7 +263,13 @@ class Store(Protocol):
         ...
 
     async def put_tokens(self, records: Sequence[TokenRecord]) -> None:
-        """Insert or update ``records`` atomically (a new token, or revocations)."""
+        """Insert or update ``records`` atomically (a new token, or revocations).
+
+        Raises:
+            TokenNameTaken: (PostgreSQL) a live record's name is carried by another live
+                token in the database; nothing was written.
+            Conflict: (PostgreSQL) another transaction held that name's lock for 2 s.
+        """
         ...
 
     def switch_now(self, name: str) -> str | None:

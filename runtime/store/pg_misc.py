@@ -16,9 +16,11 @@ from typing import Any
 
 import psycopg
 
+from gnomon.runtime.errors import Conflict
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.state import RunRecord
 from gnomon.runtime.model.tokens import TokenRecord
+from gnomon.runtime.store import TokenNameTaken
 from gnomon.runtime.store.sql_metrics import CatalogRow, HistoryRow
 
 Conn = psycopg.Connection[Any]
@@ -41,13 +43,29 @@ PUT_TOKEN = (
 )
 
 
+#: Serialises the writers of one token name (a transaction-scoped advisory lock, waited
+#: for: the loser then reads the winner's committed row, READ COMMITTED).
+_TOKEN_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('gnomon-token:' || %s, 0))"
+_LIVE_TOKEN = (
+    "SELECT id FROM tokens WHERE revoked_ts IS NULL AND id <> %s"
+    " AND record::jsonb ->> 'name' = %s LIMIT 1"
+)
+#: The longest wait for another transaction writing a token of the same name (ms).
+TOKEN_LOCK_WAIT_MS = 2000
+
+
 def tokens(conn: Conn) -> list[TokenRecord]:
     rows = conn.execute("SELECT record FROM tokens ORDER BY rowid")
     return [wire.from_json(r[0], TokenRecord) for r in rows]
 
 
 def put_tokens(conn: Conn, records: Sequence[TokenRecord]) -> None:
-    """Store ``records`` (new tokens or revocations) in one transaction."""
+    """Store ``records`` (new tokens or revocations) in one transaction; a live record's
+    name must not be live on another token (:func:`check_live_names`).
+
+    Raises:
+        TokenNameTaken, Conflict: as :func:`check_live_names`; nothing was written.
+    """
     rows = [
         (
             r.id,
@@ -58,8 +76,36 @@ def put_tokens(conn: Conn, records: Sequence[TokenRecord]) -> None:
         for r in records
     ]
     with conn.transaction(), conn.cursor() as cur:
+        check_live_names(conn, records)
         cur.executemany(PUT_TOKEN, rows)
         cur.execute(_NOTIFY)
+
+
+def check_live_names(conn: Conn, records: Sequence[TokenRecord]) -> None:
+    """In the caller's transaction: for each live record, take its name's lock (waiting
+    at most :data:`TOKEN_LOCK_WAIT_MS` for another writer of that name to commit or roll
+    back) and check that no other live token carries it. Two daemons of a cluster
+    creating one name at once: the second waits for the first's commit, then sees its
+    row and is refused exactly as a daemon alone refuses a taken name.
+
+    Raises:
+        TokenNameTaken: another live token has the name.
+        Conflict: the lock was not granted in time (another transaction holds it).
+    """
+    live = sorted((r.name, r.id) for r in records if r.revoked_at is None)
+    if not live:
+        return
+    conn.execute(f"SET LOCAL lock_timeout = {TOKEN_LOCK_WAIT_MS}")
+    for name, token_id in live:
+        try:
+            conn.execute(_TOKEN_LOCK, (name,))
+        except psycopg.errors.LockNotAvailable:
+            raise Conflict(
+                f"a token named {name!r} is being created on another node right now",
+                hint="pick another name, or retry to see which one won",
+            ) from None
+        if conn.execute(_LIVE_TOKEN, (token_id, name)).fetchone() is not None:
+            raise TokenNameTaken(name)
 
 
 def get_switch(conn: Conn, name: str) -> str | None:

@@ -74,3 +74,14 @@ def partitions_by_node(url: str) -> dict[str, int]:
         " JOIN cluster_nodes n ON n.boot_id = p.owner_boot GROUP BY n.node",
     )
     return {str(node): int(n) for node, n in rows}
+
+
+def epochs(url: str) -> dict[int, int]:
+    """Each partition's epoch (every take of a partition adds one)."""
+    return {int(p): int(e) for p, e in query(url, "SELECT p, epoch FROM cluster_partitions")}
+
+
+def moved_more_than_once(before: dict[int, int], after: dict[int, int]) -> dict[int, int]:
+    """Partitions taken more than once between two readings of :func:`epochs`, with how
+    many times (empty when each was taken at most once)."""
+    return {p: after[p] - e for p, e in before.items() if after[p] - e > 1}

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections import Counter
 from pathlib import Path
 
 import httpx
 import pytest
-from support.cluster_checks import fired_twice, partitions_by_node, query, slots_covered
+from support.cluster_checks import (
+    epochs,
+    fired_twice,
+    moved_more_than_once,
+    partitions_by_node,
+    query,
+    slots_covered,
+)
 from support.daemon_proc import RealDaemon, Result, cli_env, gnomon, until
 from support.pg_server import throwaway_server
 
@@ -122,6 +130,7 @@ def test_the_database_stopped_for_20s_every_node_fences_and_recovers(tmp_path: P
                 ok(homes[job[0]], "schedule", job, "--every", "1s", "--do", "noop")
             until(lambda: fired_since(url, 0) == set(JOBS), "every job fires")
 
+            before = epochs(url)
             server.stop("immediate")
             stopped = time.monotonic()
             took = wait_fenced(daemons, stopped)
@@ -141,6 +150,11 @@ def test_the_database_stopped_for_20s_every_node_fences_and_recovers(tmp_path: P
             until(lambda: fired_since(url, up_wall) == set(JOBS), "every job fires", RECOVER)
             firing = time.monotonic() - up
             print(f"after the server came back: shares {shares:.2f}s, all jobs fire {firing:.2f}s")
+            after = epochs(url)
+            takes = Counter(after[p] - e for p, e in before.items())
+            print(f"takes per partition after the restart (takes: partitions): {dict(takes)}")
+            assert moved_more_than_once(before, after) == {}  # each taken once, at a new epoch
+            assert all(after[p] == e + 1 for p, e in before.items())
 
             assert fired_twice(url) == []  # exactly one job.fired per (job, slot)
             assert slots_covered(url) == []  # every slot fired or has its job.skipped

@@ -1,154 +1,26 @@
 """The cluster's pure rules (runtime/cluster/core.py), checked on random histories of a
-model of the database: nodes tick (renew, reconcile, plan), time passes, nodes die, lose
-the database, come back, join and leave. Two properties: a partition never has two
-writers at one epoch, and once things calm down the partitions are shared fairly."""
+model of the database (tests/support/cluster_model.py): nodes tick (renew, reconcile,
+plan), time passes, nodes die, lose the database, come back, join and leave. Two
+properties: a partition never has two writers at one epoch, and once things calm down
+the partitions are shared fairly."""
 
 from __future__ import annotations
 
-import math
-
-import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from support.cluster_model import World, op, run
 
 from gnomon.runtime.cluster.core import (
     LeaseTimes,
     OffsetEstimator,
     fair_share,
     first_line,
-    lost,
     partition_of,
     plan,
 )
 
 TIMES = LeaseTimes()
-
-
-@attrs.define
-class Node:
-    name: int
-    running: bool = True
-    connected: bool = True
-    fenced: bool = True
-    sent: float | None = None  # the last successful renewal's send time
-    held: dict[int, int] = attrs.field(factory=dict)
-
-
-@attrs.define
-class World:
-    """The database (owner and epoch per partition, leases) and the nodes' beliefs."""
-
-    partitions: int
-    now: float = 0.0
-    owner: dict[int, int | None] = attrs.field(factory=dict)
-    epoch: dict[int, int] = attrs.field(factory=dict)
-    lease: dict[int, float] = attrs.field(factory=dict)
-    nodes: list[Node] = attrs.field(factory=list)
-
-    def __attrs_post_init__(self) -> None:
-        self.owner = dict.fromkeys(range(self.partitions))
-        self.epoch = dict.fromkeys(range(self.partitions), 0)
-
-    def live(self) -> int:
-        return sum(1 for until in self.lease.values() if until > self.now)
-
-    def join(self) -> None:
-        node = Node(len(self.nodes))
-        self.nodes.append(node)
-        self.lease[node.name] = self.now + TIMES.ttl
-        self.tick(node)
-
-    def tick(self, node: Node) -> None:
-        """As Membership._tick: renew, drop lost, release strays, then the plan."""
-        if not (node.running and node.connected) or node.name not in self.lease:
-            return
-        self.lease[node.name] = self.now + TIMES.ttl
-        node.sent = self.now
-        node.fenced = False
-        in_db = {p: self.epoch[p] for p, o in self.owner.items() if o == node.name}
-        for p in lost(node.held, in_db):
-            del node.held[p]
-        for p in set(in_db) - set(node.held):
-            self.owner[p] = None
-        step = plan(node.held, self.partitions, self.live())
-        for p in step.release:
-            del node.held[p]
-            self.owner[p] = None
-        free = [
-            p
-            for p, o in sorted(self.owner.items())
-            if o is None or self.lease.get(o, -math.inf) <= self.now
-        ]
-        for p in free[: step.take]:
-            self.owner[p] = node.name
-            self.epoch[p] += 1
-            node.held[p] = self.epoch[p]
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        for node in self.nodes:  # the watchdog
-            if node.running and not node.fenced and TIMES.fenced(node.sent, self.now):
-                node.fenced = True
-                node.held.clear()
-
-    def leave(self, node: Node) -> None:
-        if node.running and node.connected:
-            for p, o in self.owner.items():
-                if o == node.name:
-                    self.owner[p] = None
-            self.lease.pop(node.name, None)
-            node.running = False
-
-    def writers(self, p: int) -> set[int]:
-        """Nodes that would pass the fence for ``p``: unfenced, believing they hold it at
-        its current epoch, owner in the database, lease valid."""
-        return {
-            n.name
-            for n in self.nodes
-            if n.running
-            and not n.fenced
-            and n.held.get(p) == self.epoch[p]
-            and self.owner[p] == n.name
-            and self.lease.get(n.name, -math.inf) > self.now
-        }
-
-    def check_safety(self) -> None:
-        for p in range(self.partitions):
-            assert len(self.writers(p)) <= 1
-        for n in self.nodes:  # an unfenced node's lease is valid: nobody can take from it
-            if n.running and not n.fenced:
-                assert self.lease[n.name] > self.now + TIMES.kill_grace
-
-
-op = st.one_of(
-    st.tuples(st.just("tick"), st.integers(0, 5)),
-    st.tuples(st.just("advance"), st.floats(0.05, 3.0)),
-    st.tuples(st.just("kill"), st.integers(0, 5)),
-    st.tuples(st.just("cut"), st.integers(0, 5)),
-    st.tuples(st.just("mend"), st.integers(0, 5)),
-    st.tuples(st.just("leave"), st.integers(0, 5)),
-    st.tuples(st.just("join"), st.just(0)),
-)
-
-
-def run(world: World, ops: list[tuple[str, float]]) -> None:
-    for kind, arg in ops:
-        nodes = world.nodes
-        node = nodes[int(arg) % len(nodes)] if nodes else None
-        if kind == "join" or node is None:
-            world.join()
-        elif kind == "tick":
-            world.tick(node)
-        elif kind == "advance":
-            world.advance(arg)
-        elif kind == "kill":
-            node.running = False
-        elif kind in ("cut", "mend"):
-            node.connected = kind == "mend"
-        else:
-            world.leave(node)
-        world.check_safety()
 
 
 @given(st.integers(1, 40), st.integers(1, 4), st.lists(op, max_size=60))
@@ -175,18 +47,14 @@ def test_fair_shares_converge_once_things_calm_down(
     if not any(n.running for n in world.nodes):
         world.join()
     world.advance(TIMES.ttl)  # every dead lease runs out
-    for _ in range(2 * partitions + 4):  # rounds of beats
-        for n in world.nodes:
-            world.tick(n)
-        world.advance(TIMES.beat / 4)
-        world.check_safety()
+    world.rounds(TIMES.settle)  # every node comes back from its fence, sparing the lapsed
+    world.rounds((2 * partitions + 4) * TIMES.beat / 4)  # rounds of beats
     alive = [n for n in world.nodes if n.running]
     share = fair_share(partitions, len(alive))
     held = {p for n in alive for p in n.held}
     assert held == set(range(partitions))  # nothing unowned, nothing owned by the dead
     assert all(len(n.held) <= share for n in alive)
-    for n in alive:  # beliefs match the database
-        assert n.held == {p: world.epoch[p] for p, o in world.owner.items() if o == n.name}
+    assert world.beliefs_match()
 
 
 @given(st.integers(1, 10_000), st.integers(1, 500))
