@@ -61,6 +61,8 @@ DELETE_JOB = (
 
 def iso(t: datetime) -> str:
     """The canonical text of an instant (UTC, microseconds): part of unique keys."""
+    if t.tzinfo is UTC:
+        return t.isoformat(timespec="microseconds")
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
