@@ -7,10 +7,12 @@ they inline what is trivial (identity, ``Enum._value_``, UTC datetimes, ``None``
 optionals) and call the converter's hook for anything else, so their dicts equal
 ``converter.unstructure(obj)``.
 
-A top-level object whose class has a tuple of *simple records* (attrs classes of strings,
-datetimes and string enums, such as ``JobState.transitions``) is written as text: the
-records by one ``%`` template each, the other fields by the JSON encoder in runs, joined
-in field order — the same bytes as ``json.dumps``, at about half the cost per record.
+An untagged record (``JobState``, ``FireState``, ``RunRecord``…) is written as text by
+one ``%`` template per class: strings, ints, bools, string enums, UTC datetimes and
+``None`` of optionals inline (an int or a bool only when the value's class is exactly
+that, else through the JSON encoder, as ``json.dumps`` would write it), nested records
+and tuple items by their own class's text, anything else by the JSON encoder on the
+compiled dict — the same bytes as ``json.dumps``, at about half the cost.
 A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
 ``Transition``: frozen, shared by a job's successive states) is encoded once and its text
 kept in the slot, then spliced into every later encoding that holds it (so its dicts must
