@@ -130,10 +130,11 @@ def end_unit(i: int, cycle: int, transitions: int = 16, held: bool = False) -> C
 
 
 def bench_units(path: Path, transitions: int, rounds: int = 20, per: int = 256) -> dict[str, float]:
-    """µs of ``sql.commit_batch`` per unit, batches of ``per`` fire units then ``per`` end
-    units of the same jobs, ``rounds`` times (the median after two warm-up rounds); the
-    ``held_`` ones reuse each job's spec and transitions objects, as a job's engine does
-    between its saves (the others build them anew, as after a load)."""
+    """µs of ``sql.commit_batch`` per unit (this thread's CPU time), batches of ``per``
+    fire units then ``per`` end units of the same jobs, ``rounds`` times (the median after
+    two warm-up rounds); the ``held_`` ones reuse each job's spec and transitions objects,
+    as a job's engine does between its saves (the others build them anew, as after a
+    load)."""
     conn = sql.connect(str(path))
     chain = sql.load_chain(conn)
     spent: dict[str, list[float]] = {"fire": [], "end": [], "held_fire": [], "held_end": []}
@@ -142,10 +143,10 @@ def bench_units(path: Path, transitions: int, rounds: int = 20, per: int = 256) 
             for held in (False, True):
                 for kind, make in (("fire", fire_unit), ("end", end_unit)):
                     units = [make(i + held * per, cycle, transitions, held) for i in range(per)]
-                    started = time.perf_counter()
+                    started = time.thread_time()
                     sql.commit_batch(conn, units, chain, "bench", lambda point: None)
                     key = f"held_{kind}" if held else kind
-                    spent[key].append((time.perf_counter() - started) / per * 1e6)
+                    spent[key].append((time.thread_time() - started) / per * 1e6)
     finally:
         conn.close()
     return {f"{k}_unit_us": sorted(v[2:])[len(v[2:]) // 2] for k, v in spent.items()}

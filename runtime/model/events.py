@@ -12,12 +12,14 @@ import json
 from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
+from json.encoder import encode_basestring
 from typing import Any
 
 import attrs
 
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.enums import JobStatus, Outcome
+from gnomon.runtime.model.json_fast import fast_encode
 
 GENESIS_HASH = "0" * 64
 
@@ -109,15 +111,16 @@ def _hashed(event: Event | EventDraft, seq: int) -> dict[str, Any]:
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_canonical = fast_encode(_CANONICAL)
 
 
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8 kept: the form that is hashed."""
-    return _CANONICAL.encode(value)
+    return _canonical(value)
 
 
 def _digest(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256((prev_hash + _CANONICAL.encode(fields)).encode("utf-8")).hexdigest()
+    return hashlib.sha256((prev_hash + _canonical(fields)).encode("utf-8")).hexdigest()
 
 
 def chain_hash(prev_hash: str, event: Event) -> str:
@@ -146,13 +149,43 @@ def sealed_row(draft: EventDraft, seq: int, prev_hash: str) -> tuple[Event, str]
     """
     if draft.timestamp.utcoffset() is None:
         raise InvalidInput(f"naive time {draft.timestamp.isoformat()} cannot go on the wire")
-    text = _CANONICAL.encode(_hashed(draft, seq))
+    text = _canonical_text(draft, seq)
     digest = hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
-    row = f'{text[:-1]},{_PREV_KEY}{_CANONICAL.encode(prev_hash)},{_HASH_KEY}"{digest}"}}'
+    row = f'{text[:-1]},{_PREV_KEY}{_Q(prev_hash)},{_HASH_KEY}"{digest}"}}'
     return event_of(draft, seq, prev_hash, digest), row
 
 
 _PREV_KEY, _HASH_KEY = '"prev_hash":', '"hash":'
+#: The canonical text of the hashed fields, keys sorted (:func:`_canonical_text`).
+_HASHED_TEMPLATE = (
+    '{"job_id":%s,"message":%s,"name":%s,"outcome":%s,"owner":%s,"payload":%s,"seq":%s,'
+    '"status":%s,"timestamp":"%s","type":%s}'
+)
+_Q = encode_basestring
+_INT = int.__repr__
+
+
+def _canonical_text(draft: EventDraft, seq: int) -> str:
+    """``canonical_json(_hashed(draft, seq))``, written by one template: the strings,
+    enums and ``seq`` inline, only the payload by the encoder (sorted keys). A value of
+    an unexpected type goes through the encoder, so the text is the same either way."""
+    d = draft
+    try:
+        payload = d.payload
+        return _HASHED_TEMPLATE % (
+            "null" if d.job_id is None else _Q(d.job_id),
+            _Q(d.message),
+            "null" if d.name is None else _Q(d.name),
+            "null" if d.outcome is None else _Q(d.outcome._value_),
+            "null" if d.owner is None else _Q(d.owner),
+            "{}" if payload.__class__ is dict and not payload else _canonical(payload),
+            _INT(seq) if seq.__class__ is int else _canonical(seq),
+            "null" if d.status is None else _Q(d.status._value_),
+            d.timestamp.isoformat(),  # digits, signs and colons: no escaping
+            _Q(d.type._value_),
+        )
+    except (TypeError, AttributeError):
+        return _canonical(_hashed(d, seq))
 
 
 def event_of(draft: EventDraft, seq: int, prev_hash: str = GENESIS_HASH, digest: str = "") -> Event:

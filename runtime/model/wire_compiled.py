@@ -7,10 +7,12 @@ they inline what is trivial (identity, ``Enum._value_``, UTC datetimes, ``None``
 optionals) and call the converter's hook for anything else, so their dicts equal
 ``converter.unstructure(obj)``.
 
-A top-level object whose class has a tuple of *simple records* (attrs classes of strings,
-datetimes and string enums, such as ``JobState.transitions``) is written as text: the
-records by one ``%`` template each, the other fields by the JSON encoder in runs, joined
-in field order — the same bytes as ``json.dumps``, at about half the cost per record.
+An untagged record (``JobState``, ``FireState``, ``RunRecord``…) is written as text by
+one ``%`` template per class: strings, ints, bools, string enums, UTC datetimes and
+``None`` of optionals inline (an int or a bool only when the value's class is exactly
+that, else through the JSON encoder, as ``json.dumps`` would write it), nested records
+and tuple items by their own class's text, anything else by the JSON encoder on the
+compiled dict — the same bytes as ``json.dumps``, at about half the cost.
 A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
 ``Transition``: frozen, shared by a job's successive states) is encoded once and its text
 kept in the slot, then spliced into every later encoding that holds it (so its dicts must
@@ -34,9 +36,11 @@ import attrs
 from cattrs import Converter
 from cattrs.fns import identity
 
+from gnomon.runtime.model.json_fast import fast_encode
 from gnomon.runtime.model.wire_hooks import TAG_KEY
 
 ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+_encode = fast_encode(ENCODER)
 _TUPLE_HOOK = "_tuple_unstructure_hook.<locals>.unstructure"
 _TAGGED_HOOK = "_attrs_unstructure_hook.<locals>.unstructure"
 
@@ -147,7 +151,7 @@ class Encoders:
             if attrs.has(cls) and getattr(hook, "__qualname__", "") == "encode":
                 text = self._compile_text(cls)
             if text is None:
-                text = lambda value: ENCODER.encode(hook(value))  # noqa: E731
+                text = lambda value: _encode(hook(value))  # noqa: E731
             if _cacheable(cls):
                 fill = _filler(text)
                 text = lambda value: value._wire_text or fill(value)  # noqa: E731
@@ -159,78 +163,70 @@ class Encoders:
         its encoding, which fills the cache)."""
         hook = self.hook(cls)
         fill = f"_f{len(names)}"
-        names[fill] = _filler(lambda v: ENCODER.encode(hook(v)))
+        names[fill] = _filler(lambda v: _encode(hook(v)))
         return f"({value}._wire_text or {fill}({value}))"
 
     def _compile_text(self, cls: type) -> Callable[[Any], str] | None:
-        """Text in runs of fields, tuples of simple records by template; ``None`` when
-        ``cls`` has no such tuple (or is tagged)."""
+        """One ``%`` template writing ``cls``'s JSON text field by field (kept texts
+        spliced, simple values written inline, the rest by the JSON encoder); ``None``
+        for a tagged class."""
         if getattr(self._conv.get_unstructure_hook(cls), "__qualname__", "") == _TAGGED_HOOK:
             return None
         hints = get_type_hints(cls)
-        names: dict[str, Any] = {"_rt": self.unstructure, "_enc": ENCODER.encode}
-        parts: list[str] = []
-        run: list[str] = []
-        found = False
-        for field in (f for f in attrs.fields(cls) if f.init):
-            key = ENCODER.encode(field.name)
-            if _cacheable(hints[field.name]):
-                found = True
-                if run:
-                    parts.append(f"_enc({{{', '.join(run)}}})[1:-1]")
-                    run = []
-                text = self._cached_field(hints[field.name], f"o.{field.name}", names)
-                parts.append(f"'{key}:' + {text}")
-                continue
-            args = get_args(hints[field.name])
-            record = args[0] if len(args) == 2 and args[1] is Ellipsis else None
-            template = self._record_template(record, names) if record is not None else None
-            tuple_hook = self._conv.get_unstructure_hook(hints[field.name])
-            if template is None or getattr(tuple_hook, "__qualname__", "") != _TUPLE_HOOK:
-                run.append(
-                    f"{field.name!r}: {self._expr(hints[field.name], f'o.{field.name}', names)}"
-                )
-                continue
-            found = True
-            if run:
-                parts.append(f"_enc({{{', '.join(run)}}})[1:-1]")
-                run = []
-            slow, exact = f"_s{len(names)}", f"_c{len(names)}"
-            names[slow] = lambda e: ENCODER.encode(self.unstructure(e))
-            names[exact] = record
-            if isinstance(record, type) and _cacheable(record):
-                fill = f"_f{len(names)}"
-                names[fill] = _filler(_define(record, f"return {template}", dict(names), "e"))
-                template = f"(e._wire_text or {fill}(e))"
-            items = f"{template} if e.__class__ is {exact} else {slow}(e)"
-            parts.append(f"'{key}:[' + ','.join([{items} for e in o.{field.name}]) + ']'")
-        if not found:
-            return None
-        if run:
-            parts.append(f"_enc({{{', '.join(run)}}})[1:-1]")
-        return _define(cls, f"return '{{' + ','.join(({', '.join(parts)},)) + '}}'", names)
-
-    def _record_template(self, cls: Any, names: dict[str, Any]) -> str | None:
-        """``'<template>' % (...)`` writing one ``cls`` value (fields as ``e.<name>``), or
-        ``None`` unless every field is a string, a datetime or a string enum (or None)."""
-        if not attrs.has(cls) or getattr(self.hook(cls), "__qualname__", "") != "encode":
-            return None
-        if getattr(self._conv.get_unstructure_hook(cls), "__qualname__", "") == _TAGGED_HOOK:
-            return None
-        names.update(_q=encode_basestring, _dt=self.datetime, _UTC=UTC)
-        hints = get_type_hints(cls)
+        names: dict[str, Any] = {"_rt": self.unstructure, "_enc": _encode}
+        names.update(_q=encode_basestring, _dt=self.datetime, _UTC=UTC, _tx=self.to_json)
+        names.update(_ir=int.__repr__)
         slots, values = [], []
         for field in (f for f in attrs.fields(cls) if f.init):
-            t = hints[field.name]
-            inner = _optional_of(t)
-            text = _simple_text(inner if inner is not None else t, f"e.{field.name}")
-            if text is None:
-                return None
-            if inner is not None:
-                text = f"('null' if e.{field.name} is None else {text})"
             slots.append(f"{ENCODER.encode(field.name)}:%s")
-            values.append(text)
-        return f"'{{{','.join(slots)}}}' % ({', '.join(values)},)"
+            values.append(self._text_expr(hints[field.name], f"o.{field.name}", names))
+        template = "{" + ",".join(slots) + "}"  # field names hold no "%"
+        return _define(cls, f"return {template!r} % ({', '.join(values)},)", names)
+
+    def _text_expr(self, t: Any, value: str, names: dict[str, Any]) -> str:
+        """Python source writing the field ``value`` of declared type ``t`` as JSON text:
+        ``ENCODER.encode`` of what :meth:`_expr` gives, inlined where that is simple."""
+        slow = self._conv.get_unstructure_hook(t)
+        inner = _optional_of(t)
+        if inner is not None and getattr(slow, "__name__", "") == "unstructure_optional":
+            return f"('null' if {value} is None else {self._text_expr(inner, value, names)})"
+        if _cacheable(t):
+            return self._cached_field(t, value, names)
+        if slow is identity:
+            return _identity_text(t, value)
+        if t is datetime and slow is self._datetime_hook:
+            return str(_simple_text(t, value))
+        if isinstance(t, type) and issubclass(t, Enum) and slow is self._enum_hook:
+            return _simple_text(t, value) or f"_enc({value}._value_)"
+        return self._nested_text(t, slow, value, names)
+
+    def _nested_text(self, t: Any, slow: Hook, value: str, names: dict[str, Any]) -> str:
+        """:meth:`_text_expr` for tuples (items by their own class's text, kept texts
+        spliced) and untagged records (their text when the class is exactly ``t``)."""
+        kind = getattr(slow, "__qualname__", "")
+        if kind == _TUPLE_HOOK:
+            args = get_args(t)
+            item = "_tx(e)"
+            if len(args) == 2 and args[1] is Ellipsis and _cacheable(args[0]):
+                item = "(e._wire_text or _tx(e))"  # a kept text, else encoded and kept
+            return f"('[' + ','.join([{item} for e in {value}]) + ']')"
+        slow_text = f"_enc({self._expr(t, value, names)})"
+        if isinstance(t, type) and attrs.has(t) and kind != _TAGGED_HOOK:
+            exact = f"_c{len(names)}"
+            names[exact] = t
+            return f"(_tx({value}) if {value}.__class__ is {exact} else {slow_text})"
+        return slow_text
+
+
+def _identity_text(t: Any, value: str) -> str:
+    """Source writing ``value`` (a field the converter leaves as it is) as JSON text."""
+    if t is str:
+        return f"_q({value})"  # not a str: TypeError, and the caller redoes it all
+    if t is int:
+        return f"(_ir({value}) if {value}.__class__ is int else _enc({value}))"
+    if t is bool:
+        return f"('true' if {value} is True else 'false' if {value} is False else _enc({value}))"
+    return f"_enc({value})"
 
 
 def _simple_text(t: Any, value: str) -> str | None:

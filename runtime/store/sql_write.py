@@ -25,6 +25,7 @@ import attrs
 
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.events import Event, sealed_row
+from gnomon.runtime.model.json_fast import dumps
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
 from gnomon.runtime.store import Changes, FireAlreadyClaimed
 from gnomon.runtime.store.chain import PUT_META, SET_HEAD, Chain
@@ -60,6 +61,8 @@ DELETE_JOB = (
 
 def iso(t: datetime) -> str:
     """The canonical text of an instant (UTC, microseconds): part of unique keys."""
+    if t.tzinfo is UTC:
+        return t.isoformat(timespec="microseconds")
     return t.astimezone(UTC).isoformat(timespec="microseconds")
 
 
@@ -85,8 +88,8 @@ def _job_row(state: JobState, wake: float | None) -> tuple[Any, ...]:
         wake,
         state.updated_at.timestamp(),
         prune,
-        json.dumps(spec.tags) if spec.tags else "{}",
-        json.dumps(list(state.depends_on_ids)) if state.dependencies else "[]",
+        dumps(spec.tags) if spec.tags else "{}",
+        dumps(list(state.depends_on_ids)) if state.dependencies else "[]",
         wire.to_json(state),
     )
 

@@ -3,6 +3,7 @@ the converter's JSON, and sealing gives the same hashes as the chain's definitio
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -27,7 +28,9 @@ from gnomon.runtime.model.events import (
     seal,
     sealed_row,
 )
-from gnomon.runtime.model.state import JobState, Transition
+from gnomon.runtime.model.job import CreatedBy
+from gnomon.runtime.model.json_fast import fast_encode
+from gnomon.runtime.model.state import FirePhase, FireState, JobState, Transition
 
 
 def reference(obj: Any) -> str:
@@ -141,3 +144,74 @@ def test_a_saved_again_state_reuses_its_spec_and_transitions_text(state: JobStat
 
 
 T = datetime(2026, 11, 1, 12, tzinfo=UTC)
+
+
+@given(draft=event_drafts, seq=st.integers(min_value=1, max_value=2**40))
+def test_a_seals_text_is_json_dumps_of_the_hashed_fields(draft: EventDraft, seq: int) -> None:
+    """The seal writes the hashed fields by one template; its text is still exactly
+    ``json.dumps`` of them, keys sorted (checked against ``json`` itself, not the code)."""
+    event, row = sealed_row(draft, seq, "cd" * 32)
+    fields = {k: v for k, v in wire.unstructure(event).items() if k not in ("prev_hash", "hash")}
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert row.startswith(text[:-1] + ',"prev_hash":')
+    assert event.hash == hashlib.sha256(("cd" * 32 + text).encode()).hexdigest()
+
+
+class _Name(str):
+    """A str subclass (as a StrEnum member is)."""
+
+
+def test_odd_values_in_a_seal_keep_their_text() -> None:
+    """Values of unexpected types in a draft (a str subclass, an int subclass as seq, a
+    non-dict payload) are written as ``json`` writes them."""
+    draft = EventDraft(
+        type=EventType.JOB_FIRED,
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        name=_Name("n\u00e9"),
+        owner=JobStatus.RUNNING,
+        payload=[1, {"b": 2, "a": True}],  # type: ignore[arg-type]
+    )
+    for seq in (5, True, 2**70):
+        _, row = sealed_row(draft, seq, GENESIS_HASH)
+        fields = {**hashed_fields(seal(draft, 1, GENESIS_HASH)), "seq": seq}
+        text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert row.startswith(text[:-1] + ",")
+
+
+@given(state=job_states)
+def test_odd_values_in_a_state_keep_the_converters_text(state: JobState) -> None:
+    """The state's template writes simple fields inline; values of other types than
+    declared (a bool or a float in an int field, an enum or an int in a str field, a
+    subclass of a nested record) give the converter's text, or its error, all the same."""
+    sub = attrs.make_class("SubFire", {"extra": attrs.field(default=3)}, bases=(FireState,))
+    fire = sub(fire_time=T, cycle=1, phase=FirePhase.RUNNING, attempt=True)
+    for changes in (
+        {"cycle": True, "attempts": 1.5, "consecutive_failures": 2**70},
+        {"message": JobStatus.RUNNING, "parent_id": _Name("p")},
+        {"message": 5, "trigger_ids": ("a", JobStatus.PENDING)},
+        {"fires": (fire,), "created_by": CreatedBy(client=_Name("c"))},
+    ):
+        odd = attrs.evolve(state, **changes)
+        assert wire.to_json(odd) == reference(odd)
+
+
+@given(value=json_values)
+def test_fast_encode_is_the_encoders_text(value: Any) -> None:
+    """``fast_encode(encoder)`` writes what ``encoder.encode`` writes, for each encoder
+    the store uses; errors are the encoder's (a circular list, an unencodable value)."""
+    encoders = (
+        json.JSONEncoder(),
+        json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+        json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False),
+    )
+    for encoder in encoders:
+        assert fast_encode(encoder)(value) == encoder.encode(value)
+        assert fast_encode(encoder)({"v": value, "s": "é"}) == encoder.encode(
+            {"v": value, "s": "é"}
+        )
+    loop: list[Any] = [value]
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular"):
+        fast_encode(encoders[1])(loop)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        fast_encode(encoders[1])({"x": object()})
