@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import getpass
 import logging
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -45,7 +46,7 @@ from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.hosts import AllowedHosts, allowed_hosts
 from gnomon.runtime.gateway.hosts import check_config as check_hosts
 from gnomon.runtime.metrics import Metrics
-from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.events import Event, EventDraft, EventType
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_system import ClusterNodes
@@ -69,8 +70,9 @@ class Daemon:
         """Build every part once, in dependency order, passing each what it needs. Where
         two parts need each other (the engine's clone admission is the agents', which work
         on the engine; the cluster's command relay applies commands through the engine it
-        feeds), the later one is reached through a method of the daemon at call time;
-        nothing is patched into a part after it is built."""
+        feeds; the store publishes its commits to the bus or the event tail built on it),
+        the later one is reached through a method of the daemon at call time; nothing is
+        patched into a part after it is built."""
         self.opts = opts
         home, config = opts.home, opts.config
         self.metrics = Metrics(
@@ -88,6 +90,7 @@ class Daemon:
             config,
             new_audit_key=opts.new_audit_key,
             observe_commit=self.metrics.store_commit.observe,
+            publish=self._published,
             fence=clustered[1],
         )
         self.bus, self.fire_window, self.tail = event_bus(self)
@@ -137,7 +140,11 @@ class Daemon:
             await self._link().releasing(ps)
 
         member, fence = membership(
-            config, self.metrics.registry, on_acquired=acquired, on_releasing=releasing
+            config,
+            self.metrics.registry,
+            gateway_url=self.address.get,
+            on_acquired=acquired,
+            on_releasing=releasing,
         )
         self.relay = command_relay(
             member,
@@ -146,6 +153,15 @@ class Daemon:
             local_live=self._live_here,
         )
         return member, fence
+
+    def _published(self, events: Sequence[Event]) -> None:
+        """Where the store, built before them, sends each commit's sealed events: alone,
+        the event bus; clustered, the event tail, which publishes every node's events to
+        the bus in ``seq`` order (docs/cluster.md, "Events on every node")."""
+        if self.tail is None:
+            self.bus.publish(events)
+        else:
+            self.tail.committed(events)
 
     def _link(self) -> PartitionLink:
         assert self.link is not None

@@ -35,17 +35,16 @@ if TYPE_CHECKING:
 
 def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
     """The bus, the fire window it feeds, and (clustered) the tail that brings every
-    node's events to it in seq order; alone, the store publishes its commits itself."""
-    bus = EventBus(daemon.store.events)
-    window = FireWindow()
-    bus.add_listener(window.observe)
+    node's events to it in seq order (``Daemon._published``: where the store's commits
+    go). Alone, the metrics hear the bus; clustered, the tail gives them this node's
+    own commits."""
+    window, metrics = FireWindow(), daemon.metrics
     if daemon.cluster is None:
-        bus.add_listener(daemon.metrics.observe_event)
-        daemon.store.set_publisher(bus.publish)
-        return bus, window, None
+        listeners = (window.observe, metrics.observe_event)
+        return EventBus(daemon.store.events, listeners=listeners), window, None
     from gnomon.runtime.cluster.setup import event_tail
 
-    metrics = daemon.metrics
+    bus = EventBus(daemon.store.events, listeners=(window.observe,))
     config = daemon.opts.config
     return (
         bus,
