@@ -39,6 +39,7 @@ from gnomon.runtime.daemon.parts import (
     method_context,
     shared_settings,
     shell_policy,
+    store,
 )
 from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import StoreUnavailable
@@ -52,7 +53,6 @@ from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.restarts import Restart, Strategy
 from gnomon.runtime.store import Changes
-from gnomon.runtime.store.startup import open_store
 from gnomon.runtime.supervisor import Supervisor
 from gnomon.runtime.supervisor_cells import ChildSpec
 
@@ -85,14 +85,7 @@ class Daemon:
         self.link: PartitionLink | None = None
         clustered = self._cluster(config) if config["cluster.enabled"] else (None, None)
         self.cluster: Any = clustered[0]
-        self.store = open_store(
-            home,
-            config,
-            new_audit_key=opts.new_audit_key,
-            observe_commit=self.metrics.store_commit.observe,
-            publish=self._published,
-            fence=clustered[1],
-        )
+        self.store = store(self, fence=clustered[1])
         self.bus, self.fire_window, self.tail = event_bus(self)
         self.policy = shell_policy(opts)
         self.exec_settings = exec_settings(home.root, config)

@@ -1,5 +1,5 @@
 """The builders of the daemon's larger parts (``build.Daemon`` calls each once, in
-dependency order): the event bus, the shell policy, the engine tree, the method families'
+dependency order): the store, the event bus, the shell policy, the engine tree, the method families'
 context and the front door."""
 
 from __future__ import annotations
@@ -28,9 +28,29 @@ from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
+from gnomon.runtime.store.daemon_store import DaemonStore
+from gnomon.runtime.store.startup import open_store
 
 if TYPE_CHECKING:
     from gnomon.runtime.daemon.build import Daemon
+
+
+def store(daemon: Daemon, *, fence: Any) -> DaemonStore:
+    """The home's store (``runtime/store/startup.py``), publishing its commits through
+    ``Daemon._published``; ``fence``: the cluster's, when clustered.
+
+    Raises:
+        HomeUnusable: see ``open_store``.
+    """
+    d = daemon
+    return open_store(
+        d.opts.home,
+        d.opts.config,
+        new_audit_key=d.opts.new_audit_key,
+        observe_commit=d.metrics.store_commit.observe,
+        publish=d._published,
+        fence=fence,
+    )
 
 
 def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
