@@ -39,8 +39,8 @@ def membership(
     on_releasing: Callable[[frozenset[int]], Awaitable[None]],
 ) -> tuple[Membership, Fence[Changes]]:
     """This daemon's membership (with a :class:`DbClock` and the metrics, listing
-    ``gateway_url`` once the gateway is bound) and the fence for its store (the partitions' epochs,
-    then unique live names: names.py).
+    ``gateway_url`` once the gateway is bound) and the fence for its store (the
+    partitions' epochs, then unique live names: names.py).
 
     Raises:
         HomeUnusable: ``cluster.enabled`` without a PostgreSQL ``store.url``.

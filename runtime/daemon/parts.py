@@ -1,6 +1,6 @@
 """The builders of the daemon's larger parts (``build.Daemon`` calls each once, in
-dependency order): the store, the event bus, the shell policy, the engine tree, the method families'
-context and the front door."""
+dependency order): the store, the event bus, the shell policy, the engine tree, the
+method families' context and the front door."""
 
 from __future__ import annotations
 
