@@ -42,7 +42,7 @@ class FireStatsMethods:
     """The handler of ``stats.fires`` (see the module docstring).
 
     Args:
-        window: the window the bus feeds (``bus.add_listener(window.observe)``).
+        window: the window the bus feeds (a listener of the bus: ``runtime/daemon/parts.py``).
         events: the store's ``events`` reader; ``last_seq``: its committed seq.
         now: the daemon's clock.
     """

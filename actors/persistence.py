@@ -9,10 +9,10 @@ from typing import Protocol
 
 from gnomon.actors.core.job.tx import timers
 from gnomon.actors.directory import JobEntry
-from gnomon.actors.inbox import inbox_items
 from gnomon.actors.job.ports import Persistence, Save
 from gnomon.runtime.batching import Coalescer
 from gnomon.runtime.errors import StoreUnavailable
+from gnomon.runtime.inbox import inbox_items
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.store import Changes, JobQuery, Store
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,9 +29,10 @@ from gnomon.runtime import Supervisor
 from gnomon.runtime.cluster.tail import EventTail
 from gnomon.runtime.event_bus import EventBus, Lagged
 from gnomon.runtime.model.enums import JobStatus
-from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.events import Event, EventDraft, EventType
 from gnomon.runtime.store import Changes
 from gnomon.runtime.store.pg import PgStore
+from gnomon.runtime.store.writer import Publish
 
 KEY = b"b" * 32
 TICK = 0.01
@@ -56,8 +58,8 @@ def unit(job: str, n: int) -> Changes:
     )
 
 
-async def store(nursery: trio.Nursery, url: str) -> PgStore:
-    pg = PgStore(url, audit_key=KEY, exclusive=False)
+async def store(nursery: trio.Nursery, url: str, publish: Publish | None = None) -> PgStore:
+    pg = PgStore(url, audit_key=KEY, exclusive=False, publish=publish)
     await nursery.start(Supervisor("infra", children=[pg.writer_spec()]).run)
     return pg
 
@@ -87,11 +89,15 @@ async def run(url: str, writers: int, rate: float, seconds: float) -> dict[str, 
     arrived: dict[int, float] = {}
     lags = 0
     async with trio.open_nursery() as nursery:
-        stores = [await store(nursery, url) for _ in range(writers + 1)]
-        observer = stores[-1]
+
+        def published(events: Sequence[Event]) -> None:
+            tail.committed(events)  # the observer's tail is built on its store, below
+
+        stores = [await store(nursery, url) for _ in range(writers)]
+        observer = await store(nursery, url, publish=published)
+        stores.append(observer)
         bus = EventBus(observer.events, capacity=1 << 16)
         tail = EventTail(url, start=observer.last_seq, publish=bus.publish)
-        observer.set_publisher(tail.committed)
         await nursery.start(tail.serve)
         async with bus.subscribe() as stream:
             until = trio.current_time() + seconds

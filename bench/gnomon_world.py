@@ -34,9 +34,11 @@ from gnomon.runtime.model.actions import Action, ShellAction
 from gnomon.runtime.model.bounds import INTERVAL_FLOOR
 from gnomon.runtime.model.conditions import Condition
 from gnomon.runtime.model.enums import Outcome, OwnerKind
+from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.job import JobSpec, Owner
 from gnomon.runtime.model.schedule import Schedule
 from gnomon.runtime.model.state import JobState
+from gnomon.runtime.store import EventQuery
 from gnomon.runtime.store.daemon_store import DaemonStore
 
 OWNER = Owner(kind=OwnerKind.USER, id="bench")
@@ -106,10 +108,12 @@ async def world(
     """
     gc_tuning.tune()
     metrics = Metrics()
-    store = open_store(db, observe_commit=metrics.store_commit.observe)
-    bus = EventBus(store.events)
-    bus.add_listener(metrics.observe_event)
-    store.set_publisher(bus.publish)
+
+    async def history(query: EventQuery) -> list[Event]:
+        return await store.events(query)  # the store is built next, publishing to the bus
+
+    bus = EventBus(history, listeners=(metrics.observe_event,))
+    store = open_store(db, observe_commit=metrics.store_commit.observe, publish=bus.publish)
     executor = RecordingExecutor()
     async with trio.open_nursery() as nursery:
         await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)

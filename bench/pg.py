@@ -13,6 +13,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from gnomon.runtime.store.daemon_store import DaemonStore
 from gnomon.runtime.store.sqlite import SqliteStore
+from gnomon.runtime.store.writer import Publish
 
 
 @contextmanager
@@ -31,11 +32,15 @@ def fresh_pg(server: str) -> Iterator[str]:
 
 
 def open_store(
-    where: Path | str, *, observe_commit: Callable[[float], None] | None = None, **sqlite: Any
+    where: Path | str,
+    *,
+    observe_commit: Callable[[float], None] | None = None,
+    publish: Publish | None = None,
+    **sqlite: Any,
 ) -> DaemonStore:
     """SQLite at a path, or PostgreSQL at a ``postgresql://`` URL."""
     if str(where).startswith("postgresql://"):
         from gnomon.runtime.store.pg import PgStore
 
-        return PgStore(str(where), observe_commit=observe_commit)
-    return SqliteStore(str(where), observe_commit=observe_commit, **sqlite)
+        return PgStore(str(where), observe_commit=observe_commit, publish=publish)
+    return SqliteStore(str(where), observe_commit=observe_commit, publish=publish, **sqlite)

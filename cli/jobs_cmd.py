@@ -40,6 +40,7 @@ from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import InvalidInput
 from gnomon.runtime.model.durations import parse_duration
 from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.events import EventType
 
 STATUSES = [s.value for s in JobStatus]
 STATUS = click.Choice(STATUSES, case_sensitive=False)
@@ -225,7 +226,13 @@ async def _logs(
 
 
 RUNS_SHOWN = 100
-_RUN_END = {"job.completed", "job.failed", "job.retry_queued", "job.timed_out", "job.cancelled"}
+_RUN_END = {
+    EventType.JOB_COMPLETED,
+    EventType.JOB_FAILED,
+    EventType.JOB_RETRY_QUEUED,
+    EventType.JOB_TIMED_OUT,
+    EventType.JOB_CANCELLED,
+}
 
 
 def _print_run(run: dict[str, Any], as_json: bool) -> None:

@@ -34,9 +34,16 @@ from gnomon.cli.output import home_of
 from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import Unauthorized
 from gnomon.runtime.home import Home
+from gnomon.runtime.model.events import EventType
 
 INBOX_URI = "gnomon://inbox"
-ENDS = ("job.completed", "job.failed", "job.timed_out", "job.cancelled", "job.expired")
+ENDS = (
+    EventType.JOB_COMPLETED,
+    EventType.JOB_FAILED,
+    EventType.JOB_TIMED_OUT,
+    EventType.JOB_CANCELLED,
+    EventType.JOB_EXPIRED,
+)
 
 
 def _text(value: Any) -> str:

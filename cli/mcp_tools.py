@@ -22,11 +22,12 @@ import trio
 from gnomon.cli.client import Client
 from gnomon.cli.jobspec import spec_from_options
 from gnomon.cli.views import by_next_fire
-from gnomon.cli.wait_cmd import TERMINAL, follow, wait_options
+from gnomon.cli.wait_cmd import follow, wait_options
 from gnomon.client.aio import AsyncClient
 from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import GnomonError, InvalidInput
 from gnomon.runtime.model import wire
+from gnomon.runtime.model.enums import TERMINAL_STATUSES
 from gnomon.runtime.protocol_jobs import JobView, RunView
 
 Duration = str | float | None
@@ -271,7 +272,7 @@ class Tools:
         job = wire.unstructure(view)
         with trio.move_on_after(self.wait_limit):
             job = await follow(self.client, job, quiet=True)
-        if job["status"] not in TERMINAL:
+        if job["status"] not in TERMINAL_STATUSES:
             return {
                 "ok": False,
                 "job_id": job["id"],

@@ -24,27 +24,28 @@ from gnomon.cli.client import Client, connect
 from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import DaemonUnreachable, GnomonError
 from gnomon.runtime.home import Home
+from gnomon.runtime.model.enums import TERMINAL_STATUSES
+from gnomon.runtime.model.events import EventType
 
 #: Badge order: status, glyph.
 BADGE = (("running", "▶"), ("pending", "⏳"), ("waiting", "👁"), ("blocked", "⛓"))
-TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"})
 RETRY_SECONDS = 2.0
 
 #: Event types worth a line above the prompt: glyph, colour (SGR).
 NOTICES: dict[str, tuple[str, str]] = {
-    "job.completed": ("✔", "32"),
-    "job.failed": ("✘", "31"),
-    "job.timed_out": ("⏱", "33"),
-    "job.cancelled": ("⊘", "33"),
-    "job.dependency_failed": ("✘", "31"),
-    "job.retry_queued": ("↻", "33"),
-    "run.orphaned": ("⚠", "33"),
-    "run.interrupted": ("⏸", "33"),
-    "breaker.opened": ("⚡", "31"),
-    "breaker.half_open": ("⚡", "33"),
-    "breaker.closed": ("⚡", "32"),
-    "actor.crashed": ("⚠", "31"),
-    "daemon.stopped": ("⏻", "33"),
+    EventType.JOB_COMPLETED: ("✔", "32"),
+    EventType.JOB_FAILED: ("✘", "31"),
+    EventType.JOB_TIMED_OUT: ("⏱", "33"),
+    EventType.JOB_CANCELLED: ("⊘", "33"),
+    EventType.JOB_DEPENDENCY_FAILED: ("✘", "31"),
+    EventType.JOB_RETRY_QUEUED: ("↻", "33"),
+    EventType.RUN_ORPHANED: ("⚠", "33"),
+    EventType.RUN_INTERRUPTED: ("⏸", "33"),
+    EventType.BREAKER_OPENED: ("⚡", "31"),
+    EventType.BREAKER_HALF_OPEN: ("⚡", "33"),
+    EventType.BREAKER_CLOSED: ("⚡", "32"),
+    EventType.ACTOR_CRASHED: ("⚠", "31"),
+    EventType.DAEMON_STOPPED: ("⏻", "33"),
 }
 
 
@@ -61,7 +62,11 @@ def use_colour() -> bool:
 
 
 #: How the end of one fire reads when the job goes on (a recurring job back to pending).
-FIRE_ENDS = {"job.completed": "succeeded", "job.failed": "failed", "job.timed_out": "timed out"}
+FIRE_ENDS: dict[str, str] = {
+    EventType.JOB_COMPLETED: "succeeded",
+    EventType.JOB_FAILED: "failed",
+    EventType.JOB_TIMED_OUT: "timed out",
+}
 
 
 def notice_text(event: Mapping[str, Any], colour: bool = False) -> str | None:
@@ -78,7 +83,7 @@ def notice_text(event: Mapping[str, Any], colour: bool = False) -> str | None:
     head = f"{glyph} {kind.split('.')[0]} {subject} {label}".replace("  ", " ")
     message = str(event.get("message") or "")
     status, cycle = event.get("status"), payload.get("cycle")
-    if kind in FIRE_ENDS and cycle is not None and status and status not in TERMINAL:
+    if kind in FIRE_ENDS and cycle is not None and status and status not in TERMINAL_STATUSES:
         fire = f"fire {cycle} {FIRE_ENDS[kind]}"
         head = f"{glyph} {subject}: {fire}"
         message = "" if message == fire else message
@@ -108,7 +113,7 @@ class LiveState:
             self._jobs = {
                 str(j["id"]): (str(j["name"]), str(j["status"]))
                 for j in jobs
-                if j["status"] not in TERMINAL
+                if j["status"] not in TERMINAL_STATUSES
             }
             self._online = True
             self.problem = ""
@@ -126,7 +131,7 @@ class LiveState:
             return False
         with self._lock:
             before = self._jobs.get(job_id)
-            if event.get("type") == "job.expired" or status in TERMINAL:
+            if event.get("type") == EventType.JOB_EXPIRED or status in TERMINAL_STATUSES:
                 self._jobs.pop(job_id, None)
             elif status:
                 name = event.get("name") or (before[0] if before else job_id)

@@ -28,8 +28,8 @@ from gnomon.cli.views import run_lines
 from gnomon.runtime import protocol_names as methods
 from gnomon.runtime.errors import DaemonUnreachable
 from gnomon.runtime.model import wire
-
-TERMINAL = frozenset({"completed", "failed", "cancelled", "timed_out", "skipped"})
+from gnomon.runtime.model.enums import TERMINAL_STATUSES
+from gnomon.runtime.model.events import EventType
 
 
 def wait_options(until: str, then: str | None, **flags: Any) -> dict[str, Any]:
@@ -142,14 +142,17 @@ async def follow(client: Client, job: dict[str, Any], *, quiet: bool) -> dict[st
                         since = int(note["resume_from"])
                         break
                     event, since = note["event"], int(note["seq"])
-                    if event["type"] == "job.wait_tick":
+                    if event["type"] == EventType.JOB_WAIT_TICK:
                         checks, last = checks + 1, event.get("message") or ""
                     if status is not None:
                         took = int(time.monotonic() - started)
                         status.update(
                             f"waiting for {job['wait']} — {checks} check(s), {took}s {last}"
                         )
-                    if event.get("status") in TERMINAL and event["type"] != "job.created":
+                    if (
+                        event.get("status") in TERMINAL_STATUSES
+                        and event["type"] != EventType.JOB_CREATED
+                    ):
                         ended: dict[str, Any] = await client.call(
                             methods.JOB_GET, {"ref": job["id"]}
                         )

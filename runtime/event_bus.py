@@ -82,22 +82,26 @@ class EventBus:
 
     Args:
         history: reads committed events (the store's ``events``), for ``since_seq``.
+        listeners: called synchronously with every published event, in order (keep them
+            cheap; one that raises is logged and the others still hear the event).
         capacity: each subscriber's queue bound, in events.
     """
 
-    def __init__(self, history: History, *, capacity: int = SUBSCRIBER_QUEUE) -> None:
+    def __init__(
+        self,
+        history: History,
+        *,
+        listeners: Sequence[Callable[[Event], None]] = (),
+        capacity: int = SUBSCRIBER_QUEUE,
+    ) -> None:
         self._history = history
         self._capacity = capacity
         self._subscribers: set[_Subscriber] = set()
-        self._listeners: list[Callable[[Event], None]] = []
+        self._listeners = tuple(listeners)
         self.published = 0
         self.notified = 0
         self.lagged = 0
         self._last_seq = 0
-
-    def add_listener(self, listener: Callable[[Event], None]) -> None:
-        """Call ``listener`` synchronously with every published event (keep it cheap)."""
-        self._listeners.append(listener)
 
     def publish(self, events: Sequence[Event]) -> None:
         """Deliver committed events; never blocks (a full subscriber is lagged)."""

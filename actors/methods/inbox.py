@@ -6,10 +6,9 @@ import attrs
 
 from gnomon.actors.methods.context import Handler, MethodContext
 from gnomon.runtime import protocol_names as names
-from gnomon.runtime.model import wire
 from gnomon.runtime.protocol import Count
 from gnomon.runtime.protocol_access import Caller
-from gnomon.runtime.protocol_inbox import AckParams, InboxEntry, InboxParams, InboxResult
+from gnomon.runtime.protocol_inbox import AckParams, InboxEntry, InboxParams
 
 
 @attrs.frozen
@@ -23,17 +22,7 @@ class InboxMethods:
 
     async def list(self, caller: Caller, p: InboxParams) -> tuple[InboxEntry, ...]:
         """The caller's entries, unread first."""
-        rows = await self.ctx.store.inbox(caller.owner, unread_only=p.unread_only)
-        return tuple(
-            InboxEntry(
-                id=i,
-                job_id=item.job_id,
-                created_at=item.created_at,
-                read=read,
-                item=wire.structure(item.item, InboxResult),
-            )
-            for i, item, read in rows
-        )
+        return tuple(await self.ctx.store.inbox(caller.owner, unread_only=p.unread_only))
 
     async def ack(self, caller: Caller, p: AckParams) -> Count:
         """Mark the caller's entries ``p.ids`` read; how many changed.

@@ -60,6 +60,8 @@ class Membership:
     Args:
         dsn: the PostgreSQL connection string.
         node: this node's name as listed by ``gnomon nodes`` (default: the host name).
+        gateway_url: this node's gateway URL as ``gnomon nodes`` lists it, read at each renewal
+            (empty until the gateway is bound: ``GatewayAddress.get``).
         partitions: the partition count (fixed per database; a mismatch fails :meth:`run`).
         times: beat, TTL, fence margin and kill grace.
         on_acquired: awaited with ``{p: epoch}`` after partitions were taken.
@@ -75,7 +77,7 @@ class Membership:
         dsn: str,
         *,
         node: str | None = None,
-        url: str = "",
+        gateway_url: Callable[[], str] = lambda: "",
         partitions: int = core.DEFAULT_PARTITIONS,
         times: core.LeaseTimes | None = None,
         clock: DbClock | None = None,
@@ -87,7 +89,7 @@ class Membership:
     ) -> None:
         self.dsn = dsn
         self.node = node or socket.gethostname()
-        self.url = url
+        self.gateway_url = gateway_url
         self.partitions = partitions
         self.times = times or core.LeaseTimes()
         self.clock = clock
@@ -182,7 +184,9 @@ class Membership:
         wall = time.time if self.clock is None else self.clock.local
         sent, sent_wall = trio.current_time(), wall()
         try:
-            snap = await self._db(lambda c: sql.renew(c, self.boot_id, self.times.ttl, self.url))
+            snap = await self._db(
+                lambda c: sql.renew(c, self.boot_id, self.times.ttl, self.gateway_url())
+            )
             if snap is None:  # our row was removed as long dead: join again
                 await self._db(self._register)
                 return
@@ -232,7 +236,7 @@ class Membership:
             node=self.node,
             host=socket.gethostname(),
             pid=os.getpid(),
-            url=self.url,
+            url=self.gateway_url(),
             ttl=self.times.ttl,
         )
 

@@ -34,11 +34,13 @@ def membership(
     config: Config,
     registry: CollectorRegistry,
     *,
+    gateway_url: Callable[[], str],
     on_acquired: Callable[[Mapping[int, int]], Awaitable[None]],
     on_releasing: Callable[[frozenset[int]], Awaitable[None]],
 ) -> tuple[Membership, Fence[Changes]]:
-    """This daemon's membership (with a :class:`DbClock` and the metrics) and the fence
-    for its store (the partitions' epochs, then unique live names: names.py).
+    """This daemon's membership (with a :class:`DbClock` and the metrics, listing
+    ``gateway_url`` once the gateway is bound) and the fence for its store (the
+    partitions' epochs, then unique live names: names.py).
 
     Raises:
         HomeUnusable: ``cluster.enabled`` without a PostgreSQL ``store.url``.
@@ -52,6 +54,7 @@ def membership(
     member = Membership(
         url,
         node=config["cluster.node"] or None,
+        gateway_url=gateway_url,
         partitions=config["cluster.partitions"],
         clock=DbClock(),
         metrics=ClusterMetrics(registry),
@@ -87,18 +90,17 @@ def event_tail(
     registry: CollectorRegistry | None = None,
 ) -> EventTail:
     """The node's event tail (docs/cluster.md, "Events on every node"): the store's commits
-    go to ``observe_own`` (this node's metrics) and the tail publishes every node's events
-    to ``bus`` in ``seq`` order, reporting on ``registry``. Run its
-    :meth:`~EventTail.spec` after the store's writer."""
-    tail = EventTail(
+    (which its builder sends to :meth:`EventTail.committed`) go to ``observe_own`` (this
+    node's metrics) and the tail publishes every node's events to ``bus`` in ``seq``
+    order, reporting on ``registry``. Run its :meth:`~EventTail.spec` after the store's
+    writer."""
+    return EventTail(
         config["store.url"],
         start=store.last_seq,
         publish=bus.publish,
         observe_own=observe_own,
         metrics=None if registry is None else TailMetrics(registry),
     )
-    store.set_publisher(tail.committed)
-    return tail
 
 
 def settings_watcher(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import getpass
 import logging
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -38,6 +39,7 @@ from gnomon.runtime.daemon.parts import (
     method_context,
     shared_settings,
     shell_policy,
+    store,
 )
 from gnomon.runtime.daemonctl import port_holder
 from gnomon.runtime.errors import StoreUnavailable
@@ -45,13 +47,12 @@ from gnomon.runtime.gateway.credentials import JOB_PREFIX, JobCredentials
 from gnomon.runtime.gateway.hosts import AllowedHosts, allowed_hosts
 from gnomon.runtime.gateway.hosts import check_config as check_hosts
 from gnomon.runtime.metrics import Metrics
-from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.events import Event, EventDraft, EventType
 from gnomon.runtime.model.state import JobState
 from gnomon.runtime.protocol_access import Caller
 from gnomon.runtime.protocol_system import ClusterNodes
 from gnomon.runtime.restarts import Restart, Strategy
 from gnomon.runtime.store import Changes
-from gnomon.runtime.store.startup import open_store
 from gnomon.runtime.supervisor import Supervisor
 from gnomon.runtime.supervisor_cells import ChildSpec
 
@@ -69,8 +70,9 @@ class Daemon:
         """Build every part once, in dependency order, passing each what it needs. Where
         two parts need each other (the engine's clone admission is the agents', which work
         on the engine; the cluster's command relay applies commands through the engine it
-        feeds), the later one is reached through a method of the daemon at call time;
-        nothing is patched into a part after it is built."""
+        feeds; the store publishes its commits to the bus or the event tail built on it),
+        the later one is reached through a method of the daemon at call time; nothing is
+        patched into a part after it is built."""
         self.opts = opts
         home, config = opts.home, opts.config
         self.metrics = Metrics(
@@ -83,13 +85,7 @@ class Daemon:
         self.link: PartitionLink | None = None
         clustered = self._cluster(config) if config["cluster.enabled"] else (None, None)
         self.cluster: Any = clustered[0]
-        self.store = open_store(
-            home,
-            config,
-            new_audit_key=opts.new_audit_key,
-            observe_commit=self.metrics.store_commit.observe,
-            fence=clustered[1],
-        )
+        self.store = store(self, fence=clustered[1])
         self.bus, self.fire_window, self.tail = event_bus(self)
         self.policy = shell_policy(opts)
         self.exec_settings = exec_settings(home.root, config)
@@ -137,7 +133,11 @@ class Daemon:
             await self._link().releasing(ps)
 
         member, fence = membership(
-            config, self.metrics.registry, on_acquired=acquired, on_releasing=releasing
+            config,
+            self.metrics.registry,
+            gateway_url=self.address.get,
+            on_acquired=acquired,
+            on_releasing=releasing,
         )
         self.relay = command_relay(
             member,
@@ -146,6 +146,15 @@ class Daemon:
             local_live=self._live_here,
         )
         return member, fence
+
+    def _published(self, events: Sequence[Event]) -> None:
+        """Where the store, built before them, sends each commit's sealed events: alone,
+        the event bus; clustered, the event tail, which publishes every node's events to
+        the bus in ``seq`` order (docs/cluster.md, "Events on every node")."""
+        if self.tail is None:
+            self.bus.publish(events)
+        else:
+            self.tail.committed(events)
 
     def _link(self) -> PartitionLink:
         assert self.link is not None

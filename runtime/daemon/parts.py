@@ -1,6 +1,6 @@
 """The builders of the daemon's larger parts (``build.Daemon`` calls each once, in
-dependency order): the event bus, the shell policy, the engine tree, the method families'
-context and the front door."""
+dependency order): the store, the event bus, the shell policy, the engine tree, the
+method families' context and the front door."""
 
 from __future__ import annotations
 
@@ -28,24 +28,43 @@ from gnomon.runtime.fire_window import FireWindow
 from gnomon.runtime.gateway.http import FrontDoor, FrontDoorDeps
 from gnomon.runtime.gateway.login import LoginStore
 from gnomon.runtime.gateway.session import GatewayDeps
+from gnomon.runtime.store.daemon_store import DaemonStore
+from gnomon.runtime.store.startup import open_store
 
 if TYPE_CHECKING:
     from gnomon.runtime.daemon.build import Daemon
 
 
+def store(daemon: Daemon, *, fence: Any) -> DaemonStore:
+    """The home's store (``runtime/store/startup.py``), publishing its commits through
+    ``Daemon._published``; ``fence``: the cluster's, when clustered.
+
+    Raises:
+        HomeUnusable: see ``open_store``.
+    """
+    d = daemon
+    return open_store(
+        d.opts.home,
+        d.opts.config,
+        new_audit_key=d.opts.new_audit_key,
+        observe_commit=d.metrics.store_commit.observe,
+        publish=d._published,
+        fence=fence,
+    )
+
+
 def event_bus(daemon: Daemon) -> tuple[EventBus, FireWindow, Any]:
     """The bus, the fire window it feeds, and (clustered) the tail that brings every
-    node's events to it in seq order; alone, the store publishes its commits itself."""
-    bus = EventBus(daemon.store.events)
-    window = FireWindow()
-    bus.add_listener(window.observe)
+    node's events to it in seq order (``Daemon._published``: where the store's commits
+    go). Alone, the metrics hear the bus; clustered, the tail gives them this node's
+    own commits."""
+    window, metrics = FireWindow(), daemon.metrics
     if daemon.cluster is None:
-        bus.add_listener(daemon.metrics.observe_event)
-        daemon.store.set_publisher(bus.publish)
-        return bus, window, None
+        listeners = (window.observe, metrics.observe_event)
+        return EventBus(daemon.store.events, listeners=listeners), window, None
     from gnomon.runtime.cluster.setup import event_tail
 
-    metrics = daemon.metrics
+    bus = EventBus(daemon.store.events, listeners=(window.observe,))
     config = daemon.opts.config
     return (
         bus,

@@ -21,7 +21,7 @@ from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.runtime import gc_tuning
 from gnomon.runtime.daemon.build import Daemon
-from gnomon.runtime.daemon.options import DaemonInfo, DaemonOptions, host_of
+from gnomon.runtime.daemon.options import DaemonInfo, DaemonOptions
 from gnomon.runtime.errors import StoreUnavailable, sole_error
 from gnomon.runtime.httpclient import open_client
 from gnomon.runtime.job_metrics import restore as restore_job_series
@@ -77,9 +77,7 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             if not daemon.agents.switch.enabled:
                 await daemon.agents.switch.pause_all()
             gc_tuning.freeze_boot_objects()
-            url = f"ws://{host_of(daemon.opts.config)}:{daemon.port}/ws"
-            if daemon.cluster is not None:
-                daemon.cluster.url = url  # shown by gnomon nodes from the next renewal
+            url = daemon.address.get()  # the gateway is bound (root.run started it)
             await daemon.announce(
                 EventType.DAEMON_STARTED,
                 f"gnomon {version('gnomon')} started",

@@ -55,7 +55,8 @@ class Keying:
     """What a breaker-key hook may need besides its part.
 
     Attributes:
-        default_model: the configured LLM model, for parts that leave it unset.
+        default_model: the model name keyed for parts that leave it unset (every caller
+            uses :data:`DEFAULT_MODEL`, ``"default"``).
         shell: the key of a shell command (normalised, redacted, capped) — the
             normaliser is the shell policy's, in ``actors/core``, so it is passed in.
         condition: the key of another condition (for composites).
@@ -168,5 +169,7 @@ def http_key(url: str) -> str:
 
 
 def model_key(model: str | None, keying: Keying) -> str:
-    """``llm:MODEL``, the configured default when ``model`` is unset."""
+    """``llm:MODEL``; ``llm:`` + ``keying.default_model`` when ``model`` is unset (the
+    daemon keys with :data:`DEFAULT_MODEL`: ``llm:default``, whichever model ``llm.model``
+    configures)."""
     return cap(f"llm:{model or keying.default_model}")

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import attrs
 
 from gnomon.runtime.errors import Conflict, GnomonError
+from gnomon.runtime.inbox import InboxItem
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event, EventDraft
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.tokens import TokenRecord
+from gnomon.runtime.protocol_inbox import InboxEntry
 
 if TYPE_CHECKING:
     from gnomon.runtime.store.audit import AuditReport
@@ -64,16 +66,6 @@ class PartitionMoved(UnitRejected):
     def __init__(self, message: str, partitions: Sequence[int] = ()) -> None:
         super().__init__(message)
         self.partitions = tuple(partitions)
-
-
-@attrs.frozen(kw_only=True)
-class InboxItem:
-    """A result addressed to an owner (an agent's next conversation reads it)."""
-
-    owner: str
-    job_id: str | None
-    created_at: datetime
-    item: dict[str, Any]
 
 
 def _one_wake_per_job(changes: Changes, _attribute: Any, wakes: tuple[Any, ...]) -> None:
@@ -235,9 +227,9 @@ class Store(Protocol):
 
     async def prune(self, now: datetime, batch: int = 500) -> int: ...
 
-    async def inbox(
-        self, owner: str, *, unread_only: bool
-    ) -> list[tuple[int, InboxItem, bool]]: ...
+    async def inbox(self, owner: str, *, unread_only: bool) -> list[InboxEntry]:
+        """The owner's inbox items, unread first, each in order of writing."""
+        ...
 
     async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int: ...
 

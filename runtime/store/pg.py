@@ -39,11 +39,11 @@ from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.tokens import TokenRecord
+from gnomon.runtime.protocol_inbox import InboxEntry
 from gnomon.runtime.store import (
     BootInfo,
     Changes,
     EventQuery,
-    InboxItem,
     JobQuery,
     JobRow,
     pg_chain,
@@ -275,7 +275,7 @@ class PgStore(GroupWriter):
         """Delete one batch of expired terminal jobs; returns their ids."""
         return await self._own(lambda c: pg_write.prune(c, now.timestamp(), batch))
 
-    async def inbox(self, owner: str, *, unread_only: bool) -> list[tuple[int, InboxItem, bool]]:
+    async def inbox(self, owner: str, *, unread_only: bool) -> list[InboxEntry]:
         return await self._read(lambda c: pg_sql.inbox(c, owner, unread_only))
 
     async def ack_inbox(self, owner: str, ids: Sequence[int], now: datetime) -> int:

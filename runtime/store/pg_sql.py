@@ -17,12 +17,14 @@ from typing import Any
 
 import psycopg
 
+from gnomon.runtime.inbox import entry_of
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.stored import decode_state
-from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.protocol_inbox import InboxEntry
+from gnomon.runtime.store import EventQuery, JobQuery, JobRow
 from gnomon.runtime.store.sql import _tags_match
 from gnomon.runtime.store.sql_write import iso
 
@@ -246,24 +248,12 @@ def end_boot(conn: Conn, boot_id: str, now: datetime) -> None:
     )
 
 
-def inbox(conn: Conn, owner: str, unread_only: bool) -> list[tuple[int, InboxItem, bool]]:
+def inbox(conn: Conn, owner: str, unread_only: bool) -> list[InboxEntry]:
     sql = "SELECT id, job_id, created_ts, item, read_ts FROM inbox WHERE owner=%s"
     if unread_only:
         sql += " AND read_ts IS NULL"
     sql += " ORDER BY (read_ts IS NOT NULL), id"
-    return [
-        (
-            int(r[0]),
-            InboxItem(
-                owner=owner,
-                job_id=r[1],
-                created_at=datetime.fromtimestamp(r[2], UTC),
-                item=json.loads(r[3]),
-            ),
-            r[4] is not None,
-        )
-        for r in conn.execute(sql, (owner,))
-    ]
+    return [entry_of(r) for r in conn.execute(sql, (owner,))]
 
 
 def ack_inbox(conn: Conn, owner: str, ids: Sequence[int], now: datetime) -> int:

@@ -24,7 +24,6 @@ Any other error rolls the whole transaction back and propagates.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -160,7 +159,7 @@ def _write(cur: psycopg.Cursor[Any], unit: Changes, boot_id: str, rows: _Rows) -
             delete_job(cur, job_id)
     for item in unit.inbox:
         created = item.created_at.timestamp()
-        rows.inbox.append((item.owner, item.job_id, created, json.dumps(item.item)))
+        rows.inbox.append((item.owner, item.job_id, created, item.stored()))
 
 
 def _seal(

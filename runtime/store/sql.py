@@ -19,12 +19,14 @@ from importlib.resources import files
 from typing import Any
 
 from gnomon.runtime.faults import crash_point
+from gnomon.runtime.inbox import entry_of
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
 from gnomon.runtime.model.state import JobState, RunRecord
 from gnomon.runtime.model.stored import decode_state
-from gnomon.runtime.store import EventQuery, InboxItem, JobQuery, JobRow
+from gnomon.runtime.protocol_inbox import InboxEntry
+from gnomon.runtime.store import EventQuery, JobQuery, JobRow
 from gnomon.runtime.store.chain import Chain, open_chain
 from gnomon.runtime.store.private import private_files
 from gnomon.runtime.store.sql_write import commit_batch, delete_job, iso, rollback
@@ -314,26 +316,12 @@ def end_boot(conn: sqlite3.Connection, boot_id: str, now: datetime) -> None:
     )
 
 
-def inbox(
-    conn: sqlite3.Connection, owner: str, unread_only: bool
-) -> list[tuple[int, InboxItem, bool]]:
+def inbox(conn: sqlite3.Connection, owner: str, unread_only: bool) -> list[InboxEntry]:
     sql = "SELECT id, job_id, created_ts, item, read_ts FROM inbox WHERE owner=?"
     if unread_only:
         sql += " AND read_ts IS NULL"
     sql += " ORDER BY (read_ts IS NOT NULL), id"
-    return [
-        (
-            r[0],
-            InboxItem(
-                owner=owner,
-                job_id=r[1],
-                created_at=datetime.fromtimestamp(r[2], UTC),
-                item=json.loads(r[3]),
-            ),
-            r[4] is not None,
-        )
-        for r in conn.execute(sql, (owner,))
-    ]
+    return [entry_of(r) for r in conn.execute(sql, (owner,))]
 
 
 def ack_inbox(conn: sqlite3.Connection, owner: str, ids: Sequence[int], now: datetime) -> int:

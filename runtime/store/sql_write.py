@@ -172,7 +172,7 @@ def _apply(
             delete_job(cur, job_id)
     for item in unit.inbox:
         created = item.created_at.timestamp()
-        rows.inbox.append((item.owner, item.job_id, created, json.dumps(item.item)))
+        rows.inbox.append((item.owner, item.job_id, created, item.stored()))
     sealed = []
     mac = chain.mac
     for draft in unit.events:

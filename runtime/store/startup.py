@@ -22,6 +22,7 @@ from gnomon.runtime.home import Home, HomeUnusable
 from gnomon.runtime.store.daemon_store import DaemonStore
 from gnomon.runtime.store.sqlite import SqliteStore
 from gnomon.runtime.store.urls import safe_url
+from gnomon.runtime.store.writer import Publish
 
 ACCEPT = "`gnomon daemon start --new-audit-key` (docs/store.md)"
 
@@ -32,10 +33,12 @@ def open_store(
     *,
     new_audit_key: bool = False,
     observe_commit: Callable[[float], None] | None = None,
+    publish: Publish | None = None,
     fence: Any = None,
 ) -> DaemonStore:
     """The home's store, keyed with its audit key and checked (``PRAGMA quick_check``,
-    bounded by ``store.start_check``), or the PostgreSQL store of ``store.url``.
+    bounded by ``store.start_check``), or the PostgreSQL store of ``store.url``; each
+    commit's sealed events go to ``publish``.
 
     Raises:
         HomeUnusable: the audit key is missing or wrong, or the database is corrupt or
@@ -50,12 +53,13 @@ def open_store(
     try:
         store: DaemonStore
         if url:
-            store = _pg_store(url, key, new_audit_key, not created, observe_commit, fence)
+            store = _pg_store(url, key, new_audit_key, not created, observe_commit, publish, fence)
         else:
             store = SqliteStore(
                 str(home.db),
                 synchronous=config["store.synchronous"].upper(),
                 observe_commit=observe_commit,
+                publish=publish,
                 audit_key=key,
                 rekey=new_audit_key,
                 expect_anchors=not created,
@@ -81,6 +85,7 @@ def _pg_store(
     rekey: bool,
     expect_anchors: bool,
     observe_commit: Callable[[float], None] | None,
+    publish: Publish | None,
     fence: Any = None,
 ) -> DaemonStore:
     """The PostgreSQL store (psycopg is the optional ``gnomon[postgres]``).
@@ -99,6 +104,7 @@ def _pg_store(
     return PgStore(
         url,
         observe_commit=observe_commit,
+        publish=publish,
         audit_key=key,
         rekey=rekey,
         expect_anchors=expect_anchors,

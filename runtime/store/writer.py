@@ -114,10 +114,6 @@ class GroupWriter:
         """
         raise NotImplementedError
 
-    def set_publisher(self, publish: Publish) -> None:
-        """Where sealed events go after each commit (the event bus)."""
-        self._publish = publish
-
     def _on_fault(self) -> None:
         """Wake an idle writer: it probes the store while a fault stands."""
         writer = self._writer

@@ -6,7 +6,7 @@ Skipped with the reason where no PostgreSQL server answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -32,7 +32,8 @@ def pg_url() -> Iterator[str]:
 
 
 class Node:
-    """A store, its bus and its tail, as a clustered daemon wires them."""
+    """A store, its bus and its tail, as a clustered daemon wires them: the store, built
+    first, publishes its commits to the tail built on it (``Daemon._published``)."""
 
     def __init__(self, store: Any, url: str) -> None:
         self.store = store
@@ -44,11 +45,15 @@ class Node:
             publish=self.bus.publish,
             observe_own=lambda e: self.own.append(e.seq),
         )
-        store.set_publisher(self.tail.committed)
 
 
 async def node(nursery: trio.Nursery, url: str) -> Node:
-    store = await running_store(nursery, url, inline=False, audit_key=KEY, exclusive=False)
+    def published(events: Sequence[Event]) -> None:
+        made.tail.committed(events)  # the node is built on the store, below
+
+    store = await running_store(
+        nursery, url, inline=False, audit_key=KEY, exclusive=False, publish=published
+    )
     made = Node(store, url)
     await nursery.start(made.tail.serve)
     return made

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import trio
@@ -15,11 +16,16 @@ from gnomon.runtime.store.sqlite import SqliteStore
 
 
 async def wired(
-    nursery: trio.Nursery, tmp_path: Path, capacity: int = 1024
+    nursery: trio.Nursery,
+    tmp_path: Path,
+    capacity: int = 1024,
+    listeners: tuple[Callable[[Event], None], ...] = (),
 ) -> tuple[SqliteStore, EventBus]:
-    store = await running_store(nursery, tmp_path / "g.db")
-    bus = EventBus(store.events, capacity=capacity)
-    store.set_publisher(bus.publish)
+    async def history(query: EventQuery) -> list[Event]:
+        return await store.events(query)  # the store is built next, publishing to the bus
+
+    bus = EventBus(history, listeners=listeners, capacity=capacity)
+    store = await running_store(nursery, tmp_path / "g.db", publish=bus.publish)
     return store, bus
 
 
@@ -83,9 +89,8 @@ async def test_filters_and_listeners(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
 ) -> None:
     """Subscribers filter by job and type glob; listeners see everything synchronously."""
-    store, bus = await wired(nursery, tmp_path)
     heard: list[int] = []
-    bus.add_listener(lambda e: heard.append(e.seq))
+    store, bus = await wired(nursery, tmp_path, listeners=(lambda e: heard.append(e.seq),))
     fired = EventDraft(type=EventType.JOB_FIRED, timestamp=draft("a").timestamp, job_id="a")
     got: list[tuple[str | None, str]] = []
     async with bus.subscribe(EventFilter(types=("job.fi*",), job_id="a")) as events:

@@ -71,12 +71,17 @@ async def make_world(
     """Start store, bus and engine in ``nursery`` (call inside an autojump test); a
     second world over the same store (a restart) needs another ``boot`` id."""
     metrics = Metrics()
+
+    async def history(query: EventQuery) -> list[Event]:
+        return await store.events(query)  # the store is built next, publishing to the bus
+
+    bus = EventBus(history, listeners=(metrics.observe_event,))
     store = SqliteStore(
-        str(tmp_path / "gnomon.db"), inline=True, observe_commit=metrics.store_commit.observe
+        str(tmp_path / "gnomon.db"),
+        inline=True,
+        observe_commit=metrics.store_commit.observe,
+        publish=bus.publish,
     )
-    bus = EventBus(store.events)
-    bus.add_listener(metrics.observe_event)
-    store.set_publisher(bus.publish)
     await nursery.start(Supervisor("infra", children=[store.writer_spec()]).run)
     await store.begin_boot(boot, epoch)
     clock = VirtualClock(epoch)

@@ -100,3 +100,16 @@ def test_job_breaker_overrides_derived_keys() -> None:
     assert job_action_key(spec, action) == "shared"
     assert job_condition_key(spec, TcpCondition(host="a", port=1)) == "shared"
     assert job_action_key(plain, action) == "shell:true"
+
+
+def test_llm_parts_naming_no_model_share_the_default_key() -> None:
+    """What the daemon keys an LLM call with (docs/actions-and-conditions.md, "Breaker
+    keys"): a part that names its model is keyed on it; every part that names none — they
+    all call the configured ``llm.model`` — shares ``llm:default``, whatever that model is
+    (the job's runs, its waits and ``jobs show`` all key through these functions)."""
+    spec = JobSpec(name="ask", schedule=ManualSchedule(), action=LlmPromptAction(prompt="p"))
+    assert job_action_key(spec, LlmPromptAction(prompt="p")) == "llm:default"
+    assert job_condition_key(spec, LlmCondition(question="up?")) == "llm:default"
+    named = LlmPromptAction(prompt="p", model="gpt-4o-mini")
+    assert job_action_key(spec, named) == "llm:gpt-4o-mini"
+    assert job_condition_key(spec, LlmCondition(question="up?", model="m2")) == "llm:m2"

@@ -1,5 +1,6 @@
 """Inbox items: the final results of agent-owned jobs, written with the event that ends
-them (docs/agents.md).
+them (docs/agents.md) — the one type the store writes and reads back and ``inbox.list``
+answers, and how a save fills it.
 
 Each fire of an agent's job that ends for good (``job.completed``, ``job.failed``,
 ``job.timed_out``) becomes one item for the job's owner, and so does the end of the job
@@ -11,7 +12,10 @@ unit of work as the event, so a crash can never keep one without the other.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 import attrs
 
@@ -19,11 +23,42 @@ from gnomon.runtime.model import wire
 from gnomon.runtime.model.enums import OwnerKind
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.state import JobState, RunRecord
-from gnomon.runtime.protocol_inbox import InboxResult
-from gnomon.runtime.store import InboxItem
+from gnomon.runtime.protocol_inbox import InboxEntry, InboxResult
 
 OUTPUT_TAIL = 2000
 FIRE_ENDS = frozenset({EventType.JOB_COMPLETED, EventType.JOB_FAILED, EventType.JOB_TIMED_OUT})
+
+
+@attrs.frozen(kw_only=True)
+class InboxItem:
+    """A result addressed to an owner, as a unit of work writes it (``Changes.inbox``);
+    the store keeps ``item`` in its wire form and reads it back as an
+    :class:`~gnomon.runtime.protocol_inbox.InboxEntry`."""
+
+    owner: str
+    job_id: str | None
+    created_at: datetime
+    item: InboxResult
+
+    def stored(self) -> str:
+        """``item`` as the store keeps it (its wire form, as JSON)."""
+        return json.dumps(wire.unstructure(self.item))
+
+
+def entry_of(row: Sequence[Any]) -> InboxEntry:
+    """An item read back: ``row`` is ``(id, job_id, created_ts, item, read_ts)``.
+
+    Raises:
+        WireError: the stored item is not an ``InboxResult``.
+    """
+    item_id, job_id, created_ts, item, read_ts = row
+    return InboxEntry(
+        id=int(item_id),
+        job_id=job_id,
+        created_at=datetime.fromtimestamp(created_ts, UTC),
+        read=read_ts is not None,
+        item=wire.structure(json.loads(item), InboxResult),
+    )
 
 
 def _run_of(draft: EventDraft, runs: Sequence[RunRecord]) -> RunRecord | None:
@@ -59,8 +94,7 @@ def item_of(job: JobState, draft: EventDraft, run: RunRecord | None) -> InboxIte
             exit_code=run.exit_code,
             output=run.output[-OUTPUT_TAIL:],
         )
-    body = wire.unstructure(result)
-    return InboxItem(owner=str(job.owner), job_id=job.id, created_at=draft.timestamp, item=body)
+    return InboxItem(owner=str(job.owner), job_id=job.id, created_at=draft.timestamp, item=result)
 
 
 def inbox_items(
