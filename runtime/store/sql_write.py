@@ -14,7 +14,6 @@ keep their order. Every statement is a constant string (``sqlite3`` caches them 
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
