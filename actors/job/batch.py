@@ -304,7 +304,13 @@ class BatchFirer:
             held = self.held.get(job_id)
             if held is None or held.busy or held.mark != mark:
                 continue
-            if held.runs:  # its next slot while its run is in flight: the actor decides
+            if held.ends:  # its run has ended in memory: the end, then the slot
+                self._ended.add(job_id)
+                continue
+            if held.runs:
+                if held.core.deadline() > mono:
+                    continue  # parked: the run's end decides the slot (JobCore.parked)
+                # its next slot while its run is in flight: the actor decides
                 await self._actors.start_actor(job_id, self._handoff(held))
                 continue
             due.append(held)
@@ -332,9 +338,8 @@ class BatchFirer:
             for msg in held.ends:
                 ended = held.runs.on_ended(msg)
                 if ended is not None:
-                    inp, record, end = ended
                     self.deps.crash_point("before_finish_commit")
-                    held.core.stage(unit, inp, runs=(record,), run=(msg.start, end))
+                    held.core.end_run(unit, msg.start, ended, ring=not self._stopping)
             held.ends.clear()
             units.append((held, unit))
         for at in range(0, len(units), self.chunk):
@@ -360,7 +365,7 @@ class BatchFirer:
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
                 continue
-            if not urgent and unit.claims:
+            if unit.claims:
                 self.fired += 1
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
