@@ -41,6 +41,7 @@ from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.firing import count_between, latest_slots, next_fire, prev_fire
+from gnomon.runtime.model.schedule import IntervalSchedule, Schedule
 from gnomon.runtime.model.state import JobState, RunRecord
 
 #: Seconds a unit that only records skipped slots may wait to ride with the job's next
@@ -255,7 +256,7 @@ class JobCore:
         schedule = self.state.spec.schedule
         due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
         nxt = next_fire(schedule, at)
-        if nxt is None or nxt > now:
+        if nxt is None or nxt > now or few_due(schedule, nxt, now):
             return self.one_slot(at, nxt, now, due)
         if not newest:
             recent = latest_slots(schedule, now, MAX_CATCH_UP)
@@ -299,6 +300,18 @@ class JobCore:
         """Take ``state`` as a new start (``--replace``): its timers are set anew."""
         self.state = state
         self.timers.clear()
+
+
+def few_due(schedule: Schedule, nxt: datetime, now: datetime) -> bool:
+    """For an interval schedule: at most ``MAX_CATCH_UP`` slots from ``nxt`` to ``now``,
+    counted arithmetically (the same answer as walking back ``MAX_CATCH_UP`` slots from
+    ``now``, without the walk: a job late by a few periods is not a catch-up). ``False``
+    for other schedules (their caller walks)."""
+    if not isinstance(schedule, IntervalSchedule):
+        return False
+    last = prev_fire(schedule, now)
+    counted = None if last is None else count_between(schedule, nxt, last)
+    return counted is not None and counted <= MAX_CATCH_UP
 
 
 def plain(state: JobState) -> bool:
