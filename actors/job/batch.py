@@ -7,7 +7,9 @@ changes nothing); any other goes to its actor at once. Each plain job is stepped
 own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
 the fire units of the jobs due together are committed ``chunk`` at a time with
 ``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
-is committed, and the runs' ends are committed in chunks too (urgent lane).
+is committed, and the runs' ends are committed in chunks too (urgent lane), each with
+the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
+that came before its job's run began waits for that run instead of going to the actor).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at
 once. After its run a plain job stays until its next timer (within ``passivate_after``)

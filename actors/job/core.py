@@ -39,7 +39,7 @@ from gnomon.actors.job import waits
 from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
-from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.enums import JobStatus, Overlap
 from gnomon.runtime.model.firing import count_between, latest_slots, next_fire, prev_fire
 from gnomon.runtime.model.schedule import IntervalSchedule, Schedule
 from gnomon.runtime.model.state import JobState, RunRecord
@@ -179,8 +179,12 @@ class JobCore:
         running: the engine, not the job, is behind). Its slot is decided when that run
         has ended in memory, in the unit of the run's end (:meth:`end_run`), so a
         scheduler that is late by a period does not turn every slot into an overlap
-        skip. A run that had begun by ``at`` is a real overlap: its policy decides now."""
+        skip. A run that had begun by ``at`` is a real overlap: its policy decides now.
+        Only for ``overlap=skip``: ``allow`` fires beside the run, ``queue`` holds the
+        fire for its end anyway, ``cancel_previous`` must kill the run at the slot."""
         if key[0] is not TimerKind.FIRE or at > now or not self.in_flight:
+            return False
+        if self.state.spec.overlap is not Overlap.SKIP:
             return False
         began = self.began
         return any(began.get(run_id, _NOT_BEGUN) > at for run_id in self.in_flight)
