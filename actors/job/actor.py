@@ -150,13 +150,14 @@ class JobShell:
 
     async def run_ended(self, msg: RunEnded) -> None:
         """Record a run's end and feed it to the state machine (urgent: its latency is
-        the run's)."""
+        the run's), with the timers due now behind it (``JobCore.end_run``)."""
         ended = self.runs.on_ended(msg)
         if ended is None:
             return
-        inp, record, end = ended
         self.deps.crash_point("before_finish_commit")
-        await self.apply(inp, runs=(record,), urgent=True, run=(msg.start, end))
+        unit = Unit(job_id=self.state.id, urgent=True)
+        self.core.end_run(unit, msg.start, ended, ring=not self.stopping())
+        await self.commit(unit)
 
     async def command(self, msg: JobCommand) -> None:
         now = self.deps.clock.now()

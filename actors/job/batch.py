@@ -7,7 +7,9 @@ changes nothing); any other goes to its actor at once. Each plain job is stepped
 own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
 the fire units of the jobs due together are committed ``chunk`` at a time with
 ``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
-is committed, and the runs' ends are committed in chunks too (urgent lane).
+is committed, and the runs' ends are committed in chunks too (urgent lane), each with
+the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
+that came before its job's run began waits for that run instead of going to the actor).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at
 once. After its run a plain job stays until its next timer (within ``passivate_after``)
@@ -27,21 +29,18 @@ import contextlib
 import heapq
 import math
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Any, Protocol
 
-import attrs
 import trio
 
-from gnomon.actors.core.job import fsm
 from gnomon.actors.job.actor import Handoff
-from gnomon.actors.job.core import JobCore, perform, plain
+from gnomon.actors.job.core import perform, plain
 from gnomon.actors.job.events import Unit
+from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
-from gnomon.actors.job.runs import Deliver, RunTracker
+from gnomon.actors.job.runs import Deliver
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
-from gnomon.runtime.model.state import JobState
 
 DEFAULT_CHUNK = 256
 BATCH_ID = "batch-firer"  # its child id under the "jobs" supervisor
@@ -56,35 +55,12 @@ class Actors(Protocol):
     def active(self, job_id: str) -> ActorRef[Any] | None: ...
 
 
-@attrs.define(eq=False)
-class _Held:
-    """A job the firer owns."""
-
-    core: JobCore
-    runs: RunTracker
-    ends: list[RunEnded] = attrs.field(factory=list)
-    busy: bool = False  # a commit of this job is in flight
-    mark: int = 0  # its current entry in the firer's heap
-    settled: trio.Event = attrs.field(factory=trio.Event)
-
-    @property
-    def id(self) -> str:
-        return self.core.state.id
-
-
-def adopt(
-    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
-) -> _Held | None:
-    """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
-    changes anything (its actor does that, as everything else that is not plain)."""
-    core = JobCore(deps, state)
-    unit = Unit(job_id=state.id)
-    core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
-    if unit or unit.effects:
-        return None
-    runs = RunTracker(core, nursery, deliver)
-    core.in_flight = runs.slots
-    return _Held(core=core, runs=runs)
+async def _let_go(held: dict[str, Held | None], actors: Actors) -> None:
+    """After a crash: every held job to a fresh actor (from the committed state)."""
+    for job_id in list(held):
+        held.pop(job_id, None)
+        with contextlib.suppress(Exception):
+            await actors.start_actor(job_id, None)
 
 
 _WAKE = object()  # told to the firer: jobs were handed in or runs ended
@@ -103,7 +79,7 @@ class BatchFirer:
         self.deps = deps
         self.chunk = max(1, chunk)
         self._actors = actors
-        self.held: dict[str, _Held | None] = {}  # None: handed in, still loading
+        self.held: dict[str, Held | None] = {}  # None: handed in, still loading
         self._intake: list[str] = []
         self._ended: set[str] = set()
         self._heap: list[tuple[float, int, str]] = []
@@ -150,7 +126,7 @@ class BatchFirer:
             if held is None:
                 await self._loaded.wait()
                 continue
-            assert isinstance(held, _Held)
+            assert isinstance(held, Held)
             if held.busy:
                 await held.settled.wait()
                 continue
@@ -164,7 +140,7 @@ class BatchFirer:
             for run_id in list(held.runs.slots):
                 held.runs.kill(run_id, "the job left this node")
 
-    def _handoff(self, held: _Held) -> Handoff:
+    def _handoff(self, held: Held) -> Handoff:
         del self.held[held.id]
         ends, held.ends = tuple(held.ends), []
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
@@ -190,7 +166,7 @@ class BatchFirer:
                 await self._drain(ctx)
         except Exception:
             with trio.CancelScope(shield=True):
-                await self._let_go()
+                await _let_go(self.held, self._actors)
             raise
         finally:
             self._ref = None
@@ -207,20 +183,13 @@ class BatchFirer:
             return deadline
         return math.inf
 
-    def _push(self, held: _Held) -> None:
+    def _push(self, held: Held) -> None:
         """(Re)schedule ``held`` at its core's deadline (an older entry goes stale)."""
         self._count += 1
         held.mark = self._count
         deadline = held.core.deadline()
         if deadline < math.inf:
             heapq.heappush(self._heap, (deadline, self._count, held.id))
-
-    async def _let_go(self) -> None:
-        """After a crash: every held job to a fresh actor (from the committed state)."""
-        for job_id in list(self.held):
-            self.held.pop(job_id, None)
-            with contextlib.suppress(Exception):
-                await self._actors.start_actor(job_id, None)
 
     async def _drain(self, ctx: ActorContext[Any]) -> None:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
@@ -298,16 +267,19 @@ class BatchFirer:
     async def _fire_due(self) -> None:
         """Step every held job whose timer is due, commit chunk by chunk."""
         mono = trio.current_time()
-        due: list[_Held] = []
+        due: list[Held] = []
         while self._heap and self._heap[0][0] <= mono:
             _, mark, job_id = heapq.heappop(self._heap)
             held = self.held.get(job_id)
             if held is None or held.busy or held.mark != mark:
                 continue
-            if held.runs:  # its next slot while its run is in flight: the actor decides
-                await self._actors.start_actor(job_id, self._handoff(held))
-                continue
-            due.append(held)
+            match needs(held, mono):
+                case "end":  # its run has ended in memory: the end, then the slot
+                    self._ended.add(job_id)
+                case "actor":  # its slot while its run is in flight: the actor decides
+                    await self._actors.start_actor(job_id, self._handoff(held))
+                case "fire":
+                    due.append(held)
         for at in range(0, len(due), self.chunk):
             if at:
                 self.deps.crash_point("batch_between_chunks")
@@ -323,7 +295,7 @@ class BatchFirer:
     async def _end_runs(self) -> None:
         """Step the runs that ended and commit their units in chunks (urgent lane)."""
         ids, self._ended = self._ended, set()
-        units: list[tuple[_Held, Unit]] = []
+        units: list[tuple[Held, Unit]] = []
         for job_id in ids:
             held = self.held.get(job_id)
             if held is None or held.busy:
@@ -332,18 +304,17 @@ class BatchFirer:
             for msg in held.ends:
                 ended = held.runs.on_ended(msg)
                 if ended is not None:
-                    inp, record, end = ended
                     self.deps.crash_point("before_finish_commit")
-                    held.core.stage(unit, inp, runs=(record,), run=(msg.start, end))
+                    held.core.end_run(unit, msg.start, ended, ring=not self._stopping)
             held.ends.clear()
             units.append((held, unit))
         for at in range(0, len(units), self.chunk):
             await self._commit(units[at : at + self.chunk], urgent=True)
 
-    async def _commit(self, units: list[tuple[_Held, Unit]], *, urgent: bool) -> None:
+    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> None:
         """Save ``units`` as one transaction, then perform each committed unit's effects
         and settle its job; a refused unit's job goes to a fresh actor."""
-        sealed: list[tuple[_Held, Unit, Save | None]] = []
+        sealed: list[tuple[Held, Unit, Save | None]] = []
         for held, unit in units:
             unit, save = held.core.seal(unit)
             held.busy = True
@@ -360,18 +331,20 @@ class BatchFirer:
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
                 continue
-            if not urgent and unit.claims:
+            if unit.claims:
                 self.fired += 1
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
             await self._settle(held)
 
-    async def _settle(self, held: _Held) -> None:
+    async def _settle(self, held: Held) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
         near), passivate it, or hand it to its actor (no longer plain)."""
         if self.held.get(held.id) is not held:
             return  # released while its commit was in flight
         core = held.core
+        if held.ends:  # ended while its commit was in flight: the end, then its slots
+            self._ended.add(held.id)
         if held.runs or held.ends:
             self._push(held)
             return

@@ -12,8 +12,8 @@ effects, so both paths step a job identically and cannot drift.
 from __future__ import annotations
 
 import math
-from collections.abc import Container
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from gnomon.actors.core.job import fsm
@@ -39,8 +39,9 @@ from gnomon.actors.job import waits
 from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
-from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.enums import JobStatus, Overlap
 from gnomon.runtime.model.firing import count_between, latest_slots, next_fire, prev_fire
+from gnomon.runtime.model.schedule import IntervalSchedule, Schedule
 from gnomon.runtime.model.state import JobState, RunRecord
 
 #: Seconds a unit that only records skipped slots may wait to ride with the job's next
@@ -48,6 +49,7 @@ from gnomon.runtime.model.state import JobState, RunRecord
 #: so a crash meanwhile loses nothing — the slots are judged again at recovery).
 HOLD_SKIPS = 1.0
 TimerKey = tuple[TimerKind, int | None]
+_NOT_BEGUN = datetime.max.replace(tzinfo=UTC)
 
 
 class JobCore:
@@ -59,10 +61,11 @@ class JobCore:
         in_flight: run ids that already have a task (never recorded as started again).
     """
 
-    def __init__(self, deps: JobDeps, state: JobState, in_flight: Container[str] = ()) -> None:
+    def __init__(self, deps: JobDeps, state: JobState, in_flight: Collection[str] = ()) -> None:
         self.deps = deps
         self.state = state
         self.in_flight = in_flight
+        self.began: dict[str, datetime] = {}  # run id → when its task began (run tracker)
         self.timers: dict[TimerKey, datetime] = {}
         self.held: Unit | None = None
         self.held_until = math.inf
@@ -170,9 +173,30 @@ class JobCore:
     def next_timer(self) -> datetime | None:
         return min(self.timers.values(), default=None)
 
+    def parked(self, key: TimerKey, at: datetime, now: datetime) -> bool:
+        """Whether the timer ``key`` due at ``at`` waits for a run's end: a due fire
+        timer of a job whose run in flight had not begun by ``at`` (its task not yet
+        running: the engine, not the job, is behind). Its slot is decided when that run
+        has ended in memory, in the unit of the run's end (:meth:`end_run`), so a
+        scheduler that is late by a period does not turn every slot into an overlap
+        skip. A run that had begun by ``at`` is a real overlap: its policy decides now.
+        Only for ``overlap=skip``: ``allow`` fires beside the run, ``queue`` holds the
+        fire for its end anyway, ``cancel_previous`` must kill the run at the slot."""
+        if key[0] is not TimerKind.FIRE or at > now or not self.in_flight:
+            return False
+        if self.state.spec.overlap is not Overlap.SKIP:
+            return False
+        began = self.began
+        return any(began.get(run_id, _NOT_BEGUN) > at for run_id in self.in_flight)
+
     def deadline(self) -> float:
-        """The trio deadline of the next timer or of the held skips."""
+        """The trio deadline of the next timer (parked ones wait for their run's end,
+        which wakes the owner) or of the held skips."""
         nxt = self.next_timer()
+        if nxt is not None and self.in_flight:
+            now = self.deps.clock.now()
+            live = [at for key, at in self.timers.items() if not self.parked(key, at, now)]
+            nxt = min(live, default=None)
         due = math.inf if nxt is None else self.deps.clock.deadline_for(nxt)
         return min(due, self.held_until)
 
@@ -182,18 +206,7 @@ class JobCore:
         not one per slot. Returns the unit to commit, or ``None`` when it only skipped
         slots and is held back (up to :data:`HOLD_SKIPS` after trio time ``mono``)."""
         unit = Unit(job_id=self.state.id)
-        newest: list[datetime | None] = []  # the catch-up horizon, found once per ring
-        while True:
-            now = self.deps.clock.now()
-            due = [(at, key) for key, at in self.timers.items() if at <= now]
-            if not due:
-                break
-            at, (kind, cycle) = min(due, key=lambda d: d[0])
-            del self.timers[kind, cycle]
-            if kind is TimerKind.FIRE:
-                self.stage(unit, self.fire_due(at, now, newest))
-            else:
-                self.stage(unit, fsm.due(kind, cycle, at, now))
+        self.ring_into(unit)
         if unit.quiet() and mono < self.held_until:
             if self.held is None:
                 self.held_until = mono + HOLD_SKIPS
@@ -201,6 +214,43 @@ class JobCore:
             self.deps.note(self.state, self.next_timer(), False)
             return None
         return unit
+
+    def ring_into(self, unit: Unit) -> None:
+        """Stage every due timer that is not parked into ``unit``, earliest first."""
+        newest: list[datetime | None] = []  # the catch-up horizon, found once per ring
+        while True:
+            now = self.deps.clock.now()
+            due = [
+                (at, key)
+                for key, at in self.timers.items()
+                if at <= now and not self.parked(key, at, now)
+            ]
+            if not due:
+                return
+            at, (kind, cycle) = min(due, key=lambda d: d[0])
+            del self.timers[kind, cycle]
+            if kind is TimerKind.FIRE:
+                self.stage(unit, self.fire_due(at, now, newest))
+            else:
+                self.stage(unit, fsm.due(kind, cycle, at, now))
+
+    def end_run(
+        self,
+        unit: Unit,
+        start: StartRun,
+        ended: tuple[fsm.RunFinished, RunRecord, RunEnd],
+        *,
+        ring: bool = True,
+    ) -> None:
+        """Stage a run's end into ``unit``, then every timer due now (pipelining): the
+        next slot of a recurring job is decided as soon as its run has ended in memory,
+        and its claim rides in the same unit *behind* the end — one transaction, so a
+        failed commit rejects both and nothing of the job is queued behind a unit that
+        may still fail. A stopping owner passes ``ring=False``: it fires nothing more."""
+        inp, record, end = ended
+        self.stage(unit, inp, runs=(record,), run=(start, end))
+        if ring:
+            self.ring_into(unit)
 
     def fire_due(self, at: datetime, now: datetime, newest: list[datetime | None]) -> JobInput:
         """The input of the fire timer due at ``at``: the slot and the one after it, or,
@@ -210,7 +260,7 @@ class JobCore:
         schedule = self.state.spec.schedule
         due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
         nxt = next_fire(schedule, at)
-        if nxt is None or nxt > now:
+        if nxt is None or nxt > now or few_due(schedule, nxt, now):
             return self.one_slot(at, nxt, now, due)
         if not newest:
             recent = latest_slots(schedule, now, MAX_CATCH_UP)
@@ -254,6 +304,18 @@ class JobCore:
         """Take ``state`` as a new start (``--replace``): its timers are set anew."""
         self.state = state
         self.timers.clear()
+
+
+def few_due(schedule: Schedule, nxt: datetime, now: datetime) -> bool:
+    """For an interval schedule: at most ``MAX_CATCH_UP`` slots from ``nxt`` to ``now``,
+    counted arithmetically (the same answer as walking back ``MAX_CATCH_UP`` slots from
+    ``now``, without the walk: a job late by a few periods is not a catch-up). ``False``
+    for other schedules (their caller walks)."""
+    if not isinstance(schedule, IntervalSchedule):
+        return False
+    last = prev_fire(schedule, now)
+    counted = None if last is None else count_between(schedule, nxt, last)
+    return counted is not None and counted <= MAX_CATCH_UP
 
 
 def plain(state: JobState) -> bool:

@@ -114,6 +114,7 @@ class RunTracker:
 
     async def _task(self, slot: RunSlot) -> None:
         deps, start = self.core.deps, slot.start
+        self.core.began[start.run_id] = deps.clock.now()  # its fire timers wait no more
         state = self.core.state  # as it was when the run started
         spec = state.spec
         end: RunEnd | None = None
@@ -158,6 +159,7 @@ class RunTracker:
         """A run's end as the state machine input, the final run record and the end to
         stage with them (``None``: it never started, nothing happened outside)."""
         slot = self.slots.pop(msg.start.run_id, None)
+        self.core.began.pop(msg.start.run_id, None)
         now = self.core.deps.clock.now()
         end = msg.end
         if end is None:

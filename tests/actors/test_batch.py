@@ -256,12 +256,31 @@ async def commanding(w: World, commands: list[Command], count: int) -> None:
             await w.tree.engine.command(f"job{index % count:04d}", op, reason="drawn")  # type: ignore[arg-type]
 
 
+def slow_store(w: World, seconds: float) -> None:
+    """Every commit of ``w``'s store takes ``seconds`` of virtual time (on both paths: a
+    job actor's ``commit``, the batch firer's ``commit_many``) — an engine that falls
+    behind its jobs, the case pipelining is for."""
+    commit, commit_many = w.store.commit, w.store.commit_many
+
+    async def slow_commit(changes: Any, *, urgent: bool = False) -> Any:
+        await trio.sleep(seconds)
+        return await commit(changes, urgent=urgent)
+
+    async def slow_commit_many(units: Any, *, urgent: bool = False) -> Any:
+        await trio.sleep(seconds)
+        return await commit_many(units, urgent=urgent)
+
+    w.store.commit = slow_commit  # type: ignore[method-assign]
+    w.store.commit_many = slow_commit_many  # type: ignore[method-assign]
+
+
 async def scenario(
     specs: list[JobSpec],
     executor: DrawnExecutor,
     batch: bool,
     down: float | None,
     commands: list[Command],
+    slow: float = 0.0,
 ) -> dict[str, Any]:
     """Create ``specs`` and run 400 s — or, with ``down``, run 100 s, stop (runs in
     flight are cut off), stay down ``down`` seconds, restart and recover, run 200 s
@@ -271,6 +290,8 @@ async def scenario(
             w = await world(nursery, Path(tmp), batch=batch, executor=executor, chunk=2)
             for spec in specs:
                 await w.create(spec)
+            if slow:
+                slow_store(w, slow)
             nursery.start_soon(commanding, w, commands, len(specs))
             await trio.sleep(399.9 if down is None else 99.9)  # never at a slot
             out = await committed(w, len(specs))
@@ -302,10 +323,11 @@ def run_virtual(
     batch: bool,
     down: float | None = None,
     commands: list[Command] | None = None,
+    slow: float = 0.0,
 ) -> dict[str, Any]:
     fresh = attrs.evolve(executor, started=[])
     clock = trio.testing.MockClock(autojump_threshold=0)
-    return trio.run(scenario, specs, fresh, batch, down, commands or [], clock=clock)
+    return trio.run(scenario, specs, fresh, batch, down, commands or [], slow, clock=clock)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -353,3 +375,51 @@ def test_with_commands_the_batch_path_commits_what_the_actor_path_commits(
     specs, executor = drawn
     batch = run_virtual(specs, executor, batch=True, commands=commands)
     assert batch == run_virtual(specs, executor, batch=False, commands=commands)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(job_sets(), st.sampled_from([0.5, 2.5, 7.5]))
+def test_behind_its_jobs_the_batch_path_pipelines_like_the_actor_path(
+    drawn: tuple[list[JobSpec], DrawnExecutor], slow: float
+) -> None:
+    """Pipelined recurring jobs (``JobCore.parked``, ``JobCore.end_run``): every commit
+    takes ``slow`` seconds, so a run often begins after its job's next slot; that slot
+    waits for the run's end and is decided in the end's unit. One job with one run at
+    a time (``allow`` and ``cancel_previous`` become ``skip``): the paths queue commits
+    differently — different jobs' per actor or per chunk, one job's several ends one by
+    one or together — and with slow commits that moves later instants. Both paths
+    commit the same and start the same actions at the same instants."""
+    specs, executor = drawn
+    overlap = specs[0].overlap if specs[0].overlap is Overlap.QUEUE else Overlap.SKIP
+    one = [attrs.evolve(specs[0], overlap=overlap)]
+    batch = run_virtual(one, executor, batch=True, slow=slow)
+    assert batch == run_virtual(one, executor, batch=False, slow=slow)
+
+
+async def test_a_slot_that_comes_before_its_run_began_waits_for_the_runs_end(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """An engine late by more than a period (every commit takes 2.5 s, the job fires
+    every 2 s, its runs take 0.3 s): a slot that came before the previous slot's run
+    began is not judged an overlap at once; it waits for that run's end and is decided
+    in the end's unit (the ``job.fired`` shares the ``job.completed``'s instant). The
+    job stays with the batch firer, and every slot is claimed once, fired or skipped."""
+    executor = DrawnExecutor(durations={"tick": 0.25})
+    w = await world(nursery, tmp_path, batch=True, executor=executor)
+    schedule = IntervalSchedule(every=2, anchor=EPOCH + timedelta(seconds=10))
+    job = await w.create(JobSpec(name="tick", schedule=schedule, action=NoopAction()))
+    slow_store(w, 2.5)
+    await trio.sleep(60.1)
+    events = [e for e in await w.events() if e.job_id == job.id]
+    fired = [e for e in events if e.type == "job.fired"]
+    ended = {e.timestamp for e in events if e.type == "job.completed"}
+    assert len(fired) >= 15
+    assert all(e.timestamp in ended for e in fired[1:])  # decided at the run's end
+    assert w.tree.directory.activations == 0  # never handed to its actor
+    claimed = sorted(
+        e.payload["fire_time"] for e in events if e.type in ("job.fired", "job.skipped")
+    )
+    slots = [
+        (EPOCH + timedelta(seconds=t)).isoformat() for t in range(12, 12 + 2 * len(claimed), 2)
+    ]
+    assert claimed == slots

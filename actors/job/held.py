@@ -1,0 +1,63 @@
+"""A job the batch firer holds (:mod:`gnomon.actors.job.batch`): its core, its runs, the
+ends it has not stepped yet, and what it needs when its heap entry comes due.
+
+Pure bookkeeping for the firer's loop: nothing here awaits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import attrs
+import trio
+
+from gnomon.actors.core.job import fsm
+from gnomon.actors.job.core import JobCore
+from gnomon.actors.job.events import Unit
+from gnomon.actors.job.ports import JobDeps, RunEnded
+from gnomon.actors.job.runs import Deliver, RunTracker
+from gnomon.runtime.model.state import JobState
+
+
+@attrs.define(eq=False)
+class Held:
+    """A job the firer owns."""
+
+    core: JobCore
+    runs: RunTracker
+    ends: list[RunEnded] = attrs.field(factory=list)
+    busy: bool = False  # a commit of this job is in flight
+    mark: int = 0  # its current entry in the firer's heap
+    settled: trio.Event = attrs.field(factory=trio.Event)
+
+    @property
+    def id(self) -> str:
+        return self.core.state.id
+
+
+def adopt(
+    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
+) -> Held | None:
+    """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
+    changes anything (its actor does that, as everything else that is not plain)."""
+    core = JobCore(deps, state)
+    unit = Unit(job_id=state.id)
+    core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
+    if unit or unit.effects:
+        return None
+    runs = RunTracker(core, nursery, deliver)
+    core.in_flight = runs.slots
+    return Held(core=core, runs=runs)
+
+
+def needs(held: Held, mono: float) -> Literal["end", "wait", "actor", "fire"]:
+    """What a held job whose heap entry is due at trio time ``mono`` needs: its run's
+    end stepped first (the end, then the slot: ``JobCore.end_run``), nothing yet (its
+    fire timer is parked until its run ends: ``JobCore.parked``), its actor (a slot
+    while its run is in flight: the overlap policy decides), or a fire."""
+    if held.ends:
+        return "end"
+    if not held.runs:
+        return "fire"
+    return "wait" if held.core.deadline() > mono else "actor"
