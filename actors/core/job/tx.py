@@ -230,11 +230,20 @@ class Tx:
         if not same_state(self.state, self.old):
             self.evolve(updated_at=self.now)
         before = {} if self.rearm_all else timers(self.old)
-        after = timers(self.state)
-        for (kind, cycle), _at in before.items():
-            if (kind, cycle) not in after:
-                self.effects.append(CancelTimer(kind=kind, cycle=cycle))
-        for (kind, cycle), at in after.items():
-            if before.get((kind, cycle)) != at:
-                self.effects.append(ArmTimer(kind=kind, at=at, cycle=cycle))
+        self.effects += timer_changes(before, timers(self.state))
         return Step(self.state, tuple(self.effects))
+
+
+def timer_changes(
+    before: dict[TimerKey, datetime], after: dict[TimerKey, datetime]
+) -> list[Effect]:
+    """The timer effects that turn the timers ``before`` into those ``after``: the
+    cancels first, then the (re)arms, each in its dict's order."""
+    out: list[Effect] = []
+    for (kind, cycle), _at in before.items():
+        if (kind, cycle) not in after:
+            out.append(CancelTimer(kind=kind, cycle=cycle))
+    for (kind, cycle), at in after.items():
+        if before.get((kind, cycle)) != at:
+            out.append(ArmTimer(kind=kind, at=at, cycle=cycle))
+    return out
