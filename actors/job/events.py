@@ -41,19 +41,22 @@ def claims_of(old: JobState, step: Step) -> tuple[datetime, ...]:
     open breaker) consumes nothing new: its slot was claimed when the fire started.
     """
     new = step.state
-    seen = {f.cycle for f in old.fires}
-    claimed = {f.fire_time for f in old.fires}
-    if old.queued is not None:
-        seen.add(old.queued.cycle)
-        claimed.add(old.queued.fire_time)
-    out = [f.fire_time for f in new.fires if f.cycle not in seen]
-    if new.queued is not None and new.queued.cycle not in seen:
-        out.append(new.queued.fire_time)
-    out += [
-        e.fire_time
-        for e in step.effects
-        if isinstance(e, RecordSkip) and e.fire_time and e.fire_time not in claimed
-    ]
+    out: list[datetime] = []
+    if new.fires or new.queued is not None:  # a fire the step started or queued
+        seen = {f.cycle for f in old.fires}
+        if old.queued is not None:
+            seen.add(old.queued.cycle)
+        out += [f.fire_time for f in new.fires if f.cycle not in seen]
+        if new.queued is not None and new.queued.cycle not in seen:
+            out.append(new.queued.fire_time)
+    skips = [e.fire_time for e in step.effects if isinstance(e, RecordSkip) and e.fire_time]
+    if skips:
+        claimed = {f.fire_time for f in old.fires}
+        if old.queued is not None:
+            claimed.add(old.queued.fire_time)
+        out += [t for t in skips if t not in claimed]
+    if not out:
+        return ()
     return tuple(dict.fromkeys(out))
 
 
