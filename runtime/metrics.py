@@ -17,6 +17,7 @@ jobs plus those tagged ``metrics=on``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -63,6 +64,10 @@ class _SumCollector(Collector):
         yield family
 
 
+#: A metric with labels.
+_Labelled = Counter | Gauge | Histogram
+
+
 class Metrics:
     """The daemon's metrics; one instance per daemon (tests make their own)."""
 
@@ -100,6 +105,7 @@ class Metrics:
         if mailbox_depths is not None:
             self.watch_mailboxes(mailbox_depths)
         self._breaker_keys: set[str] = set()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
 
     def _register_activity(self, r: CollectorRegistry) -> None:
         """What jobs do: admissions, runs, waits and fire lag."""
@@ -193,17 +199,28 @@ class Metrics:
 
     def observe_event(self, event: Event) -> None:
         """Update the event-derived metrics from one committed event."""
-        self.events.labels(event.type.value).inc()
+        self.child(self.events, event.type.value).inc()
         handler = _HANDLERS.get(event.type)
         if handler is not None:
             handler(self, event)
         end = payloads.RunEnded.read(event)
         if end is not None:
-            self.jobs_fired.labels(end.action_type, end.outcome).inc()
-            self.action_duration.labels(end.action_type, end.outcome).observe(end.duration)
+            self.child(self.jobs_fired, end.action_type, end.outcome).inc()
+            self.child(self.action_duration, end.action_type, end.outcome).observe(end.duration)
             self.job_series.run_ended(
                 event.job_id, event.name, end.outcome, event.timestamp, end.duration
             )
+
+    def child(self, metric: _Labelled, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: every committed event looks up a few
+        children, and prometheus_client's lookup (argument checks, a lock) costs several
+        times a dict's. Children are never removed here, and label values are bounded
+        (event types, action and condition types, outcomes, reasons)."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def breaker_label(self, key: str) -> str:
         """``key`` itself while fewer than the cap are known, else ``other``."""
@@ -217,7 +234,7 @@ class Metrics:
 
 def _created(m: Metrics, event: Event) -> None:
     owner_kind = (event.owner or "user:").split(":", 1)[0]
-    m.jobs_created.labels(owner_kind, payloads.Created.read(event.payload).action_type).inc()
+    m.child(m.jobs_created, owner_kind, payloads.Created.read(event.payload).action_type).inc()
 
 
 def _fired(m: Metrics, event: Event) -> None:
@@ -228,22 +245,22 @@ def _fired(m: Metrics, event: Event) -> None:
 
 def _tick(m: Metrics, event: Event) -> None:
     tick = payloads.WaitTick.read(event.payload)
-    m.wait_checks.labels(tick.condition_type, tick.result).inc()
+    m.child(m.wait_checks, tick.condition_type, tick.result).inc()
 
 
 def _wait_end(m: Metrics, event: Event) -> None:
     end = payloads.WaitEnded.read(event.payload)
     if end.waited is not None:
-        m.wait_duration.labels(end.condition_type).observe(end.waited)
+        m.child(m.wait_duration, end.condition_type).observe(end.waited)
 
 
 def _retry(m: Metrics, event: Event) -> None:
-    m.retries.labels(payloads.RetryQueued.read(event.payload).action_type).inc()
+    m.child(m.retries, payloads.RetryQueued.read(event.payload).action_type).inc()
 
 
 def _skipped(m: Metrics, event: Event) -> None:
     skip = payloads.Skipped.read(event.payload)  # a pause's coalesced event: each slot
-    m.skips.labels(skip.reason).inc(skip.count)
+    m.child(m.skips, skip.reason).inc(skip.count)
 
 
 def _breaker(m: Metrics, event: Event) -> None:

@@ -34,8 +34,8 @@ HAND_OFFS = {
     "actors/job/actor.py": ("def job_actor(",),
     "actors/job/core.py": ("fsm.FireDue(", "next_slot"),
     "runtime/model/firing.py": ("def next_fire(",),
-    "actors/core/job/fires.py": ("EventType.JOB_FIRED",),
-    "actors/job/events.py": ("def claims_of(", '"lag"'),
+    "actors/core/job/fast.py": ("def plain_fire(", "EventType.JOB_FIRED"),
+    "actors/job/events.py": ("def claims_of(", "payloads.Fired("),
     "runtime/model/payloads.py": ("class Fired",),
 }
 

@@ -7,7 +7,8 @@
 * **Enrichment**: the state machine knows no wall-clock durations or metric labels; the
   shell adds the payload keys the metrics read (:mod:`gnomon.runtime.metrics`): ``lag``
   on ``job.fired``, ``action_type`` and ``duration`` on run ends, ``condition_type``,
-  ``result`` and ``waited`` on wait events.
+  ``result`` and ``waited`` on wait events — each through its typed view in
+  :mod:`gnomon.runtime.model.payloads`, the one place readers read them from.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import attrs
 from gnomon.actors.core.job.msgs import Effect, JobInput, RecordSkip, StartRun, Step
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.waiter import PollReport
+from gnomon.runtime.model import payloads
 from gnomon.runtime.model.events import EventDraft, EventType
+from gnomon.runtime.model.payloads import Payload
 from gnomon.runtime.model.state import JobState, RunRecord
 
 _WAIT_EVENTS = {
@@ -38,19 +41,22 @@ def claims_of(old: JobState, step: Step) -> tuple[datetime, ...]:
     open breaker) consumes nothing new: its slot was claimed when the fire started.
     """
     new = step.state
-    seen = {f.cycle for f in old.fires}
-    claimed = {f.fire_time for f in old.fires}
-    if old.queued is not None:
-        seen.add(old.queued.cycle)
-        claimed.add(old.queued.fire_time)
-    out = [f.fire_time for f in new.fires if f.cycle not in seen]
-    if new.queued is not None and new.queued.cycle not in seen:
-        out.append(new.queued.fire_time)
-    out += [
-        e.fire_time
-        for e in step.effects
-        if isinstance(e, RecordSkip) and e.fire_time and e.fire_time not in claimed
-    ]
+    out: list[datetime] = []
+    if new.fires or new.queued is not None:  # a fire the step started or queued
+        seen = {f.cycle for f in old.fires}
+        if old.queued is not None:
+            seen.add(old.queued.cycle)
+        out += [f.fire_time for f in new.fires if f.cycle not in seen]
+        if new.queued is not None and new.queued.cycle not in seen:
+            out.append(new.queued.fire_time)
+    skips = [e.fire_time for e in step.effects if isinstance(e, RecordSkip) and e.fire_time]
+    if skips:
+        claimed = {f.fire_time for f in old.fires}
+        if old.queued is not None:
+            claimed.add(old.queued.fire_time)
+        out += [t for t in skips if t not in claimed]
+    if not out:
+        return ()
     return tuple(dict.fromkeys(out))
 
 
@@ -74,39 +80,65 @@ def enrich(
     run: tuple[StartRun, RunEnd] | None = None,
     poll: PollReport | None = None,
 ) -> EventDraft:
-    """``draft`` with the payload keys the metrics need (see the module docstring)."""
-    p = dict(draft.payload)
-    spec = new.spec
-    if draft.type is EventType.JOB_FIRED and not p.get("manual") and not p.get("queued"):
+    """``draft`` with the payload keys the metrics need (see the module docstring), each
+    written through its typed view in :mod:`gnomon.runtime.model.payloads`; the same
+    draft when it needs none."""
+    p = draft.payload
+    kind, spec = draft.type, new.spec
+    if kind is EventType.JOB_FIRED and not p.get("manual") and not p.get("queued"):
         slot = _when(p.get("fire_time"))
         if slot is not None:
-            p["lag"] = round(max(0.0, (draft.timestamp - slot).total_seconds()), 6)
-    if draft.type in (EventType.JOB_RUNNING, EventType.JOB_RETRY_QUEUED):
-        p.setdefault("action_type", spec.action.TAG)
-    if run is not None and p.get("run_id") == run[0].run_id and draft.outcome is not None:
+            lag = round(max(0.0, (draft.timestamp - slot).total_seconds()), 6)
+            p = payloads.Fired(lag).write(p)
+    elif kind in _TYPED_ACTION and "action_type" not in p:
+        p = payloads.RetryQueued(spec.action.TAG).write(p)
+    if run is not None and draft.outcome is not None and p.get("run_id") == run[0].run_id:
         start, end = run
-        p["action_type"] = start.action.TAG
         began = end.started_at or end.finished_at
-        p["duration"] = round(max(0.0, (end.finished_at - began).total_seconds()), 6)
-    if draft.type in _WAIT_EVENTS and spec.wait is not None:
-        p["condition_type"] = spec.wait.condition.TAG
-        _wait_details(p, draft, old, poll)
-    return attrs.evolve(draft, payload=p) if p != draft.payload else draft
+        duration = round(max(0.0, (end.finished_at - began).total_seconds()), 6)
+        p = payloads.RunEnded(start.action.TAG, draft.outcome.value, duration).write(p)
+    if kind in _WAIT_EVENTS and spec.wait is not None:
+        p = _wait_details(p, draft, old, spec.wait.condition.TAG, poll)
+    return draft if p is draft.payload else _with_payload(draft, p)
+
+
+#: Events whose payload names the action's type (``job.running`` and retries).
+_TYPED_ACTION = (EventType.JOB_RUNNING, EventType.JOB_RETRY_QUEUED)
+
+
+def _with_payload(draft: EventDraft, payload: dict[str, Any]) -> EventDraft:
+    """``attrs.evolve(draft, payload=payload)``, without its per-call field walk."""
+    return EventDraft(
+        type=draft.type,
+        timestamp=draft.timestamp,
+        job_id=draft.job_id,
+        name=draft.name,
+        owner=draft.owner,
+        status=draft.status,
+        outcome=draft.outcome,
+        message=draft.message,
+        payload=payload,
+    )
 
 
 def _wait_details(
-    p: dict[str, Any], draft: EventDraft, old: JobState, poll: PollReport | None
-) -> None:
-    if draft.type is EventType.JOB_WAIT_SATISFIED:
-        p["result"] = "true"
-    if poll is not None and poll.breaker_open and draft.type is EventType.JOB_WAIT_TICK:
-        p["result"] = "breaker_open"
-    if draft.type in (EventType.JOB_WAIT_SATISFIED, EventType.JOB_TIMED_OUT):
-        cycle = p.get("cycle")
-        fire = next((f for f in old.fires if f.cycle == cycle), None)
-        if fire is not None and fire.wait is not None:
-            waited = (draft.timestamp - fire.wait.started_at).total_seconds()
-            p["waited"] = round(max(0.0, waited), 6)
+    p: Payload, draft: EventDraft, old: JobState, condition: str, poll: PollReport | None
+) -> dict[str, Any]:
+    kind = draft.type
+    if kind is EventType.JOB_WAIT_TICK:
+        label = payloads.WaitTick.read(p).result  # the state machine's poll label
+        if poll is not None and poll.breaker_open:
+            label = "breaker_open"
+        return payloads.WaitTick(condition, label).write(p)
+    if kind not in (EventType.JOB_WAIT_SATISFIED, EventType.JOB_TIMED_OUT):
+        return payloads.WaitEvent(condition).write(p)
+    cycle = p.get("cycle")
+    fire = next((f for f in old.fires if f.cycle == cycle), None)
+    waited = None
+    if fire is not None and fire.wait is not None:
+        waited = round(max(0.0, (draft.timestamp - fire.wait.started_at).total_seconds()), 6)
+    held = "true" if kind is EventType.JOB_WAIT_SATISFIED else None
+    return payloads.WaitEnded(condition, waited, held).write(p)
 
 
 @attrs.define

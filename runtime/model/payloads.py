@@ -8,13 +8,16 @@ the classes here (docs/operations.md, "Metrics", names the metrics they feed).
   ``duration`` (:class:`RunEnded`).
 * ``job.wait_tick``: ``condition_type``, ``result`` (``true|false|error|breaker_open``;
   :class:`WaitTick`).
-* ``job.wait_satisfied`` and wait timeouts: ``condition_type``, ``waited``
-  (:class:`WaitEnded`).
+* ``job.wait_satisfied`` and wait timeouts: ``condition_type``, ``waited``, and
+  ``result`` (``true``) on the first (:class:`WaitEnded`); ``job.wait_started``:
+  ``condition_type`` (:class:`WaitEvent`).
 * ``job.retry_queued``: ``action_type`` (:class:`RetryQueued`). ``job.skipped``:
   ``reason``, and ``count`` when one event stands for several slots (:class:`Skipped`).
 * ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``; :class:`BreakerMoved`).
 
-Reading never raises: a key that is missing or of the wrong type reads as
+Writing is typed too: the engine adds these keys only through the classes' ``write``
+(``actors/job/events.py``, ``enrich``), so a reader and its writer cannot disagree on
+a key. Reading never raises: a key that is missing or of the wrong type reads as
 :data:`UNKNOWN` (a label) or ``None`` (a number), so an event from an older version still
 counts. Pure: no I/O.
 """
@@ -74,6 +77,9 @@ class Fired:
     def read(cls, p: Payload) -> Fired:
         return cls(_number(p, "lag"))
 
+    def write(self, p: Payload) -> dict[str, Any]:
+        return dict(p) if self.lag is None else {**p, "lag": self.lag}
+
 
 @attrs.frozen
 class RunEnded:
@@ -91,6 +97,25 @@ class RunEnded:
         if "run_id" not in p or event.outcome is None or duration is None:
             return None
         return cls(_label(p, "action_type"), event.outcome.value, duration)
+
+    def write(self, p: Payload) -> dict[str, Any]:
+        """``p`` with the run's action type and duration (the outcome is the event's)."""
+        return {**p, "action_type": self.action_type, "duration": self.duration}
+
+
+@attrs.frozen
+class WaitEvent:
+    """Any event of a job with a wait about that wait (``job.wait_started`` and the
+    three below): the condition's type."""
+
+    condition_type: str
+
+    @classmethod
+    def read(cls, p: Payload) -> WaitEvent:
+        return cls(_label(p, "condition_type"))
+
+    def write(self, p: Payload) -> dict[str, Any]:
+        return {**p, "condition_type": self.condition_type}
 
 
 @attrs.frozen
@@ -110,14 +135,29 @@ class WaitTick:
 
 @attrs.frozen
 class WaitEnded:
-    """``job.wait_satisfied`` and a wait's ``job.timed_out``; ``waited`` in seconds."""
+    """``job.wait_satisfied`` and a wait's ``job.timed_out``; ``waited`` in seconds
+    (``None``: not known); ``result`` is ``true`` on ``job.wait_satisfied`` (the audit's,
+    not read by the metrics), else ``None``."""
 
     condition_type: str
     waited: float | None
+    result: str | None = None
 
     @classmethod
     def read(cls, p: Payload) -> WaitEnded:
-        return cls(_label(p, "condition_type"), _number(p, "waited"))
+        result = p.get("result")
+        ok = isinstance(result, str)
+        return cls(_label(p, "condition_type"), _number(p, "waited"), result if ok else None)
+
+    def write(self, p: Payload) -> dict[str, Any]:
+        """``p`` with the keys that are known (``waited`` and ``result`` when not
+        ``None``)."""
+        out = {**p, "condition_type": self.condition_type}
+        if self.result is not None:
+            out["result"] = self.result
+        if self.waited is not None:
+            out["waited"] = self.waited
+        return out
 
 
 @attrs.frozen

@@ -48,3 +48,16 @@ def test_writers_add_their_keys_to_a_payload() -> None:
     written = payloads.WaitTick("tcp", "true").write({"poll": 2})
     assert payloads.WaitTick.read(written) == payloads.WaitTick("tcp", "true")
     assert payloads.Created.read(payloads.Created("noop").write({})).action_type == "noop"
+
+
+def test_what_the_engine_writes_reads_back() -> None:
+    """Every writer's keys read back through the same class (enrich writes only these)."""
+    assert payloads.Fired.read(payloads.Fired(0.25).write({"cycle": 1})).lag == 0.25
+    assert payloads.Fired(None).write({"cycle": 1}) == {"cycle": 1}
+    end = payloads.RunEnded("http", "success", 1.5)
+    done = event(EventType.JOB_COMPLETED, Outcome.SUCCESS, **end.write({"run_id": "r"}))
+    assert payloads.RunEnded.read(done) == end
+    satisfied = payloads.WaitEnded("tcp", 2.0, "true")
+    assert payloads.WaitEnded.read(satisfied.write({"cycle": 1})) == satisfied
+    assert payloads.WaitEnded("tcp", None).write({}) == {"condition_type": "tcp"}
+    assert payloads.WaitEvent.read(payloads.WaitEvent("file").write({})).condition_type == "file"

@@ -7,7 +7,8 @@ interprets effects; it is the only writer of its job's state.
 Modules: :mod:`~gnomon.actors.core.job.msgs` (inputs, effects), :mod:`.tx` (status,
 transitions, events, timers), ``fires`` (fire primitives), ``slots`` (slots,
 misfire, overlap), ``runs`` (waits, runs, retries), ``life`` (creation, pause,
-resume, cancel, expiry, dependencies), ``recover`` (restart).
+resume, cancel, expiry, dependencies), ``recover`` (restart), ``fast`` (the plain due slot,
+success and recovery in one state rebuild each).
 
 Statuses (docs/engine.md)::
 
@@ -31,6 +32,7 @@ says what the job is, e.g. ``cannot resume job x: it is running, not paused``.
 
 from __future__ import annotations
 
+from gnomon.actors.core.job.fast import fast_step
 from gnomon.actors.core.job.life import (
     on_cancel,
     on_created,
@@ -86,7 +88,16 @@ from gnomon.runtime.model.state import Dependency, JobState
 
 
 def step(state: JobState, inp: JobInput) -> Step:
-    """Apply one input. Never raises for domain reasons: see :class:`Step.error`."""
+    """Apply one input. Never raises for domain reasons: see :class:`Step.error`.
+
+    The plain cases (a plain due slot, a plain run's success, a plain recovery) take the
+    fast paths of :mod:`~gnomon.actors.core.job.fast`, which give what
+    :func:`general_step` gives."""
+    return fast_step(state, inp) or general_step(state, inp)
+
+
+def general_step(state: JobState, inp: JobInput) -> Step:
+    """:func:`step` by the general handlers only (no fast path)."""
     tx = Tx(state, inp.now)
     try:
         _apply(tx, inp)
@@ -162,6 +173,7 @@ __all__ = [
     "WaitPolled",
     "WaitTimedOut",
     "due",
+    "general_step",
     "live_status",
     "step",
     "timers",

@@ -46,7 +46,7 @@ from gnomon.actors.core.job.msgs import (
     WaitPolled,
     WaitTimedOut,
 )
-from gnomon.actors.core.job.tx import Illegal, Tx, evolved, name_of, recurring
+from gnomon.actors.core.job.tx import Illegal, Tx, evolved, evolved_fire, name_of, recurring
 from gnomon.runtime.model.enums import JobStatus, OnTimeout, Outcome, SkipReason
 from gnomon.runtime.model.events import EventType
 from gnomon.runtime.model.state import FirePhase, FireState, JobState
@@ -144,15 +144,16 @@ def started_now(state: JobState, run_id: str, now: datetime) -> JobState | None:
     the run's fire marked started and ``updated_at`` stamped; no event, and no timer
     changes (timers do not depend on ``started``). ``None`` where the step would refuse
     (the run not in flight, or already started)."""
-    fire = next(
-        (f for f in state.fires if f.phase is FirePhase.RUNNING and f.run_id == run_id), None
-    )
+    fires = state.fires
+    fire = next((f for f in fires if f.phase is FirePhase.RUNNING and f.run_id == run_id), None)
     if fire is None or fire.started:
         return None
-    new = attrs.evolve(fire, started=True)
-    fires = [f for f in state.fires if f.cycle != new.cycle]
-    fires.append(new)
-    return evolved(state, fires=tuple(sorted(fires, key=lambda f: f.cycle)), updated_at=now)
+    new = evolved_fire(fire, started=True)
+    if len(fires) == 1:  # every plain fire: nothing to sort
+        return evolved(state, fires=(new,), updated_at=now)
+    rest = [f for f in fires if f.cycle != new.cycle]
+    rest.append(new)
+    return evolved(state, fires=tuple(sorted(rest, key=lambda f: f.cycle)), updated_at=now)
 
 
 def on_run_finished(tx: Tx, inp: RunFinished) -> None:

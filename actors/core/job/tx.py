@@ -12,9 +12,10 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
+from attrs import AttrsInstance
 
 from gnomon.actors.core.job.msgs import ArmTimer, CancelTimer, Effect, Emit, Step, TimerKind
 from gnomon.runtime.model.enums import JobStatus, Outcome
@@ -29,6 +30,7 @@ from gnomon.runtime.model.schedule import (
 from gnomon.runtime.model.state import MAX_TRANSITIONS, FirePhase, FireState, JobState, Transition
 
 TimerKey = tuple[TimerKind, int | None]
+_T = TypeVar("_T", bound=AttrsInstance)
 
 
 class Illegal(Exception):
@@ -102,28 +104,33 @@ def timers(state: JobState) -> dict[TimerKey, datetime]:
 _FIELDS = tuple(f.name for f in attrs.fields(JobState))
 
 
-def _compile_evolved() -> Callable[..., JobState]:
-    """``evolved`` as straight-line code, one ``setattr`` per field (as attrs compiles its
-    own methods): no loop, no zip; ~30 % cheaper than a loop over the fields."""
-    lines = ["def evolved(state, **changes):", "    new = _new(JobState)", "    get = changes.get"]
-    lines += [f"    _set(new, {n!r}, get({n!r}, state.{n}))" for n in _FIELDS]
-    lines += ["    if not changes.keys() <= _NAMES:", "        _unknown(changes)"]
+def _compile_evolved(cls: type[_T]) -> Callable[..., _T]:
+    """``attrs.evolve`` for ``cls`` as straight-line code, one ``setattr`` per field (as
+    attrs compiles its own methods): no loop, no zip; ~30 % cheaper than a loop over the
+    fields, several times cheaper than ``attrs.evolve``. Only for classes without
+    validators, converters or fields left out of ``__init__`` (a cache would be copied)."""
+    fields = attrs.fields(cls)
+    assert all(f.init and f.validator is None and f.converter is None for f in fields)
+    names = tuple(f.name for f in fields)
+    lines = ["def evolved(state, **changes):", "    new = _new(_cls)", "    get = changes.get"]
+    lines += [f"    _set(new, {n!r}, get({n!r}, state.{n}))" for n in names]
+    lines += ["    if not changes.keys() <= _NAMES:", "        _unknown(_cls, changes)"]
     lines += ["    return new"]
     namespace: dict[str, Any] = {
         "_new": object.__new__,
         "_set": object.__setattr__,
-        "JobState": JobState,
-        "_NAMES": frozenset(_FIELDS),
+        "_cls": cls,
+        "_NAMES": frozenset(names),
         "_unknown": _unknown_fields,
     }
     exec("\n".join(lines), namespace)  # the source is built from attrs field names only
-    function: Callable[..., JobState] = namespace["evolved"]
+    function: Callable[..., _T] = namespace["evolved"]
     return function
 
 
-def _unknown_fields(changes: dict[str, Any]) -> None:
-    unknown = sorted(set(changes) - set(_FIELDS))
-    raise AttributeError(f"JobState has no field(s) {', '.join(unknown)}")
+def _unknown_fields(cls: type[AttrsInstance], changes: dict[str, Any]) -> None:
+    unknown = sorted(set(changes) - {f.name for f in attrs.fields(cls)})
+    raise AttributeError(f"{cls.__name__} has no field(s) {', '.join(unknown)}")
 
 
 _read_fields = operator.attrgetter(*_FIELDS)
@@ -135,10 +142,12 @@ def same_state(a: JobState, b: JobState) -> bool:
     return a is b or _read_fields(a) == _read_fields(b)
 
 
-#: ``attrs.evolve(state, **changes)``, cheaper (a step evolves a dozen times). Valid
-#: because :class:`JobState` has no validators or converters; an unknown field name
-#: raises ``AttributeError``.
-evolved: Callable[..., JobState] = _compile_evolved()
+#: ``attrs.evolve(state, **changes)``, cheaper (a general step evolves a dozen times).
+#: Valid because :class:`JobState` has no validators or converters; an unknown field
+#: name raises ``AttributeError``.
+evolved: Callable[..., JobState] = _compile_evolved(JobState)
+#: The same for a :class:`FireState`.
+evolved_fire: Callable[..., FireState] = _compile_evolved(FireState)
 
 
 def _json(value: Any) -> Any:
@@ -230,11 +239,20 @@ class Tx:
         if not same_state(self.state, self.old):
             self.evolve(updated_at=self.now)
         before = {} if self.rearm_all else timers(self.old)
-        after = timers(self.state)
-        for (kind, cycle), _at in before.items():
-            if (kind, cycle) not in after:
-                self.effects.append(CancelTimer(kind=kind, cycle=cycle))
-        for (kind, cycle), at in after.items():
-            if before.get((kind, cycle)) != at:
-                self.effects.append(ArmTimer(kind=kind, at=at, cycle=cycle))
+        self.effects += timer_changes(before, timers(self.state))
         return Step(self.state, tuple(self.effects))
+
+
+def timer_changes(
+    before: dict[TimerKey, datetime], after: dict[TimerKey, datetime]
+) -> list[Effect]:
+    """The timer effects that turn the timers ``before`` into those ``after``: the
+    cancels first, then the (re)arms, each in its dict's order."""
+    out: list[Effect] = []
+    for (kind, cycle), _at in before.items():
+        if (kind, cycle) not in after:
+            out.append(CancelTimer(kind=kind, cycle=cycle))
+    for (kind, cycle), at in after.items():
+        if before.get((kind, cycle)) != at:
+            out.append(ArmTimer(kind=kind, at=at, cycle=cycle))
+    return out
