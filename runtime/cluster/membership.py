@@ -255,7 +255,7 @@ class Membership:
             for p in lost:
                 del self._held[p]
             log.warning("cluster partitions lost to another node: %s", sorted(lost))
-            await self._releasing(frozenset(lost))
+            await _releasing(self.on_releasing, frozenset(lost))
         stray = [p for p in snap.held if p not in self._held]
         if stray:  # taken by a transaction whose answer never came: nobody writes them
             await self._db(lambda c: sql.release(c, self.boot_id, stray))
@@ -283,7 +283,7 @@ class Membership:
 
     async def _release(self, ps: Iterable[int]) -> None:
         gone = frozenset(ps)
-        await self._releasing(gone)
+        await _releasing(self.on_releasing, gone)
         for p in gone:
             self._held.pop(p, None)
         await self._db(lambda c: sql.release(c, self.boot_id, gone))
@@ -291,7 +291,7 @@ class Membership:
     async def _leave(self) -> None:
         if self._held:
             async with self._moving:
-                await self._releasing(frozenset(self._held))
+                await _releasing(self.on_releasing, frozenset(self._held))
         self._held.clear()
         self._gauge()
         try:
@@ -300,13 +300,6 @@ class Membership:
             why = core.first_line(exc)
             log.warning("cluster hand-over failed (the lease will expire instead): %s", why)
         self._db.close()
-
-    async def _releasing(self, ps: frozenset[int]) -> None:
-        """``on_releasing``; its failure is logged, never fatal (the fence still holds)."""
-        try:
-            await self.on_releasing(ps)
-        except Exception:
-            log.exception("cluster: letting go of partitions %s failed", sorted(ps))
 
     # -- the self-fence -------------------------------------------------------------------
 
@@ -348,7 +341,7 @@ class Membership:
             except Exception:
                 log.exception("cluster: on_fenced failed")
             if dropped:
-                await self._releasing(dropped)
+                await _releasing(self.on_releasing, dropped)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -358,3 +351,11 @@ class Membership:
     def _gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.partitions_held.set(len(self._held))
+
+
+async def _releasing(on_releasing: Released, ps: frozenset[int]) -> None:
+    """``on_releasing(ps)``; its failure is logged, never fatal (the fence still holds)."""
+    try:
+        await on_releasing(ps)
+    except Exception:
+        log.exception("cluster: letting go of partitions %s failed", sorted(ps))

@@ -14,7 +14,10 @@ import json
 from collections import OrderedDict
 from typing import Any
 
+from gnomon.runtime.event_bus import Lagged, is_ephemeral
+from gnomon.runtime.gateway.outbox import Outbox
 from gnomon.runtime.model import wire
+from gnomon.runtime.model.events import Event
 
 #: Events kept encoded (one storm's worth of live events in flight to slow subscribers).
 CACHE_SIZE = 4096
@@ -53,3 +56,27 @@ def notify_frame(subscription: str, seq: int, event_json: str) -> str:
 
 #: Shared by every session of the process (identity keys are safe across buses).
 EVENT_TEXT = EventText()
+
+
+def queue_notes(
+    out: Outbox, sub_id: str, items: list[Event | Lagged], last: int, batch: bool
+) -> tuple[int, bool]:
+    """Queue subscription ``sub_id``'s ``items`` in ``out`` (with ``batch``, packed: an
+    array of ``events.notify`` that later events of the subscription join while the
+    writer has not sent it); the new last seq delivered, and whether the subscription
+    lagged — on the bus (a :class:`Lagged` among the items: what came before it is still
+    sent) or here (the outbox is full: none of ``items`` was queued). Never waits."""
+    frames: list[str] = []
+    newest, resume = last, None
+    for item in items:
+        if isinstance(item, Lagged):
+            resume = item.resume_from
+            break
+        frames.append(notify_frame(sub_id, item.seq, EVENT_TEXT.of(item)))
+        if not is_ephemeral(item):  # it carries the bus's last seq, not ours
+            newest = item.seq
+    if frames:
+        queued = out.pack_nowait(sub_id, frames) if batch else out.put_nowait(frames[0])
+        if not queued:
+            return last, True
+    return (newest, False) if resume is None else (resume, True)

@@ -25,12 +25,11 @@ import trio
 
 from gnomon.runtime import protocol_names as names
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.event_bus import EventBus, EventFilter, Lagged, is_ephemeral
+from gnomon.runtime.event_bus import EventBus, EventFilter
 from gnomon.runtime.gateway import openrpc, rpc
-from gnomon.runtime.gateway.notify import EVENT_TEXT, notify_frame
+from gnomon.runtime.gateway.notify import queue_notes
 from gnomon.runtime.gateway.outbox import InFlight, Outbox
 from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event
 from gnomon.runtime.protocol import METHODS, Count
 from gnomon.runtime.protocol_access import Caller, Scope
 from gnomon.runtime.protocol_events import Subscribed, SubscribeParams, UnsubscribeParams
@@ -367,7 +366,7 @@ class Session:
                     if not self._still_allowed():
                         return  # its token was revoked, or agents were switched off
                     items = [first, *events.ready(NOTIFY_BATCH - 1)] if batch else [first]
-                    last, lagged = self._deliver(sub_id, items, last, batch)
+                    last, lagged = queue_notes(self._out, sub_id, items, last, batch)
                     if lagged:
                         break  # lagged on the bus, or the client reads too slowly
                 else:
@@ -377,31 +376,6 @@ class Session:
             )
             await self._queue(lagged_note)
         self._subs.pop(sub_id, None)
-
-    def _deliver(
-        self, sub_id: str, items: list[Event | Lagged], last: int, batch: bool
-    ) -> tuple[int, bool]:
-        """Queue ``items`` (with ``batch``, packed: an array of ``events.notify`` that
-        later events of this subscription join while the writer has not sent it); the new
-        last seq delivered, and whether the subscription lagged — on the bus (a
-        :class:`Lagged` among the items: what came before it is still sent) or here (the
-        outbox is full: none of ``items`` was queued)."""
-        frames: list[str] = []
-        newest, resume = last, None
-        for item in items:
-            if isinstance(item, Lagged):
-                resume = item.resume_from
-                break
-            frames.append(notify_frame(sub_id, item.seq, EVENT_TEXT.of(item)))
-            if not is_ephemeral(item):  # it carries the bus's last seq, not ours
-                newest = item.seq
-        if frames:
-            queued = (
-                self._out.pack_nowait(sub_id, frames) if batch else self._out.put_nowait(frames[0])
-            )
-            if not queued:
-                return last, True
-        return (newest, False) if resume is None else (resume, True)
 
 
 @functools.cache
