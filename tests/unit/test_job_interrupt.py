@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from unit.test_job_fsm import EVERY, Sim, fired, job, of, t, waiting
+from support.fsm_kit import EVERY, Sim, fired, job, of, t, waiting
 
 from gnomon.actors.core.job.fsm import (
     FireDue,
