@@ -101,5 +101,6 @@ def engine_config(config: Config) -> EngineConfig:
         wait_save_every=config["store.wait_save_every"],
         batch_firing=config["engine.batch_firing"],
         batch_chunk=config["engine.batch_chunk"],
+        llm_model=config["llm.model"],
         job_shutdown=config["daemon.drain_timeout"] + STOP_MARGIN,
     )

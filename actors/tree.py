@@ -36,6 +36,7 @@ from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.metrics import Metrics
 from gnomon.runtime.model.events import EventDraft
+from gnomon.runtime.model.kinds import DEFAULT_MODEL
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import (
     ChildSpec,
@@ -60,6 +61,8 @@ class EngineConfig:
     #: fire due plain jobs in chunks instead of activating their actors (docs/engine.md)
     batch_firing: bool = True
     batch_chunk: int = DEFAULT_CHUNK
+    #: what an ``llm`` part naming no model calls (config ``llm.model``): its breaker key
+    llm_model: str = DEFAULT_MODEL
 
 
 @attrs.frozen(kw_only=True)
@@ -209,6 +212,7 @@ class EngineTree:
             exclusion=ports.exclusions.excluded,
             passivate_after=self.config.passivate_after,
             drain=self.drain,
+            default_model=self.config.llm_model,
         )
 
     def _core(self, obs: Observer) -> Supervisor:

@@ -25,6 +25,7 @@ from gnomon.runtime.clock import Clock
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import EventDraft
 from gnomon.runtime.model.job import JobSpec
+from gnomon.runtime.model.kinds import DEFAULT_MODEL
 from gnomon.runtime.model.state import Dependency, JobState, RunRecord
 
 
@@ -108,6 +109,9 @@ class JobDeps:
     passivate_after: float = 30.0
     linger: float = 1.0
     drain: Drain = attrs.field(factory=Drain)
+    #: the model an ``llm`` part naming none calls (config ``llm.model``), so that its
+    #: breaker is the one of every part that names that model (docs/actions-and-conditions.md)
+    default_model: str = DEFAULT_MODEL
 
 
 Op = Literal[

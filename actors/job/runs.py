@@ -148,7 +148,9 @@ class RunTracker:
             tap=slot.tap,
         )
         plan = RunPlan(
-            context=context, action=start.action, breaker_key=job_action_key(spec, start.action)
+            context=context,
+            action=start.action,
+            breaker_key=job_action_key(spec, start.action, default_model=deps.default_model),
         )
         with slot.scope:
             end = await perform_run(plan, deps.runs)

@@ -39,7 +39,7 @@ def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
         condition=effect.condition,
         poll_interval=effect.poll_interval,
         polls_done=effect.polls,
-        breaker_key=job_condition_key(spec, effect.condition),
+        breaker_key=job_condition_key(spec, effect.condition, default_model=deps.default_model),
         i_know=spec.i_know,
         cwd=spec.cwd,
         env=spec.env,

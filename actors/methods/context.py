@@ -140,7 +140,8 @@ class MethodContext:
 
     def view(self, state: JobState) -> JobView:
         """The job as clients see it: every spec it shows is masked."""
-        breaker_key = job_action_key(state.spec, state.spec.action)
+        model = self.tree.config.llm_model
+        breaker_key = job_action_key(state.spec, state.spec.action, default_model=model)
         spec = masked_spec(state.spec, self.redactor)
         now = self.clock.now()
         opened = {k: t or now for k, t in self.tree.breakers.reopen_times().items()}

@@ -55,8 +55,9 @@ class Keying:
     """What a breaker-key hook may need besides its part.
 
     Attributes:
-        default_model: the model name keyed for parts that leave it unset (every caller
-            uses :data:`DEFAULT_MODEL`, ``"default"``).
+        default_model: the model name keyed for parts that leave it unset: the daemon
+            passes its configured ``llm.model`` (:data:`DEFAULT_MODEL`, ``"default"``,
+            only where no configuration is at hand).
         shell: the key of a shell command (normalised, redacted, capped) — the
             normaliser is the shell policy's, in ``actors/core``, so it is passed in.
         condition: the key of another condition (for composites).
@@ -170,6 +171,5 @@ def http_key(url: str) -> str:
 
 def model_key(model: str | None, keying: Keying) -> str:
     """``llm:MODEL``; ``llm:`` + ``keying.default_model`` when ``model`` is unset (the
-    daemon keys with :data:`DEFAULT_MODEL`: ``llm:default``, whichever model ``llm.model``
-    configures)."""
+    daemon's configured ``llm.model``: the model such a part calls)."""
     return cap(f"llm:{model or keying.default_model}")

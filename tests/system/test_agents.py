@@ -256,6 +256,27 @@ async def test_recipe_7_budget_limited_llm_job(daemon: RealDaemon, llm: LocalHTT
     assert [e["item"]["status"] for e in inbox] == ["timed_out"]
 
 
+async def test_an_llm_part_naming_no_model_is_keyed_on_the_configured_model(
+    daemon: RealDaemon,
+) -> None:
+    """A job whose ``llm:`` names no model calls the configured ``llm.model`` (here the
+    default, gpt-4o-mini): its breaker is that model's (docs/actions-and-conditions.md,
+    "Breaker keys"), the one a part naming it explicitly shares — not ``llm:default``."""
+    made = await rpc(
+        daemon,
+        "job.create",
+        {"spec": spec("keyed-llm", do="llm: say hi", timeout="1s", max_retries=0)},
+    )
+
+    async def ended() -> bool:
+        return (await job(daemon, made["id"]))["status"] == "timed_out"
+
+    await until(ended, timeout=10)
+    keys = {b["key"] for b in await rpc(daemon, "breaker.list", {})}
+    assert "llm:gpt-4o-mini" in keys, keys
+    assert "llm:default" not in keys, keys
+
+
 async def test_owner_rate_limit_refuses_a_burst(daemon: RealDaemon) -> None:
     """Recipe 7's rate-limited owner: past the owner's burst, creation is refused -32004
     with rate_limited and a retry time."""

@@ -102,14 +102,16 @@ def test_job_breaker_overrides_derived_keys() -> None:
     assert job_action_key(plain, action) == "shell:true"
 
 
-def test_llm_parts_naming_no_model_share_the_default_key() -> None:
+def test_llm_parts_naming_no_model_are_keyed_on_the_model_they_call() -> None:
     """What the daemon keys an LLM call with (docs/actions-and-conditions.md, "Breaker
-    keys"): a part that names its model is keyed on it; every part that names none — they
-    all call the configured ``llm.model`` — shares ``llm:default``, whatever that model is
-    (the job's runs, its waits and ``jobs show`` all key through these functions)."""
+    keys"): a part that names its model is keyed on it; a part that names none calls the
+    configured ``llm.model`` and is keyed on that (the daemon passes it as
+    ``default_model``: the job's runs, its waits and ``jobs show`` alike), so it shares
+    the breaker of the parts naming that model."""
     spec = JobSpec(name="ask", schedule=ManualSchedule(), action=LlmPromptAction(prompt="p"))
-    assert job_action_key(spec, LlmPromptAction(prompt="p")) == "llm:default"
-    assert job_condition_key(spec, LlmCondition(question="up?")) == "llm:default"
+    configured = {"default_model": "gpt-4o-mini"}
+    assert job_action_key(spec, LlmPromptAction(prompt="p"), **configured) == "llm:gpt-4o-mini"
+    assert job_condition_key(spec, LlmCondition(question="up?"), **configured) == "llm:gpt-4o-mini"
     named = LlmPromptAction(prompt="p", model="gpt-4o-mini")
     assert job_action_key(spec, named) == "llm:gpt-4o-mini"
     assert job_condition_key(spec, LlmCondition(question="up?", model="m2")) == "llm:m2"

@@ -13,7 +13,7 @@ tcp condition               ``tcp:host:port`` (``tcp:db:5432``)
 docker condition            ``docker:NAME``, ``docker:NAME*`` for a prefix (``docker:web``)
 k8s condition               ``k8s:KIND/[NS/]NAME``, ``NAME*`` for a prefix
                             (``k8s:deployment/prod/api``)
-llm_prompt, llm condition   ``llm:MODEL``; ``llm:default`` if unset (the configured model)
+llm_prompt, llm condition   ``llm:MODEL``; the configured ``llm.model`` if unset
 shell action and condition  ``shell:`` + the normalised command (``shell:pg_isready -h db``)
 regex condition             ``shell:`` + its normalised command
 file condition              ``file:PATH``
