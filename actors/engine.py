@@ -24,8 +24,8 @@ from gnomon.actors.bulk import BulkCreate, BulkCreator, SpecOutcome
 from gnomon.actors.core.job import fsm
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.engine_worker import EngineQueue
-from gnomon.actors.job.events import claims_of
 from gnomon.actors.job.ports import CommandResult, JobCommand, Op, Save
+from gnomon.actors.job.units import claims_of
 from gnomon.actors.persistence import EnginePersistence
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import Conflict, NotFound

@@ -26,7 +26,7 @@ from typing import Protocol
 
 import attrs
 
-from gnomon.actors.core.job.runs import ORPHAN_ERROR
+from gnomon.actors.core.job.attempts import ORPHAN_ERROR
 from gnomon.actors.directory import JobDirectory, JobEntry
 from gnomon.actors.job.ports import Save
 from gnomon.runtime import procs

@@ -35,7 +35,7 @@ HAND_OFFS = {
     "actors/job/core.py": ("fsm.FireDue(", "next_slot"),
     "runtime/model/firing.py": ("def next_fire(",),
     "actors/core/job/fast.py": ("def plain_fire(", "EventType.JOB_FIRED"),
-    "actors/job/events.py": ("def claims_of(", "payloads.Fired("),
+    "actors/job/units.py": ("def claims_of(", "payloads.Fired("),
     "runtime/model/payloads.py": ("class Fired",),
 }
 

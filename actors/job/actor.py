@@ -31,7 +31,6 @@ from gnomon.actors.core.job.msgs import (
 )
 from gnomon.actors.job import waits
 from gnomon.actors.job.core import JobCore, TimerKey, perform
-from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import (
     CommandResult,
     JobCommand,
@@ -41,7 +40,8 @@ from gnomon.actors.job.ports import (
     RunEnded,
 )
 from gnomon.actors.job.replace import replace
-from gnomon.actors.job.runs import RunSlot, RunTracker
+from gnomon.actors.job.run_tracker import RunSlot, RunTracker
+from gnomon.actors.job.units import Unit
 from gnomon.runtime.actor import ActorContext
 from gnomon.runtime.errors import NotFound
 from gnomon.runtime.model.firing import next_fire

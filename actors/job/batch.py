@@ -35,10 +35,10 @@ import trio
 
 from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.core import perform, plain
-from gnomon.actors.job.events import Unit
 from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
-from gnomon.actors.job.runs import Deliver
+from gnomon.actors.job.run_tracker import Deliver
+from gnomon.actors.job.units import Unit
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
 

@@ -1,7 +1,7 @@
 """The step/commit core of a job: one state machine driver, two shells.
 
 :class:`JobCore` holds one job's state, its timers and the skips it holds back, and
-turns inputs into :class:`~gnomon.actors.job.events.Unit` s of work — the state, claims,
+turns inputs into :class:`~gnomon.actors.job.units.Unit` s of work — the state, claims,
 runs and events to save together and the effects to perform once they are saved. It
 has no mailbox, no task and no channel, and never awaits: whoever drives the job — its
 actor (:mod:`gnomon.actors.job.actor`) or the directory's batch firer
@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.attempts import started_now
 from gnomon.actors.core.job.msgs import (
     ArmTimer,
     CancelTimer,
@@ -32,13 +33,12 @@ from gnomon.actors.core.job.msgs import (
     StopWait,
     TimerKind,
 )
-from gnomon.actors.core.job.runs import started_now
 from gnomon.actors.core.job.slots import MAX_CATCH_UP
 from gnomon.actors.core.job.tx import same_state
 from gnomon.actors.job import waits
-from gnomon.actors.job.events import Unit, claims_of, enrich
 from gnomon.actors.job.perform import RunEnd
 from gnomon.actors.job.ports import JobDeps, Save
+from gnomon.actors.job.units import Unit, claims_of, enrich
 from gnomon.runtime.model.enums import JobStatus, Overlap
 from gnomon.runtime.model.firing import count_between, latest_slots, next_fire, prev_fire
 from gnomon.runtime.model.schedule import IntervalSchedule, Schedule

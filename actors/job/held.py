@@ -14,9 +14,9 @@ import trio
 
 from gnomon.actors.core.job import fsm
 from gnomon.actors.job.core import JobCore
-from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import JobDeps, RunEnded
-from gnomon.actors.job.runs import Deliver, RunTracker
+from gnomon.actors.job.run_tracker import Deliver, RunTracker
+from gnomon.actors.job.units import Unit
 from gnomon.runtime.model.state import JobState
 
 

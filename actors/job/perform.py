@@ -3,7 +3,7 @@
 A run is a task in its job actor's nursery (not an actor): cancelling it — ``jobs
 cancel``, ``cancel_previous``, shutdown — cancels the executor, which kills the action's
 process group. Its start was committed with the step that dispatched it, before this task
-existed (:mod:`gnomon.actors.job.runs`), so nothing here waits for the store:
+existed (:mod:`gnomon.actors.job.run_tracker`), so nothing here waits for the store:
 
 1. wait for a slot of the global concurrency limit (a fair FIFO queue);
 2. ask the target's breaker; an open breaker ends the run as ``breaker_open`` at once,

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from gnomon.actors.core.breaker.keys import job_condition_key
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import JobInput, StartWait
-from gnomon.actors.job.events import Unit
 from gnomon.actors.job.ports import JobDeps, Polled
+from gnomon.actors.job.units import Unit
 from gnomon.actors.waiter import WaitPlan
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import FirePhase, JobState

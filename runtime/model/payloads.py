@@ -16,7 +16,7 @@ the classes here (docs/operations.md, "Metrics", names the metrics they feed).
 * ``breaker.*``: ``key``, ``to`` (``closed|open|half_open``; :class:`BreakerMoved`).
 
 Writing is typed too: the engine adds these keys only through the classes' ``write``
-(``actors/job/events.py``, ``enrich``), so a reader and its writer cannot disagree on
+(``actors/job/units.py``, ``enrich``), so a reader and its writer cannot disagree on
 a key. Reading never raises: a key that is missing or of the wrong type reads as
 :data:`UNKNOWN` (a label) or ``None`` (a number), so an event from an older version still
 counts. Pure: no I/O.

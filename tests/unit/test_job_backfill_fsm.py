@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from gnomon.actors.core.job.fsm import Backfill, Created, FireDue, Pause, StartRun, step
-from gnomon.actors.job.events import claims_of
+from gnomon.actors.job.units import claims_of
 from gnomon.runtime.model.actions import NoopAction
 from gnomon.runtime.model.enums import OwnerKind, SkipReason
 from gnomon.runtime.model.events import EventType

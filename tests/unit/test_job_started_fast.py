@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from unit.model_strategies import job_states
 
 from gnomon.actors.core.job import fsm
-from gnomon.actors.core.job.runs import started_now
+from gnomon.actors.core.job.attempts import started_now
 from gnomon.runtime.model.state import FirePhase, JobState
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)

@@ -32,6 +32,14 @@ says what the job is, e.g. ``cannot resume job x: it is running, not paused``.
 
 from __future__ import annotations
 
+from gnomon.actors.core.job.attempts import (
+    ORPHAN_ERROR,
+    on_retry_due,
+    on_run_finished,
+    on_run_started,
+    on_wait_polled,
+    on_wait_timed_out,
+)
 from gnomon.actors.core.job.fast import fast_step
 from gnomon.actors.core.job.life import (
     on_cancel,
@@ -74,14 +82,6 @@ from gnomon.actors.core.job.msgs import (
     due,
 )
 from gnomon.actors.core.job.recover import on_recover
-from gnomon.actors.core.job.runs import (
-    ORPHAN_ERROR,
-    on_retry_due,
-    on_run_finished,
-    on_run_started,
-    on_wait_polled,
-    on_wait_timed_out,
-)
 from gnomon.actors.core.job.slots import on_backfill, on_fire_due, on_run_now
 from gnomon.actors.core.job.tx import Illegal, Tx, live_status, timers
 from gnomon.runtime.model.state import Dependency, JobState

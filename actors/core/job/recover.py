@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import attrs
 
+from gnomon.actors.core.job.attempts import ORPHAN_ERROR, finished
 from gnomon.actors.core.job.fires import end_job, fire_by_cycle, ref, run_effect, wait_effect
 from gnomon.actors.core.job.life import on_expire, resolve
 from gnomon.actors.core.job.msgs import Recover
-from gnomon.actors.core.job.runs import ORPHAN_ERROR, finished
 from gnomon.actors.core.job.tx import Tx, awaits_deps
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.events import EventType
