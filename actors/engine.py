@@ -226,7 +226,7 @@ class Engine:
         if not step.ok:
             raise Conflict(step.error or "the job could not be created")
         events = tuple(
-            attrs.evolve(e, payload=payloads.Created(spec.action.TAG).write(e.payload))
+            e.with_payload(payloads.Created(spec.action.TAG).write(e.payload))
             if e.type is EventType.JOB_CREATED
             else e
             for e in step.events

@@ -99,26 +99,11 @@ def enrich(
         p = payloads.RunEnded(start.action.TAG, draft.outcome.value, duration).write(p)
     if kind in _WAIT_EVENTS and spec.wait is not None:
         p = _wait_details(p, draft, old, spec.wait.condition.TAG, poll)
-    return draft if p is draft.payload else _with_payload(draft, p)
+    return draft if p is draft.payload else draft.with_payload(p)
 
 
 #: Events whose payload names the action's type (``job.running`` and retries).
 _TYPED_ACTION = (EventType.JOB_RUNNING, EventType.JOB_RETRY_QUEUED)
-
-
-def _with_payload(draft: EventDraft, payload: dict[str, Any]) -> EventDraft:
-    """``attrs.evolve(draft, payload=payload)``, without its per-call field walk."""
-    return EventDraft(
-        type=draft.type,
-        timestamp=draft.timestamp,
-        job_id=draft.job_id,
-        name=draft.name,
-        owner=draft.owner,
-        status=draft.status,
-        outcome=draft.outcome,
-        message=draft.message,
-        payload=payload,
-    )
 
 
 def _wait_details(
