@@ -105,7 +105,7 @@ def test_runs_the_batch_firer_holds_move_with_their_partition_and_their_groups_d
     """Node A alone fires 16 one-shot jobs whose actions run 30 s; the batch firer holds
     them while they run (docs/engine.md, "Batch firing"). Node B joins: A lets go of the
     partitions B takes at once, killing the process groups of the held runs there (not
-    30 s later, and before B looks for orphans), and B closes each of those runs as
+    300 s later, and before B looks for orphans), and B closes each of those runs as
     ``run.orphaned``; no slot is claimed
     twice and the chain verifies."""
     with fresh_database() as url:
@@ -115,10 +115,12 @@ def test_runs_the_batch_firer_holds_move_with_their_partition_and_their_groups_d
         a = start(a_home, url, "node-a", **bursts)  # 16 creates at once
         b: RealDaemon | None = None
         try:
-            action = f"shell: echo $$ >> {pids}; exec sleep 30"
+            # long enough that the first run is still going when the 16th CLI call returns
+            # on a loaded machine (16 calls took > 30 s once)
+            action = f"shell: echo $$ >> {pids}; exec sleep 300"
             for i in range(16):
                 ok(a_home, "schedule", f"long-{i}", "--in", "1s", "--do", action, "--i-know")
-            until(lambda: len(running(url)) == 16, "16 runs in flight on node-a", 20)
+            until(lambda: len(running(url)) == 16, "16 runs in flight on node-a", 60)
             until(lambda: len(pids.read_text().split()) == 16, "16 actions started")
             groups = [int(pid) for pid in pids.read_text().split()]
             b_home.mkdir()
@@ -142,7 +144,7 @@ def test_runs_the_batch_firer_holds_move_with_their_partition_and_their_groups_d
             assert fired[0][0] == fired[0][1] >= 16
             assert "hash chain intact" in ok(b_home, "audit", "verify").out
         finally:
-            a.kill()  # a graceful stop would wait for its runs (30 s)
+            a.kill()  # a graceful stop would wait for its runs (300 s)
             if b is not None:
                 b.kill()
             for pid in pids.read_text().split() if pids.exists() else ():
