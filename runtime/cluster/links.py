@@ -11,29 +11,11 @@ import psycopg
 import trio
 
 from gnomon.runtime import procs
-from gnomon.runtime.cluster import sql
 from gnomon.runtime.cluster.core import first_line
+from gnomon.runtime.cluster.handoff import Handoff, open_connection
 
 log = logging.getLogger("gnomon.runtime.cluster.membership")
 T = TypeVar("T")
-
-
-async def open_connection(dsn: str) -> psycopg.Connection[Any]:
-    """:func:`sql.connect` in a worker thread; if cancelled meanwhile, that thread closes
-    the connection it made."""
-    abandoned: list[bool] = []
-
-    def job() -> psycopg.Connection[Any]:
-        conn = sql.connect(dsn)
-        if abandoned:
-            conn.close()
-        return conn
-
-    try:
-        return await trio.to_thread.run_sync(job, abandon_on_cancel=True)
-    except BaseException:
-        abandoned.append(True)
-        raise
 
 
 async def kill_own_groups(grace: float) -> None:
@@ -46,8 +28,9 @@ async def kill_own_groups(grace: float) -> None:
 class BoundedConnection:
     """One connection, made on first use, whose calls run in a worker thread within
     ``limit`` seconds. Any failure drops the connection (a new one is made next time); one
-    whose thread was abandoned (cancelled, too slow) is closed by that thread when it
-    returns."""
+    whose thread was abandoned (cancelled, too slow) is closed by whichever of the caller
+    and the thread lets go of it last (:class:`.handoff.Handoff`), so a cancel landing
+    before the thread starts or just as it returns leaks nothing either."""
 
     def __init__(self, dsn: str, limit: float) -> None:
         self.dsn, self.limit = dsn, limit
@@ -56,25 +39,31 @@ class BoundedConnection:
     async def __call__(self, call: Callable[[psycopg.Connection[Any]], T]) -> T:
         """``call(conn)``. Raises what it raises, ``trio.TooSlowError`` after ``limit``,
         and the errors of connecting (``psycopg.Error``, ``OSError``)."""
-        abandoned: list[bool] = []
+        conn: psycopg.Connection[Any] | None = None
+        handoff: Handoff | None = None
 
-        def job(conn: psycopg.Connection[Any]) -> T:
+        def job(conn: psycopg.Connection[Any], handoff: Handoff) -> T:
+            handoff.start()
             try:
                 result = call(conn)
             except BaseException:
                 conn.close()
+                handoff.finish(None)
                 raise
-            if abandoned:
-                conn.close()
+            handoff.finish(conn)
             return result
 
         try:
             with trio.fail_after(self.limit):
                 conn = await self._connection()
-                return await trio.to_thread.run_sync(job, conn, abandon_on_cancel=True)
+                handoff = Handoff(conn)
+                return await trio.to_thread.run_sync(job, conn, handoff, abandon_on_cancel=True)
         except BaseException:
-            abandoned.append(True)
             self._conn = None
+            if handoff is not None:
+                handoff.abandon()  # closes it unless the thread still runs (it closes it)
+            elif conn is not None:
+                conn.close()
             raise
 
     async def _connection(self) -> psycopg.Connection[Any]:

@@ -289,17 +289,20 @@ class Membership:
         await self._db(lambda c: sql.release(c, self.boot_id, gone))
 
     async def _leave(self) -> None:
-        if self._held:
-            async with self._moving:
-                await _releasing(self.on_releasing, frozenset(self._held))
-        self._held.clear()
-        self._gauge()
+        """Hand the partitions over; the connection is closed even when the bound on
+        leaving cancels this part-way."""
         try:
+            if self._held:
+                async with self._moving:
+                    await _releasing(self.on_releasing, frozenset(self._held))
+            self._held.clear()
+            self._gauge()
             await self._db(lambda c: sql.leave(c, self.boot_id))
         except (psycopg.Error, OSError, trio.TooSlowError) as exc:
             why = core.first_line(exc)
             log.warning("cluster hand-over failed (the lease will expire instead): %s", why)
-        self._db.close()
+        finally:
+            self._db.close()
 
     # -- the self-fence -------------------------------------------------------------------
 

@@ -38,7 +38,8 @@ import psycopg
 import trio
 
 from gnomon.runtime.cluster.core import first_line
-from gnomon.runtime.cluster.links import BoundedConnection, open_connection
+from gnomon.runtime.cluster.handoff import open_connection
+from gnomon.runtime.cluster.links import BoundedConnection
 from gnomon.runtime.cluster.tail_core import Cursor
 from gnomon.runtime.cluster.tail_metrics import TailMetrics
 from gnomon.runtime.model.events import Event

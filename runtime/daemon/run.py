@@ -26,6 +26,7 @@ from gnomon.runtime.errors import StoreUnavailable, sole_error
 from gnomon.runtime.httpclient import open_client
 from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.model.events import EventType
+from gnomon.runtime.store import UnitRejected
 from gnomon.runtime.store.lock import HomeLock
 from gnomon.runtime.store.startup import store_name
 from gnomon.runtime.supervisor import Supervisor
@@ -115,7 +116,8 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
 
 
 async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, boot_id: str) -> None:
-    """The planned stop: ``daemon.stopped``, then the tree stops while running actions get
+    """The planned stop: ``daemon.stopped`` (only logged when the store cannot write it or a
+    fenced cluster node's fence refuses it), then the tree stops while running actions get
     ``daemon.drain_timeout`` (none after SIGQUIT or a second SIGINT/SIGTERM) before they
     are interrupted; progress goes to ``stop.json`` and the log (``actors/drain.py``)."""
     hurry = trio.Event()
@@ -139,7 +141,8 @@ async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, bo
         helpers.start_soon(partial(drain, report=reporter.report))
         try:
             await daemon.announce(EventType.DAEMON_STOPPED, "gnomon stopping")
-        except StoreUnavailable as exc:  # a full disk must not keep the daemon up
+        except (StoreUnavailable, UnitRejected) as exc:
+            # a full disk, or a cluster node fenced meanwhile: neither may fail the stop
             log.warning("daemon.stopped not recorded: %s", exc.message)
         daemon.store.health.give_up()  # saves waiting for space stop waiting: drain
         await root.stop()

@@ -91,6 +91,7 @@ class Slots:
         self._inline = inline
         self._limiter = trio.CapacityLimiter(size)
         self._free: list[Conn | None] = [first] + [None] * (size - 1)
+        self._closes = 0  # how many times close() ran: a call's connection from before it
 
     def _ready(self, conn: Conn | None) -> Conn:
         if conn is None or not alive(conn):
@@ -107,7 +108,7 @@ class Slots:
             psycopg.Error: whatever ``fn`` or the connection raised (the caller maps it).
         """
         async with self._limiter:
-            conn = self._free.pop()
+            conn, closes = self._free.pop(), self._closes
             holder: list[Conn | None] = [conn]
 
             def call() -> T:
@@ -120,18 +121,28 @@ class Slots:
                     return call()
                 return await trio.to_thread.run_sync(call)
             finally:
-                self._free.append(holder[0])
+                self._give_back(holder[0], closes)
 
     def run_now(self, fn: Callable[[Conn], T]) -> T:
         """``fn(connection)`` synchronously (the daemon's start, before trio runs it)."""
-        holder = [self._free.pop()]
+        holder, closes = [self._free.pop()], self._closes
         try:
             conn = holder[0] = self._ready(holder[0])
             return fn(conn)
         finally:
-            self._free.append(holder[0])
+            self._give_back(holder[0], closes)
+
+    def _give_back(self, conn: Conn | None, closes: int) -> None:
+        """Back to the free list, or closed if :meth:`close` ran while it was in use (it
+        closed only the free ones: this one would be left open)."""
+        if closes != self._closes and conn is not None:
+            conn.close()
+            conn = None
+        self._free.append(conn)
 
     def close(self) -> None:
+        """Close the free connections now, and those in use as their calls return."""
+        self._closes += 1
         for conn in self._free:
             if conn is not None:
                 conn.close()

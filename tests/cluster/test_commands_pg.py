@@ -25,16 +25,7 @@ from gnomon.runtime.cluster.membership import Membership  # noqa: E402
 from gnomon.runtime.errors import AskTimeout, Conflict  # noqa: E402
 
 P = 4
-pytestmark = [
-    pytest.mark.slow,
-    # A membership cancelled between taking its connection and starting its thread drops
-    # the connection unclosed (runtime/cluster/links.py, the flag set after the cancel);
-    # runtime/cluster/handoff.py is the fix, used by the relay. Only that leak is ignored.
-    pytest.mark.filterwarnings(
-        "ignore:Exception ignored in. <function BaseConnection.__del__"
-        ":pytest.PytestUnraisableExceptionWarning"
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture

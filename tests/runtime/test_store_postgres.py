@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.model.events import verify_chain
 from gnomon.runtime.store import Changes, EventQuery, FireAlreadyClaimed, UnitRejected
 from gnomon.runtime.store.pg import PgStore
+from gnomon.runtime.store.pg_conn import Slots
 
 KEY = b"k" * 32
 TESTS = str(Path(__file__).resolve().parents[1])
@@ -241,3 +243,31 @@ def test_an_unreachable_server_is_a_clear_store_error() -> None:
         PgStore(url)
     assert refused.value.exit_code == 5
     assert f"postgresql://postgres@127.0.0.1:{port}/nothing" in refused.value.message
+
+
+async def test_a_connection_in_use_when_the_slots_close_is_closed_as_its_call_returns(
+    pg_url: str,
+) -> None:
+    """``close()`` while a call runs (a store closed as its nursery is cancelled, with a
+    commit in flight): that call's connection is closed when it returns, not put back open
+    on the closed free list (a ResourceWarning at a later garbage collection)."""
+    slots = Slots(pg_url, 2, inline=False)
+    release, taken = threading.Event(), list[Any]()
+
+    def held(conn: Any) -> int:
+        taken.append(conn)
+        release.wait(60)
+        return 1
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(slots.run, held)
+        while not taken:  # noqa: ASYNC110 - the worker thread has no trio event to set
+            await trio.sleep(0.01)
+        slots.close()
+        release.set()
+    assert taken[0].closed
+    again: Any = await slots.run(lambda c: c)  # usable after close: a new connection
+    assert again is not taken[0]
+    assert not again.closed
+    slots.close()
+    assert again.closed

@@ -9,6 +9,9 @@ from pathlib import Path
 from support.daemon_proc import gnomon
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Playwright's bound on any wait (ms): a hang only, never speed — Chromium and the daemon
+#: share two loaded cores in CI (waits of 5–15 s timed out with the load average at ~10).
+WAIT_MS = 120_000
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -32,7 +32,7 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def until(check: Callable[[], Any], what: str, limit: float = 30.0, step: float = 0.1) -> Any:
+def until(check: Callable[[], Any], what: str, limit: float = 60.0, step: float = 0.1) -> Any:
     """Poll ``check`` until it returns something truthy; that value (a liveness bound for
     real-process tests, never a timing assertion).
 
@@ -99,7 +99,7 @@ class RealDaemon:
 
     @classmethod
     def start(
-        cls, home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 20
+        cls, home: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
     ) -> RealDaemon:
         """Start and wait until it answers (daemon.json names its pid).
 
@@ -130,7 +130,7 @@ class RealDaemon:
         output = (home / "test-daemon.out").read_text(errors="replace")
         raise RuntimeError(f"daemon did not start (exit {proc.returncode}):\n{output}")
 
-    def stop(self, timeout: float = 20) -> int:
+    def stop(self, timeout: float = 60) -> int:
         """SIGTERM and wait; the exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -39,7 +39,7 @@ def fresh_database() -> Iterator[str]:
         pytest.skip("psycopg is not installed (pip install 'gnomon[postgres]')")
     url = server_url()
     try:
-        admin = psycopg.connect(url, autocommit=True, connect_timeout=3)
+        admin = psycopg.connect(url, autocommit=True, connect_timeout=15)  # not a skip under load
     except psycopg.OperationalError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         pytest.skip(f"no PostgreSQL at {url} (set GNOMON_TEST_PG_URL): {first}")

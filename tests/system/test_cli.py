@@ -270,7 +270,7 @@ def _listen_later(port_holder: list[int], delay: float) -> threading.Thread:
     def later() -> None:
         time.sleep(delay)
         sock.listen()
-        time.sleep(10)
+        time.sleep(120)  # listening until well after a slow (loaded) waiter's first poll
         sock.close()
 
     thread = threading.Thread(target=later, daemon=True)

@@ -49,7 +49,7 @@ def ok(home: Path, *args: str) -> Result:
 
 def metric(daemon: RealDaemon, name: str) -> float:
     """One unlabelled sample of the daemon's /metrics (they answer without the store)."""
-    for line in httpx.get(daemon.http + "/metrics", timeout=5).text.splitlines():
+    for line in httpx.get(daemon.http + "/metrics", timeout=60).text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no {name} in /metrics")

@@ -59,12 +59,21 @@ def ok(home: Path, *args: str) -> Result:
 
 def fires_on(daemon: RealDaemon) -> float:
     """``gnomon_jobs_fired_total`` summed over its labels (this node's fires)."""
-    text = httpx.get(daemon.http + "/metrics", timeout=5).text
+    text = httpx.get(daemon.http + "/metrics", timeout=60).text  # a liveness bound only
     return sum(
         float(line.split()[-1])
         for line in text.splitlines()
         if line.startswith("gnomon_jobs_fired_total")
     )
+
+
+EVERY_JOB = {"a-every", "a-at", "b-every", "b-at"}
+
+
+def fired_names(url: str) -> set[str]:
+    """The names of the jobs with a claimed slot."""
+    rows = query(url, "SELECT DISTINCT j.name FROM fires f JOIN jobs j ON j.id = f.job_id")
+    return {str(r[0]) for r in rows}
 
 
 def db_now(url: str) -> datetime:
@@ -109,14 +118,12 @@ def test_a_node_30s_fast_fires_no_slot_before_its_time_by_the_database_clock(
             for n, home in homes.items():
                 ok(home, "schedule", f"{n}-every", "--every", "1s", "--do", "noop")
                 ok(home, "schedule", f"{n}-at", "--at", at.isoformat(), "--do", "noop")
-            until(lambda: db_now(url) > at + timedelta(seconds=3), "the one-shot slot passes")
-            names = {
-                r[0]
-                for r in query(
-                    url, "SELECT DISTINCT j.name FROM fires f JOIN jobs j ON j.id = f.job_id"
-                )
-            }
-            assert names == {"a-every", "a-at", "b-every", "b-at"}
+            until(lambda: db_now(url) > at, "the one-shot slot passes")
+            # each node fires its jobs when it gets the CPU (not within a fixed time of the
+            # slot under load); nothing early is the assertion, never how late
+            until(lambda: fired_names(url) == EVERY_JOB, "every job fired", limit=120)
+            until(lambda: fires_on(daemons["a"]) >= 3, "node a fired its own jobs", limit=120)
+            assert fired_names(url) == EVERY_JOB
             assert fires_on(daemons["a"]) >= 3  # the skewed node fired its own jobs
 
             early, worst = early_claims(url)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import trio
 import trio_websocket
-from support.browser import CHROMIUM, CHROMIUM_ARGS, login_url, ok
+from support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, login_url, ok
 from support.daemon_proc import RealDaemon, gnomon, until
 
 pytestmark = pytest.mark.slow
@@ -124,6 +124,7 @@ def test_live_dashboard_in_chromium(tmp_path: Path) -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page()
+                page.set_default_timeout(WAIT_MS)
                 requests: list[str] = []
                 page.on("request", lambda r: requests.append(r.url))
                 page.on("websocket", lambda w: requests.append(w.url))
@@ -139,29 +140,31 @@ def test_live_dashboard_in_chromium(tmp_path: Path) -> None:
 
 def _live_page(page: Any, home: Path, daemon: RealDaemon, out: Path) -> RealDaemon:
     page.goto(login_url(home))
-    page.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+    page.wait_for_selector("#conn[data-state=live]", timeout=WAIT_MS)
     assert "login" not in page.url
     assert page.evaluate("sessionStorage.getItem('gnomon.session')").startswith("gds1.")
     assert daemon.token not in page.content()
     page.evaluate("window.notReloaded = true")
-    page.wait_for_selector("tr[data-name=nightly][data-status=pending]", timeout=5_000)
+    page.wait_for_selector("tr[data-name=nightly][data-status=pending]", timeout=WAIT_MS)
     ok(home, "jobs", "pause", "nightly")  # a held job shows what holds it, not a time
-    page.wait_for_selector("tr[data-name=nightly][data-status=paused]", timeout=5_000)
+    page.wait_for_selector("tr[data-name=nightly][data-status=paused]", timeout=WAIT_MS)
     assert "— paused" in page.inner_text("tr[data-name=nightly]")
     ok(home, "jobs", "resume", "nightly")
 
-    ok(home, "schedule", "soon", "--do", "shell: sleep 0.5", "--in", "2s")
-    page.wait_for_selector("tr[data-name=soon][data-status=pending]", timeout=5_000)
-    page.wait_for_selector("tr[data-name=soon][data-status=completed]", timeout=15_000)
+    # due only once the page showed it pending (a slot 2 s ahead could pass unseen under load)
+    ok(home, "schedule", "soon", "--do", "shell: sleep 0.5", "--in", "1h")
+    page.wait_for_selector("tr[data-name=soon][data-status=pending]", timeout=WAIT_MS)
+    ok(home, "schedule", "soon", "--do", "shell: sleep 0.5", "--in", "1s", "--replace")
+    page.wait_for_selector("tr[data-name=soon][data-status=completed]", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
 
     port = daemon.port
     assert daemon.stop() == 0
-    page.wait_for_selector("#conn[data-state=reconnecting]", timeout=5_000)
+    page.wait_for_selector("#conn[data-state=reconnecting]", timeout=WAIT_MS)
     daemon = RealDaemon.start(home, "--port", str(port))
     ok(home, "schedule", "after-restart", "--do", "noop", "--cron", "0 5 * * *")
-    page.wait_for_selector("#conn[data-state=live]", timeout=15_000)
-    page.wait_for_selector("tr[data-name=after-restart]", timeout=10_000)
+    page.wait_for_selector("#conn[data-state=live]", timeout=WAIT_MS)
+    page.wait_for_selector("tr[data-name=after-restart]", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True
     last = json.loads(ok(home, "events", "--json").splitlines()[-1])["seq"]
     until(lambda: _seqs(page) and max(_seqs(page)) >= last, "the page caught up")
@@ -170,7 +173,7 @@ def _live_page(page: Any, home: Path, daemon: RealDaemon, out: Path) -> RealDaem
     assert "daemon.started" in page.inner_text("#events")
 
     page.click("tr[data-name=soon]")
-    page.wait_for_selector(".detail .run", timeout=5_000)
+    page.wait_for_selector(".detail .run", timeout=WAIT_MS)
     assert "token admin via gnomon-cli" in page.inner_text(".detail")  # provenance shown
     for panel in ("#jobs", ".detail", "#events"):  # schedules, why, transitions: short times
         assert not RAW_ISO.search(page.inner_text(panel)), page.inner_text(panel)
@@ -189,9 +192,10 @@ def _seqs(page: Any) -> list[int]:
 
 def _foreign_origin_refused(browser: Any, daemon: RealDaemon) -> None:
     page = browser.new_page()
+    page.set_default_timeout(WAIT_MS)
     html = FOREIGN_PAGE.replace("WS_URL", daemon.url)
     page.route("http://elsewhere.test/**", lambda r: r.fulfill(content_type="text/html", body=html))
     page.goto("http://elsewhere.test/")
-    page.wait_for_function("document.title !== ''", timeout=5_000)
+    page.wait_for_function("document.title !== ''", timeout=WAIT_MS)
     assert page.title() == "refused"
     page.close()

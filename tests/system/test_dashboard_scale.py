@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import trio
-from support.browser import CHROMIUM, CHROMIUM_ARGS, login_url
+from support.browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, login_url
 from support.bulk_load import LIMITS, fill, job_name
 from support.daemon_proc import RealDaemon, cli_env, gnomon, until
 
@@ -38,11 +38,12 @@ def test_dashboard_with_10k_jobs_and_20k_events(tmp_path: Path) -> None:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
                 page = browser.new_page(viewport=VIEWPORT)
+                page.set_default_timeout(WAIT_MS)
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
                 page.on("console", lambda m: m.type == "error" and errors.append(m.text))
                 page.goto(login_url(home))
-                page.wait_for_selector("#conn[data-state=live]", timeout=15_000)
+                page.wait_for_selector("#conn[data-state=live]", timeout=WAIT_MS)
                 _events_panel(page, home)
                 _job_table(page)
                 _detail(page, tmp_path)
@@ -122,5 +123,5 @@ def _detail(page: Any, out: Path) -> None:
     page.go_forward()
     page.wait_for_selector(f".detail[data-job-id='{job_id}']")
     page.reload()
-    page.wait_for_selector(f".detail[data-job-id='{job_id}']", timeout=15_000)
+    page.wait_for_selector(f".detail[data-job-id='{job_id}']", timeout=WAIT_MS)
     assert page.is_visible("#detail-panel")
