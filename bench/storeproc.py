@@ -11,17 +11,17 @@ refusal; the parent rebuilds the sealed events from the drafts it kept (``event_
 the writer answers callers and publishes exactly as before. Reads stay on the parent's
 own connection (WAL: a reader beside the child's writer).
 
-What crosses the boundary is the unit of work as it is, pickled (attrs objects). The
-alternative — rows pre-encoded on the trio thread — would leave the encoding on the GIL
-this is meant to relieve; :mod:`bench.storeproc_run` measures what each would cost.
+What crosses the boundary is the unit of work as it is, pickled (attrs objects), or with
+``rows=True`` the rows pre-encoded on the trio thread (:mod:`bench.storeproc_rows`);
+:mod:`bench.storeproc_run` measures both against the thread. The verdict (not done) and
+the numbers are in ``docs/store.md``, "The writer in a process of its own".
 
 A prototype for benchmarks, not product code: the parent's chain is not advanced (no
-``prune_events``/``verify_audit`` through it), the child's death surfaces as an error on
-the next commit and nothing fences the daemon, and there is no crash point in the child
-beyond ``commit_batch``'s own. Cancellation: like the thread, a cancelled caller abandons
-the answer; the writer actor reads every reply in order (a transaction is never
-abandoned half-sent, because the actor is not cancelled while it waits — as with the
-thread, a cancelled *writer* would desynchronise the pipe, which is not handled here).
+``prune_events``/``verify_audit`` through it), the child's death surfaces as
+``StoreUnavailable`` on the next commit and nothing fences the daemon, and the child has
+no crash point. Cancellation: a cancelled caller abandons the answer, as with the thread;
+the writer actor must not be cancelled between sending a batch and reading its reply (the
+socket would fall out of step), which the bench never does.
 """
 
 from __future__ import annotations
