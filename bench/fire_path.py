@@ -16,7 +16,11 @@ so the product code is untouched) and prints p50/p99 per component, in ms:
 * ``perform``: → the run is spawned; ``task``: → its task runs; ``action``: → the
   executor's ``run`` is called.
 
-A diagnostic only: it relies on private names of the fire path.
+``GNOMON_FP_CHECKPOINT=N`` sets SQLite's ``wal_autocheckpoint`` to ``N`` pages (0: none;
+the store's default is 1,000) for an A/B of the inline WAL checkpoint. On the shared
+machine the figures in docs/performance.md were taken under ``chrt -f 10`` (the run
+otherwise measures the other tenants). A diagnostic only: it relies on private names of
+the fire path.
 """
 
 from __future__ import annotations
@@ -224,10 +228,15 @@ def main() -> None:
     p.add_argument("--every", type=float, default=0.1)
     p.add_argument("--duration", type=float, default=10.0)
     a = p.parse_args()
-    if "GNOMON_FP_FIRST" in os.environ:  # the first chunk of a burst (A/B of the ramp)
-        from gnomon.actors.job import inflight
+    if os.environ.get("GNOMON_FP_CHECKPOINT"):  # wal_autocheckpoint pages (0: none)
+        connect = sql_mod.connect
 
-        inflight.FIRST_CHUNK = int(os.environ["GNOMON_FP_FIRST"])
+        def connect_with(path: str, **kw: Any) -> Any:
+            conn = connect(path, **kw)
+            conn.execute(f"PRAGMA wal_autocheckpoint={int(os.environ['GNOMON_FP_CHECKPOINT'])}")
+            return conn
+
+        sql_mod.connect = connect_with
     install()
     captured: list[Any] = []
     rec_exec = wl_gnomon.world
