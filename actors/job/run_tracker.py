@@ -1,6 +1,7 @@
 """The runs of one job actor: start tasks, kill them, and turn their ends into inputs.
 
-Each run is a task in the job actor's nursery under its own cancel scope
+Each run is a task in the job actor's nursery under its own cancel scope, which a kill
+cancels and whose deadline is the action's timeout
 (:func:`gnomon.actors.job.perform.perform_run`). A run is recorded as started in the same unit
 of work as the step that dispatched it (``JobCore.started``: the claim of its slot,
 its retry, its satisfied wait), before its task exists — so a daemon killed at any later
@@ -117,7 +118,6 @@ class RunTracker:
         self.core.began[start.run_id] = deps.clock.now()  # its fire timers wait no more
         state = self.core.state  # as it was when the run started
         spec = state.spec
-        end: RunEnd | None = None
 
         async def persist_spawn(pid: int, pgid: int) -> None:
             if slot.record is not None:
@@ -152,8 +152,7 @@ class RunTracker:
             action=start.action,
             breaker_key=job_action_key(spec, start.action, default_model=deps.default_model),
         )
-        with slot.scope:
-            end = await perform_run(plan, deps.runs)
+        end = await perform_run(plan, deps.runs, slot)
         with contextlib.suppress(ActorGone):  # its owner crashed: the restart recovers it
             await slot.deliver(RunEnded(start=start, end=end, killed=slot.killed is not None))
 
