@@ -37,6 +37,7 @@ from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.core import perform, plain
 from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
 from gnomon.actors.job.units import Unit
 from gnomon.runtime.actor import ActorContext, ActorRef
@@ -85,7 +86,7 @@ class BatchFirer:
         self._heap: list[tuple[float, int, str]] = []
         self._count = 0
         self._ref: ActorRef[Any] | None = None
-        self._nursery: trio.Nursery | None = None
+        self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
         self._loaded = trio.Event()
         self._stopping = False
         self.fired = 0  # fire units committed (for tests and the bench)
@@ -157,7 +158,7 @@ class BatchFirer:
         self._ref = ctx.ref
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                self._pool = RunPool(nursery)
                 while not ctx.stop_requested:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
                     await self._take_intake()
@@ -232,8 +233,8 @@ class BatchFirer:
                 self.deps.fault("job.load")
                 held = None
                 if plain(state):
-                    assert self._nursery is not None
-                    held = adopt(self.deps, state, now, self._nursery, self._deliverer(job_id))
+                    assert self._pool is not None
+                    held = adopt(self.deps, state, now, self._pool, self._deliverer(job_id))
                 if held is None:
                     del self.held[job_id]
                     to_actor.append(job_id)

@@ -15,6 +15,7 @@ import trio
 from gnomon.actors.core.job import fsm
 from gnomon.actors.job.core import JobCore
 from gnomon.actors.job.ports import JobDeps, RunEnded
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver, RunTracker
 from gnomon.actors.job.units import Unit
 from gnomon.runtime.model.state import JobState
@@ -37,7 +38,7 @@ class Held:
 
 
 def adopt(
-    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
+    deps: JobDeps, state: JobState, now: datetime, pool: RunPool, deliver: Deliver
 ) -> Held | None:
     """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
     changes anything (its actor does that, as everything else that is not plain)."""
@@ -46,7 +47,7 @@ def adopt(
     core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
     if unit or unit.effects:
         return None
-    runs = RunTracker(core, nursery, deliver)
+    runs = RunTracker(core, pool, deliver)
     core.in_flight = runs.slots
     return Held(core=core, runs=runs)
 

@@ -17,6 +17,7 @@ daemon stop (:meth:`RunTracker.interrupt`, see :mod:`gnomon.actors.drain`) is sa
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ from gnomon.actors.drain import InFlight
 from gnomon.actors.exec.interface import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.actors.job.ports import RunEnded, Save
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.runtime import procs
 from gnomon.runtime.errors import ActorGone
 from gnomon.runtime.model.enums import Outcome
@@ -57,15 +59,16 @@ class RunSlot:
 
 
 class RunTracker:
-    """The runs in flight of one job: tasks in ``nursery`` whose ends go to ``deliver``.
+    """The runs in flight of one job: served by ``pool`` (tasks in its owner's nursery),
+    their ends go to ``deliver``.
 
     Used by the job's actor and, for a plain job, by the batch firer (whichever owns
     the job); :meth:`adopt` takes over the runs of the previous owner.
     """
 
-    def __init__(self, core: JobCore, nursery: trio.Nursery, deliver: Deliver) -> None:
+    def __init__(self, core: JobCore, pool: RunPool, deliver: Deliver) -> None:
         self.core = core
-        self.nursery = nursery
+        self.pool = pool
         self.deliver = deliver
         self.slots: dict[str, RunSlot] = {}
 
@@ -79,7 +82,7 @@ class RunTracker:
         record = self.core.take_record(start)
         slot = RunSlot(start=start, scope=trio.CancelScope(), deliver=self.deliver, record=record)
         self.slots[start.run_id] = slot
-        self.nursery.start_soon(self._task, slot)
+        self.pool.submit(functools.partial(self._task, slot))
 
     def adopt(self, slots: dict[str, RunSlot]) -> None:
         """Take over ``slots`` (runs a previous owner started): their ends come here."""
