@@ -129,7 +129,7 @@ class BatchFirer:
                 continue
             assert isinstance(held, Held)
             if held.busy:
-                await held.settled.wait()
+                await held.wait_settled().wait()
                 continue
             return self._handoff(held)
 
@@ -325,9 +325,7 @@ class BatchFirer:
         results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
         for held, unit, save in sealed:
             error = next(results) if save is not None else None
-            held.busy = False
-            held.settled.set()
-            held.settled = trio.Event()
+            held.settle()
             if error is not None:
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
@@ -336,11 +334,12 @@ class BatchFirer:
                 self.fired += 1
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
-            await self._settle(held)
+            await self._settle(held, noted=True)
 
-    async def _settle(self, held: Held) -> None:
+    async def _settle(self, held: Held, *, noted: bool = False) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
-        near), passivate it, or hand it to its actor (no longer plain)."""
+        near), passivate it, or hand it to its actor (no longer plain). ``noted``: the
+        commit told the directory the job's state already (a finished job's is final)."""
         if self.held.get(held.id) is not held:
             return  # released while its commit was in flight
         core = held.core
@@ -351,7 +350,8 @@ class BatchFirer:
             return
         if core.state.status.terminal or self._stopping:
             del self.held[held.id]
-            self.deps.note(core.state, core.next_timer(), True)
+            if not (noted and core.state.status.terminal):
+                self.deps.note(core.state, core.next_timer(), True)
             return
         if not plain(core.state) or core.held is not None:
             await self._actors.start_actor(held.id, self._handoff(held))

@@ -30,7 +30,21 @@ class Held:
     ends: list[RunEnded] = attrs.field(factory=list)
     busy: bool = False  # a commit of this job is in flight
     mark: int = 0  # its current entry in the firer's heap
-    settled: trio.Event = attrs.field(factory=trio.Event)
+    settled: trio.Event | None = None  # set when that commit is done (made by a waiter)
+
+    def wait_settled(self) -> trio.Event:
+        """The event a commit in flight sets when it is done (made on first use: most
+        commits have nobody waiting)."""
+        if self.settled is None:
+            self.settled = trio.Event()
+        return self.settled
+
+    def settle(self) -> None:
+        """The commit in flight is done: wake whoever waits for it."""
+        self.busy = False
+        if self.settled is not None:
+            self.settled.set()
+            self.settled = None
 
     @property
     def id(self) -> str:
