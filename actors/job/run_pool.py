@@ -3,10 +3,11 @@
 A run used to be a task of its own. Most of a run whose action ends at once (a ``noop``,
 an open breaker, a test executor) was then the task: spawning it, its first step, its
 exit. :class:`RunPool` queues the runs instead and serves them with as few tasks as keep
-every run started as soon as a task of the pool is free: a task that takes a run while
-others are queued first spawns one more task (if none is on its way), so a run that
-blocks never holds up the runs behind it, and a burst of runs that end at once is served
-by one task in one step.
+every run going: a task that takes a run while others are queued first spawns one more
+task (if none is on its way), so a run that blocks never holds up the runs behind it, and
+a burst of runs that end at once is served by one task in one step. The price: a burst of
+runs that all block starts one run per pass of the scheduler (each task spawns the next)
+instead of all in one pass — the same work, spread over as many passes.
 
 The tasks live in the owner's nursery, as the runs' tasks did: cancelling it (the
 owner's crash or stop) cancels the run in progress and every queued one, which each
@@ -38,8 +39,8 @@ class RunPool:
         self._coming = False  # a task was spawned and has not taken a job yet
 
     def submit(self, job: Job) -> None:
-        """Queue ``job``; it starts once a task of the pool takes it (never later than a
-        task of its own would have started)."""
+        """Queue ``job``; it starts once a task of the pool takes it (a task is on its
+        way whenever the queue is not empty)."""
         self._queue.append(job)
         if not self._coming:
             self._spawn()
