@@ -89,6 +89,7 @@ class BatchFirer:
         self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
         self._loaded = trio.Event()
         self._stopping = False
+        self._woken = False  # a wake message is on its way to the loop
         self.fired = 0  # fire units committed (for tests and the bench)
 
     # -- the directory's side -----------------------------------------------------------
@@ -147,20 +148,28 @@ class BatchFirer:
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
 
     def _wake(self) -> None:
-        if self._ref is not None:
+        """Wake the loop: one message until it is received (a burst of run ends or
+        hand-ins is one pass of the loop, not one each)."""
+        if self._ref is not None and not self._woken:
             with contextlib.suppress(ActorGone):
-                self._ref.try_tell(_WAKE)
+                self._woken = self._ref.try_tell(_WAKE)
+
+    async def _receive(self, ctx: ActorContext[Any], deadline: float) -> None:
+        """Wait for a message (a wake, a stop) or ``deadline``; what woke the loop is in
+        ``_intake``/``_ended`` (read after this returns: later news wakes it again)."""
+        await ctx.inbox.receive_until(deadline, draining=True)
+        self._woken = False
 
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self, ctx: ActorContext[Any]) -> None:
         """The firer's actor (see the module docstring for stop and crash)."""
-        self._ref = ctx.ref
+        self._ref, self._woken = ctx.ref, False  # (a restart has a new mailbox)
         try:
             async with trio.open_nursery() as nursery:
                 self._pool = RunPool(nursery)
                 while not ctx.stop_requested:
-                    await ctx.inbox.receive_until(self._next_deadline(), draining=True)
+                    await self._receive(ctx, self._next_deadline())
                     await self._take_intake()
                     await self._end_runs()
                     await self._fire_due()
@@ -209,7 +218,7 @@ class BatchFirer:
                 if self._ended:
                     await self._end_runs()
                     continue
-                await ctx.inbox.receive_until(math.inf, draining=True)
+                await self._receive(ctx, math.inf)
         finally:
             for member in members:
                 self.deps.drain.leave(member)
