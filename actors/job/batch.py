@@ -148,17 +148,10 @@ class BatchFirer:
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
 
     def _wake(self) -> None:
-        """Wake the loop: one message until it is received (a burst of run ends or
-        hand-ins is one pass of the loop, not one each)."""
+        """Wake the loop: one message until it is received (a burst is one loop pass)."""
         if self._ref is not None and not self._woken:
             with contextlib.suppress(ActorGone):
                 self._woken = self._ref.try_tell(_WAKE)
-
-    async def _receive(self, ctx: ActorContext[Any], deadline: float) -> None:
-        """Wait for a message (a wake, a stop) or ``deadline``; what woke the loop is in
-        ``_intake``/``_ended`` (read after this returns: later news wakes it again)."""
-        await ctx.inbox.receive_until(deadline, draining=True)
-        self._woken = False
 
     # -- the loop -----------------------------------------------------------------------
 
@@ -169,7 +162,8 @@ class BatchFirer:
             async with trio.open_nursery() as nursery:
                 self._pool = RunPool(nursery)
                 while not ctx.stop_requested:
-                    await self._receive(ctx, self._next_deadline())
+                    await ctx.inbox.receive_until(self._next_deadline(), draining=True)
+                    self._woken = False  # the news is in _intake/_ended; later news wakes again
                     await self._take_intake()
                     await self._end_runs()
                     await self._fire_due()
@@ -218,7 +212,8 @@ class BatchFirer:
                 if self._ended:
                     await self._end_runs()
                     continue
-                await self._receive(ctx, math.inf)
+                await ctx.inbox.receive_until(math.inf, draining=True)
+                self._woken = False
         finally:
             for member in members:
                 self.deps.drain.leave(member)
@@ -347,8 +342,7 @@ class BatchFirer:
 
     async def _settle(self, held: Held, *, noted: bool = False) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
-        near), passivate it, or hand it to its actor (no longer plain). ``noted``: the
-        commit told the directory the job's state already (a finished job's is final)."""
+        near), passivate it, or hand it to its actor (no longer plain)."""
         if self.held.get(held.id) is not held:
             return  # released while its commit was in flight
         core = held.core
@@ -359,7 +353,7 @@ class BatchFirer:
             return
         if core.state.status.terminal or self._stopping:
             del self.held[held.id]
-            if not (noted and core.state.status.terminal):
+            if not (noted and core.state.status.terminal):  # noted by its commit: final
                 self.deps.note(core.state, core.next_timer(), True)
             return
         if not plain(core.state) or core.held is not None:
