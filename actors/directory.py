@@ -31,7 +31,7 @@ import trio
 from gnomon.runtime.actor import ActorContext, ActorRef, Request
 from gnomon.runtime.clock import Clock
 from gnomon.runtime.errors import ActorGone, Conflict, InvalidInput, NotFound
-from gnomon.runtime.model.enums import JobStatus
+from gnomon.runtime.model.enums import TERMINAL_STATUSES, JobStatus
 from gnomon.runtime.model.job import MIN_ID_PREFIX
 from gnomon.runtime.registry import Registry
 from gnomon.runtime.supervisor import ChildSpec, Supervisor
@@ -130,24 +130,23 @@ class JobDirectory:
         themselves and stay off the heap.
         """
         old = self._entries.get(entry.id)
+        terminal = entry.status in TERMINAL_STATUSES  # (the property, once: a hot path)
         self.status_counts[entry.status] += 1
         if old is not None:
             self.status_counts[old.status] -= 1
             entry.version = old.version + 1
-            if self._names.get(old.name) == entry.id and (
-                old.name != entry.name or entry.status.terminal
-            ):
+            if (old.name != entry.name or terminal) and self._names.get(old.name) == entry.id:
                 del self._names[old.name]
             for dep in old.depends_on:
                 self._dependents.get(dep, set()).discard(entry.id)
         self._entries[entry.id] = entry
-        if old is not None and entry.status.terminal and not old.status.terminal:
+        if old is not None and terminal and old.status not in TERMINAL_STATUSES:
             self._on_end(entry.id, entry.status)
-        if not entry.status.terminal:
+        if not terminal:
             self._names[entry.name] = entry.id
         for dep in entry.depends_on:
             self._dependents.setdefault(dep, set()).add(entry.id)
-        if passivate and entry.wake is not None and not entry.status.terminal:
+        if passivate and entry.wake is not None and not terminal:
             deadline = self._clock.deadline_for(entry.wake)
             heapq.heappush(self._heap, (deadline, entry.version, entry.id))
             if self._heap[0][2] == entry.id and self._timer is not None:

@@ -40,6 +40,7 @@ from gnomon.actors.job.ports import (
     RunEnded,
 )
 from gnomon.actors.job.replace import replace
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import RunSlot, RunTracker
 from gnomon.actors.job.units import Unit
 from gnomon.runtime.actor import ActorContext
@@ -70,7 +71,7 @@ class JobShell:
         self.deps = deps
         self.nursery = nursery
         self.core = core or JobCore(deps, state)
-        self.runs = RunTracker(self.core, nursery, ctx.ref.tell)
+        self.runs = RunTracker(self.core, RunPool(nursery), ctx.ref.tell)
         self.core.in_flight = self.runs.slots
 
     @property

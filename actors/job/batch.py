@@ -37,6 +37,7 @@ from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.core import perform, plain
 from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
 from gnomon.actors.job.units import Unit
 from gnomon.runtime.actor import ActorContext, ActorRef
@@ -85,9 +86,10 @@ class BatchFirer:
         self._heap: list[tuple[float, int, str]] = []
         self._count = 0
         self._ref: ActorRef[Any] | None = None
-        self._nursery: trio.Nursery | None = None
+        self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
         self._loaded = trio.Event()
         self._stopping = False
+        self._woken = False  # a wake message is on its way to the loop
         self.fired = 0  # fire units committed (for tests and the bench)
 
     # -- the directory's side -----------------------------------------------------------
@@ -128,7 +130,7 @@ class BatchFirer:
                 continue
             assert isinstance(held, Held)
             if held.busy:
-                await held.settled.wait()
+                await held.wait_settled().wait()
                 continue
             return self._handoff(held)
 
@@ -146,20 +148,22 @@ class BatchFirer:
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
 
     def _wake(self) -> None:
-        if self._ref is not None:
+        """Wake the loop: one message until it is received (a burst is one loop pass)."""
+        if self._ref is not None and not self._woken:
             with contextlib.suppress(ActorGone):
-                self._ref.try_tell(_WAKE)
+                self._woken = self._ref.try_tell(_WAKE)
 
     # -- the loop -----------------------------------------------------------------------
 
     async def run(self, ctx: ActorContext[Any]) -> None:
         """The firer's actor (see the module docstring for stop and crash)."""
-        self._ref = ctx.ref
+        self._ref, self._woken = ctx.ref, False  # (a restart has a new mailbox)
         try:
             async with trio.open_nursery() as nursery:
-                self._nursery = nursery
+                self._pool = RunPool(nursery)
                 while not ctx.stop_requested:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
+                    self._woken = False  # the news is in _intake/_ended; later news wakes again
                     await self._take_intake()
                     await self._end_runs()
                     await self._fire_due()
@@ -209,6 +213,7 @@ class BatchFirer:
                     await self._end_runs()
                     continue
                 await ctx.inbox.receive_until(math.inf, draining=True)
+                self._woken = False
         finally:
             for member in members:
                 self.deps.drain.leave(member)
@@ -232,8 +237,8 @@ class BatchFirer:
                 self.deps.fault("job.load")
                 held = None
                 if plain(state):
-                    assert self._nursery is not None
-                    held = adopt(self.deps, state, now, self._nursery, self._deliverer(job_id))
+                    assert self._pool is not None
+                    held = adopt(self.deps, state, now, self._pool, self._deliverer(job_id))
                 if held is None:
                     del self.held[job_id]
                     to_actor.append(job_id)
@@ -324,9 +329,7 @@ class BatchFirer:
         results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
         for held, unit, save in sealed:
             error = next(results) if save is not None else None
-            held.busy = False
-            held.settled.set()
-            held.settled = trio.Event()
+            held.settle()
             if error is not None:
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
@@ -335,9 +338,9 @@ class BatchFirer:
                 self.fired += 1
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
-            await self._settle(held)
+            await self._settle(held, noted=True)
 
-    async def _settle(self, held: Held) -> None:
+    async def _settle(self, held: Held, *, noted: bool = False) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
         near), passivate it, or hand it to its actor (no longer plain)."""
         if self.held.get(held.id) is not held:
@@ -350,7 +353,8 @@ class BatchFirer:
             return
         if core.state.status.terminal or self._stopping:
             del self.held[held.id]
-            self.deps.note(core.state, core.next_timer(), True)
+            if not (noted and core.state.status.terminal):  # noted by its commit: final
+                self.deps.note(core.state, core.next_timer(), True)
             return
         if not plain(core.state) or core.held is not None:
             await self._actors.start_actor(held.id, self._handoff(held))

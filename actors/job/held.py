@@ -15,6 +15,7 @@ import trio
 from gnomon.actors.core.job import fsm
 from gnomon.actors.job.core import JobCore
 from gnomon.actors.job.ports import JobDeps, RunEnded
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver, RunTracker
 from gnomon.actors.job.units import Unit
 from gnomon.runtime.model.state import JobState
@@ -29,7 +30,21 @@ class Held:
     ends: list[RunEnded] = attrs.field(factory=list)
     busy: bool = False  # a commit of this job is in flight
     mark: int = 0  # its current entry in the firer's heap
-    settled: trio.Event = attrs.field(factory=trio.Event)
+    settled: trio.Event | None = None  # set when that commit is done (made by a waiter)
+
+    def wait_settled(self) -> trio.Event:
+        """The event a commit in flight sets when it is done (made on first use: most
+        commits have nobody waiting)."""
+        if self.settled is None:
+            self.settled = trio.Event()
+        return self.settled
+
+    def settle(self) -> None:
+        """The commit in flight is done: wake whoever waits for it."""
+        self.busy = False
+        if self.settled is not None:
+            self.settled.set()
+            self.settled = None
 
     @property
     def id(self) -> str:
@@ -37,7 +52,7 @@ class Held:
 
 
 def adopt(
-    deps: JobDeps, state: JobState, now: datetime, nursery: trio.Nursery, deliver: Deliver
+    deps: JobDeps, state: JobState, now: datetime, pool: RunPool, deliver: Deliver
 ) -> Held | None:
     """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
     changes anything (its actor does that, as everything else that is not plain)."""
@@ -46,7 +61,7 @@ def adopt(
     core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
     if unit or unit.effects:
         return None
-    runs = RunTracker(core, nursery, deliver)
+    runs = RunTracker(core, pool, deliver)
     core.in_flight = runs.slots
     return Held(core=core, runs=runs)
 

@@ -1,6 +1,7 @@
 """The runs of one job actor: start tasks, kill them, and turn their ends into inputs.
 
-Each run is a task in the job actor's nursery under its own cancel scope
+Each run is a task in the job actor's nursery under its own cancel scope, which a kill
+cancels and whose deadline is the action's timeout
 (:func:`gnomon.actors.job.perform.perform_run`). A run is recorded as started in the same unit
 of work as the step that dispatched it (``JobCore.started``: the claim of its slot,
 its retry, its satisfied wait), before its task exists — so a daemon killed at any later
@@ -16,6 +17,7 @@ daemon stop (:meth:`RunTracker.interrupt`, see :mod:`gnomon.actors.drain`) is sa
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -29,6 +31,7 @@ from gnomon.actors.drain import InFlight
 from gnomon.actors.exec.interface import OutputTap, RunContext
 from gnomon.actors.job.perform import RunEnd, RunPlan, perform_run, spawn_recorder
 from gnomon.actors.job.ports import RunEnded, Save
+from gnomon.actors.job.run_pool import RunPool
 from gnomon.runtime import procs
 from gnomon.runtime.errors import ActorGone
 from gnomon.runtime.model.enums import Outcome
@@ -56,15 +59,16 @@ class RunSlot:
 
 
 class RunTracker:
-    """The runs in flight of one job: tasks in ``nursery`` whose ends go to ``deliver``.
+    """The runs in flight of one job: served by ``pool`` (tasks in its owner's nursery),
+    their ends go to ``deliver``.
 
     Used by the job's actor and, for a plain job, by the batch firer (whichever owns
     the job); :meth:`adopt` takes over the runs of the previous owner.
     """
 
-    def __init__(self, core: JobCore, nursery: trio.Nursery, deliver: Deliver) -> None:
+    def __init__(self, core: JobCore, pool: RunPool, deliver: Deliver) -> None:
         self.core = core
-        self.nursery = nursery
+        self.pool = pool
         self.deliver = deliver
         self.slots: dict[str, RunSlot] = {}
 
@@ -78,7 +82,7 @@ class RunTracker:
         record = self.core.take_record(start)
         slot = RunSlot(start=start, scope=trio.CancelScope(), deliver=self.deliver, record=record)
         self.slots[start.run_id] = slot
-        self.nursery.start_soon(self._task, slot)
+        self.pool.submit(functools.partial(self._task, slot))
 
     def adopt(self, slots: dict[str, RunSlot]) -> None:
         """Take over ``slots`` (runs a previous owner started): their ends come here."""
@@ -117,7 +121,6 @@ class RunTracker:
         self.core.began[start.run_id] = deps.clock.now()  # its fire timers wait no more
         state = self.core.state  # as it was when the run started
         spec = state.spec
-        end: RunEnd | None = None
 
         async def persist_spawn(pid: int, pgid: int) -> None:
             if slot.record is not None:
@@ -152,8 +155,7 @@ class RunTracker:
             action=start.action,
             breaker_key=job_action_key(spec, start.action, default_model=deps.default_model),
         )
-        with slot.scope:
-            end = await perform_run(plan, deps.runs)
+        end = await perform_run(plan, deps.runs, slot)
         with contextlib.suppress(ActorGone):  # its owner crashed: the restart recovers it
             await slot.deliver(RunEnded(start=start, end=end, killed=slot.killed is not None))
 
