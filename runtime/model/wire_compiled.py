@@ -8,15 +8,16 @@ optionals) and call the converter's hook for anything else, so their dicts equal
 ``converter.unstructure(obj)``.
 
 An untagged record (``JobState``, ``FireState``, ``RunRecord``…) is written as text by
-one ``%`` template per class: strings, ints, bools, string enums, UTC datetimes and
-``None`` of optionals inline (an int or a bool only when the value's class is exactly
-that, else through the JSON encoder, as ``json.dumps`` would write it), nested records
+one ``%`` template per class: strings, ints, finite floats, bools, string enums, UTC
+datetimes and ``None`` of optionals inline (an int, a float or a bool only when the
+value's class is exactly that — and a float only when finite —, else through the JSON
+encoder, as ``json.dumps`` would write it), nested records
 and tuple items by their own class's text, anything else by the JSON encoder on the
 compiled dict — the same bytes as ``json.dumps``, at about half the cost.
 A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
 ``Transition``: frozen, shared by a job's successive states) is encoded once and its text
-kept in the slot, then spliced into every later encoding that holds it (so its dicts must
-not be mutated in place; nothing does).
+kept in the slot (written by its own template when it has one), then spliced into every
+later encoding that holds it (so its dicts must not be mutated in place; nothing does).
 Any error (a value of an unexpected type) is left to the caller, which redoes the work
 through the converter. ``tests/runtime/test_store_encoding.py`` checks the equality.
 """
