@@ -8,15 +8,16 @@ optionals) and call the converter's hook for anything else, so their dicts equal
 ``converter.unstructure(obj)``.
 
 An untagged record (``JobState``, ``FireState``, ``RunRecord``…) is written as text by
-one ``%`` template per class: strings, ints, bools, string enums, UTC datetimes and
-``None`` of optionals inline (an int or a bool only when the value's class is exactly
-that, else through the JSON encoder, as ``json.dumps`` would write it), nested records
+one ``%`` template per class: strings, ints, finite floats, bools, string enums, UTC
+datetimes and ``None`` of optionals inline (an int, a float or a bool only when the
+value's class is exactly that — and a float only when finite —, else through the JSON
+encoder, as ``json.dumps`` would write it), nested records
 and tuple items by their own class's text, anything else by the JSON encoder on the
 compiled dict — the same bytes as ``json.dumps``, at about half the cost.
 A value of a class with an ``init=False`` ``_wire_text`` slot (``JobSpec``,
 ``Transition``: frozen, shared by a job's successive states) is encoded once and its text
-kept in the slot, then spliced into every later encoding that holds it (so its dicts must
-not be mutated in place; nothing does).
+kept in the slot (written by its own template when it has one), then spliced into every
+later encoding that holds it (so its dicts must not be mutated in place; nothing does).
 Any error (a value of an unexpected type) is left to the caller, which redoes the work
 through the converter. ``tests/runtime/test_store_encoding.py`` checks the equality.
 """
@@ -24,6 +25,7 @@ through the converter. ``tests/runtime/test_store_encoding.py`` checks the equal
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import types
 from collections.abc import Callable
@@ -161,9 +163,8 @@ class Encoders:
     def _cached_field(self, cls: type, value: str, names: dict[str, Any]) -> str:
         """Source of the text of ``value``, a :func:`_cacheable` ``cls`` (its cache, or
         its encoding, which fills the cache)."""
-        hook = self.hook(cls)
         fill = f"_f{len(names)}"
-        names[fill] = _filler(lambda v: _encode(hook(v)))
+        names[fill] = self._text(cls)  # its template (or dict) text, kept once written
         return f"({value}._wire_text or {fill}({value}))"
 
     def _compile_text(self, cls: type) -> Callable[[Any], str] | None:
@@ -175,7 +176,7 @@ class Encoders:
         hints = get_type_hints(cls)
         names: dict[str, Any] = {"_rt": self.unstructure, "_enc": _encode}
         names.update(_q=encode_basestring, _dt=self.datetime, _UTC=UTC, _tx=self.to_json)
-        names.update(_ir=int.__repr__)
+        names.update(_ir=int.__repr__, _fr=float.__repr__, _FMAX=sys.float_info.max)
         slots, values = [], []
         for field in (f for f in attrs.fields(cls) if f.init):
             slots.append(f"{ENCODER.encode(field.name)}:%s")
@@ -224,6 +225,9 @@ def _identity_text(t: Any, value: str) -> str:
         return f"_q({value})"  # not a str: TypeError, and the caller redoes it all
     if t is int:
         return f"(_ir({value}) if {value}.__class__ is int else _enc({value}))"
+    if t is float:  # a finite float as json writes it (its repr); NaN, ±inf, others: _enc
+        exact = f"{value}.__class__ is float and -_FMAX <= {value} <= _FMAX"
+        return f"(_fr({value}) if {exact} else _enc({value}))"
     if t is bool:
         return f"('true' if {value} is True else 'false' if {value} is False else _enc({value}))"
     return f"_enc({value})"

@@ -143,7 +143,7 @@ def matching_jobs(conn: Conn, query: JobQuery, after: int | None) -> list[tuple[
     out = []
     with conn.cursor() as cur:
         for rowid, tags, state in cur.execute(sql + " ORDER BY rowid", args):
-            if _tags_match(json.loads(tags), query.tags):
+            if not query.tags or _tags_match(json.loads(tags), query.tags):
                 out.append((int(rowid), decode_state(state)))
                 if len(out) >= query.limit:
                     break

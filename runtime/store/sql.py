@@ -197,7 +197,7 @@ def _matching_jobs(
         sql += " ORDER BY rowid"
     out = []
     for rowid, tags, state in conn.execute(sql, args):
-        if _tags_match(json.loads(tags), query.tags):
+        if not query.tags or _tags_match(json.loads(tags), query.tags):
             out.append((int(rowid), decode_state(state)))
             if len(out) >= query.limit:
                 break

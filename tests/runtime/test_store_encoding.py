@@ -195,6 +195,25 @@ def test_odd_values_in_a_state_keep_the_converters_text(state: JobState) -> None
         assert wire.to_json(odd) == reference(odd)
 
 
+class _Float(float):
+    """A float subclass: written by the JSON encoder, never by ``float.__repr__``."""
+
+
+@given(state=job_states)
+def test_odd_floats_in_a_spec_keep_the_converters_text(state: JobState) -> None:
+    """Float fields are written inline as ``float.__repr__`` only for a finite float of
+    exactly that class; NaN, infinities, ints, bools and subclasses go through the JSON
+    encoder, so the spec's kept text (now by its template) is ``json.dumps``'s."""
+    odd = (float("nan"), float("inf"), -float("inf"), -0.0, 1e-05, 1e16, 5, True, _Float(2.5))
+    with attrs.validators.disabled():
+        for value in odd:
+            budget = attrs.evolve(state.spec.budget, action_timeout=value, backoff_mult=value)
+            spec = attrs.evolve(state.spec, ttl=value, misfire_grace=value, budget=budget)
+            odd_state = attrs.evolve(state, spec=spec)
+            assert wire.to_json(odd_state) == reference(odd_state)
+            assert spec._wire_text == reference(spec)
+
+
 @given(value=json_values)
 def test_fast_encode_is_the_encoders_text(value: Any) -> None:
     """``fast_encode(encoder)`` writes what ``encoder.encode`` writes, for each encoder
