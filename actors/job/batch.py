@@ -33,12 +33,15 @@ from typing import Any, Protocol
 
 import trio
 
+from gnomon.actors.job import waits
 from gnomon.actors.job.actor import Handoff
-from gnomon.actors.job.core import perform, plain
+from gnomon.actors.job.batch_polls import PollQueue, answer_polls, deliver, stage_polls
+from gnomon.actors.job.core import perform
 from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.run_tracker import Deliver
 from gnomon.actors.job.units import Unit
+from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
 
@@ -82,6 +85,7 @@ class BatchFirer:
         self.held: dict[str, Held | None] = {}  # None: handed in, still loading
         self._intake: list[str] = []
         self._ended: set[str] = set()
+        self._polls = PollQueue()
         self._heap: list[tuple[float, int, str]] = []
         self._count = 0
         self._ref: ActorRef[Any] | None = None
@@ -110,6 +114,14 @@ class BatchFirer:
                 self._intake.append(job_id)
         self._wake()
 
+    async def polled(self, job_id: str, report: PollReport) -> bool:
+        """Step a wait's result for a job no actor holds, with others' (``batch_polls``):
+        ``True`` once committed; ``False``: its actor must (it has or got one; a stop)."""
+        if not self.running() or self._actors.active(job_id) is not None:
+            return False
+        self.hand((job_id,))
+        return await deliver(self._polls, job_id, report, self._wake)
+
     async def release(self, job_id: str) -> Handoff | None:
         """Give up job ``job_id`` for its actor: what the actor starts from (``None``:
         not held). Waits for a commit of the job in flight, never for its run.
@@ -136,12 +148,14 @@ class BatchFirer:
         """The job is gone from the directory (cleared, its partition released): drop it
         (a run in flight ends unrecorded here; the store's fence refuses its end)."""
         held = self.held.pop(job_id, None)
+        self._polls.answer(job_id, False)
         if held is not None:
             for run_id in list(held.runs.slots):
                 held.runs.kill(run_id, "the job left this node")
 
     def _handoff(self, held: Held) -> Handoff:
         del self.held[held.id]
+        self._polls.answer(held.id, False)  # its actor steps them (the caller asks it)
         ends, held.ends = tuple(held.ends), []
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
 
@@ -161,10 +175,12 @@ class BatchFirer:
                 while not ctx.stop_requested:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
                     await self._take_intake()
+                    await self._step_polls()
                     await self._end_runs()
                     await self._fire_due()
                 await self._drain(ctx)
         except Exception:
+            self._polls.answer_all(False)
             with trio.CancelScope(shield=True):
                 await _let_go(self.held, self._actors)
             raise
@@ -172,7 +188,7 @@ class BatchFirer:
             self._ref = None
 
     def _next_deadline(self) -> float:
-        if self._intake or self._ended:
+        if self._intake or self._ended or self._polls:
             return -math.inf
         while self._heap:
             deadline, mark, job_id = self._heap[0]
@@ -195,6 +211,7 @@ class BatchFirer:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
         (as a job actor's), their ends are committed; every job goes back to the heap."""
         self._stopping = True
+        self._polls.answer_all(False)
         for job_id, held in list(self.held.items()):
             if held is None:  # handed in, never loaded: still on the store, fired later
                 del self.held[job_id]
@@ -231,7 +248,7 @@ class BatchFirer:
                     continue
                 self.deps.fault("job.load")
                 held = None
-                if plain(state):
+                if waits.taken_in(self.deps, state):
                     assert self._nursery is not None
                     held = adopt(self.deps, state, now, self._nursery, self._deliverer(job_id))
                 if held is None:
@@ -292,6 +309,12 @@ class BatchFirer:
             await self._commit(units, urgent=False)
             self.deps.crash_point("batch_after_chunk_commit")
 
+    async def _step_polls(self) -> None:
+        """Step the wait results queued for held jobs, commit them in chunks."""
+        units, answers = stage_polls(self.deps, self.held, self._polls.take_all())
+        chunks = [units[at : at + self.chunk] for at in range(0, len(units), self.chunk)]
+        answer_polls(answers, {i for c in chunks for i in await self._commit(c, urgent=False)})
+
     async def _end_runs(self) -> None:
         """Step the runs that ended and commit their units in chunks (urgent lane)."""
         ids, self._ended = self._ended, set()
@@ -311,9 +334,10 @@ class BatchFirer:
         for at in range(0, len(units), self.chunk):
             await self._commit(units[at : at + self.chunk], urgent=True)
 
-    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> None:
+    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> set[str]:
         """Save ``units`` as one transaction, then perform each committed unit's effects
-        and settle its job; a refused unit's job goes to a fresh actor."""
+        and settle its job; a refused unit's job goes to a fresh actor (returned)."""
+        refused: set[str] = set()
         sealed: list[tuple[Held, Unit, Save | None]] = []
         for held, unit in units:
             unit, save = held.core.seal(unit)
@@ -321,13 +345,14 @@ class BatchFirer:
             sealed.append((held, unit, save))
         self.deps.fault("job.before_save")
         saves = [save for _, _, save in sealed if save is not None]
-        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
+        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent) if saves else ())
         for held, unit, save in sealed:
             error = next(results) if save is not None else None
             held.busy = False
             held.settled.set()
             held.settled = trio.Event()
             if error is not None:
+                refused.add(held.id)
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
                 continue
@@ -336,6 +361,7 @@ class BatchFirer:
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
             await self._settle(held)
+        return refused
 
     async def _settle(self, held: Held) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
@@ -352,7 +378,7 @@ class BatchFirer:
             del self.held[held.id]
             self.deps.note(core.state, core.next_timer(), True)
             return
-        if not plain(core.state) or core.held is not None:
+        if not waits.batchable(self.deps, core.state) or core.held is not None:
             await self._actors.start_actor(held.id, self._handoff(held))
             return
         nxt = core.next_timer()
