@@ -3,12 +3,14 @@
 When a passivated job's wake time is near, the directory hands it here instead of
 activating its actor (``engine.batch_firing``). The firer loads the states in bulk and
 keeps the *plain* ones (pending, nothing in flight or queued, no wait, ``Recover``
-changes nothing); any other goes to its actor at once. Each plain job is stepped by its
-own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
-the fire units of the jobs due together are committed ``chunk`` at a time with
-``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
-is committed, and the runs' ends are committed in chunks too (urgent lane), each with
-the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
+changes nothing) and those that only wait (``waits.taken_in``: handed in by
+:meth:`BatchFirer.polled` with a wait's durable result, stepped and committed in chunks,
+``actors/job/batch_polls.py``); any other goes to its actor at once. Each plain job is
+stepped by its own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its
+timer is due; the fire units of the jobs due together are committed ``chunk`` at a
+time with ``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start
+once it is committed, and the runs' ends are committed in chunks too (urgent lane), each
+with the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
 that came before its job's run began waits for that run instead of going to the actor).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at

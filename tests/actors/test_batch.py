@@ -388,7 +388,9 @@ def test_the_batch_path_commits_what_the_actor_path_commits(
     drawn: tuple[list[JobSpec], DrawnExecutor],
 ) -> None:
     """For random jobs (once, interval, cron; late slots; overlap and misfire policies;
-    drawn durations and outcomes, retries), the batch path commits the same states,
+    drawn durations and outcomes, retries; waits with drawn poll results, ``max_polls``
+    and every ``on_timeout``: their durable results stepped by the batch firer for jobs
+    with no active actor), the batch path commits the same states,
     claims, runs and events, and starts the same actions at the same times."""
     specs, executor = drawn
     assert run_virtual(specs, executor, batch=True) == run_virtual(specs, executor, batch=False)
