@@ -248,6 +248,10 @@ class EngineTree:
         return job_spec(self.deps, job_id, shutdown=self.config.job_shutdown, handoff=handoff)
 
     async def _deliver_poll(self, job_id: str, report: PollReport) -> None:
+        """A wait's result: stepped by the batch firer when no actor holds the job (in a
+        chunk with others'), else by the job's actor (activated if need be)."""
+        if self.batch is not None and await self.batch.polled(job_id, report):
+            return
         await self.directory.ask(job_id, lambda: Polled(report=report), timeout=None)
 
     async def _emit(self, drafts: Sequence[EventDraft]) -> None:

@@ -99,6 +99,29 @@ def query(db: Path, sql: str) -> int:
     raise RuntimeError(f"cannot read {db}")
 
 
+def start_lateness(db: Path, at: datetime) -> dict[str, float]:
+    """How late each wait started after its job was due — or created, when that was
+    later (creating 10k jobs takes seconds): p50, p99 and max, seconds (``--spread``
+    adds up to S seconds to the later jobs' due times; they are not subtracted)."""
+    sql = (
+        "SELECT w.ts - max(c.ts, ?) FROM events w JOIN events c ON c.job_id = w.job_id "
+        "AND c.type = 'job.created' WHERE w.type = 'job.wait_started'"
+    )
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30.0)
+    try:
+        late = sorted(row[0] for row in conn.execute(sql, (at.timestamp(),)))
+    finally:
+        conn.close()
+    if not late:
+        return {}
+    pick = lambda q: round(late[min(len(late) - 1, int(q * len(late)))], 2)  # noqa: E731
+    return {
+        "start_late_p50_s": pick(0.5),
+        "start_late_p99_s": pick(0.99),
+        "start_late_max_s": pick(1.0),
+    }
+
+
 def db_bytes(home: Path) -> int:
     return sum(p.stat().st_size for p in home.glob("gnomon.db*"))
 
@@ -121,6 +144,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             all_waiting_s = time.monotonic() - started
+            late = start_lateness(db, at) if not a.control else {}
             time.sleep(a.settle + a.spread)
             seq0 = query(db, "SELECT max(seq) FROM events")
             size0, cpu0, t0 = db_bytes(home), cpu_seconds(proc.pid), time.monotonic()
@@ -141,6 +165,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
         "interval_s": a.interval,
         "polls_per_s": n / a.interval,
         "all_waiting_s": round(all_waiting_s, 1),
+        **late,
         "window_s": round(t1 - t0, 1),
         "cpu_core": round((cpu1 - cpu0) / (t1 - t0), 3),
         "rss_kb_per_wait": round((rss1 - rss0) / n, 2),

@@ -229,6 +229,8 @@ class WaitBook:
         """Count one poll of ``entry`` and decide whether its job must hear of it."""
         entry.polls += 1
         entry.n += 1
+        if result == entry.last:  # keep the one already held: the new one's text is freed
+            result = entry.last
         entry.last, entry.last_at = result, at
         changed = not result.breaker_open and result.key() != entry.saved_key
         if result.ends_wait() or (entry.max_polls and entry.polls >= entry.max_polls) or changed:

@@ -3,12 +3,14 @@
 When a passivated job's wake time is near, the directory hands it here instead of
 activating its actor (``engine.batch_firing``). The firer loads the states in bulk and
 keeps the *plain* ones (pending, nothing in flight or queued, no wait, ``Recover``
-changes nothing); any other goes to its actor at once. Each plain job is stepped by its
-own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due;
-the fire units of the jobs due together are committed ``chunk`` at a time with
-``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start once it
-is committed, and the runs' ends are committed in chunks too (urgent lane), each with
-the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
+changes nothing) and those that only wait (``waits.taken_in``: handed in by
+:meth:`BatchFirer.polled` with a wait's durable result, stepped and committed in chunks,
+``actors/job/batch_polls.py``); any other goes to its actor at once. Each plain job is
+stepped by its own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its
+timer is due; the fire units of the jobs due together are committed ``chunk`` at a
+time with ``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start
+once it is committed, and the runs' ends are committed in chunks too (urgent lane), each
+with the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
 that came before its job's run began waits for that run instead of going to the actor).
 
 **One owner.** A job is on the heap, here, with its actor, or finished — never two at
@@ -33,13 +35,16 @@ from typing import Any, Protocol
 
 import trio
 
+from gnomon.actors.job import waits
 from gnomon.actors.job.actor import Handoff
-from gnomon.actors.job.core import perform, plain
+from gnomon.actors.job.batch_polls import PollQueue, answer_polls, deliver, stage_polls
+from gnomon.actors.job.core import perform
 from gnomon.actors.job.held import Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
 from gnomon.actors.job.units import Unit
+from gnomon.actors.waiter import PollReport
 from gnomon.runtime.actor import ActorContext, ActorRef
 from gnomon.runtime.errors import ActorGone, NotFound
 
@@ -83,6 +88,7 @@ class BatchFirer:
         self.held: dict[str, Held | None] = {}  # None: handed in, still loading
         self._intake: list[str] = []
         self._ended: set[str] = set()
+        self._polls = PollQueue()
         self._heap: list[tuple[float, int, str]] = []
         self._count = 0
         self._ref: ActorRef[Any] | None = None
@@ -112,6 +118,14 @@ class BatchFirer:
                 self._intake.append(job_id)
         self._wake()
 
+    async def polled(self, job_id: str, report: PollReport) -> bool:
+        """Step a wait's result for a job no actor holds, with others' (``batch_polls``):
+        ``True`` once committed; ``False``: its actor must (it has or got one; a stop)."""
+        if not self.running() or self._actors.active(job_id) is not None:
+            return False
+        self.hand((job_id,))
+        return await deliver(self._polls, job_id, report, self._wake)
+
     async def release(self, job_id: str) -> Handoff | None:
         """Give up job ``job_id`` for its actor: what the actor starts from (``None``:
         not held). Waits for a commit of the job in flight, never for its run.
@@ -138,12 +152,14 @@ class BatchFirer:
         """The job is gone from the directory (cleared, its partition released): drop it
         (a run in flight ends unrecorded here; the store's fence refuses its end)."""
         held = self.held.pop(job_id, None)
+        self._polls.answer(job_id, False)
         if held is not None:
             for run_id in list(held.runs.slots):
                 held.runs.kill(run_id, "the job left this node")
 
     def _handoff(self, held: Held) -> Handoff:
         del self.held[held.id]
+        self._polls.answer(held.id, False)  # its actor steps them (the caller asks it)
         ends, held.ends = tuple(held.ends), []
         return Handoff(core=held.core, runs=held.runs.slots, ends=ends)
 
@@ -165,10 +181,12 @@ class BatchFirer:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
                     self._woken = False  # the news is in _intake/_ended; later news wakes again
                     await self._take_intake()
+                    await self._step_polls()
                     await self._end_runs()
                     await self._fire_due()
                 await self._drain(ctx)
         except Exception:
+            self._polls.answer_all(False)
             with trio.CancelScope(shield=True):
                 await _let_go(self.held, self._actors)
             raise
@@ -176,7 +194,7 @@ class BatchFirer:
             self._ref = None
 
     def _next_deadline(self) -> float:
-        if self._intake or self._ended:
+        if self._intake or self._ended or self._polls:
             return -math.inf
         while self._heap:
             deadline, mark, job_id = self._heap[0]
@@ -199,6 +217,7 @@ class BatchFirer:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
         (as a job actor's), their ends are committed; every job goes back to the heap."""
         self._stopping = True
+        self._polls.answer_all(False)
         for job_id, held in list(self.held.items()):
             if held is None:  # handed in, never loaded: still on the store, fired later
                 del self.held[job_id]
@@ -236,7 +255,7 @@ class BatchFirer:
                     continue
                 self.deps.fault("job.load")
                 held = None
-                if plain(state):
+                if waits.taken_in(self.deps, state):
                     assert self._pool is not None
                     held = adopt(self.deps, state, now, self._pool, self._deliverer(job_id))
                 if held is None:
@@ -297,6 +316,12 @@ class BatchFirer:
             await self._commit(units, urgent=False)
             self.deps.crash_point("batch_after_chunk_commit")
 
+    async def _step_polls(self) -> None:
+        """Step the wait results queued for held jobs, commit them in chunks."""
+        units, answers = stage_polls(self.deps, self.held, self._polls.take_all())
+        chunks = [units[at : at + self.chunk] for at in range(0, len(units), self.chunk)]
+        answer_polls(answers, {i for c in chunks for i in await self._commit(c, urgent=False)})
+
     async def _end_runs(self) -> None:
         """Step the runs that ended and commit their units in chunks (urgent lane)."""
         ids, self._ended = self._ended, set()
@@ -316,9 +341,10 @@ class BatchFirer:
         for at in range(0, len(units), self.chunk):
             await self._commit(units[at : at + self.chunk], urgent=True)
 
-    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> None:
+    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> set[str]:
         """Save ``units`` as one transaction, then perform each committed unit's effects
-        and settle its job; a refused unit's job goes to a fresh actor."""
+        and settle its job; a refused unit's job goes to a fresh actor (returned)."""
+        refused: set[str] = set()
         sealed: list[tuple[Held, Unit, Save | None]] = []
         for held, unit in units:
             unit, save = held.core.seal(unit)
@@ -326,11 +352,12 @@ class BatchFirer:
             sealed.append((held, unit, save))
         self.deps.fault("job.before_save")
         saves = [save for _, _, save in sealed if save is not None]
-        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent))
+        results = iter(await self.deps.persistence.save_many(saves, urgent=urgent) if saves else ())
         for held, unit, save in sealed:
             error = next(results) if save is not None else None
             held.settle()
             if error is not None:
+                refused.add(held.id)
                 self.held.pop(held.id, None)
                 await self._actors.start_actor(held.id, None)
                 continue
@@ -339,6 +366,7 @@ class BatchFirer:
             for effect in held.core.committed(unit):
                 perform(held.core, held.runs, effect)
             await self._settle(held, noted=True)
+        return refused
 
     async def _settle(self, held: Held, *, noted: bool = False) -> None:
         """After a commit: keep the job (a run in flight, or plain with its next timer
@@ -356,7 +384,7 @@ class BatchFirer:
             if not (noted and core.state.status.terminal):  # noted by its commit: final
                 self.deps.note(core.state, core.next_timer(), True)
             return
-        if not plain(core.state) or core.held is not None:
+        if not waits.batchable(self.deps, core.state) or core.held is not None:
             await self._actors.start_actor(held.id, self._handoff(held))
             return
         nxt = core.next_timer()

@@ -13,6 +13,8 @@ import attrs
 import trio
 
 from gnomon.actors.core.job import fsm
+from gnomon.actors.core.job.msgs import StartWait
+from gnomon.actors.job import waits
 from gnomon.actors.job.core import JobCore
 from gnomon.actors.job.ports import JobDeps, RunEnded
 from gnomon.actors.job.run_pool import RunPool
@@ -55,12 +57,17 @@ def adopt(
     deps: JobDeps, state: JobState, now: datetime, pool: RunPool, deliver: Deliver
 ) -> Held | None:
     """A batch-held job for ``state`` after ``Recover`` — or ``None`` when recovering
-    changes anything (its actor does that, as everything else that is not plain)."""
+    changes anything (its actor does that, as everything else that is not plain). A
+    ``Recover`` that only resumes waits is fine: the caller took only jobs whose waits
+    the pollers hold (``waits.batchable``), which keep their progress."""
     core = JobCore(deps, state)
     unit = Unit(job_id=state.id)
     core.stage(unit, fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
-    if unit or unit.effects:
+    if unit or not all(isinstance(e, StartWait) for e in unit.effects):
         return None
+    for effect in unit.effects:  # a wait the pollers hold already: it keeps its progress
+        assert isinstance(effect, StartWait)
+        waits.start(deps, core.state, effect)
     runs = RunTracker(core, pool, deliver)
     core.in_flight = runs.slots
     return Held(core=core, runs=runs)

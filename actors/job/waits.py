@@ -10,6 +10,7 @@ same unit (:func:`sync`), so a timeout, a pause or a cancel reports what was pol
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 from gnomon.actors.core.breaker.keys import job_condition_key
@@ -17,7 +18,7 @@ from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import JobInput, StartWait
 from gnomon.actors.job.ports import JobDeps, Polled
 from gnomon.actors.job.units import Unit
-from gnomon.actors.waiter import WaitPlan
+from gnomon.actors.waiter import PollReport, WaitPlan
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.state import FirePhase, JobState
 
@@ -39,7 +40,10 @@ def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
         condition=effect.condition,
         poll_interval=effect.poll_interval,
         polls_done=effect.polls,
-        breaker_key=job_condition_key(spec, effect.condition, default_model=deps.default_model),
+        # interned: waits on one target share one key (10k waits, one string)
+        breaker_key=sys.intern(
+            job_condition_key(spec, effect.condition, default_model=deps.default_model)
+        ),
         i_know=spec.i_know,
         cwd=spec.cwd,
         env=spec.env,
@@ -66,6 +70,41 @@ def only_polled(deps: JobDeps, state: JobState) -> bool:
     return all(f.cycle in held for f in fires)
 
 
+def batchable(deps: JobDeps, state: JobState) -> bool:
+    """A job the batch firer may hold (``actors/job/batch.py``): pending or waiting,
+    nothing queued, and every fire in flight (if any) a wait the shared pollers hold —
+    a plain job, or one whose slot starts a wait, or one that only waits. Its slot, its
+    poll results and its wait's deadline are stepped by the firer in chunks; anything
+    else (a run's retry, a pause, …) goes to its actor."""
+    return state.status in _HELD_STATUSES and state.queued is None and only_polled(deps, state)
+
+
+_HELD_STATUSES = (JobStatus.PENDING, JobStatus.WAITING)
+
+
+def taken_in(deps: JobDeps, state: JobState) -> bool:
+    """What the batch firer takes in when handed a job: a :func:`batchable` one, but
+    not one whose slot is yet to start its wait — that job's actor is activated ahead
+    of its slot, as before (firing 10k waits in the firer's chunks started them later
+    than 10k actors did: docs/performance.md, W6); once it waits, its results and
+    deadline are the firer's."""
+    return batchable(deps, state) and (state.spec.wait is None or bool(state.fires))
+
+
+def polled_input(deps: JobDeps, report: PollReport) -> fsm.WaitPolled:
+    """The state machine input of a result the pollers deliver."""
+    v = report.verdict
+    return fsm.WaitPolled(
+        now=deps.clock.now(),
+        cycle=report.cycle,
+        value=v.value,
+        summary=v.summary,
+        transient=v.transient,
+        polls=report.poll,
+        quiet=report.quiet,
+    )
+
+
 def sync(shell: JobCore, unit: Unit, inp: JobInput) -> None:
     """Stage the pollers' unsaved progress of this job's waits before ``inp``."""
     if isinstance(inp, fsm.WaitPolled):
@@ -90,16 +129,5 @@ def sync(shell: JobCore, unit: Unit, inp: JobInput) -> None:
 
 async def polled(shell: JobShell, msg: Polled) -> None:
     """A result the pollers deliver: step it, save it, answer the poller."""
-    r = msg.report
-    v = r.verdict
-    inp = fsm.WaitPolled(
-        now=shell.deps.clock.now(),
-        cycle=r.cycle,
-        value=v.value,
-        summary=v.summary,
-        transient=v.transient,
-        polls=r.poll,
-        quiet=r.quiet,
-    )
-    await shell.apply(inp, poll=r)
+    await shell.apply(polled_input(shell.deps, msg.report), poll=msg.report)
     msg.reply.send(None)

@@ -22,15 +22,16 @@ from support.engine_world import EPOCH, World, make_world
 
 from gnomon.actors.admission import AdmissionConfig
 from gnomon.actors.drain import run_drain
-from gnomon.actors.exec.interface import ActionResult, RunContext
+from gnomon.actors.exec.interface import ActionResult, PollContext, RunContext, Verdict
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
 from gnomon.actors.tree import EngineConfig
 from gnomon.runtime.errors import GnomonError
 from gnomon.runtime.model import wire
 from gnomon.runtime.model.actions import Action, NoopAction
-from gnomon.runtime.model.enums import JobStatus, Misfire, Outcome, Overlap
-from gnomon.runtime.model.job import Budget, JobSpec
+from gnomon.runtime.model.conditions import Condition, TcpCondition
+from gnomon.runtime.model.enums import JobStatus, Misfire, OnTimeout, Outcome, Overlap
+from gnomon.runtime.model.job import Budget, JobSpec, WaitSpec
 from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
 
 OPEN = AdmissionConfig(global_rps=1e6, global_burst=1e6, owner_rps=1e6, owner_burst=1e6)
@@ -57,6 +58,16 @@ class DrawnExecutor:
     fails: dict[str, tuple[bool, ...]] = attrs.field(factory=dict)
     started: list[tuple[str, float]] = attrs.field(factory=list)
 
+    #: a job's wait: the verdict of poll n is ``verdicts[name][(n - 1) % len]``
+    verdicts: dict[str, tuple[Verdict, ...]] = attrs.field(factory=dict)
+
+    async def evaluate(self, condition: Condition, ctx: PollContext) -> Verdict:
+        """The evaluator too: each poll takes a few ms (no poll ends at a slot)."""
+        self.started.append((f"poll {ctx.job_name}", trio.current_time()))
+        await trio.sleep(0.0173)
+        drawn = self.verdicts.get(ctx.job_name) or (Verdict(value=False),)
+        return drawn[(ctx.poll - 1) % len(drawn)]
+
     async def run(self, action: Action, ctx: RunContext) -> ActionResult:
         self.started.append((ctx.job_name, trio.current_time()))
         apart = (ctx.fire_time.timestamp() % 997) * 1e-4 + ctx.attempt * 1e-5
@@ -73,8 +84,14 @@ def ids() -> Any:
 async def world(
     nursery: trio.Nursery, tmp: Path, *, batch: bool, executor: Any = None, chunk: int = 256
 ) -> World:
+    executor = executor or DrawnExecutor()
     return await make_world(
-        nursery, tmp, config=config(batch, chunk), executor=executor or DrawnExecutor(), ids=ids()
+        nursery,
+        tmp,
+        config=config(batch, chunk),
+        executor=executor,
+        evaluator=executor if isinstance(executor, DrawnExecutor) else None,
+        ids=ids(),
     )
 
 
@@ -195,11 +212,20 @@ def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
             backoff_initial=draw(st.sampled_from([1.125, 4.125])),
             backoff_jitter=0,
         )
+        wait = draw(waits(executor, name))
+        if wait is not None:  # never a whole second: no poll or deadline at a slot
+            budget = attrs.evolve(
+                budget,
+                poll_interval=2.3456,
+                wait_timeout=draw(st.sampled_from([4.37, 20.37])),
+                max_polls=draw(st.sampled_from([0, 3])),
+            )
         specs.append(
             JobSpec(
                 name=name,
                 schedule=draw(schedules()),
                 action=NoopAction(),
+                wait=wait,
                 budget=budget,
                 overlap=draw(st.sampled_from(list(Overlap))),
                 misfire=draw(st.sampled_from(list(Misfire))),
@@ -211,6 +237,31 @@ def job_sets(draw: st.DrawFn) -> tuple[list[JobSpec], DrawnExecutor]:
         executor.durations[name] = draw(st.sampled_from([0.25, 3.25, 9.25, 40.25]))
         executor.fails[name] = tuple(draw(st.lists(st.booleans(), min_size=1, max_size=3)))
     return specs, executor
+
+
+VERDICTS = st.sampled_from(
+    [
+        Verdict(value=False),
+        Verdict(value=False, summary="still down"),
+        Verdict(value=None, summary="flaky", transient=True),
+        Verdict(value=None, summary="broken", transient=False),
+        Verdict(value=True),
+    ]
+)
+
+
+@st.composite
+def waits(draw: st.DrawFn, executor: DrawnExecutor, name: str) -> WaitSpec | None:
+    """No wait (most jobs), or one whose polls answer as drawn (the first results
+    unchanged more often than not: unchanged polls write nothing)."""
+    if not draw(st.booleans()):
+        return None
+    executor.verdicts[name] = tuple(draw(st.lists(VERDICTS, min_size=1, max_size=4)))
+    on_timeout = draw(st.sampled_from(list(OnTimeout)))
+    fallback = NoopAction() if on_timeout is OnTimeout.FALLBACK else None
+    return WaitSpec(
+        condition=TcpCondition(host="db", port=5432), on_timeout=on_timeout, fallback=fallback
+    )
 
 
 def normal(value: Any) -> Any:
@@ -304,6 +355,7 @@ async def scenario(
                     Path(tmp),
                     config=config(batch, 2),
                     executor=executor,
+                    evaluator=executor,
                     ids=ids(),
                     epoch=EPOCH + timedelta(seconds=99.9 + down),
                     boot="again",
@@ -336,7 +388,9 @@ def test_the_batch_path_commits_what_the_actor_path_commits(
     drawn: tuple[list[JobSpec], DrawnExecutor],
 ) -> None:
     """For random jobs (once, interval, cron; late slots; overlap and misfire policies;
-    drawn durations and outcomes, retries), the batch path commits the same states,
+    drawn durations and outcomes, retries; waits with drawn poll results, ``max_polls``
+    and every ``on_timeout``: their durable results stepped by the batch firer for jobs
+    with no active actor), the batch path commits the same states,
     claims, runs and events, and starts the same actions at the same times."""
     specs, executor = drawn
     assert run_virtual(specs, executor, batch=True) == run_virtual(specs, executor, batch=False)
@@ -362,6 +416,7 @@ COMMANDS = st.lists(
         st.sampled_from(["cancel", "pause", "resume", "run_now"]),
     ),
     max_size=6,
+    unique_by=lambda c: c[0],  # two commands at one instant: their order is trio's
 )
 
 
