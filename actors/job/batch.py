@@ -28,7 +28,6 @@ a crash starts every held job's actor afresh from the store (its runs are cancel
 from __future__ import annotations
 
 import contextlib
-import heapq
 import math
 from collections.abc import Iterable
 from typing import Any, Protocol
@@ -39,7 +38,7 @@ from gnomon.actors.job import waits
 from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.batch_polls import PollQueue, answer_polls, deliver, stage_polls
 from gnomon.actors.job.core import perform
-from gnomon.actors.job.held import Held, adopt, needs
+from gnomon.actors.job.held import DueHeap, Held, adopt, needs
 from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
@@ -89,8 +88,7 @@ class BatchFirer:
         self._intake: list[str] = []
         self._ended: set[str] = set()
         self._polls = PollQueue()
-        self._heap: list[tuple[float, int, str]] = []
-        self._count = 0
+        self._heap = DueHeap()
         self._ref: ActorRef[Any] | None = None
         self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
         self._loaded = trio.Event()
@@ -196,22 +194,7 @@ class BatchFirer:
     def _next_deadline(self) -> float:
         if self._intake or self._ended or self._polls:
             return -math.inf
-        while self._heap:
-            deadline, mark, job_id = self._heap[0]
-            held = self.held.get(job_id)
-            if held is None or held.mark != mark:
-                heapq.heappop(self._heap)
-                continue
-            return deadline
-        return math.inf
-
-    def _push(self, held: Held) -> None:
-        """(Re)schedule ``held`` at its core's deadline (an older entry goes stale)."""
-        self._count += 1
-        held.mark = self._count
-        deadline = held.core.deadline()
-        if deadline < math.inf:
-            heapq.heappush(self._heap, (deadline, self._count, held.id))
+        return self._heap.next_deadline(self.held)
 
     async def _drain(self, ctx: ActorContext[Any]) -> None:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
@@ -263,7 +246,7 @@ class BatchFirer:
                     to_actor.append(job_id)
                 else:
                     self.held[job_id] = held
-                    self._push(held)
+                    self._heap.push(held)
         finally:  # every job handed in is settled now (or the firer crashes)
             self._loaded.set()
             self._loaded = trio.Event()
@@ -292,16 +275,12 @@ class BatchFirer:
         """Step every held job whose timer is due, commit chunk by chunk."""
         mono = trio.current_time()
         due: list[Held] = []
-        while self._heap and self._heap[0][0] <= mono:
-            _, mark, job_id = heapq.heappop(self._heap)
-            held = self.held.get(job_id)
-            if held is None or held.busy or held.mark != mark:
-                continue
+        for held in list(self._heap.pop_due(mono, self.held)):
             match needs(held, mono):
                 case "end":  # its run has ended in memory: the end, then the slot
-                    self._ended.add(job_id)
+                    self._ended.add(held.id)
                 case "actor":  # its slot while its run is in flight: the actor decides
-                    await self._actors.start_actor(job_id, self._handoff(held))
+                    await self._actors.start_actor(held.id, self._handoff(held))
                 case "fire":
                     due.append(held)
         for at in range(0, len(due), self.chunk):
@@ -330,14 +309,7 @@ class BatchFirer:
             held = self.held.get(job_id)
             if held is None or held.busy:
                 continue
-            unit = Unit(job_id=job_id, urgent=True)
-            for msg in held.ends:
-                ended = held.runs.on_ended(msg)
-                if ended is not None:
-                    self.deps.crash_point("before_finish_commit")
-                    held.core.end_run(unit, msg.start, ended, ring=not self._stopping)
-            held.ends.clear()
-            units.append((held, unit))
+            units.append((held, held.end_unit(self.deps, ring=not self._stopping)))
         for at in range(0, len(units), self.chunk):
             await self._commit(units[at : at + self.chunk], urgent=True)
 
@@ -377,7 +349,7 @@ class BatchFirer:
         if held.ends:  # ended while its commit was in flight: the end, then its slots
             self._ended.add(held.id)
         if held.runs or held.ends:
-            self._push(held)
+            self._heap.push(held)
             return
         if core.state.status.terminal or self._stopping:
             del self.held[held.id]
@@ -391,7 +363,7 @@ class BatchFirer:
         if nxt is not None and (nxt - self.deps.clock.now()).total_seconds() <= (
             self.deps.passivate_after
         ):
-            self._push(held)
+            self._heap.push(held)
             return
         del self.held[held.id]
         self.deps.note(core.state, nxt, True)

@@ -6,6 +6,9 @@ Pure bookkeeping for the firer's loop: nothing here awaits.
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -52,6 +55,18 @@ class Held:
     def id(self) -> str:
         return self.core.state.id
 
+    def end_unit(self, deps: JobDeps, *, ring: bool) -> Unit:
+        """Step the ends received (``ring``: and the timers they made due) into one
+        urgent unit; the ends are consumed."""
+        unit = Unit(job_id=self.id, urgent=True)
+        for msg in self.ends:
+            ended = self.runs.on_ended(msg)
+            if ended is not None:
+                deps.crash_point("before_finish_commit")
+                self.core.end_run(unit, msg.start, ended, ring=ring)
+        self.ends.clear()
+        return unit
+
 
 def adopt(
     deps: JobDeps, state: JobState, now: datetime, pool: RunPool, deliver: Deliver
@@ -83,3 +98,38 @@ def needs(held: Held, mono: float) -> Literal["end", "wait", "actor", "fire"]:
     if not held.runs:
         return "fire"
     return "wait" if held.core.deadline() > mono else "actor"
+
+
+class DueHeap:
+    """The held jobs by deadline (monotonic). Pushing a job again leaves its older entry
+    stale (its ``mark`` moves on); stale entries are dropped as they surface."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, str]] = []
+        self._count = 0
+
+    def push(self, held: Held) -> None:
+        """(Re)schedule ``held`` at its core's deadline (none: it leaves the heap)."""
+        self._count += 1
+        held.mark = self._count
+        deadline = held.core.deadline()
+        if deadline < math.inf:
+            heapq.heappush(self._heap, (deadline, self._count, held.id))
+
+    def next_deadline(self, held: Mapping[str, Held | None]) -> float:
+        """The earliest live entry's deadline (``inf``: none)."""
+        while self._heap:
+            deadline, mark, job_id = self._heap[0]
+            entry = held.get(job_id)
+            if entry is not None and entry.mark == mark:
+                return deadline
+            heapq.heappop(self._heap)
+        return math.inf
+
+    def pop_due(self, mono: float, held: Mapping[str, Held | None]) -> Iterator[Held]:
+        """Pop the live entries due at ``mono``: their jobs, not busy, in deadline order."""
+        while self._heap and self._heap[0][0] <= mono:
+            _, mark, job_id = heapq.heappop(self._heap)
+            entry = held.get(job_id)
+            if entry is not None and not entry.busy and entry.mark == mark:
+                yield entry
