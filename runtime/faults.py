@@ -5,7 +5,8 @@ Points: ``after_claim_commit``, ``mid_group_commit`` and ``creating_store`` (the
 the last while a first start builds its database), ``after_process_spawn`` and
 ``before_finish_commit`` (the engine), ``batch_between_chunks`` and
 ``batch_after_chunk_commit`` (the batch firer: before a slot's next chunk is committed,
-and after a chunk's commit, before its actions start). ``<name>@<n>`` dies
+and after a chunk's commit, before its actions start), ``batch_after_polls_commit`` (wait
+results the firer committed, their pollers not yet answered). ``<name>@<n>`` dies
 the ``n``-th time the point is reached instead of the first — a daemon passes
 ``mid_group_commit`` at its very first commit (``daemon.started``), so only a count lets
 it die there in the middle of a storm. The variable is read once, at import; unset, a
@@ -25,6 +26,7 @@ POINTS = (
     "before_finish_commit",
     "batch_between_chunks",
     "batch_after_chunk_commit",
+    "batch_after_polls_commit",
 )
 
 

@@ -299,7 +299,10 @@ class BatchFirer:
         """Step the wait results queued for held jobs, commit them in chunks."""
         units, answers = stage_polls(self.deps, self.held, self._polls.take_all())
         chunks = [units[at : at + self.chunk] for at in range(0, len(units), self.chunk)]
-        answer_polls(answers, {i for c in chunks for i in await self._commit(c, urgent=False)})
+        refused = {i for c in chunks for i in await self._commit(c, urgent=False)}
+        if units:
+            self.deps.crash_point("batch_after_polls_commit")
+        answer_polls(answers, refused)
 
     async def _end_runs(self) -> None:
         """Step the runs that ended and commit their units in chunks (urgent lane)."""

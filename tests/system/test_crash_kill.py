@@ -307,6 +307,69 @@ def test_daemon_killed_at_random_moments_recovers_with_invariants(home: Path) ->
     assert any(e.type == "run.orphaned" for e in snap.events)
 
 
+def gate_specs(flag: Path, count: int) -> list[JobSpec]:
+    """``count`` one-shot jobs due now, each gated on ``flag`` existing (polled every
+    second): a waiting one-shot job passivates, so a changed result goes to the firer."""
+    now = datetime.now(UTC)
+    return [
+        spec_from_options(
+            {
+                "name": f"gate-{i}",
+                "when": "now",
+                "until": f"file:{flag}",
+                "poll": "1s",
+                "do": "shell: true",
+                "i_know": True,
+            },
+            now=now,
+            tz="UTC",
+        )
+        for i in range(count)
+    ]
+
+
+def count_events(db: Path, event_type: str, name_prefix: str) -> int:
+    sql = (
+        "SELECT count(*) FROM events e JOIN jobs j ON j.id = e.job_id"
+        " WHERE e.type = ? AND j.name LIKE ?"
+    )
+    return int(query(db, sql, (event_type, f"{name_prefix}%"))[0][0])
+
+
+def test_daemon_killed_after_the_firer_commits_wait_results(home: Path) -> None:
+    """One-shot jobs wait for a file; their actors passivate while the pollers hold the
+    waits. The file appears: the changed results go to the batch firer, which commits them
+    together and the daemon dies right there (``batch_after_polls_commit``), before any
+    poller hears back. After a restart the invariants hold and every gated job ran."""
+    db, flag = home / "gnomon.db", home / "flag"
+    daemon = start(home, GNOMON_CRASH_AT="batch_after_polls_commit")
+    acked: set[str] = set()
+    trio.run(create_jobs, daemon, gate_specs(flag, 8), acked)
+    wait_for("8 waits", lambda: count_events(db, "job.wait_started", "gate-") == 8, 60)
+    time.sleep(3)  # a few unchanged polls; each job's actor lingers 1 s, then passivates
+    flag.touch()
+    assert daemon.proc.wait(timeout=60) == -signal.SIGKILL  # the point was reached
+    crashed_runs = open_runs_now(db)
+    restarted = start(home)
+    try:
+        wait_for("the gated jobs' runs", lambda: gated_runs_done(db) == 8, 60)
+    finally:
+        restarted.kill()
+    snap = check_invariants(db, acked, crashed_runs)
+    assert len(snap.boots) == 2
+    satisfied = Counter(e.job_id for e in snap.events if e.type == "job.wait_satisfied")
+    assert set(satisfied) == acked
+    assert set(satisfied.values()) == {1}  # once each: the committed results held
+
+
+def gated_runs_done(db: Path) -> int:
+    sql = (
+        "SELECT count(DISTINCT r.job_id) FROM runs r JOIN jobs j ON j.id = r.job_id"
+        " WHERE r.finished_ts IS NOT NULL AND j.name LIKE 'gate-%'"
+    )
+    return int(query(db, sql)[0][0])
+
+
 def long_action_started(db: Path) -> bool:
     sql = "SELECT count(*) FROM runs WHERE json_extract(record, '$.pgid') IS NOT NULL"
     return bool(query(db, sql)[0][0])
