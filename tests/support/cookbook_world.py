@@ -186,12 +186,18 @@ class World:
         self.store_url = url
         env = cli_env(self.home, GNOMON_CLUSTER_NODE="n0", **self.base_env)
         self.daemon = RealDaemon.start(self.home, *args, env=env)
-        for n in range(1, nodes):
-            home = self.home.with_name(f"{self.home.name}-n{n}")
-            home.mkdir()
-            shutil.copy(self.home / "audit.key", home / "audit.key")
-            peer_env = cli_env(home, GNOMON_CLUSTER_NODE=f"n{n}", **self.base_env)
-            self.peers.append(RealDaemon.start(home, *args, env=peer_env))
+        try:
+            for n in range(1, nodes):
+                home = self.home.with_name(f"{self.home.name}-n{n}")
+                home.mkdir()
+                shutil.copy(self.home / "audit.key", home / "audit.key")
+                peer_env = cli_env(home, GNOMON_CLUSTER_NODE=f"n{n}", **self.base_env)
+                self.peers.append(RealDaemon.start(home, *args, env=peer_env))
+        except BaseException:  # a node that did not start: the started ones go too (a
+            for daemon in [*self.peers, self.daemon]:  # Popen left running fails a later
+                daemon.kill()  # test with its ResourceWarning)
+            self.peers.clear()
+            raise
         return self.daemon
 
     def stop(self) -> None:
