@@ -33,7 +33,7 @@ from gnomon.actors.core.job.msgs import (
     StopWait,
     TimerKind,
 )
-from gnomon.actors.core.job.slots import MAX_CATCH_UP
+from gnomon.actors.core.job.slots import MAX_CATCH_UP, overlapping
 from gnomon.actors.core.job.tx import same_state
 from gnomon.actors.job import waits
 from gnomon.actors.job.perform import RunEnd
@@ -256,12 +256,15 @@ class JobCore:
         """The input of the fire timer due at ``at``: the slot and the one after it, or,
         when more than ``MAX_CATCH_UP`` slots are due, ``at`` and every slot before the
         newest ``MAX_CATCH_UP`` dropped at once (found arithmetically, never slot by slot;
-        ``newest`` caches the oldest of those for the rest of this ring)."""
+        ``newest`` caches the oldest of those for the rest of this ring). Slots that would
+        each be an overlap skip are skipped together (``slots.overlapping``)."""
         schedule = self.state.spec.schedule
         due, at = at, self.state.next_fire_at or at  # the timer rings at the jittered slot
         nxt = next_fire(schedule, at)
-        if nxt is None or nxt > now or few_due(schedule, nxt, now):
+        if nxt is None or nxt > now:
             return self.one_slot(at, nxt, now, due)
+        if few_due(schedule, nxt, now):  # a few periods late: skipped together if overlapping
+            return overlapping(self.state, at, now, due) or self.one_slot(at, nxt, now, due)
         if not newest:
             recent = latest_slots(schedule, now, MAX_CATCH_UP)
             newest.append(recent[0] if recent else None)

@@ -90,7 +90,7 @@ def _fires_plainly(s: JobState, inp: FireDue) -> bool:
     """``on_fire_due`` would start a fire at once, and the fire would run at once."""
     if s.status is not JobStatus.PENDING or s.fires or s.spec.wait is not None:
         return False
-    if inp.bulk or inp.excluded is not None or s.next_fire_at is None:
+    if inp.bulk or inp.overlapping or inp.excluded is not None or s.next_fire_at is None:
         return False
     if inp.slot != s.next_fire_at or inp.now < inp.slot or is_manual(s):
         return False

@@ -50,6 +50,11 @@ class FireDue:
     ``next_slot`` is then the oldest of the newest slots still handled one by one.
     ``due``: when the timer rang for it (the slot plus its ``--jitter`` delay); lateness
     is counted from it. ``excluded``: the exclusion calendar that covers the slot.
+    ``overlapping``: the engine is behind by several periods while a fire is in flight
+    (an ``overlap=skip`` job, every slot within ``misfire_grace``): ``slot`` and the
+    ``missed - 1`` slots after it up to ``last_missed`` would each be an overlap skip, so
+    they are skipped at once, as one counted ``job.skipped`` (``next_slot``: the first
+    slot still to come).
     """
 
     now: datetime
@@ -60,6 +65,7 @@ class FireDue:
     last_missed: datetime | None = None
     due: datetime | None = None
     excluded: str | None = None
+    overlapping: bool = False
 
 
 @attrs.frozen(kw_only=True)

@@ -31,7 +31,9 @@ from gnomon.actors.core.job.tx import (
 )
 from gnomon.runtime.model.enums import JobStatus, Misfire, Overlap, SkipReason
 from gnomon.runtime.model.events import EventType
-from gnomon.runtime.model.state import QueuedFire
+from gnomon.runtime.model.firing import count_between, next_fire, prev_fire
+from gnomon.runtime.model.schedule import IntervalSchedule
+from gnomon.runtime.model.state import JobState, QueuedFire
 
 #: How many missed slots a job handles one by one when it is behind (see the docstring).
 MAX_CATCH_UP = 100
@@ -57,6 +59,9 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
     if s.status is JobStatus.PAUSED and not recurring(s):
         raise Illegal(f"job {n} is paused; its slot is held until it is resumed")
     nxt = inp.next_slot if recurring(s) else None
+    if inp.overlapping:
+        _skip_overlapping(tx, inp, nxt)
+        return
     tx.evolve(next_fire_at=nxt)
     if inp.bulk and nxt is not None:
         _drop_backlog(tx, inp, nxt)
@@ -75,6 +80,58 @@ def on_fire_due(tx: Tx, inp: FireDue) -> None:
             skip_slot(tx, inp.slot, SkipReason.MISFIRE, f"slot missed by {late:.0f}s; {why}")
             return
     offer_fire(tx, inp.slot, manual=False)
+
+
+def _skip_overlapping(tx: Tx, inp: FireDue, resume: datetime | None) -> None:
+    """Record ``inp.slot`` and the slots after it up to ``inp.last_missed`` (``missed`` in
+    all) skipped as one ``job.skipped`` (reason ``overlap``): a fire is in flight and the
+    engine, behind by several periods, finds them all due at once (:class:`FireDue`).
+
+    Raises:
+        Illegal: nothing is in flight, the job is paused, its overlap policy is not
+            ``skip``, or the input does not say how many slots and which is next.
+    """
+    s, n = tx.state, name_of(tx.state)
+    count, last = inp.missed, inp.last_missed
+    if not s.fires or s.status is JobStatus.PAUSED or s.spec.overlap is not Overlap.SKIP:
+        raise Illegal(f"slots of job {n} from {iso(inp.slot)} do not overlap a fire in flight")
+    if resume is None or count is None or last is None or count < 1:
+        raise Illegal(f"overlapping slots of job {n} need a count, a last slot and a next one")
+    tx.evolve(next_fire_at=resume)
+    why = f"fire {s.fires[-1].cycle} is still in flight (overlap skip)"
+    span = iso(inp.slot) if count == 1 else f"{iso(inp.slot)} … {iso(last)}"
+    message = f"{count} slot(s) skipped at once ({span}): {why}"
+    skip_slot(tx, inp.slot, SkipReason.OVERLAP, message, count=count, last_slot=last)
+
+
+def overlapping(s: JobState, slot: datetime, now: datetime, due: datetime) -> FireDue | None:
+    """The one input for ``slot`` and every later slot due by ``now`` when each of them
+    would be an overlap skip (:class:`FireDue` ``overlapping``), else ``None``: a fire in
+    flight, ``overlap=skip``, not paused, an interval schedule without jitter (its slots
+    counted arithmetically, each due at its slot), no exclusion calendar (an excluded
+    slot has its own reason), ``slot`` within ``misfire_grace`` or ``fire_all`` (else the
+    misfire policy decides, slot by slot), and more than one slot due."""
+    spec, schedule = s.spec, s.spec.schedule
+    if not s.fires or s.status is JobStatus.PAUSED or spec.overlap is not Overlap.SKIP:
+        return None
+    if not isinstance(schedule, IntervalSchedule) or schedule.jitter or spec.exclude:
+        return None
+    late = (now - due).total_seconds()
+    if late > spec.misfire_grace and spec.misfire is not Misfire.FIRE_ALL:
+        return None
+    last, resume = prev_fire(schedule, now), next_fire(schedule, now)
+    count = None if last is None else count_between(schedule, slot, last)
+    if last is None or resume is None or count is None or count < 2:
+        return None
+    return FireDue(
+        now=now,
+        slot=slot,
+        next_slot=resume,
+        missed=count,
+        last_missed=last,
+        due=due,
+        overlapping=True,
+    )
 
 
 def skip_excluded(tx: Tx, slot: datetime, calendar: str) -> None:
