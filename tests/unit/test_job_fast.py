@@ -48,6 +48,11 @@ def nudged_states(draw: Any, kind: str) -> JobState:
             fallback=not draw(st.integers(0, 9)),
         )
         return attrs.evolve(state, status=JobStatus.RUNNING, fires=(fire,))
+    if kind == "created":
+        if not draw(st.integers(0, 9)):
+            return state
+        fresh = {"transitions": (), "cycle": 0, "fires": (), "dependencies": ()}
+        return attrs.evolve(state, status=JobStatus.PENDING, **fresh)
     if kind != "end":
         slot = state.next_fire_at or draw(aware_datetimes)
         return attrs.evolve(state, status=JobStatus.PENDING, fires=(), next_fire_at=slot)
@@ -65,16 +70,21 @@ def fire_dues(draw: Any, state: JobState) -> fsm.FireDue:
         bulk=not draw(st.integers(0, 9)),
         due=draw(st.none() | seconds.map(lambda d: slot + abs(d) / 1000)),
         excluded=None if draw(st.integers(0, 9)) else draw(text),
+        overlapping=not draw(st.integers(0, 19)),
     )
 
 
 @st.composite
 def cases(draw: Any) -> tuple[JobState, fsm.JobInput]:
-    kind = draw(st.sampled_from(["fire", "end", "recover"]))
+    kind = draw(st.sampled_from(["fire", "end", "recover", "created"]))
     state = draw(nudged_states(kind))
     if kind == "fire":
         return state, draw(fire_dues(state))
     now = draw(aware_datetimes)
+    if kind == "created":
+        first = now + abs(draw(seconds)) if draw(st.integers(0, 9)) else None
+        deps = () if draw(st.integers(0, 9)) else state.dependencies
+        return state, fsm.Created(now=now, first_slot=first, dependencies=deps)
     if kind == "recover":
         return state, fsm.Recover(now=now)
     run_id = "r" if draw(st.integers(0, 9)) else "other"
@@ -113,9 +123,16 @@ def _created(schedule: Any) -> JobState:
     return fsm.step(blank, fsm.Created(now=T0, first_slot=T0 + timedelta(seconds=60))).state
 
 
+def _blank(state: JobState) -> JobState:
+    """``state``'s job as it was before its ``Created`` step."""
+    return JobState(id=state.id, spec=state.spec, owner=state.owner, created_at=T0, updated_at=T0)
+
+
 def test_a_storm_job_takes_the_fast_paths() -> None:
-    """A one-shot job's recovery, fire and success are all fast, and end it completed."""
+    """A one-shot job's creation, recovery, fire and success are all fast, and end it
+    completed."""
     state = _created(OnceSchedule(at=T0 + timedelta(seconds=60)))
+    assert fast_step(_blank(state), fsm.Created(now=T0, first_slot=state.next_fire_at))
     at = T0 + timedelta(seconds=61)
     assert fast_step(state, fsm.Recover(now=at)) is not None
     fired = fast_step(state, fsm.FireDue(now=at, slot=T0 + timedelta(seconds=60)))

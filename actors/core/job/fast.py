@@ -1,7 +1,8 @@
 """Fast paths of the job state machine for the plain cases every storm is made of.
 
-A due slot of a pending job with nothing in flight and no wait, the successful end of a
-job's only run, and the recovery of a pending job with nothing in flight: each is built
+A new job with a first slot and no dependency, a due slot of a pending job with nothing in
+flight and no wait, the successful end of a job's only run, and the recovery of a pending
+job with nothing in flight: each is built
 here in one state rebuild (``evolved``) with its events and effects written out, instead
 of the dozen rebuilds the general handlers make as they compose their primitives
 (:mod:`~gnomon.actors.core.job.fires`). Each function returns exactly the
@@ -22,6 +23,7 @@ from typing import Any
 
 from gnomon.actors.core.job.fires import iso
 from gnomon.actors.core.job.msgs import (
+    Created,
     Effect,
     Emit,
     FireDue,
@@ -32,7 +34,7 @@ from gnomon.actors.core.job.msgs import (
     StartRun,
     Step,
 )
-from gnomon.actors.core.job.tx import evolved, is_manual, recurring, timer_changes, timers
+from gnomon.actors.core.job.tx import evolved, is_manual, recurring, timed, timer_changes, timers
 from gnomon.runtime.model.enums import JobStatus, Misfire, Outcome
 from gnomon.runtime.model.events import EventDraft, EventType
 from gnomon.runtime.model.state import MAX_TRANSITIONS, FirePhase, FireState, JobState, Transition
@@ -46,6 +48,9 @@ def fast_step(state: JobState, inp: JobInput) -> Step | None:
     """The step of ``inp`` when it is a plain case (see the module docstring), else
     ``None``."""
     kind = type(inp)
+    if kind is Created:
+        assert isinstance(inp, Created)
+        return plain_created(state, inp)
     if kind is FireDue:
         assert isinstance(inp, FireDue)
         return plain_fire(state, inp)
@@ -79,6 +84,22 @@ def _draft(
             payload=payload,
         )
     )
+
+
+def plain_created(s: JobState, inp: Created) -> Step | None:
+    """A new job with a first slot, a timed schedule and no dependency: pending, that slot
+    armed, ``job.created`` (``on_created`` with a ready verdict)."""
+    slot = inp.first_slot
+    if slot is None or inp.dependencies or s.dependencies or not timed(s):
+        return None
+    if s.transitions or s.cycle or s.fires or s.status is not JobStatus.PENDING:
+        return None
+    now, status = inp.now, JobStatus.PENDING
+    first = Transition(at=now, from_status=status, to_status=status, reason="created")
+    new = evolved(s, next_fire_at=slot, message="created", transitions=(first,), updated_at=now)
+    message = f"job {s.spec.name} created ({status})"
+    created = _draft(new, EventType.JOB_CREATED, now, message, {"next_fire_at": slot.isoformat()})
+    return Step(new, (created, *timer_changes({}, timers(new))))
 
 
 def _moved(s: JobState, now: datetime, to: JobStatus, reason: str) -> tuple[Transition, ...]:

@@ -42,6 +42,11 @@ def name_of(state: JobState) -> str:
     return state.spec.name
 
 
+def timed(state: JobState) -> bool:
+    """Fires at its schedule's slots (not ``manual``, not ``when_ready``)."""
+    return not isinstance(state.spec.schedule, ManualSchedule | WhenReadySchedule)
+
+
 def is_manual(state: JobState) -> bool:
     """Fires only by ``jobs run`` or a trigger, and never ends by itself."""
     return isinstance(state.spec.schedule, ManualSchedule)

@@ -336,6 +336,14 @@ def _denied(part: PartVerdict) -> Refused:
     )
 
 
+def _suggested(part: PartVerdict | None) -> tuple[str | None, str]:
+    """The allow pattern a refusal suggests for ``part`` and why ``part`` was held (only
+    worked out when refusing: most commands are allowed)."""
+    if part is None:
+        return None, ""
+    return suggest_pattern(part.part), part.why
+
+
 def check(
     command: str,
     rules: PolicyRules,
@@ -357,9 +365,8 @@ def check(
     part = cls.deciding
     if cls.decision is Decision.DENY and part is not None:
         raise _denied(part)
-    pattern = suggest_pattern(part.part) if part is not None else None
-    why = part.why if part is not None else ""
     if bypass and not bypass_enabled:
+        pattern, why = _suggested(part)
         raise Refused(
             f"shell command refused: bypass_safety requires the operator to set "
             f"{BYPASS_ENV}=true on the daemon. {_ways_out(pattern, why)}",
@@ -367,6 +374,7 @@ def check(
             hint=f"drop bypass_safety and use --i-know, or ask an operator to set {BYPASS_ENV}",
         )
     if cls.decision is Decision.ASK and not i_know and not bypass and part is not None:
+        pattern, why = _suggested(part)
         allow = f", or: gnomon policy allow {shlex.quote(pattern)}" if pattern else ""
         raise Refused(
             f"shell command needs confirmation (policy: ask): {_short(part.part)!r} "
