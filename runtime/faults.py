@@ -1,5 +1,8 @@
 """Named kill points for crash tests: ``GNOMON_CRASH_AT=<name>`` makes the process kill
-itself with SIGKILL when it reaches that point (docs/development.md).
+itself with SIGKILL when it reaches that point (docs/development.md). Named stall points
+for stall tests: ``GNOMON_STALL_AT=<name>:<seconds>`` blocks the calling thread that long
+there, as a long synchronous step or a frozen machine would (point: ``before_started``,
+the daemon between its recovery and ``daemon.started``).
 
 Points: ``after_claim_commit``, ``mid_group_commit`` and ``creating_store`` (the store;
 the last while a first start builds its database), ``after_process_spawn`` and
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 POINTS = (
     "after_claim_commit",
@@ -52,3 +56,22 @@ def crash_point(name: str) -> None:
         _LEFT -= 1
         if _LEFT <= 0:
             os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stall_spec(spec: str) -> tuple[str, float]:
+    """``name:seconds`` → ``(name, seconds)`` (a bad or missing duration arms nothing)."""
+    name, _, seconds = spec.partition(":")
+    try:
+        return name, max(0.0, float(seconds))
+    except ValueError:
+        return "", 0.0
+
+
+_STALL, _STALL_S = _stall_spec(os.environ.get("GNOMON_STALL_AT", ""))
+
+
+def stall_point(name: str) -> None:
+    """Block this thread for the armed seconds if ``GNOMON_STALL_AT`` names this point
+    (every pass). Tests only: the event loop stops with it."""
+    if name == _STALL and _STALL_S > 0:
+        time.sleep(_STALL_S)

@@ -19,19 +19,21 @@ import trio
 from gnomon.actors.drain import DrainReport, StopJournal, run_drain
 from gnomon.actors.persistence import StorePersistence
 from gnomon.actors.recovery import recover
-from gnomon.runtime import gc_tuning
+from gnomon.runtime import faults, gc_tuning
 from gnomon.runtime.daemon.build import Daemon
 from gnomon.runtime.daemon.options import DaemonInfo, DaemonOptions
 from gnomon.runtime.errors import StoreUnavailable, sole_error
 from gnomon.runtime.httpclient import open_client
 from gnomon.runtime.job_metrics import restore as restore_job_series
 from gnomon.runtime.model.events import EventType
-from gnomon.runtime.store import UnitRejected
+from gnomon.runtime.store import PartitionMoved, UnitRejected
 from gnomon.runtime.store.lock import HomeLock
 from gnomon.runtime.store.startup import store_name
 from gnomon.runtime.supervisor import Supervisor
 
 log = logging.getLogger("gnomon.daemon")
+#: Seconds a cluster node fenced while starting waits for a renewal to lift the fence.
+FENCED_START_WAIT = 30.0
 
 
 async def run_daemon(
@@ -78,9 +80,10 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
             if not daemon.agents.switch.enabled:
                 await daemon.agents.switch.pause_all()
             gc_tuning.freeze_boot_objects()
+            faults.stall_point("before_started")
             url = daemon.address.get()  # the gateway is bound (root.run started it)
-            await daemon.announce(
-                EventType.DAEMON_STARTED,
+            await _announce_started(
+                daemon,
                 f"gnomon {version('gnomon')} started",
                 url=url,
                 pid=os.getpid(),
@@ -113,6 +116,26 @@ async def _serve(daemon: Daemon, ready: Callable[[DaemonInfo], None] | None) -> 
         log.warning("clean stop not recorded: %s", exc.message)
     daemon.store.close()
     home.remove_daemon_json()
+
+
+async def _announce_started(daemon: Daemon, message: str, **payload: Any) -> None:
+    """``daemon.started``; a cluster node that fenced itself while starting (its lease
+    lapsed: a long synchronous boot step, the database away for a while) waits for its
+    next renewal to lift the fence, retrying every second for up to ``FENCED_START_WAIT``.
+
+    Raises:
+        UnitRejected: still fenced after that (the start fails: exit 5, as before).
+    """
+    deadline = trio.current_time() + FENCED_START_WAIT
+    while True:
+        try:
+            await daemon.announce(EventType.DAEMON_STARTED, message, **payload)
+            return
+        except PartitionMoved as exc:
+            if not daemon.cluster_fenced() or trio.current_time() >= deadline:
+                raise
+            log.warning("fenced while starting (%s); waiting for the lease to renew", exc.message)
+        await trio.sleep(1.0)
 
 
 async def _stop(daemon: Daemon, root: Supervisor, signals: Any, *, now: bool, boot_id: str) -> None:
