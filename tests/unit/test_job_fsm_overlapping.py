@@ -88,7 +88,8 @@ def test_merged_skip_matches_judging_slot_by_slot(periods: int, into: float) -> 
 def test_slots_judged_one_by_one_where_each_has_its_own_reason() -> None:
     """No merge (``None``) when a slot would not be a plain overlap skip: nothing in
     flight, another overlap policy, a jittered or cron-like schedule, an exclusion
-    calendar, a paused job, beyond the misfire grace under fire_once, or one slot."""
+    calendar, an expiry among the slots, a paused job, beyond the misfire grace under
+    fire_once, or one slot."""
     now = t(250)
     idle = attrs.evolve(Sim(job(EVERY, misfire_grace=600.0)).state, next_fire_at=t(120))
     assert overlapping(idle, t(120), now, t(120)) is None
@@ -97,6 +98,8 @@ def test_slots_judged_one_by_one_where_each_has_its_own_reason() -> None:
     jittered = IntervalSchedule(every=60.0, anchor=EVERY.anchor, jitter=5.0)
     assert overlapping(running(schedule=jittered).state, t(120), now, t(120)) is None
     assert overlapping(running(exclude=("holidays",)).state, t(120), now, t(120)) is None
+    expiring = attrs.evolve(running().state, expires_at=t(200))
+    assert overlapping(expiring, t(120), now, t(120)) is None
     paused = attrs.evolve(running().state, status=JobStatus.PAUSED)
     assert overlapping(paused, t(120), now, t(120)) is None
     grace = running(misfire_grace=60.0).state

@@ -109,13 +109,16 @@ def overlapping(s: JobState, slot: datetime, now: datetime, due: datetime) -> Fi
     would be an overlap skip (:class:`FireDue` ``overlapping``), else ``None``: a fire in
     flight, ``overlap=skip``, not paused, an interval schedule without jitter (its slots
     counted arithmetically, each due at its slot), no exclusion calendar (an excluded
-    slot has its own reason), ``slot`` within ``misfire_grace`` or ``fire_all`` (else the
-    misfire policy decides, slot by slot), and more than one slot due."""
+    slot has its own reason), no expiry by ``now``, ``slot`` within ``misfire_grace`` or
+    ``fire_all`` (else the misfire policy decides, slot by slot), and more than one slot
+    due."""
     spec, schedule = s.spec, s.spec.schedule
     if not s.fires or s.status is JobStatus.PAUSED or spec.overlap is not Overlap.SKIP:
         return None
     if not isinstance(schedule, IntervalSchedule) or schedule.jitter or spec.exclude:
         return None
+    if s.expires_at is not None and s.expires_at <= now:
+        return None  # it expires among them: the slots after its end are not its to skip
     late = (now - due).total_seconds()
     if late > spec.misfire_grace and spec.misfire is not Misfire.FIRE_ALL:
         return None
