@@ -56,6 +56,7 @@ def test_three_slots_due_while_a_fire_runs_are_one_event() -> None:
     assert event.payload["count"] == 3
     assert event.payload["last_slot"] == t(240).isoformat()
     assert event.payload["fire_time"] == t(120).isoformat()
+    assert event.payload["until"] == t(300).isoformat()  # every slot before it: skipped
     assert "3 slot(s) skipped at once" in event.message
     assert "fire 1 is still in flight" in event.message
     assert [e for e in sim.last.effects if isinstance(e, RecordSkip)] == [

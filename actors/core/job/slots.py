@@ -101,7 +101,8 @@ def _skip_overlapping(tx: Tx, inp: FireDue, resume: datetime | None) -> None:
     why = f"fire {s.fires[-1].cycle} is still in flight (overlap skip)"
     span = iso(inp.slot) if count == 1 else f"{iso(inp.slot)} … {iso(last)}"
     message = f"{count} slot(s) skipped at once ({span}): {why}"
-    skip_slot(tx, inp.slot, SkipReason.OVERLAP, message, count=count, last_slot=last)
+    extra = {"count": count, "last_slot": last, "until": resume}  # `until`: as a backlog's
+    skip_slot(tx, inp.slot, SkipReason.OVERLAP, message, **extra)
 
 
 def overlapping(s: JobState, slot: datetime, now: datetime, due: datetime) -> FireDue | None:
