@@ -5,10 +5,11 @@ SQLite's automatic checkpoint runs inside the commit that crosses
 and syncs that (5–20 ms on a slow disk), and the fire whose claim rides in that commit
 is late by it. Here the work is split in two:
 
-* a thread with a connection of its own runs ``wal_checkpoint(PASSIVE)`` at most every
-  :data:`PERIOD` seconds while the writer commits. PASSIVE never blocks the writer,
-  which keeps appending to the WAL meanwhile; the bulk of the copying and both syncs
-  happen here;
+* a thread with a connection of its own runs ``wal_checkpoint(PASSIVE)`` once
+  :data:`FRAMES` WAL frames wait to be copied back (it reads the count from the WAL
+  index every :data:`POLL` seconds while the writer commits). PASSIVE never blocks the
+  writer, which keeps appending to the WAL meanwhile; the bulk of the copying and both
+  syncs happen here;
 * the writer finishes the rest itself (:meth:`Checkpointer.finish`, a PASSIVE
   checkpoint on its own connection) when its queue is empty: only the frames appended
   during the background pass are left, so it is short. With the WAL wholly copied back,
@@ -27,7 +28,9 @@ writer's own commits report the store's faults). Nothing here knows about trio.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import struct
 import threading
 import time
 
@@ -35,7 +38,12 @@ from gnomon.runtime.store.chain import PUT_META
 
 log = logging.getLogger("gnomon.store")
 
-#: The background pass runs at most this often (seconds) while commits arrive.
+#: How often the WAL of a writing store is looked at (seconds).
+POLL = 0.01
+#: A background pass starts once this many WAL frames wait to be copied back (SQLite's
+#: own default for its automatic checkpoint, so as many passes as it would run).
+FRAMES = 1000
+#: Without a readable ``-shm`` to count frames in, a pass at most this often (seconds).
 PERIOD = 0.1
 #: SQLite's inline automatic checkpoint, the bound (pages in the WAL).
 AUTO_BOUND = 4000
@@ -50,13 +58,16 @@ class Checkpointer:
     Args:
         path: the database file.
         synchronous: the store's ``PRAGMA synchronous`` (the checkpoint's syncs follow it).
-        period: the least time between two background passes.
+
+    Attributes:
+        frames: a pass starts once this many WAL frames wait (:data:`FRAMES`).
     """
 
-    def __init__(self, path: str, synchronous: str, period: float = PERIOD) -> None:
+    def __init__(self, path: str, synchronous: str) -> None:
         self._path = path
         self._synchronous = synchronous
-        self._period = period
+        self.frames = FRAMES
+        self._last = 0.0  # when the last pass ended (monotonic)
         self._dirty = threading.Event()  # a commit since the last pass
         self._stop = threading.Event()
         self._behind = threading.Event()  # a pass ended: the writer should finish
@@ -109,30 +120,47 @@ class Checkpointer:
         except sqlite3.Error as exc:
             log.error("background checkpoints of %s off: %s", self._path, exc)
             return
+        shm = _open_shm(self._path)
         try:
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA busy_timeout=0")
-            while True:
+            while not self._stop.is_set():
                 self._dirty.wait()
-                if self._stop.wait(self._period):
+                self._dirty.clear()  # before the look: a later commit sets it again
+                if self._stop.wait(POLL):
                     return
-                self._dirty.clear()
-                self._pass(conn)
+                if self._due(shm):
+                    left = self._pass(conn)
+                    self._last = time.monotonic()
+                    if left >= self.frames and self._stop.wait(PERIOD):
+                        return  # a reader (a backup) holds the WAL: try less often
         finally:
             conn.close()
+            if shm is not None:
+                os.close(shm)
 
-    def _pass(self, conn: sqlite3.Connection) -> None:
+    def _due(self, shm: int | None) -> bool:
+        waiting = None if shm is None else waiting_frames(shm)
+        if waiting is None:
+            return time.monotonic() - self._last >= PERIOD
+        return waiting >= self.frames
+
+    def _pass(self, conn: sqlite3.Connection) -> int:
         """One background checkpoint; when it copied the whole WAL (the writer was idle
-        meanwhile), start the WAL over here rather than leave that to the writer."""
+        meanwhile), start the WAL over here rather than leave that to the writer.
+        Returns the frames it left (0 after a failure, which is logged)."""
         try:
-            busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            busy, frames, copied = int(row[0]), int(row[1]), int(row[2])
             if copied <= 0:
-                return
+                return max(0, frames)
             self.passes += 1
             if busy or frames != copied or not _restart(conn):
                 self._behind.set()
+            return max(0, frames - copied)
         except sqlite3.Error as exc:
             log.warning("background checkpoint of %s failed: %s", self._path, exc)
+            return 0
 
 
 def _restart(conn: sqlite3.Connection) -> bool:
@@ -158,3 +186,28 @@ def _restart(conn: sqlite3.Connection) -> bool:
 def sqlite3_busy(exc: sqlite3.OperationalError) -> bool:
     """The error is SQLite's ``SQLITE_BUSY`` (a lock held by another connection)."""
     return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _open_shm(path: str) -> int | None:
+    """The WAL index (``<path>-shm``) opened for reading; ``None`` when it cannot be."""
+    try:
+        return os.open(f"{path}-shm", os.O_RDONLY)
+    except OSError as exc:
+        log.warning("cannot read %s-shm (%s): background checkpoints by time", path, exc)
+        return None
+
+
+def waiting_frames(shm: int) -> int | None:
+    """Frames of the WAL not copied back yet, from the WAL index's header
+    (https://sqlite.org/walformat.html: ``mxFrame`` at byte 16, ``nBackfill`` at byte
+    96, native byte order). Read without SQLite's locks, so an estimate; ``None`` when
+    the header cannot be read."""
+    try:
+        head = os.pread(shm, 100, 0)
+    except OSError:
+        return None
+    if len(head) < 100:
+        return None
+    last: int = struct.unpack_from("=I", head, 16)[0]
+    copied: int = struct.unpack_from("=I", head, 96)[0]
+    return max(0, last - copied)
