@@ -102,9 +102,9 @@ class Checkpointer:
         """
         self._behind.clear()
         busy, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        self.finishes += 1
         if not busy and frames == copied > 0:  # all copied back: start the WAL over now
             conn.execute(PUT_META, ("checkpoint_ts", repr(time.time())))
+        self.finishes += 1
 
     def close(self) -> None:
         """Stop the thread and wait for a pass in progress to end (at most one pass)."""
@@ -130,7 +130,7 @@ class Checkpointer:
                 if self._stop.wait(POLL):
                     return
                 if self._due(shm):
-                    left = self._pass(conn)
+                    left = self._pass(conn, shm)
                     self._last = time.monotonic()
                     if left >= self.frames and self._stop.wait(PERIOD):
                         return  # a reader (a backup) holds the WAL: try less often
@@ -145,9 +145,11 @@ class Checkpointer:
             return time.monotonic() - self._last >= PERIOD
         return waiting >= self.frames
 
-    def _pass(self, conn: sqlite3.Connection) -> int:
+    def _pass(self, conn: sqlite3.Connection, shm: int | None) -> int:
         """One background checkpoint; when it copied the whole WAL (the writer was idle
-        meanwhile), start the WAL over here rather than leave that to the writer.
+        meanwhile), start the WAL over here rather than leave that to the writer — and
+        leave it to the writer after all when the WAL did not start over (SQLite starts
+        it over only when no other connection reads from it at that moment).
         Returns the frames it left (0 after a failure, which is logged)."""
         try:
             row = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
@@ -155,7 +157,7 @@ class Checkpointer:
             if copied <= 0:
                 return max(0, frames)
             self.passes += 1
-            if busy or frames != copied or not _restart(conn):
+            if busy or frames != copied or not _restart(conn) or not _over(shm, frames):
                 self._behind.set()
             return max(0, frames - copied)
         except sqlite3.Error as exc:
@@ -197,8 +199,20 @@ def _open_shm(path: str) -> int | None:
         return None
 
 
+def _over(shm: int | None, frames: int) -> bool:
+    """The WAL started over: it holds fewer than the ``frames`` it held before."""
+    index = None if shm is None else wal_index(shm)
+    return index is not None and index[0] < frames
+
+
 def waiting_frames(shm: int) -> int | None:
-    """Frames of the WAL not copied back yet, from the WAL index's header
+    """Frames of the WAL not copied back yet (see :func:`wal_index`)."""
+    index = wal_index(shm)
+    return None if index is None else max(0, index[0] - index[1])
+
+
+def wal_index(shm: int) -> tuple[int, int] | None:
+    """The frames in the WAL and the frames copied back, from the WAL index's header
     (https://sqlite.org/walformat.html: ``mxFrame`` at byte 16, ``nBackfill`` at byte
     96, native byte order). Read without SQLite's locks, so an estimate; ``None`` when
     the header cannot be read."""
@@ -210,4 +224,4 @@ def waiting_frames(shm: int) -> int | None:
         return None
     last: int = struct.unpack_from("=I", head, 16)[0]
     copied: int = struct.unpack_from("=I", head, 96)[0]
-    return max(0, last - copied)
+    return last, copied

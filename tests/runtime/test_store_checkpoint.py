@@ -177,3 +177,46 @@ def test_close_stops_the_thread_whenever_it_comes(tmp_path: Path) -> None:
             assert not closer.is_alive(), f"close hung in round {i}"
     finally:
         store.close()
+
+
+def test_a_wal_a_reader_keeps_from_starting_over_is_left_to_the_writer(tmp_path: Path) -> None:
+    """A reader on another connection (a backup) lets a background pass copy the whole
+    WAL back but not start it over (its one-row write lands at the WAL's end); the pass
+    then leaves that to the writer, which does it when idle after its next unit, once
+    the reader is gone."""
+    path = tmp_path / "r.db"
+
+    async def main() -> tuple[int, int]:
+        async with trio.open_nursery() as nursery:
+            store = await running_store(nursery, path, inline=False)
+            checkpointer = store.checkpointer
+            assert checkpointer is not None
+            checkpointer.frames = 10**9  # no pass yet
+            for i in range(3):
+                await store.commit(unit(f"u{i}", n=2))
+            await trio.sleep(5 * POLL)  # the thread has seen those commits: it waits
+            reader = sqlite3.connect(path, isolation_level=None)
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM jobs").fetchone()  # reads the whole WAL
+            checkpointer.frames = 1
+            checkpointer.wrote()  # a pass now: it copies everything, cannot start over
+            with trio.fail_after(5):
+                while not checkpointer.behind:  # noqa: ASYNC110 (a real thread sets it)
+                    await trio.sleep(POLL)
+            assert checkpointer.passes == 1
+            held = wal_frames(path)
+            reader.execute("COMMIT")
+            reader.close()
+            checkpointer.frames = 10**9  # no more background passes
+            await store.commit(unit("w", n=2))
+            with trio.fail_after(10):
+                while checkpointer.finishes == 0:  # noqa: ASYNC110 (the writer finishes)
+                    await trio.sleep(POLL)
+            after = wal_frames(path)
+            nursery.cancel_scope.cancel()
+        store.close()
+        return held, after
+
+    held, after = trio.run(main)
+    assert held > 2
+    assert after <= 2
