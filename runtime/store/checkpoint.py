@@ -21,7 +21,7 @@ writer that is never idle (a storm), or a background thread that failed, still g
 its WAL checkpointed inline, as before but less often. The synchronous setting, and so
 what a commit guarantees, is unchanged: the background connection uses the store's.
 
-Errors: a failing background checkpoint is logged and retried at the next period (the
+Errors: a failing background checkpoint is logged and retried at the next look (the
 writer's own commits report the store's faults). Nothing here knows about trio.
 """
 
