@@ -16,8 +16,9 @@ so the product code is untouched) and prints p50/p99 per component, in ms:
 * ``perform``: → the run is spawned; ``task``: → its task runs; ``action``: → the
   executor's ``run`` is called.
 
-``GNOMON_FP_CHECKPOINT=N`` sets SQLite's ``wal_autocheckpoint`` to ``N`` pages (0: none;
-the store's default is 1,000) for an A/B of the inline WAL checkpoint. On the shared
+``GNOMON_FP_CHECKPOINT=N`` turns the store's background checkpoints off
+(runtime/store/checkpoint.py) and sets SQLite's inline ``wal_autocheckpoint`` to ``N``
+pages (0: none; SQLite's default is 1,000) for an A/B of the WAL checkpoint. On the shared
 machine the figures in docs/performance.md were taken under ``chrt -f 10`` (the run
 otherwise measures the other tenants). A diagnostic only: it relies on private names of
 the fire path.
@@ -41,6 +42,7 @@ from gnomon.actors.job import batch as batch_mod
 from gnomon.actors.job import core as core_mod
 from gnomon.actors.job import run_tracker as rt_mod
 from gnomon.runtime.store import sql as sql_mod
+from gnomon.runtime.store import sqlite as sqlite_mod
 from gnomon.runtime.store import writer as writer_mod
 
 REC: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -229,14 +231,14 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=10.0)
     a = p.parse_args()
     if os.environ.get("GNOMON_FP_CHECKPOINT"):  # wal_autocheckpoint pages (0: none)
-        connect = sql_mod.connect
+        pages = int(os.environ["GNOMON_FP_CHECKPOINT"])
+        init = sqlite_mod.SqliteStore.__init__
 
-        def connect_with(path: str, **kw: Any) -> Any:
-            conn = connect(path, **kw)
-            conn.execute(f"PRAGMA wal_autocheckpoint={int(os.environ['GNOMON_FP_CHECKPOINT'])}")
-            return conn
+        def init_with(self: Any, path: str, **kw: Any) -> None:
+            init(self, path, **{**kw, "background_checkpoints": False})
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={pages}")
 
-        sql_mod.connect = connect_with
+        sqlite_mod.SqliteStore.__init__ = init_with  # type: ignore[method-assign]
     install()
     captured: list[Any] = []
     rec_exec = wl_gnomon.world

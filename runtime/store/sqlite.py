@@ -20,9 +20,11 @@ executor never abandons a running database call.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from gnomon.runtime.errors import StoreUnavailable
 from gnomon.runtime.faults import crash_point as default_crash_point
 from gnomon.runtime.model.enums import JobStatus
 from gnomon.runtime.model.events import Event
@@ -39,6 +41,7 @@ from gnomon.runtime.store import (
     sql_metrics,
     tokens_sql,
 )
+from gnomon.runtime.store.checkpoint import AUTO_BOUND, Checkpointer
 from gnomon.runtime.store.executor import StoreExecutor
 from gnomon.runtime.store.writer import (
     MAX_BATCH,
@@ -63,6 +66,9 @@ class SqliteStore(GroupWriter, StoreExecutor):
             tests and tools may leave it empty).
         rekey: start a new keyed segment with ``audit_key`` (the old key is lost).
         expect_anchors: the key is not new, so a chain without anchors is refused.
+        background_checkpoints: copy the WAL back from a thread of its own, the writer
+            finishing when idle (:mod:`.checkpoint`); off (SQLite's inline automatic
+            checkpoint every 1,000 pages), or inline or in memory, as before.
 
     Raises:
         StoreUnavailable: the file cannot be opened or read, or its chain is keyed with
@@ -81,6 +87,7 @@ class SqliteStore(GroupWriter, StoreExecutor):
         audit_key: bytes = b"",
         rekey: bool = False,
         expect_anchors: bool = False,
+        background_checkpoints: bool = True,
     ) -> None:
         super().__init__(
             path,
@@ -92,6 +99,11 @@ class SqliteStore(GroupWriter, StoreExecutor):
         )
         self._init_writer(publish, observe_commit, self._chain.seq)
         self._crash_point = crash_point
+        self.checkpointer: Checkpointer | None = None
+        if background_checkpoints and not inline and path != ":memory:":
+            self._conn.execute(f"PRAGMA wal_autocheckpoint={AUTO_BOUND}")
+            self.checkpointer = Checkpointer(path, synchronous)
+            self.checkpointer.start()
 
     async def _write_units(self, units: list[Changes]) -> tuple[list[UnitResult], int]:
         """One ``BEGIN IMMEDIATE … COMMIT`` of ``units`` (:func:`sql.commit_batch`)."""
@@ -100,7 +112,23 @@ class SqliteStore(GroupWriter, StoreExecutor):
                 self._conn, units, self._chain, self.boot_id, self._crash_point
             )
         )
+        if self.checkpointer is not None:
+            self.checkpointer.wrote()
         return list(results), self._chain.seq
+
+    async def _when_idle(self) -> None:
+        """Finish a background WAL checkpoint (:mod:`.checkpoint`) while no unit waits."""
+        checkpointer = self.checkpointer
+        if checkpointer is not None and checkpointer.behind:
+            with contextlib.suppress(StoreUnavailable):  # recorded by the executor
+                await self._run(lambda: checkpointer.finish(self._conn))
+
+    def close(self) -> None:
+        """Stop the background checkpoints, then close the connection (the last one to
+        close copies the WAL back and removes it)."""
+        if self.checkpointer is not None:
+            self.checkpointer.close()
+        super().close()
 
     # -- reading ------------------------------------------------------------------------
 

@@ -114,6 +114,11 @@ class GroupWriter:
         """
         raise NotImplementedError
 
+    async def _when_idle(self) -> None:
+        """Called when the writer's lanes are empty, before it waits for the next unit:
+        upkeep that would delay a commit (SQLite: the rest of a WAL checkpoint). A unit
+        sent meanwhile waits for it. Must not raise (a store records its own faults)."""
+
     def _on_fault(self) -> None:
         """Wake an idle writer: it probes the store while a fault stands."""
         writer = self._writer
@@ -137,6 +142,8 @@ class GroupWriter:
         try:
             while not ctx.stop_requested:
                 first: object = None
+                if not self._urgent and not ctx.inbox.depth:
+                    await self._when_idle()
                 if not self._urgent:
                     self._idle = True
                     retry = self.health.retrying
