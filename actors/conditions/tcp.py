@@ -13,6 +13,7 @@ bad host or port                 error   no         no
 from __future__ import annotations
 
 import errno
+import ipaddress
 import re
 from typing import TYPE_CHECKING
 
@@ -46,7 +47,7 @@ class TcpEvaluator:
             return _error(f"invalid port {cond.port} (1-65535)", transient=False)
         with trio.move_on_after(cond.timeout):
             try:
-                stream = await trio.open_tcp_stream(cond.host.strip("[]"), cond.port)
+                await _connect(cond.host.strip("[]"), cond.port)
             except OSError as exc:
                 first: BaseException = exc
                 cause = exc.__cause__
@@ -58,9 +59,30 @@ class TcpEvaluator:
                     return Verdict(value=False, summary=f"{where}: connection refused")
                 detail = getattr(first, "strerror", None) or str(first)
                 return _error(f"{where}: {detail}", transient=True, breaker=True)
-            await stream.aclose()
             return Verdict(value=True, summary=f"{where}: connected")
         return _error(f"{where}: timed out after {cond.timeout:g}s", transient=True, breaker=True)
+
+
+async def _connect(host: str, port: int) -> None:
+    """Connect to ``host``:``port`` and close at once. An IP address is one socket's
+    connect (the common case: thousands of waits on ``127.0.0.1`` ports, docs/performance.md
+    W6); a name goes through ``trio.open_tcp_stream`` (resolution, happy eyeballs over
+    its addresses), which costs a nursery and a task per attempt.
+
+    Raises:
+        OSError: the connection failed (``errno`` set, or the attempts' group as cause).
+    """
+    try:
+        family = _FAMILIES[ipaddress.ip_address(host).version]
+    except ValueError:  # a name (or a scoped IPv6 address: left to the resolver)
+        stream = await trio.open_tcp_stream(host, port)
+        await stream.aclose()
+        return
+    with trio.socket.socket(family, trio.socket.SOCK_STREAM) as sock:
+        await sock.connect((host, port))
+
+
+_FAMILIES = {4: trio.socket.AF_INET, 6: trio.socket.AF_INET6}
 
 
 def evaluator(deps: EvalDeps) -> ConditionCheck[TcpCondition]:

@@ -297,3 +297,39 @@ async def test_tcp_refused_is_false_not_a_breaker_failure(tmp_path: Path) -> Non
     assert down.value is False
     assert not down.breaker_failure
     assert "connection refused" in down.summary
+
+
+async def test_tcp_by_name_and_by_ipv6_address(tmp_path: Path) -> None:
+    """A name goes through resolution (``localhost``: connected where something listens,
+    false where nothing does, on every address it resolves to); an IPv6 address is
+    connected to directly, brackets and all, where the machine has ``::1``."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    async with real_io(tmp_path) as io:
+        with trio.fail_after(20):
+            by_name = await io.evaluators.evaluate(
+                TcpCondition(host="localhost", port=port), poll_ctx()
+            )
+            by_name_down = await io.evaluators.evaluate(
+                TcpCondition(host="localhost", port=refused_port), poll_ctx()
+            )
+            v6 = None
+            if socket.has_ipv6:
+                try:
+                    six = (await trio.open_tcp_listeners(0, host="::1"))[0]
+                except OSError:
+                    six = None
+                if six is not None:
+                    where = TcpCondition(host="[::1]", port=six.socket.getsockname()[1])
+                    v6 = await io.evaluators.evaluate(where, poll_ctx())
+                    await six.aclose()
+    closed.close()
+    await listener.aclose()
+    assert by_name.value is True
+    assert by_name_down.value is False
+    assert "connection refused" in by_name_down.summary
+    if v6 is not None:
+        assert v6.value is True, v6.summary
