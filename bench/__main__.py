@@ -3,9 +3,10 @@
 Creates the peers' virtualenvs under ``bench/out/venvs`` from the package index (pip as
 configured), runs each measurement in a fresh process, saves the raw results to
 ``bench/out/results.json`` and regenerates the suite's part of ``docs/performance.md``
-(with PNG plots under ``docs/img/`` when matplotlib installs). ``--quick`` uses small
-sizes for development; ``--only W1,W4`` limits the workloads; ``--report-only`` re-renders
-the last results. A benchmark, not a test: nothing here asserts.
+(with PNG plots under ``docs/img/`` when matplotlib installs) — or, when that part holds
+sections written by hand, writes ``bench/out/suite.md`` instead and leaves the page alone.
+``--quick`` uses small sizes for development; ``--only W1,W4`` limits the workloads;
+``--report-only`` re-renders the last results. A benchmark, not a test: nothing here asserts.
 """
 
 from __future__ import annotations
@@ -178,7 +179,16 @@ def main() -> None:
     if a.no_report:
         return
     plots = make_plots(results_path)
-    report.write(ROOT / "docs" / "performance.md", data, plots)
+    doc = ROOT / "docs" / "performance.md"
+    written = report.write(doc, data, plots, fallback=OUT / "suite.md")
+    if written != doc:  # the suite's part of the page holds sections written by hand
+        kept = report.hand_written(doc.read_text(), report.render(data, plots))
+        print(
+            f"bench: docs/performance.md has {len(kept)} section(s) after the suite's heading"
+            f" that the report does not write (first: {kept[0]!r}); left it alone and wrote"
+            f" {written.relative_to(ROOT)} ({len(plots)} plots): merge by hand"
+        )
+        return
     print(f"bench: wrote docs/performance.md ({len(plots)} plots)")
 
 

@@ -2,7 +2,9 @@
 
 Everything from the ``## Benchmark suite`` heading to the end of the file is regenerated;
 the sections above it (kernel, store) are kept. The hot-spot notes are hand-written in
-``bench/hotspots.md`` and included as they are.
+``bench/hotspots.md`` and included as they are. When the regenerated part holds sections
+the report does not write (measurements added there by hand), the page is left alone and
+the report goes to ``bench/out/suite.md``, to be merged by hand.
 """
 
 from __future__ import annotations
@@ -411,7 +413,25 @@ MISSED = [
 ]
 
 
-def write(path: Path, data: R, plots: list[str]) -> None:
+def hand_written(text: str, lines: list[str]) -> list[str]:
+    """The headings in the suite's part of ``text`` (after :data:`HEADING`) that the report
+    (``lines``) does not write: sections added there by hand, which a rewrite would lose."""
+    part = text.split(HEADING, 1)[1] if HEADING in text else ""
+    made = {line for line in lines if line.startswith("#")}
+    return [line for line in part.splitlines() if line.startswith("#") and line not in made]
+
+
+def write(path: Path, data: R, plots: list[str], *, fallback: Path) -> Path:
+    """Write the suite's part of ``path`` (everything after :data:`HEADING`) — unless that
+    part holds sections the report does not write (measurements added by hand): then the
+    report goes to ``fallback`` and ``path`` is left alone, so nothing written by hand is
+    lost. Returns the file written."""
     text = path.read_text() if path.exists() else "# Performance\n"
+    lines = render(data, plots)
+    body = "\n".join(lines).rstrip() + "\n"
+    if hand_written(text, lines):
+        fallback.write_text(body)
+        return fallback
     head = text.split(HEADING, 1)[0].rstrip()
-    path.write_text(head + "\n\n" + "\n".join(render(data, plots)).rstrip() + "\n")
+    path.write_text(head + "\n\n" + body)
+    return path
