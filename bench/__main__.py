@@ -179,14 +179,13 @@ def main() -> None:
     if a.no_report:
         return
     plots = make_plots(results_path)
-    doc = ROOT / "docs" / "performance.md"
-    written = report.write(doc, data, plots, fallback=OUT / "suite.md")
-    if written != doc:  # the suite's part of the page holds sections written by hand
-        kept = report.hand_written(doc.read_text(), report.render(data, plots))
+    fallback = OUT / "suite.md"
+    kept = report.write(ROOT / "docs" / "performance.md", data, plots, fallback=fallback)
+    if kept:  # the suite's part of the page holds sections written by hand
         print(
             f"bench: docs/performance.md has {len(kept)} section(s) after the suite's heading"
             f" that the report does not write (first: {kept[0]!r}); left it alone and wrote"
-            f" {written.relative_to(ROOT)} ({len(plots)} plots): merge by hand"
+            f" {fallback.relative_to(ROOT)} ({len(plots)} plots): merge by hand"
         )
         return
     print(f"bench: wrote docs/performance.md ({len(plots)} plots)")

@@ -421,17 +421,18 @@ def hand_written(text: str, lines: list[str]) -> list[str]:
     return [line for line in part.splitlines() if line.startswith("#") and line not in made]
 
 
-def write(path: Path, data: R, plots: list[str], *, fallback: Path) -> Path:
+def write(path: Path, data: R, plots: list[str], *, fallback: Path) -> list[str]:
     """Write the suite's part of ``path`` (everything after :data:`HEADING`) — unless that
     part holds sections the report does not write (measurements added by hand): then the
     report goes to ``fallback`` and ``path`` is left alone, so nothing written by hand is
-    lost. Returns the file written."""
+    lost. Returns those sections' headings (empty: ``path`` was written)."""
     text = path.read_text() if path.exists() else "# Performance\n"
     lines = render(data, plots)
     body = "\n".join(lines).rstrip() + "\n"
-    if hand_written(text, lines):
+    kept = hand_written(text, lines)
+    if kept:
         fallback.write_text(body)
-        return fallback
+        return kept
     head = text.split(HEADING, 1)[0].rstrip()
     path.write_text(head + "\n\n" + body)
-    return path
+    return []
