@@ -97,7 +97,9 @@ class Floor:
     def commit(self, units: list[dict[str, Any]]) -> None:
         cur = self.conn.cursor()
         cur.execute("BEGIN IMMEDIATE")
-        jobs, runs, events = [], [], []
+        jobs: list[tuple[Any, ...]] = []
+        runs: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
         for u in units:
             if u["claim"] is not None:
                 cur.execute(self.w.CLAIM, u["claim"])
