@@ -19,7 +19,12 @@ import attrs
 from gnomon.runtime.model.enums import JobStatus, Outcome
 from gnomon.runtime.model.job import CreatedBy, JobSpec, Owner
 
-MAX_TRANSITIONS = 64
+#: The status changes a job's state keeps, newest last. Every save of a recurring job
+#: rewrites its state row, so its history is bounded to keep that row under one 4 KiB
+#: page: at 64 (~10 KB) SQLite rewrote an overflow chain twice a fire and a W4 fire cost
+#: 13-14 % more CPU (docs/performance.md, "Transitions: the last 16"). Every event
+#: carries the job's status when it happened, so the event log holds the whole history.
+MAX_TRANSITIONS = 16
 OUTPUT_TAIL_BYTES = 32 * 1024
 
 
@@ -32,7 +37,8 @@ class Transition:
     to_status: JobStatus
     reason: str
     #: Its wire JSON once encoded (see ``JobSpec._wire_text``): a transition is written
-    #: with every save of its job's state until it falls out of the last 64.
+    #: with every save of its job's state until it falls out of the last
+    #: :data:`MAX_TRANSITIONS`.
     _wire_text: str | None = attrs.field(default=None, init=False, eq=False, repr=False)
 
 

@@ -288,14 +288,15 @@ def test_recurring_job_with_no_slot_left_ends_after_its_last_fire() -> None:
 # -- transitions ------------------------------------------------------------------------
 
 
-def test_transitions_keep_the_last_64_with_reasons() -> None:
-    """Only the last 64 transitions are kept; each has a reason and the right endpoints."""
+def test_transitions_keep_the_last_16_with_reasons() -> None:
+    """Only the last 16 transitions are kept; each has a reason and the right endpoints."""
     sim = Sim(job(EVERY), Created(now=T0, first_slot=t(60)))
     for i in range(40):
         sim(Pause(now=t(i + 1), reason=f"p{i}"))
         sim(Resume(now=t(i + 1)))
     trs = sim.state.transitions
-    assert len(trs) == MAX_TRANSITIONS
+    assert len(trs) == MAX_TRANSITIONS == 16
+    assert trs[0].reason == "p32"  # the 8 newest pauses and resumes
     assert trs[-1].reason == "resumed"
     assert trs[-2].reason == "p39"
     assert all(a.to_status is b.from_status for a, b in itertools.pairwise(trs))
