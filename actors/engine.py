@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
@@ -71,7 +72,7 @@ def entry_of(state: JobState, wake: datetime | None) -> JobEntry:
         name=state.spec.name,
         status=state.status,
         wake=wake,
-        owner=str(state.owner),
+        owner=sys.intern(str(state.owner)),  # owners are few: one string each, not one a job
         depends_on=state.depends_on_ids,
     )
 

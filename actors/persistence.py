@@ -3,6 +3,7 @@ index for recovery."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
@@ -135,7 +136,7 @@ class StorePersistence:
                 name=row.name,
                 status=row.status,
                 wake=row.wake,
-                owner=row.owner,
+                owner=sys.intern(row.owner),  # owners are few: one string each
                 depends_on=row.depends_on,
             )
             for row in await self.store.job_index()

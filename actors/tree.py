@@ -120,6 +120,7 @@ class EngineTree:
             deliver=self._deliver_poll,
             notify=lambda plan, report: ports.notify(lambda: tick_draft(plan, report)),
             save_every=cfg.wait_save_every,
+            names=self.directory.canonical,
         )
         self.engine = Engine(
             persistence=ports.persistence,

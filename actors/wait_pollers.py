@@ -31,6 +31,7 @@ import attrs
 import trio
 
 from gnomon.actors.breaker_actors import Breakers
+from gnomon.actors.core.canon import Canon
 from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, WaitEntry
 from gnomon.actors.exec.interface import Evaluator
 from gnomon.actors.waiter import PollReport, WaitPlan, poll_once
@@ -67,6 +68,7 @@ class WaitPollers:
             ``GnomonError`` when the job is gone or stopping.
         notify: publishes an unchanged result as a non-durable notification.
         save_every: seconds after which an unchanged result is saved anyway.
+        names: a job's id and name → the directory's equal strings (what the waits keep).
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class WaitPollers:
         notify: Notify = lambda plan, report: None,
         save_every: float = 300.0,
         max_in_flight: int = MAX_IN_FLIGHT,
+        names: Callable[[str, str], tuple[str, str]] = lambda job_id, name: (job_id, name),
     ) -> None:
         self._supervisor = supervisor
         self._evaluator = evaluator
@@ -89,6 +92,10 @@ class WaitPollers:
         self._notify = notify
         self._save_every = save_every
         self._max_in_flight = max_in_flight
+        #: a job's id and name as the directory holds them (a wait shares its strings)
+        self.names = names
+        #: one object per distinct condition, owner, … that waits hold (see ``Canon``)
+        self.canon = Canon()
         self._books: dict[str, WaitBook] = {}
         self._refs: dict[str, ActorRef[Any]] = {}
 

@@ -41,6 +41,7 @@ from typing import Any
 import attrs
 
 WaitKey = tuple[str, int]
+MAX_RESULTS = 1024  # distinct poll outcomes a book shares before it starts its table over
 
 
 class Decision(enum.Enum):
@@ -71,7 +72,12 @@ class PollResult:
 
 @attrs.define(slots=True, eq=False)
 class WaitEntry:
-    """One wait: its plan (opaque to the book), its schedule and its progress."""
+    """One wait: its plan (opaque to the book), its schedule and its progress.
+
+    Kept small (10k waits are 10k of these): ``last`` and ``saved`` are the book's
+    shared result objects (one per distinct outcome, :meth:`WaitBook.canonical`), and
+    ``save_after`` is derived from the job id rather than stored.
+    """
 
     job_id: str
     cycle: int
@@ -82,17 +88,28 @@ class WaitEntry:
     polls: int
     saved_polls: int
     saved_at: float
-    save_after: float
+    save_every: float
     n: int = 0
     last: PollResult | None = None
     last_at: datetime | None = None
-    saved_key: tuple[bool | None, bool, str] | None = None
+    #: the last result the job saved (its key is what a change is measured against)
+    saved: PollResult | None = None
     in_flight: bool = False
     removed: bool = False
 
     @property
     def key(self) -> WaitKey:
         return (self.job_id, self.cycle)
+
+    @property
+    def save_after(self) -> float:
+        """Seconds after a save at which an unchanged result is saved anyway."""
+        return self.save_every * spread(self.job_id)
+
+    @property
+    def saved_key(self) -> tuple[bool | None, bool, str] | None:
+        """The key of the last result the job saved (``None``: none yet)."""
+        return None if self.saved is None else self.saved.key()
 
     def next_due(self, now: float) -> float:
         """The next anchored slot, or ``now`` when the schedule is behind."""
@@ -113,8 +130,10 @@ class WaitBook:
 
     def __init__(self, *, save_every: float = 300.0) -> None:
         self.save_every = save_every
-        self._jobs: dict[str, list[WaitEntry]] = {}  # a job's waits (one, nearly always)
+        # a job's wait, or its waits when it has several (one, nearly always)
+        self._jobs: dict[str, WaitEntry | tuple[WaitEntry, ...]] = {}
         self._count = 0
+        self._results: dict[tuple[bool | None, bool, str, bool], PollResult] = {}
         self._heap: list[tuple[float, int, WaitEntry]] = []
         self._seq = itertools.count()
 
@@ -122,13 +141,31 @@ class WaitBook:
         return self._count
 
     def __iter__(self) -> Iterator[WaitEntry]:
-        return iter([e for waits in self._jobs.values() for e in waits])
+        return iter([e for job_id in self._jobs for e in self._of(job_id)])
+
+    def _of(self, job_id: str) -> tuple[WaitEntry, ...]:
+        waits = self._jobs.get(job_id, ())
+        return (waits,) if isinstance(waits, WaitEntry) else waits
 
     def get(self, job_id: str, cycle: int) -> WaitEntry | None:
-        for entry in self._jobs.get(job_id, ()):
+        for entry in self._of(job_id):
             if entry.cycle == cycle:
                 return entry
         return None
+
+    def canonical(self, result: PollResult) -> PollResult:
+        """The book's one object equal to ``result`` (waits on one target mostly see the
+        same outcome: 10k waits keep one "connection refused", not 10k). The table is
+        emptied when it reaches :data:`MAX_RESULTS` distinct outcomes (summaries that
+        carry a time or a body are seldom equal): held results stay valid."""
+        key = (result.value, result.transient, result.summary, result.breaker_open)
+        held = self._results.get(key)
+        if held is not None:
+            return held
+        if len(self._results) >= MAX_RESULTS:
+            self._results.clear()
+        self._results[key] = result
+        return result
 
     # -- membership -------------------------------------------------------------------
 
@@ -162,9 +199,9 @@ class WaitBook:
             polls=polls,
             saved_polls=polls,
             saved_at=now,
-            save_after=self.save_every * spread(job_id),
+            save_every=self.save_every,
         )
-        self._jobs.setdefault(job_id, []).append(entry)
+        self._jobs[job_id] = (*self._of(job_id), entry) if job_id in self._jobs else entry
         self._count += 1
         self._push(entry, now)
         return entry
@@ -175,16 +212,17 @@ class WaitBook:
         if entry is None:
             return None
         entry.removed = True
-        waits = self._jobs[job_id]
-        waits.remove(entry)
-        if not waits:
+        rest = tuple(e for e in self._of(job_id) if e is not entry)
+        if not rest:
             del self._jobs[job_id]
+        else:
+            self._jobs[job_id] = rest[0] if len(rest) == 1 else rest
         self._count -= 1
         return entry
 
     def of_job(self, job_id: str) -> list[WaitEntry]:
         """The job's waits in the book."""
-        return list(self._jobs.get(job_id, ()))
+        return list(self._of(job_id))
 
     # -- the heap ---------------------------------------------------------------------
 
@@ -229,10 +267,10 @@ class WaitBook:
         """Count one poll of ``entry`` and decide whether its job must hear of it."""
         entry.polls += 1
         entry.n += 1
-        if result == entry.last:  # keep the one already held: the new one's text is freed
-            result = entry.last
+        result = self.canonical(result)  # the new one (and its text) is freed if equal
         entry.last, entry.last_at = result, at
-        changed = not result.breaker_open and result.key() != entry.saved_key
+        saved = entry.saved
+        changed = not result.breaker_open and (saved is None or result.key() != saved.key())
         if result.ends_wait() or (entry.max_polls and entry.polls >= entry.max_polls) or changed:
             decision = Decision.DELIVER
         elif now - entry.saved_at >= entry.save_after:
@@ -247,8 +285,8 @@ class WaitBook:
         entry.saved_polls = entry.polls
         entry.saved_at = now
         if entry.last is not None and not entry.last.breaker_open:
-            entry.saved_key = entry.last.key()
+            entry.saved = entry.last
 
     def unsaved(self, job_id: str) -> list[WaitEntry]:
         """The job's waits whose poll count is ahead of what the job saved."""
-        return [e for e in self._jobs.get(job_id, ()) if e.polls > e.saved_polls]
+        return [e for e in self._of(job_id) if e.polls > e.saved_polls]

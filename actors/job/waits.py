@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from gnomon.actors.core.breaker.keys import job_condition_key
+from gnomon.actors.core.canon import NO_ENV
 from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import JobInput, StartWait
 from gnomon.actors.job.ports import JobDeps, Polled
@@ -32,21 +33,25 @@ def start(deps: JobDeps, state: JobState, effect: StartWait) -> None:
     Needs no job actor: whoever steps the job (its actor, or any other shell of the
     state machine) may call it after the step's commit."""
     spec = state.spec
+    # what the wait keeps while it polls is shared, not the state's decoded copies (the
+    # directory's id and name, one condition and owner object for equal ones): 10k waits
+    canon = deps.waits.canon
+    job_id, job_name = deps.waits.names(state.id, spec.name)
     plan = WaitPlan(
-        job_id=state.id,
-        job_name=spec.name,
-        owner=state.owner,
+        job_id=job_id,
+        job_name=job_name,
+        owner=canon(state.owner),
         cycle=effect.cycle,
-        condition=effect.condition,
-        poll_interval=effect.poll_interval,
+        condition=canon(effect.condition),
+        poll_interval=canon(effect.poll_interval),
         polls_done=effect.polls,
         # interned: waits on one target share one key (10k waits, one string)
         breaker_key=sys.intern(
             job_condition_key(spec, effect.condition, default_model=deps.default_model)
         ),
         i_know=spec.i_know,
-        cwd=spec.cwd,
-        env=spec.env,
+        cwd=None if spec.cwd is None else canon(spec.cwd),
+        env=spec.env or NO_ENV,
     )
     deps.waits.start(plan, max_polls=spec.budget.max_polls)
 

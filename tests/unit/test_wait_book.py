@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gnomon.actors.core.canon import Canon
 from gnomon.actors.core.wait_book import Decision, PollResult, WaitBook, spread
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -105,3 +106,35 @@ def test_the_save_bound_is_stretched_by_less_than_half_and_fixed_per_job(job_id:
     entry = book.add(job_id=job_id, cycle=1, plan=None, interval=5, max_polls=0, polls=0, now=0)
     assert SAVE_EVERY <= entry.save_after < 1.5 * SAVE_EVERY
     assert entry.save_after == SAVE_EVERY * spread(job_id)
+
+
+def test_waits_share_one_result_object_per_outcome() -> None:
+    """Equal results of many waits are one object (10k waits on one port keep one
+    "connection refused"); a change is still measured against what each job saved."""
+    book = WaitBook(save_every=SAVE_EVERY)
+    a = book.add(job_id="a", cycle=1, plan=None, interval=5, max_polls=0, polls=0, now=0)
+    b = book.add(job_id="b", cycle=1, plan=None, interval=5, max_polls=0, polls=0, now=0)
+    refused = lambda: PollResult(value=False, summary="".join(["re", "fused"]))  # noqa: E731
+    assert book.record(a, refused(), 1, AT) is Decision.DELIVER
+    assert book.record(b, refused(), 1, AT) is Decision.DELIVER
+    assert a.last is b.last
+    assert a.saved is a.last
+    assert book.record(a, refused(), 6, AT) is Decision.QUIET
+    assert book.record(a, PollResult(value=None, summary="t", transient=True), 11, AT) is (
+        Decision.DELIVER
+    )
+    assert a.saved_key == (None, True, "t")
+    assert b.saved_key == (False, False, "refused")
+
+
+def test_canon_hands_back_the_first_equal_object_and_starts_over_when_full() -> None:
+    """One object per distinct hashable value; unhashable values pass through."""
+    canon = Canon(size=2)
+    first = "".join(["127.0.", "0.1"])
+    assert canon(first) is first
+    assert canon("".join(["127.", "0.0.1"])) is first
+    assert type(canon(5.0)) is float
+    assert type(canon(5)) is int  # equal to 5.0, but not the same value for a reader
+    assert len(canon) == 1  # started over at 2 held values
+    env: dict[str, str] = {}
+    assert canon(env) is env
