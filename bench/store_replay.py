@@ -1,5 +1,6 @@
-"""``python -m bench.store_replay capture DIR [--n N]`` / ``replay DIR [PRAGMA…]``: the W1
-storm's store thread, recorded once and replayed without the engine.
+"""``python -m bench.store_replay capture DIR [--n N] [--workload W4]`` / ``replay DIR
+[SQL…]``: the W1 storm's store thread (or W4's), recorded once and replayed without the
+engine.
 
 ``capture`` runs :mod:`bench.storm`'s gnomon side and keeps a copy of the prefilled
 database and, in call order, everything the second boot asked of the store: the boot
@@ -33,14 +34,17 @@ import trio
 
 from bench.common import now
 from bench.storm import BOOT_MARGIN, CREATE_RATE, _prefill, _storm
+from bench.wl_gnomon import w4_churn
 from gnomon.runtime.store import sqlite as sqlite_store
 from gnomon.runtime.store.chain import open_chain
 
 sql = sqlite_store.sql
 
 
-def capture(out: Path, n: int) -> None:
-    """Run a storm of ``n`` jobs, recording the second boot's store work into ``out``."""
+def capture(out: Path, n: int, workload: str = "W1") -> None:
+    """Run a storm of ``n`` jobs, recording the second boot's store work into ``out``
+    (``workload="W4"``: W4's ``n`` interval jobs every 100 ms for 10 s on a fresh
+    database, recorded from the first unit, their creation included)."""
     log: list[tuple[str, Any]] = []
     on = [False]
     commit, load, index = sql.commit_batch, sql.list_jobs, sql.job_index
@@ -64,6 +68,13 @@ def capture(out: Path, n: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gnomon-storm-") as tmp:
         db = Path(tmp) / "gnomon.db"
+        if workload == "W4":
+            sql.connect(str(db)).close()  # an empty, migrated database
+            shutil.copy(db, out / "gnomon.db")
+            on[0] = True
+            trio.run(w4_churn, db, n, 0.1, 10.0)
+            (out / "log.pickle").write_bytes(pickle.dumps(log))
+            return
         due = now() + BOOT_MARGIN + n / CREATE_RATE
         trio.run(_prefill, db, n, due)
         shutil.copy(db, out / "gnomon.db")  # the first engine closed it: no WAL left
@@ -140,6 +151,8 @@ def replay(cap: Path, setup: list[str]) -> dict[str, float]:
         spent["(final checkpoint)"] += time.thread_time() - t
         gc.enable()
         conn.close()
+    statements = sum(v for k, v in spent.items() if not k.startswith("("))
+    spent["(transaction less its SQL)"] = spent["(transaction)"] - statements
     return {k: round(v * 1e6 / max(1, fires), 1) for k, v in spent.most_common()}
 
 
@@ -149,9 +162,10 @@ def main() -> None:
     parser.add_argument("dir", type=Path)
     parser.add_argument("setup", nargs="*", help="SQL run before a replay")
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--workload", choices=("W1", "W4"), default="W1")
     args = parser.parse_args()
     if args.mode == "capture":
-        capture(args.dir, args.n)
+        capture(args.dir, args.n, args.workload)
     else:
         for part, us in replay(args.dir, args.setup).items():
             print(f"{us:8.1f} µs/fire  {part}")

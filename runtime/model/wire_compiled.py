@@ -210,7 +210,8 @@ class Encoders:
             item = "_tx(e)"
             if len(args) == 2 and args[1] is Ellipsis and _cacheable(args[0]):
                 item = "(e._wire_text or _tx(e))"  # a kept text, else encoded and kept
-            return f"('[' + ','.join([{item} for e in {value}]) + ']')"
+            names["_E"] = ()  # the empty tuple (CPython has one): no list, no join
+            return f"('[]' if {value} is _E else '[' + ','.join([{item} for e in {value}]) + ']')"
         slow_text = f"_enc({self._expr(t, value, names)})"
         if isinstance(t, type) and attrs.has(t) and kind != _TAGGED_HOOK:
             exact = f"_c{len(names)}"

@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 
 from gnomon.runtime.model import wire
-from gnomon.runtime.model.events import Event, sealed_row
+from gnomon.runtime.model.events import Event, seal_rows
 from gnomon.runtime.model.json_fast import dumps
 from gnomon.runtime.model.state import OUTPUT_TAIL_BYTES, JobState, RunRecord
 from gnomon.runtime.store import Changes, FireAlreadyClaimed
@@ -163,8 +163,10 @@ def _apply(
     cur: sqlite3.Cursor, unit: Changes, chain: Chain, boot_id: str, rows: _Rows
 ) -> tuple[Event, ...]:
     """Buffer the rest of one unit (its claims are written) and seal its events."""
-    rows.jobs.extend(job_rows(unit))
-    rows.runs.extend(_run_row(run, boot_id) for run in unit.runs)
+    if unit.jobs:
+        rows.jobs.extend(job_rows(unit))
+    if unit.runs:
+        rows.runs.extend([_run_row(run, boot_id) for run in unit.runs])
     if unit.deleted_jobs:
         rows.flush(cur)
         for job_id in unit.deleted_jobs:
@@ -172,25 +174,11 @@ def _apply(
     for item in unit.inbox:
         created = item.created_at.timestamp()
         rows.inbox.append((item.owner, item.job_id, created, item.stored()))
-    sealed = []
-    mac = chain.mac
-    for draft in unit.events:
-        event, text = sealed_row(draft, chain.seq + 1, chain.hash)
-        rows.events.append(
-            (
-                event.seq,
-                event.type.value,
-                event.timestamp.timestamp(),
-                event.job_id,
-                text,
-                event.prev_hash,
-                event.hash,
-                mac(event.hash),
-            )
-        )
-        chain.seq, chain.hash = event.seq, event.hash
-        sealed.append(event)
-    return tuple(sealed)
+    if not unit.events:
+        return ()
+    sealed = seal_rows(unit.events, chain.seq, chain.hash, chain.mac, rows.events)
+    chain.seq, chain.hash = sealed[-1].seq, sealed[-1].hash
+    return sealed
 
 
 def commit_batch(
