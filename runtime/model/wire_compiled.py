@@ -179,8 +179,13 @@ class Encoders:
         names.update(_ir=int.__repr__, _fr=float.__repr__, _FMAX=sys.float_info.max)
         slots, values = [], []
         for field in (f for f in attrs.fields(cls) if f.init):
+            t, value = hints[field.name], f"o.{field.name}"
+            if t is datetime and self._conv.get_unstructure_hook(t) is self._datetime_hook:
+                slots.append(f'{ENCODER.encode(field.name)}:"%s"')  # the quotes in the template
+                values.append(f"({value}.isoformat() if {value}.tzinfo is _UTC else _dt({value}))")
+                continue
             slots.append(f"{ENCODER.encode(field.name)}:%s")
-            values.append(self._text_expr(hints[field.name], f"o.{field.name}", names))
+            values.append(self._text_expr(t, value, names))
         template = "{" + ",".join(slots) + "}"  # field names hold no "%"
         return _define(cls, f"return {template!r} % ({', '.join(values)},)", names)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,18 +59,23 @@ DELETE_JOB = (
 
 
 def iso(t: datetime) -> str:
-    """The canonical text of an instant (UTC, microseconds): part of unique keys."""
-    if t.tzinfo is UTC:
-        return t.isoformat(timespec="microseconds")
-    return t.astimezone(UTC).isoformat(timespec="microseconds")
+    """The canonical text of an instant (UTC, microseconds): part of unique keys.
+    (``isoformat(timespec="microseconds")``, written as ``isoformat()``, a fifth
+    cheaper, with the zero microseconds it leaves out put back.)"""
+    if t.tzinfo is not UTC:
+        t = t.astimezone(UTC)
+    text = t.isoformat()
+    return text if t.microsecond else f"{text[:19]}.000000{text[19:]}"
 
 
-def job_rows(unit: Changes) -> Iterator[tuple[Any, ...]]:
+def job_rows(unit: Changes) -> list[tuple[Any, ...]]:
     """The ``jobs`` rows of ``unit``, each with its wake time from ``unit.wakes`` (a live
     job without one: due at once, see :class:`~gnomon.runtime.store.Changes`)."""
     wakes = unit.wakes or [None if s.status.terminal else s.updated_at for s in unit.jobs]
-    for state, wake in zip(unit.jobs, wakes, strict=True):
-        yield _job_row(state, None if wake is None else wake.timestamp())
+    return [
+        _job_row(state, None if wake is None else wake.timestamp())
+        for state, wake in zip(unit.jobs, wakes, strict=True)
+    ]
 
 
 def _job_row(state: JobState, wake: float | None) -> tuple[Any, ...]:
@@ -81,7 +86,7 @@ def _job_row(state: JobState, wake: float | None) -> tuple[Any, ...]:
     return (
         state.id,
         spec.name,
-        state.status.value,
+        state.status._value_,
         str(state.owner),
         state.parent_id,
         wake,

@@ -34,6 +34,7 @@ from gnomon.runtime.model.job import CreatedBy
 from gnomon.runtime.model.json_fast import fast_encode
 from gnomon.runtime.model.state import FirePhase, FireState, JobState, Transition
 from gnomon.runtime.store.chain import EventMac
+from gnomon.runtime.store.sql_write import iso
 
 
 def reference(obj: Any) -> str:
@@ -271,3 +272,19 @@ def test_a_units_seal_refuses_a_naive_time_as_before() -> None:
     naive = EventDraft(type=EventType.JOB_CREATED, timestamp=datetime(2026, 1, 1))
     with pytest.raises(InvalidInput, match="naive time"):
         seal_rows([aware, naive], 0, GENESIS_HASH, EventMac(b""), [])
+
+
+@given(
+    when=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7, minutes=-30))])),
+    whole=st.booleans(),
+)
+def test_a_claims_instant_is_written_to_the_microsecond(when: datetime, whole: bool) -> None:
+    """A slot's key text is ``isoformat(timespec="microseconds")`` of the instant in UTC,
+    whole seconds included (``sql_write.iso`` writes it by ``isoformat``)."""
+    if whole:
+        when = when.replace(microsecond=0)
+    try:
+        expected = when.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:
+        return
+    assert iso(when) == expected
