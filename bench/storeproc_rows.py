@@ -54,7 +54,7 @@ def encode_unit(unit: Changes, boot_id: str) -> Encoded:
     """``unit`` as plain rows (the parent's half; the encoders are the store's)."""
     events = []
     for draft in unit.events:
-        text = _canonical_text(draft, 0)
+        text = _canonical_text(draft, 0, draft.timestamp.isoformat())
         cut = text.rindex(_HOLE)
         events.append(
             (

@@ -19,6 +19,7 @@ import trio
 from bench.common import emit, lateness_stats, memory_result, now, rss_bytes, sample, storm_result
 from bench.gnomon_world import create_all, world
 from bench.pg import fresh_pg
+from bench.storm import thread_cpu
 from gnomon.runtime.model.schedule import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
 
 
@@ -87,7 +88,9 @@ async def w4_churn(db: Path | str, n: int, every: float, duration: float) -> dic
         await create_all(w, [(f"churn-{i}", sched) for i in range(n)])
         first = anchor.timestamp() + every
         end = first + duration
+        cpu0, fired0 = thread_cpu(), len(w.executor.fires)
         await trio.sleep(max(0.0, end - now()) + 2.0)
+        cpu1, fired = thread_cpu(), max(1, len(w.executor.fires) - fired0)
         window = [(ft, t) for _, ft, t in w.executor.fires if first <= ft.timestamp() < end]
         nominal = n * round(duration / every)
         lates = [max(0.0, t - ft.timestamp()) for ft, t in window]
@@ -96,6 +99,9 @@ async def w4_churn(db: Path | str, n: int, every: float, duration: float) -> dic
             "nominal": nominal,
             "completed_pct": 100.0 * len(window) / nominal,
             "fires_per_s": len(window) / duration,
+            # CPU per fire from the creations' end: the trio thread, every other thread
+            "cpu_us_per_fire_trio": 1e6 * (cpu1[0] - cpu0[0]) / fired,
+            "cpu_us_per_fire_store": 1e6 * (cpu1[1] - cpu0[1]) / fired,
             **lateness_stats(lates),
             "samples": sample(lates),
         }

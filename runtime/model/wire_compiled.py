@@ -179,8 +179,13 @@ class Encoders:
         names.update(_ir=int.__repr__, _fr=float.__repr__, _FMAX=sys.float_info.max)
         slots, values = [], []
         for field in (f for f in attrs.fields(cls) if f.init):
+            t, value = hints[field.name], f"o.{field.name}"
+            if t is datetime and self._conv.get_unstructure_hook(t) is self._datetime_hook:
+                slots.append(f'{ENCODER.encode(field.name)}:"%s"')  # the quotes in the template
+                values.append(f"({value}.isoformat() if {value}.tzinfo is _UTC else _dt({value}))")
+                continue
             slots.append(f"{ENCODER.encode(field.name)}:%s")
-            values.append(self._text_expr(hints[field.name], f"o.{field.name}", names))
+            values.append(self._text_expr(t, value, names))
         template = "{" + ",".join(slots) + "}"  # field names hold no "%"
         return _define(cls, f"return {template!r} % ({', '.join(values)},)", names)
 
@@ -210,7 +215,8 @@ class Encoders:
             item = "_tx(e)"
             if len(args) == 2 and args[1] is Ellipsis and _cacheable(args[0]):
                 item = "(e._wire_text or _tx(e))"  # a kept text, else encoded and kept
-            return f"('[' + ','.join([{item} for e in {value}]) + ']')"
+            names["_E"] = ()  # the empty tuple (CPython has one): no list, no join
+            return f"('[]' if {value} is _E else '[' + ','.join([{item} for e in {value}]) + ']')"
         slow_text = f"_enc({self._expr(t, value, names)})"
         if isinstance(t, type) and attrs.has(t) and kind != _TAGGED_HOOK:
             exact = f"_c{len(names)}"

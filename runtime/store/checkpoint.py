@@ -47,6 +47,10 @@ FRAMES = 1000
 PERIOD = 0.1
 #: SQLite's inline automatic checkpoint, the bound (pages in the WAL).
 AUTO_BOUND = 4000
+#: The writer finishes a background pass only while at most this many frames wait: more
+#: are what a busy writer appended since (or a WAL that started over and filled again),
+#: a background pass's work, which the writer would do at its own commits' expense.
+LEFTOVER = FRAMES // 4
 
 
 class Checkpointer:
@@ -67,6 +71,8 @@ class Checkpointer:
         self._path = path
         self._synchronous = synchronous
         self.frames = FRAMES
+        self.leftover = LEFTOVER
+        self._shm: int | None = None  # the writer's look at the WAL index (``behind``)
         self._last = 0.0  # when the last pass ended (monotonic)
         self._dirty = threading.Event()  # a commit since the last pass
         self._stop = threading.Event()
@@ -78,6 +84,7 @@ class Checkpointer:
     def start(self) -> None:
         """Start the background thread (a daemon thread: a killed process loses no
         more than SQLite's own crash safety allows, which is nothing committed)."""
+        self._shm = _open_shm(self._path)
         self._thread = threading.Thread(target=self._loop, name="gnomon-checkpoint", daemon=True)
         self._thread.start()
 
@@ -87,8 +94,16 @@ class Checkpointer:
 
     @property
     def behind(self) -> bool:
-        """A background pass ended since the writer last finished one."""
-        return self._behind.is_set()
+        """A background pass ended since the writer last finished one, and the writer
+        should finish it now: at most :attr:`leftover` frames wait to be copied back
+        (read from the WAL index, a ``pread``: cheap enough for the trio thread). More
+        wait when the writer kept appending, or the WAL started over and filled again,
+        since the pass: the background thread's next pass copies them, and the writer
+        looks again when it is next idle."""
+        if not self._behind.is_set():
+            return False
+        index = None if self._shm is None else wal_index(self._shm)
+        return index is None or index[0] - index[1] <= self.leftover
 
     def finish(self, conn: sqlite3.Connection) -> None:
         """Checkpoint what the background pass left, on the writer's connection ``conn``
@@ -113,6 +128,9 @@ class Checkpointer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        if self._shm is not None:
+            os.close(self._shm)
+            self._shm = None
 
     def _loop(self) -> None:
         try:

@@ -32,7 +32,7 @@ import attrs
 import psycopg
 
 from gnomon.runtime.errors import GnomonError
-from gnomon.runtime.model.events import Event, sealed_row
+from gnomon.runtime.model.events import Event, seal_rows
 from gnomon.runtime.store import Changes, FireAlreadyClaimed, UnitRejected
 from gnomon.runtime.store.chain import EventMac, anchor_text
 from gnomon.runtime.store.sql_write import _run_row, iso, job_rows
@@ -171,28 +171,13 @@ def _seal(
     head = cur.execute(LOCK_HEAD).fetchone()
     assert head is not None, "the chain_head row is created with the schema"
     seq, digest = int(head[0]), str(head[1])
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for index, unit in enumerate(units):
         if results[index] != () or not unit.events:
             continue
-        sealed = []
-        for draft in unit.events:
-            event, text = sealed_row(draft, seq + 1, digest)
-            seq, digest = event.seq, event.hash
-            sealed.append(event)
-            rows.append(
-                (
-                    event.seq,
-                    event.type.value,
-                    event.timestamp.timestamp(),
-                    event.job_id,
-                    text,
-                    event.prev_hash,
-                    event.hash,
-                    mac(event.hash),
-                )
-            )
-        results[index] = tuple(sealed)
+        sealed = seal_rows(unit.events, seq, digest, mac, rows)
+        seq, digest = sealed[-1].seq, sealed[-1].hash
+        results[index] = sealed
     cur.executemany(PUT_EVENT, rows)
     cur.execute(SET_HEAD, (seq, digest, mac(anchor_text("head", seq, digest)).hex()))
     return seq

@@ -24,13 +24,17 @@ from gnomon.runtime.model.events import (
     EventType,
     canonical_json,
     chain_hash,
+    event_of,
     hashed_fields,
     seal,
+    seal_rows,
     sealed_row,
 )
 from gnomon.runtime.model.job import CreatedBy
 from gnomon.runtime.model.json_fast import fast_encode
 from gnomon.runtime.model.state import FirePhase, FireState, JobState, Transition
+from gnomon.runtime.store.chain import EventMac
+from gnomon.runtime.store.sql_write import iso
 
 
 def reference(obj: Any) -> str:
@@ -234,3 +238,53 @@ def test_fast_encode_is_the_encoders_text(value: Any) -> None:
         fast_encode(encoders[1])(loop)
     with pytest.raises(TypeError, match="not JSON serializable"):
         fast_encode(encoders[1])({"x": object()})
+
+
+@given(
+    drafts=st.lists(event_drafts, min_size=1, max_size=4),
+    seq=st.integers(min_value=0, max_value=2**40),
+    shared=st.booleans(),
+)
+def test_a_units_seal_is_each_drafts_seal_in_turn(
+    drafts: list[EventDraft], seq: int, shared: bool
+) -> None:
+    """``seal_rows`` seals a unit's drafts as ``sealed_row`` seals each in turn, its rows
+    as the store wrote them one by one (a timestamp object shared by several drafts is
+    written once), and its events are the plain ``event_of`` ones."""
+    if shared:
+        drafts = [attrs.evolve(d, timestamp=drafts[0].timestamp) for d in drafts]
+    mac = EventMac(b"key")
+    rows: list[tuple[Any, ...]] = []
+    events = seal_rows(drafts, seq, "ab" * 32, mac, rows)
+    assert len(events) == len(rows) == len(drafts)
+    prev = "ab" * 32
+    for n, (draft, event, row) in enumerate(zip(drafts, events, rows, strict=True), seq + 1):
+        expected, text = sealed_row(draft, n, prev)
+        assert type(event) is Event
+        assert event == expected == event_of(draft, n, prev, expected.hash)
+        stamp, digest = draft.timestamp.timestamp(), event.hash
+        assert row == (n, draft.type.value, stamp, draft.job_id, text, prev, digest, mac(digest))
+        prev = event.hash
+
+
+def test_a_units_seal_refuses_a_naive_time_as_before() -> None:
+    aware = EventDraft(type=EventType.JOB_CREATED, timestamp=T)
+    naive = EventDraft(type=EventType.JOB_CREATED, timestamp=datetime(2026, 1, 1))
+    with pytest.raises(InvalidInput, match="naive time"):
+        seal_rows([aware, naive], 0, GENESIS_HASH, EventMac(b""), [])
+
+
+@given(
+    when=st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7, minutes=-30))])),
+    whole=st.booleans(),
+)
+def test_a_claims_instant_is_written_to_the_microsecond(when: datetime, whole: bool) -> None:
+    """A slot's key text is ``isoformat(timespec="microseconds")`` of the instant in UTC,
+    whole seconds included (``sql_write.iso`` writes it by ``isoformat``)."""
+    if whole:
+        when = when.replace(microsecond=0)
+    try:
+        expected = when.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:
+        return
+    assert iso(when) == expected
