@@ -4,8 +4,9 @@ The machine keeps an *actor view* built only from effects (timers, waits, runs i
 and checks after every step that it matches the state, plus the invariants: attempts ≤
 max_retries + 1 per fire; no run starts while paused or terminal; exactly one terminal
 event per job that ends; live recurring jobs keep a fire timer; every state change emits
-an event and nothing else does; at most ``MAX_TRANSITIONS`` (16) transitions. ``crash_and_replay`` rebuilds the
-actor by feeding ``Recover`` to the persisted state and checks it equals continuing live.
+an event and nothing else does; at most ``MAX_TRANSITIONS`` (16) transitions.
+``crash_and_replay`` rebuilds the actor by feeding ``Recover`` to the persisted state and
+checks it equals continuing live.
 """
 
 from __future__ import annotations

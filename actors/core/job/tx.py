@@ -1,10 +1,10 @@
 """The bookkeeping shared by every job state machine handler.
 
 :class:`Tx` accumulates one step: it evolves the frozen :class:`JobState`, records status
-transitions (the last ``MAX_TRANSITIONS``, with reasons), builds events stamped with the job's status at
-that point, and at the end derives timer effects by diffing :func:`timers` before and
-after — so timers can never disagree with the state, and a restarted actor re-arms exactly
-what a live one holds.
+transitions (the last ``MAX_TRANSITIONS``, with reasons), builds events stamped with the
+job's status at that point, and at the end derives timer effects by diffing
+:func:`timers` before and after — so timers can never disagree with the state, and a
+restarted actor re-arms exactly what a live one holds.
 """
 
 from __future__ import annotations
