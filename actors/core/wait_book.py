@@ -40,6 +40,8 @@ from typing import Any
 
 import attrs
 
+from gnomon.actors.core.canon import Canon
+
 WaitKey = tuple[str, int]
 MAX_RESULTS = 1024  # distinct poll outcomes a book shares before it starts its table over
 
@@ -133,7 +135,7 @@ class WaitBook:
         # a job's wait, or its waits when it has several (one, nearly always)
         self._jobs: dict[str, WaitEntry | tuple[WaitEntry, ...]] = {}
         self._count = 0
-        self._results: dict[tuple[bool | None, bool, str, bool], PollResult] = {}
+        self._results = Canon(MAX_RESULTS)
         self._heap: list[tuple[float, int, WaitEntry]] = []
         self._seq = itertools.count()
 
@@ -158,14 +160,7 @@ class WaitBook:
         same outcome: 10k waits keep one "connection refused", not 10k). The table is
         emptied when it reaches :data:`MAX_RESULTS` distinct outcomes (summaries that
         carry a time or a body are seldom equal): held results stay valid."""
-        key = (result.value, result.transient, result.summary, result.breaker_open)
-        held = self._results.get(key)
-        if held is not None:
-            return held
-        if len(self._results) >= MAX_RESULTS:
-            self._results.clear()
-        self._results[key] = result
-        return result
+        return self._results(result)
 
     # -- membership -------------------------------------------------------------------
 
