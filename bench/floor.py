@@ -10,7 +10,10 @@ run record and event of the size gnomon writes), so what is measured is SQLite's
 the least Python a row needs (the tuple, the statement call, sha256 and HMAC): no state
 machine, no encoder, no trio. It is the lower bound for any engine that keeps gnomon's
 durable record per fire on one thread; ``--transitions`` pads the state row to a job with
-that many transitions (two per fire of a recurring job, at most 64 kept).
+that many transitions (two per fire of a recurring job, at most 16 kept). Job ids are
+``job000000``, ``job000001``… (each chunk's rows sit side by side in every index keyed by
+job); ``--random-ids`` gives them gnomon's own form (16 random hex digits), so that a
+chunk's claims, runs and events land on leaves scattered over those indexes, as in W1.
 
 The jobs' rows exist before the first chunk (created before their slot, as in W1 and
 W4), so every state write is an update. It prints CPU µs per fire (``time.thread_time``),
@@ -23,6 +26,7 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import sqlite3
 import tempfile
 import time
@@ -85,6 +89,7 @@ class Floor:
         self.head = b"\0" * 32
         self.seq = 0
         self.key = b"k" * 32
+        self.job_id = ""  # the job whose events are being sealed
 
     def seal(self, text: str) -> tuple[Any, ...]:
         """The chain link and MAC of one event (what sealing costs beyond its text)."""
@@ -92,7 +97,7 @@ class Floor:
         self.seq += 1
         mac = hmac.new(self.key, digest, "sha256").hexdigest()
         self.head, prev = digest, self.head
-        return (self.seq, "job.fired", 1.9e9, "j", text, prev.hex(), digest.hex(), mac)
+        return (self.seq, "job.fired", 1.9e9, self.job_id, text, prev.hex(), digest.hex(), mac)
 
     def commit(self, units: list[dict[str, Any]]) -> None:
         cur = self.conn.cursor()
@@ -105,6 +110,7 @@ class Floor:
                 cur.execute(self.w.CLAIM, u["claim"])
             jobs.append(u["job"])
             runs.append(u["run"])
+            self.job_id = u["job"][0]
             events.extend(self.seal(text) for text in u["events"])
         cur.executemany(self.w.PUT_JOB, jobs)
         cur.executemany(self.w.PUT_RUN, runs)
@@ -112,10 +118,12 @@ class Floor:
         cur.execute("COMMIT")
 
 
-def units(n: int, transitions: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def units(
+    n: int, transitions: int, random_ids: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     fires, ends = [], []
     for i in range(n):
-        job = f"job{i:06d}"
+        job = os.urandom(8).hex() if random_ids else f"job{i:06d}"
         state = state_text(job, transitions)
         row = (job, f"storm-{job}", "running", "user:bench", None, None, 1.9e9, None, "{}", "[]")
         run = (f"{job}.1.1", job, 1.9e9, None, "boot", '{"run_id":"' + job + '"' + " " * 360 + "}")
@@ -142,8 +150,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--transitions", type=int, default=2)
+    p.add_argument("--random-ids", action="store_true", help="gnomon's random 16-hex job ids")
     a = p.parse_args()
-    fires, ends = units(a.n, a.transitions)
+    fires, ends = units(a.n, a.transitions, a.random_ids)
     with tempfile.TemporaryDirectory(prefix="gnomon-floor-") as tmp:
         floor = Floor(Path(tmp) / "gnomon.db")
         floor.conn.executemany(floor.w.PUT_JOB, [u["job"] for u in fires])  # created before
@@ -160,6 +169,7 @@ def main() -> None:
             {
                 "n": a.n,
                 "transitions": a.transitions,
+                "random_ids": a.random_ids,
                 "state_row_bytes": len(fires[0]["job"][-1]),
                 "cpu_us_per_fire": 1e6 * (fire_cpu + end_cpu) / a.n,
                 "fire_tx_us_per_fire": 1e6 * fire_cpu / a.n,
