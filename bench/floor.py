@@ -14,6 +14,8 @@ that many transitions (two per fire of a recurring job, at most 16 kept). Job id
 ``job000000``, ``job000001``… (each chunk's rows sit side by side in every index keyed by
 job); ``--random-ids`` gives them gnomon's own form (16 random hex digits), so that a
 chunk's claims, runs and events land on leaves scattered over those indexes, as in W1.
+``--no-end-state`` leaves the state row out of the end units: what a leaner record (the
+end writes its run row and event, recovery derives the state) would save in SQLite.
 
 The jobs' rows exist before the first chunk (created before their slot, as in W1 and
 W4), so every state write is an update. It prints CPU µs per fire (``time.thread_time``),
@@ -108,9 +110,10 @@ class Floor:
         for u in units:
             if u["claim"] is not None:
                 cur.execute(self.w.CLAIM, u["claim"])
-            jobs.append(u["job"])
+            if u["job"] is not None:
+                jobs.append(u["job"])
             runs.append(u["run"])
-            self.job_id = u["job"][0]
+            self.job_id = u["run"][1]
             events.extend(self.seal(text) for text in u["events"])
         cur.executemany(self.w.PUT_JOB, jobs)
         cur.executemany(self.w.PUT_RUN, runs)
@@ -119,7 +122,7 @@ class Floor:
 
 
 def units(
-    n: int, transitions: int, random_ids: bool
+    n: int, transitions: int, random_ids: bool, end_state: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     fires, ends = [], []
     for i in range(n):
@@ -138,7 +141,7 @@ def units(
         ends.append(
             {
                 "claim": None,
-                "job": (*row, state.replace('"running"', '"completed"', 1)),
+                "job": (*row, state.replace('"running"', '"completed"', 1)) if end_state else None,
                 "run": (*run[:3], 1.9e9, *run[4:]),
                 "events": [event_text(job, "job.completed", 3)],
             }
@@ -151,8 +154,9 @@ def main() -> None:
     p.add_argument("--n", type=int, default=10_000)
     p.add_argument("--transitions", type=int, default=2)
     p.add_argument("--random-ids", action="store_true", help="gnomon's random 16-hex job ids")
+    p.add_argument("--no-end-state", action="store_true", help="no state row in end units")
     a = p.parse_args()
-    fires, ends = units(a.n, a.transitions, a.random_ids)
+    fires, ends = units(a.n, a.transitions, a.random_ids, not a.no_end_state)
     with tempfile.TemporaryDirectory(prefix="gnomon-floor-") as tmp:
         floor = Floor(Path(tmp) / "gnomon.db")
         floor.conn.executemany(floor.w.PUT_JOB, [u["job"] for u in fires])  # created before
@@ -170,6 +174,7 @@ def main() -> None:
                 "n": a.n,
                 "transitions": a.transitions,
                 "random_ids": a.random_ids,
+                "end_state": not a.no_end_state,
                 "state_row_bytes": len(fires[0]["job"][-1]),
                 "cpu_us_per_fire": 1e6 * (fire_cpu + end_cpu) / a.n,
                 "fire_tx_us_per_fire": 1e6 * fire_cpu / a.n,
