@@ -322,3 +322,48 @@ def test_mailbox_matches_a_bounded_fifo(capacity: int, script: list[Op]) -> None
 async def _tell_in(ref: ActorRef[Any], msg: int, scope: trio.CancelScope) -> None:
     with scope:
         await ref.tell(msg)
+
+
+async def test_timed_receives_wake_at_their_own_deadlines(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock
+) -> None:
+    """Timed waits share the run's alarms: each wakes exactly at its deadline, an earlier
+    one added later still comes first, and a cancelled one leaves the others alone."""
+    start = trio.current_time()
+    woke: dict[str, float] = {}
+    cancelled = trio.CancelScope()
+
+    async def wait(name: str, after: float, scope: trio.CancelScope) -> None:
+        with scope:
+            assert await box().receive_until(start + after) is None
+            woke[name] = trio.current_time() - start
+
+    nursery.start_soon(wait, "late", 9.0, trio.CancelScope())
+    nursery.start_soon(wait, "gone", 5.0, cancelled)
+    await trio.testing.wait_all_tasks_blocked()
+    nursery.start_soon(wait, "early", 2.0, trio.CancelScope())
+    await trio.testing.wait_all_tasks_blocked()
+    cancelled.cancel()
+    await trio.sleep(10)
+    assert woke == {"early": 2.0, "late": 9.0}
+
+
+async def test_answered_timed_waits_do_not_pile_up(autojump_clock: trio.abc.Clock) -> None:
+    """Timed waits that a message ends long before their deadline leave no lasting
+    entries: the alarm heap is compacted."""
+    from gnomon.runtime.parking import Alarms
+
+    mailbox = box(1)
+    async with trio.open_nursery() as nursery:
+
+        async def feed() -> None:
+            for i in range(5000):
+                await trio.sleep(0.001)  # the receiver is parked by then
+                await mailbox.put(i)
+
+        nursery.start_soon(feed)
+        for i in range(5000):
+            assert await mailbox.receive_until(trio.current_time() + 3600) == i
+    alarms = Alarms.of_this_run()
+    assert alarms._seq >= 5000
+    assert len(alarms.heap) < 1000
