@@ -221,14 +221,7 @@ async def run_cell(
     Cancelled by the child's own scope (a stop): reported as :class:`Shutdown`."""
     child.incarnation += 1
     incarnation = child.incarnation
-    started = False
-
-    def ready() -> None:
-        nonlocal started
-        if not started:
-            started = True
-            task_status.started()
-
+    ready = _Ready(task_status)
     mailbox = child.ref.mailbox
     reason: ExitReason = Normal()
     if child.prepared:  # made by start_child_soon, maybe already asked to stop
@@ -251,7 +244,7 @@ async def run_cell(
             except StopRequested:
                 reason = Shutdown()
             except Exception as exc:
-                if initial and not started:
+                if initial and not ready.started:
                     mailbox._end_incarnation(crash_error(child.ref.path, exc))
                     raise
                 reason = Crashed(exc, "".join(traceback.format_exception(exc)))
@@ -262,6 +255,21 @@ async def run_cell(
         _mark_ended(child)
     ready()
     on_exit(child, incarnation, reason)
+
+
+class _Ready:
+    """Calls ``task_status.started()`` the first time it is called (a slotted object: it
+    lives as long as the incarnation, and is smaller than a closure and its cells)."""
+
+    __slots__ = ("started", "task_status")
+
+    def __init__(self, task_status: trio.TaskStatus[None]) -> None:
+        self.task_status, self.started = task_status, False
+
+    def __call__(self) -> None:
+        if not self.started:
+            self.started = True
+            self.task_status.started()
 
 
 def _abandon_error(path: str, reason: ExitReason) -> Exception:
