@@ -18,17 +18,7 @@ from typing import Any, Generic, TypeVar, cast
 import trio
 
 from gnomon.runtime.errors import ActorGone
-from gnomon.runtime.parking import (
-    TIMED_OUT,
-    Parked,
-    Task,
-    fail,
-    park_holding,
-    park_until,
-    wake,
-    wake_all,
-    wake_first,
-)
+from gnomon.runtime.parking import Task, fail, park, park_holding, wake
 from gnomon.runtime.reply import Reply, Request
 
 M = TypeVar("M")
@@ -87,7 +77,7 @@ class Mailbox(Generic[M]):
         self.dropped = 0
         self._queue: list[object] = []
         self._head = 0  # messages before it were taken (the slots are None)
-        self._receivers: list[Parked] | None = None
+        self._receivers: list[Task] | None = None
         self._senders: dict[Task, object] | None = None
         self._stopping = False
         self._stop_unseen = False  # a stop request no receiver has woken for yet
@@ -150,15 +140,16 @@ class Mailbox(Generic[M]):
             msg = self._take()
             if msg is not _EMPTY:
                 await trio.lowlevel.cancel_shielded_checkpoint()  # yield, keep the message
-            elif deadline <= trio.current_time():
-                await trio.lowlevel.checkpoint()
-                return None
             else:
                 if self._receivers is None:
                     self._receivers = []
-                msg = await park_until(self._receivers, deadline)  # no cancel scope
-                if msg is TIMED_OUT:
-                    return None
+                if deadline == math.inf:
+                    msg = await park(self._receivers)
+                else:
+                    with trio.move_on_at(deadline) as scope:
+                        msg = await park(self._receivers)
+                    if scope.cancelled_caught:
+                        return None
             if not isinstance(msg, _StopSignal):
                 self._hold(msg)
                 return cast("M", msg)
@@ -201,7 +192,7 @@ class Mailbox(Generic[M]):
         if self._closed:
             raise ActorGone(f"actor {self.owner} is stopped")
         if self._receivers:  # someone waits: the queue is empty
-            wake_first(self._receivers, msg)
+            wake(self._receivers.pop(0), msg)
         elif len(self._queue) - self._head < self.capacity:
             self._queue.append(msg)
         else:
@@ -304,8 +295,10 @@ class Mailbox(Generic[M]):
         self._stopping = True
         if self._stop_event is not None:
             self._stop_event.set()
-        if self._receivers:
-            wake_all(self._receivers, _STOP_SIGNAL)
+        receivers, self._receivers = self._receivers, None
+        if receivers:
+            for task in receivers:
+                wake(task, _STOP_SIGNAL)
         else:
             self._stop_unseen = True
 
@@ -322,6 +315,8 @@ class Mailbox(Generic[M]):
         senders, self._senders = self._senders or {}, None
         for task in senders:
             fail(task, ActorGone(f"actor {self.owner} is stopped"))
-        wake_all(self._receivers or [], error=trio.ClosedResourceError())
+        receivers, self._receivers = self._receivers or [], None
+        for task in receivers:
+            fail(task, trio.ClosedResourceError())
         self._stop_unseen = False
         self._end_incarnation(gone)
