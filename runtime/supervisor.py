@@ -39,6 +39,7 @@ from gnomon.runtime.restarts import RestartBackoff as RestartBackoff
 from gnomon.runtime.restarts import Strategy as Strategy
 from gnomon.runtime.supervisor_cells import (
     BACKOFF,
+    CELL_TASK_NAME,
     RUNNING,
     Child,
     ChildInfo,
@@ -173,9 +174,12 @@ class Supervisor:
         if not self._running or self._nursery is None:
             raise ActorGone(f"supervisor {self.name!r} is not running")
         child = self._children.add(spec)
-        child.prepared, child.scope, child.exited = True, trio.CancelScope(), trio.Event()
+        child.prepared, child.scope = True, trio.CancelScope()
         self._nursery.start_soon(
-            functools.partial(self._cell, child, False, task_status=trio.TASK_STATUS_IGNORED)
+            functools.partial(
+                run_cell, child, False, self._exit, task_status=trio.TASK_STATUS_IGNORED
+            ),
+            name=CELL_TASK_NAME,
         )
         return child.ref
 
@@ -353,7 +357,7 @@ class Supervisor:
 
     async def _start_again(self, child: Child, delay: float) -> None:
         assert self._nursery is not None
-        await self._nursery.start(self._cell, child, False)
+        await self._nursery.start(run_cell, child, False, self._exit, name=CELL_TASK_NAME)
         self._notify(
             ChildRestarted(self.name, child.spec.id, child.spec.kind, child.incarnation, delay)
         )
@@ -364,7 +368,7 @@ class Supervisor:
         assert self._nursery is not None
         child = self._children.add(spec)
         try:
-            await self._nursery.start(self._cell, child, True)
+            await self._nursery.start(run_cell, child, True, self._exit, name=CELL_TASK_NAME)
         except BaseException:
             self._children.remove(child)
             raise
@@ -372,11 +376,6 @@ class Supervisor:
 
     async def _stop_all(self) -> None:
         await self._children.stop_all(concurrently=self.strategy is Strategy.SIMPLE_ONE_FOR_ONE)
-
-    async def _cell(
-        self, child: Child, initial: bool, *, task_status: trio.TaskStatus[None]
-    ) -> None:
-        await run_cell(child, initial, self._exit, task_status=task_status)
 
     def _exit(self, child: Child, incarnation: int, reason: ExitReason) -> None:
         self._notify(ChildExited(self.name, child.spec.id, child.spec.kind, incarnation, reason))

@@ -24,6 +24,8 @@ from gnomon.runtime.restarts import Crashed, ExitReason, Normal, Restart, Restar
 
 RUNNING, STOPPING, BACKOFF, REMOVED = "running", "stopping", "backoff", "removed"
 ActorFn = Callable[[ActorContext[Any]], Awaitable[None]]
+#: The name of every cell's task (one shared string: trio would format one per task).
+CELL_TASK_NAME = "gnomon.runtime.supervisor_cells.run_cell"
 
 
 @attrs.frozen(kw_only=True)
@@ -67,8 +69,9 @@ class Child:
     state: str = RUNNING
     incarnation: int = 0
     scope: trio.CancelScope | None = None
-    exited: trio.Event | None = None
-    prepared: bool = False  # scope and exited were made by start_child_soon
+    ended: bool = False  # the current incarnation's cell has finished
+    exited: trio.Event | None = None  # made only when someone waits for that end
+    prepared: bool = False  # scope was made by start_child_soon
     restarts: RestartWindow | None = None  # made at its first restart (most never do)
 
 
@@ -186,15 +189,27 @@ async def stop_child(child: Child) -> None:
         child.state = STOPPING
         return
     child.state = STOPPING
-    exited = child.exited
-    assert exited is not None
     assert child.scope is not None
     child.ref.mailbox._request_stop()
+    if child.ended:  # its exit is on the way to the supervisor
+        await trio.lowlevel.checkpoint()
+        return
+    if child.exited is None:
+        child.exited = trio.Event()
+    exited = child.exited
     with trio.move_on_after(child.spec.shutdown):
         await exited.wait()
     if not exited.is_set():
         child.scope.cancel()
         await exited.wait()
+
+
+def _mark_ended(child: Child) -> None:
+    """The current incarnation's cell has finished: wake whoever waits for that."""
+    child.ended = True
+    exited, child.exited = child.exited, None
+    if exited is not None:
+        exited.set()
 
 
 async def run_cell(
@@ -206,27 +221,19 @@ async def run_cell(
     Cancelled by the child's own scope (a stop): reported as :class:`Shutdown`."""
     child.incarnation += 1
     incarnation = child.incarnation
-    started = False
-
-    def ready() -> None:
-        nonlocal started
-        if not started:
-            started = True
-            task_status.started()
-
+    ready = _Ready(task_status)
     mailbox = child.ref.mailbox
     reason: ExitReason = Normal()
     if child.prepared:  # made by start_child_soon, maybe already asked to stop
         child.prepared = False
-        assert child.exited is not None
         assert child.scope is not None
-        exited, scope = child.exited, child.scope
+        scope = child.scope
         if child.state != RUNNING:
-            exited.set()
+            _mark_ended(child)
             on_exit(child, incarnation, Shutdown())
             return
     else:
-        exited = child.exited = trio.Event()
+        child.ended, child.exited = False, None
         scope = child.scope = trio.CancelScope()
         child.state = RUNNING
     mailbox._begin_incarnation(ready)
@@ -237,7 +244,7 @@ async def run_cell(
             except StopRequested:
                 reason = Shutdown()
             except Exception as exc:
-                if initial and not started:
+                if initial and not ready.started:
                     mailbox._end_incarnation(crash_error(child.ref.path, exc))
                     raise
                 reason = Crashed(exc, "".join(traceback.format_exception(exc)))
@@ -245,9 +252,24 @@ async def run_cell(
             reason = Shutdown()
     finally:
         mailbox._end_incarnation(_abandon_error(child.ref.path, reason))
-        exited.set()
+        _mark_ended(child)
     ready()
     on_exit(child, incarnation, reason)
+
+
+class _Ready:
+    """Calls ``task_status.started()`` the first time it is called (a slotted object: it
+    lives as long as the incarnation, and is smaller than a closure and its cells)."""
+
+    __slots__ = ("started", "task_status")
+
+    def __init__(self, task_status: trio.TaskStatus[None]) -> None:
+        self.task_status, self.started = task_status, False
+
+    def __call__(self) -> None:
+        if not self.started:
+            self.started = True
+            self.task_status.started()
 
 
 def _abandon_error(path: str, reason: ExitReason) -> Exception:

@@ -59,6 +59,8 @@ class JobShell:
     """The mailbox side of one job actor incarnation: the step/commit logic is its
     :class:`~gnomon.actors.job.core.JobCore`'s."""
 
+    __slots__ = ("core", "ctx", "deps", "nursery", "runs")
+
     def __init__(
         self,
         ctx: ActorContext[Any],
@@ -281,18 +283,29 @@ def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any
     once: a restart after a crash loads the committed state like any other. A write the
     cluster's fence refuses because the job's partition moved ends the actor normally
     (not a crash: a fenced node's actors must not exhaust the jobs supervisor)."""
-    given = [handoff] if handoff is not None else []
+    return _JobActor(deps, job_id, handoff)
 
-    async def actor(ctx: ActorContext[Any]) -> None:
+
+class _JobActor:
+    """:func:`job_actor`'s actor function: a slotted object (one per activation, so smaller
+    than the two closures and their cells it replaces)."""
+
+    __slots__ = ("deps", "handoff", "job_id")
+
+    def __init__(self, deps: JobDeps, job_id: str, handoff: Handoff | None) -> None:
+        self.deps, self.job_id, self.handoff = deps, job_id, handoff
+
+    async def __call__(self, ctx: ActorContext[Any]) -> None:
         try:
-            await body(ctx)
+            await self._body(ctx)
         except* PartitionMoved:  # a cluster fence: the job is another node's now
-            log.info("job %s: its partition moved to another node; its actor stops", job_id)
+            log.info("job %s: its partition moved to another node; its actor stops", self.job_id)
 
-    async def body(ctx: ActorContext[Any]) -> None:
+    async def _body(self, ctx: ActorContext[Any]) -> None:
         ctx.ready()  # before loading, so mass activations do not queue behind store reads
-        if given:
-            handoff = given.pop()
+        deps = self.deps
+        if self.handoff is not None:
+            handoff, self.handoff = self.handoff, None  # once: a restart loads the state
             async with trio.open_nursery() as nursery:
                 shell = JobShell(ctx, deps, handoff.core.state, nursery, core=handoff.core)
                 shell.runs.adopt(handoff.runs)
@@ -301,7 +314,7 @@ def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any
                 await shell.loop()
                 nursery.cancel_scope.cancel()
             return
-        state = await deps.persistence.load(job_id)
+        state = await deps.persistence.load(self.job_id)
         if state is None:
             return
         deps.fault("job.load")
@@ -311,8 +324,6 @@ def job_actor(deps: JobDeps, job_id: str, handoff: Handoff | None = None) -> Any
             await shell.apply(fsm.Recover(now=now, dependencies=deps.dependency_statuses(state)))
             await shell.loop()
             nursery.cancel_scope.cancel()
-
-    return actor
 
 
 def job_spec(

@@ -61,6 +61,17 @@ class JobCore:
         in_flight: run ids that already have a task (never recorded as started again).
     """
 
+    __slots__ = (
+        "_recorded",
+        "began",
+        "deps",
+        "held",
+        "held_until",
+        "in_flight",
+        "state",
+        "timers",
+    )
+
     def __init__(self, deps: JobDeps, state: JobState, in_flight: Collection[str] = ()) -> None:
         self.deps = deps
         self.state = state

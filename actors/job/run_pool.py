@@ -33,14 +33,18 @@ class RunPool:
     own task did).
     """
 
+    __slots__ = ("_coming", "_queue", "nursery")
+
     def __init__(self, nursery: trio.Nursery) -> None:
         self.nursery = nursery
-        self._queue: deque[Job] = deque()
+        self._queue: deque[Job] | None = None  # made by the first run (most actors run none)
         self._coming = False  # a task was spawned and has not taken a job yet
 
     def submit(self, job: Job) -> None:
         """Queue ``job``; it starts once a task of the pool takes it (a task is on its
         way whenever the queue is not empty)."""
+        if self._queue is None:
+            self._queue = deque()
         self._queue.append(job)
         if not self._coming:
             self._spawn()
@@ -52,6 +56,7 @@ class RunPool:
     async def _serve(self) -> None:
         self._coming = False
         queue = self._queue
+        assert queue is not None  # a task is spawned by submit
         while queue:
             job = queue.popleft()
             if queue and not self._coming:  # should this job block, the next one starts

@@ -66,6 +66,8 @@ class RunTracker:
     the job); :meth:`adopt` takes over the runs of the previous owner.
     """
 
+    __slots__ = ("core", "deliver", "pool", "slots")
+
     def __init__(self, core: JobCore, pool: RunPool, deliver: Deliver) -> None:
         self.core = core
         self.pool = pool
