@@ -10,7 +10,8 @@ any other goes to its actor at once. Each plain job is stepped by its own
 :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due; the
 fire units of the jobs due together are committed ``chunk`` at a time with
 ``Persistence.save_many`` (a refused unit fails alone), up to ``depth`` chunks in flight
-(``actors/job/pipeline.py``: the next chunk is staged while earlier ones commit); each
+(``actors/job/pipeline.py``: the next chunk is staged while earlier ones commit, and the
+loop takes in jobs, results and ends meanwhile; a job is busy until its commit); each
 chunk's runs and waits start once it is committed (a job whose wait started passivates:
 its results come back through :meth:`BatchFirer.polled`), and the runs' ends are
 committed in chunks too (urgent lane), each
@@ -24,7 +25,8 @@ its core, its runs (cancel scopes and all) and unstepped ends (``Handoff``); so 
 a command is for (:meth:`BatchFirer.release`: waits for a commit in flight, never for
 the run). A unit the store refuses (a claim taken, a fence) restarts its job's actor.
 
-Cancellation and errors: a stop fires nothing more, passivates the idle jobs and drains
+Cancellation and errors: a stop waits for the fires in flight, fires nothing more,
+passivates the idle jobs and drains
 the runs as a job actor does (the daemon's ``Drain``; commands refused with ``NotFound``);
 a crash starts every held job's actor afresh from the store (its runs are cancelled).
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterable
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -43,7 +46,7 @@ from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.batch_polls import PollQueue, answer_polls, deliver, stage_polls
 from gnomon.actors.job.core import perform
 from gnomon.actors.job.held import DueHeap, Held, Sealed, adopt, ring_all, seal, sort_due
-from gnomon.actors.job.pipeline import DEPTH, pipelined
+from gnomon.actors.job.pipeline import DEPTH, Pipeline
 from gnomon.actors.job.ports import JobDeps, RunEnded
 from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
@@ -94,7 +97,6 @@ class BatchFirer:
     ) -> None:
         self.deps = deps
         self.chunk = max(1, chunk)
-        self.depth = depth
         self._actors = actors
         self.held: dict[str, Held | None] = {}  # None: handed in, still loading
         self._intake: list[str] = []
@@ -103,6 +105,7 @@ class BatchFirer:
         self._heap = DueHeap()
         self._ref: ActorRef[Any] | None = None
         self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
+        self._pipe = Pipeline(depth, self._wake)  # the fire chunks committing
         self._loaded = trio.Event()
         self._stopping = False
         self._woken = False  # a wake message is on its way to the loop
@@ -187,6 +190,7 @@ class BatchFirer:
         try:
             async with trio.open_nursery() as nursery:
                 self._pool = RunPool(nursery)
+                self._pipe.bind(nursery)
                 while not ctx.stop_requested:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
                     self._woken = False  # the news is in _intake/_ended; later news wakes again
@@ -211,6 +215,7 @@ class BatchFirer:
     async def _drain(self, ctx: ActorContext[Any]) -> None:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
         (as a job actor's), their ends are committed; every job goes back to the heap."""
+        await self._pipe.idle()  # the fires in flight are committed and performed first
         self._stopping = True
         self._polls.answer_all(False)
         for job_id, held in list(self.held.items()):
@@ -284,25 +289,23 @@ class BatchFirer:
     # -- firing and ending --------------------------------------------------------------
 
     async def _fire_due(self) -> None:
-        """Step every held job whose timer is due; commit chunk by chunk, several in flight
-        (``actors/job/pipeline.py``), each staged and sealed in one go (``ring_all``)."""
+        """Step the held jobs due, commit chunk by chunk with several in flight (the loop
+        goes on; ``actors/job/pipeline.py``), each rung and sealed in one go (``ring_all``)."""
         mono = trio.current_time()
         due, ends, to_actor = sort_due(list(self._heap.pop_due(mono, self.held)), mono)
         self._ended.update(held.id for held in ends)  # the end, then the slot
         for held in to_actor:  # its slot while its run is in flight: the actor decides
             await self._actors.start_actor(held.id, self._handoff(held))
 
-        def stage(index: int, part: list[Held]) -> list[Sealed]:
-            if index:
-                self.deps.crash_point("batch_between_chunks")
-            return ring_all(self.held, part, mono)
-
         async def commit(sealed: list[Sealed]) -> None:
             await self._save(sealed, urgent=False)
             self.deps.crash_point("batch_after_chunk_commit")
 
-        chunks = [due[at : at + self.chunk] for at in range(0, len(due), self.chunk)]
-        await pipelined(chunks, stage, commit, depth=self.depth)
+        for at in range(0, len(due), self.chunk):
+            if at:
+                self.deps.crash_point("batch_between_chunks")
+            part = due[at : at + self.chunk]
+            await self._pipe.submit(partial(ring_all, self.held, part, mono), commit)
 
     async def _step_polls(self) -> None:
         """Step the wait results queued for held jobs, commit them in chunks (all sealed

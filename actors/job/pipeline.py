@@ -1,70 +1,86 @@
 """Chunks committed with several transactions in flight (the batch firer's fires).
 
 The batch firer (``actors/job/batch.py``) used to commit the jobs due together chunk after
-chunk: stage 256 units, await their transaction, perform, stage the next. The trio thread
-and the store's thread then took turns, and 10k waits due at once started ~2× later than
-10k job actors started them (each actor stages at its slot and the store group-commits
-behind them: docs/performance.md, W6). :func:`pipelined` stages the next chunk while the
-earlier ones commit, up to ``depth`` transactions in flight.
+chunk: stage 256 units, await their transaction, perform, stage the next — and only then
+look at the jobs handed in meanwhile. The trio thread and the store's thread took turns,
+and 10k waits due at once started ~2× later than 10k job actors started them (each actor
+stages at its slot and the store group-commits behind them: docs/performance.md, W6).
+A :class:`Pipeline` stages the next chunk while earlier ones commit, up to ``depth``
+transactions in flight, each committing in a task of the owner's nursery, so the owner's
+loop goes on (jobs handed in, results, ends) while they commit.
 
-Staging is synchronous and runs on the caller's task, in order, one chunk at a time: a
-chunk is wholly staged (its jobs' units sealed and the jobs marked busy) before anything
-else of the firer runs, so a command never finds a job stepped but not yet owned by its
-commit. Commits end in any order (different jobs).
+Staging is synchronous and runs on the caller's task, one chunk at a time: a chunk is
+wholly staged (its jobs' units sealed and the jobs marked busy) before anything else of
+the owner runs, so a command never finds a job stepped but not yet owned by its commit.
+Commits end in any order (different jobs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import trio
 
-#: Chunks' transactions in flight at once (the store's writer takes two chunks of 256 in
-#: one transaction when they wait together: runtime/store/writer.py, ``MAX_BATCH``).
-DEPTH = 8
+#: Chunks' transactions in flight at once: 4,096 fires staged ahead at the default chunk
+#: (the store's writer takes two waiting chunks of 256 in one transaction). 8, 16 and 64
+#: measured alike within noise (docs/performance.md, W6).
+DEPTH = 16
 
-Part = TypeVar("Part")
 Staged = TypeVar("Staged")
 
 
-async def pipelined(
-    parts: Sequence[Part],
-    stage: Callable[[int, Part], Staged],
-    commit: Callable[[Staged], Awaitable[None]],
-    *,
-    depth: int = DEPTH,
-) -> None:
-    """Stage ``parts`` in order (``stage(index, part)``, synchronous) and commit each
-    staged chunk in a task of its own, with at most ``depth`` commits in flight: part
-    ``k + 1`` is staged as soon as there is room, while part ``k`` commits.
+class Pipeline:
+    """Commits in flight in the owner's nursery (:meth:`bind`), at most ``depth`` at once;
+    ``done`` is called after each (the owner's wake-up: a commit settles jobs the owner's
+    loop looks at).
 
-    Errors: the first error of a stage or a commit stops the staging; commits already in
-    flight are left to finish (none is abandoned half-answered); then that error is raised
-    as itself (not in a group). Cancellation: cancels the commits in flight (the store may
-    still write their units; the caller's owner crashes or stops with them).
+    Errors: a commit that raises raises in the nursery (its owner crashes, as when it
+    awaited the commit itself). Cancellation: with the nursery, the commits in flight are
+    cancelled (the store may still write their units).
     """
-    room = trio.Semaphore(max(1, depth))
-    failed: list[Exception] = []
 
-    async def one(staged: Staged) -> None:
+    def __init__(self, depth: int, done: Callable[[], None]) -> None:
+        self._depth = max(1, depth)
+        self._done = done
+        self.bind(None)
+
+    def bind(self, nursery: trio.Nursery | None) -> None:
+        """Commit in ``nursery`` from now on (the owner's, at each start of its loop)."""
+        self._nursery = nursery
+        self._room = trio.Semaphore(self._depth)
+        self._flying = 0
+        self._idle = trio.Event()
+        self._idle.set()
+
+    async def submit(
+        self, stage: Callable[[], Staged], commit: Callable[[Staged], Awaitable[None]]
+    ) -> None:
+        """Wait for room, then ``stage()`` (synchronous, nothing runs meanwhile) and start
+        ``commit`` of what it staged. A stage that raises takes no room and starts nothing."""
+        assert self._nursery is not None, "bind() first"
+        await self._room.acquire()
+        try:
+            staged = stage()
+        except BaseException:
+            self._room.release()
+            raise
+        if not self._flying:
+            self._idle = trio.Event()
+        self._flying += 1
+        self._nursery.start_soon(self._commit, commit, staged)
+
+    async def _commit(self, commit: Callable[[Staged], Awaitable[None]], staged: Staged) -> None:
         try:
             await commit(staged)
-        except Exception as exc:
-            failed.append(exc)
         finally:
-            room.release()
+            self._room.release()
+            self._flying -= 1
+            if not self._flying:
+                self._idle.set()
+            self._done()
 
-    async with trio.open_nursery() as nursery:
-        for index, part in enumerate(parts):
-            await room.acquire()
-            if failed:
-                break
-            try:
-                staged = stage(index, part)
-            except Exception as exc:
-                failed.append(exc)
-                break
-            nursery.start_soon(one, staged)
-    if failed:
-        raise failed[0]
+    async def idle(self) -> None:
+        """Return once no commit is in flight."""
+        while self._flying:
+            await self._idle.wait()
