@@ -109,21 +109,28 @@ def start_lateness(db: Path, at: datetime, spread: float = 0.0, n: int = 1) -> d
     adds up to S seconds to the later jobs' due times; they are not subtracted). Also
     ``start_late_due_*``: after the job's own due time only (``w-i`` is due at
     ``at + i * spread / n``), so that creates that end sooner, and leave more jobs due
-    together, are not counted against the engine."""
+    together, are not counted against the engine; ``start_late_poll_*``: the first poll's
+    durable tick after the job was due or created — when the wait really began polling
+    (``job.wait_started`` bears the time its fire was *stepped*, before its commit)."""
+    due = "? + CAST(substr(j.name, 3) AS REAL) * ? / ?"
     sql = (
-        "SELECT w.ts - max(c.ts, ?), w.ts - ? - CAST(substr(j.name, 3) AS REAL) * ? / ? "
+        f"SELECT w.ts - max(c.ts, ?), w.ts - {due}, p.ts - max(c.ts, {due}) "
         "FROM events w JOIN events c ON c.job_id = w.job_id AND c.type = 'job.created' "
-        "JOIN jobs j ON j.id = w.job_id WHERE w.type = 'job.wait_started'"
+        "JOIN jobs j ON j.id = w.job_id "
+        "JOIN (SELECT job_id, min(ts) AS ts FROM events WHERE type = 'job.wait_tick' "
+        "GROUP BY job_id) p ON p.job_id = w.job_id WHERE w.type = 'job.wait_started'"
     )
+    args = (at.timestamp(), at.timestamp(), spread, n, at.timestamp(), spread, n)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30.0)
     try:
-        rows = conn.execute(sql, (at.timestamp(), at.timestamp(), spread, n)).fetchall()
+        rows = conn.execute(sql, args).fetchall()
     finally:
         conn.close()
     if not rows:
         return {}
     out = {}
-    for key, late in (("", sorted(r[0] for r in rows)), ("due_", sorted(r[1] for r in rows))):
+    kinds = ("", "due_", "poll_")
+    for key, late in ((k, sorted(r[i] for r in rows)) for i, k in enumerate(kinds)):
         for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
             out[f"start_late_{key}{name}_s"] = round(
                 late[min(len(late) - 1, int(q * len(late)))], 2
@@ -154,6 +161,8 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             all_waiting_s = time.monotonic() - started
+            if not a.control:  # every first poll's tick is in (one interval and a bit)
+                time.sleep(a.interval + 1)
             late = start_lateness(db, at, a.spread, n) if not a.control else {}
             time.sleep(a.settle + a.spread)
             seq0 = query(db, "SELECT max(seq) FROM events")

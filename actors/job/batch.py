@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from functools import partial
 from typing import Any, Protocol
 
@@ -77,6 +77,14 @@ async def _let_go(held: dict[str, Held | None], actors: Actors) -> None:
             job.settle()
         with contextlib.suppress(Exception):
             await actors.start_actor(job_id, None)
+
+
+async def in_chunks(
+    save: Callable[..., Awaitable[set[str]]], sealed: list[Sealed], chunk: int, *, urgent: bool
+) -> set[str]:
+    """``save`` sealed units ``chunk`` at a time, one after another; the jobs refused."""
+    parts = [sealed[at : at + chunk] for at in range(0, len(sealed), chunk)]
+    return {job for part in parts for job in await save(part, urgent=urgent)}
 
 
 _WAKE = object()  # told to the firer: jobs were handed in or runs ended
@@ -196,6 +204,8 @@ class BatchFirer:
                     self._woken = False  # the news is in _intake/_ended; later news wakes again
                     await self._take_intake()
                     await self._step_polls()
+                    if self._ended:  # after the fires in flight, as before they were (W1)
+                        await self._pipe.idle()
                     await self._end_runs()
                     await self._fire_due()
                 await self._drain(ctx)
@@ -311,7 +321,7 @@ class BatchFirer:
         """Step the wait results queued for held jobs, commit them in chunks (all sealed
         at once: a job stepped is busy until its chunk is committed)."""
         units, answers = stage_polls(self.deps, self.held, self._polls.take_all())
-        refused = await self._save_chunks(seal(units), urgent=False)
+        refused = await in_chunks(self._save, seal(units), self.chunk, urgent=False)
         if units:
             self.deps.crash_point("batch_after_polls_commit")
         answer_polls(answers, refused)
@@ -325,11 +335,7 @@ class BatchFirer:
             if held is None or held.busy:
                 continue
             units.append((held, held.end_unit(self.deps, ring=not self._stopping)))
-        await self._save_chunks(seal(units), urgent=True)
-
-    async def _save_chunks(self, sealed: list[Sealed], *, urgent: bool) -> set[str]:
-        chunks = [sealed[at : at + self.chunk] for at in range(0, len(sealed), self.chunk)]
-        return {job for c in chunks for job in await self._save(c, urgent=urgent)}
+        await in_chunks(self._save, seal(units), self.chunk, urgent=True)
 
     async def _save(self, sealed: list[Sealed], *, urgent: bool) -> set[str]:
         """Save units sealed by ``held.seal`` (their jobs busy) as one transaction, then

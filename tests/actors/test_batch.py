@@ -147,11 +147,11 @@ async def test_waits_due_together_start_in_pipelined_chunks_without_a_single_act
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
 ) -> None:
     """60 one-shot jobs whose slot starts a wait, due at one instant, behind a store whose
-    every transaction takes 1 s: the firer fires them in chunks of 8 with the chunks'
+    every transaction takes 1 s: the firer fires them in 4 chunks of 15 with the chunks'
     commits in flight together (staged at the slot, not one chunk per second), every
     wait is with the pollers, its first result comes back through the firer, and no job
     actor is ever activated; then the jobs passivate (the firer holds none)."""
-    w = await world(nursery, tmp_path, batch=True, chunk=8)
+    w = await world(nursery, tmp_path, batch=True, chunk=15)
     wait = WaitSpec(condition=TcpCondition(host="db", port=5432))
     budget = Budget(poll_interval=10.37, wait_timeout=3600.0)
     jobs = [
@@ -181,10 +181,11 @@ async def test_a_command_while_the_chunks_commit_waits_for_its_jobs_fire(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
 ) -> None:
     """40 jobs whose slot starts a wait, due at one instant, in chunks of 4 behind a store
-    whose every transaction takes 1 s: a ``pause`` half a second after the slot, for a job
-    whose chunk is staged and committing and for one whose chunk is not staged yet, is
-    stepped after that job's fire — its actor takes the job with its fire committed, or
-    before it was stepped — never beside a fire staged but not yet owned by a commit."""
+    whose every transaction takes 1 s (4 chunks in flight): a ``pause`` half a second after
+    the slot, for a job whose chunk is staged and committing, is stepped after that job's
+    fire (its actor takes the job with the fire committed, never beside a fire staged but
+    not yet owned by a commit); for one whose chunk is not staged yet, its actor takes the
+    job before its fire was stepped (the pause comes first, nothing fires behind it)."""
     w = await world(nursery, tmp_path, batch=True, chunk=4)
     wait = WaitSpec(condition=TcpCondition(host="db", port=5432))
     budget = Budget(poll_interval=10.37, wait_timeout=3600.0)
@@ -195,14 +196,16 @@ async def test_a_command_while_the_chunks_commit_waits_for_its_jobs_fire(
         await w.create(spec)
     counting_commits(w, 1.0)
     await trio.sleep(30.5)
-    for name in ("w20", "w39"):
+    for name in ("w10", "w39"):  # its chunk committing; its chunk not staged yet
         await w.tree.engine.command(name, "pause", reason="now")
     await trio.sleep(20)
-    for name in ("w20", "w39"):
+    histories = []
+    for name in ("w10", "w39"):
         job = await w.get(name)
         assert job.status is JobStatus.PAUSED
-        types = [t for t in await w.types(job.id) if t in ("job.fired", "job.paused")]
-        assert types == ["job.fired", "job.paused"]
+        histories.append([t for t in await w.types(job.id) if t in ("job.fired", "job.paused")])
+    assert histories[0] == ["job.fired", "job.paused"]  # the fire first: one writer
+    assert histories[1] in (["job.paused"], ["job.fired", "job.paused"])
 
 
 async def test_a_cancel_during_a_batch_run_hands_the_job_and_its_run_to_the_actor(
