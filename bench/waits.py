@@ -114,7 +114,7 @@ def start_lateness(db: Path, at: datetime, spread: float = 0.0, n: int = 1) -> d
     (``job.wait_started`` bears the time its fire was *stepped*, before its commit)."""
     due = "? + CAST(substr(j.name, 3) AS REAL) * ? / ?"
     sql = (
-        f"SELECT w.ts - max(c.ts, ?), w.ts - {due}, p.ts - max(c.ts, {due}) "
+        f"SELECT w.ts - max(c.ts, ?), w.ts - ({due}), p.ts - max(c.ts, {due}) "
         "FROM events w JOIN events c ON c.job_id = w.job_id AND c.type = 'job.created' "
         "JOIN jobs j ON j.id = w.job_id "
         "JOIN (SELECT job_id, min(ts) AS ts FROM events WHERE type = 'job.wait_tick' "

@@ -72,6 +72,9 @@ class Pipeline:
 
     async def _commit(self, commit: Callable[[Staged], Awaitable[None]], staged: Staged) -> None:
         try:
+            # a nursery cancelled since ``submit`` (a stop tearing down the store) cancels
+            # the commit here, before it reaches a store that may be gone already
+            await trio.lowlevel.checkpoint()
             await commit(staged)
         finally:
             self._room.release()
