@@ -13,6 +13,10 @@ tick), then measures for ``--window`` seconds:
 - ``durable_events_per_min``: rows appended to the event log per minute in the window;
 - ``db_kib_per_min``: growth of the database (and its WAL) per minute in the window.
 
+``start_late_*`` (after due or created) and ``start_late_due_*`` (after due): each
+``job.wait_started``'s time; ``creates_s``: how long the creates took; ``all_waiting_s``:
+from their end until every ``job.wait_started`` row was committed.
+
 ``--control`` creates the same jobs due in a day (so none waits): the RSS a job costs
 before its wait starts. Each ``n`` runs in a fresh daemon and home. A benchmark, not a
 test: nothing here asserts.
@@ -99,27 +103,39 @@ def query(db: Path, sql: str) -> int:
     raise RuntimeError(f"cannot read {db}")
 
 
-def start_lateness(db: Path, at: datetime) -> dict[str, float]:
+def start_lateness(db: Path, at: datetime, spread: float = 0.0, n: int = 1) -> dict[str, float]:
     """How late each wait started after its job was due — or created, when that was
     later (creating 10k jobs takes seconds): p50, p99 and max, seconds (``--spread``
-    adds up to S seconds to the later jobs' due times; they are not subtracted)."""
+    adds up to S seconds to the later jobs' due times; they are not subtracted). Also
+    ``start_late_due_*``: after the job's own due time only (``w-i`` is due at
+    ``at + i * spread / n``), so that creates that end sooner, and leave more jobs due
+    together, are not counted against the engine; ``start_late_poll_*``: the first poll's
+    durable tick after the job was due or created — when the wait really began polling
+    (``job.wait_started`` bears the time its fire was *stepped*, before its commit)."""
+    due = "? + CAST(substr(j.name, 3) AS REAL) * ? / ?"
     sql = (
-        "SELECT w.ts - max(c.ts, ?) FROM events w JOIN events c ON c.job_id = w.job_id "
-        "AND c.type = 'job.created' WHERE w.type = 'job.wait_started'"
+        f"SELECT w.ts - max(c.ts, ?), w.ts - ({due}), p.ts - max(c.ts, {due}) "
+        "FROM events w JOIN events c ON c.job_id = w.job_id AND c.type = 'job.created' "
+        "JOIN jobs j ON j.id = w.job_id "
+        "JOIN (SELECT job_id, min(ts) AS ts FROM events WHERE type = 'job.wait_tick' "
+        "GROUP BY job_id) p ON p.job_id = w.job_id WHERE w.type = 'job.wait_started'"
     )
+    args = (at.timestamp(), at.timestamp(), spread, n, at.timestamp(), spread, n)
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30.0)
     try:
-        late = sorted(row[0] for row in conn.execute(sql, (at.timestamp(),)))
+        rows = conn.execute(sql, args).fetchall()
     finally:
         conn.close()
-    if not late:
+    if not rows:
         return {}
-    pick = lambda q: round(late[min(len(late) - 1, int(q * len(late)))], 2)  # noqa: E731
-    return {
-        "start_late_p50_s": pick(0.5),
-        "start_late_p99_s": pick(0.99),
-        "start_late_max_s": pick(1.0),
-    }
+    out = {}
+    kinds = ("", "due_", "poll_")
+    for key, late in ((k, sorted(r[i] for r in rows)) for i, k in enumerate(kinds)):
+        for name, q in (("p50", 0.5), ("p99", 0.99), ("max", 1.0)):
+            out[f"start_late_{key}{name}_s"] = round(
+                late[min(len(late) - 1, int(q * len(late)))], 2
+            )
+    return out
 
 
 def db_bytes(home: Path) -> int:
@@ -135,6 +151,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
             time.sleep(1.0)
             rss0 = rss_kb(proc.pid)
             at = datetime.now(UTC) + timedelta(seconds=86400 if a.control else 2)
+            creating = time.monotonic()
             trio.run(create, home, url, n, at, port, a.interval, a.spread)
             started = time.monotonic()
             waiting = 0
@@ -144,7 +161,9 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
                     break
                 time.sleep(0.5)
             all_waiting_s = time.monotonic() - started
-            late = start_lateness(db, at) if not a.control else {}
+            if not a.control:  # every first poll's tick is in (one interval and a bit)
+                time.sleep(a.interval + 1)
+            late = start_lateness(db, at, a.spread, n) if not a.control else {}
             time.sleep(a.settle + a.spread)
             seq0 = query(db, "SELECT max(seq) FROM events")
             size0, cpu0, t0 = db_bytes(home), cpu_seconds(proc.pid), time.monotonic()
@@ -164,6 +183,7 @@ def measure(n: int, a: argparse.Namespace) -> dict[str, Any]:
         "waiting": waiting,
         "interval_s": a.interval,
         "polls_per_s": n / a.interval,
+        "creates_s": round(started - creating, 1),
         "all_waiting_s": round(all_waiting_s, 1),
         **late,
         "window_s": round(t1 - t0, 1),

@@ -2,14 +2,19 @@
 
 When a passivated job's wake time is near, the directory hands it here instead of
 activating its actor (``engine.batch_firing``). The firer loads the states in bulk and
-keeps the *plain* ones (pending, nothing in flight or queued, no wait, ``Recover``
-changes nothing) and those that only wait (``waits.taken_in``: handed in by
-:meth:`BatchFirer.polled` with a wait's durable result, stepped and committed in chunks,
-``actors/job/batch_polls.py``); any other goes to its actor at once. Each plain job is
-stepped by its own :class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its
-timer is due; the fire units of the jobs due together are committed ``chunk`` at a
-time with ``Persistence.save_many`` (a refused unit fails alone), each chunk's runs start
-once it is committed, and the runs' ends are committed in chunks too (urgent lane), each
+keeps the *plain* ones (``waits.batchable``: pending or waiting, nothing queued, no fire
+in flight but waits the pollers hold, ``Recover`` changes nothing) — whether their slot
+starts a run or a wait, or they only wait (handed in by :meth:`BatchFirer.polled` with a
+wait's durable result, stepped and committed in chunks, ``actors/job/batch_polls.py``);
+any other goes to its actor at once. Each plain job is stepped by its own
+:class:`~gnomon.actors.job.core.JobCore` (the actor's core) when its timer is due; the
+fire units of the jobs due together are committed ``chunk`` at a time with
+``Persistence.save_many`` (a refused unit fails alone), up to ``depth`` chunks in flight
+(``actors/job/pipeline.py``: the next chunk is staged while earlier ones commit, and the
+loop takes in jobs, results and ends meanwhile; a job is busy until its commit); each
+chunk's runs and waits start once it is committed (a job whose wait started passivates:
+its results come back through :meth:`BatchFirer.polled`), and the runs' ends are
+committed in chunks too (urgent lane), each
 with the slots it made due behind it (``JobCore.end_run``: pipelined recurring jobs; a slot
 that came before its job's run began waits for that run instead of going to the actor).
 
@@ -20,7 +25,8 @@ its core, its runs (cancel scopes and all) and unstepped ends (``Handoff``); so 
 a command is for (:meth:`BatchFirer.release`: waits for a commit in flight, never for
 the run). A unit the store refuses (a claim taken, a fence) restarts its job's actor.
 
-Cancellation and errors: a stop fires nothing more, passivates the idle jobs and drains
+Cancellation and errors: a stop waits for the fires in flight, fires nothing more,
+passivates the idle jobs and drains
 the runs as a job actor does (the daemon's ``Drain``; commands refused with ``NotFound``);
 a crash starts every held job's actor afresh from the store (its runs are cancelled).
 """
@@ -29,7 +35,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from functools import partial
 from typing import Any, Protocol
 
 import trio
@@ -38,8 +45,9 @@ from gnomon.actors.job import waits
 from gnomon.actors.job.actor import Handoff
 from gnomon.actors.job.batch_polls import PollQueue, answer_polls, deliver, stage_polls
 from gnomon.actors.job.core import perform
-from gnomon.actors.job.held import DueHeap, Held, adopt, needs
-from gnomon.actors.job.ports import JobDeps, RunEnded, Save
+from gnomon.actors.job.held import DueHeap, Held, Sealed, adopt, ring_all, seal, sort_due
+from gnomon.actors.job.pipeline import DEPTH, Pipeline
+from gnomon.actors.job.ports import JobDeps, RunEnded
 from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver
 from gnomon.actors.job.units import Unit
@@ -61,11 +69,22 @@ class Actors(Protocol):
 
 
 async def _let_go(held: dict[str, Held | None], actors: Actors) -> None:
-    """After a crash: every held job to a fresh actor (from the committed state)."""
+    """After a crash: every held job to a fresh actor (from the committed state); a
+    command waiting for a commit that will not be answered now finds the job let go."""
     for job_id in list(held):
-        held.pop(job_id, None)
+        job = held.pop(job_id, None)
+        if job is not None:
+            job.settle()
         with contextlib.suppress(Exception):
             await actors.start_actor(job_id, None)
+
+
+async def in_chunks(
+    save: Callable[..., Awaitable[set[str]]], sealed: list[Sealed], chunk: int, *, urgent: bool
+) -> set[str]:
+    """``save`` sealed units ``chunk`` at a time, one after another; the jobs refused."""
+    parts = [sealed[at : at + chunk] for at in range(0, len(sealed), chunk)]
+    return {job for part in parts for job in await save(part, urgent=urgent)}
 
 
 _WAKE = object()  # told to the firer: jobs were handed in or runs ended
@@ -78,9 +97,12 @@ class BatchFirer:
         deps: the job actors' shared ports (the firer steps jobs with the same core).
         actors: starts jobs' actors and finds them (the directory).
         chunk: units per transaction (``engine.batch_chunk``).
+        depth: fire chunks committing at once (``actors/job/pipeline.py``).
     """
 
-    def __init__(self, deps: JobDeps, actors: Actors, chunk: int = DEFAULT_CHUNK) -> None:
+    def __init__(
+        self, deps: JobDeps, actors: Actors, chunk: int = DEFAULT_CHUNK, depth: int = DEPTH
+    ) -> None:
         self.deps = deps
         self.chunk = max(1, chunk)
         self._actors = actors
@@ -91,6 +113,7 @@ class BatchFirer:
         self._heap = DueHeap()
         self._ref: ActorRef[Any] | None = None
         self._pool: RunPool | None = None  # the runs of the jobs held, in its nursery
+        self._pipe = Pipeline(depth, self._wake)  # the fire chunks committing
         self._loaded = trio.Event()
         self._stopping = False
         self._woken = False  # a wake message is on its way to the loop
@@ -175,11 +198,14 @@ class BatchFirer:
         try:
             async with trio.open_nursery() as nursery:
                 self._pool = RunPool(nursery)
+                self._pipe.bind(nursery)
                 while not ctx.stop_requested:
                     await ctx.inbox.receive_until(self._next_deadline(), draining=True)
                     self._woken = False  # the news is in _intake/_ended; later news wakes again
                     await self._take_intake()
                     await self._step_polls()
+                    if self._ended:  # after the fires in flight, as before they were (W1)
+                        await self._pipe.idle()
                     await self._end_runs()
                     await self._fire_due()
                 await self._drain(ctx)
@@ -199,6 +225,7 @@ class BatchFirer:
     async def _drain(self, ctx: ActorContext[Any]) -> None:
         """Stop: fire nothing more; the runs finish or the daemon's drain interrupts them
         (as a job actor's), their ends are committed; every job goes back to the heap."""
+        await self._pipe.idle()  # the fires in flight are committed and performed first
         self._stopping = True
         self._polls.answer_all(False)
         for job_id, held in list(self.held.items()):
@@ -238,7 +265,7 @@ class BatchFirer:
                     continue
                 self.deps.fault("job.load")
                 held = None
-                if waits.taken_in(self.deps, state):
+                if waits.batchable(self.deps, state):
                     assert self._pool is not None
                     held = adopt(self.deps, state, now, self._pool, self._deliverer(job_id))
                 if held is None:
@@ -272,34 +299,29 @@ class BatchFirer:
     # -- firing and ending --------------------------------------------------------------
 
     async def _fire_due(self) -> None:
-        """Step every held job whose timer is due, commit chunk by chunk."""
+        """Step the held jobs due, commit chunk by chunk with several in flight (the loop
+        goes on; ``actors/job/pipeline.py``), each rung and sealed in one go (``ring_all``)."""
         mono = trio.current_time()
-        due: list[Held] = []
-        for held in list(self._heap.pop_due(mono, self.held)):
-            match needs(held, mono):
-                case "end":  # its run has ended in memory: the end, then the slot
-                    self._ended.add(held.id)
-                case "actor":  # its slot while its run is in flight: the actor decides
-                    await self._actors.start_actor(held.id, self._handoff(held))
-                case "fire":
-                    due.append(held)
+        due, ends, to_actor = sort_due(list(self._heap.pop_due(mono, self.held)), mono)
+        self._ended.update(held.id for held in ends)  # the end, then the slot
+        for held in to_actor:  # its slot while its run is in flight: the actor decides
+            await self._actors.start_actor(held.id, self._handoff(held))
+
+        async def commit(sealed: list[Sealed]) -> None:
+            await self._save(sealed, urgent=False)
+            self.deps.crash_point("batch_after_chunk_commit")
+
         for at in range(0, len(due), self.chunk):
             if at:
                 self.deps.crash_point("batch_between_chunks")
-            units = []
-            for held in due[at : at + self.chunk]:
-                if self.held.get(held.id) is not held:
-                    continue  # handed to its actor while an earlier chunk committed
-                unit = held.core.ring(mono) or Unit(job_id=held.id)
-                units.append((held, unit))
-            await self._commit(units, urgent=False)
-            self.deps.crash_point("batch_after_chunk_commit")
+            part = due[at : at + self.chunk]
+            await self._pipe.submit(partial(ring_all, self.held, part, mono), commit)
 
     async def _step_polls(self) -> None:
-        """Step the wait results queued for held jobs, commit them in chunks."""
+        """Step the wait results queued for held jobs, commit them in chunks (all sealed
+        at once: a job stepped is busy until its chunk is committed)."""
         units, answers = stage_polls(self.deps, self.held, self._polls.take_all())
-        chunks = [units[at : at + self.chunk] for at in range(0, len(units), self.chunk)]
-        refused = {i for c in chunks for i in await self._commit(c, urgent=False)}
+        refused = await in_chunks(self._save, seal(units), self.chunk, urgent=False)
         if units:
             self.deps.crash_point("batch_after_polls_commit")
         answer_polls(answers, refused)
@@ -313,18 +335,13 @@ class BatchFirer:
             if held is None or held.busy:
                 continue
             units.append((held, held.end_unit(self.deps, ring=not self._stopping)))
-        for at in range(0, len(units), self.chunk):
-            await self._commit(units[at : at + self.chunk], urgent=True)
+        await in_chunks(self._save, seal(units), self.chunk, urgent=True)
 
-    async def _commit(self, units: list[tuple[Held, Unit]], *, urgent: bool) -> set[str]:
-        """Save ``units`` as one transaction, then perform each committed unit's effects
-        and settle its job; a refused unit's job goes to a fresh actor (returned)."""
+    async def _save(self, sealed: list[Sealed], *, urgent: bool) -> set[str]:
+        """Save units sealed by ``held.seal`` (their jobs busy) as one transaction, then
+        perform each committed unit's effects and settle its job; a refused unit's job
+        goes to a fresh actor (returned)."""
         refused: set[str] = set()
-        sealed: list[tuple[Held, Unit, Save | None]] = []
-        for held, unit in units:
-            unit, save = held.core.seal(unit)
-            held.busy = True
-            sealed.append((held, unit, save))
         self.deps.fault("job.before_save")
         saves = [save for _, _, save in sealed if save is not None]
         results = iter(await self.deps.persistence.save_many(saves, urgent=urgent) if saves else ())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -19,7 +19,7 @@ from gnomon.actors.core.job import fsm
 from gnomon.actors.core.job.msgs import StartWait
 from gnomon.actors.job import waits
 from gnomon.actors.job.core import JobCore
-from gnomon.actors.job.ports import JobDeps, RunEnded
+from gnomon.actors.job.ports import JobDeps, RunEnded, Save
 from gnomon.actors.job.run_pool import RunPool
 from gnomon.actors.job.run_tracker import Deliver, RunTracker
 from gnomon.actors.job.units import Unit
@@ -68,6 +68,32 @@ class Held:
         return unit
 
 
+Sealed = tuple[Held, Unit, Save | None]
+
+
+def seal(units: list[tuple[Held, Unit]]) -> list[Sealed]:
+    """Seal each job's unit (``JobCore.seal``) and mark the job busy: from here on its
+    commit owns it (a command waits for that commit: ``BatchFirer.release``)."""
+    sealed: list[Sealed] = []
+    for held, unit in units:
+        unit, save = held.core.seal(unit)
+        held.busy = True
+        sealed.append((held, unit, save))
+    return sealed
+
+
+def ring_all(jobs: Mapping[str, Held | None], part: list[Held], mono: float) -> list[Sealed]:
+    """Ring the due timers of each job of ``part`` still held in ``jobs`` (one handed to
+    its actor meanwhile is skipped) and :func:`seal` the units, in one go: no job is ever
+    stepped but not yet owned by its commit."""
+    units = [
+        (held, held.core.ring(mono) or Unit(job_id=held.id))
+        for held in part
+        if jobs.get(held.id) is held
+    ]
+    return seal(units)
+
+
 def adopt(
     deps: JobDeps, state: JobState, now: datetime, pool: RunPool, deliver: Deliver
 ) -> Held | None:
@@ -98,6 +124,23 @@ def needs(held: Held, mono: float) -> Literal["end", "wait", "actor", "fire"]:
     if not held.runs:
         return "fire"
     return "wait" if held.core.deadline() > mono else "actor"
+
+
+def sort_due(jobs: Iterable[Held], mono: float) -> tuple[list[Held], list[Held], list[Held]]:
+    """The held jobs due at ``mono`` by what they :func:`needs`: a fire, their run's end
+    stepped first, their actor (a job whose slot is parked waits: in none)."""
+    fire: list[Held] = []
+    end: list[Held] = []
+    actor: list[Held] = []
+    for held in jobs:
+        match needs(held, mono):
+            case "fire":
+                fire.append(held)
+            case "end":
+                end.append(held)
+            case "actor":
+                actor.append(held)
+    return fire, end, actor
 
 
 class DueHeap:

@@ -79,21 +79,13 @@ def batchable(deps: JobDeps, state: JobState) -> bool:
     """A job the batch firer may hold (``actors/job/batch.py``): pending or waiting,
     nothing queued, and every fire in flight (if any) a wait the shared pollers hold —
     a plain job, or one whose slot starts a wait, or one that only waits. Its slot, its
-    poll results and its wait's deadline are stepped by the firer in chunks; anything
-    else (a run's retry, a pause, …) goes to its actor."""
+    poll results and its wait's deadline are stepped by the firer in chunks (a job whose
+    slot starts a wait passivates once the wait is with the pollers); anything else (a
+    run's retry, a pause, …) goes to its actor."""
     return state.status in _HELD_STATUSES and state.queued is None and only_polled(deps, state)
 
 
 _HELD_STATUSES = (JobStatus.PENDING, JobStatus.WAITING)
-
-
-def taken_in(deps: JobDeps, state: JobState) -> bool:
-    """What the batch firer takes in when handed a job: a :func:`batchable` one, but
-    not one whose slot is yet to start its wait — that job's actor is activated ahead
-    of its slot, as before (firing 10k waits in the firer's chunks started them later
-    than 10k actors did: docs/performance.md, W6); once it waits, its results and
-    deadline are the firer's."""
-    return batchable(deps, state) and (state.spec.wait is None or bool(state.fires))
 
 
 def polled_input(deps: JobDeps, report: PollReport) -> fsm.WaitPolled:

@@ -124,6 +124,90 @@ async def test_a_storm_fires_in_chunks_without_a_single_actor(
     assert w.store.transactions - before < 40
 
 
+def counting_commits(w: World, seconds: float) -> list[int]:
+    """Every ``commit_many`` of ``w``'s store takes ``seconds`` of virtual time; returns
+    ``[in flight now, most in flight at once]``, kept up to date."""
+    count = [0, 0]
+    commit_many = w.store.commit_many
+
+    async def slow_commit_many(units: Any, *, urgent: bool = False) -> Any:
+        count[0] += 1
+        count[1] = max(count)
+        try:
+            await trio.sleep(seconds)
+            return await commit_many(units, urgent=urgent)
+        finally:
+            count[0] -= 1
+
+    w.store.commit_many = slow_commit_many  # type: ignore[method-assign]
+    return count
+
+
+async def test_waits_due_together_start_in_pipelined_chunks_without_a_single_actor(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """60 one-shot jobs whose slot starts a wait, due at one instant, behind a store whose
+    every transaction takes 1 s: the firer fires them in 4 chunks of 15 with the chunks'
+    commits in flight together (staged at the slot, not one chunk per second), every
+    wait is with the pollers, its first result comes back through the firer, and no job
+    actor is ever activated; then the jobs passivate (the firer holds none)."""
+    w = await world(nursery, tmp_path, batch=True, chunk=15)
+    wait = WaitSpec(condition=TcpCondition(host="db", port=5432))
+    budget = Budget(poll_interval=10.37, wait_timeout=3600.0)
+    jobs = [
+        await w.create(
+            JobSpec(name=f"w{i}", schedule=once(30), action=NoopAction(), wait=wait, budget=budget)
+        )
+        for i in range(60)
+    ]
+    commits = counting_commits(w, 1.0)
+    await trio.sleep(45)
+    assert w.tree.batch is not None
+    assert w.tree.batch.fired == 60
+    assert w.tree.directory.activations == 0
+    assert commits[1] >= 2  # chunks committed together, not one after another
+    events = await w.events()
+    started = [e for e in events if e.type == "job.wait_started"]
+    assert len(started) == 60
+    assert {e.timestamp for e in started} == {EPOCH + timedelta(seconds=30)}
+    assert len({e.job_id for e in events if e.type == "job.wait_tick"}) == 60  # first polls
+    for job in jobs:
+        assert (await w.get(job.id)).status is JobStatus.WAITING
+        assert len(w.tree.waits.entries(job.id)) == 1
+    assert not w.tree.batch.held
+
+
+async def test_a_command_while_the_chunks_commit_waits_for_its_jobs_fire(
+    nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
+) -> None:
+    """40 jobs whose slot starts a wait, due at one instant, in chunks of 4 behind a store
+    whose every transaction takes 1 s (4 chunks in flight): a ``pause`` half a second after
+    the slot, for a job whose chunk is staged and committing, is stepped after that job's
+    fire (its actor takes the job with the fire committed, never beside a fire staged but
+    not yet owned by a commit); for one whose chunk is not staged yet, its actor takes the
+    job before its fire was stepped (the pause comes first, nothing fires behind it)."""
+    w = await world(nursery, tmp_path, batch=True, chunk=4)
+    wait = WaitSpec(condition=TcpCondition(host="db", port=5432))
+    budget = Budget(poll_interval=10.37, wait_timeout=3600.0)
+    for i in range(40):
+        spec = JobSpec(
+            name=f"w{i}", schedule=once(30), action=NoopAction(), wait=wait, budget=budget
+        )
+        await w.create(spec)
+    counting_commits(w, 1.0)
+    await trio.sleep(30.5)
+    for name in ("w10", "w39"):  # its chunk committing; its chunk not staged yet
+        await w.tree.engine.command(name, "pause", reason="now")
+    await trio.sleep(20)
+    histories = []
+    for name in ("w10", "w39"):
+        job = await w.get(name)
+        assert job.status is JobStatus.PAUSED
+        histories.append([t for t in await w.types(job.id) if t in ("job.fired", "job.paused")])
+    assert histories[0] == ["job.fired", "job.paused"]  # the fire first: one writer
+    assert histories[1] in (["job.paused"], ["job.fired", "job.paused"])
+
+
 async def test_a_cancel_during_a_batch_run_hands_the_job_and_its_run_to_the_actor(
     nursery: trio.Nursery, autojump_clock: trio.abc.Clock, tmp_path: Path
 ) -> None:

@@ -309,7 +309,7 @@ def test_daemon_killed_at_random_moments_recovers_with_invariants(home: Path) ->
 
 def gate_specs(flag: Path, count: int) -> list[JobSpec]:
     """``count`` one-shot jobs due now, each gated on ``flag`` existing (polled every
-    second): a waiting one-shot job passivates, so a changed result goes to the firer."""
+    second): fired by the batch firer, which steps their waits' results too."""
     now = datetime.now(UTC)
     return [
         spec_from_options(
@@ -337,18 +337,19 @@ def count_events(db: Path, event_type: str, name_prefix: str) -> int:
 
 
 def test_daemon_killed_after_the_firer_commits_wait_results(home: Path) -> None:
-    """One-shot jobs wait for a file; their actors passivate while the pollers hold the
-    waits. The file appears: the changed results go to the batch firer, which commits them
-    together and the daemon dies right there (``batch_after_polls_commit``), before any
-    poller hears back. After a restart the invariants hold and every gated job ran."""
+    """One-shot jobs wait for a file that is there: the batch firer fires them (their
+    waits start without a job actor), their first results, the wait satisfied, go back to
+    the firer, which commits them together — each with its run's start — and the daemon
+    dies right there (``batch_after_polls_commit``), before any poller hears back or any
+    run starts. After a restart the invariants hold and every gated job ran once."""
     db, flag = home / "gnomon.db", home / "flag"
+    flag.touch()
     daemon = start(home, GNOMON_CRASH_AT="batch_after_polls_commit")
     acked: set[str] = set()
-    trio.run(create_jobs, daemon, gate_specs(flag, 8), acked)
-    wait_for("8 waits", lambda: count_events(db, "job.wait_started", "gate-") == 8, 60)
-    time.sleep(3)  # a few unchanged polls; each job's actor lingers 1 s, then passivates
-    flag.touch()
+    trio.run(create_together, daemon, gate_specs(flag, 8), acked)
     assert daemon.proc.wait(timeout=60) == -signal.SIGKILL  # the point was reached
+    assert count_events(db, "job.wait_started", "gate-") == 8
+    assert count_events(db, "job.wait_satisfied", "gate-") >= 1
     crashed_runs = open_runs_now(db)
     restarted = start(home)
     try:
@@ -360,6 +361,16 @@ def test_daemon_killed_after_the_firer_commits_wait_results(home: Path) -> None:
     satisfied = Counter(e.job_id for e in snap.events if e.type == "job.wait_satisfied")
     assert set(satisfied) == acked
     assert set(satisfied.values()) == {1}  # once each: the committed results held
+
+
+async def create_together(daemon: RealDaemon, specs: list[JobSpec], acked: set[str]) -> None:
+    """Create ``specs`` in one ``job.create_many`` (due together: one firer pass)."""
+    async with client.connect(Home(daemon.home), daemon.url, start=False) as conn:
+        answer = await conn.call(
+            "job.create_many", {"specs": [wire.unstructure(spec) for spec in specs]}
+        )
+    acked.update(str(job["id"]) for job in answer["jobs"])
+    assert len(acked) == len(specs), answer
 
 
 def gated_runs_done(db: Path) -> int:
